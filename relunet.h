@@ -1,0 +1,2122 @@
+/* relunet.h - train small neural networks with learnable activation functions.
+   A single-file C99 library: libc + libm, nothing else.
+
+   Do this:
+       #define RELUNET_IMPLEMENTATION
+   before you include this file in *one* C file to create the implementation.
+   Every other file includes it without the define.
+
+QUICK START
+   Build a small CNN, train it for one step, read the loss:
+
+       #define RELUNET_IMPLEMENTATION
+       #include "relunet.h"
+
+       rn_net *net = rn_net_new(3, (int[]){1, 28, 28});   // one sample: C, H, W
+       rn_net_add_conv2d(net, 8, 3, 1, 1);                 // 8 channels, 3x3, stride 1, pad 1
+       rn_net_add_activation(net, RN_ACT_RELU);
+       rn_net_add_maxpool2d(net, 2, 2);
+       rn_net_add_flatten(net);
+       rn_net_add_linear(net, 10);
+       rn_net_init(net, RN_INIT_TORCH_DEFAULT, 0.0f, 42);
+
+       rn_optim *opt = rn_optim_new(net, &(rn_optim_desc){ .kind = RN_SGD, .lr = 0.01f });
+       rn_net_forward(net, &images, RN_TRAIN);              // images: N x 1 x 28 x 28
+       rn_net_zero_grad(net);
+       float loss;
+       rn_loss_cross_entropy(rn_net_output(net), labels, &loss, rn_net_output_grad(net));
+       rn_net_backward(net);
+       rn_optim_step(opt);
+
+   The README has the complete program; a test compiles and runs it.
+
+CONFIGURATION (define before including)
+   RELUNET_STATIC         give every function static linkage (private copy per file)
+   RN_MALLOC(size)        allocator; define RN_MALLOC and RN_FREE together
+   RN_FREE(pointer)
+   RN_ASSERT(condition)   internal invariant checks (default: assert)
+
+ERRORS
+   Functions that can fail return an int status: RN_OK (0) or an RN_ERR_* code.
+   rn_status_string(status) names the code; rn_last_error() says what was wrong
+   (which function, which shape or value). Functions that return a pointer
+   return NULL on failure and set the same message. Bad input never aborts.
+   The message buffer is global: read it from the thread that got the error.
+
+API GROUPS
+   status        rn_status_string rn_last_error rn_set_error
+   random        rn_rng_seed rn_rng_u32 rn_rng_below rn_rng_uniform rn_rng_normal
+   tensors       rn_tensor_new rn_tensor_resize rn_tensor_view rn_tensor_slice
+                 rn_tensor_free rn_tensor_fill rn_tensor_copy rn_tensor_reshape
+                 rn_tensor_shape_string
+   layers        rn_net_add_conv2d rn_net_add_linear rn_net_add_maxpool2d
+                 rn_net_add_avgpool2d rn_net_add_flatten rn_net_add_activation(_ex)
+                 rn_layer_forward rn_layer_backward rn_layer_init
+   activations   rn_act_kind_name rn_act_param_count
+   losses        rn_loss_cross_entropy rn_loss_bce_logits rn_loss_mse
+   penalties     rn_net_penalty (L1, squared L2, L2 norm) on a parameter selection
+   network       rn_net_new rn_net_free rn_net_init rn_net_forward rn_net_backward
+                 rn_net_zero_grad rn_net_output rn_net_output_grad rn_net_input_grad
+                 rn_net_summary rn_net_param_count rn_net_param rn_net_select
+                 rn_net_set_frozen rn_net_set_range
+   optimizers    rn_optim_new rn_optim_set_group rn_optim_step rn_optim_scale_lr
+                 rn_optim_free
+   metrics       rn_accuracy rn_confusion_add rn_macro_precision rn_macro_recall
+                 rn_topk_error
+
+PARAMETERS AND SELECTIONS
+   Every learnable tensor is an rn_param with a name ("conv1.weight",
+   "act2.alpha"), a kind (weight, bias, activation) and the index of its layer.
+   Penalties, optimizer groups, freezing and projection take a selection:
+
+       RN_PARAMS_ALL                    every parameter
+       RN_PARAMS_OF_KIND(RN_PARAM_BIAS) one kind
+       RN_PARAMS_OF_LAYER(3)            one layer
+       RN_PARAMS_NAMED("alpha")         by short name (the part after the dot)
+
+   so the ReLU_alpha studies' "L1 on every alpha" is
+       loss += rn_net_penalty(net, RN_PARAMS_NAMED("alpha"), RN_PENALTY_L1, lambda);
+   and He et al.'s "no weight decay on PReLU slopes" is
+       rn_optim_set_group(opt, RN_PARAMS_OF_KIND(RN_PARAM_ACTIVATION), lr, 0.0f);
+
+LICENSE
+   MIT. See the end of the file.
+*/
+
+#ifndef RELUNET_H_INCLUDED
+#define RELUNET_H_INCLUDED
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* ===== 1. configuration =================================================== */
+
+#ifdef RELUNET_STATIC
+#define RN_API static
+#else
+#define RN_API extern
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ===== 2. status codes and error messages ================================= */
+
+enum {
+    RN_OK = 0,
+    RN_ERR_ARGUMENT,    /* a NULL pointer, an out-of-range value, a zero size */
+    RN_ERR_SHAPE,       /* tensor shapes that do not fit together */
+    RN_ERR_MEMORY,      /* an allocation failed */
+    RN_ERR_IO,          /* a file could not be opened, read or written */
+    RN_ERR_FORMAT,      /* a file's contents are malformed */
+    RN_ERR_NUMERIC,     /* NaN or infinity where a finite number is needed */
+    RN_ERR_UNSUPPORTED  /* valid, but not available in this build or on this CPU */
+};
+
+RN_API const char *rn_status_string(int status);
+RN_API const char *rn_last_error(void);
+/* Records a printf-style message for rn_last_error() and returns status, so
+   that failing code can say `return rn_set_error(RN_ERR_SHAPE, "...", ...)`. */
+RN_API int rn_set_error(int status, const char *format, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* ===== 3. random numbers ================================================== */
+
+/* PCG32 (O'Neill 2014): 64-bit state, 32-bit output. Integer-only, so a seed
+   gives the same stream on every platform and compiler. */
+typedef struct rn_rng {
+    uint64_t state;
+    uint64_t increment;
+} rn_rng;
+
+RN_API void rn_rng_seed(rn_rng *rng, uint64_t seed, uint64_t stream);
+RN_API uint32_t rn_rng_u32(rn_rng *rng);
+RN_API uint32_t rn_rng_below(rn_rng *rng, uint32_t bound);  /* uniform in [0, bound) */
+RN_API float rn_rng_uniform(rn_rng *rng);                   /* uniform in [0, 1) */
+RN_API float rn_rng_normal(rn_rng *rng);                    /* mean 0, deviation 1 */
+
+/* ===== 4. tensors ========================================================= */
+
+#define RN_MAX_DIMS 4
+#define RN_MAX_DIM_SIZE (1 << 28) /* larger dimensions are rejected as hostile */
+
+/* float32, row-major, NCHW for images. A tensor either owns its storage
+   (capacity > 0, 64-byte aligned) or is a view of someone else's (capacity 0).
+   A zeroed rn_tensor is a valid empty tensor. */
+typedef struct rn_tensor {
+    float *data;
+    int ndim;
+    int shape[RN_MAX_DIMS];
+    size_t size;     /* number of elements */
+    size_t capacity; /* elements allocated; 0 for a view */
+} rn_tensor;
+
+/* Allocates a zero-filled tensor. Every dimension must be >= 1. */
+RN_API int rn_tensor_new(rn_tensor *tensor, int ndim, const int *shape);
+/* Gives the tensor a new shape, keeping its storage when it is large enough;
+   contents are unspecified afterwards. Works on empty and owning tensors. */
+RN_API int rn_tensor_resize(rn_tensor *tensor, int ndim, const int *shape);
+/* A view of caller-owned memory. The shape is not validated: use for memory
+   you just sized yourself. */
+RN_API rn_tensor rn_tensor_view(float *data, int ndim, const int *shape);
+/* A view of items [first, first + count) along the first dimension. */
+RN_API rn_tensor rn_tensor_slice(const rn_tensor *tensor, int first, int count);
+RN_API void rn_tensor_free(rn_tensor *tensor);
+RN_API void rn_tensor_fill(rn_tensor *tensor, float value);
+/* Copies values; both tensors must have the same number of elements. */
+RN_API int rn_tensor_copy(rn_tensor *destination, const rn_tensor *source);
+/* Same elements, new shape; the element count must not change. */
+RN_API int rn_tensor_reshape(rn_tensor *tensor, int ndim, const int *shape);
+/* Writes "[64, 1, 28, 28]" into buffer. */
+RN_API void rn_tensor_shape_string(const rn_tensor *tensor, char *buffer, size_t buffer_size);
+
+/* ===== 5. parameters and selections ======================================= */
+
+typedef enum rn_param_kind {
+    RN_PARAM_WEIGHT,
+    RN_PARAM_BIAS,
+    RN_PARAM_ACTIVATION
+} rn_param_kind;
+
+typedef struct rn_param {
+    rn_tensor value;
+    rn_tensor grad;
+    char name[32];      /* "conv1.weight": layer name, dot, short name */
+    rn_param_kind kind;
+    int layer;          /* index of the owning layer in its network */
+    int frozen;         /* optimizers leave frozen parameters alone */
+    float min, max;     /* projection range applied after every optimizer step */
+} rn_param;
+
+/* Which parameters an operation applies to: kinds is a bit mask of
+   (1u << kind), 0 for all kinds; layer is an index, or -1 for all layers;
+   name is a short name ("alpha"), or NULL for all names. */
+typedef struct rn_param_filter {
+    unsigned kinds;
+    int layer;
+    const char *name;
+} rn_param_filter;
+
+#define RN_PARAMS_ALL ((rn_param_filter){0u, -1, NULL})
+#define RN_PARAMS_OF_KIND(kind) ((rn_param_filter){1u << (kind), -1, NULL})
+#define RN_PARAMS_OF_LAYER(index) ((rn_param_filter){0u, (index), NULL})
+#define RN_PARAMS_NAMED(short_name) ((rn_param_filter){0u, -1, (short_name)})
+
+RN_API int rn_param_matches(const rn_param *param, rn_param_filter filter);
+
+/* ===== 6. activations ===================================================== */
+
+typedef enum rn_act_kind {
+    RN_ACT_IDENTITY,
+    RN_ACT_RELU,
+    RN_ACT_SIGMOID,
+    RN_ACT_TANH,
+    RN_ACT_KIND_COUNT
+} rn_act_kind;
+
+#define RN_ACT_MAX_PARAMS 8
+
+typedef enum rn_share {
+    RN_SHARE_LAYER,   /* one value of each parameter for the whole layer */
+    RN_SHARE_CHANNEL  /* one value per channel (dimension 1 of the input) */
+} rn_share;
+
+/* Everything that configures an activation layer. A zeroed desc with only
+   .kind set gives the kind's defaults. */
+typedef struct rn_act_desc {
+    rn_act_kind kind;
+    rn_share share;
+    const float *init;  /* initial parameter values in the kind's order, or NULL */
+    int frozen;         /* 1: the parameters are not trained */
+} rn_act_desc;
+
+RN_API const char *rn_act_kind_name(rn_act_kind kind);
+RN_API int rn_act_param_count(rn_act_kind kind);
+
+/* ===== 7. layers ========================================================== */
+
+typedef enum rn_layer_type {
+    RN_LAYER_CONV2D,
+    RN_LAYER_LINEAR,
+    RN_LAYER_MAXPOOL2D,
+    RN_LAYER_AVGPOOL2D,
+    RN_LAYER_FLATTEN,
+    RN_LAYER_ACTIVATION
+} rn_layer_type;
+
+typedef enum rn_mode { RN_EVAL = 0, RN_TRAIN = 1 } rn_mode;
+
+typedef enum rn_init {
+    RN_INIT_TORCH_DEFAULT, /* kaiming-uniform a=sqrt(5), bias U(+-1/sqrt(fan_in)) */
+    RN_INIT_HE_NORMAL,     /* N(0, gain^2/fan_in), gain = sqrt(2/(1+slope^2)), bias 0 */
+    RN_INIT_HE_UNIFORM,    /* U(+-gain*sqrt(3/fan_in)), bias 0 */
+    RN_INIT_XAVIER_NORMAL, /* N(0, 2/(fan_in+fan_out)), bias 0 */
+    RN_INIT_XAVIER_UNIFORM /* U(+-sqrt(6/(fan_in+fan_out))), bias 0 */
+} rn_init;
+
+#define RN_LAYER_MAX_PARAMS RN_ACT_MAX_PARAMS
+
+/* One layer of a sequential network. Shapes are of one sample (no batch
+   dimension): (C, H, W) for images, (features) for vectors. */
+typedef struct rn_layer {
+    rn_layer_type type;
+    int index;                /* position in the network */
+    char name[16];            /* "conv1", "act2": type and 1-based count */
+    int in_ndim, in_shape[3];
+    int out_ndim, out_shape[3];
+    int units;                /* conv2d: output channels; linear: output features */
+    int kernel, stride, padding;
+    int has_bias;
+    rn_act_desc act;          /* activation layers only */
+    float act_init[RN_ACT_MAX_PARAMS];
+    int n_params;
+    rn_param params[RN_LAYER_MAX_PARAMS];
+} rn_layer;
+
+/* Forward of one layer on a batch: x is N x in_shape, y is resized to
+   N x out_shape. Backward adds the parameter gradients to params[i].grad and,
+   when dx is not NULL, writes the gradient with respect to x into dx. */
+RN_API int rn_layer_forward(rn_layer *layer, const rn_tensor *x, rn_tensor *y, rn_mode mode);
+RN_API int rn_layer_backward(rn_layer *layer, const rn_tensor *x, const rn_tensor *y,
+                             const rn_tensor *dy, rn_tensor *dx);
+/* Draws the layer's weights and biases; resets activation parameters to
+   their initial values. slope is the negative slope the He gain assumes. */
+RN_API int rn_layer_init(rn_layer *layer, rn_init init, float slope, rn_rng *rng);
+
+/* ===== 8. network ========================================================= */
+
+typedef struct rn_net {
+    int n_layers;
+    int capacity;
+    rn_layer **layers;
+    int in_ndim, in_shape[3];
+    rn_tensor input;       /* a view of the last forward's input */
+    rn_tensor *outputs;    /* outputs[i]: output of layer i */
+    rn_tensor *grads;      /* grads[i]: loss gradient w.r.t. the input of layer i;
+                              grads[n_layers]: w.r.t. the network's output */
+    int want_input_grad;   /* 1: backward also fills grads[0] */
+} rn_net;
+
+/* A network whose samples have the given shape: (C, H, W) or (features). */
+RN_API rn_net *rn_net_new(int sample_ndim, const int *sample_shape);
+RN_API void rn_net_free(rn_net *net);
+
+/* Each add checks that the layer fits the previous output and names its
+   parameters after the layer ("conv1.weight"). On error the network is
+   unchanged. New layers start with RN_INIT_TORCH_DEFAULT from a fixed seed. */
+RN_API int rn_net_add_conv2d(rn_net *net, int out_channels, int kernel, int stride, int padding);
+RN_API int rn_net_add_linear(rn_net *net, int out_features);
+RN_API int rn_net_add_maxpool2d(rn_net *net, int kernel, int stride);
+RN_API int rn_net_add_avgpool2d(rn_net *net, int kernel, int stride);
+RN_API int rn_net_add_flatten(rn_net *net);
+RN_API int rn_net_add_activation(rn_net *net, rn_act_kind kind);
+RN_API int rn_net_add_activation_ex(rn_net *net, const rn_act_desc *desc);
+/* Drops the bias of the most recent conv2d or linear layer. */
+RN_API int rn_net_remove_bias(rn_net *net);
+
+/* Initialises every layer; the same seed gives the same weights everywhere. */
+RN_API int rn_net_init(rn_net *net, rn_init init, float slope, uint64_t seed);
+
+/* x must be N x sample shape and stay alive until backward. */
+RN_API int rn_net_forward(rn_net *net, const rn_tensor *x, rn_mode mode);
+RN_API rn_tensor *rn_net_output(rn_net *net);
+/* Where the loss writes its gradient for rn_net_backward to start from. */
+RN_API rn_tensor *rn_net_output_grad(rn_net *net);
+/* Back-propagates rn_net_output_grad(), adding to every parameter gradient. */
+RN_API int rn_net_backward(rn_net *net);
+/* The gradient with respect to the last input; needs want_input_grad = 1. */
+RN_API rn_tensor *rn_net_input_grad(rn_net *net);
+RN_API void rn_net_zero_grad(rn_net *net);
+/* A table like torchinfo's: layer, output shape, parameters, totals. */
+RN_API void rn_net_summary(const rn_net *net, FILE *out);
+
+RN_API int rn_net_param_count(const rn_net *net);
+RN_API rn_param *rn_net_param(rn_net *net, int index);
+/* Stores up to max matching parameters in out; returns how many match. */
+RN_API int rn_net_select(rn_net *net, rn_param_filter filter, rn_param **out, int max);
+RN_API void rn_net_set_frozen(rn_net *net, rn_param_filter filter, int frozen);
+RN_API void rn_net_set_range(rn_net *net, rn_param_filter filter, float min, float max);
+
+/* ===== 9. losses and penalties ============================================ */
+
+/* Each computes the mean loss over the batch and, when grad is not NULL,
+   writes d loss / d input into it (same shape as the input). NaN or infinity
+   in the input is an RN_ERR_NUMERIC error. */
+RN_API int rn_loss_cross_entropy(const rn_tensor *logits, const int *labels, float *loss,
+                                 rn_tensor *grad);
+RN_API int rn_loss_bce_logits(const rn_tensor *logits, const float *targets, float *loss,
+                              rn_tensor *grad);
+RN_API int rn_loss_mse(const rn_tensor *prediction, const rn_tensor *target, float *loss,
+                       rn_tensor *grad);
+
+typedef enum rn_penalty_kind {
+    RN_PENALTY_L1,      /* lambda * sum |p|; subgradient 0 at 0 */
+    RN_PENALTY_L2,      /* lambda * sum p^2 */
+    RN_PENALTY_L2_NORM  /* lambda * sqrt(sum p^2), the unsquared norm */
+} rn_penalty_kind;
+
+/* Adds the penalty's gradient to the selected parameters and returns its value. */
+RN_API double rn_net_penalty(rn_net *net, rn_param_filter filter, rn_penalty_kind kind,
+                             float lambda);
+
+/* ===== 10. optimizers ===================================================== */
+
+typedef enum rn_optim_kind { RN_SGD, RN_ADAM, RN_ADAMW } rn_optim_kind;
+
+/* PyTorch's formulas and defaults. Zero fields take the default: lr 0.01 for
+   SGD and 0.001 for Adam/AdamW, beta1 0.9, beta2 0.999, eps 1e-8; AdamW's
+   weight_decay is taken as given (PyTorch's 0.01 is not applied for you). */
+typedef struct rn_optim_desc {
+    rn_optim_kind kind;
+    float lr;
+    float momentum;
+    float dampening;
+    int nesterov;
+    float weight_decay;
+    float beta1, beta2, eps;
+} rn_optim_desc;
+
+typedef struct rn_optim rn_optim;
+
+/* Optimises the parameters the network has now. */
+RN_API rn_optim *rn_optim_new(rn_net *net, const rn_optim_desc *desc);
+RN_API void rn_optim_free(rn_optim *opt);
+/* Gives the selected parameters their own learning rate and weight decay. */
+RN_API int rn_optim_set_group(rn_optim *opt, rn_param_filter filter, float lr,
+                              float weight_decay);
+/* Multiplies every learning rate by factor: the hook for schedules. */
+RN_API void rn_optim_scale_lr(rn_optim *opt, float factor);
+/* Updates every unfrozen parameter, then clamps each to its range. A
+   gradient that is not finite is an RN_ERR_NUMERIC error and nothing moves. */
+RN_API int rn_optim_step(rn_optim *opt);
+
+/* ===== 11. metrics ======================================================== */
+
+/* logits is N x K; the prediction is the first index of the largest logit. */
+RN_API double rn_accuracy(const rn_tensor *logits, const int *labels);
+/* Adds predictions to matrix[true_class * n_classes + predicted_class]. */
+RN_API int rn_confusion_add(int *matrix, int n_classes, const rn_tensor *logits,
+                            const int *labels);
+/* Means over classes; a class never predicted (or absent) counts as 0. */
+RN_API double rn_macro_precision(const int *matrix, int n_classes);
+RN_API double rn_macro_recall(const int *matrix, int n_classes);
+/* Share of samples whose label is not among the k largest logits. */
+RN_API double rn_topk_error(const rn_tensor *logits, const int *labels, int k);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RELUNET_H_INCLUDED */
+
+/* ========================================================================== */
+/*                              IMPLEMENTATION                                */
+/* ========================================================================== */
+
+#if defined(RELUNET_IMPLEMENTATION) && !defined(RELUNET_IMPLEMENTATION_INCLUDED)
+#define RELUNET_IMPLEMENTATION_INCLUDED
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ===== 1. configuration =================================================== */
+
+#if defined(RN_MALLOC) != defined(RN_FREE)
+#error "define RN_MALLOC and RN_FREE together"
+#endif
+#ifndef RN_MALLOC
+#define RN_MALLOC(size) malloc(size)
+#define RN_FREE(pointer) free(pointer)
+#endif
+#ifndef RN_ASSERT
+#include <assert.h>
+#define RN_ASSERT(condition) assert(condition)
+#endif
+
+#define RN__ALIGNMENT 64
+
+/* Allocations are aligned by hand so that RN_MALLOC can stay a plain
+   malloc-like function: over-allocate, align, and keep the original pointer
+   just below the aligned block for rn__free_aligned. */
+static void *rn__malloc_aligned(size_t bytes)
+{
+    size_t extra = RN__ALIGNMENT + sizeof(void *);
+    unsigned char *raw, *aligned;
+    if (bytes > (size_t)-1 - extra) return NULL;
+    raw = (unsigned char *)RN_MALLOC(bytes + extra);
+    if (raw == NULL) return NULL;
+    aligned = raw + extra;
+    aligned -= (uintptr_t)aligned % RN__ALIGNMENT;
+    memcpy(aligned - sizeof(void *), &raw, sizeof(void *));
+    return aligned;
+}
+
+static void rn__free_aligned(void *pointer)
+{
+    void *raw;
+    if (pointer == NULL) return;
+    memcpy(&raw, (unsigned char *)pointer - sizeof(void *), sizeof(void *));
+    RN_FREE(raw);
+}
+
+/* Zero-filled array of count elements of size bytes, NULL on overflow. */
+static void *rn__calloc(size_t count, size_t size)
+{
+    size_t bytes;
+    void *pointer;
+    if (size != 0 && count > (size_t)-1 / size) return NULL;
+    bytes = count * size;
+    pointer = RN_MALLOC(bytes > 0 ? bytes : 1);
+    if (pointer != NULL) memset(pointer, 0, bytes);
+    return pointer;
+}
+
+/* ===== 2. status codes and error messages ================================= */
+
+static char rn__error_message[512] = "no error";
+
+RN_API const char *rn_status_string(int status)
+{
+    switch (status) {
+    case RN_OK: return "ok";
+    case RN_ERR_ARGUMENT: return "invalid argument";
+    case RN_ERR_SHAPE: return "shape mismatch";
+    case RN_ERR_MEMORY: return "out of memory";
+    case RN_ERR_IO: return "input/output error";
+    case RN_ERR_FORMAT: return "malformed data";
+    case RN_ERR_NUMERIC: return "not a finite number";
+    case RN_ERR_UNSUPPORTED: return "not supported";
+    default: return "unknown status";
+    }
+}
+
+RN_API const char *rn_last_error(void) { return rn__error_message; }
+
+RN_API int rn_set_error(int status, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    vsnprintf(rn__error_message, sizeof rn__error_message, format, args);
+    va_end(args);
+    return status;
+}
+
+/* ===== 3. random numbers ================================================== */
+
+RN_API uint32_t rn_rng_u32(rn_rng *rng)
+{
+    uint64_t old = rng->state;
+    uint32_t xorshifted = (uint32_t)(((old >> 18) ^ old) >> 27);
+    uint32_t rotation = (uint32_t)(old >> 59);
+    rng->state = old * 6364136223846793005ULL + rng->increment;
+    return (xorshifted >> rotation) | (xorshifted << ((32u - rotation) & 31u));
+}
+
+RN_API void rn_rng_seed(rn_rng *rng, uint64_t seed, uint64_t stream)
+{
+    rng->state = 0;
+    rng->increment = (stream << 1) | 1u;
+    rn_rng_u32(rng);
+    rng->state += seed;
+    rn_rng_u32(rng);
+}
+
+/* Lemire's rejection method: unbiased for every bound. */
+RN_API uint32_t rn_rng_below(rn_rng *rng, uint32_t bound)
+{
+    uint32_t threshold;
+    if (bound == 0) return 0;
+    threshold = (uint32_t)(-bound) % bound;
+    for (;;) {
+        uint32_t r = rn_rng_u32(rng);
+        if (r >= threshold) return r % bound;
+    }
+}
+
+RN_API float rn_rng_uniform(rn_rng *rng)
+{
+    return (float)(rn_rng_u32(rng) >> 8) * (1.0f / 16777216.0f);
+}
+
+/* Box-Muller from two uniforms in (0, 1]; the second value is dropped so the
+   generator carries no hidden state beyond PCG's. */
+RN_API float rn_rng_normal(rn_rng *rng)
+{
+    double u1 = ((double)rn_rng_u32(rng) + 1.0) / 4294967296.0;
+    double u2 = (double)rn_rng_u32(rng) / 4294967296.0;
+    return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+}
+
+/* ===== 4. tensors ========================================================= */
+
+/* Validates a shape and counts its elements without overflowing. */
+static int rn__shape_size(int ndim, const int *shape, size_t *size, const char *caller)
+{
+    size_t count = 1;
+    int i;
+    if (shape == NULL || ndim < 1 || ndim > RN_MAX_DIMS)
+        return rn_set_error(RN_ERR_ARGUMENT, "%s: %d dimensions (need 1 to %d)", caller, ndim,
+                            RN_MAX_DIMS);
+    for (i = 0; i < ndim; i++) {
+        if (shape[i] < 1 || shape[i] > RN_MAX_DIM_SIZE)
+            return rn_set_error(RN_ERR_ARGUMENT, "%s: dimension %d is %d (need 1 to %d)", caller,
+                                i, shape[i], RN_MAX_DIM_SIZE);
+        if (count > ((size_t)-1 / sizeof(float)) / (size_t)shape[i])
+            return rn_set_error(RN_ERR_ARGUMENT, "%s: shape too large for memory", caller);
+        count *= (size_t)shape[i];
+    }
+    *size = count;
+    return RN_OK;
+}
+
+static void rn__set_shape(rn_tensor *tensor, int ndim, const int *shape, size_t size)
+{
+    int i;
+    tensor->ndim = ndim;
+    for (i = 0; i < RN_MAX_DIMS; i++) tensor->shape[i] = i < ndim ? shape[i] : 0;
+    tensor->size = size;
+}
+
+RN_API int rn_tensor_new(rn_tensor *tensor, int ndim, const int *shape)
+{
+    int status;
+    if (tensor == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_tensor_new: tensor is NULL");
+    memset(tensor, 0, sizeof *tensor);
+    status = rn_tensor_resize(tensor, ndim, shape);
+    if (status == RN_OK) rn_tensor_fill(tensor, 0.0f);
+    return status;
+}
+
+RN_API int rn_tensor_resize(rn_tensor *tensor, int ndim, const int *shape)
+{
+    size_t size;
+    float *data;
+    int status;
+    if (tensor == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_tensor_resize: tensor is NULL");
+    status = rn__shape_size(ndim, shape, &size, "rn_tensor_resize");
+    if (status != RN_OK) return status;
+    if (tensor->capacity == 0 && tensor->data != NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_tensor_resize: cannot resize a view");
+    if (size > tensor->capacity) {
+        data = (float *)rn__malloc_aligned(size * sizeof(float));
+        if (data == NULL)
+            return rn_set_error(RN_ERR_MEMORY, "rn_tensor_resize: cannot allocate %lu floats",
+                                (unsigned long)size);
+        rn__free_aligned(tensor->data);
+        tensor->data = data;
+        tensor->capacity = size;
+    }
+    rn__set_shape(tensor, ndim, shape, size);
+    return RN_OK;
+}
+
+RN_API rn_tensor rn_tensor_view(float *data, int ndim, const int *shape)
+{
+    rn_tensor view;
+    size_t size = 1;
+    int i;
+    memset(&view, 0, sizeof view);
+    for (i = 0; i < ndim && i < RN_MAX_DIMS; i++) size *= (size_t)shape[i];
+    view.data = data;
+    rn__set_shape(&view, ndim < RN_MAX_DIMS ? ndim : RN_MAX_DIMS, shape, size);
+    return view;
+}
+
+RN_API rn_tensor rn_tensor_slice(const rn_tensor *tensor, int first, int count)
+{
+    rn_tensor view = *tensor;
+    size_t item = tensor->shape[0] > 0 ? tensor->size / (size_t)tensor->shape[0] : 0;
+    RN_ASSERT(first >= 0 && count >= 0 && first + count <= tensor->shape[0]);
+    view.data = tensor->data + (size_t)first * item;
+    view.shape[0] = count;
+    view.size = (size_t)count * item;
+    view.capacity = 0;
+    return view;
+}
+
+RN_API void rn_tensor_free(rn_tensor *tensor)
+{
+    if (tensor == NULL) return;
+    if (tensor->capacity > 0) rn__free_aligned(tensor->data);
+    memset(tensor, 0, sizeof *tensor);
+}
+
+RN_API void rn_tensor_fill(rn_tensor *tensor, float value)
+{
+    size_t i;
+    for (i = 0; i < tensor->size; i++) tensor->data[i] = value;
+}
+
+RN_API int rn_tensor_copy(rn_tensor *destination, const rn_tensor *source)
+{
+    if (destination == NULL || source == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_tensor_copy: NULL tensor");
+    if (destination->size != source->size)
+        return rn_set_error(RN_ERR_SHAPE, "rn_tensor_copy: %lu elements into %lu",
+                            (unsigned long)source->size, (unsigned long)destination->size);
+    if (source->size > 0) memmove(destination->data, source->data, source->size * sizeof(float));
+    return RN_OK;
+}
+
+RN_API int rn_tensor_reshape(rn_tensor *tensor, int ndim, const int *shape)
+{
+    size_t size;
+    int status;
+    if (tensor == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_tensor_reshape: tensor is NULL");
+    status = rn__shape_size(ndim, shape, &size, "rn_tensor_reshape");
+    if (status != RN_OK) return status;
+    if (size != tensor->size)
+        return rn_set_error(RN_ERR_SHAPE, "rn_tensor_reshape: %lu elements cannot become %lu",
+                            (unsigned long)tensor->size, (unsigned long)size);
+    rn__set_shape(tensor, ndim, shape, size);
+    return RN_OK;
+}
+
+/* Formats dims as "[a, b, c]"; shared by tensors and layer shapes. */
+static void rn__dims_string(int ndim, const int *dims, char *buffer, size_t buffer_size)
+{
+    size_t used = 0;
+    int i;
+    if (buffer_size == 0) return;
+    buffer[0] = '\0';
+    for (i = 0; i < ndim && used < buffer_size; i++)
+        used += (size_t)snprintf(buffer + used, buffer_size - used, "%s%d", i ? ", " : "[",
+                                 dims[i]);
+    if (used < buffer_size) snprintf(buffer + used, buffer_size - used, ndim ? "]" : "[]");
+}
+
+RN_API void rn_tensor_shape_string(const rn_tensor *tensor, char *buffer, size_t buffer_size)
+{
+    rn__dims_string(tensor->ndim, tensor->shape, buffer, buffer_size);
+}
+
+/* ===== 5. parameters and selections ======================================= */
+
+RN_API int rn_param_matches(const rn_param *param, rn_param_filter filter)
+{
+    const char *dot;
+    if (filter.kinds != 0 && (filter.kinds & (1u << param->kind)) == 0) return 0;
+    if (filter.layer >= 0 && filter.layer != param->layer) return 0;
+    if (filter.name == NULL) return 1;
+    dot = strrchr(param->name, '.');
+    return strcmp(dot ? dot + 1 : param->name, filter.name) == 0;
+}
+
+/* Creates a parameter of count values (zero) and its gradient. */
+static int rn__param_new(rn_param *param, const char *layer_name, const char *short_name,
+                         rn_param_kind kind, int layer, int ndim, const int *shape)
+{
+    int status;
+    memset(param, 0, sizeof *param);
+    snprintf(param->name, sizeof param->name, "%s.%s", layer_name, short_name);
+    param->kind = kind;
+    param->layer = layer;
+    param->min = -INFINITY;
+    param->max = INFINITY;
+    status = rn_tensor_new(&param->value, ndim, shape);
+    if (status == RN_OK) status = rn_tensor_new(&param->grad, ndim, shape);
+    if (status != RN_OK) {
+        rn_tensor_free(&param->value);
+        rn_tensor_free(&param->grad);
+    }
+    return status;
+}
+
+/* ===== 6. kernels ========================================================= */
+
+/* Everything a convolution kernel needs to know about its shapes. */
+typedef struct rn__conv_geometry {
+    int batch;
+    int in_channels, in_height, in_width;
+    int out_channels, out_height, out_width;
+    int kernel, stride, padding;
+} rn__conv_geometry;
+
+/* The kernels behind the layers. Dispatch fills this table once with the
+   best implementation of each entry the CPU supports; the scalar versions
+   below are the reference every other version is tested against. */
+typedef struct rn__kernel_table {
+    const char *isa;
+    /* C = op(A) op(B) + beta C, row-major, op transposes when asked. */
+    void (*sgemm)(int transpose_a, int transpose_b, int m, int n, int k, const float *a,
+                  int lda, const float *b, int ldb, float beta, float *c, int ldc);
+    /* y = conv(x, w) + bias (bias may be NULL). */
+    void (*conv2d_forward)(const rn__conv_geometry *g, const float *x, const float *w,
+                           const float *bias, float *y);
+    /* dx = conv_transpose(dy, w), overwriting dx. */
+    void (*conv2d_backward_input)(const rn__conv_geometry *g, const float *dy, const float *w,
+                                  float *dx);
+    /* dw += correlation of x and dy; dbias += sums of dy (dbias may be NULL). */
+    void (*conv2d_backward_weight)(const rn__conv_geometry *g, const float *x, const float *dy,
+                                   float *dw, float *dbias);
+} rn__kernel_table;
+
+static void rn__sgemm_scalar(int transpose_a, int transpose_b, int m, int n, int k,
+                             const float *a, int lda, const float *b, int ldb, float beta,
+                             float *c, int ldc)
+{
+    int i, j, p;
+    for (i = 0; i < m; i++) {
+        float *c_row = c + (size_t)i * ldc;
+        for (j = 0; j < n; j++) c_row[j] = beta == 0.0f ? 0.0f : beta * c_row[j];
+        for (p = 0; p < k; p++) {
+            float a_ip = transpose_a ? a[(size_t)p * lda + i] : a[(size_t)i * lda + p];
+            if (transpose_b) {
+                for (j = 0; j < n; j++) c_row[j] += a_ip * b[(size_t)j * ldb + p];
+            } else {
+                const float *b_row = b + (size_t)p * ldb;
+                for (j = 0; j < n; j++) c_row[j] += a_ip * b_row[j];
+            }
+        }
+    }
+}
+
+/* The outputs o in [*first, *last) whose input index o*stride + offset lies
+   in [0, in_size): computing them once keeps bounds tests out of the loops. */
+static void rn__valid_outputs(int out_size, int in_size, int offset, int stride, int *first,
+                              int *last)
+{
+    int lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+    int hi = in_size - offset <= 0 ? 0 : (in_size - offset - 1) / stride + 1;
+    *first = lo;
+    *last = hi < out_size ? hi : out_size;
+    if (*last < *first) *last = *first;
+}
+
+enum { RN__CONV_FORWARD, RN__CONV_INPUT_GRAD, RN__CONV_WEIGHT_GRAD };
+
+/* Direct convolution of one input plane with one output plane through one
+   k x k filter, visiting every (tap, output position) pair once:
+     forward:     out += w * in
+     input grad:  in  += w * out
+     weight grad: w   += sum in * out
+   All three passes share this walk so they cannot disagree on indexing. */
+static void rn__conv_plane(const rn__conv_geometry *g, int pass, float *in, float *out,
+                           float *filter)
+{
+    int kh, kw, oh, ow;
+    for (kh = 0; kh < g->kernel; kh++) {
+        int oh_first, oh_last;
+        rn__valid_outputs(g->out_height, g->in_height, kh - g->padding, g->stride, &oh_first,
+                          &oh_last);
+        for (kw = 0; kw < g->kernel; kw++) {
+            int ow_first, ow_last;
+            float w = filter[kh * g->kernel + kw];
+            double sum = 0.0;
+            rn__valid_outputs(g->out_width, g->in_width, kw - g->padding, g->stride, &ow_first,
+                              &ow_last);
+            for (oh = oh_first; oh < oh_last; oh++) {
+                float *in_row = in + (size_t)(oh * g->stride + kh - g->padding) * g->in_width +
+                                kw - g->padding;
+                float *out_row = out + (size_t)oh * g->out_width;
+                if (pass == RN__CONV_FORWARD)
+                    for (ow = ow_first; ow < ow_last; ow++) out_row[ow] += w * in_row[ow * g->stride];
+                else if (pass == RN__CONV_INPUT_GRAD)
+                    for (ow = ow_first; ow < ow_last; ow++) in_row[ow * g->stride] += w * out_row[ow];
+                else
+                    for (ow = ow_first; ow < ow_last; ow++)
+                        sum += (double)in_row[ow * g->stride] * out_row[ow];
+            }
+            if (pass == RN__CONV_WEIGHT_GRAD) filter[kh * g->kernel + kw] += (float)sum;
+        }
+    }
+}
+
+/* Runs one pass over every (sample, output channel, input channel) triple.
+   The casts drop const only for the operand the pass does not write. */
+static void rn__conv_direct(const rn__conv_geometry *g, int pass, const float *x, float *dx,
+                            const float *y, float *w)
+{
+    size_t in_plane = (size_t)g->in_height * g->in_width;
+    size_t out_plane = (size_t)g->out_height * g->out_width;
+    size_t filter_size = (size_t)g->kernel * g->kernel;
+    int n, o, c;
+    for (n = 0; n < g->batch; n++)
+        for (o = 0; o < g->out_channels; o++)
+            for (c = 0; c < g->in_channels; c++) {
+                size_t in_offset = ((size_t)n * g->in_channels + c) * in_plane;
+                float *in = pass == RN__CONV_INPUT_GRAD ? dx + in_offset : (float *)x + in_offset;
+                rn__conv_plane(g, pass, in,
+                               (float *)y + ((size_t)n * g->out_channels + o) * out_plane,
+                               w + ((size_t)o * g->in_channels + c) * filter_size);
+            }
+}
+
+static void rn__conv2d_forward_scalar(const rn__conv_geometry *g, const float *x,
+                                      const float *w, const float *bias, float *y)
+{
+    size_t out_plane = (size_t)g->out_height * g->out_width;
+    size_t i;
+    int n, o;
+    for (n = 0; n < g->batch; n++)
+        for (o = 0; o < g->out_channels; o++) {
+            float *plane = y + ((size_t)n * g->out_channels + o) * out_plane;
+            for (i = 0; i < out_plane; i++) plane[i] = bias ? bias[o] : 0.0f;
+        }
+    rn__conv_direct(g, RN__CONV_FORWARD, x, NULL, y, (float *)w);
+}
+
+static void rn__conv2d_backward_input_scalar(const rn__conv_geometry *g, const float *dy,
+                                             const float *w, float *dx)
+{
+    memset(dx, 0, (size_t)g->batch * g->in_channels * g->in_height * g->in_width * sizeof(float));
+    rn__conv_direct(g, RN__CONV_INPUT_GRAD, NULL, dx, dy, (float *)w);
+}
+
+static void rn__conv2d_backward_weight_scalar(const rn__conv_geometry *g, const float *x,
+                                              const float *dy, float *dw, float *dbias)
+{
+    size_t out_plane = (size_t)g->out_height * g->out_width;
+    size_t i;
+    int n, o;
+    rn__conv_direct(g, RN__CONV_WEIGHT_GRAD, x, NULL, dy, dw);
+    if (dbias == NULL) return;
+    for (o = 0; o < g->out_channels; o++) {
+        double sum = 0.0;
+        for (n = 0; n < g->batch; n++) {
+            const float *plane = dy + ((size_t)n * g->out_channels + o) * out_plane;
+            for (i = 0; i < out_plane; i++) sum += plane[i];
+        }
+        dbias[o] += (float)sum;
+    }
+}
+
+static rn__kernel_table rn__kernels = {
+    "scalar",
+    rn__sgemm_scalar,
+    rn__conv2d_forward_scalar,
+    rn__conv2d_backward_input_scalar,
+    rn__conv2d_backward_weight_scalar
+};
+
+/* ===== 7. activations ===================================================== */
+
+/* An activation kind is a row of the table below and two functions over a
+   contiguous run of n elements that share one set of parameter values p.
+   backward writes dx and adds each parameter's gradient, summed over the
+   run, to dp[k]. x, y and dy are the layer's input, output and upstream
+   gradient. */
+typedef void (*rn__act_forward_fn)(const float *x, float *y, size_t n, const float *p);
+typedef void (*rn__act_backward_fn)(const float *x, const float *y, const float *dy, float *dx,
+                                    size_t n, const float *p, double *dp);
+
+typedef struct rn__act_info {
+    const char *name;
+    int n_params;
+    const char *param_names[RN_ACT_MAX_PARAMS];
+    float defaults[RN_ACT_MAX_PARAMS];
+    rn__act_forward_fn forward;
+    rn__act_backward_fn backward;
+} rn__act_info;
+
+static void rn__identity_forward(const float *x, float *y, size_t n, const float *p)
+{
+    (void)p;
+    if (y != x) memmove(y, x, n * sizeof(float));
+}
+
+static void rn__identity_backward(const float *x, const float *y, const float *dy, float *dx,
+                                  size_t n, const float *p, double *dp)
+{
+    (void)x, (void)y, (void)p, (void)dp;
+    memmove(dx, dy, n * sizeof(float));
+}
+
+static void rn__relu_forward(const float *x, float *y, size_t n, const float *p)
+{
+    size_t i;
+    (void)p;
+    for (i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+static void rn__relu_backward(const float *x, const float *y, const float *dy, float *dx,
+                              size_t n, const float *p, double *dp)
+{
+    size_t i;
+    (void)y, (void)p, (void)dp;
+    for (i = 0; i < n; i++) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+static void rn__sigmoid_forward(const float *x, float *y, size_t n, const float *p)
+{
+    size_t i;
+    (void)p;
+    for (i = 0; i < n; i++) y[i] = 1.0f / (1.0f + expf(-x[i]));
+}
+
+static void rn__sigmoid_backward(const float *x, const float *y, const float *dy, float *dx,
+                                 size_t n, const float *p, double *dp)
+{
+    size_t i;
+    (void)x, (void)p, (void)dp;
+    for (i = 0; i < n; i++) dx[i] = dy[i] * y[i] * (1.0f - y[i]);
+}
+
+static void rn__tanh_forward(const float *x, float *y, size_t n, const float *p)
+{
+    size_t i;
+    (void)p;
+    for (i = 0; i < n; i++) y[i] = tanhf(x[i]);
+}
+
+static void rn__tanh_backward(const float *x, const float *y, const float *dy, float *dx,
+                              size_t n, const float *p, double *dp)
+{
+    size_t i;
+    (void)x, (void)p, (void)dp;
+    for (i = 0; i < n; i++) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+}
+
+static const rn__act_info rn__act_table[RN_ACT_KIND_COUNT] = {
+    /* name        params  names  defaults  forward / backward */
+    {"identity", 0, {NULL}, {0}, rn__identity_forward, rn__identity_backward},
+    {"relu",     0, {NULL}, {0}, rn__relu_forward, rn__relu_backward},
+    {"sigmoid",  0, {NULL}, {0}, rn__sigmoid_forward, rn__sigmoid_backward},
+    {"tanh",     0, {NULL}, {0}, rn__tanh_forward, rn__tanh_backward}
+};
+
+RN_API const char *rn_act_kind_name(rn_act_kind kind)
+{
+    return (unsigned)kind < RN_ACT_KIND_COUNT ? rn__act_table[kind].name : "unknown";
+}
+
+RN_API int rn_act_param_count(rn_act_kind kind)
+{
+    return (unsigned)kind < RN_ACT_KIND_COUNT ? rn__act_table[kind].n_params : 0;
+}
+
+/* ===== 8. layers ========================================================== */
+
+static size_t rn__dims_product(int ndim, const int *dims)
+{
+    size_t product = 1;
+    int i;
+    for (i = 0; i < ndim; i++) product *= (size_t)dims[i];
+    return product;
+}
+
+/* Shapes a tensor as N x dims (the batch first, then one sample's shape). */
+static int rn__resize_batch(rn_tensor *tensor, int batch, int ndim, const int *dims)
+{
+    int shape[RN_MAX_DIMS];
+    shape[0] = batch;
+    memcpy(shape + 1, dims, (size_t)ndim * sizeof(int));
+    return rn_tensor_resize(tensor, ndim + 1, shape);
+}
+
+static int rn__check_batch_shape(const rn_tensor *x, int ndim, const int *dims, const char *caller,
+                                 const char *what)
+{
+    char expected[64], got[64];
+    int shape[RN_MAX_DIMS], i, ok;
+    if (x == NULL || x->data == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "%s: %s is NULL or empty", caller, what);
+    ok = x->ndim == ndim + 1 && x->shape[0] >= 1;
+    for (i = 0; ok && i < ndim; i++) ok = x->shape[i + 1] == dims[i];
+    if (ok) return RN_OK;
+    shape[0] = x->shape[0];
+    memcpy(shape + 1, dims, (size_t)ndim * sizeof(int));
+    rn__dims_string(ndim + 1, shape, expected, sizeof expected);
+    rn_tensor_shape_string(x, got, sizeof got);
+    return rn_set_error(RN_ERR_SHAPE, "%s: %s has shape %s, expected %s (N = batch)", caller, what,
+                        got, expected);
+}
+
+static rn__conv_geometry rn__layer_geometry(const rn_layer *layer, int batch)
+{
+    rn__conv_geometry g;
+    g.batch = batch;
+    g.in_channels = layer->in_shape[0];
+    g.in_height = layer->in_shape[1];
+    g.in_width = layer->in_shape[2];
+    g.out_channels = layer->out_shape[0];
+    g.out_height = layer->out_shape[1];
+    g.out_width = layer->out_shape[2];
+    g.kernel = layer->kernel;
+    g.stride = layer->stride;
+    g.padding = layer->padding;
+    return g;
+}
+
+/* Linear layers see each sample as a vector of all its values. */
+static void rn__linear_forward(const rn_layer *layer, const rn_tensor *x, rn_tensor *y)
+{
+    int batch = x->shape[0], in = (int)(x->size / (size_t)batch), out = layer->units, n, j;
+    const rn_param *weight = &layer->params[0];
+    rn__kernels.sgemm(0, 1, batch, out, in, x->data, in, weight->value.data, in, 0.0f, y->data,
+                      out);
+    if (!layer->has_bias) return;
+    for (n = 0; n < batch; n++)
+        for (j = 0; j < out; j++) y->data[(size_t)n * out + j] += layer->params[1].value.data[j];
+}
+
+static void rn__linear_backward(rn_layer *layer, const rn_tensor *x, const rn_tensor *dy,
+                                rn_tensor *dx)
+{
+    int batch = x->shape[0], in = (int)(x->size / (size_t)batch), out = layer->units, n, j;
+    rn_param *weight = &layer->params[0];
+    rn__kernels.sgemm(1, 0, out, in, batch, dy->data, out, x->data, in, 1.0f, weight->grad.data,
+                      in);
+    if (layer->has_bias)
+        for (j = 0; j < out; j++) {
+            double sum = 0.0;
+            for (n = 0; n < batch; n++) sum += dy->data[(size_t)n * out + j];
+            layer->params[1].grad.data[j] += (float)sum;
+        }
+    if (dx != NULL)
+        rn__kernels.sgemm(0, 0, batch, in, out, dy->data, out, weight->value.data, in, 0.0f,
+                          dx->data, in);
+}
+
+/* Max and average pooling over kernel x kernel windows without padding.
+   Backward of max pooling sends the gradient to the first maximum of each
+   window, found again from x rather than stored. */
+static void rn__pool(const rn_layer *layer, int batch, const float *x, float *y, const float *dy,
+                     float *dx)
+{
+    int planes = batch * layer->in_shape[0], height = layer->in_shape[1], width = layer->in_shape[2];
+    int out_height = layer->out_shape[1], out_width = layer->out_shape[2], k = layer->kernel;
+    int is_max = layer->type == RN_LAYER_MAXPOOL2D, p, oh, ow, i, j;
+    float inverse_area = 1.0f / (float)(k * k);
+    if (dx != NULL) memset(dx, 0, (size_t)planes * height * width * sizeof(float));
+    for (p = 0; p < planes; p++)
+        for (oh = 0; oh < out_height; oh++)
+            for (ow = 0; ow < out_width; ow++) {
+                size_t corner = ((size_t)p * height + (size_t)oh * layer->stride) * width +
+                                (size_t)ow * layer->stride;
+                size_t out = ((size_t)p * out_height + oh) * out_width + ow, best = corner;
+                float sum = 0.0f;
+                for (i = 0; i < k; i++)
+                    for (j = 0; j < k; j++) {
+                        size_t at = corner + (size_t)i * width + j;
+                        if (x[at] > x[best]) best = at;
+                        sum += x[at];
+                        if (dx != NULL && !is_max) dx[at] += dy[out] * inverse_area;
+                    }
+                if (dx == NULL) y[out] = is_max ? x[best] : sum * inverse_area;
+                else if (is_max) dx[best] += dy[out];
+            }
+}
+
+/* Splits an activation's input into runs that share parameter values: the
+   whole batch for per-layer sharing, one channel plane per sample otherwise. */
+static void rn__act_runs(const rn_layer *layer, const rn_tensor *x, size_t *run, int *channels)
+{
+    *channels = layer->act.share == RN_SHARE_CHANNEL ? layer->in_shape[0] : 1;
+    *run = *channels == 1 ? x->size : x->size / (size_t)x->shape[0] / (size_t)*channels;
+}
+
+static void rn__act_gather(const rn_layer *layer, int channel, float *p)
+{
+    int k;
+    for (k = 0; k < layer->n_params; k++) p[k] = layer->params[k].value.data[channel];
+}
+
+static void rn__act_forward(const rn_layer *layer, const rn_tensor *x, rn_tensor *y)
+{
+    const rn__act_info *info = &rn__act_table[layer->act.kind];
+    float p[RN_ACT_MAX_PARAMS];
+    size_t run, start;
+    int channels;
+    rn__act_runs(layer, x, &run, &channels);
+    for (start = 0; start < x->size; start += run) {
+        rn__act_gather(layer, (int)(start / run % (size_t)channels), p);
+        info->forward(x->data + start, y->data + start, run, p);
+    }
+}
+
+static void rn__act_backward(rn_layer *layer, const rn_tensor *x, const rn_tensor *y,
+                             const rn_tensor *dy, float *dx)
+{
+    const rn__act_info *info = &rn__act_table[layer->act.kind];
+    float p[RN_ACT_MAX_PARAMS];
+    double dp[RN_ACT_MAX_PARAMS];
+    size_t run, start;
+    int channels, k;
+    rn__act_runs(layer, x, &run, &channels);
+    for (start = 0; start < x->size; start += run) {
+        int channel = (int)(start / run % (size_t)channels);
+        rn__act_gather(layer, channel, p);
+        memset(dp, 0, sizeof dp);
+        info->backward(x->data + start, y->data + start, dy->data + start, dx + start, run, p, dp);
+        for (k = 0; k < layer->n_params; k++) layer->params[k].grad.data[channel] += (float)dp[k];
+    }
+}
+
+RN_API int rn_layer_forward(rn_layer *layer, const rn_tensor *x, rn_tensor *y, rn_mode mode)
+{
+    rn__conv_geometry g;
+    int status;
+    (void)mode; /* no layer behaves differently in training yet */
+    if (layer == NULL || y == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_layer_forward: NULL layer or output");
+    status = rn__check_batch_shape(x, layer->in_ndim, layer->in_shape, "rn_layer_forward", "input");
+    if (status == RN_OK) status = rn__resize_batch(y, x->shape[0], layer->out_ndim, layer->out_shape);
+    if (status != RN_OK) return status;
+    switch (layer->type) {
+    case RN_LAYER_CONV2D:
+        g = rn__layer_geometry(layer, x->shape[0]);
+        rn__kernels.conv2d_forward(&g, x->data, layer->params[0].value.data,
+                                   layer->has_bias ? layer->params[1].value.data : NULL, y->data);
+        break;
+    case RN_LAYER_LINEAR: rn__linear_forward(layer, x, y); break;
+    case RN_LAYER_MAXPOOL2D:
+    case RN_LAYER_AVGPOOL2D: rn__pool(layer, x->shape[0], x->data, y->data, NULL, NULL); break;
+    case RN_LAYER_FLATTEN: memcpy(y->data, x->data, x->size * sizeof(float)); break;
+    case RN_LAYER_ACTIVATION: rn__act_forward(layer, x, y); break;
+    }
+    return RN_OK;
+}
+
+RN_API int rn_layer_backward(rn_layer *layer, const rn_tensor *x, const rn_tensor *y,
+                             const rn_tensor *dy, rn_tensor *dx)
+{
+    rn__conv_geometry g;
+    int status;
+    if (layer == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_layer_backward: layer is NULL");
+    status = rn__check_batch_shape(x, layer->in_ndim, layer->in_shape, "rn_layer_backward", "input");
+    if (status == RN_OK)
+        status = rn__check_batch_shape(y, layer->out_ndim, layer->out_shape, "rn_layer_backward",
+                                       "output");
+    if (status == RN_OK)
+        status = rn__check_batch_shape(dy, layer->out_ndim, layer->out_shape, "rn_layer_backward",
+                                       "output gradient");
+    if (status == RN_OK && (y->shape[0] != x->shape[0] || dy->shape[0] != x->shape[0]))
+        status = rn_set_error(RN_ERR_SHAPE, "rn_layer_backward: batch sizes %d, %d, %d differ",
+                              x->shape[0], y->shape[0], dy->shape[0]);
+    if (status == RN_OK && dx != NULL)
+        status = rn__resize_batch(dx, x->shape[0], layer->in_ndim, layer->in_shape);
+    if (status != RN_OK) return status;
+    switch (layer->type) {
+    case RN_LAYER_CONV2D:
+        g = rn__layer_geometry(layer, x->shape[0]);
+        rn__kernels.conv2d_backward_weight(&g, x->data, dy->data, layer->params[0].grad.data,
+                                           layer->has_bias ? layer->params[1].grad.data : NULL);
+        if (dx != NULL)
+            rn__kernels.conv2d_backward_input(&g, dy->data, layer->params[0].value.data, dx->data);
+        break;
+    case RN_LAYER_LINEAR: rn__linear_backward(layer, x, dy, dx); break;
+    case RN_LAYER_MAXPOOL2D:
+    case RN_LAYER_AVGPOOL2D:
+        if (dx != NULL) rn__pool(layer, x->shape[0], x->data, NULL, dy->data, dx->data);
+        break;
+    case RN_LAYER_FLATTEN:
+        if (dx != NULL) memcpy(dx->data, dy->data, dy->size * sizeof(float));
+        break;
+    case RN_LAYER_ACTIVATION:
+        if (dx != NULL) {
+            rn__act_backward(layer, x, y, dy, dx->data);
+        } else {
+            /* The parameters still need their gradients: use a scratch dx. */
+            rn_tensor scratch;
+            memset(&scratch, 0, sizeof scratch);
+            status = rn_tensor_resize(&scratch, x->ndim, x->shape);
+            if (status != RN_OK) return status;
+            rn__act_backward(layer, x, y, dy, scratch.data);
+            rn_tensor_free(&scratch);
+        }
+        break;
+    }
+    return RN_OK;
+}
+
+static void rn__fill_random(rn_tensor *tensor, rn_rng *rng, int normal, float scale)
+{
+    size_t i;
+    for (i = 0; i < tensor->size; i++)
+        tensor->data[i] = normal ? scale * rn_rng_normal(rng)
+                                 : scale * (2.0f * rn_rng_uniform(rng) - 1.0f);
+}
+
+RN_API int rn_layer_init(rn_layer *layer, rn_init init, float slope, rn_rng *rng)
+{
+    rn_tensor *weight;
+    float fan_in, fan_out, gain, receptive;
+    int k;
+    if (layer == NULL || rng == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_layer_init: NULL layer or generator");
+    if (layer->type == RN_LAYER_ACTIVATION) {
+        for (k = 0; k < layer->n_params; k++) rn_tensor_fill(&layer->params[k].value, layer->act_init[k]);
+        return RN_OK;
+    }
+    if (layer->type != RN_LAYER_CONV2D && layer->type != RN_LAYER_LINEAR) return RN_OK;
+    weight = &layer->params[0].value;
+    receptive = (float)(weight->size / ((size_t)weight->shape[0] * (size_t)weight->shape[1]));
+    fan_in = (float)weight->shape[1] * receptive;
+    fan_out = (float)weight->shape[0] * receptive;
+    gain = sqrtf(2.0f / (1.0f + slope * slope));
+    switch (init) {
+    case RN_INIT_TORCH_DEFAULT: rn__fill_random(weight, rng, 0, 1.0f / sqrtf(fan_in)); break;
+    case RN_INIT_HE_NORMAL: rn__fill_random(weight, rng, 1, gain / sqrtf(fan_in)); break;
+    case RN_INIT_HE_UNIFORM: rn__fill_random(weight, rng, 0, gain * sqrtf(3.0f / fan_in)); break;
+    case RN_INIT_XAVIER_NORMAL: rn__fill_random(weight, rng, 1, sqrtf(2.0f / (fan_in + fan_out))); break;
+    case RN_INIT_XAVIER_UNIFORM: rn__fill_random(weight, rng, 0, sqrtf(6.0f / (fan_in + fan_out))); break;
+    default: return rn_set_error(RN_ERR_ARGUMENT, "rn_layer_init: unknown init %d", (int)init);
+    }
+    if (!layer->has_bias) return RN_OK;
+    if (init == RN_INIT_TORCH_DEFAULT)
+        rn__fill_random(&layer->params[1].value, rng, 0, 1.0f / sqrtf(fan_in));
+    else
+        rn_tensor_fill(&layer->params[1].value, 0.0f);
+    return RN_OK;
+}
+
+/* ===== 9. network ========================================================= */
+
+static const char *const rn__layer_type_names[] = {"conv", "linear", "maxpool", "avgpool",
+                                                   "flatten", "act"};
+
+static void rn__layer_free_params(rn_layer *layer)
+{
+    int k;
+    for (k = 0; k < layer->n_params; k++) {
+        rn_tensor_free(&layer->params[k].value);
+        rn_tensor_free(&layer->params[k].grad);
+    }
+    layer->n_params = 0;
+}
+
+/* Starts a layer that takes the network's current output as its input. */
+static int rn__layer_begin(rn_net *net, rn_layer_type type, rn_layer *layer, const char *caller)
+{
+    int i, same_type = 1;
+    if (net == NULL) return rn_set_error(RN_ERR_ARGUMENT, "%s: network is NULL", caller);
+    memset(layer, 0, sizeof *layer);
+    layer->type = type;
+    layer->index = net->n_layers;
+    if (net->n_layers == 0) {
+        layer->in_ndim = net->in_ndim;
+        memcpy(layer->in_shape, net->in_shape, sizeof layer->in_shape);
+    } else {
+        const rn_layer *previous = net->layers[net->n_layers - 1];
+        layer->in_ndim = previous->out_ndim;
+        memcpy(layer->in_shape, previous->out_shape, sizeof layer->in_shape);
+    }
+    for (i = 0; i < net->n_layers; i++) same_type += net->layers[i]->type == type;
+    snprintf(layer->name, sizeof layer->name, "%s%d", rn__layer_type_names[type], same_type);
+    return RN_OK;
+}
+
+static int rn__layer_add_param(rn_layer *layer, const char *short_name, rn_param_kind kind,
+                               int ndim, const int *shape)
+{
+    int status = rn__param_new(&layer->params[layer->n_params], layer->name, short_name, kind,
+                               layer->index, ndim, shape);
+    if (status == RN_OK) layer->n_params++;
+    return status;
+}
+
+/* Grows the network's arrays so that one more layer fits. */
+static int rn__net_reserve(rn_net *net)
+{
+    int capacity = net->capacity ? 2 * net->capacity : 8, i;
+    rn_layer **layers;
+    rn_tensor *outputs, *grads;
+    if (net->n_layers < net->capacity) return RN_OK;
+    layers = (rn_layer **)rn__calloc((size_t)capacity, sizeof *layers);
+    outputs = (rn_tensor *)rn__calloc((size_t)capacity, sizeof *outputs);
+    grads = (rn_tensor *)rn__calloc((size_t)capacity + 1, sizeof *grads);
+    if (layers == NULL || outputs == NULL || grads == NULL) {
+        if (layers) RN_FREE(layers);
+        if (outputs) RN_FREE(outputs);
+        if (grads) RN_FREE(grads);
+        return rn_set_error(RN_ERR_MEMORY, "rn_net: cannot grow to %d layers", capacity);
+    }
+    for (i = 0; i < net->n_layers; i++) {
+        layers[i] = net->layers[i];
+        outputs[i] = net->outputs[i];
+    }
+    for (i = 0; i <= net->n_layers && net->grads != NULL; i++) grads[i] = net->grads[i];
+    if (net->layers) RN_FREE(net->layers);
+    if (net->outputs) RN_FREE(net->outputs);
+    if (net->grads) RN_FREE(net->grads);
+    net->layers = layers;
+    net->outputs = outputs;
+    net->grads = grads;
+    net->capacity = capacity;
+    return RN_OK;
+}
+
+/* Takes ownership of a layer built on the stack: on failure its parameters
+   are freed and the network is unchanged. New weights come from a seed fixed
+   per position, so a network is reproducible before rn_net_init too. */
+static int rn__net_append(rn_net *net, rn_layer *layer, int status)
+{
+    rn_layer *stored = NULL;
+    rn_rng rng;
+    if (status == RN_OK) status = rn__net_reserve(net);
+    if (status == RN_OK) {
+        stored = (rn_layer *)RN_MALLOC(sizeof *stored);
+        if (stored == NULL) status = rn_set_error(RN_ERR_MEMORY, "rn_net: cannot allocate a layer");
+    }
+    if (status != RN_OK) {
+        rn__layer_free_params(layer);
+        return status;
+    }
+    rn_rng_seed(&rng, 0x72656c756e6574ULL, (uint64_t)layer->index);
+    rn_layer_init(layer, RN_INIT_TORCH_DEFAULT, 0.0f, &rng);
+    *stored = *layer;
+    net->layers[net->n_layers++] = stored;
+    net->input.data = NULL; /* a new layer invalidates the cached forward pass */
+    return RN_OK;
+}
+
+RN_API rn_net *rn_net_new(int sample_ndim, const int *sample_shape)
+{
+    rn_net *net;
+    size_t size;
+    if (sample_ndim < 1 || sample_ndim > 3) {
+        rn_set_error(RN_ERR_ARGUMENT, "rn_net_new: a sample has %d dimensions (need 1 to 3)",
+                     sample_ndim);
+        return NULL;
+    }
+    if (rn__shape_size(sample_ndim, sample_shape, &size, "rn_net_new") != RN_OK) return NULL;
+    net = (rn_net *)rn__calloc(1, sizeof *net);
+    if (net == NULL) {
+        rn_set_error(RN_ERR_MEMORY, "rn_net_new: cannot allocate a network");
+        return NULL;
+    }
+    net->in_ndim = sample_ndim;
+    memcpy(net->in_shape, sample_shape, (size_t)sample_ndim * sizeof(int));
+    return net;
+}
+
+RN_API void rn_net_free(rn_net *net)
+{
+    int i;
+    if (net == NULL) return;
+    for (i = 0; i < net->n_layers; i++) {
+        rn__layer_free_params(net->layers[i]);
+        RN_FREE(net->layers[i]);
+        rn_tensor_free(&net->outputs[i]);
+        rn_tensor_free(&net->grads[i]);
+    }
+    if (net->grads) rn_tensor_free(&net->grads[net->n_layers]);
+    if (net->layers) RN_FREE(net->layers);
+    if (net->outputs) RN_FREE(net->outputs);
+    if (net->grads) RN_FREE(net->grads);
+    RN_FREE(net);
+}
+
+/* conv2d and the pools need an image, (C, H, W), at their input. */
+static int rn__check_image_input(const rn_layer *layer, const char *caller)
+{
+    char shape[64];
+    if (layer->in_ndim == 3) return RN_OK;
+    rn__dims_string(layer->in_ndim, layer->in_shape, shape, sizeof shape);
+    return rn_set_error(RN_ERR_SHAPE, "%s: needs a (C, H, W) input, the previous layer gives %s",
+                        caller, shape);
+}
+
+/* Output size of a sliding window, or 0 when the window does not fit. */
+static int rn__window_output(int in_size, int kernel, int stride, int padding)
+{
+    if (in_size + 2 * padding < kernel) return 0;
+    return (in_size + 2 * padding - kernel) / stride + 1;
+}
+
+/* Shared by conv2d and the pools: validates the window, sets the output shape. */
+static int rn__layer_set_window(rn_layer *layer, int channels, int kernel, int stride, int padding,
+                                const char *caller)
+{
+    int status = rn__check_image_input(layer, caller);
+    if (status != RN_OK) return status;
+    if (kernel < 1 || stride < 1 || padding < 0 || channels < 1)
+        return rn_set_error(RN_ERR_ARGUMENT,
+                            "%s: channels %d, kernel %d, stride %d, padding %d (need channels, "
+                            "kernel, stride >= 1 and padding >= 0)",
+                            caller, channels, kernel, stride, padding);
+    layer->kernel = kernel;
+    layer->stride = stride;
+    layer->padding = padding;
+    layer->out_ndim = 3;
+    layer->out_shape[0] = channels;
+    layer->out_shape[1] = rn__window_output(layer->in_shape[1], kernel, stride, padding);
+    layer->out_shape[2] = rn__window_output(layer->in_shape[2], kernel, stride, padding);
+    if (layer->out_shape[1] == 0 || layer->out_shape[2] == 0)
+        return rn_set_error(RN_ERR_SHAPE, "%s: a %dx%d window (padding %d) does not fit a %dx%d input",
+                            caller, kernel, kernel, padding, layer->in_shape[1], layer->in_shape[2]);
+    return RN_OK;
+}
+
+RN_API int rn_net_add_conv2d(rn_net *net, int out_channels, int kernel, int stride, int padding)
+{
+    rn_layer layer;
+    int status = rn__layer_begin(net, RN_LAYER_CONV2D, &layer, "rn_net_add_conv2d");
+    if (status != RN_OK) return status;
+    status = rn__layer_set_window(&layer, out_channels, kernel, stride, padding, "rn_net_add_conv2d");
+    if (status == RN_OK) {
+        int weight_shape[4];
+        weight_shape[0] = out_channels;
+        weight_shape[1] = layer.in_shape[0];
+        weight_shape[2] = kernel;
+        weight_shape[3] = kernel;
+        layer.units = out_channels;
+        layer.has_bias = 1;
+        status = rn__layer_add_param(&layer, "weight", RN_PARAM_WEIGHT, 4, weight_shape);
+    }
+    if (status == RN_OK) status = rn__layer_add_param(&layer, "bias", RN_PARAM_BIAS, 1, &out_channels);
+    return rn__net_append(net, &layer, status);
+}
+
+RN_API int rn_net_add_linear(rn_net *net, int out_features)
+{
+    rn_layer layer;
+    int status = rn__layer_begin(net, RN_LAYER_LINEAR, &layer, "rn_net_add_linear");
+    size_t in_features;
+    if (status != RN_OK) return status;
+    in_features = rn__dims_product(layer.in_ndim, layer.in_shape);
+    if (out_features < 1 || out_features > RN_MAX_DIM_SIZE || in_features > RN_MAX_DIM_SIZE) {
+        status = rn_set_error(RN_ERR_ARGUMENT, "rn_net_add_linear: %d outputs from %lu inputs",
+                              out_features, (unsigned long)in_features);
+    } else {
+        int weight_shape[2];
+        weight_shape[0] = out_features;
+        weight_shape[1] = (int)in_features;
+        layer.units = out_features;
+        layer.has_bias = 1;
+        layer.out_ndim = 1;
+        layer.out_shape[0] = out_features;
+        status = rn__layer_add_param(&layer, "weight", RN_PARAM_WEIGHT, 2, weight_shape);
+    }
+    if (status == RN_OK) status = rn__layer_add_param(&layer, "bias", RN_PARAM_BIAS, 1, &out_features);
+    return rn__net_append(net, &layer, status);
+}
+
+static int rn__net_add_pool(rn_net *net, rn_layer_type type, int kernel, int stride,
+                            const char *caller)
+{
+    rn_layer layer;
+    int status = rn__layer_begin(net, type, &layer, caller);
+    if (status != RN_OK) return status;
+    status = rn__layer_set_window(&layer, layer.in_shape[0], kernel, stride, 0, caller);
+    return rn__net_append(net, &layer, status);
+}
+
+RN_API int rn_net_add_maxpool2d(rn_net *net, int kernel, int stride)
+{
+    return rn__net_add_pool(net, RN_LAYER_MAXPOOL2D, kernel, stride, "rn_net_add_maxpool2d");
+}
+
+RN_API int rn_net_add_avgpool2d(rn_net *net, int kernel, int stride)
+{
+    return rn__net_add_pool(net, RN_LAYER_AVGPOOL2D, kernel, stride, "rn_net_add_avgpool2d");
+}
+
+RN_API int rn_net_add_flatten(rn_net *net)
+{
+    rn_layer layer;
+    int status = rn__layer_begin(net, RN_LAYER_FLATTEN, &layer, "rn_net_add_flatten");
+    if (status != RN_OK) return status;
+    layer.out_ndim = 1;
+    layer.out_shape[0] = (int)rn__dims_product(layer.in_ndim, layer.in_shape);
+    return rn__net_append(net, &layer, RN_OK);
+}
+
+RN_API int rn_net_add_activation(rn_net *net, rn_act_kind kind)
+{
+    rn_act_desc desc;
+    memset(&desc, 0, sizeof desc);
+    desc.kind = kind;
+    return rn_net_add_activation_ex(net, &desc);
+}
+
+RN_API int rn_net_add_activation_ex(rn_net *net, const rn_act_desc *desc)
+{
+    rn_layer layer;
+    const rn__act_info *info;
+    int status = rn__layer_begin(net, RN_LAYER_ACTIVATION, &layer, "rn_net_add_activation");
+    int groups, k;
+    if (status != RN_OK) return status;
+    if (desc == NULL || (unsigned)desc->kind >= RN_ACT_KIND_COUNT ||
+        (desc->share != RN_SHARE_LAYER && desc->share != RN_SHARE_CHANNEL))
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_add_activation: unknown kind or sharing");
+    info = &rn__act_table[desc->kind];
+    layer.act = *desc;
+    layer.act.init = NULL; /* the values are copied: the caller's array may go */
+    layer.out_ndim = layer.in_ndim;
+    memcpy(layer.out_shape, layer.in_shape, sizeof layer.out_shape);
+    groups = desc->share == RN_SHARE_CHANNEL ? layer.in_shape[0] : 1;
+    for (k = 0; k < info->n_params && status == RN_OK; k++) {
+        layer.act_init[k] = desc->init ? desc->init[k] : info->defaults[k];
+        status = rn__layer_add_param(&layer, info->param_names[k], RN_PARAM_ACTIVATION, 1, &groups);
+        if (status == RN_OK) layer.params[k].frozen = desc->frozen;
+    }
+    return rn__net_append(net, &layer, status);
+}
+
+RN_API int rn_net_remove_bias(rn_net *net)
+{
+    rn_layer *layer = NULL;
+    int i;
+    for (i = net ? net->n_layers - 1 : -1; i >= 0 && layer == NULL; i--)
+        if (net->layers[i]->type == RN_LAYER_CONV2D || net->layers[i]->type == RN_LAYER_LINEAR)
+            layer = net->layers[i];
+    if (layer == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_remove_bias: no conv2d or linear layer");
+    if (layer->has_bias) {
+        rn_tensor_free(&layer->params[1].value);
+        rn_tensor_free(&layer->params[1].grad);
+        layer->n_params = 1;
+        layer->has_bias = 0;
+    }
+    return RN_OK;
+}
+
+RN_API int rn_net_init(rn_net *net, rn_init init, float slope, uint64_t seed)
+{
+    rn_rng rng;
+    int i, status = RN_OK;
+    if (net == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_net_init: network is NULL");
+    rn_rng_seed(&rng, seed, 0);
+    for (i = 0; i < net->n_layers && status == RN_OK; i++)
+        status = rn_layer_init(net->layers[i], init, slope, &rng);
+    return status;
+}
+
+RN_API int rn_net_forward(rn_net *net, const rn_tensor *x, rn_mode mode)
+{
+    const rn_tensor *input = x;
+    const rn_layer *last;
+    int i, status;
+    if (net == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_net_forward: network is NULL");
+    if (net->n_layers == 0) return rn_set_error(RN_ERR_ARGUMENT, "rn_net_forward: no layers");
+    net->input.data = NULL;
+    status = rn__check_batch_shape(x, net->in_ndim, net->in_shape, "rn_net_forward", "input");
+    for (i = 0; i < net->n_layers && status == RN_OK; i++) {
+        status = rn_layer_forward(net->layers[i], input, &net->outputs[i], mode);
+        input = &net->outputs[i];
+    }
+    last = net->layers[net->n_layers - 1];
+    if (status == RN_OK)
+        status = rn__resize_batch(&net->grads[net->n_layers], x->shape[0], last->out_ndim,
+                                  last->out_shape);
+    if (status != RN_OK) return status;
+    net->input = rn_tensor_slice(x, 0, x->shape[0]);
+    return RN_OK;
+}
+
+RN_API rn_tensor *rn_net_output(rn_net *net)
+{
+    return net != NULL && net->n_layers > 0 ? &net->outputs[net->n_layers - 1] : NULL;
+}
+
+RN_API rn_tensor *rn_net_output_grad(rn_net *net)
+{
+    return net != NULL && net->n_layers > 0 ? &net->grads[net->n_layers] : NULL;
+}
+
+RN_API rn_tensor *rn_net_input_grad(rn_net *net)
+{
+    return net != NULL && net->n_layers > 0 ? &net->grads[0] : NULL;
+}
+
+RN_API int rn_net_backward(rn_net *net)
+{
+    int i, status = RN_OK;
+    if (net == NULL || net->n_layers == 0)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_backward: no network or no layers");
+    if (net->input.data == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_backward: call rn_net_forward first");
+    for (i = net->n_layers - 1; i >= 0 && status == RN_OK; i--) {
+        const rn_tensor *x = i > 0 ? &net->outputs[i - 1] : &net->input;
+        rn_tensor *dx = i > 0 || net->want_input_grad ? &net->grads[i] : NULL;
+        status = rn_layer_backward(net->layers[i], x, &net->outputs[i], &net->grads[i + 1], dx);
+    }
+    return status;
+}
+
+RN_API void rn_net_zero_grad(rn_net *net)
+{
+    int i, k;
+    for (i = 0; net != NULL && i < net->n_layers; i++)
+        for (k = 0; k < net->layers[i]->n_params; k++)
+            rn_tensor_fill(&net->layers[i]->params[k].grad, 0.0f);
+}
+
+RN_API void rn_net_summary(const rn_net *net, FILE *out)
+{
+    size_t total = 0, trainable = 0;
+    char shape[64];
+    int i, k;
+    if (net == NULL || out == NULL) return;
+    rn__dims_string(net->in_ndim, net->in_shape, shape, sizeof shape);
+    fprintf(out, "%-12s %-10s %-20s %12s\n", "layer", "kind", "output shape", "parameters");
+    fprintf(out, "%-12s %-10s %-20s %12s\n", "input", "", shape, "");
+    for (i = 0; i < net->n_layers; i++) {
+        const rn_layer *layer = net->layers[i];
+        size_t count = 0;
+        for (k = 0; k < layer->n_params; k++) {
+            count += layer->params[k].value.size;
+            if (!layer->params[k].frozen) trainable += layer->params[k].value.size;
+        }
+        total += count;
+        rn__dims_string(layer->out_ndim, layer->out_shape, shape, sizeof shape);
+        fprintf(out, "%-12s %-10s %-20s %12lu\n", layer->name,
+                layer->type == RN_LAYER_ACTIVATION ? rn_act_kind_name(layer->act.kind)
+                                                   : rn__layer_type_names[layer->type],
+                shape, (unsigned long)count);
+    }
+    fprintf(out, "total parameters: %lu (trainable %lu)\n", (unsigned long)total,
+            (unsigned long)trainable);
+}
+
+RN_API int rn_net_select(rn_net *net, rn_param_filter filter, rn_param **out, int max)
+{
+    int i, k, count = 0;
+    for (i = 0; net != NULL && i < net->n_layers; i++)
+        for (k = 0; k < net->layers[i]->n_params; k++) {
+            rn_param *param = &net->layers[i]->params[k];
+            if (!rn_param_matches(param, filter)) continue;
+            if (out != NULL && count < max) out[count] = param;
+            count++;
+        }
+    return count;
+}
+
+RN_API int rn_net_param_count(const rn_net *net)
+{
+    return rn_net_select((rn_net *)net, RN_PARAMS_ALL, NULL, 0);
+}
+
+RN_API rn_param *rn_net_param(rn_net *net, int index)
+{
+    int i;
+    for (i = 0; net != NULL && index >= 0 && i < net->n_layers; i++) {
+        if (index < net->layers[i]->n_params) return &net->layers[i]->params[index];
+        index -= net->layers[i]->n_params;
+    }
+    return NULL;
+}
+
+RN_API void rn_net_set_frozen(rn_net *net, rn_param_filter filter, int frozen)
+{
+    int i, count = rn_net_param_count(net);
+    for (i = 0; i < count; i++) {
+        rn_param *param = rn_net_param(net, i);
+        if (rn_param_matches(param, filter)) param->frozen = frozen;
+    }
+}
+
+RN_API void rn_net_set_range(rn_net *net, rn_param_filter filter, float min, float max)
+{
+    int i, count = rn_net_param_count(net);
+    for (i = 0; i < count; i++) {
+        rn_param *param = rn_net_param(net, i);
+        if (!rn_param_matches(param, filter)) continue;
+        param->min = min;
+        param->max = max;
+    }
+}
+
+/* ===== 10. losses and penalties =========================================== */
+
+/* Shared argument checks: a batch of rows, an optional gradient of the same
+   size, and only finite values. */
+static int rn__check_loss_input(const rn_tensor *input, const float *loss, const rn_tensor *grad,
+                                const char *caller)
+{
+    size_t i;
+    if (input == NULL || input->data == NULL || input->ndim < 1 || loss == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "%s: NULL or empty input or loss", caller);
+    if (grad != NULL && (grad->data == NULL || grad->size != input->size))
+        return rn_set_error(RN_ERR_SHAPE, "%s: gradient has %lu elements, input %lu", caller,
+                            grad ? (unsigned long)grad->size : 0UL, (unsigned long)input->size);
+    for (i = 0; i < input->size; i++)
+        if (!isfinite(input->data[i]))
+            return rn_set_error(RN_ERR_NUMERIC, "%s: input element %lu is %g", caller,
+                                (unsigned long)i, (double)input->data[i]);
+    return RN_OK;
+}
+
+RN_API int rn_loss_cross_entropy(const rn_tensor *logits, const int *labels, float *loss,
+                                 rn_tensor *grad)
+{
+    int status = rn__check_loss_input(logits, loss, grad, "rn_loss_cross_entropy");
+    int batch, classes, n, j;
+    double total = 0.0;
+    if (status != RN_OK) return status;
+    if (labels == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_loss_cross_entropy: labels is NULL");
+    batch = logits->shape[0];
+    classes = (int)(logits->size / (size_t)batch);
+    for (n = 0; n < batch; n++)
+        if (labels[n] < 0 || labels[n] >= classes)
+            return rn_set_error(RN_ERR_ARGUMENT, "rn_loss_cross_entropy: label %d of sample %d is "
+                                "outside [0, %d)", labels[n], n, classes);
+    for (n = 0; n < batch; n++) {
+        const float *row = logits->data + (size_t)n * classes;
+        double largest = row[0], sum = 0.0;
+        for (j = 1; j < classes; j++) largest = row[j] > largest ? row[j] : largest;
+        for (j = 0; j < classes; j++) sum += exp(row[j] - largest);
+        total += log(sum) + largest - row[labels[n]];
+        if (grad == NULL) continue;
+        for (j = 0; j < classes; j++) {
+            double softmax = exp(row[j] - largest) / sum;
+            grad->data[(size_t)n * classes + j] =
+                (float)((softmax - (j == labels[n] ? 1.0 : 0.0)) / batch);
+        }
+    }
+    *loss = (float)(total / batch);
+    return RN_OK;
+}
+
+RN_API int rn_loss_bce_logits(const rn_tensor *logits, const float *targets, float *loss,
+                              rn_tensor *grad)
+{
+    int status = rn__check_loss_input(logits, loss, grad, "rn_loss_bce_logits");
+    double total = 0.0;
+    size_t i;
+    if (status != RN_OK) return status;
+    if (targets == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_loss_bce_logits: targets is NULL");
+    for (i = 0; i < logits->size; i++) {
+        double z = logits->data[i], t = targets[i];
+        /* max(z,0) - z t + log(1 + e^-|z|) never overflows */
+        total += (z > 0 ? z : 0) - z * t + log1p(exp(-fabs(z)));
+        if (grad != NULL) grad->data[i] = (float)((1.0 / (1.0 + exp(-z)) - t) / logits->size);
+    }
+    *loss = (float)(total / logits->size);
+    return RN_OK;
+}
+
+RN_API int rn_loss_mse(const rn_tensor *prediction, const rn_tensor *target, float *loss,
+                       rn_tensor *grad)
+{
+    int status = rn__check_loss_input(prediction, loss, grad, "rn_loss_mse");
+    double total = 0.0;
+    size_t i;
+    if (status != RN_OK) return status;
+    if (target == NULL || target->size != prediction->size)
+        return rn_set_error(RN_ERR_SHAPE, "rn_loss_mse: target has %lu elements, prediction %lu",
+                            target ? (unsigned long)target->size : 0UL,
+                            (unsigned long)prediction->size);
+    for (i = 0; i < prediction->size; i++) {
+        double difference = (double)prediction->data[i] - target->data[i];
+        total += difference * difference;
+        if (grad != NULL) grad->data[i] = (float)(2.0 * difference / prediction->size);
+    }
+    *loss = (float)(total / prediction->size);
+    return RN_OK;
+}
+
+RN_API double rn_net_penalty(rn_net *net, rn_param_filter filter, rn_penalty_kind kind,
+                             float lambda)
+{
+    int i, count = rn_net_param_count(net);
+    double sum = 0.0, norm, scale;
+    size_t j;
+    for (i = 0; i < count; i++) {
+        rn_param *param = rn_net_param(net, i);
+        if (!rn_param_matches(param, filter)) continue;
+        for (j = 0; j < param->value.size; j++) {
+            double v = param->value.data[j];
+            sum += kind == RN_PENALTY_L1 ? fabs(v) : v * v;
+        }
+    }
+    norm = kind == RN_PENALTY_L2_NORM ? sqrt(sum) : sum;
+    /* d/dp of lambda*sqrt(S) is lambda*p/sqrt(S); of lambda*S it is 2*lambda*p. */
+    scale = kind == RN_PENALTY_L2_NORM ? (norm > 0.0 ? lambda / norm : 0.0) : 2.0 * lambda;
+    for (i = 0; i < count; i++) {
+        rn_param *param = rn_net_param(net, i);
+        if (!rn_param_matches(param, filter)) continue;
+        for (j = 0; j < param->value.size; j++) {
+            float v = param->value.data[j];
+            if (kind == RN_PENALTY_L1)
+                param->grad.data[j] += v > 0.0f ? lambda : v < 0.0f ? -lambda : 0.0f;
+            else
+                param->grad.data[j] += (float)(scale * v);
+        }
+    }
+    return lambda * norm;
+}
+
+/* ===== 11. optimizers ===================================================== */
+
+struct rn_optim {
+    rn_optim_desc desc;
+    int count;
+    rn_param **params;
+    float *lr;           /* per parameter: groups may differ */
+    float *weight_decay;
+    rn_tensor *first;    /* momentum buffer (SGD) or first moment (Adam) */
+    rn_tensor *second;   /* second moment (Adam) */
+    long steps;
+};
+
+RN_API void rn_optim_free(rn_optim *opt)
+{
+    int i;
+    if (opt == NULL) return;
+    for (i = 0; i < opt->count; i++) {
+        if (opt->first) rn_tensor_free(&opt->first[i]);
+        if (opt->second) rn_tensor_free(&opt->second[i]);
+    }
+    if (opt->params) RN_FREE(opt->params);
+    if (opt->lr) RN_FREE(opt->lr);
+    if (opt->weight_decay) RN_FREE(opt->weight_decay);
+    if (opt->first) RN_FREE(opt->first);
+    if (opt->second) RN_FREE(opt->second);
+    RN_FREE(opt);
+}
+
+static rn_optim_desc rn__optim_defaults(const rn_optim_desc *desc)
+{
+    rn_optim_desc d = *desc;
+    if (d.lr == 0.0f) d.lr = d.kind == RN_SGD ? 0.01f : 0.001f;
+    if (d.beta1 == 0.0f) d.beta1 = 0.9f;
+    if (d.beta2 == 0.0f) d.beta2 = 0.999f;
+    if (d.eps == 0.0f) d.eps = 1e-8f;
+    return d;
+}
+
+RN_API rn_optim *rn_optim_new(rn_net *net, const rn_optim_desc *desc)
+{
+    rn_optim *opt;
+    int i, status = RN_OK;
+    if (net == NULL || desc == NULL || (unsigned)desc->kind > RN_ADAMW || desc->lr < 0.0f) {
+        rn_set_error(RN_ERR_ARGUMENT, "rn_optim_new: NULL network or desc, unknown kind or lr < 0");
+        return NULL;
+    }
+    opt = (rn_optim *)rn__calloc(1, sizeof *opt);
+    if (opt == NULL) {
+        rn_set_error(RN_ERR_MEMORY, "rn_optim_new: cannot allocate the optimizer");
+        return NULL;
+    }
+    opt->desc = rn__optim_defaults(desc);
+    opt->count = rn_net_param_count(net);
+    opt->params = (rn_param **)rn__calloc((size_t)opt->count, sizeof *opt->params);
+    opt->lr = (float *)rn__calloc((size_t)opt->count, sizeof *opt->lr);
+    opt->weight_decay = (float *)rn__calloc((size_t)opt->count, sizeof *opt->weight_decay);
+    opt->first = (rn_tensor *)rn__calloc((size_t)opt->count, sizeof *opt->first);
+    opt->second = (rn_tensor *)rn__calloc((size_t)opt->count, sizeof *opt->second);
+    if (!opt->params || !opt->lr || !opt->weight_decay || !opt->first || !opt->second)
+        status = rn_set_error(RN_ERR_MEMORY, "rn_optim_new: cannot allocate state");
+    for (i = 0; i < opt->count && status == RN_OK; i++) {
+        rn_param *param = rn_net_param(net, i);
+        opt->params[i] = param;
+        opt->lr[i] = opt->desc.lr;
+        opt->weight_decay[i] = opt->desc.weight_decay;
+        status = rn_tensor_new(&opt->first[i], param->value.ndim, param->value.shape);
+        if (status == RN_OK && opt->desc.kind != RN_SGD)
+            status = rn_tensor_new(&opt->second[i], param->value.ndim, param->value.shape);
+    }
+    if (status != RN_OK) {
+        rn_optim_free(opt);
+        return NULL;
+    }
+    return opt;
+}
+
+RN_API int rn_optim_set_group(rn_optim *opt, rn_param_filter filter, float lr, float weight_decay)
+{
+    int i;
+    if (opt == NULL || lr < 0.0f)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_optim_set_group: NULL optimizer or lr < 0");
+    for (i = 0; i < opt->count; i++)
+        if (rn_param_matches(opt->params[i], filter)) {
+            opt->lr[i] = lr;
+            opt->weight_decay[i] = weight_decay;
+        }
+    return RN_OK;
+}
+
+RN_API void rn_optim_scale_lr(rn_optim *opt, float factor)
+{
+    int i;
+    for (i = 0; opt != NULL && i < opt->count; i++) opt->lr[i] *= factor;
+}
+
+/* torch.optim.SGD: d = g + wd p; b = d first, then mu b + (1 - dampening) d;
+   step along d + mu b (Nesterov) or b. */
+static void rn__sgd_update(rn_optim *opt, int i)
+{
+    const rn_optim_desc *d = &opt->desc;
+    rn_param *param = opt->params[i];
+    float *p = param->value.data, *b = opt->first[i].data;
+    size_t j;
+    for (j = 0; j < param->value.size; j++) {
+        float g = param->grad.data[j] + opt->weight_decay[i] * p[j];
+        if (d->momentum != 0.0f) {
+            b[j] = opt->steps == 0 ? g : d->momentum * b[j] + (1.0f - d->dampening) * g;
+            g = d->nesterov ? g + d->momentum * b[j] : b[j];
+        }
+        p[j] -= opt->lr[i] * g;
+    }
+}
+
+/* torch.optim.Adam (L2 decay added to the gradient) and AdamW (decoupled
+   decay applied to the weights), both with bias correction. */
+static void rn__adam_update(rn_optim *opt, int i)
+{
+    const rn_optim_desc *d = &opt->desc;
+    rn_param *param = opt->params[i];
+    float *p = param->value.data, *m = opt->first[i].data, *v = opt->second[i].data;
+    double t = (double)(opt->steps + 1);
+    float correction1 = (float)(1.0 - pow(d->beta1, t));
+    float sqrt_correction2 = (float)sqrt(1.0 - pow(d->beta2, t));
+    float step = opt->lr[i] / correction1;
+    int decoupled = d->kind == RN_ADAMW;
+    size_t j;
+    for (j = 0; j < param->value.size; j++) {
+        float g = param->grad.data[j];
+        if (decoupled) p[j] *= 1.0f - opt->lr[i] * opt->weight_decay[i];
+        else g += opt->weight_decay[i] * p[j];
+        m[j] = d->beta1 * m[j] + (1.0f - d->beta1) * g;
+        v[j] = d->beta2 * v[j] + (1.0f - d->beta2) * g * g;
+        p[j] -= step * m[j] / (sqrtf(v[j]) / sqrt_correction2 + d->eps);
+    }
+}
+
+static void rn__project(rn_param *param)
+{
+    size_t j;
+    if (param->min == -INFINITY && param->max == INFINITY) return;
+    for (j = 0; j < param->value.size; j++) {
+        float v = param->value.data[j];
+        param->value.data[j] = v < param->min ? param->min : v > param->max ? param->max : v;
+    }
+}
+
+RN_API int rn_optim_step(rn_optim *opt)
+{
+    int i;
+    size_t j;
+    if (opt == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_optim_step: optimizer is NULL");
+    for (i = 0; i < opt->count; i++) {
+        const rn_param *param = opt->params[i];
+        for (j = 0; !param->frozen && j < param->grad.size; j++)
+            if (!isfinite(param->grad.data[j]))
+                return rn_set_error(RN_ERR_NUMERIC, "rn_optim_step: gradient of %s[%lu] is %g; "
+                                    "no parameter was changed", param->name, (unsigned long)j,
+                                    (double)param->grad.data[j]);
+    }
+    for (i = 0; i < opt->count; i++) {
+        if (opt->params[i]->frozen) continue;
+        if (opt->desc.kind == RN_SGD) rn__sgd_update(opt, i);
+        else rn__adam_update(opt, i);
+        rn__project(opt->params[i]);
+    }
+    opt->steps++;
+    return RN_OK;
+}
+
+/* ===== 12. metrics ======================================================== */
+
+static int rn__argmax(const float *row, int count)
+{
+    int best = 0, j;
+    for (j = 1; j < count; j++)
+        if (row[j] > row[best]) best = j;
+    return best;
+}
+
+static int rn__check_metric_input(const rn_tensor *logits, const int *labels, const char *caller)
+{
+    if (logits == NULL || logits->data == NULL || logits->ndim < 1 || labels == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "%s: NULL or empty logits or labels", caller);
+    return RN_OK;
+}
+
+RN_API double rn_topk_error(const rn_tensor *logits, const int *labels, int k)
+{
+    int batch, classes, n, j, wrong = 0;
+    if (rn__check_metric_input(logits, labels, "rn_topk_error") != RN_OK || k < 1) return NAN;
+    batch = logits->shape[0];
+    classes = (int)(logits->size / (size_t)batch);
+    for (n = 0; n < batch; n++) {
+        const float *row = logits->data + (size_t)n * classes;
+        int above = 0;
+        if (labels[n] < 0 || labels[n] >= classes) {
+            wrong++;
+            continue;
+        }
+        /* The label is in the top k when fewer than k logits beat it (ties
+           before it count as beating it, as a stable sort would place them). */
+        for (j = 0; j < classes; j++)
+            above += row[j] > row[labels[n]] || (row[j] == row[labels[n]] && j < labels[n]);
+        wrong += above >= k;
+    }
+    return (double)wrong / batch;
+}
+
+RN_API double rn_accuracy(const rn_tensor *logits, const int *labels)
+{
+    return 1.0 - rn_topk_error(logits, labels, 1);
+}
+
+RN_API int rn_confusion_add(int *matrix, int n_classes, const rn_tensor *logits, const int *labels)
+{
+    int status = rn__check_metric_input(logits, labels, "rn_confusion_add"), batch, n;
+    if (status != RN_OK) return status;
+    batch = logits->shape[0];
+    if (matrix == NULL || n_classes < 1 || (size_t)n_classes * (size_t)batch != logits->size)
+        return rn_set_error(RN_ERR_SHAPE, "rn_confusion_add: %d classes do not fit logits of %lu "
+                            "values for %d samples", n_classes, (unsigned long)logits->size, batch);
+    for (n = 0; n < batch; n++) {
+        if (labels[n] < 0 || labels[n] >= n_classes)
+            return rn_set_error(RN_ERR_ARGUMENT, "rn_confusion_add: label %d outside [0, %d)",
+                                labels[n], n_classes);
+    }
+    for (n = 0; n < batch; n++)
+        matrix[labels[n] * n_classes + rn__argmax(logits->data + (size_t)n * n_classes, n_classes)]++;
+    return RN_OK;
+}
+
+/* Mean over classes of diagonal / (row or column sum). */
+static double rn__macro_ratio(const int *matrix, int n_classes, int by_column)
+{
+    double total = 0.0;
+    int c, j;
+    if (matrix == NULL || n_classes < 1) return NAN;
+    for (c = 0; c < n_classes; c++) {
+        long sum = 0;
+        for (j = 0; j < n_classes; j++)
+            sum += by_column ? matrix[j * n_classes + c] : matrix[c * n_classes + j];
+        if (sum > 0) total += (double)matrix[c * n_classes + c] / (double)sum;
+    }
+    return total / n_classes;
+}
+
+RN_API double rn_macro_precision(const int *matrix, int n_classes)
+{
+    return rn__macro_ratio(matrix, n_classes, 1);
+}
+
+RN_API double rn_macro_recall(const int *matrix, int n_classes)
+{
+    return rn__macro_ratio(matrix, n_classes, 0);
+}
+
+#endif /* RELUNET_IMPLEMENTATION */
+
+/*
+------------------------------------------------------------------------------
+MIT License
+
+Copyright (c) 2026 the relunet developers
+
+Permission is hereby granted, free of charge, to any person obtaining a copy of
+this software and associated documentation files (the "Software"), to deal in
+the Software without restriction, including without limitation the rights to
+use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies
+of the Software, and to permit persons to whom the Software is furnished to do
+so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+------------------------------------------------------------------------------
+*/
