@@ -209,7 +209,25 @@ typedef struct rn_param_filter {
 
 RN_API int rn_param_matches(const rn_param *param, rn_param_filter filter);
 
-/* ===== 6. activations ===================================================== */
+/* ===== 6. kernels: instruction sets and threads =========================== */
+
+/* The convolutions, matrix products and optimizer updates run on the best
+   instruction set the CPU has, chosen once, at first use: "avx512", "avx2"
+   (with FMA), "sse2" or "neon", else "scalar", the plain C reference.
+   RELUNET_ISA=scalar|sse2|avx2|avx512|neon in the environment (read at
+   first use) or rn_set_isa() forces one. Built without GCC/Clang extensions
+   (tcc) or with RELUNET_NO_SIMD defined, only "scalar" exists. */
+RN_API const char *rn_isa_name(void);
+/* "auto" picks the best again. RN_ERR_UNSUPPORTED: this CPU or build lacks
+   it; RN_ERR_ARGUMENT: not one of the names above. */
+RN_API int rn_set_isa(const char *name);
+/* Threads for batches and matrix tiles when built with -fopenmp (count 0:
+   OpenMP's default); results do not depend on the count. Without OpenMP
+   everything runs on the calling thread and rn_threads() is 1. */
+RN_API int rn_set_threads(int count);
+RN_API int rn_threads(void);
+
+/* ===== 7. activations ===================================================== */
 
 typedef enum rn_act_kind {
     RN_ACT_IDENTITY,
@@ -238,7 +256,7 @@ typedef struct rn_act_desc {
 RN_API const char *rn_act_kind_name(rn_act_kind kind);
 RN_API int rn_act_param_count(rn_act_kind kind);
 
-/* ===== 7. layers ========================================================== */
+/* ===== 8. layers ========================================================== */
 
 typedef enum rn_layer_type {
     RN_LAYER_CONV2D,
@@ -288,7 +306,7 @@ RN_API int rn_layer_backward(rn_layer *layer, const rn_tensor *x, const rn_tenso
    their initial values. slope is the negative slope the He gain assumes. */
 RN_API int rn_layer_init(rn_layer *layer, rn_init init, float slope, rn_rng *rng);
 
-/* ===== 8. network ========================================================= */
+/* ===== 9. network ========================================================= */
 
 typedef struct rn_net {
     int n_layers;
@@ -342,7 +360,7 @@ RN_API int rn_net_select(rn_net *net, rn_param_filter filter, rn_param **out, in
 RN_API void rn_net_set_frozen(rn_net *net, rn_param_filter filter, int frozen);
 RN_API void rn_net_set_range(rn_net *net, rn_param_filter filter, float min, float max);
 
-/* ===== 9. losses and penalties ============================================ */
+/* ===== 10. losses and penalties =========================================== */
 
 /* Each computes the mean loss over the batch and, when grad is not NULL,
    writes d loss / d input into it (same shape as the input). NaN or infinity
@@ -364,7 +382,7 @@ typedef enum rn_penalty_kind {
 RN_API double rn_net_penalty(rn_net *net, rn_param_filter filter, rn_penalty_kind kind,
                              float lambda);
 
-/* ===== 10. optimizers ===================================================== */
+/* ===== 11. optimizers ===================================================== */
 
 typedef enum rn_optim_kind { RN_SGD, RN_ADAM, RN_ADAMW } rn_optim_kind;
 
@@ -395,7 +413,7 @@ RN_API void rn_optim_scale_lr(rn_optim *opt, float factor);
    gradient that is not finite is an RN_ERR_NUMERIC error and nothing moves. */
 RN_API int rn_optim_step(rn_optim *opt);
 
-/* ===== 11. metrics ======================================================== */
+/* ===== 12. metrics ======================================================== */
 
 /* logits is N x K; the prediction is the first index of the largest logit. */
 RN_API double rn_accuracy(const rn_tensor *logits, const int *labels);
@@ -729,7 +747,61 @@ static int rn__param_new(rn_param *param, const char *layer_name, const char *sh
     return status;
 }
 
-/* ===== 6. kernels ========================================================= */
+/* ===== 6. kernels: instruction sets and threads =========================== */
+
+/* ----- threads ----- */
+
+/* OpenMP pragmas only where OpenMP is on, so that other builds see no
+   unknown pragma. */
+#ifdef _OPENMP
+#include <omp.h>
+#define RN__OMP(...) _Pragma(#__VA_ARGS__)
+#else
+#define RN__OMP(...)
+#endif
+
+static int rn__thread_count; /* 0 until first asked */
+
+RN_API int rn_set_threads(int count)
+{
+    if (count < 0) return rn_set_error(RN_ERR_ARGUMENT, "rn_set_threads: count %d < 0", count);
+#ifdef _OPENMP
+    rn__thread_count = count > 0 ? count : omp_get_max_threads();
+#else
+    rn__thread_count = 1;
+#endif
+    return RN_OK;
+}
+
+RN_API int rn_threads(void)
+{
+    if (rn__thread_count == 0) rn_set_threads(0);
+    return rn__thread_count;
+}
+
+/* The threads a loop over `items` independent items of `flops` work in all
+   gets: one inside another parallel loop (the outer loop already uses every
+   thread), and one when the work would not pay for waking the others. */
+static int rn__team_size(int items, double flops)
+{
+    int threads = rn_threads();
+#ifdef _OPENMP
+    if (omp_in_parallel()) return 1;
+#endif
+    if (flops < 2e5) return 1;
+    return threads < items ? threads : items;
+}
+
+static int rn__thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/* ----- the kernel table ----- */
 
 /* Everything a convolution kernel needs to know about its shapes. */
 typedef struct rn__conv_geometry {
@@ -739,11 +811,19 @@ typedef struct rn__conv_geometry {
     int kernel, stride, padding;
 } rn__conv_geometry;
 
-/* The kernels behind the layers. Dispatch fills this table once with the
-   best implementation of each entry the CPU supports; the scalar versions
-   below are the reference every other version is tested against. */
+/* A micro-kernel adds the product of an mr x depth panel of A and a
+   depth x nr panel of B, both packed (see rn__pack), to the mr x nr tile of
+   C at c: the only code that differs between instruction sets in a
+   matrix product. */
+typedef void (*rn__micro_kernel)(int depth, const float *a, const float *b, float *c, int ldc);
+
+/* The kernels behind the layers, one table per instruction set. The scalar
+   table is the reference every other one is tested against; the others
+   share one blocked matrix product and differ in their micro-kernel. */
 typedef struct rn__kernel_table {
     const char *isa;
+    int mr, nr;             /* micro-tile rows and columns */
+    rn__micro_kernel micro; /* NULL for the scalar table */
     /* C = op(A) op(B) + beta C, row-major, op transposes when asked. */
     void (*sgemm)(int transpose_a, int transpose_b, int m, int n, int k, const float *a,
                   int lda, const float *b, int ldb, float beta, float *c, int ldc);
@@ -757,6 +837,11 @@ typedef struct rn__kernel_table {
     void (*conv2d_backward_weight)(const rn__conv_geometry *g, const float *x, const float *dy,
                                    float *dw, float *dbias);
 } rn__kernel_table;
+
+/* The table in use, chosen on first call (defined with the tables below). */
+static const rn__kernel_table *rn__kernels(void);
+
+/* ----- scalar reference ----- */
 
 static void rn__sgemm_scalar(int transpose_a, int transpose_b, int m, int n, int k,
                              const float *a, int lda, const float *b, int ldb, float beta,
@@ -888,13 +973,558 @@ static void rn__conv2d_backward_weight_scalar(const rn__conv_geometry *g, const 
     }
 }
 
-static rn__kernel_table rn__kernels = {
-    "scalar",
-    rn__sgemm_scalar,
-    rn__conv2d_forward_scalar,
-    rn__conv2d_backward_input_scalar,
-    rn__conv2d_backward_weight_scalar
+/* ----- blocked matrix product ----- */
+
+/* Block sizes (Goto and van de Geijn 2008): a depth-RN__KC panel of B
+   (RN__KC x nr) stays in L1 while the micro-kernel sweeps the packed block
+   of A (mc x RN__KC, in L2) past it. Measured on Zen 4 with bench_gemm. */
+enum { RN__KC = 256, RN__MC_PANELS = 24, RN__NC_PANELS = 16, RN__MAX_MR = 8, RN__MAX_NR = 32 };
+
+/* op(A) is m x k, op(B) is k x n; transposes are folded into strides:
+   op(A)(i, p) = a[i * a_row + p * a_depth], op(B)(p, j) = b[p * b_depth + j * b_col]. */
+typedef struct rn__gemm {
+    int m, n, k;
+    const float *a, *b;
+    float *c;
+    ptrdiff_t a_row, a_depth, b_depth, b_col;
+    int ldc;
+} rn__gemm;
+
+/* Copies a width x depth block, element (w, d) at x[w * stride_w + d *
+   stride_d], into panels of `lanes` elements: each panel is depth groups of
+   lanes consecutive values, the order a micro-kernel streams them. The last
+   panel is padded with zeros, so micro-kernels never see a ragged edge. */
+static void rn__pack(const float *x, ptrdiff_t stride_w, ptrdiff_t stride_d, int width, int depth,
+                     int lanes, float *out)
+{
+    int first, w, d;
+    for (first = 0; first < width; first += lanes, out += (size_t)depth * lanes) {
+        const float *source = x + first * stride_w;
+        int used = width - first < lanes ? width - first : lanes;
+        if (stride_w == 1) {
+            for (d = 0; d < depth; d++) {
+                for (w = 0; w < used; w++) out[d * lanes + w] = source[d * stride_d + w];
+                for (; w < lanes; w++) out[d * lanes + w] = 0.0f;
+            }
+        } else {
+            /* Walk along the source's rows so that the reads are sequential. */
+            for (w = 0; w < used; w++)
+                for (d = 0; d < depth; d++) out[d * lanes + w] = source[w * stride_w + d * stride_d];
+            for (; w < lanes; w++)
+                for (d = 0; d < depth; d++) out[d * lanes + w] = 0.0f;
+        }
+    }
+}
+
+/* One micro-tile; edge tiles go through a full-size scratch tile. */
+static void rn__micro_tile(const rn__kernel_table *kt, int depth, const float *a, const float *b,
+                           float *c, int ldc, int rows, int cols)
+{
+    float tile[RN__MAX_MR * RN__MAX_NR];
+    int i, j;
+    if (rows == kt->mr && cols == kt->nr) {
+        kt->micro(depth, a, b, c, ldc);
+        return;
+    }
+    memset(tile, 0, sizeof tile);
+    kt->micro(depth, a, b, tile, kt->nr);
+    for (i = 0; i < rows; i++)
+        for (j = 0; j < cols; j++) c[(size_t)i * ldc + j] += tile[i * kt->nr + j];
+}
+
+/* C[i0.., j0..] += the rows x cols block of op(A) op(B), over the whole
+   depth in RN__KC steps. Every element of C sums its products in the same
+   order whichever thread computes its block. */
+static void rn__gemm_block(const rn__kernel_table *kt, const rn__gemm *g, int i0, int j0, int rows,
+                           int cols, float *packed_a, float *packed_b)
+{
+    int p0, ir, jr;
+    for (p0 = 0; p0 < g->k; p0 += RN__KC) {
+        int depth = g->k - p0 < RN__KC ? g->k - p0 : RN__KC;
+        rn__pack(g->a + i0 * g->a_row + p0 * g->a_depth, g->a_row, g->a_depth, rows, depth, kt->mr,
+                 packed_a);
+        rn__pack(g->b + j0 * g->b_col + p0 * g->b_depth, g->b_col, g->b_depth, cols, depth, kt->nr,
+                 packed_b);
+        for (jr = 0; jr < cols; jr += kt->nr)
+            for (ir = 0; ir < rows; ir += kt->mr)
+                rn__micro_tile(kt, depth, packed_a + (size_t)ir * depth, packed_b + (size_t)jr * depth,
+                               g->c + (size_t)(i0 + ir) * g->ldc + j0 + jr, g->ldc,
+                               rows - ir < kt->mr ? rows - ir : kt->mr,
+                               cols - jr < kt->nr ? cols - jr : kt->nr);
+    }
+}
+
+static void rn__scale_matrix(float *c, int m, int n, int ldc, float beta)
+{
+    int i, j;
+    if (beta == 1.0f) return;
+    for (i = 0; i < m; i++) {
+        float *row = c + (size_t)i * ldc;
+        if (beta == 0.0f) memset(row, 0, (size_t)n * sizeof(float)); /* drops NaN, like BLAS */
+        else for (j = 0; j < n; j++) row[j] *= beta;
+    }
+}
+
+/* The SIMD tables' sgemm: C is cut into mc x nc blocks that threads share
+   out; K is never split, so the result does not depend on the thread count. */
+static void rn__sgemm_packed(int transpose_a, int transpose_b, int m, int n, int k,
+                             const float *a, int lda, const float *b, int ldb, float beta,
+                             float *c, int ldc)
+{
+    const rn__kernel_table *kt = rn__kernels();
+    int mc = kt->mr * RN__MC_PANELS, nc = kt->nr * RN__NC_PANELS;
+    int blocks_n = (n + nc - 1) / nc, blocks = (m + mc - 1) / mc * blocks_n, threads;
+    size_t pack_size = (size_t)RN__KC * (mc + nc);
+    float *workspace;
+    rn__gemm g;
+    rn__scale_matrix(c, m, n, ldc, beta);
+    if (m <= 0 || n <= 0 || k <= 0) return;
+    g.m = m, g.n = n, g.k = k, g.a = a, g.b = b, g.c = c, g.ldc = ldc;
+    g.a_row = transpose_a ? 1 : lda;
+    g.a_depth = transpose_a ? lda : 1;
+    g.b_depth = transpose_b ? 1 : ldb;
+    g.b_col = transpose_b ? ldb : 1;
+    threads = rn__team_size(blocks, 2.0 * m * n * k);
+    workspace = (float *)rn__malloc_aligned(pack_size * threads * sizeof(float));
+    if (workspace == NULL) { /* out of memory: the reference needs none */
+        rn__sgemm_scalar(transpose_a, transpose_b, m, n, k, a, lda, b, ldb, 1.0f, c, ldc);
+        return;
+    }
+    RN__OMP(omp parallel num_threads(threads) if (threads > 1))
+    {
+        float *packed_a = workspace + pack_size * rn__thread_id(), *packed_b = packed_a + RN__KC * mc;
+        int block;
+        RN__OMP(omp for schedule(static))
+        for (block = 0; block < blocks; block++) {
+            int i0 = block / blocks_n * mc, j0 = block % blocks_n * nc;
+            rn__gemm_block(kt, &g, i0, j0, m - i0 < mc ? m - i0 : mc, n - j0 < nc ? n - j0 : nc,
+                           packed_a, packed_b);
+        }
+    }
+    rn__free_aligned(workspace);
+}
+
+/* ----- convolution as a matrix product ----- */
+
+/* The im2col matrix of one image has a row for each filter tap (c, kh, kw)
+   and a column for each output position (oh, ow), holding the input value
+   that tap sees there, x[c][oh*stride + kh - padding][ow*stride + kw - padding],
+   or 0 in the padding. Then forward is W (out_channels x taps) times it,
+   the weight gradient dy times its transpose, and the input gradient is
+   W' dy scattered back through the same map (col2im). One walk serves both
+   directions so they cannot disagree. */
+static void rn__im2col_walk(const rn__conv_geometry *g, float *image, float *columns, int to_columns)
+{
+    int out_plane = g->out_height * g->out_width, c, kh, kw, oh, ow;
+    for (c = 0; c < g->in_channels; c++)
+        for (kh = 0; kh < g->kernel; kh++) {
+            int oh_first, oh_last;
+            rn__valid_outputs(g->out_height, g->in_height, kh - g->padding, g->stride, &oh_first,
+                              &oh_last);
+            for (kw = 0; kw < g->kernel; kw++, columns += out_plane) {
+                int ow_first, ow_last;
+                rn__valid_outputs(g->out_width, g->in_width, kw - g->padding, g->stride, &ow_first,
+                                  &ow_last);
+                if (to_columns && (ow_last - ow_first < g->out_width || oh_last - oh_first < g->out_height))
+                    memset(columns, 0, (size_t)out_plane * sizeof(float));
+                for (oh = oh_first; oh < oh_last; oh++) {
+                    float *in_row = image + ((size_t)c * g->in_height + oh * g->stride + kh - g->padding) *
+                                    g->in_width + kw - g->padding;
+                    float *column_row = columns + (size_t)oh * g->out_width;
+                    if (to_columns)
+                        for (ow = ow_first; ow < ow_last; ow++) column_row[ow] = in_row[ow * g->stride];
+                    else
+                        for (ow = ow_first; ow < ow_last; ow++) in_row[ow * g->stride] += column_row[ow];
+                }
+            }
+        }
+}
+
+/* The size of one image's im2col matrix, plus a row of ones that turns the
+   bias gradient into one more column of the weight gradient's product. */
+static size_t rn__columns_size(const rn__conv_geometry *g)
+{
+    return ((size_t)g->in_channels * g->kernel * g->kernel + 1) * g->out_height * g->out_width;
+}
+
+static rn__conv_geometry rn__one_image(const rn__conv_geometry *g)
+{
+    rn__conv_geometry one = *g;
+    one.batch = 1;
+    return one;
+}
+
+/* Images are independent in forward and input gradient: threads take whole
+   images, each with its own im2col matrix. */
+static void rn__conv2d_forward_gemm(const rn__conv_geometry *g, const float *x, const float *w,
+                                    const float *bias, float *y)
+{
+    rn__conv_geometry one = rn__one_image(g);
+    int taps = g->in_channels * g->kernel * g->kernel, out_plane = g->out_height * g->out_width;
+    size_t in_size = (size_t)g->in_channels * g->in_height * g->in_width;
+    size_t out_size = (size_t)g->out_channels * out_plane, columns_size = rn__columns_size(g);
+    int threads = rn__team_size(g->batch, 2.0 * g->batch * out_size * taps);
+    float *workspace = (float *)rn__malloc_aligned(columns_size * threads * sizeof(float));
+    if (workspace == NULL) {
+        rn__conv2d_forward_scalar(g, x, w, bias, y);
+        return;
+    }
+    RN__OMP(omp parallel num_threads(threads) if (threads > 1))
+    {
+        float *columns = workspace + columns_size * rn__thread_id();
+        int n, o, i;
+        RN__OMP(omp for schedule(static))
+        for (n = 0; n < g->batch; n++) {
+            float *y_n = y + n * out_size;
+            rn__im2col_walk(&one, (float *)x + n * in_size, columns, 1);
+            for (o = 0; o < g->out_channels; o++)
+                for (i = 0; i < out_plane; i++) y_n[(size_t)o * out_plane + i] = bias ? bias[o] : 0.0f;
+            rn__kernels()->sgemm(0, 0, g->out_channels, out_plane, taps, w, taps, columns, out_plane,
+                                 1.0f, y_n, out_plane);
+        }
+    }
+    rn__free_aligned(workspace);
+}
+
+static void rn__conv2d_backward_input_gemm(const rn__conv_geometry *g, const float *dy,
+                                           const float *w, float *dx)
+{
+    rn__conv_geometry one = rn__one_image(g);
+    int taps = g->in_channels * g->kernel * g->kernel, out_plane = g->out_height * g->out_width;
+    size_t in_size = (size_t)g->in_channels * g->in_height * g->in_width;
+    size_t out_size = (size_t)g->out_channels * out_plane, columns_size = rn__columns_size(g);
+    int threads = rn__team_size(g->batch, 2.0 * g->batch * out_size * taps);
+    float *workspace = (float *)rn__malloc_aligned(columns_size * threads * sizeof(float));
+    if (workspace == NULL) {
+        rn__conv2d_backward_input_scalar(g, dy, w, dx);
+        return;
+    }
+    RN__OMP(omp parallel num_threads(threads) if (threads > 1))
+    {
+        float *columns = workspace + columns_size * rn__thread_id();
+        int n;
+        RN__OMP(omp for schedule(static))
+        for (n = 0; n < g->batch; n++) {
+            rn__kernels()->sgemm(1, 0, taps, out_plane, g->out_channels, w, taps, dy + n * out_size,
+                                 out_plane, 0.0f, columns, out_plane);
+            memset(dx + n * in_size, 0, in_size * sizeof(float));
+            rn__im2col_walk(&one, dx + n * in_size, columns, 0);
+        }
+    }
+    rn__free_aligned(workspace);
+}
+
+/* The weight gradient sums over the batch. To be identical for every thread
+   count, the batch is cut into a fixed number of slices (independent of the
+   threads), each summed into its own partial gradient, and the partials
+   are added in slice order. */
+enum { RN__GRAD_SLICES = 8 };
+
+static void rn__conv2d_backward_weight_gemm(const rn__conv_geometry *g, const float *x,
+                                            const float *dy, float *dw, float *dbias)
+{
+    rn__conv_geometry one = rn__one_image(g);
+    int taps = g->in_channels * g->kernel * g->kernel, out_plane = g->out_height * g->out_width;
+    int slices = g->batch < RN__GRAD_SLICES ? g->batch : RN__GRAD_SLICES, s, o, t;
+    size_t in_size = (size_t)g->in_channels * g->in_height * g->in_width;
+    size_t out_size = (size_t)g->out_channels * out_plane, columns_size = rn__columns_size(g);
+    size_t partial_size = (size_t)g->out_channels * (taps + 1);
+    int threads = rn__team_size(slices, 2.0 * g->batch * out_size * taps);
+    float *partials = (float *)rn__malloc_aligned(
+        (partial_size * slices + columns_size * threads) * sizeof(float));
+    float *workspace = partials + partial_size * slices;
+    if (partials == NULL) {
+        rn__conv2d_backward_weight_scalar(g, x, dy, dw, dbias);
+        return;
+    }
+    RN__OMP(omp parallel num_threads(threads) if (threads > 1))
+    {
+        float *columns = workspace + columns_size * rn__thread_id();
+        int slice, n, i;
+        for (i = 0; i < out_plane; i++) columns[(size_t)taps * out_plane + i] = 1.0f;
+        RN__OMP(omp for schedule(static))
+        for (slice = 0; slice < slices; slice++) {
+            int first = (int)((long)g->batch * slice / slices);
+            int last = (int)((long)g->batch * (slice + 1) / slices);
+            for (n = first; n < last; n++) {
+                rn__im2col_walk(&one, (float *)x + n * in_size, columns, 1);
+                /* partial (out_channels x taps+1) = dy_n (out_channels x
+                   out_plane) times columns' (the last column: the bias). */
+                rn__kernels()->sgemm(0, 1, g->out_channels, taps + 1, out_plane, dy + n * out_size,
+                                     out_plane, columns, out_plane, n == first ? 0.0f : 1.0f,
+                                     partials + partial_size * slice, taps + 1);
+            }
+        }
+    }
+    for (s = 0; s < slices; s++) {
+        const float *partial = partials + partial_size * s;
+        for (o = 0; o < g->out_channels; o++) {
+            for (t = 0; t < taps; t++) dw[(size_t)o * taps + t] += partial[(size_t)o * (taps + 1) + t];
+            if (dbias) dbias[o] += partial[(size_t)o * (taps + 1) + taps];
+        }
+    }
+    rn__free_aligned(partials);
+}
+
+/* ----- micro-kernels ----- */
+
+/* Compilers with GCC's extensions build each instruction set's kernels
+   with a function-level target attribute, so one binary carries them all
+   and uses only what the CPU it runs on reports. */
+#if !defined(RELUNET_NO_SIMD) && (defined(__GNUC__) || defined(__clang__)) && !defined(__TINYC__)
+#if defined(__x86_64__) || defined(__i386__)
+#define RN__X86 1
+#elif defined(__aarch64__) || (defined(__arm__) && defined(__ARM_NEON))
+#define RN__NEON 1
+#endif
+#endif
+
+/* The micro-kernels unroll over their rows with these lists: each expands
+   X(row) once per row of the tile. */
+#define RN__ROWS4(X) X(0) X(1) X(2) X(3)
+#define RN__ROWS8(X) RN__ROWS4(X) X(4) X(5) X(6) X(7)
+
+#ifdef RN__X86
+#include <cpuid.h>
+#include <immintrin.h>
+
+/* 4 x 8: eight accumulators of four, no fused multiply-add before AVX2. */
+static __attribute__((target("sse2"))) void rn__micro_sse2(int depth, const float *a,
+                                                             const float *b, float *c, int ldc)
+{
+#define RN__DECLARE(r) __m128 c##r##0 = _mm_setzero_ps(), c##r##1 = _mm_setzero_ps();
+#define RN__STEP(r)                                                                              \
+    {                                                                                            \
+        __m128 a_r = _mm_set1_ps(a[r]);                                                          \
+        c##r##0 = _mm_add_ps(c##r##0, _mm_mul_ps(a_r, b0));                                      \
+        c##r##1 = _mm_add_ps(c##r##1, _mm_mul_ps(a_r, b1));                                      \
+    }
+#define RN__STORE(r)                                                                             \
+    _mm_storeu_ps(c + r * ldc, _mm_add_ps(_mm_loadu_ps(c + r * ldc), c##r##0));                  \
+    _mm_storeu_ps(c + r * ldc + 4, _mm_add_ps(_mm_loadu_ps(c + r * ldc + 4), c##r##1));
+    RN__ROWS4(RN__DECLARE)
+    for (; depth > 0; depth--, a += 4, b += 8) {
+        __m128 b0 = _mm_loadu_ps(b), b1 = _mm_loadu_ps(b + 4);
+        RN__ROWS4(RN__STEP)
+    }
+    RN__ROWS4(RN__STORE)
+#undef RN__DECLARE
+#undef RN__STEP
+#undef RN__STORE
+}
+
+/* 4 x 24: twelve accumulators cover the FMA latency times the two FMA
+   ports; 4 rows suit the 8-, 16- and 32-channel convolutions. */
+static __attribute__((target("avx2,fma"))) void rn__micro_avx2(int depth, const float *a,
+                                                                 const float *b, float *c, int ldc)
+{
+#define RN__DECLARE(r) __m256 c##r##0 = _mm256_setzero_ps(), c##r##1 = c##r##0, c##r##2 = c##r##0;
+#define RN__STEP(r)                                                                              \
+    {                                                                                            \
+        __m256 a_r = _mm256_broadcast_ss(a + r);                                                 \
+        c##r##0 = _mm256_fmadd_ps(a_r, b0, c##r##0);                                             \
+        c##r##1 = _mm256_fmadd_ps(a_r, b1, c##r##1);                                             \
+        c##r##2 = _mm256_fmadd_ps(a_r, b2, c##r##2);                                             \
+    }
+#define RN__STORE(r)                                                                             \
+    _mm256_storeu_ps(c + r * ldc, _mm256_add_ps(_mm256_loadu_ps(c + r * ldc), c##r##0));         \
+    _mm256_storeu_ps(c + r * ldc + 8, _mm256_add_ps(_mm256_loadu_ps(c + r * ldc + 8), c##r##1)); \
+    _mm256_storeu_ps(c + r * ldc + 16, _mm256_add_ps(_mm256_loadu_ps(c + r * ldc + 16), c##r##2));
+    RN__ROWS4(RN__DECLARE)
+    for (; depth > 0; depth--, a += 4, b += 24) {
+        __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8), b2 = _mm256_loadu_ps(b + 16);
+        RN__ROWS4(RN__STEP)
+    }
+    RN__ROWS4(RN__STORE)
+#undef RN__DECLARE
+#undef RN__STEP
+#undef RN__STORE
+}
+
+/* 8 x 32: sixteen of the 32 registers accumulate. */
+static __attribute__((target("avx512f"))) void rn__micro_avx512(int depth, const float *a,
+                                                                  const float *b, float *c, int ldc)
+{
+#define RN__DECLARE(r) __m512 c##r##0 = _mm512_setzero_ps(), c##r##1 = c##r##0;
+#define RN__STEP(r)                                                                              \
+    {                                                                                            \
+        __m512 a_r = _mm512_set1_ps(a[r]);                                                       \
+        c##r##0 = _mm512_fmadd_ps(a_r, b0, c##r##0);                                             \
+        c##r##1 = _mm512_fmadd_ps(a_r, b1, c##r##1);                                             \
+    }
+#define RN__STORE(r)                                                                             \
+    _mm512_storeu_ps(c + r * ldc, _mm512_add_ps(_mm512_loadu_ps(c + r * ldc), c##r##0));         \
+    _mm512_storeu_ps(c + r * ldc + 16, _mm512_add_ps(_mm512_loadu_ps(c + r * ldc + 16), c##r##1));
+    RN__ROWS8(RN__DECLARE)
+    for (; depth > 0; depth--, a += 8, b += 32) {
+        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+        RN__ROWS8(RN__STEP)
+    }
+    RN__ROWS8(RN__STORE)
+#undef RN__DECLARE
+#undef RN__STEP
+#undef RN__STORE
+}
+#endif /* RN__X86 */
+
+#ifdef RN__NEON
+#include <arm_neon.h>
+
+/* 8 x 8 on AArch64 (32 registers), 4 x 8 on 32-bit ARM (16). Parts with
+   VFPv4 fuse the multiply-add; older NEON (Cortex-A8/A9) rounds twice. */
+#ifdef __aarch64__
+#define RN__NEON_MR 8
+#define RN__NEON_ROWS RN__ROWS8
+#else
+#define RN__NEON_MR 4
+#define RN__NEON_ROWS RN__ROWS4
+#endif
+#if defined(__aarch64__) || defined(__ARM_FEATURE_FMA)
+#define RN__NEON_MADD(acc, x, y) vfmaq_f32(acc, x, y)
+#else
+#define RN__NEON_MADD(acc, x, y) vmlaq_f32(acc, x, y)
+#endif
+
+static void rn__micro_neon(int depth, const float *a, const float *b, float *c, int ldc)
+{
+#define RN__DECLARE(r) float32x4_t c##r##0 = vdupq_n_f32(0.0f), c##r##1 = c##r##0;
+#define RN__STEP(r)                                                                              \
+    {                                                                                            \
+        float32x4_t a_r = vdupq_n_f32(a[r]);                                                     \
+        c##r##0 = RN__NEON_MADD(c##r##0, a_r, b0);                                               \
+        c##r##1 = RN__NEON_MADD(c##r##1, a_r, b1);                                               \
+    }
+#define RN__STORE(r)                                                                             \
+    vst1q_f32(c + r * ldc, vaddq_f32(vld1q_f32(c + r * ldc), c##r##0));                          \
+    vst1q_f32(c + r * ldc + 4, vaddq_f32(vld1q_f32(c + r * ldc + 4), c##r##1));
+    RN__NEON_ROWS(RN__DECLARE)
+    for (; depth > 0; depth--, a += RN__NEON_MR, b += 8) {
+        float32x4_t b0 = vld1q_f32(b), b1 = vld1q_f32(b + 4);
+        RN__NEON_ROWS(RN__STEP)
+    }
+    RN__NEON_ROWS(RN__STORE)
+#undef RN__DECLARE
+#undef RN__STEP
+#undef RN__STORE
+}
+#endif /* RN__NEON */
+
+/* ----- CPU features and dispatch ----- */
+
+#define RN__SIMD_ENTRIES rn__sgemm_packed, rn__conv2d_forward_gemm, \
+    rn__conv2d_backward_input_gemm, rn__conv2d_backward_weight_gemm
+
+/* Every table this build has, from the plainest to the best. */
+static const rn__kernel_table rn__kernel_tables[] = {
+    {"scalar", 1, 1, NULL, rn__sgemm_scalar, rn__conv2d_forward_scalar,
+     rn__conv2d_backward_input_scalar, rn__conv2d_backward_weight_scalar},
+#ifdef RN__X86
+    {"sse2", 4, 8, rn__micro_sse2, RN__SIMD_ENTRIES},
+    {"avx2", 4, 24, rn__micro_avx2, RN__SIMD_ENTRIES},
+    {"avx512", 8, 32, rn__micro_avx512, RN__SIMD_ENTRIES},
+#endif
+#ifdef RN__NEON
+    {"neon", RN__NEON_MR, 8, rn__micro_neon, RN__SIMD_ENTRIES},
+#endif
 };
+
+enum { RN__TABLE_COUNT = sizeof rn__kernel_tables / sizeof rn__kernel_tables[0] };
+
+#ifdef RN__X86
+/* Which register state the OS saves on a context switch (XCR0): a CPU
+   with AVX is no use if the OS would lose the upper halves. */
+static unsigned rn__xcr0(void)
+{
+    unsigned low, high;
+    __asm__ __volatile__("xgetbv" : "=a"(low), "=d"(high) : "c"(0));
+    (void)high;
+    return low;
+}
+
+static int rn__cpu_has(const char *isa)
+{
+    unsigned eax, ebx, ecx, edx, leaf7[4] = {0, 0, 0, 0}, xcr0 = 0, leaf7_ebx;
+    int avx2;
+    if (strcmp(isa, "scalar") == 0) return 1;
+    if (__get_cpuid_max(0, NULL) < 1) return 0;
+    __cpuid(1, eax, ebx, ecx, edx);
+    if (strcmp(isa, "sse2") == 0) return (edx >> 26) & 1;
+    if (ecx & (1u << 27)) xcr0 = rn__xcr0(); /* OSXSAVE: XGETBV is allowed */
+    if (__get_cpuid_max(0, NULL) >= 7) __cpuid_count(7, 0, leaf7[0], leaf7[1], leaf7[2], leaf7[3]);
+    leaf7_ebx = leaf7[1];
+    /* FMA (ecx 12), AVX (ecx 28), AVX2 (leaf 7 ebx 5); XMM and YMM state. */
+    avx2 = (ecx & (1u << 12)) && (ecx & (1u << 28)) && (leaf7_ebx & (1u << 5)) && (xcr0 & 6u) == 6u;
+    if (strcmp(isa, "avx2") == 0) return avx2;
+    /* AVX-512F (leaf 7 ebx 16); opmask, upper ZMM and ZMM16-31 state. */
+    if (strcmp(isa, "avx512") == 0) return avx2 && (leaf7_ebx & (1u << 16)) && (xcr0 & 0xe0u) == 0xe0u;
+    return 0;
+}
+#elif defined(RN__NEON) && defined(__arm__) && defined(__linux__)
+#include <sys/auxv.h>
+static int rn__cpu_has(const char *isa)
+{
+    /* The kernel reports NEON in AT_HWCAP bit 12 (HWCAP_NEON) on 32-bit ARM. */
+    return strcmp(isa, "scalar") == 0 || (getauxval(AT_HWCAP) & (1ul << 12)) != 0;
+}
+#else
+/* Without run-time detection the build's own target decides: every table
+   compiled in (scalar; NEON on AArch64, where it is always present). */
+static int rn__cpu_has(const char *isa)
+{
+    (void)isa;
+    return 1;
+}
+#endif
+
+static const rn__kernel_table *rn__chosen_table;
+
+static const rn__kernel_table *rn__best_table(void)
+{
+    int i = RN__TABLE_COUNT - 1;
+    while (i > 0 && !rn__cpu_has(rn__kernel_tables[i].isa)) i--;
+    return &rn__kernel_tables[i];
+}
+
+RN_API int rn_set_isa(const char *name)
+{
+    static const char *const known[] = {"scalar", "sse2", "avx2", "avx512", "neon"};
+    int i, is_known = 0;
+    if (name != NULL && strcmp(name, "auto") == 0) {
+        rn__chosen_table = rn__best_table();
+        return RN_OK;
+    }
+    for (i = 0; name != NULL && i < (int)(sizeof known / sizeof known[0]); i++)
+        is_known |= strcmp(name, known[i]) == 0;
+    if (!is_known)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_set_isa: unknown instruction set '%s' (expected "
+                            "scalar, sse2, avx2, avx512, neon or auto)", name ? name : "(null)");
+    for (i = 0; i < RN__TABLE_COUNT; i++)
+        if (strcmp(name, rn__kernel_tables[i].isa) == 0 && rn__cpu_has(name)) {
+            rn__chosen_table = &rn__kernel_tables[i];
+            return RN_OK;
+        }
+    return rn_set_error(RN_ERR_UNSUPPORTED, "rn_set_isa: %s is not available on this CPU or in "
+                        "this build (the best here is %s)", name, rn__best_table()->isa);
+}
+
+/* The first use reads RELUNET_ISA; a value that cannot be honoured is
+   reported once on stderr (there is no caller to return it to) and the
+   best available set is used instead. */
+static const rn__kernel_table *rn__kernels(void)
+{
+    if (rn__chosen_table == NULL) {
+        const char *forced = getenv("RELUNET_ISA");
+        if (forced == NULL || forced[0] == '\0' || rn_set_isa(forced) != RN_OK) {
+            if (forced != NULL && forced[0] != '\0')
+                fprintf(stderr, "relunet: RELUNET_ISA ignored: %s\n", rn_last_error());
+            rn__chosen_table = rn__best_table();
+        }
+    }
+    return rn__chosen_table;
+}
+
+RN_API const char *rn_isa_name(void) { return rn__kernels()->isa; }
+
 
 /* ===== 7. activations ===================================================== */
 
@@ -1050,7 +1680,7 @@ static void rn__linear_forward(const rn_layer *layer, const rn_tensor *x, rn_ten
 {
     int batch = x->shape[0], in = (int)(x->size / (size_t)batch), out = layer->units, n, j;
     const rn_param *weight = &layer->params[0];
-    rn__kernels.sgemm(0, 1, batch, out, in, x->data, in, weight->value.data, in, 0.0f, y->data,
+    rn__kernels()->sgemm(0, 1, batch, out, in, x->data, in, weight->value.data, in, 0.0f, y->data,
                       out);
     if (!layer->has_bias) return;
     for (n = 0; n < batch; n++)
@@ -1062,7 +1692,7 @@ static void rn__linear_backward(rn_layer *layer, const rn_tensor *x, const rn_te
 {
     int batch = x->shape[0], in = (int)(x->size / (size_t)batch), out = layer->units, n, j;
     rn_param *weight = &layer->params[0];
-    rn__kernels.sgemm(1, 0, out, in, batch, dy->data, out, x->data, in, 1.0f, weight->grad.data,
+    rn__kernels()->sgemm(1, 0, out, in, batch, dy->data, out, x->data, in, 1.0f, weight->grad.data,
                       in);
     if (layer->has_bias)
         for (j = 0; j < out; j++) {
@@ -1071,7 +1701,7 @@ static void rn__linear_backward(rn_layer *layer, const rn_tensor *x, const rn_te
             layer->params[1].grad.data[j] += (float)sum;
         }
     if (dx != NULL)
-        rn__kernels.sgemm(0, 0, batch, in, out, dy->data, out, weight->value.data, in, 0.0f,
+        rn__kernels()->sgemm(0, 0, batch, in, out, dy->data, out, weight->value.data, in, 0.0f,
                           dx->data, in);
 }
 
@@ -1163,7 +1793,7 @@ RN_API int rn_layer_forward(rn_layer *layer, const rn_tensor *x, rn_tensor *y, r
     switch (layer->type) {
     case RN_LAYER_CONV2D:
         g = rn__layer_geometry(layer, x->shape[0]);
-        rn__kernels.conv2d_forward(&g, x->data, layer->params[0].value.data,
+        rn__kernels()->conv2d_forward(&g, x->data, layer->params[0].value.data,
                                    layer->has_bias ? layer->params[1].value.data : NULL, y->data);
         break;
     case RN_LAYER_LINEAR: rn__linear_forward(layer, x, y); break;
@@ -1197,10 +1827,10 @@ RN_API int rn_layer_backward(rn_layer *layer, const rn_tensor *x, const rn_tenso
     switch (layer->type) {
     case RN_LAYER_CONV2D:
         g = rn__layer_geometry(layer, x->shape[0]);
-        rn__kernels.conv2d_backward_weight(&g, x->data, dy->data, layer->params[0].grad.data,
+        rn__kernels()->conv2d_backward_weight(&g, x->data, dy->data, layer->params[0].grad.data,
                                            layer->has_bias ? layer->params[1].grad.data : NULL);
         if (dx != NULL)
-            rn__kernels.conv2d_backward_input(&g, dy->data, layer->params[0].value.data, dx->data);
+            rn__kernels()->conv2d_backward_input(&g, dy->data, layer->params[0].value.data, dx->data);
         break;
     case RN_LAYER_LINEAR: rn__linear_backward(layer, x, dy, dx); break;
     case RN_LAYER_MAXPOOL2D:
