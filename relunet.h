@@ -991,29 +991,33 @@ typedef struct rn__gemm {
 } rn__gemm;
 
 /* Copies a width x depth block, element (w, d) at x[w * stride_w + d *
-   stride_d], into panels of `lanes` elements: each panel is depth groups of
-   lanes consecutive values, the order a micro-kernel streams them. The last
-   panel is padded with zeros, so micro-kernels never see a ragged edge. */
+   stride_d], into panels of `lanes` elements: panel q is depth groups of
+   lanes consecutive values, at out + q * lanes * depth, the order a
+   micro-kernel streams them. The last panel is padded with zeros, so
+   micro-kernels never see a ragged edge. Loops run along whichever source
+   dimension is contiguous: a row read once across all panels costs far less
+   than short reads a large power-of-two stride apart, which share cache sets. */
 static void rn__pack(const float *x, ptrdiff_t stride_w, ptrdiff_t stride_d, int width, int depth,
                      int lanes, float *out)
 {
     int first, w, d;
-    for (first = 0; first < width; first += lanes, out += (size_t)depth * lanes) {
-        const float *source = x + first * stride_w;
+    for (first = 0; first < width; first += lanes) {
+        float *panel = out + (size_t)first * depth;
         int used = width - first < lanes ? width - first : lanes;
-        if (stride_w == 1) {
-            for (d = 0; d < depth; d++) {
-                for (w = 0; w < used; w++) out[d * lanes + w] = source[d * stride_d + w];
-                for (; w < lanes; w++) out[d * lanes + w] = 0.0f;
-            }
-        } else {
-            /* Walk along the source's rows so that the reads are sequential. */
+        for (d = 0; used < lanes && d < depth; d++)
+            for (w = used; w < lanes; w++) panel[d * lanes + w] = 0.0f;
+        if (stride_w != 1)
             for (w = 0; w < used; w++)
-                for (d = 0; d < depth; d++) out[d * lanes + w] = source[w * stride_w + d * stride_d];
-            for (; w < lanes; w++)
-                for (d = 0; d < depth; d++) out[d * lanes + w] = 0.0f;
-        }
+                for (d = 0; d < depth; d++) panel[d * lanes + w] = x[(first + w) * stride_w + d * stride_d];
     }
+    if (stride_w == 1)
+        for (d = 0; d < depth; d++)
+            for (first = 0; first < width; first += lanes) {
+                float *panel = out + (size_t)first * depth + (size_t)d * lanes;
+                const float *row = x + d * stride_d + first;
+                int used = width - first < lanes ? width - first : lanes;
+                for (w = 0; w < used; w++) panel[w] = row[w];
+            }
 }
 
 /* One micro-tile; edge tiles go through a full-size scratch tile. */
@@ -1032,25 +1036,33 @@ static void rn__micro_tile(const rn__kernel_table *kt, int depth, const float *a
         for (j = 0; j < cols; j++) c[(size_t)i * ldc + j] += tile[i * kt->nr + j];
 }
 
-/* C[i0.., j0..] += the rows x cols block of op(A) op(B), over the whole
-   depth in RN__KC steps. Every element of C sums its products in the same
-   order whichever thread computes its block. */
-static void rn__gemm_block(const rn__kernel_table *kt, const rn__gemm *g, int i0, int j0, int rows,
-                           int cols, float *packed_a, float *packed_b)
+/* C[i0.., j0..] += the rows x cols region of op(A) op(B), in the loop
+   order of Goto and van de Geijn: a block of B is packed once per depth
+   step and reused by every block of A. Every element of C sums its
+   products in the same order whichever region it falls in. */
+static void rn__gemm_region(const rn__kernel_table *kt, const rn__gemm *g, int i0, int rows, int j0,
+                            int cols, float *packed_a, float *packed_b)
 {
-    int p0, ir, jr;
-    for (p0 = 0; p0 < g->k; p0 += RN__KC) {
-        int depth = g->k - p0 < RN__KC ? g->k - p0 : RN__KC;
-        rn__pack(g->a + i0 * g->a_row + p0 * g->a_depth, g->a_row, g->a_depth, rows, depth, kt->mr,
-                 packed_a);
-        rn__pack(g->b + j0 * g->b_col + p0 * g->b_depth, g->b_col, g->b_depth, cols, depth, kt->nr,
-                 packed_b);
-        for (jr = 0; jr < cols; jr += kt->nr)
-            for (ir = 0; ir < rows; ir += kt->mr)
-                rn__micro_tile(kt, depth, packed_a + (size_t)ir * depth, packed_b + (size_t)jr * depth,
-                               g->c + (size_t)(i0 + ir) * g->ldc + j0 + jr, g->ldc,
-                               rows - ir < kt->mr ? rows - ir : kt->mr,
-                               cols - jr < kt->nr ? cols - jr : kt->nr);
+    int mc = kt->mr * RN__MC_PANELS, nc = kt->nr * RN__NC_PANELS, jc, pc, ic, ir, jr;
+    for (jc = j0; jc < j0 + cols; jc += nc) {
+        int width = j0 + cols - jc < nc ? j0 + cols - jc : nc;
+        for (pc = 0; pc < g->k; pc += RN__KC) {
+            int depth = g->k - pc < RN__KC ? g->k - pc : RN__KC;
+            rn__pack(g->b + jc * g->b_col + pc * g->b_depth, g->b_col, g->b_depth, width, depth,
+                     kt->nr, packed_b);
+            for (ic = i0; ic < i0 + rows; ic += mc) {
+                int height = i0 + rows - ic < mc ? i0 + rows - ic : mc;
+                rn__pack(g->a + ic * g->a_row + pc * g->a_depth, g->a_row, g->a_depth, height, depth,
+                         kt->mr, packed_a);
+                for (jr = 0; jr < width; jr += kt->nr)
+                    for (ir = 0; ir < height; ir += kt->mr)
+                        rn__micro_tile(kt, depth, packed_a + (size_t)ir * depth,
+                                       packed_b + (size_t)jr * depth,
+                                       g->c + (size_t)(ic + ir) * g->ldc + jc + jr, g->ldc,
+                                       height - ir < kt->mr ? height - ir : kt->mr,
+                                       width - jr < kt->nr ? width - jr : kt->nr);
+            }
+        }
     }
 }
 
@@ -1065,16 +1077,17 @@ static void rn__scale_matrix(float *c, int m, int n, int ldc, float beta)
     }
 }
 
-/* The SIMD tables' sgemm: C is cut into mc x nc blocks that threads share
-   out; K is never split, so the result does not depend on the thread count. */
+/* The SIMD tables' sgemm. Threads take one region of C each, a band of
+   whole micro-panels along the longer side; K is never split, so the
+   result does not depend on the thread count. */
 static void rn__sgemm_packed(int transpose_a, int transpose_b, int m, int n, int k,
                              const float *a, int lda, const float *b, int ldb, float beta,
                              float *c, int ldc)
 {
     const rn__kernel_table *kt = rn__kernels();
-    int mc = kt->mr * RN__MC_PANELS, nc = kt->nr * RN__NC_PANELS;
-    int blocks_n = (n + nc - 1) / nc, blocks = (m + mc - 1) / mc * blocks_n, threads;
-    size_t pack_size = (size_t)RN__KC * (mc + nc);
+    int panels_m = (m + kt->mr - 1) / kt->mr, panels_n = (n + kt->nr - 1) / kt->nr;
+    int split_n = panels_n >= panels_m, panels = split_n ? panels_n : panels_m, regions;
+    size_t pack_size = (size_t)RN__KC * (kt->mr * RN__MC_PANELS + kt->nr * RN__NC_PANELS);
     float *workspace;
     rn__gemm g;
     rn__scale_matrix(c, m, n, ldc, beta);
@@ -1084,21 +1097,27 @@ static void rn__sgemm_packed(int transpose_a, int transpose_b, int m, int n, int
     g.a_depth = transpose_a ? lda : 1;
     g.b_depth = transpose_b ? 1 : ldb;
     g.b_col = transpose_b ? ldb : 1;
-    threads = rn__team_size(blocks, 2.0 * m * n * k);
-    workspace = (float *)rn__malloc_aligned(pack_size * threads * sizeof(float));
+    regions = rn__team_size(panels, 2.0 * m * n * k);
+    workspace = (float *)rn__malloc_aligned(pack_size * regions * sizeof(float));
     if (workspace == NULL) { /* out of memory: the reference needs none */
         rn__sgemm_scalar(transpose_a, transpose_b, m, n, k, a, lda, b, ldb, 1.0f, c, ldc);
         return;
     }
-    RN__OMP(omp parallel num_threads(threads) if (threads > 1))
+    RN__OMP(omp parallel num_threads(regions) if (regions > 1))
     {
-        float *packed_a = workspace + pack_size * rn__thread_id(), *packed_b = packed_a + RN__KC * mc;
-        int block;
+        float *packed_a = workspace + pack_size * rn__thread_id();
+        float *packed_b = packed_a + (size_t)RN__KC * kt->mr * RN__MC_PANELS;
+        int region;
         RN__OMP(omp for schedule(static))
-        for (block = 0; block < blocks; block++) {
-            int i0 = block / blocks_n * mc, j0 = block % blocks_n * nc;
-            rn__gemm_block(kt, &g, i0, j0, m - i0 < mc ? m - i0 : mc, n - j0 < nc ? n - j0 : nc,
-                           packed_a, packed_b);
+        for (region = 0; region < regions; region++) {
+            int first = panels * region / regions, last = panels * (region + 1) / regions;
+            if (split_n) {
+                int j0 = first * kt->nr, j1 = last * kt->nr < n ? last * kt->nr : n;
+                rn__gemm_region(kt, &g, 0, m, j0, j1 - j0, packed_a, packed_b);
+            } else {
+                int i0 = first * kt->mr, i1 = last * kt->mr < m ? last * kt->mr : m;
+                rn__gemm_region(kt, &g, i0, i1 - i0, 0, n, packed_a, packed_b);
+            }
         }
     }
     rn__free_aligned(workspace);
