@@ -981,13 +981,20 @@ static void rn__conv2d_backward_weight_scalar(const rn__conv_geometry *g, const 
 enum { RN__KC = 256, RN__MC_PANELS = 24, RN__NC_PANELS = 16, RN__MAX_MR = 8, RN__MAX_NR = 32 };
 
 /* op(A) is m x k, op(B) is k x n; transposes are folded into strides:
-   op(A)(i, p) = a[i * a_row + p * a_depth], op(B)(p, j) = b[p * b_depth + j * b_col]. */
+   op(A)(i, p) = a[i * a_row + p * a_depth], op(B)(p, j) = b[p * b_depth + j * b_col].
+   A convolution's B is never stored: pack_b gathers it from the image at b
+   (see rn__pack_im2col). */
 typedef struct rn__gemm {
     int m, n, k;
     const float *a, *b;
     float *c;
     ptrdiff_t a_row, a_depth, b_depth, b_col;
     int ldc;
+    /* NULL, or packs columns [j0, j0 + width) and depth [p0, p0 + depth)
+       of B as rn__pack does */
+    void (*pack_b)(const struct rn__gemm *g, int j0, int width, int p0, int depth, int lanes,
+                   float *out);
+    const rn__conv_geometry *conv; /* the geometry pack_b gathers with */
 } rn__gemm;
 
 /* Copies a width x depth block, element (w, d) at x[w * stride_w + d *
@@ -1036,22 +1043,30 @@ static void rn__micro_tile(const rn__kernel_table *kt, int depth, const float *a
         for (j = 0; j < cols; j++) c[(size_t)i * ldc + j] += tile[i * kt->nr + j];
 }
 
+/* How much of A and B one packing step takes: depth, rows of A, columns of B. */
+typedef struct rn__blocking {
+    int kc, mc, nc;
+} rn__blocking;
+
 /* C[i0.., j0..] += the rows x cols region of op(A) op(B), in the loop
    order of Goto and van de Geijn: a block of B is packed once per depth
    step and reused by every block of A. Every element of C sums its
    products in the same order whichever region it falls in. */
-static void rn__gemm_region(const rn__kernel_table *kt, const rn__gemm *g, int i0, int rows, int j0,
-                            int cols, float *packed_a, float *packed_b)
+static void rn__gemm_region(const rn__kernel_table *kt, const rn__gemm *g, rn__blocking block,
+                            int i0, int rows, int j0, int cols, float *packed_a, float *packed_b)
 {
-    int mc = kt->mr * RN__MC_PANELS, nc = kt->nr * RN__NC_PANELS, jc, pc, ic, ir, jr;
-    for (jc = j0; jc < j0 + cols; jc += nc) {
-        int width = j0 + cols - jc < nc ? j0 + cols - jc : nc;
-        for (pc = 0; pc < g->k; pc += RN__KC) {
-            int depth = g->k - pc < RN__KC ? g->k - pc : RN__KC;
-            rn__pack(g->b + jc * g->b_col + pc * g->b_depth, g->b_col, g->b_depth, width, depth,
-                     kt->nr, packed_b);
-            for (ic = i0; ic < i0 + rows; ic += mc) {
-                int height = i0 + rows - ic < mc ? i0 + rows - ic : mc;
+    int jc, pc, ic, ir, jr;
+    for (jc = j0; jc < j0 + cols; jc += block.nc) {
+        int width = j0 + cols - jc < block.nc ? j0 + cols - jc : block.nc;
+        for (pc = 0; pc < g->k; pc += block.kc) {
+            int depth = g->k - pc < block.kc ? g->k - pc : block.kc;
+            if (g->pack_b)
+                g->pack_b(g, jc, width, pc, depth, kt->nr, packed_b);
+            else
+                rn__pack(g->b + jc * g->b_col + pc * g->b_depth, g->b_col, g->b_depth, width,
+                         depth, kt->nr, packed_b);
+            for (ic = i0; ic < i0 + rows; ic += block.mc) {
+                int height = i0 + rows - ic < block.mc ? i0 + rows - ic : block.mc;
                 rn__pack(g->a + ic * g->a_row + pc * g->a_depth, g->a_row, g->a_depth, height, depth,
                          kt->mr, packed_a);
                 for (jr = 0; jr < width; jr += kt->nr)
@@ -1077,93 +1092,176 @@ static void rn__scale_matrix(float *c, int m, int n, int ldc, float beta)
     }
 }
 
-/* The SIMD tables' sgemm. Threads take one region of C each, a band of
-   whole micro-panels along the longer side; K is never split, so the
-   result does not depend on the thread count. */
-static void rn__sgemm_packed(int transpose_a, int transpose_b, int m, int n, int k,
-                             const float *a, int lda, const float *b, int ldb, float beta,
-                             float *c, int ldc)
+/* C += op(A) op(B). Threads take one region of C each, a band of whole
+   micro-panels along the longer side; K is never split, so the result does
+   not depend on the thread count. */
+static void rn__gemm_run(const rn__gemm *g)
 {
+    enum { SMALL_KC = 32 };
     const rn__kernel_table *kt = rn__kernels();
-    int panels_m = (m + kt->mr - 1) / kt->mr, panels_n = (n + kt->nr - 1) / kt->nr;
-    int split_n = panels_n >= panels_m, panels = split_n ? panels_n : panels_m, regions;
-    size_t pack_size = (size_t)RN__KC * (kt->mr * RN__MC_PANELS + kt->nr * RN__NC_PANELS);
+    rn__blocking block;
+    int panels_m = (g->m + kt->mr - 1) / kt->mr, panels_n = (g->n + kt->nr - 1) / kt->nr;
+    int split_n = panels_n >= panels_m, panels = split_n ? panels_n : panels_m;
+    int regions = rn__team_size(panels, 2.0 * g->m * g->n * g->k);
+    size_t pack_size;
     float *workspace;
-    rn__gemm g;
-    rn__scale_matrix(c, m, n, ldc, beta);
-    if (m <= 0 || n <= 0 || k <= 0) return;
-    g.m = m, g.n = n, g.k = k, g.a = a, g.b = b, g.c = c, g.ldc = ldc;
-    g.a_row = transpose_a ? 1 : lda;
-    g.a_depth = transpose_a ? lda : 1;
-    g.b_depth = transpose_b ? 1 : ldb;
-    g.b_col = transpose_b ? ldb : 1;
-    regions = rn__team_size(panels, 2.0 * m * n * k);
+    if (g->m <= 0 || g->n <= 0 || g->k <= 0) return;
+    block.kc = RN__KC, block.mc = kt->mr * RN__MC_PANELS, block.nc = kt->nr * RN__NC_PANELS;
+    pack_size = (size_t)block.kc * (block.mc + block.nc);
     workspace = (float *)rn__malloc_aligned(pack_size * regions * sizeof(float));
-    if (workspace == NULL) { /* out of memory: the reference needs none */
-        rn__sgemm_scalar(transpose_a, transpose_b, m, n, k, a, lda, b, ldb, 1.0f, c, ldc);
+    if (workspace == NULL) {
+        /* Out of memory: one micro-panel of each at a time, on the stack. */
+        float packed[SMALL_KC * (RN__MAX_MR + RN__MAX_NR)];
+        rn__blocking small;
+        small.kc = SMALL_KC, small.mc = kt->mr, small.nc = kt->nr;
+        rn__gemm_region(kt, g, small, 0, g->m, 0, g->n, packed, packed + SMALL_KC * RN__MAX_MR);
         return;
     }
     RN__OMP(omp parallel num_threads(regions) if (regions > 1))
     {
         float *packed_a = workspace + pack_size * rn__thread_id();
-        float *packed_b = packed_a + (size_t)RN__KC * kt->mr * RN__MC_PANELS;
+        float *packed_b = packed_a + (size_t)block.kc * block.mc;
         int region;
         RN__OMP(omp for schedule(static))
         for (region = 0; region < regions; region++) {
             int first = panels * region / regions, last = panels * (region + 1) / regions;
             if (split_n) {
-                int j0 = first * kt->nr, j1 = last * kt->nr < n ? last * kt->nr : n;
-                rn__gemm_region(kt, &g, 0, m, j0, j1 - j0, packed_a, packed_b);
+                int j0 = first * kt->nr, j1 = last * kt->nr < g->n ? last * kt->nr : g->n;
+                rn__gemm_region(kt, g, block, 0, g->m, j0, j1 - j0, packed_a, packed_b);
             } else {
-                int i0 = first * kt->mr, i1 = last * kt->mr < m ? last * kt->mr : m;
-                rn__gemm_region(kt, &g, i0, i1 - i0, 0, n, packed_a, packed_b);
+                int i0 = first * kt->mr, i1 = last * kt->mr < g->m ? last * kt->mr : g->m;
+                rn__gemm_region(kt, g, block, i0, i1 - i0, 0, g->n, packed_a, packed_b);
             }
         }
     }
     rn__free_aligned(workspace);
 }
 
-/* ----- convolution as a matrix product ----- */
-
-/* The im2col matrix of one image has a row for each filter tap (c, kh, kw)
-   and a column for each output position (oh, ow), holding the input value
-   that tap sees there, x[c][oh*stride + kh - padding][ow*stride + kw - padding],
-   or 0 in the padding. Then forward is W (out_channels x taps) times it,
-   the weight gradient dy times its transpose, and the input gradient is
-   W' dy scattered back through the same map (col2im). One walk serves both
-   directions so they cannot disagree. */
-static void rn__im2col_walk(const rn__conv_geometry *g, float *image, float *columns, int to_columns)
+static void rn__sgemm_packed(int transpose_a, int transpose_b, int m, int n, int k,
+                             const float *a, int lda, const float *b, int ldb, float beta,
+                             float *c, int ldc)
 {
-    int out_plane = g->out_height * g->out_width, c, kh, kw, oh, ow;
-    for (c = 0; c < g->in_channels; c++)
-        for (kh = 0; kh < g->kernel; kh++) {
-            int oh_first, oh_last;
-            rn__valid_outputs(g->out_height, g->in_height, kh - g->padding, g->stride, &oh_first,
-                              &oh_last);
-            for (kw = 0; kw < g->kernel; kw++, columns += out_plane) {
-                int ow_first, ow_last;
-                rn__valid_outputs(g->out_width, g->in_width, kw - g->padding, g->stride, &ow_first,
-                                  &ow_last);
-                if (to_columns && (ow_last - ow_first < g->out_width || oh_last - oh_first < g->out_height))
-                    memset(columns, 0, (size_t)out_plane * sizeof(float));
-                for (oh = oh_first; oh < oh_last; oh++) {
-                    float *in_row = image + ((size_t)c * g->in_height + oh * g->stride + kh - g->padding) *
-                                    g->in_width + kw - g->padding;
-                    float *column_row = columns + (size_t)oh * g->out_width;
-                    if (to_columns)
-                        for (ow = ow_first; ow < ow_last; ow++) column_row[ow] = in_row[ow * g->stride];
-                    else
-                        for (ow = ow_first; ow < ow_last; ow++) in_row[ow * g->stride] += column_row[ow];
-                }
-            }
-        }
+    rn__gemm g;
+    memset(&g, 0, sizeof g);
+    g.m = m, g.n = n, g.k = k, g.a = a, g.b = b, g.c = c, g.ldc = ldc;
+    g.a_row = transpose_a ? 1 : lda;
+    g.a_depth = transpose_a ? lda : 1;
+    g.b_depth = transpose_b ? 1 : ldb;
+    g.b_col = transpose_b ? ldb : 1;
+    rn__scale_matrix(c, m, n, ldc, beta);
+    rn__gemm_run(&g);
 }
 
-/* The size of one image's im2col matrix, plus a row of ones that turns the
-   bias gradient into one more column of the weight gradient's product. */
-static size_t rn__columns_size(const rn__conv_geometry *g)
+/* ----- convolution as a matrix product ----- */
+
+/* A convolution is a product with the image's im2col matrix, which has a
+   row for each filter tap t = (c, kh, kw) and a column for each output
+   position (oh, ow), holding the input value that tap sees there,
+   x[c][oh*stride + kh - padding][ow*stride + kw - padding], or 0 in the
+   padding: forward is y = W (out_channels x taps) times it, the weight
+   gradient dy times its transpose. The matrix is never stored: packing
+   gathers the panels the micro-kernel needs straight from the image, so
+   the image is read once per product instead of written out and read
+   back. A tap is where it reads: */
+typedef struct rn__tap {
+    size_t plane;            /* offset of input plane c */
+    int dh, dw;              /* kh - padding, kw - padding */
+    int ow_first, ow_last;   /* the output columns whose input column is inside the image */
+} rn__tap;
+
+static rn__tap rn__conv_tap(const rn__conv_geometry *g, int t)
 {
-    return ((size_t)g->in_channels * g->kernel * g->kernel + 1) * g->out_height * g->out_width;
+    rn__tap tap;
+    int area = g->kernel * g->kernel;
+    tap.plane = (size_t)(t / area) * g->in_height * g->in_width;
+    tap.dh = t % area / g->kernel - g->padding;
+    tap.dw = t % g->kernel - g->padding;
+    rn__valid_outputs(g->out_width, g->in_width, tap.dw, g->stride, &tap.ow_first, &tap.ow_last);
+    return tap;
+}
+
+/* Writes `count` consecutive values of a tap's im2col row, from output
+   position (oh, ow) on, to dst[0], dst[step], dst[2 step], ... */
+static void rn__im2col_run(const rn__conv_geometry *g, const float *image, const rn__tap *tap,
+                           int oh, int ow, int count, float *dst, int step)
+{
+    while (count > 0) {
+        int end = ow + count < g->out_width ? ow + count : g->out_width, o;
+        int ih = oh * g->stride + tap->dh;
+        int first = ow > tap->ow_first ? ow : tap->ow_first, last = end < tap->ow_last ? end : tap->ow_last;
+        const float *row = image + tap->plane + (ptrdiff_t)ih * g->in_width + tap->dw;
+        if (ih < 0 || ih >= g->in_height) first = last = end; /* a padding row: all zeros */
+        if (last < first) last = first;
+        for (o = ow; o < first; o++) dst[(o - ow) * step] = 0.0f;
+        if (step == 1 && g->stride == 1)
+            memcpy(dst + first - ow, row + first, (size_t)(last - first) * sizeof(float));
+        else
+            for (o = first; o < last; o++) dst[(o - ow) * step] = row[o * g->stride];
+        for (o = last; o < end; o++) dst[(o - ow) * step] = 0.0f;
+        dst += (ptrdiff_t)(end - ow) * step;
+        count -= end - ow;
+        ow = 0;
+        oh++;
+    }
+}
+
+/* pack_b for forward: B is the im2col matrix (taps x output positions). */
+static void rn__pack_im2col(const rn__gemm *gemm, int j0, int width, int p0, int depth, int lanes,
+                            float *out)
+{
+    const rn__conv_geometry *g = gemm->conv;
+    rn__tap taps[RN__KC];
+    int first, d, w;
+    for (d = 0; d < depth; d++) taps[d] = rn__conv_tap(g, p0 + d);
+    for (first = 0; first < width; first += lanes) {
+        float *panel = out + (size_t)first * depth;
+        int used = width - first < lanes ? width - first : lanes, position = j0 + first;
+        for (d = 0; d < depth; d++) {
+            rn__im2col_run(g, gemm->b, &taps[d], position / g->out_width, position % g->out_width,
+                           used, panel + d * lanes, 1);
+            for (w = used; w < lanes; w++) panel[d * lanes + w] = 0.0f;
+        }
+    }
+}
+
+/* pack_b for the weight gradient: B is the im2col matrix's transpose
+   (output positions x taps), plus one column of ones after the last tap
+   whose product with dy is the bias gradient. */
+static void rn__pack_im2col_transposed(const rn__gemm *gemm, int j0, int width, int p0, int depth,
+                                       int lanes, float *out)
+{
+    const rn__conv_geometry *g = gemm->conv;
+    int taps = g->in_channels * g->kernel * g->kernel, first, d, w;
+    for (first = 0; first < width; first += lanes) {
+        float *panel = out + (size_t)first * depth;
+        int used = width - first < lanes ? width - first : lanes;
+        for (w = 0; w < lanes; w++) {
+            int t = j0 + first + w;
+            if (w < used && t < taps) {
+                rn__tap tap = rn__conv_tap(g, t);
+                rn__im2col_run(g, gemm->b, &tap, p0 / g->out_width, p0 % g->out_width, depth,
+                               panel + w, lanes);
+            } else {
+                for (d = 0; d < depth; d++) panel[d * lanes + w] = w < used ? 1.0f : 0.0f;
+            }
+        }
+    }
+}
+
+/* The product of W (rows x taps, row-major) and one image's im2col matrix,
+   added to y (rows x output positions). */
+static void rn__conv_image_forward(const rn__conv_geometry *g, const float *image, const float *w,
+                                   float *y)
+{
+    rn__gemm gemm;
+    memset(&gemm, 0, sizeof gemm);
+    gemm.m = g->out_channels;
+    gemm.n = g->out_height * g->out_width;
+    gemm.k = g->in_channels * g->kernel * g->kernel;
+    gemm.a = w, gemm.a_row = gemm.k, gemm.a_depth = 1;
+    gemm.b = image, gemm.pack_b = rn__pack_im2col, gemm.conv = g;
+    gemm.c = y, gemm.ldc = gemm.n;
+    rn__gemm_run(&gemm);
 }
 
 static rn__conv_geometry rn__one_image(const rn__conv_geometry *g)
@@ -1173,70 +1271,68 @@ static rn__conv_geometry rn__one_image(const rn__conv_geometry *g)
     return one;
 }
 
-/* Images are independent in forward and input gradient: threads take whole
-   images, each with its own im2col matrix. */
+/* Images are independent in forward and input gradient: threads take
+   whole images (and products inside them run on one thread). */
 static void rn__conv2d_forward_gemm(const rn__conv_geometry *g, const float *x, const float *w,
                                     const float *bias, float *y)
 {
     rn__conv_geometry one = rn__one_image(g);
-    int taps = g->in_channels * g->kernel * g->kernel, out_plane = g->out_height * g->out_width;
     size_t in_size = (size_t)g->in_channels * g->in_height * g->in_width;
-    size_t out_size = (size_t)g->out_channels * out_plane, columns_size = rn__columns_size(g);
-    int threads = rn__team_size(g->batch, 2.0 * g->batch * out_size * taps);
-    float *workspace = (float *)rn__malloc_aligned(columns_size * threads * sizeof(float));
-    if (workspace == NULL) {
-        rn__conv2d_forward_scalar(g, x, w, bias, y);
-        return;
+    size_t out_plane = (size_t)g->out_height * g->out_width, out_size = g->out_channels * out_plane;
+    double flops = 2.0 * g->batch * out_size * g->in_channels * g->kernel * g->kernel;
+    int threads = rn__team_size(g->batch, flops), n;
+    (void)threads; /* only OpenMP's pragma reads it */
+    RN__OMP(omp parallel for num_threads(threads) if (threads > 1) schedule(static))
+    for (n = 0; n < g->batch; n++) {
+        float *y_n = y + n * out_size;
+        size_t i;
+        int o;
+        for (o = 0; o < g->out_channels; o++)
+            for (i = 0; i < out_plane; i++) y_n[o * out_plane + i] = bias ? bias[o] : 0.0f;
+        rn__conv_image_forward(&one, x + n * in_size, w, y_n);
     }
-    RN__OMP(omp parallel num_threads(threads) if (threads > 1))
-    {
-        float *columns = workspace + columns_size * rn__thread_id();
-        int n, o, i;
-        RN__OMP(omp for schedule(static))
-        for (n = 0; n < g->batch; n++) {
-            float *y_n = y + n * out_size;
-            rn__im2col_walk(&one, (float *)x + n * in_size, columns, 1);
-            for (o = 0; o < g->out_channels; o++)
-                for (i = 0; i < out_plane; i++) y_n[(size_t)o * out_plane + i] = bias ? bias[o] : 0.0f;
-            rn__kernels()->sgemm(0, 0, g->out_channels, out_plane, taps, w, taps, columns, out_plane,
-                                 1.0f, y_n, out_plane);
-        }
-    }
-    rn__free_aligned(workspace);
+}
+
+/* With stride 1 the input gradient is itself a convolution: of dy, padded
+   by kernel - 1 - padding, with the filters turned by 180 degrees and the
+   channel roles swapped. The im2col path then needs no scatter (col2im). */
+static int rn__conv_input_grad_as_forward(const rn__conv_geometry *g, rn__conv_geometry *as_forward)
+{
+    if (g->stride != 1 || g->padding > g->kernel - 1) return 0;
+    *as_forward = *g;
+    as_forward->in_channels = g->out_channels;
+    as_forward->in_height = g->out_height, as_forward->in_width = g->out_width;
+    as_forward->out_channels = g->in_channels;
+    as_forward->out_height = g->in_height, as_forward->out_width = g->in_width;
+    as_forward->padding = g->kernel - 1 - g->padding;
+    return 1;
 }
 
 static void rn__conv2d_backward_input_gemm(const rn__conv_geometry *g, const float *dy,
                                            const float *w, float *dx)
 {
-    rn__conv_geometry one = rn__one_image(g);
-    int taps = g->in_channels * g->kernel * g->kernel, out_plane = g->out_height * g->out_width;
-    size_t in_size = (size_t)g->in_channels * g->in_height * g->in_width;
-    size_t out_size = (size_t)g->out_channels * out_plane, columns_size = rn__columns_size(g);
-    int threads = rn__team_size(g->batch, 2.0 * g->batch * out_size * taps);
-    float *workspace = (float *)rn__malloc_aligned(columns_size * threads * sizeof(float));
-    if (workspace == NULL) {
+    rn__conv_geometry turned;
+    int area = g->kernel * g->kernel, o, c, t;
+    float *turned_w;
+    if (!rn__conv_input_grad_as_forward(g, &turned) ||
+        (turned_w = (float *)rn__malloc_aligned((size_t)g->out_channels * g->in_channels * area *
+                                                sizeof(float))) == NULL) {
         rn__conv2d_backward_input_scalar(g, dy, w, dx);
         return;
     }
-    RN__OMP(omp parallel num_threads(threads) if (threads > 1))
-    {
-        float *columns = workspace + columns_size * rn__thread_id();
-        int n;
-        RN__OMP(omp for schedule(static))
-        for (n = 0; n < g->batch; n++) {
-            rn__kernels()->sgemm(1, 0, taps, out_plane, g->out_channels, w, taps, dy + n * out_size,
-                                 out_plane, 0.0f, columns, out_plane);
-            memset(dx + n * in_size, 0, in_size * sizeof(float));
-            rn__im2col_walk(&one, dx + n * in_size, columns, 0);
-        }
-    }
-    rn__free_aligned(workspace);
+    for (o = 0; o < g->out_channels; o++)
+        for (c = 0; c < g->in_channels; c++)
+            for (t = 0; t < area; t++)
+                turned_w[((size_t)c * g->out_channels + o) * area + area - 1 - t] =
+                    w[((size_t)o * g->in_channels + c) * area + t];
+    rn__conv2d_forward_gemm(&turned, dy, turned_w, NULL, dx);
+    rn__free_aligned(turned_w);
 }
 
-/* The weight gradient sums over the batch. To be identical for every thread
-   count, the batch is cut into a fixed number of slices (independent of the
-   threads), each summed into its own partial gradient, and the partials
-   are added in slice order. */
+/* The weight gradient sums over the batch. To be identical for every
+   thread count, the batch is cut into a fixed number of slices (whatever
+   the threads), each summed into its own partial gradient, and the
+   partials are added in slice order. */
 enum { RN__GRAD_SLICES = 8 };
 
 static void rn__conv2d_backward_weight_gemm(const rn__conv_geometry *g, const float *x,
@@ -1244,39 +1340,34 @@ static void rn__conv2d_backward_weight_gemm(const rn__conv_geometry *g, const fl
 {
     rn__conv_geometry one = rn__one_image(g);
     int taps = g->in_channels * g->kernel * g->kernel, out_plane = g->out_height * g->out_width;
-    int slices = g->batch < RN__GRAD_SLICES ? g->batch : RN__GRAD_SLICES, s, o, t;
+    int slices = g->batch < RN__GRAD_SLICES ? g->batch : RN__GRAD_SLICES, slice, o, t;
     size_t in_size = (size_t)g->in_channels * g->in_height * g->in_width;
-    size_t out_size = (size_t)g->out_channels * out_plane, columns_size = rn__columns_size(g);
-    size_t partial_size = (size_t)g->out_channels * (taps + 1);
+    size_t out_size = (size_t)g->out_channels * out_plane, partial_size = (size_t)g->out_channels * (taps + 1);
     int threads = rn__team_size(slices, 2.0 * g->batch * out_size * taps);
-    float *partials = (float *)rn__malloc_aligned(
-        (partial_size * slices + columns_size * threads) * sizeof(float));
-    float *workspace = partials + partial_size * slices;
+    float *partials = (float *)rn__malloc_aligned(partial_size * slices * sizeof(float));
     if (partials == NULL) {
         rn__conv2d_backward_weight_scalar(g, x, dy, dw, dbias);
         return;
     }
-    RN__OMP(omp parallel num_threads(threads) if (threads > 1))
-    {
-        float *columns = workspace + columns_size * rn__thread_id();
-        int slice, n, i;
-        for (i = 0; i < out_plane; i++) columns[(size_t)taps * out_plane + i] = 1.0f;
-        RN__OMP(omp for schedule(static))
-        for (slice = 0; slice < slices; slice++) {
-            int first = (int)((long)g->batch * slice / slices);
-            int last = (int)((long)g->batch * (slice + 1) / slices);
-            for (n = first; n < last; n++) {
-                rn__im2col_walk(&one, (float *)x + n * in_size, columns, 1);
-                /* partial (out_channels x taps+1) = dy_n (out_channels x
-                   out_plane) times columns' (the last column: the bias). */
-                rn__kernels()->sgemm(0, 1, g->out_channels, taps + 1, out_plane, dy + n * out_size,
-                                     out_plane, columns, out_plane, n == first ? 0.0f : 1.0f,
-                                     partials + partial_size * slice, taps + 1);
-            }
+    memset(partials, 0, partial_size * slices * sizeof(float));
+    (void)threads;
+    RN__OMP(omp parallel for num_threads(threads) if (threads > 1) schedule(static))
+    for (slice = 0; slice < slices; slice++) {
+        int n = (int)((long)g->batch * slice / slices), last = (int)((long)g->batch * (slice + 1) / slices);
+        for (; n < last; n++) {
+            /* partial (out_channels x taps+1) += dy_n (out_channels x
+               out_plane) times the image's transposed im2col matrix. */
+            rn__gemm gemm;
+            memset(&gemm, 0, sizeof gemm);
+            gemm.m = g->out_channels, gemm.n = taps + 1, gemm.k = out_plane;
+            gemm.a = dy + n * out_size, gemm.a_row = out_plane, gemm.a_depth = 1;
+            gemm.b = x + n * in_size, gemm.pack_b = rn__pack_im2col_transposed, gemm.conv = &one;
+            gemm.c = partials + partial_size * slice, gemm.ldc = taps + 1;
+            rn__gemm_run(&gemm);
         }
     }
-    for (s = 0; s < slices; s++) {
-        const float *partial = partials + partial_size * s;
+    for (slice = 0; slice < slices; slice++) {
+        const float *partial = partials + partial_size * slice;
         for (o = 0; o < g->out_channels; o++) {
             for (t = 0; t < taps; t++) dw[(size_t)o * taps + t] += partial[(size_t)o * (taps + 1) + t];
             if (dbias) dbias[o] += partial[(size_t)o * (taps + 1) + taps];
