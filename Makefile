@@ -5,6 +5,11 @@
 #   make examples      build the example programs
 #   make demo          a short ReLU_alpha study on Fashion-MNIST, written to demo/
 #   make check-headers compile the headers with gcc, clang (-Werror) and tcc
+#   make test-isa      the whole suite under every instruction set this CPU has
+#   make test-arm      the suite cross-compiled for AArch64 and 32-bit ARM (NEON
+#                      with and without FMA) and run under qemu
+#   make bench         kernel and training benchmarks (built with OpenMP)
+#   make bench-compare training throughput beside PyTorch's (python3-torch)
 #
 # CC, CFLAGS and LDLIBS pass through: make test CC=clang CFLAGS=-O1
 
@@ -22,9 +27,11 @@ ALL_CFLAGS = $(WARNINGS) $(CFLAGS) $(SANITIZE) -I. -Itests -I$(STB_INCLUDE)
 HEADERS = $(wildcard relunet*.h) tests/harness.h $(wildcard tests/*.h) $(wildcard examples/*.h)
 
 TESTS = $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
+BENCHES = $(patsubst bench/%.c,$(BUILD)/%,$(wildcard bench/bench_*.c))
+PYTHON ?= /usr/bin/python3
 EXAMPLES = $(patsubst examples/%.c,$(BUILD)/%,$(wildcard examples/*.c))
 
-.PHONY: all test examples deps deps-check check-headers clean
+.PHONY: all test test-isa test-arm bench bench-compare examples deps deps-check check-headers clean
 
 all: $(TESTS) $(EXAMPLES)
 
@@ -38,6 +45,43 @@ test: deps $(TESTS) $(BUILD)/readme_quickstart
 	@sh tests/run.sh $(TESTS) $(BUILD)/readme_quickstart
 
 examples: deps $(EXAMPLES)
+
+# test_simd --isa-list names the instruction sets this CPU runs.
+test-isa: deps $(TESTS)
+	@for isa in $$($(BUILD)/test_simd --isa-list); do \
+	    echo "=== RELUNET_ISA=$$isa"; \
+	    RELUNET_ISA=$$isa sh tests/run.sh $(TESTS) || exit 1; \
+	done
+
+# NEON on every CI run: name:compiler:emulator:flags. Plain -mfpu=neon is
+# the Cortex-A8/A9 case, without fused multiply-add.
+ARM_BUILDS = aarch64:aarch64-linux-gnu-gcc:qemu-aarch64: \
+             armhf-vfpv4:arm-linux-gnueabihf-gcc:qemu-arm:-mfpu=neon-vfpv4 \
+             armhf-neon:arm-linux-gnueabihf-gcc:qemu-arm:-mfpu=neon
+test-arm: deps
+	@sh scripts/deps.sh cross
+	@for build in $(ARM_BUILDS); do \
+	    name=$${build%%:*}; rest=$${build#*:}; cc=$${rest%%:*}; rest=$${rest#*:}; \
+	    emulator=$${rest%%:*}; flags=$${rest#*:}; dir=build/arm/$$name; \
+	    echo "=== $$name: $$cc $$flags, under $$emulator"; \
+	    mkdir -p $$dir; \
+	    for test in tests/test_*.c; do \
+	        $$cc $(WARNINGS) -O2 $$flags -I. -Itests -I$(STB_INCLUDE) $$test \
+	            -o $$dir/$$(basename $$test .c) -lm || exit 1; \
+	    done; \
+	    QEMU_LD_PREFIX=/usr/$${cc%-gcc} RUNNER=$$emulator sh tests/run.sh $$dir/test_* || exit 1; \
+	done
+
+bench: $(BENCHES)
+	$(BUILD)/bench_gemm
+	$(BUILD)/bench_conv
+	$(BUILD)/bench_train
+
+bench-compare: $(BUILD)/bench_train
+	$(BUILD)/bench_train --tsv | $(PYTHON) bench/torch_ref.py --compare -
+
+$(BUILD)/bench_%: bench/bench_%.c bench/bench.h relunet.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -fopenmp $< -o $@ $(LDLIBS)
 
 $(BUILD)/test_%: tests/test_%.c $(HEADERS) | $(BUILD)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)

@@ -1308,6 +1308,51 @@ static int rn__conv_input_grad_as_forward(const rn__conv_geometry *g, rn__conv_g
     return 1;
 }
 
+/* Otherwise the gradient of the im2col matrix, W' dy, is formed and each
+   of its values added back where the tap read it (col2im). */
+static void rn__col2im(const rn__conv_geometry *g, const float *columns, float *image)
+{
+    int taps = g->in_channels * g->kernel * g->kernel, t, oh, ow;
+    for (t = 0; t < taps; t++) {
+        rn__tap tap = rn__conv_tap(g, t);
+        int oh_first, oh_last;
+        rn__valid_outputs(g->out_height, g->in_height, tap.dh, g->stride, &oh_first, &oh_last);
+        for (oh = oh_first; oh < oh_last; oh++) {
+            float *row = image + tap.plane + (ptrdiff_t)(oh * g->stride + tap.dh) * g->in_width + tap.dw;
+            const float *column_row = columns + ((size_t)t * g->out_height + oh) * g->out_width;
+            for (ow = tap.ow_first; ow < tap.ow_last; ow++) row[ow * g->stride] += column_row[ow];
+        }
+    }
+}
+
+static void rn__conv2d_backward_input_col2im(const rn__conv_geometry *g, const float *dy,
+                                             const float *w, float *dx)
+{
+    rn__conv_geometry one = rn__one_image(g);
+    int taps = g->in_channels * g->kernel * g->kernel, out_plane = g->out_height * g->out_width;
+    size_t in_size = (size_t)g->in_channels * g->in_height * g->in_width;
+    size_t out_size = (size_t)g->out_channels * out_plane, columns_size = (size_t)taps * out_plane;
+    int threads = rn__team_size(g->batch, 2.0 * g->batch * out_size * taps);
+    float *workspace = (float *)rn__malloc_aligned(columns_size * threads * sizeof(float));
+    if (workspace == NULL) {
+        rn__conv2d_backward_input_scalar(g, dy, w, dx);
+        return;
+    }
+    RN__OMP(omp parallel num_threads(threads) if (threads > 1))
+    {
+        float *columns = workspace + columns_size * rn__thread_id();
+        int n;
+        RN__OMP(omp for schedule(static))
+        for (n = 0; n < g->batch; n++) {
+            rn__kernels()->sgemm(1, 0, taps, out_plane, g->out_channels, w, taps, dy + n * out_size,
+                                 out_plane, 0.0f, columns, out_plane);
+            memset(dx + n * in_size, 0, in_size * sizeof(float));
+            rn__col2im(&one, columns, dx + n * in_size);
+        }
+    }
+    rn__free_aligned(workspace);
+}
+
 static void rn__conv2d_backward_input_gemm(const rn__conv_geometry *g, const float *dy,
                                            const float *w, float *dx)
 {
@@ -1317,7 +1362,7 @@ static void rn__conv2d_backward_input_gemm(const rn__conv_geometry *g, const flo
     if (!rn__conv_input_grad_as_forward(g, &turned) ||
         (turned_w = (float *)rn__malloc_aligned((size_t)g->out_channels * g->in_channels * area *
                                                 sizeof(float))) == NULL) {
-        rn__conv2d_backward_input_scalar(g, dy, w, dx);
+        rn__conv2d_backward_input_col2im(g, dy, w, dx);
         return;
     }
     for (o = 0; o < g->out_channels; o++)
