@@ -470,12 +470,15 @@ RN_API int rn_loss_mse(const rn_tensor *prediction, const rn_tensor *target, flo
                        rn_tensor *grad);
 
 typedef enum rn_penalty_kind {
-    RN_PENALTY_L1,      /* lambda * sum |p|; subgradient 0 at 0 */
+    RN_PENALTY_L1,      /* lambda * sum |p|; at 0 the subgradient nearest
+                           to cancelling the gradient so far */
     RN_PENALTY_L2,      /* lambda * sum p^2 */
     RN_PENALTY_L2_NORM  /* lambda * sqrt(sum p^2), the unsquared norm */
 } rn_penalty_kind;
 
-/* Adds the penalty's gradient to the selected parameters and returns its value. */
+/* Adds the penalty's gradient to the selected parameters and returns its
+   value. Call it after rn_net_backward: the L1 penalty's choice at 0
+   depends on the data gradient. */
 RN_API double rn_net_penalty(rn_net *net, rn_param_filter filter, rn_penalty_kind kind,
                              float lambda);
 
@@ -2285,10 +2288,13 @@ RN_API double rn_net_penalty(rn_net *net, rn_param_filter filter, rn_penalty_kin
         if (!rn_param_matches(param, filter)) continue;
         for (j = 0; j < param->value.size; j++) {
             float v = param->value.data[j];
-            if (kind == RN_PENALTY_L1)
-                param->grad.data[j] += v > 0.0f ? lambda : v < 0.0f ? -lambda : 0.0f;
-            else
-                param->grad.data[j] += (float)(scale * v);
+            float *g = &param->grad.data[j];
+            if (kind != RN_PENALTY_L1) *g += (float)(scale * v);
+            else if (v != 0.0f) *g += v > 0.0f ? lambda : -lambda;
+            /* |p| has every slope in [-lambda, lambda] at 0: take the one
+               that cancels most of the gradient so far, so that a value the
+               data pulls on more weakly than lambda stays at exactly 0. */
+            else *g -= *g > lambda ? lambda : *g < -lambda ? -lambda : *g;
         }
     }
     return lambda * norm;
