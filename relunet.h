@@ -104,12 +104,12 @@ ACTIVATION KINDS
                         the identity.                         alpha [1]
                         The studies "Advanced Topics in ML, Challenge 2"
                         (lambda sweep) and "On the Linearization of
-                        Convolutional Layers for FashionMNIST". PReLU with
-                        slope 1 - alpha, which the L1 penalty on alpha pulls
-                        towards the identity. The default starts
-                        every layer as ReLU, the studies set their own
-                        (desc.init, or values drawn after rn_net_init, which
-                        resets activations to their initial values).
+                        Convolutional Layers for FashionMNIST": PReLU with
+                        slope 1 - alpha, so that a penalty on alpha pulls
+                        towards the identity. The default starts as ReLU;
+                        the studies set their own start with desc.init, or
+                        draw values after rn_net_init (which resets
+                        activation parameters to their initial values).
    RN_ACT_ASIGMOID      b sigmoid(a x + c) + d    a, b, c, d [1, 1, 0, 0]
    RN_ACT_ATANH         b tanh(a x + c) + d       a, b, c, d [1, 1, 0, 0]
    RN_ACT_ARELU         max(a x + c, b x + d)     a, b, c, d [1, 1, 0, 0]
@@ -1018,7 +1018,8 @@ static rn__kernel_table rn__kernels = {
 
 /* An activation kind is a row of the table below and two functions over a
    contiguous run of n elements that share one set of values p: the run's
-   learned parameters in table order, then the layer's fixed slope (LReLU's,
+   learned parameters in table order (mixture weights already divided by
+   their sum, see rn__act_gather), then the layer's fixed slope (LReLU's,
    which is a constant, not a parameter). backward writes dx and adds each
    parameter's gradient, summed over the run, to dp[k]. x, y and dy are the
    layer's input, output and upstream gradient. */
