@@ -112,17 +112,16 @@ static double gradcheck_layer(rn_layer *layer, rn_tensor *x, uint64_t seed)
     return worst;
 }
 
-/* Fills x with distinct values spaced at least 0.01 apart in random order,
-   scaled to about [-1, 1] and kept at least 0.005 from 0, so that ReLU kinks
-   and max-pool ties are further than a finite-difference step away. */
+/* Fills x with distinct values 0.01 apart (..., -0.015, -0.005, 0.005, ...)
+   in random order, so that ReLU kinks and max-pool ties are several
+   finite-difference steps away from every value. */
 static void gradcheck_fill_away_from_kinks(rn_tensor *x, uint64_t seed)
 {
     rn_rng rng;
     size_t i;
     rn_rng_seed(&rng, seed, 7);
     for (i = 0; i < x->size; i++) {
-        double v = ((double)i - (double)x->size / 2.0 + 0.5) * (2.0 / (double)x->size);
-        x->data[i] = (float)(v + (v >= 0 ? 0.005 : -0.005));
+        x->data[i] = (float)(((double)i - (double)(x->size / 2)) * 0.01 + 0.005);
     }
     for (i = x->size; i > 1; i--) { /* Fisher-Yates */
         size_t j = rn_rng_below(&rng, (uint32_t)i);
