@@ -2,6 +2,7 @@
 #
 #   make test          build and run every test (installs missing Debian packages first)
 #   make test SAN=1    the same under AddressSanitizer and UndefinedBehaviorSanitizer
+#   make test-valgrind the same under valgrind's memcheck
 #   make examples      build the example programs
 #   make demo          a short ReLU_alpha study on Fashion-MNIST, written to demo/
 #   make check-headers compile the headers with gcc, clang (-Werror) and tcc
@@ -23,7 +24,7 @@ BUILD = build/san
 else
 BUILD = build/plain
 endif
-ALL_CFLAGS = $(WARNINGS) $(CFLAGS) $(SANITIZE) -I. -Itests -I$(STB_INCLUDE)
+ALL_CFLAGS = $(WARNINGS) $(CFLAGS) $(SANITIZE) -I. -Itests -Iexamples -I$(STB_INCLUDE)
 HEADERS = $(wildcard relunet*.h) tests/harness.h $(wildcard tests/*.h) $(wildcard examples/*.h)
 
 TESTS = $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
@@ -31,7 +32,7 @@ BENCHES = $(patsubst bench/%.c,$(BUILD)/%,$(wildcard bench/bench_*.c))
 PYTHON ?= /usr/bin/python3
 EXAMPLES = $(patsubst examples/%.c,$(BUILD)/%,$(wildcard examples/*.c))
 
-.PHONY: all test test-isa test-arm bench bench-compare examples deps deps-check check-headers clean
+.PHONY: all test test-valgrind test-isa test-arm bench bench-compare examples deps deps-check check-headers clean
 
 all: $(TESTS) $(EXAMPLES)
 
@@ -43,6 +44,10 @@ deps-check:
 
 test: deps $(TESTS) $(BUILD)/readme_quickstart
 	@sh tests/run.sh $(TESTS) $(BUILD)/readme_quickstart
+
+test-valgrind: deps deps-check $(TESTS) $(BUILD)/readme_quickstart
+	@TEST_RUNNER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
+	    sh tests/run.sh $(TESTS) $(BUILD)/readme_quickstart
 
 examples: deps $(EXAMPLES)
 
@@ -69,7 +74,7 @@ test-arm: deps
 	        $$cc $(WARNINGS) -O2 $$flags -I. -Itests -I$(STB_INCLUDE) $$test \
 	            -o $$dir/$$(basename $$test .c) -lm || exit 1; \
 	    done; \
-	    QEMU_LD_PREFIX=/usr/$${cc%-gcc} RUNNER=$$emulator sh tests/run.sh $$dir/test_* || exit 1; \
+	    QEMU_LD_PREFIX=/usr/$${cc%-gcc} TEST_RUNNER=$$emulator sh tests/run.sh $$dir/test_* || exit 1; \
 	done
 
 bench: $(BENCHES)

@@ -1,15 +1,14 @@
 #!/bin/sh
 # run.sh PROGRAM... - run test programs and add up their results.
+# TEST_RUNNER, when set, prefixes every program (e.g. valgrind).
 #
 # A harness program ends with "N passed, N failed"; any other program counts
 # as one test, passed when it exits 0. A crash or a non-zero exit without a
 # harness line counts as a failure, so nothing can fail silently.
-# RUNNER, when set, is put in front of each program (an emulator such as
-# qemu-aarch64 for cross-compiled tests).
 passed=0
 failed=0
 for program in "$@"; do
-    output=$($RUNNER "$program" 2>&1)
+    output=$(${TEST_RUNNER:-} "$program" 2>&1)
     status=$?
     summary=$(printf '%s\n' "$output" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n 1)
     if [ -n "$summary" ]; then
