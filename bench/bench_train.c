@@ -26,11 +26,11 @@ static rn_net *net_p(void)
 {
     rn_net *net = rn_net_new(3, (int[]){1, 28, 28});
     rn_net_add_conv2d(net, 15, 2, 2, 0);
-    rn_net_add_activation(net, RN_ACT_RELU);
+    rn_net_add_activation(net, RN_ACT_RELU_ALPHA);
     rn_net_add_conv2d(net, 15, 2, 2, 0);
-    rn_net_add_activation(net, RN_ACT_RELU);
+    rn_net_add_activation(net, RN_ACT_RELU_ALPHA);
     rn_net_add_conv2d(net, 1, 2, 1, 0);
-    rn_net_add_activation(net, RN_ACT_RELU);
+    rn_net_add_activation(net, RN_ACT_RELU_ALPHA);
     rn_net_add_flatten(net);
     rn_net_add_linear(net, 10);
     return net;
@@ -40,11 +40,11 @@ static rn_net *net_c(void)
 {
     rn_net *net = rn_net_new(3, (int[]){1, 28, 28});
     rn_net_add_conv2d(net, 8, 5, 1, 2);
-    rn_net_add_activation(net, RN_ACT_RELU);
+    rn_net_add_activation(net, RN_ACT_RELU_ALPHA);
     rn_net_add_conv2d(net, 16, 5, 1, 2);
-    rn_net_add_activation(net, RN_ACT_RELU);
+    rn_net_add_activation(net, RN_ACT_RELU_ALPHA);
     rn_net_add_conv2d(net, 32, 3, 1, 1);
-    rn_net_add_activation(net, RN_ACT_RELU);
+    rn_net_add_activation(net, RN_ACT_RELU_ALPHA);
     rn_net_add_flatten(net);
     rn_net_add_linear(net, 10);
     return net;
