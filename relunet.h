@@ -1390,13 +1390,19 @@ static void rn__transpose4(const float *const *rows, int d, float *dst, int stri
    whole rows of a phase plane, `width` wide where the output is only
    out_width: the extra columns are computed and dropped, which is cheaper
    than gathering (12% more work for the 5x5 "same" convolutions on 28x28,
-   none for 2x2 stride 2). */
+   none for 2x2 stride 2). Small images are laid side by side, a group of
+   `images` planes per phase, so that one product is long enough to run at
+   full speed. */
 typedef struct rn__conv_layout {
-    int height, width; /* of one phase plane */
+    int images;        /* images in one group */
+    int height, width; /* of one phase plane of one image */
     size_t plane;      /* height * width */
-    int positions;     /* out_height * width: output positions, dropped columns included */
-    size_t size;       /* floats of the padded image, with slack for a whole last micro-panel */
+    size_t phase;      /* images * plane: one phase of one channel for the whole group */
+    size_t size;       /* floats of a padded group, with slack for a whole last micro-panel */
 } rn__conv_layout;
+
+/* Positions of a product below which per-call costs start to show. */
+enum { RN__CONV_MIN_POSITIONS = 512 };
 
 static rn__conv_layout rn__conv_layout_of(const rn__conv_geometry *g)
 {
@@ -1405,36 +1411,49 @@ static rn__conv_layout rn__conv_layout_of(const rn__conv_geometry *g)
     layout.height = (g->in_height + 2 * g->padding + s - 1) / s;
     layout.width = (g->in_width + 2 * g->padding + s - 1) / s;
     layout.plane = (size_t)layout.height * layout.width;
-    layout.positions = g->out_height * layout.width;
-    layout.size = (size_t)g->in_channels * s * s * layout.plane + layout.width + RN__MAX_NR;
+    layout.images = (int)((RN__CONV_MIN_POSITIONS + layout.plane - 1) / layout.plane);
+    if (layout.images > g->batch) layout.images = g->batch;
+    layout.phase = (size_t)layout.images * layout.plane;
+    layout.size = (size_t)g->in_channels * s * s * layout.phase + layout.width + RN__MAX_NR;
     return layout;
 }
 
-static void rn__conv_pad(const rn__conv_geometry *g, const rn__conv_layout *layout,
-                         const float *image, float *padded)
+/* Output positions of a group of `count` images: the last needs only its
+   out_height rows. Image i's output (oh, ow) is position
+   i * plane + oh * width + ow. */
+static int rn__conv_positions(const rn__conv_geometry *g, const rn__conv_layout *layout, int count)
 {
-    int s = g->stride, c, ih, iw, phase;
-    memset(padded, 0, layout->size * sizeof(float));
-    for (c = 0; c < g->in_channels; c++)
-        for (ih = 0; ih < g->in_height; ih++) {
-            const float *row = image + ((size_t)c * g->in_height + ih) * g->in_width;
-            int y = ih + g->padding;
-            float *phase_row = padded + ((size_t)c * s + y % s) * s * layout->plane +
-                               (size_t)(y / s) * layout->width;
-            /* Padded column x goes to phase x % s, column x / s. */
-            for (phase = 0; phase < s; phase++) {
-                float *out = phase_row + (size_t)phase * layout->plane;
-                int x = phase + (g->padding - phase + s - 1) / s * s; /* first x >= padding */
-                if (s == 1) {
-                    memcpy(out + g->padding, row, (size_t)g->in_width * sizeof(float));
-                    break;
-                }
-                for (iw = x - g->padding, x /= s; iw < g->in_width; iw += s, x++) out[x] = row[iw];
-            }
-        }
+    return (int)((count - 1) * layout->plane) + g->out_height * layout->width;
 }
 
-/* Where each tap's im2col row starts in the padded image. */
+/* Copies `count` images into a group's padded, phase-split layout. */
+static void rn__conv_pad(const rn__conv_geometry *g, const rn__conv_layout *layout,
+                         const float *images, int count, float *padded)
+{
+    int s = g->stride, i, c, ih, iw, q, b;
+    memset(padded, 0, layout->size * sizeof(float));
+    for (b = 0; b < s; b++) {
+        /* The first input column of column phase b, and where it lands. */
+        int iw_first = ((b - g->padding) % s + s) % s, q_first = (iw_first + g->padding) / s;
+        for (i = 0; i < count; i++)
+            for (c = 0; c < g->in_channels; c++) {
+                int a = g->padding % s, r = g->padding / s; /* row phase and row of ih */
+                for (ih = 0; ih < g->in_height; ih++) {
+                    const float *row = images + (((size_t)i * g->in_channels + c) * g->in_height + ih) *
+                                       g->in_width;
+                    float *out = padded + (((size_t)c * s + a) * s + b) * layout->phase +
+                                 i * layout->plane + (size_t)r * layout->width + q_first;
+                    if (s == 1)
+                        memcpy(out, row, (size_t)g->in_width * sizeof(float));
+                    else
+                        for (iw = iw_first, q = 0; iw < g->in_width; iw += s, q++) out[q] = row[iw];
+                    if (++a == s) a = 0, r++;
+                }
+            }
+    }
+}
+
+/* Where each tap's im2col row starts in a padded group. */
 static void rn__conv_tap_offsets(const rn__conv_geometry *g, const rn__conv_layout *layout,
                                  ptrdiff_t *offsets)
 {
@@ -1442,14 +1461,35 @@ static void rn__conv_tap_offsets(const rn__conv_geometry *g, const rn__conv_layo
     for (c = 0; c < g->in_channels; c++)
         for (kh = 0; kh < g->kernel; kh++)
             for (kw = 0; kw < g->kernel; kw++)
-                *offsets++ = (ptrdiff_t)(((size_t)c * s + kh % s) * s + kw % s) * layout->plane +
+                *offsets++ = (ptrdiff_t)(((size_t)c * s + kh % s) * s + kw % s) * layout->phase +
                              (ptrdiff_t)(kh / s) * layout->width + kw / s;
 }
 
-/* What a convolution pass shares between images, and every thread's
-   scratch: a padded image and an out_channels x positions staging area. */
+/* Moves a group's product rows (out_channels x positions) to or from the
+   images' outputs (out_channels x out_height x out_width each). */
+static void rn__conv_stage(const rn__conv_geometry *g, const rn__conv_layout *layout, int count,
+                           float *images, float *product, int to_images)
+{
+    int positions = rn__conv_positions(g, layout, count), i, o, oh;
+    size_t row_bytes = (size_t)g->out_width * sizeof(float);
+    if (!to_images) memset(product, 0, (size_t)g->out_channels * positions * sizeof(float));
+    for (i = 0; i < count; i++)
+        for (o = 0; o < g->out_channels; o++)
+            for (oh = 0; oh < g->out_height; oh++) {
+                float *image_row = images + (((size_t)i * g->out_channels + o) * g->out_height + oh) *
+                                   g->out_width;
+                float *product_row = product + (size_t)o * positions + i * layout->plane +
+                                     (size_t)oh * layout->width;
+                if (to_images) memcpy(image_row, product_row, row_bytes);
+                else memcpy(product_row, image_row, row_bytes);
+            }
+}
+
+/* What a convolution pass shares between groups, and every thread's
+   scratch: a padded group and an out_channels x positions staging area. */
 typedef struct rn__conv_work {
     rn__conv_layout layout;
+    int groups;
     ptrdiff_t *taps;
     float *scratch;
     size_t per_thread;
@@ -1460,7 +1500,9 @@ static int rn__conv_work_new(rn__conv_work *work, const rn__conv_geometry *g, in
     size_t taps = (size_t)g->in_channels * g->kernel * g->kernel;
     size_t tap_floats = (taps * sizeof(ptrdiff_t) + RN__ALIGNMENT - 1) / RN__ALIGNMENT * RN__ALIGNMENT / sizeof(float);
     work->layout = rn__conv_layout_of(g);
-    work->per_thread = work->layout.size + (size_t)g->out_channels * work->layout.positions;
+    work->groups = (g->batch + work->layout.images - 1) / work->layout.images;
+    work->per_thread = work->layout.size +
+                       (size_t)g->out_channels * rn__conv_positions(g, &work->layout, work->layout.images);
     work->per_thread = (work->per_thread + 15) / 16 * 16; /* keep every thread's part aligned */
     work->taps = (ptrdiff_t *)rn__malloc_aligned((tap_floats + work->per_thread * threads) * sizeof(float));
     if (work->taps == NULL) return 0;
@@ -1474,51 +1516,45 @@ static float *rn__conv_scratch(const rn__conv_work *work)
     return work->scratch + work->per_thread * rn__thread_id();
 }
 
-static rn__conv_geometry rn__one_image(const rn__conv_geometry *g)
+/* The images of group `group`: the first, and how many. */
+static int rn__conv_group(const rn__conv_geometry *g, const rn__conv_work *work, int group, int *count)
 {
-    rn__conv_geometry one = *g;
-    one.batch = 1;
-    return one;
+    int first = group * work->layout.images;
+    *count = g->batch - first < work->layout.images ? g->batch - first : work->layout.images;
+    return first;
 }
 
-/* y = W times the im2col matrix of one image, plus bias. */
-static void rn__conv_image_forward(const rn__conv_geometry *g, const rn__conv_work *work,
-                                   const float *image, const float *w, const float *bias, float *y)
+/* y = W times the im2col matrix, plus bias, for one group of images. */
+static void rn__conv_group_forward(const rn__conv_geometry *g, const rn__conv_work *work, int group,
+                                   const float *x, const float *w, const float *bias, float *y)
 {
     const rn__conv_layout *layout = &work->layout;
-    float *padded = rn__conv_scratch(work);
-    int no_dropped_columns = layout->width == g->out_width, o, oh, i;
-    float *product = no_dropped_columns ? y : padded + layout->size;
+    float *padded = rn__conv_scratch(work), *product = padded + layout->size;
+    int count, first = rn__conv_group(g, work, group, &count), positions, o, i;
     rn__gemm gemm;
-    rn__conv_pad(g, layout, image, padded);
+    positions = rn__conv_positions(g, layout, count);
+    rn__conv_pad(g, layout, x + (size_t)first * g->in_channels * g->in_height * g->in_width, count,
+                 padded);
     for (o = 0; o < g->out_channels; o++)
-        for (i = 0; i < layout->positions; i++)
-            product[(size_t)o * layout->positions + i] = bias ? bias[o] : 0.0f;
+        for (i = 0; i < positions; i++) product[(size_t)o * positions + i] = bias ? bias[o] : 0.0f;
     memset(&gemm, 0, sizeof gemm);
-    gemm.m = g->out_channels, gemm.n = layout->positions;
-    gemm.k = g->in_channels * g->kernel * g->kernel;
+    gemm.m = g->out_channels, gemm.n = positions, gemm.k = g->in_channels * g->kernel * g->kernel;
     gemm.a = w, gemm.a_row = gemm.k, gemm.a_depth = 1;
     gemm.b = padded, gemm.b_rows = work->taps;
-    gemm.c = product, gemm.ldc = layout->positions;
+    gemm.c = product, gemm.ldc = positions;
     rn__gemm_run(&gemm);
-    if (no_dropped_columns) return;
-    for (o = 0; o < g->out_channels; o++)
-        for (oh = 0; oh < g->out_height; oh++)
-            memcpy(y + ((size_t)o * g->out_height + oh) * g->out_width,
-                   product + (size_t)o * layout->positions + (size_t)oh * layout->width,
-                   (size_t)g->out_width * sizeof(float));
+    rn__conv_stage(g, layout, count,
+                   y + (size_t)first * g->out_channels * g->out_height * g->out_width, product, 1);
 }
 
-/* Images are independent in forward and input gradient: threads take
-   whole images (and the products inside them run on one thread). */
+/* Groups are independent in forward and input gradient: threads take
+   whole groups (and the products inside them run on one thread). */
 static void rn__conv2d_forward_gemm(const rn__conv_geometry *g, const float *x, const float *w,
                                     const float *bias, float *y)
 {
-    rn__conv_geometry one = rn__one_image(g);
-    size_t in_size = (size_t)g->in_channels * g->in_height * g->in_width;
-    size_t out_size = (size_t)g->out_channels * g->out_height * g->out_width;
-    int threads = rn__team_size(g->batch, 2.0 * g->batch * out_size * g->in_channels * g->kernel *
-                                              g->kernel), n;
+    double flops = 2.0 * g->batch * g->out_channels * g->out_height * g->out_width *
+                   g->in_channels * g->kernel * g->kernel;
+    int threads = rn__team_size(g->batch, flops), group;
     rn__conv_work work;
     if (!rn__conv_work_new(&work, g, threads)) {
         rn__conv2d_forward_scalar(g, x, w, bias, y);
@@ -1526,7 +1562,7 @@ static void rn__conv2d_forward_gemm(const rn__conv_geometry *g, const float *x, 
     }
     (void)threads; /* only OpenMP's pragma reads it */
     RN__OMP(omp parallel for num_threads(threads) if (threads > 1) schedule(static))
-    for (n = 0; n < g->batch; n++) rn__conv_image_forward(&one, &work, x + n * in_size, w, bias, y + n * out_size);
+    for (group = 0; group < work.groups; group++) rn__conv_group_forward(g, &work, group, x, w, bias, y);
     rn__free_aligned(work.taps);
 }
 
@@ -1566,6 +1602,13 @@ static void rn__col2im(const rn__conv_geometry *g, const float *columns, float *
                 }
                 columns += (size_t)g->out_height * g->out_width;
             }
+}
+
+static rn__conv_geometry rn__one_image(const rn__conv_geometry *g)
+{
+    rn__conv_geometry one = *g;
+    one.batch = 1;
+    return one;
 }
 
 static void rn__conv2d_backward_input_col2im(const rn__conv_geometry *g, const float *dy,
@@ -1652,29 +1695,24 @@ static void rn__pack_taps_transposed(const rn__gemm *g, int j0, int width, int p
    partials are added in slice order. */
 enum { RN__GRAD_SLICES = 8 };
 
-/* partial (out_channels x taps+1) += dy of one image (out_channels x
-   positions, the dropped columns zero) times its im2col matrix's transpose. */
-static void rn__conv_image_weight_grad(const rn__conv_geometry *g, const rn__conv_work *work,
-                                       const float *image, const float *dy, float *partial)
+/* partial (out_channels x taps+1) += dy of one group (out_channels x
+   positions, zero in the dropped columns) times its im2col matrix's transpose. */
+static void rn__conv_group_weight_grad(const rn__conv_geometry *g, const rn__conv_work *work,
+                                       int group, const float *x, const float *dy, float *partial)
 {
     const rn__conv_layout *layout = &work->layout;
     float *padded = rn__conv_scratch(work), *staged_dy = padded + layout->size;
-    int o, oh;
+    int count, first = rn__conv_group(g, work, group, &count);
     rn__gemm gemm;
-    rn__conv_pad(g, layout, image, padded);
-    if (layout->width != g->out_width) {
-        memset(staged_dy, 0, (size_t)g->out_channels * layout->positions * sizeof(float));
-        for (o = 0; o < g->out_channels; o++)
-            for (oh = 0; oh < g->out_height; oh++)
-                memcpy(staged_dy + (size_t)o * layout->positions + (size_t)oh * layout->width,
-                       dy + ((size_t)o * g->out_height + oh) * g->out_width,
-                       (size_t)g->out_width * sizeof(float));
-        dy = staged_dy;
-    }
+    rn__conv_pad(g, layout, x + (size_t)first * g->in_channels * g->in_height * g->in_width, count,
+                 padded);
+    rn__conv_stage(g, layout, count,
+                   (float *)dy + (size_t)first * g->out_channels * g->out_height * g->out_width,
+                   staged_dy, 0);
     memset(&gemm, 0, sizeof gemm);
     gemm.m = g->out_channels, gemm.n = g->in_channels * g->kernel * g->kernel + 1;
-    gemm.k = layout->positions;
-    gemm.a = dy, gemm.a_row = layout->positions, gemm.a_depth = 1;
+    gemm.k = rn__conv_positions(g, layout, count);
+    gemm.a = staged_dy, gemm.a_row = gemm.k, gemm.a_depth = 1;
     gemm.b = padded, gemm.b_rows = work->taps, gemm.pack_b = rn__pack_taps_transposed;
     gemm.c = partial, gemm.ldc = gemm.n;
     rn__gemm_run(&gemm);
@@ -1683,26 +1721,30 @@ static void rn__conv_image_weight_grad(const rn__conv_geometry *g, const rn__con
 static void rn__conv2d_backward_weight_gemm(const rn__conv_geometry *g, const float *x,
                                             const float *dy, float *dw, float *dbias)
 {
-    rn__conv_geometry one = rn__one_image(g);
-    int taps = g->in_channels * g->kernel * g->kernel, out_plane = g->out_height * g->out_width;
-    int slices = g->batch < RN__GRAD_SLICES ? g->batch : RN__GRAD_SLICES, slice, o, t;
-    size_t in_size = (size_t)g->in_channels * g->in_height * g->in_width;
-    size_t out_size = (size_t)g->out_channels * out_plane, partial_size = (size_t)g->out_channels * (taps + 1);
-    int threads = rn__team_size(slices, 2.0 * g->batch * out_size * taps);
-    float *partials = (float *)rn__calloc(partial_size * slices, sizeof(float));
+    int taps = g->in_channels * g->kernel * g->kernel, slices, slice, o, t;
+    size_t partial_size = (size_t)g->out_channels * (taps + 1);
+    double flops = 2.0 * g->batch * g->out_channels * g->out_height * g->out_width * taps;
+    float *partials;
     rn__conv_work work;
-    if (partials == NULL || !rn__conv_work_new(&work, g, threads)) {
-        if (partials) RN_FREE(partials);
+    int threads = rn__team_size(RN__GRAD_SLICES, flops);
+    if (!rn__conv_work_new(&work, g, threads)) {
+        rn__conv2d_backward_weight_scalar(g, x, dy, dw, dbias);
+        return;
+    }
+    slices = work.groups < RN__GRAD_SLICES ? work.groups : RN__GRAD_SLICES;
+    partials = (float *)rn__calloc(partial_size * slices, sizeof(float));
+    if (partials == NULL) {
+        rn__free_aligned(work.taps);
         rn__conv2d_backward_weight_scalar(g, x, dy, dw, dbias);
         return;
     }
     (void)threads;
     RN__OMP(omp parallel for num_threads(threads) if (threads > 1) schedule(static))
     for (slice = 0; slice < slices; slice++) {
-        int n = (int)((long)g->batch * slice / slices), last = (int)((long)g->batch * (slice + 1) / slices);
-        for (; n < last; n++)
-            rn__conv_image_weight_grad(&one, &work, x + n * in_size, dy + n * out_size,
-                                       partials + partial_size * slice);
+        int group = (int)((long)work.groups * slice / slices);
+        int last = (int)((long)work.groups * (slice + 1) / slices);
+        for (; group < last; group++)
+            rn__conv_group_weight_grad(g, &work, group, x, dy, partials + partial_size * slice);
     }
     for (slice = 0; slice < slices; slice++) {
         const float *partial = partials + partial_size * slice;

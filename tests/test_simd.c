@@ -207,8 +207,9 @@ static void test_conv_shapes(void)
 static void test_conv_study_layers(void)
 {
     static const int layers[][7] = {
-        /* in, out, size, kernel, stride, padding, batch */
-        {1, 15, 28, 2, 2, 0, 3}, {15, 15, 14, 2, 2, 0, 3}, {15, 1, 7, 2, 1, 0, 3},
+        /* in, out, size, kernel, stride, padding, batch: batches of 13 and
+           25 split small images into groups of several, the last partial */
+        {1, 15, 28, 2, 2, 0, 13}, {15, 15, 14, 2, 2, 0, 13}, {15, 1, 7, 2, 1, 0, 25},
         {1, 8, 28, 5, 1, 2, 2}, {8, 16, 28, 5, 1, 2, 2}, {16, 32, 28, 3, 1, 1, 2},
         {3, 6, 32, 5, 1, 0, 2}, {6, 16, 14, 5, 1, 0, 2}};
     const rn__kernel_table *tables[RN__TABLE_COUNT];
