@@ -35,6 +35,14 @@ CONFIGURATION (define before including)
    RN_MALLOC(size)        allocator; define RN_MALLOC and RN_FREE together
    RN_FREE(pointer)
    RN_ASSERT(condition)   internal invariant checks (default: assert)
+   RELUNET_NO_SIMD        build the scalar kernels only
+
+SPEED
+   Kernels for SSE2, AVX2+FMA, AVX-512 and NEON are compiled into every
+   binary a GCC or Clang build makes (no -march needed) and the best the CPU
+   has is used; RELUNET_ISA=scalar|sse2|avx2|avx512|neon overrides. Build
+   with -fopenmp to spread batches and matrix tiles over threads
+   (rn_set_threads); results are bit-identical for every thread count.
 
 ERRORS
    Functions that can fail return an int status: RN_OK (0) or an RN_ERR_* code.
@@ -49,6 +57,7 @@ API GROUPS
    tensors       rn_tensor_new rn_tensor_resize rn_tensor_view rn_tensor_slice
                  rn_tensor_free rn_tensor_fill rn_tensor_copy rn_tensor_reshape
                  rn_tensor_shape_string
+   kernels       rn_isa_name rn_set_isa rn_set_threads rn_threads
    layers        rn_net_add_conv2d rn_net_add_linear rn_net_add_maxpool2d
                  rn_net_add_avgpool2d rn_net_add_flatten rn_net_add_activation(_ex)
                  rn_layer_forward rn_layer_backward rn_layer_init
@@ -1198,7 +1207,8 @@ static void rn__pack(const float *x, ptrdiff_t stride_w, ptrdiff_t stride_d, int
             for (w = used; w < lanes; w++) panel[d * lanes + w] = 0.0f;
         if (stride_w != 1)
             for (w = 0; w < used; w++)
-                for (d = 0; d < depth; d++) panel[d * lanes + w] = x[(first + w) * stride_w + d * stride_d];
+                for (d = 0; d < depth; d++)
+                    panel[d * lanes + w] = x[(first + w) * stride_w + d * stride_d];
     }
     if (stride_w == 1)
         for (d = 0; d < depth; d++)
@@ -1253,8 +1263,8 @@ static void rn__gemm_region(const rn__kernel_table *kt, const rn__gemm *g, rn__b
                          depth, kt->nr, packed_b);
             for (ic = i0; ic < i0 + rows; ic += block.mc) {
                 int height = i0 + rows - ic < block.mc ? i0 + rows - ic : block.mc;
-                rn__pack(g->a + ic * g->a_row + pc * g->a_depth, g->a_row, g->a_depth, height, depth,
-                         kt->mr, packed_a);
+                rn__pack(g->a + ic * g->a_row + pc * g->a_depth, g->a_row, g->a_depth, height,
+                         depth, kt->mr, packed_a);
                 for (jr = 0; jr < width; jr += kt->nr)
                     for (ir = 0; ir < height; ir += kt->mr)
                         rn__micro_tile(kt, depth, packed_a + (size_t)ir * depth,
@@ -1439,8 +1449,8 @@ static void rn__conv_pad(const rn__conv_geometry *g, const rn__conv_layout *layo
             for (c = 0; c < g->in_channels; c++) {
                 int a = g->padding % s, r = g->padding / s; /* row phase and row of ih */
                 for (ih = 0; ih < g->in_height; ih++) {
-                    const float *row = images + (((size_t)i * g->in_channels + c) * g->in_height + ih) *
-                                       g->in_width;
+                    size_t plane = ((size_t)i * g->in_channels + c) * g->in_height;
+                    const float *row = images + (plane + ih) * g->in_width;
                     float *out = padded + (((size_t)c * s + a) * s + b) * layout->phase +
                                  i * layout->plane + (size_t)r * layout->width + q_first;
                     if (s == 1)
@@ -1476,8 +1486,8 @@ static void rn__conv_stage(const rn__conv_geometry *g, const rn__conv_layout *la
     for (i = 0; i < count; i++)
         for (o = 0; o < g->out_channels; o++)
             for (oh = 0; oh < g->out_height; oh++) {
-                float *image_row = images + (((size_t)i * g->out_channels + o) * g->out_height + oh) *
-                                   g->out_width;
+                size_t plane = ((size_t)i * g->out_channels + o) * g->out_height;
+                float *image_row = images + (plane + oh) * g->out_width;
                 float *product_row = product + (size_t)o * positions + i * layout->plane +
                                      (size_t)oh * layout->width;
                 if (to_images) memcpy(image_row, product_row, row_bytes);
@@ -1498,13 +1508,15 @@ typedef struct rn__conv_work {
 static int rn__conv_work_new(rn__conv_work *work, const rn__conv_geometry *g, int threads)
 {
     size_t taps = (size_t)g->in_channels * g->kernel * g->kernel;
-    size_t tap_floats = (taps * sizeof(ptrdiff_t) + RN__ALIGNMENT - 1) / RN__ALIGNMENT * RN__ALIGNMENT / sizeof(float);
+    size_t tap_floats = (taps * sizeof(ptrdiff_t) + RN__ALIGNMENT - 1) / RN__ALIGNMENT *
+                        (RN__ALIGNMENT / sizeof(float));
     work->layout = rn__conv_layout_of(g);
     work->groups = (g->batch + work->layout.images - 1) / work->layout.images;
-    work->per_thread = work->layout.size +
-                       (size_t)g->out_channels * rn__conv_positions(g, &work->layout, work->layout.images);
+    work->per_thread = work->layout.size + (size_t)g->out_channels *
+                       rn__conv_positions(g, &work->layout, work->layout.images);
     work->per_thread = (work->per_thread + 15) / 16 * 16; /* keep every thread's part aligned */
-    work->taps = (ptrdiff_t *)rn__malloc_aligned((tap_floats + work->per_thread * threads) * sizeof(float));
+    work->taps = (ptrdiff_t *)rn__malloc_aligned((tap_floats + work->per_thread * threads) *
+                                                 sizeof(float));
     if (work->taps == NULL) return 0;
     work->scratch = (float *)work->taps + tap_floats;
     rn__conv_tap_offsets(g, &work->layout, work->taps);
@@ -1517,7 +1529,8 @@ static float *rn__conv_scratch(const rn__conv_work *work)
 }
 
 /* The images of group `group`: the first, and how many. */
-static int rn__conv_group(const rn__conv_geometry *g, const rn__conv_work *work, int group, int *count)
+static int rn__conv_group(const rn__conv_geometry *g, const rn__conv_work *work, int group,
+                          int *count)
 {
     int first = group * work->layout.images;
     *count = g->batch - first < work->layout.images ? g->batch - first : work->layout.images;
@@ -1562,7 +1575,8 @@ static void rn__conv2d_forward_gemm(const rn__conv_geometry *g, const float *x, 
     }
     (void)threads; /* only OpenMP's pragma reads it */
     RN__OMP(omp parallel for num_threads(threads) if (threads > 1) schedule(static))
-    for (group = 0; group < work.groups; group++) rn__conv_group_forward(g, &work, group, x, w, bias, y);
+    for (group = 0; group < work.groups; group++)
+        rn__conv_group_forward(g, &work, group, x, w, bias, y);
     rn__free_aligned(work.taps);
 }
 
@@ -1590,13 +1604,15 @@ static void rn__col2im(const rn__conv_geometry *g, const float *columns, float *
         for (kh = 0; kh < g->kernel; kh++)
             for (kw = 0; kw < g->kernel; kw++) {
                 int oh_first, oh_last, ow_first, ow_last;
-                rn__valid_outputs(g->out_height, g->in_height, kh - g->padding, g->stride, &oh_first,
-                                  &oh_last);
-                rn__valid_outputs(g->out_width, g->in_width, kw - g->padding, g->stride, &ow_first,
-                                  &ow_last);
+                rn__valid_outputs(g->out_height, g->in_height, kh - g->padding, g->stride,
+                                  &oh_first, &oh_last);
+                rn__valid_outputs(g->out_width, g->in_width, kw - g->padding, g->stride,
+                                  &ow_first, &ow_last);
                 for (oh = oh_first; oh < oh_last; oh++) {
-                    float *row = image + ((size_t)c * g->in_height + oh * g->stride + kh - g->padding) *
-                                 g->in_width + kw - g->padding;
+                    float *row = image +
+                                 ((size_t)c * g->in_height + oh * g->stride + kh - g->padding) *
+                                     g->in_width +
+                                 kw - g->padding;
                     const float *column_row = columns + (size_t)oh * g->out_width;
                     for (ow = ow_first; ow < ow_last; ow++) row[ow * g->stride] += column_row[ow];
                 }
@@ -1675,17 +1691,18 @@ static void rn__pack_taps_transposed(const rn__gemm *g, int j0, int width, int p
         for (w = 0; w < real; w++) rows[w] = g->b + g->b_rows[j0 + first + w] + p0;
         /* Whole groups of four taps in 4 x 4 blocks, the rest one by one. */
         for (w = 0; w + 4 <= real; w += 4) {
-            for (d = 0; d + 4 <= depth; d += 4) rn__transpose4(rows + w, d, panel + d * lanes + w, lanes);
-            for (; d < depth; d++) {
-                panel[d * lanes + w] = rows[w][d], panel[d * lanes + w + 1] = rows[w + 1][d];
-                panel[d * lanes + w + 2] = rows[w + 2][d], panel[d * lanes + w + 3] = rows[w + 3][d];
-            }
+            int lane;
+            for (d = 0; d + 4 <= depth; d += 4)
+                rn__transpose4(rows + w, d, panel + d * lanes + w, lanes);
+            for (; d < depth; d++)
+                for (lane = w; lane < w + 4; lane++) panel[d * lanes + lane] = rows[lane][d];
         }
         for (; w < real; w++)
             for (d = 0; d < depth; d++) panel[d * lanes + w] = rows[w][d];
         /* Then the bias's column of ones, then zeros to the panel's edge. */
         for (; w < lanes; w++)
-            for (d = 0; d < depth; d++) panel[d * lanes + w] = w < used && j0 + first + w == taps ? 1.0f : 0.0f;
+            for (d = 0; d < depth; d++)
+                panel[d * lanes + w] = w < used && j0 + first + w == taps ? 1.0f : 0.0f;
     }
 }
 
@@ -1749,7 +1766,8 @@ static void rn__conv2d_backward_weight_gemm(const rn__conv_geometry *g, const fl
     for (slice = 0; slice < slices; slice++) {
         const float *partial = partials + partial_size * slice;
         for (o = 0; o < g->out_channels; o++) {
-            for (t = 0; t < taps; t++) dw[(size_t)o * taps + t] += partial[(size_t)o * (taps + 1) + t];
+            for (t = 0; t < taps; t++)
+                dw[(size_t)o * taps + t] += partial[(size_t)o * (taps + 1) + t];
             if (dbias) dbias[o] += partial[(size_t)o * (taps + 1) + taps];
         }
     }
@@ -1757,158 +1775,106 @@ static void rn__conv2d_backward_weight_gemm(const rn__conv_geometry *g, const fl
     RN_FREE(partials);
 }
 
-/* ----- element-wise kernels ----- */
+/* ----- SIMD kernels ----- */
 
-/* Written once over the vector operations RN__V_* that each instruction
-   set defines before instantiating them (and removes after): the type
-   RN__V of RN__V_LANES floats, LOAD, STORE, SET1, MUL, ADD, SUM (of the
-   lanes) and IF_POSITIVE(x, a, b), lane-wise x > 0 ? a : b, which keeps
-   every element's result identical to the scalar kernels', NaN included.
-   The tails run on the scalar kernels. The slope gradient is summed in
-   vectors over blocks of RN__SUM_BLOCK elements, then in double. */
+/* The SIMD kernels are written once, over vector operations that each
+   instruction set V defines below as V_TYPE (a vector of V_LANES floats),
+   V_LOAD, V_STORE, V_SET1, V_ADD, V_MUL, V_MADD(acc, a, b) = acc + a b
+   (fused where the set has it), V_SUM of the lanes, and
+   V_IF_POSITIVE(x, a, b), lane-wise x > 0 ? a : b.
+
+   The micro-kernel keeps an mr x (2 vectors) tile of C in registers: mr
+   broadcasts of A and two loads of B feed 2 mr multiply-adds per step,
+   enough independent sums to cover the multiply-add latency. ROWS(X, V)
+   expands X(row, V) once per row. */
+#define RN__ROWS4(X, V) X(0, V) X(1, V) X(2, V) X(3, V)
+#define RN__ROWS6(X, V) RN__ROWS4(X, V) X(4, V) X(5, V)
+#define RN__ROWS8(X, V) RN__ROWS6(X, V) X(6, V) X(7, V)
+
+#define RN__MICRO_DECLARE(r, V) V##_TYPE c##r##0 = V##_SET1(0.0f), c##r##1 = c##r##0;
+#define RN__MICRO_STEP(r, V)                                                                        \
+    {                                                                                               \
+        V##_TYPE a_r = V##_SET1(a[r]);                                                              \
+        c##r##0 = V##_MADD(c##r##0, a_r, b0);                                                       \
+        c##r##1 = V##_MADD(c##r##1, a_r, b1);                                                       \
+    }
+#define RN__MICRO_STORE(r, V)                                                                       \
+    V##_STORE(c + r * ldc, V##_ADD(V##_LOAD(c + r * ldc), c##r##0));                                \
+    V##_STORE(c + r * ldc + V##_LANES, V##_ADD(V##_LOAD(c + r * ldc + V##_LANES), c##r##1));
+
+#define RN__MICRO_KERNEL(isa, target, ROWS, mr, V)                                                  \
+    static target void rn__micro_##isa(int depth, const float *a, const float *b,                   \
+                                       const ptrdiff_t *b_rows, float *c, int ldc)                  \
+    {                                                                                               \
+        ROWS(RN__MICRO_DECLARE, V)                                                                  \
+        for (; depth > 0; depth--, a += mr) {                                                       \
+            const float *row = b + *b_rows++;                                                       \
+            V##_TYPE b0 = V##_LOAD(row), b1 = V##_LOAD(row + V##_LANES);                            \
+            ROWS(RN__MICRO_STEP, V)                                                                 \
+        }                                                                                           \
+        ROWS(RN__MICRO_STORE, V)                                                                    \
+    }
+
+/* The element-wise kernels keep every element's result identical to the
+   scalar kernels' (NaN included) and run the tails on them. The slope
+   gradient is summed in vectors over blocks of RN__SUM_BLOCK elements,
+   then in double. */
 enum { RN__SUM_BLOCK = 1024 };
 
-#define RN__ELEMENTWISE_KERNELS(isa, target)                                                     \
-    static target void rn__relu_forward_##isa(const float *x, float *y, size_t n)               \
-    {                                                                                            \
-        RN__V zero = RN__V_SET1(0.0f);                                                           \
-        size_t i;                                                                                \
-        for (i = 0; i + RN__V_LANES <= n; i += RN__V_LANES) {                                    \
-            RN__V v = RN__V_LOAD(x + i);                                                         \
-            RN__V_STORE(y + i, RN__V_IF_POSITIVE(v, v, zero));                                   \
-        }                                                                                        \
-        rn__relu_forward_scalar(x + i, y + i, n - i);                                            \
-    }                                                                                            \
-    static target void rn__relu_backward_##isa(const float *x, const float *dy, float *dx,      \
-                                               size_t n)                                         \
-    {                                                                                            \
-        RN__V zero = RN__V_SET1(0.0f);                                                           \
-        size_t i;                                                                                \
-        for (i = 0; i + RN__V_LANES <= n; i += RN__V_LANES)                                      \
-            RN__V_STORE(dx + i, RN__V_IF_POSITIVE(RN__V_LOAD(x + i), RN__V_LOAD(dy + i), zero));  \
-        rn__relu_backward_scalar(x + i, dy + i, dx + i, n - i);                                  \
-    }                                                                                            \
-    static target void rn__prelu_forward_##isa(const float *x, float *y, size_t n, float slope) \
-    {                                                                                            \
-        RN__V s = RN__V_SET1(slope);                                                             \
-        size_t i;                                                                                \
-        for (i = 0; i + RN__V_LANES <= n; i += RN__V_LANES) {                                    \
-            RN__V v = RN__V_LOAD(x + i);                                                         \
-            RN__V_STORE(y + i, RN__V_IF_POSITIVE(v, v, RN__V_MUL(s, v)));                        \
-        }                                                                                        \
-        rn__prelu_forward_scalar(x + i, y + i, n - i, slope);                                    \
-    }                                                                                            \
-    static target double rn__prelu_backward_##isa(const float *x, const float *dy, float *dx,   \
-                                                  size_t n, float slope)                         \
-    {                                                                                            \
-        RN__V s = RN__V_SET1(slope), zero = RN__V_SET1(0.0f);                                    \
-        double dslope = 0.0;                                                                     \
-        size_t i = 0;                                                                            \
-        while (i + RN__V_LANES <= n) {                                                           \
-            RN__V sum = zero;                                                                    \
-            size_t end = n - i > RN__SUM_BLOCK ? i + RN__SUM_BLOCK : n;                          \
-            for (; i + RN__V_LANES <= end; i += RN__V_LANES) {                                   \
-                RN__V v = RN__V_LOAD(x + i), g = RN__V_LOAD(dy + i);                             \
-                RN__V_STORE(dx + i, RN__V_IF_POSITIVE(v, g, RN__V_MUL(s, g)));                   \
-                sum = RN__V_ADD(sum, RN__V_IF_POSITIVE(v, zero, RN__V_MUL(g, v)));               \
-            }                                                                                    \
-            dslope += RN__V_SUM(sum);                                                            \
-        }                                                                                        \
-        return dslope + rn__prelu_backward_scalar(x + i, dy + i, dx + i, n - i, slope);          \
+#define RN__ELEMENTWISE_KERNELS(isa, target, V)                                                     \
+    static target void rn__relu_forward_##isa(const float *x, float *y, size_t n)                   \
+    {                                                                                               \
+        V##_TYPE zero = V##_SET1(0.0f);                                                             \
+        size_t i;                                                                                   \
+        for (i = 0; i + V##_LANES <= n; i += V##_LANES) {                                           \
+            V##_TYPE v = V##_LOAD(x + i);                                                           \
+            V##_STORE(y + i, V##_IF_POSITIVE(v, v, zero));                                          \
+        }                                                                                           \
+        rn__relu_forward_scalar(x + i, y + i, n - i);                                               \
+    }                                                                                               \
+    static target void rn__relu_backward_##isa(const float *x, const float *dy, float *dx,          \
+                                               size_t n)                                            \
+    {                                                                                               \
+        V##_TYPE zero = V##_SET1(0.0f);                                                             \
+        size_t i;                                                                                   \
+        for (i = 0; i + V##_LANES <= n; i += V##_LANES)                                             \
+            V##_STORE(dx + i, V##_IF_POSITIVE(V##_LOAD(x + i), V##_LOAD(dy + i), zero));            \
+        rn__relu_backward_scalar(x + i, dy + i, dx + i, n - i);                                     \
+    }                                                                                               \
+    static target void rn__prelu_forward_##isa(const float *x, float *y, size_t n, float slope)     \
+    {                                                                                               \
+        V##_TYPE s = V##_SET1(slope);                                                               \
+        size_t i;                                                                                   \
+        for (i = 0; i + V##_LANES <= n; i += V##_LANES) {                                           \
+            V##_TYPE v = V##_LOAD(x + i);                                                           \
+            V##_STORE(y + i, V##_IF_POSITIVE(v, v, V##_MUL(s, v)));                                 \
+        }                                                                                           \
+        rn__prelu_forward_scalar(x + i, y + i, n - i, slope);                                       \
+    }                                                                                               \
+    static target double rn__prelu_backward_##isa(const float *x, const float *dy, float *dx,       \
+                                                  size_t n, float slope)                            \
+    {                                                                                               \
+        V##_TYPE s = V##_SET1(slope), zero = V##_SET1(0.0f);                                        \
+        double dslope = 0.0;                                                                        \
+        size_t i = 0;                                                                               \
+        while (i + V##_LANES <= n) {                                                                \
+            V##_TYPE sum = zero;                                                                    \
+            size_t end = n - i > RN__SUM_BLOCK ? i + RN__SUM_BLOCK : n;                             \
+            for (; i + V##_LANES <= end; i += V##_LANES) {                                          \
+                V##_TYPE v = V##_LOAD(x + i), g = V##_LOAD(dy + i);                                 \
+                V##_STORE(dx + i, V##_IF_POSITIVE(v, g, V##_MUL(s, g)));                            \
+                sum = V##_ADD(sum, V##_IF_POSITIVE(v, zero, V##_MUL(g, v)));                        \
+            }                                                                                       \
+            dslope += V##_SUM(sum);                                                                 \
+        }                                                                                           \
+        return dslope + rn__prelu_backward_scalar(x + i, dy + i, dx + i, n - i, slope);             \
     }
 
-#define RN__ELEMENTWISE_ENTRIES(isa) rn__relu_forward_##isa, rn__relu_backward_##isa, \
+#define RN__ELEMENTWISE_ENTRIES(isa) rn__relu_forward_##isa, rn__relu_backward_##isa,               \
     rn__prelu_forward_##isa, rn__prelu_backward_##isa
 
-/* ----- micro-kernels ----- */
-
-/* The micro-kernels unroll over their rows with these lists: each expands
-   X(row) once per row of the tile. */
-#define RN__ROWS4(X) X(0) X(1) X(2) X(3)
-#define RN__ROWS8(X) RN__ROWS4(X) X(4) X(5) X(6) X(7)
-
 #ifdef RN__X86
-/* 4 x 8: eight accumulators of four, no fused multiply-add before AVX2. */
-static __attribute__((target("sse2"))) void rn__micro_sse2(int depth, const float *a,
-                                                             const float *b, const ptrdiff_t *b_rows, float *c, int ldc)
-{
-#define RN__DECLARE(r) __m128 c##r##0 = _mm_setzero_ps(), c##r##1 = _mm_setzero_ps();
-#define RN__STEP(r)                                                                              \
-    {                                                                                            \
-        __m128 a_r = _mm_set1_ps(a[r]);                                                          \
-        c##r##0 = _mm_add_ps(c##r##0, _mm_mul_ps(a_r, b0));                                      \
-        c##r##1 = _mm_add_ps(c##r##1, _mm_mul_ps(a_r, b1));                                      \
-    }
-#define RN__STORE(r)                                                                             \
-    _mm_storeu_ps(c + r * ldc, _mm_add_ps(_mm_loadu_ps(c + r * ldc), c##r##0));                  \
-    _mm_storeu_ps(c + r * ldc + 4, _mm_add_ps(_mm_loadu_ps(c + r * ldc + 4), c##r##1));
-    RN__ROWS4(RN__DECLARE)
-    for (; depth > 0; depth--, a += 4) {
-        const float *row = b + *b_rows++;
-        __m128 b0 = _mm_loadu_ps(row), b1 = _mm_loadu_ps(row + 4);
-        RN__ROWS4(RN__STEP)
-    }
-    RN__ROWS4(RN__STORE)
-#undef RN__DECLARE
-#undef RN__STEP
-#undef RN__STORE
-}
-
-/* 4 x 24: twelve accumulators cover the FMA latency times the two FMA
-   ports; 4 rows suit the 8-, 16- and 32-channel convolutions. */
-static __attribute__((target("avx2,fma"))) void rn__micro_avx2(int depth, const float *a,
-                                                                 const float *b, const ptrdiff_t *b_rows, float *c, int ldc)
-{
-#define RN__DECLARE(r) __m256 c##r##0 = _mm256_setzero_ps(), c##r##1 = c##r##0, c##r##2 = c##r##0;
-#define RN__STEP(r)                                                                              \
-    {                                                                                            \
-        __m256 a_r = _mm256_broadcast_ss(a + r);                                                 \
-        c##r##0 = _mm256_fmadd_ps(a_r, b0, c##r##0);                                             \
-        c##r##1 = _mm256_fmadd_ps(a_r, b1, c##r##1);                                             \
-        c##r##2 = _mm256_fmadd_ps(a_r, b2, c##r##2);                                             \
-    }
-#define RN__STORE(r)                                                                             \
-    _mm256_storeu_ps(c + r * ldc, _mm256_add_ps(_mm256_loadu_ps(c + r * ldc), c##r##0));         \
-    _mm256_storeu_ps(c + r * ldc + 8, _mm256_add_ps(_mm256_loadu_ps(c + r * ldc + 8), c##r##1)); \
-    _mm256_storeu_ps(c + r * ldc + 16, _mm256_add_ps(_mm256_loadu_ps(c + r * ldc + 16), c##r##2));
-    RN__ROWS4(RN__DECLARE)
-    for (; depth > 0; depth--, a += 4) {
-        const float *row = b + *b_rows++;
-        __m256 b0 = _mm256_loadu_ps(row), b1 = _mm256_loadu_ps(row + 8), b2 = _mm256_loadu_ps(row + 16);
-        RN__ROWS4(RN__STEP)
-    }
-    RN__ROWS4(RN__STORE)
-#undef RN__DECLARE
-#undef RN__STEP
-#undef RN__STORE
-}
-
-/* 8 x 32: sixteen of the 32 registers accumulate. */
-static __attribute__((target("avx512f"))) void rn__micro_avx512(int depth, const float *a,
-                                                                  const float *b, const ptrdiff_t *b_rows, float *c, int ldc)
-{
-#define RN__DECLARE(r) __m512 c##r##0 = _mm512_setzero_ps(), c##r##1 = c##r##0;
-#define RN__STEP(r)                                                                              \
-    {                                                                                            \
-        __m512 a_r = _mm512_set1_ps(a[r]);                                                       \
-        c##r##0 = _mm512_fmadd_ps(a_r, b0, c##r##0);                                             \
-        c##r##1 = _mm512_fmadd_ps(a_r, b1, c##r##1);                                             \
-    }
-#define RN__STORE(r)                                                                             \
-    _mm512_storeu_ps(c + r * ldc, _mm512_add_ps(_mm512_loadu_ps(c + r * ldc), c##r##0));         \
-    _mm512_storeu_ps(c + r * ldc + 16, _mm512_add_ps(_mm512_loadu_ps(c + r * ldc + 16), c##r##1));
-    RN__ROWS8(RN__DECLARE)
-    for (; depth > 0; depth--, a += 8) {
-        const float *row = b + *b_rows++;
-        __m512 b0 = _mm512_loadu_ps(row), b1 = _mm512_loadu_ps(row + 16);
-        RN__ROWS8(RN__STEP)
-    }
-    RN__ROWS8(RN__STORE)
-#undef RN__DECLARE
-#undef RN__STEP
-#undef RN__STORE
-}
-
+/* SSE2 (4 x 8): no fused multiply-add before AVX2. */
 static __attribute__((target("sse2"))) __m128 rn__if_positive_sse2(__m128 x, __m128 a, __m128 b)
 {
     __m128 positive = _mm_cmpgt_ps(x, _mm_setzero_ps());
@@ -1922,26 +1888,21 @@ static __attribute__((target("sse2"))) float rn__sum_sse2(__m128 v)
     return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
 }
 
-#define RN__V __m128
-#define RN__V_LANES 4
-#define RN__V_LOAD(p) _mm_loadu_ps(p)
-#define RN__V_STORE(p, v) _mm_storeu_ps(p, v)
-#define RN__V_SET1(x) _mm_set1_ps(x)
-#define RN__V_MUL(a, b) _mm_mul_ps(a, b)
-#define RN__V_ADD(a, b) _mm_add_ps(a, b)
-#define RN__V_SUM(v) rn__sum_sse2(v)
-#define RN__V_IF_POSITIVE(x, a, b) rn__if_positive_sse2(x, a, b)
-RN__ELEMENTWISE_KERNELS(sse2, __attribute__((target("sse2"))))
-#undef RN__V
-#undef RN__V_LANES
-#undef RN__V_LOAD
-#undef RN__V_STORE
-#undef RN__V_SET1
-#undef RN__V_MUL
-#undef RN__V_ADD
-#undef RN__V_SUM
-#undef RN__V_IF_POSITIVE
+#define RN__SSE2_TYPE __m128
+#define RN__SSE2_LANES 4
+#define RN__SSE2_LOAD(p) _mm_loadu_ps(p)
+#define RN__SSE2_STORE(p, v) _mm_storeu_ps(p, v)
+#define RN__SSE2_SET1(x) _mm_set1_ps(x)
+#define RN__SSE2_ADD(a, b) _mm_add_ps(a, b)
+#define RN__SSE2_MUL(a, b) _mm_mul_ps(a, b)
+#define RN__SSE2_MADD(acc, a, b) _mm_add_ps(acc, _mm_mul_ps(a, b))
+#define RN__SSE2_SUM(v) rn__sum_sse2(v)
+#define RN__SSE2_IF_POSITIVE(x, a, b) rn__if_positive_sse2(x, a, b)
+RN__MICRO_KERNEL(sse2, __attribute__((target("sse2"))), RN__ROWS4, 4, RN__SSE2)
+RN__ELEMENTWISE_KERNELS(sse2, __attribute__((target("sse2"))), RN__SSE2)
 
+/* AVX2 with FMA (6 x 16, twelve accumulators: two FMA ports times a
+   latency of four, with room to spare). */
 static __attribute__((target("avx2,fma"))) __m256 rn__if_positive_avx2(__m256 x, __m256 a, __m256 b)
 {
     return _mm256_blendv_ps(b, a, _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GT_OQ));
@@ -1952,51 +1913,38 @@ static __attribute__((target("avx2,fma"))) float rn__sum_avx2(__m256 v)
     return rn__sum_sse2(_mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1)));
 }
 
-#define RN__V __m256
-#define RN__V_LANES 8
-#define RN__V_LOAD(p) _mm256_loadu_ps(p)
-#define RN__V_STORE(p, v) _mm256_storeu_ps(p, v)
-#define RN__V_SET1(x) _mm256_set1_ps(x)
-#define RN__V_MUL(a, b) _mm256_mul_ps(a, b)
-#define RN__V_ADD(a, b) _mm256_add_ps(a, b)
-#define RN__V_SUM(v) rn__sum_avx2(v)
-#define RN__V_IF_POSITIVE(x, a, b) rn__if_positive_avx2(x, a, b)
-RN__ELEMENTWISE_KERNELS(avx2, __attribute__((target("avx2,fma"))))
-#undef RN__V
-#undef RN__V_LANES
-#undef RN__V_LOAD
-#undef RN__V_STORE
-#undef RN__V_SET1
-#undef RN__V_MUL
-#undef RN__V_ADD
-#undef RN__V_SUM
-#undef RN__V_IF_POSITIVE
+#define RN__AVX2_TYPE __m256
+#define RN__AVX2_LANES 8
+#define RN__AVX2_LOAD(p) _mm256_loadu_ps(p)
+#define RN__AVX2_STORE(p, v) _mm256_storeu_ps(p, v)
+#define RN__AVX2_SET1(x) _mm256_set1_ps(x)
+#define RN__AVX2_ADD(a, b) _mm256_add_ps(a, b)
+#define RN__AVX2_MUL(a, b) _mm256_mul_ps(a, b)
+#define RN__AVX2_MADD(acc, a, b) _mm256_fmadd_ps(a, b, acc)
+#define RN__AVX2_SUM(v) rn__sum_avx2(v)
+#define RN__AVX2_IF_POSITIVE(x, a, b) rn__if_positive_avx2(x, a, b)
+RN__MICRO_KERNEL(avx2, __attribute__((target("avx2,fma"))), RN__ROWS6, 6, RN__AVX2)
+RN__ELEMENTWISE_KERNELS(avx2, __attribute__((target("avx2,fma"))), RN__AVX2)
 
-#define RN__V __m512
-#define RN__V_LANES 16
-#define RN__V_LOAD(p) _mm512_loadu_ps(p)
-#define RN__V_STORE(p, v) _mm512_storeu_ps(p, v)
-#define RN__V_SET1(x) _mm512_set1_ps(x)
-#define RN__V_MUL(a, b) _mm512_mul_ps(a, b)
-#define RN__V_ADD(a, b) _mm512_add_ps(a, b)
-#define RN__V_SUM(v) _mm512_reduce_add_ps(v)
-#define RN__V_IF_POSITIVE(x, a, b) \
+/* AVX-512 (8 x 32: sixteen of the 32 registers accumulate). */
+#define RN__AVX512_TYPE __m512
+#define RN__AVX512_LANES 16
+#define RN__AVX512_LOAD(p) _mm512_loadu_ps(p)
+#define RN__AVX512_STORE(p, v) _mm512_storeu_ps(p, v)
+#define RN__AVX512_SET1(x) _mm512_set1_ps(x)
+#define RN__AVX512_ADD(a, b) _mm512_add_ps(a, b)
+#define RN__AVX512_MUL(a, b) _mm512_mul_ps(a, b)
+#define RN__AVX512_MADD(acc, a, b) _mm512_fmadd_ps(a, b, acc)
+#define RN__AVX512_SUM(v) _mm512_reduce_add_ps(v)
+#define RN__AVX512_IF_POSITIVE(x, a, b)                                                             \
     _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ), b, a)
-RN__ELEMENTWISE_KERNELS(avx512, __attribute__((target("avx512f"))))
-#undef RN__V
-#undef RN__V_LANES
-#undef RN__V_LOAD
-#undef RN__V_STORE
-#undef RN__V_SET1
-#undef RN__V_MUL
-#undef RN__V_ADD
-#undef RN__V_SUM
-#undef RN__V_IF_POSITIVE
+RN__MICRO_KERNEL(avx512, __attribute__((target("avx512f"))), RN__ROWS8, 8, RN__AVX512)
+RN__ELEMENTWISE_KERNELS(avx512, __attribute__((target("avx512f"))), RN__AVX512)
 #endif /* RN__X86 */
 
 #ifdef RN__NEON
-/* 8 x 8 on AArch64 (32 registers), 4 x 8 on 32-bit ARM (16). Parts with
-   VFPv4 fuse the multiply-add; older NEON (Cortex-A8/A9) rounds twice. */
+/* NEON: 8 x 8 on AArch64 (32 registers), 4 x 8 on 32-bit ARM (16). Parts
+   with VFPv4 fuse the multiply-add; older ones (Cortex-A8/A9) round twice. */
 #ifdef __aarch64__
 #define RN__NEON_MR 8
 #define RN__NEON_ROWS RN__ROWS8
@@ -2004,36 +1952,6 @@ RN__ELEMENTWISE_KERNELS(avx512, __attribute__((target("avx512f"))))
 #define RN__NEON_MR 4
 #define RN__NEON_ROWS RN__ROWS4
 #endif
-#if defined(__aarch64__) || defined(__ARM_FEATURE_FMA)
-#define RN__NEON_MADD(acc, x, y) vfmaq_f32(acc, x, y)
-#else
-#define RN__NEON_MADD(acc, x, y) vmlaq_f32(acc, x, y)
-#endif
-
-static void rn__micro_neon(int depth, const float *a, const float *b, const ptrdiff_t *b_rows,
-                           float *c, int ldc)
-{
-#define RN__DECLARE(r) float32x4_t c##r##0 = vdupq_n_f32(0.0f), c##r##1 = c##r##0;
-#define RN__STEP(r)                                                                              \
-    {                                                                                            \
-        float32x4_t a_r = vdupq_n_f32(a[r]);                                                     \
-        c##r##0 = RN__NEON_MADD(c##r##0, a_r, b0);                                               \
-        c##r##1 = RN__NEON_MADD(c##r##1, a_r, b1);                                               \
-    }
-#define RN__STORE(r)                                                                             \
-    vst1q_f32(c + r * ldc, vaddq_f32(vld1q_f32(c + r * ldc), c##r##0));                          \
-    vst1q_f32(c + r * ldc + 4, vaddq_f32(vld1q_f32(c + r * ldc + 4), c##r##1));
-    RN__NEON_ROWS(RN__DECLARE)
-    for (; depth > 0; depth--, a += RN__NEON_MR) {
-        const float *row = b + *b_rows++;
-        float32x4_t b0 = vld1q_f32(row), b1 = vld1q_f32(row + 4);
-        RN__NEON_ROWS(RN__STEP)
-    }
-    RN__NEON_ROWS(RN__STORE)
-#undef RN__DECLARE
-#undef RN__STEP
-#undef RN__STORE
-}
 
 static float rn__sum_neon(float32x4_t v)
 {
@@ -2042,25 +1960,22 @@ static float rn__sum_neon(float32x4_t v)
     return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
 }
 
-#define RN__V float32x4_t
-#define RN__V_LANES 4
-#define RN__V_LOAD(p) vld1q_f32(p)
-#define RN__V_STORE(p, v) vst1q_f32(p, v)
-#define RN__V_SET1(x) vdupq_n_f32(x)
-#define RN__V_MUL(a, b) vmulq_f32(a, b)
-#define RN__V_ADD(a, b) vaddq_f32(a, b)
-#define RN__V_SUM(v) rn__sum_neon(v)
-#define RN__V_IF_POSITIVE(x, a, b) vbslq_f32(vcgtq_f32(x, vdupq_n_f32(0.0f)), a, b)
-RN__ELEMENTWISE_KERNELS(neon, )
-#undef RN__V
-#undef RN__V_LANES
-#undef RN__V_LOAD
-#undef RN__V_STORE
-#undef RN__V_SET1
-#undef RN__V_MUL
-#undef RN__V_ADD
-#undef RN__V_SUM
-#undef RN__V_IF_POSITIVE
+#define RN__NEON_V_TYPE float32x4_t
+#define RN__NEON_V_LANES 4
+#define RN__NEON_V_LOAD(p) vld1q_f32(p)
+#define RN__NEON_V_STORE(p, v) vst1q_f32(p, v)
+#define RN__NEON_V_SET1(x) vdupq_n_f32(x)
+#define RN__NEON_V_ADD(a, b) vaddq_f32(a, b)
+#define RN__NEON_V_MUL(a, b) vmulq_f32(a, b)
+#if defined(__aarch64__) || defined(__ARM_FEATURE_FMA)
+#define RN__NEON_V_MADD(acc, a, b) vfmaq_f32(acc, a, b)
+#else
+#define RN__NEON_V_MADD(acc, a, b) vmlaq_f32(acc, a, b)
+#endif
+#define RN__NEON_V_SUM(v) rn__sum_neon(v)
+#define RN__NEON_V_IF_POSITIVE(x, a, b) vbslq_f32(vcgtq_f32(x, vdupq_n_f32(0.0f)), a, b)
+RN__MICRO_KERNEL(neon, , RN__NEON_ROWS, RN__NEON_MR, RN__NEON_V)
+RN__ELEMENTWISE_KERNELS(neon, , RN__NEON_V)
 #endif /* RN__NEON */
 
 /* ----- CPU features and dispatch ----- */
@@ -2075,7 +1990,7 @@ static const rn__kernel_table rn__kernel_tables[] = {
      RN__ELEMENTWISE_ENTRIES(scalar)},
 #ifdef RN__X86
     {"sse2", 4, 8, rn__micro_sse2, RN__SIMD_ENTRIES, RN__ELEMENTWISE_ENTRIES(sse2)},
-    {"avx2", 4, 24, rn__micro_avx2, RN__SIMD_ENTRIES, RN__ELEMENTWISE_ENTRIES(avx2)},
+    {"avx2", 6, 16, rn__micro_avx2, RN__SIMD_ENTRIES, RN__ELEMENTWISE_ENTRIES(avx2)},
     {"avx512", 8, 32, rn__micro_avx512, RN__SIMD_ENTRIES, RN__ELEMENTWISE_ENTRIES(avx512)},
 #endif
 #ifdef RN__NEON
@@ -2111,7 +2026,8 @@ static int rn__cpu_has(const char *isa)
     avx2 = (ecx & (1u << 12)) && (ecx & (1u << 28)) && (leaf7_ebx & (1u << 5)) && (xcr0 & 6u) == 6u;
     if (strcmp(isa, "avx2") == 0) return avx2;
     /* AVX-512F (leaf 7 ebx 16); opmask, upper ZMM and ZMM16-31 state. */
-    if (strcmp(isa, "avx512") == 0) return avx2 && (leaf7_ebx & (1u << 16)) && (xcr0 & 0xe0u) == 0xe0u;
+    if (strcmp(isa, "avx512") == 0)
+        return avx2 && (leaf7_ebx & (1u << 16)) && (xcr0 & 0xe0u) == 0xe0u;
     return 0;
 }
 #elif defined(RN__NEON) && defined(__arm__) && defined(__linux__)
@@ -2725,7 +2641,8 @@ RN_API int rn_layer_backward(rn_layer *layer, const rn_tensor *x, const rn_tenso
         rn__kernels()->conv2d_backward_weight(&g, x->data, dy->data, layer->params[0].grad.data,
                                            layer->has_bias ? layer->params[1].grad.data : NULL);
         if (dx != NULL)
-            rn__kernels()->conv2d_backward_input(&g, dy->data, layer->params[0].value.data, dx->data);
+            rn__kernels()->conv2d_backward_input(&g, dy->data, layer->params[0].value.data,
+                                                 dx->data);
         break;
     case RN_LAYER_LINEAR: rn__linear_backward(layer, x, dy, dx); break;
     case RN_LAYER_MAXPOOL2D:

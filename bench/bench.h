@@ -43,7 +43,11 @@ static float bench_fma_loop(long rounds, int *lanes)
 {
     float32x4_t m = vdupq_n_f32(0.999999f), a = vdupq_n_f32(1e-6f), sum = vdupq_n_f32(0.0f);
 #define BENCH_DECLARE(i) float32x4_t x##i = vdupq_n_f32((float)(i));
-#define BENCH_STEP(i) x##i = RN__NEON_MADD(a, x##i, m);
+#if defined(__aarch64__) || defined(__ARM_FEATURE_FMA)
+#define BENCH_STEP(i) x##i = vfmaq_f32(a, x##i, m);
+#else
+#define BENCH_STEP(i) x##i = vmlaq_f32(a, x##i, m);
+#endif
 #define BENCH_SUM(i) sum = vaddq_f32(sum, x##i);
     BENCH_CHAINS(BENCH_DECLARE)
     for (; rounds > 0; rounds--) { BENCH_CHAINS(BENCH_STEP) }

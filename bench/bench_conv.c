@@ -65,7 +65,8 @@ int main(void)
         g->in_channels = layer->in_channels, g->out_channels = layer->out_channels;
         g->in_height = g->in_width = layer->size;
         g->kernel = layer->kernel, g->stride = layer->stride, g->padding = layer->padding;
-        g->out_height = g->out_width = (layer->size + 2 * layer->padding - layer->kernel) / layer->stride + 1;
+        g->out_height = (layer->size + 2 * layer->padding - layer->kernel) / layer->stride + 1;
+        g->out_width = g->out_height;
         in_size = (size_t)g->batch * g->in_channels * layer->size * layer->size;
         out_size = (size_t)g->batch * g->out_channels * g->out_height * g->out_width;
         w_size = (size_t)g->out_channels * g->in_channels * g->kernel * g->kernel;
@@ -88,7 +89,8 @@ int main(void)
                        gflops, 100.0 * gflops / (peak * threads), scalar_seconds / seconds);
                 fflush(stdout);
             }
-        free(c.x), free(c.dx), free(c.y), free(c.dy), free(c.w), free(c.dw), free(c.bias), free(c.dbias);
+        free(c.x), free(c.dx), free(c.y), free(c.dy);
+        free(c.w), free(c.dw), free(c.bias), free(c.dbias);
     }
     return 0;
 }

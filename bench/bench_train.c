@@ -22,29 +22,30 @@ typedef struct trainer {
     int batch;
 } trainer;
 
-static rn_net *net_p(void)
-{
-    rn_net *net = rn_net_new(3, (int[]){1, 28, 28});
-    rn_net_add_conv2d(net, 15, 2, 2, 0);
-    rn_net_add_activation(net, RN_ACT_RELU_ALPHA);
-    rn_net_add_conv2d(net, 15, 2, 2, 0);
-    rn_net_add_activation(net, RN_ACT_RELU_ALPHA);
-    rn_net_add_conv2d(net, 1, 2, 1, 0);
-    rn_net_add_activation(net, RN_ACT_RELU_ALPHA);
-    rn_net_add_flatten(net);
-    rn_net_add_linear(net, 10);
-    return net;
-}
+/* Both networks: three convolutions (out channels, kernel, stride,
+   padding), each followed by ReLU_alpha, then flatten and a linear layer
+   to 10 classes. */
+typedef struct net_spec {
+    char name;
+    int batch;
+    int convs[3][4];
+    rn_optim_kind optimizer;
+    float lr;
+} net_spec;
 
-static rn_net *net_c(void)
+static const net_spec nets[] = {
+    {'P', 64, {{15, 2, 2, 0}, {15, 2, 2, 0}, {1, 2, 1, 0}}, RN_SGD, 0.01f},
+    {'C', 100, {{8, 5, 1, 2}, {16, 5, 1, 2}, {32, 3, 1, 1}}, RN_ADAM, 0.001f}};
+
+static rn_net *net_build(const net_spec *spec)
 {
     rn_net *net = rn_net_new(3, (int[]){1, 28, 28});
-    rn_net_add_conv2d(net, 8, 5, 1, 2);
-    rn_net_add_activation(net, RN_ACT_RELU_ALPHA);
-    rn_net_add_conv2d(net, 16, 5, 1, 2);
-    rn_net_add_activation(net, RN_ACT_RELU_ALPHA);
-    rn_net_add_conv2d(net, 32, 3, 1, 1);
-    rn_net_add_activation(net, RN_ACT_RELU_ALPHA);
+    int i;
+    for (i = 0; i < 3; i++) {
+        const int *c = spec->convs[i];
+        rn_net_add_conv2d(net, c[0], c[1], c[2], c[3]);
+        rn_net_add_activation(net, RN_ACT_RELU_ALPHA);
+    }
     rn_net_add_flatten(net);
     rn_net_add_linear(net, 10);
     return net;
@@ -78,17 +79,16 @@ static void train_step(void *context)
     rn_optim_step(t->opt);
 }
 
-static void trainer_init(trainer *t, char which)
+static void trainer_init(trainer *t, const net_spec *spec)
 {
     rn_rng rng;
     size_t i;
     int n;
     rn_rng_seed(&rng, 7, 0);
-    t->net = which == 'P' ? net_p() : net_c();
-    t->batch = which == 'P' ? 64 : 100;
+    t->net = net_build(spec);
+    t->batch = spec->batch;
     rn_net_init(t->net, RN_INIT_TORCH_DEFAULT, 0.0f, 42);
-    t->opt = rn_optim_new(t->net, &(rn_optim_desc){.kind = which == 'P' ? RN_SGD : RN_ADAM,
-                                                   .lr = which == 'P' ? 0.01f : 0.001f});
+    t->opt = rn_optim_new(t->net, &(rn_optim_desc){.kind = spec->optimizer, .lr = spec->lr});
     memset(&t->images, 0, sizeof t->images);
     rn_tensor_new(&t->images, 4, (int[]){t->batch, 1, 28, 28});
     for (i = 0; i < t->images.size; i++) t->images.data[i] = rn_rng_uniform(&rng);
@@ -127,7 +127,7 @@ static void run_window(void *context)
 
 int main(int argc, char **argv)
 {
-    const char *isas[8], *nets = "PC";
+    const char *isas[8];
     int tsv = argc > 1 && strcmp(argv[1], "--tsv") == 0, isa_count = bench_isas(isas);
     int max_threads = rn_threads(), k, threads, which;
     double peak = tsv ? 0.0 : bench_peak_gflops();
@@ -144,16 +144,16 @@ int main(int argc, char **argv)
                 if (k == 0 && threads > 1) continue; /* the reference is single-threaded */
                 rn_set_isa(isa);
                 rn_set_threads(threads);
-                trainer_init(&t, nets[which]);
+                trainer_init(&t, &nets[which]);
                 w.trainer = &t;
                 w.steps = steps_for(&t);
                 seconds = bench_time(run_window, &w, 3);
                 images_per_second = (double)w.steps * t.batch / seconds;
                 gflops = images_per_second * training_flops(t.net) * 1e-9;
                 if (tsv)
-                    printf("%c\t%s\t%d\t%.0f\n", nets[which], isa, threads, images_per_second);
+                    printf("%c\t%s\t%d\t%.0f\n", nets[which].name, isa, threads, images_per_second);
                 else
-                    printf("%-5c %-7s %7d %10.0f %9.1f %7.0f%%\n", nets[which], isa, threads,
+                    printf("%-5c %-7s %7d %10.0f %9.1f %7.0f%%\n", nets[which].name, isa, threads,
                            images_per_second, gflops, 100.0 * gflops / (peak * threads));
                 fflush(stdout);
                 trainer_free(&t);

@@ -45,8 +45,10 @@ static double gemm_error(const rn__kernel_table *table, int ta, int tb, int m, i
                          float beta)
 {
     int lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 2, ldc = n + 1, i, j, p;
-    float *a = random_array((size_t)(ta ? k : m) * lda), *b = random_array((size_t)(tb ? n : k) * ldb);
-    float *c = random_array((size_t)m * ldc), *c0 = (float *)malloc((size_t)m * ldc * sizeof(float) + 1);
+    float *a = random_array((size_t)(ta ? k : m) * lda);
+    float *b = random_array((size_t)(tb ? n : k) * ldb);
+    float *c = random_array((size_t)m * ldc);
+    float *c0 = (float *)malloc((size_t)m * ldc * sizeof(float) + 1);
     double worst = 0.0;
     memcpy(c0, c, (size_t)m * ldc * sizeof(float));
     table->sgemm(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
@@ -69,7 +71,8 @@ static double gemm_error(const rn__kernel_table *table, int ta, int tb, int m, i
     return worst;
 }
 
-static void check_gemm(const rn__kernel_table *table, int ta, int tb, int m, int n, int k, float beta)
+static void check_gemm(const rn__kernel_table *table, int ta, int tb, int m, int n, int k,
+                       float beta)
 {
     double error;
     rn_set_isa(table->isa);
@@ -153,7 +156,8 @@ static void check_conv(const rn__kernel_table *table, const rn__conv_geometry *g
     size_t in_size = (size_t)g->batch * g->in_channels * g->in_height * g->in_width;
     size_t out_size = (size_t)g->batch * g->out_channels * g->out_height * g->out_width;
     size_t w_size = (size_t)g->out_channels * g->in_channels * g->kernel * g->kernel;
-    float *x = random_array(in_size), *w = random_array(w_size), *bias = random_array(g->out_channels);
+    float *x = random_array(in_size), *w = random_array(w_size);
+    float *bias = random_array(g->out_channels);
     float *dy = random_array(out_size), *y[2], *dx[2], *dw[2], *dbias[2];
     double tolerance = 1e-5 * (1.0 + g->kernel * g->kernel * (double)g->out_channels / 16.0);
     double errors[4];
@@ -161,7 +165,8 @@ static void check_conv(const rn__kernel_table *table, const rn__conv_geometry *g
     for (i = 0; i < 2; i++) {
         const rn__kernel_table *k = i == 0 ? scalar : table;
         y[i] = random_array(out_size), dx[i] = random_array(in_size);
-        dw[i] = (float *)calloc(w_size, sizeof(float)), dbias[i] = (float *)calloc(g->out_channels, sizeof(float));
+        dw[i] = (float *)calloc(w_size, sizeof(float));
+        dbias[i] = (float *)calloc(g->out_channels, sizeof(float));
         rn_set_isa(k->isa);
         k->conv2d_forward(g, x, w, bias, y[i]);
         k->conv2d_backward_input(g, dy, w, dx[i]);
@@ -186,7 +191,8 @@ static void check_conv(const rn__kernel_table *table, const rn__conv_geometry *g
 
 static void test_conv_shapes(void)
 {
-    static const int kernels[] = {1, 2, 3, 5}, out_channels[] = {1, 5, 8}, sizes[][2] = {{7, 9}, {12, 11}};
+    static const int kernels[] = {1, 2, 3, 5}, out_channels[] = {1, 5, 8};
+    static const int sizes[][2] = {{7, 9}, {12, 11}};
     const rn__kernel_table *tables[RN__TABLE_COUNT];
     int count = usable_tables(tables), t, batch, c, o, s, p, k, size;
     rn__conv_geometry g;
