@@ -1189,6 +1189,55 @@ typedef struct rn__gemm {
                    float *out);
 } rn__gemm;
 
+/* Writes the 4 x 4 block rows[0..3][d .. d+3] transposed: value j of row i
+   to dst[j * stride + i]. Only the SIMD tables pack with it, so the SSE2
+   and NEON versions always run on CPUs that have them. */
+#if defined(RN__X86)
+static __attribute__((target("sse2"))) void rn__transpose4(const float *const *rows, int d,
+                                                             float *dst, int stride)
+{
+    __m128 r0 = _mm_loadu_ps(rows[0] + d), r1 = _mm_loadu_ps(rows[1] + d);
+    __m128 r2 = _mm_loadu_ps(rows[2] + d), r3 = _mm_loadu_ps(rows[3] + d);
+    _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+    _mm_storeu_ps(dst, r0);
+    _mm_storeu_ps(dst + stride, r1);
+    _mm_storeu_ps(dst + 2 * stride, r2);
+    _mm_storeu_ps(dst + 3 * stride, r3);
+}
+#elif defined(RN__NEON)
+static void rn__transpose4(const float *const *rows, int d, float *dst, int stride)
+{
+    float32x4x2_t t01 = vtrnq_f32(vld1q_f32(rows[0] + d), vld1q_f32(rows[1] + d));
+    float32x4x2_t t23 = vtrnq_f32(vld1q_f32(rows[2] + d), vld1q_f32(rows[3] + d));
+    vst1q_f32(dst, vcombine_f32(vget_low_f32(t01.val[0]), vget_low_f32(t23.val[0])));
+    vst1q_f32(dst + stride, vcombine_f32(vget_low_f32(t01.val[1]), vget_low_f32(t23.val[1])));
+    vst1q_f32(dst + 2 * stride, vcombine_f32(vget_high_f32(t01.val[0]), vget_high_f32(t23.val[0])));
+    vst1q_f32(dst + 3 * stride, vcombine_f32(vget_high_f32(t01.val[1]), vget_high_f32(t23.val[1])));
+}
+#else
+static void rn__transpose4(const float *const *rows, int d, float *dst, int stride)
+{
+    int i, j;
+    for (i = 0; i < 4; i++)
+        for (j = 0; j < 4; j++) dst[j * stride + i] = rows[i][d + j];
+}
+#endif
+
+/* Interleaves `used` rows of `depth` values into a panel of `lanes`:
+   value d of row w goes to panel[d * lanes + w]. */
+static void rn__interleave(const float *const *rows, int used, int depth, int lanes, float *panel)
+{
+    int w, d, lane;
+    for (w = 0; w + 4 <= used; w += 4) {
+        for (d = 0; d + 4 <= depth; d += 4)
+            rn__transpose4(rows + w, d, panel + d * lanes + w, lanes);
+        for (; d < depth; d++)
+            for (lane = w; lane < w + 4; lane++) panel[d * lanes + lane] = rows[lane][d];
+    }
+    for (; w < used; w++)
+        for (d = 0; d < depth; d++) panel[d * lanes + w] = rows[w][d];
+}
+
 /* Copies a width x depth block, element (w, d) at x[w * stride_w + d *
    stride_d], into panels of `lanes` elements: panel q is depth groups of
    lanes consecutive values, at out + q * lanes * depth, the order a
@@ -1205,10 +1254,15 @@ static void rn__pack(const float *x, ptrdiff_t stride_w, ptrdiff_t stride_d, int
         int used = width - first < lanes ? width - first : lanes;
         for (d = 0; used < lanes && d < depth; d++)
             for (w = used; w < lanes; w++) panel[d * lanes + w] = 0.0f;
-        if (stride_w != 1)
+        if (stride_w != 1 && stride_d == 1) {
+            const float *rows[RN__MAX_NR];
+            for (w = 0; w < used; w++) rows[w] = x + (first + w) * stride_w;
+            rn__interleave(rows, used, depth, lanes, panel);
+        } else if (stride_w != 1) {
             for (w = 0; w < used; w++)
                 for (d = 0; d < depth; d++)
                     panel[d * lanes + w] = x[(first + w) * stride_w + d * stride_d];
+        }
     }
     if (stride_w == 1)
         for (d = 0; d < depth; d++)
@@ -1304,6 +1358,8 @@ static void rn__gemm_run(const rn__gemm *g)
     float *workspace;
     if (g->m <= 0 || g->n <= 0 || g->k <= 0) return;
     block.kc = RN__KC, block.mc = kt->mr * RN__MC_PANELS, block.nc = kt->nr * RN__NC_PANELS;
+    if (g->b_rows && !g->pack_b && g->n > block.nc) /* B read in place: no block of it to fit */
+        block.nc = g->n;
     pack_size = (size_t)block.kc * (block.mc + block.nc);
     workspace = (float *)rn__malloc_aligned(pack_size * regions * sizeof(float));
     if (workspace == NULL) {
@@ -1348,40 +1404,6 @@ static void rn__sgemm_packed(int transpose_a, int transpose_b, int m, int n, int
     rn__scale_matrix(c, m, n, ldc, beta);
     rn__gemm_run(&g);
 }
-
-/* Writes the 4 x 4 block rows[0..3][d .. d+3] transposed: value j of row i
-   to dst[j * stride + i]. Only the SIMD tables pack with it, so the SSE2
-   and NEON versions always run on CPUs that have them. */
-#if defined(RN__X86)
-static __attribute__((target("sse2"))) void rn__transpose4(const float *const *rows, int d,
-                                                             float *dst, int stride)
-{
-    __m128 r0 = _mm_loadu_ps(rows[0] + d), r1 = _mm_loadu_ps(rows[1] + d);
-    __m128 r2 = _mm_loadu_ps(rows[2] + d), r3 = _mm_loadu_ps(rows[3] + d);
-    _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
-    _mm_storeu_ps(dst, r0);
-    _mm_storeu_ps(dst + stride, r1);
-    _mm_storeu_ps(dst + 2 * stride, r2);
-    _mm_storeu_ps(dst + 3 * stride, r3);
-}
-#elif defined(RN__NEON)
-static void rn__transpose4(const float *const *rows, int d, float *dst, int stride)
-{
-    float32x4x2_t t01 = vtrnq_f32(vld1q_f32(rows[0] + d), vld1q_f32(rows[1] + d));
-    float32x4x2_t t23 = vtrnq_f32(vld1q_f32(rows[2] + d), vld1q_f32(rows[3] + d));
-    vst1q_f32(dst, vcombine_f32(vget_low_f32(t01.val[0]), vget_low_f32(t23.val[0])));
-    vst1q_f32(dst + stride, vcombine_f32(vget_low_f32(t01.val[1]), vget_low_f32(t23.val[1])));
-    vst1q_f32(dst + 2 * stride, vcombine_f32(vget_high_f32(t01.val[0]), vget_high_f32(t23.val[0])));
-    vst1q_f32(dst + 3 * stride, vcombine_f32(vget_high_f32(t01.val[1]), vget_high_f32(t23.val[1])));
-}
-#else
-static void rn__transpose4(const float *const *rows, int d, float *dst, int stride)
-{
-    int i, j;
-    for (i = 0; i < 4; i++)
-        for (j = 0; j < 4; j++) dst[j * stride + i] = rows[i][d + j];
-}
-#endif
 
 /* ----- convolution as a matrix product ----- */
 
@@ -1689,18 +1711,9 @@ static void rn__pack_taps_transposed(const rn__gemm *g, int j0, int width, int p
         int used = width - first < lanes ? width - first : lanes, real = taps - (j0 + first);
         real = real < 0 ? 0 : real > used ? used : real; /* lanes that are taps */
         for (w = 0; w < real; w++) rows[w] = g->b + g->b_rows[j0 + first + w] + p0;
-        /* Whole groups of four taps in 4 x 4 blocks, the rest one by one. */
-        for (w = 0; w + 4 <= real; w += 4) {
-            int lane;
-            for (d = 0; d + 4 <= depth; d += 4)
-                rn__transpose4(rows + w, d, panel + d * lanes + w, lanes);
-            for (; d < depth; d++)
-                for (lane = w; lane < w + 4; lane++) panel[d * lanes + lane] = rows[lane][d];
-        }
-        for (; w < real; w++)
-            for (d = 0; d < depth; d++) panel[d * lanes + w] = rows[w][d];
+        rn__interleave(rows, real, depth, lanes, panel);
         /* Then the bias's column of ones, then zeros to the panel's edge. */
-        for (; w < lanes; w++)
+        for (w = real; w < lanes; w++)
             for (d = 0; d < depth; d++)
                 panel[d * lanes + w] = w < used && j0 + first + w == taps ? 1.0f : 0.0f;
     }
