@@ -924,7 +924,7 @@ static int rn__team_size(int items, double flops)
 #ifdef _OPENMP
     if (omp_in_parallel()) return 1;
 #endif
-    if (flops < 2e5) return 1;
+    if (flops < 1e6) return 1;
     return threads < items ? threads : items;
 }
 

@@ -2,8 +2,8 @@
 """torch_ref.py - bench_train's two trainings in PyTorch, for comparison.
 
 Net P (3-conv ReLU_alpha net, batch 64, SGD) and net C (8/16/32-channel
-net, batch 100, Adam) train on synthetic 28x28 images, on 1 and 2 threads;
-prints images/s.
+ReLU_alpha net, batch 100, Adam) train on synthetic 28x28 images, on 1
+and 2 threads; prints images/s.
 
     torch_ref.py               PyTorch alone
     torch_ref.py --compare F   beside relunet's figures: F (or - for stdin)
@@ -19,16 +19,32 @@ import time
 BATCH = {"P": 64, "C": 100}
 
 
+def relu_alpha(torch):
+    """ReLU(x) - (1 - alpha) ReLU(-x) with one learned alpha per layer, written
+    the way the studies' PyTorch code writes it."""
+    class ReLUAlpha(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.alpha = torch.nn.Parameter(torch.ones(1))
+
+        def forward(self, x):
+            return torch.relu(x) - (1 - self.alpha) * torch.relu(-x)
+    return ReLUAlpha()
+
+
 def build(which, torch):
     nn = torch.nn
     if which == "P":
-        layers = [nn.Conv2d(1, 15, 2, 2), nn.ReLU(), nn.Conv2d(15, 15, 2, 2), nn.ReLU(),
-                  nn.Conv2d(15, 1, 2, 1), nn.ReLU(), nn.Flatten(), nn.Linear(36, 10)]
+        convs = [nn.Conv2d(1, 15, 2, 2), nn.Conv2d(15, 15, 2, 2), nn.Conv2d(15, 1, 2, 1)]
+        linear = nn.Linear(36, 10)
     else:
-        layers = [nn.Conv2d(1, 8, 5, padding=2), nn.ReLU(), nn.Conv2d(8, 16, 5, padding=2),
-                  nn.ReLU(), nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.Flatten(),
-                  nn.Linear(32 * 28 * 28, 10)]
-    net = nn.Sequential(*layers)
+        convs = [nn.Conv2d(1, 8, 5, padding=2), nn.Conv2d(8, 16, 5, padding=2),
+                 nn.Conv2d(16, 32, 3, padding=1)]
+        linear = nn.Linear(32 * 28 * 28, 10)
+    layers = []
+    for conv in convs:
+        layers += [conv, relu_alpha(torch)]
+    net = nn.Sequential(*layers, nn.Flatten(), linear)
     if which == "P":
         opt = torch.optim.SGD(net.parameters(), lr=0.01)
     else:
