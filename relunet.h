@@ -2109,6 +2109,45 @@ static const rn__kernel_table *rn__kernels(void)
 
 RN_API const char *rn_isa_name(void) { return rn__kernels()->isa; }
 
+/* ----- element-wise passes over whole tensors ----- */
+
+/* A long run is cut into chunks that threads share out. The chunks depend
+   only on n, and the slope gradient adds their sums in chunk order, so no
+   result depends on the thread count. */
+enum { RN__CHUNK = 1 << 15, RN__MAX_CHUNKS = 64 };
+
+typedef enum rn__elementwise_pass {
+    RN__RELU_FORWARD,
+    RN__RELU_BACKWARD,
+    RN__PRELU_FORWARD,
+    RN__PRELU_BACKWARD /* returns d loss / d slope */
+} rn__elementwise_pass;
+
+static double rn__elementwise(rn__elementwise_pass pass, const float *x, const float *dy,
+                              float *out, size_t n, float slope)
+{
+    const rn__kernel_table *kt = rn__kernels();
+    size_t chunk = n / RN__MAX_CHUNKS + 1 > RN__CHUNK ? n / RN__MAX_CHUNKS + 1 : RN__CHUNK;
+    int chunks = (int)((n + chunk - 1) / chunk), threads = rn__team_size(chunks, 8.0 * n), i;
+    double sums[RN__MAX_CHUNKS], total = 0.0;
+    (void)threads;
+    RN__OMP(omp parallel for num_threads(threads) if (threads > 1) schedule(static))
+    for (i = 0; i < chunks; i++) {
+        size_t first = (size_t)i * chunk, count = n - first < chunk ? n - first : chunk;
+        sums[i] = 0.0;
+        switch (pass) {
+        case RN__RELU_FORWARD: kt->relu_forward(x + first, out + first, count); break;
+        case RN__RELU_BACKWARD: kt->relu_backward(x + first, dy + first, out + first, count); break;
+        case RN__PRELU_FORWARD: kt->prelu_forward(x + first, out + first, count, slope); break;
+        case RN__PRELU_BACKWARD:
+            sums[i] = kt->prelu_backward(x + first, dy + first, out + first, count, slope);
+            break;
+        }
+    }
+    for (i = 0; i < chunks; i++) total += sums[i];
+    return total;
+}
+
 
 /* ===== 7. activations ===================================================== */
 
@@ -2149,14 +2188,14 @@ static void rn__identity_backward(const float *x, const float *y, const float *d
 static void rn__relu_forward(const float *x, float *y, size_t n, const float *p)
 {
     (void)p;
-    rn__kernels()->relu_forward(x, y, n);
+    rn__elementwise(RN__RELU_FORWARD, x, NULL, y, n, 0.0f);
 }
 
 static void rn__relu_backward(const float *x, const float *y, const float *dy, float *dx,
                               size_t n, const float *p, double *dp)
 {
     (void)y, (void)p, (void)dp;
-    rn__kernels()->relu_backward(x, dy, dx, n);
+    rn__elementwise(RN__RELU_BACKWARD, x, dy, dx, n, 0.0f);
 }
 
 static void rn__sigmoid_forward(const float *x, float *y, size_t n, const float *p)
@@ -2193,14 +2232,14 @@ static void rn__tanh_backward(const float *x, const float *y, const float *dy, f
    slope (which gets a gradient nobody reads). */
 static void rn__prelu_forward(const float *x, float *y, size_t n, const float *p)
 {
-    rn__kernels()->prelu_forward(x, y, n, p[0]);
+    rn__elementwise(RN__PRELU_FORWARD, x, NULL, y, n, p[0]);
 }
 
 static void rn__prelu_backward(const float *x, const float *y, const float *dy, float *dx,
                                size_t n, const float *p, double *dp)
 {
     (void)y;
-    dp[0] += rn__kernels()->prelu_backward(x, dy, dx, n, p[0]);
+    dp[0] += rn__elementwise(RN__PRELU_BACKWARD, x, dy, dx, n, p[0]);
 }
 
 /* ReLU(x) - (1 - alpha) ReLU(-x) is PReLU with slope 1 - alpha. */

@@ -325,6 +325,9 @@ static void run_conv_net_pass(const rn__conv_geometry *g, const float *x, const 
                                           out + out_size + in_size + w_size);
     rn__kernels()->sgemm(0, 1, 300, 200, 150, x, 150, w, 150, 0.0f,
                          out + out_size + in_size + w_size + g->out_channels, 200);
+    /* a PReLU's input gradient over the whole input, then its slope gradient */
+    out += out_size + in_size + w_size + g->out_channels + 300 * 200;
+    out[in_size] = (float)rn__elementwise(RN__PRELU_BACKWARD, x, dy, out, in_size, 0.25f);
 }
 #endif
 
@@ -337,7 +340,7 @@ static void test_threads_identical(void)
     int threads, t;
     conv_geometry(&g, 11, 8, 16, 28, 28, 5, 1, 2);
     in_size = (size_t)11 * 8 * 28 * 28, out_size = (size_t)11 * 16 * 28 * 28, w_size = 16 * 8 * 25;
-    total = out_size + in_size + w_size + 16 + 300 * 200;
+    total = out_size + 2 * in_size + w_size + 16 + 300 * 200 + 1;
     x = random_array(in_size), w = random_array(300 * 150), dy = random_array(out_size);
     for (t = 0; t < RN__TABLE_COUNT; t++) {
         if (!rn__cpu_has(rn__kernel_tables[t].isa)) continue;
