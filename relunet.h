@@ -1458,31 +1458,32 @@ static int rn__conv_positions(const rn__conv_geometry *g, const rn__conv_layout 
     return (int)((count - 1) * layout->plane) + g->out_height * layout->width;
 }
 
-/* Copies `count` images into a group's padded, phase-split layout. */
+/* Copies `count` images into a group's padded, phase-split layout. Padded
+   row y = ih + padding is row y / s of row phase y % s, and likewise for
+   columns; both are counted up rather than divided for. */
 static void rn__conv_pad(const rn__conv_geometry *g, const rn__conv_layout *layout,
                          const float *images, int count, float *padded)
 {
-    int s = g->stride, i, c, ih, iw, q, b;
+    int s = g->stride, i, c, ih, iw;
+    const float *row = images;
     memset(padded, 0, layout->size * sizeof(float));
-    for (b = 0; b < s; b++) {
-        /* The first input column of column phase b, and where it lands. */
-        int iw_first = ((b - g->padding) % s + s) % s, q_first = (iw_first + g->padding) / s;
-        for (i = 0; i < count; i++)
-            for (c = 0; c < g->in_channels; c++) {
-                int a = g->padding % s, r = g->padding / s; /* row phase and row of ih */
-                for (ih = 0; ih < g->in_height; ih++) {
-                    size_t plane = ((size_t)i * g->in_channels + c) * g->in_height;
-                    const float *row = images + (plane + ih) * g->in_width;
-                    float *out = padded + (((size_t)c * s + a) * s + b) * layout->phase +
-                                 i * layout->plane + (size_t)r * layout->width + q_first;
-                    if (s == 1)
-                        memcpy(out, row, (size_t)g->in_width * sizeof(float));
-                    else
-                        for (iw = iw_first, q = 0; iw < g->in_width; iw += s, q++) out[q] = row[iw];
-                    if (++a == s) a = 0, r++;
-                }
+    for (i = 0; i < count; i++)
+        for (c = 0; c < g->in_channels; c++) {
+            int a = g->padding % s, r = g->padding / s;
+            for (ih = 0; ih < g->in_height; ih++, row += g->in_width) {
+                float *out = padded + (size_t)(c * s + a) * s * layout->phase + i * layout->plane +
+                             (size_t)r * layout->width;
+                int b = g->padding % s, q = g->padding / s;
+                if (s == 1)
+                    memcpy(out + q, row, (size_t)g->in_width * sizeof(float));
+                else
+                    for (iw = 0; iw < g->in_width; iw++) {
+                        out[b * layout->phase + q] = row[iw];
+                        if (++b == s) b = 0, q++;
+                    }
+                if (++a == s) a = 0, r++;
             }
-    }
+        }
 }
 
 /* Where each tap's im2col row starts in a padded group. */
