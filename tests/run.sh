@@ -1,0 +1,34 @@
+#!/bin/sh
+# run.sh PROGRAM... - run test programs and add up their results.
+# TEST_RUNNER, when set, prefixes every program (e.g. valgrind).
+#
+# A harness program ends with "N passed, N failed"; any other program counts
+# as one test, passed when it exits 0. A crash or a non-zero exit without a
+# harness line counts as a failure, so nothing can fail silently.
+passed=0
+failed=0
+for program in "$@"; do
+    output=$(${TEST_RUNNER:-} "$program" 2>&1)
+    status=$?
+    summary=$(printf '%s\n' "$output" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n 1)
+    if [ -n "$summary" ]; then
+        p=${summary%% passed*}
+        f=${summary#*, }
+        f=${f%% failed*}
+        if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    elif [ "$status" -eq 0 ]; then
+        p=1 f=0
+    else
+        p=0 f=1
+    fi
+    passed=$((passed + p))
+    failed=$((failed + f))
+    if [ "$f" -ne 0 ]; then
+        printf '%s\n' "$output" | tail -n 40
+        echo "FAILED: $program (exit $status)"
+    else
+        echo "ok: $program ($p passed)"
+    fi
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
