@@ -807,7 +807,7 @@ RN_API int rn_gunzip(const void *bytes, size_t size, const char *name, unsigned 
                      size_t *out_size)
 {
     const unsigned char *p = (const unsigned char *)bytes;
-    size_t start, compressed;
+    size_t start = 0, compressed;
     uint32_t expected_crc, expected_size;
     unsigned char *buffer;
     int status, length;
@@ -831,9 +831,11 @@ RN_API int rn_gunzip(const void *bytes, size_t size, const char *name, unsigned 
         return rn_set_error(RN_ERR_MEMORY, "%s: cannot allocate %lu bytes", name,
                             (unsigned long)expected_size);
     /* Inflating into a buffer of exactly ISIZE bytes: a stream that would
-       write more fails inside stb_image instead of growing without bound. */
+       write more fails inside stb_image instead of growing without bound.
+       The input includes the 8-byte trailer because stb_image 2.27 refuses
+       to decode a last code that ends within 2 bytes of the input's end. */
     length = stbi_zlib_decode_noheader_buffer((char *)buffer, (int)expected_size,
-                                              (const char *)p + start, (int)compressed);
+                                              (const char *)p + start, (int)compressed + 8);
     if (length < 0 || (uint32_t)length != expected_size) {
         RN_FREE(buffer);
         return rn_set_error(RN_ERR_FORMAT, "%s: deflate data is corrupt or not %lu bytes long",
@@ -903,8 +905,8 @@ static int rn__idx_decode(const unsigned char *images, size_t images_size, const
                           const unsigned char *labels, size_t labels_size, const char *labels_name,
                           int n_classes, rn_dataset *out)
 {
-    int image_dims[3], label_dims[1], status;
-    const unsigned char *pixels, *classes;
+    int image_dims[3] = {0, 0, 0}, label_dims[1] = {0}, status;
+    const unsigned char *pixels = NULL, *classes = NULL;
     size_t i;
     status = rn__idx_parse(images, images_size, images_name, 3, image_dims, &pixels);
     if (status != RN_OK) return status;
@@ -1059,7 +1061,7 @@ static const int rn__cifar_shape[3] = {3, 32, 32};
 
 RN_API int rn_data_cifar10_from_memory(const void *bytes, size_t size, rn_dataset *out)
 {
-    int count, status;
+    int count = 0, status;
     if (out == NULL || (bytes == NULL && size > 0))
         return rn_set_error(RN_ERR_ARGUMENT, "rn_data_cifar10_from_memory: NULL argument");
     memset(out, 0, sizeof *out);
@@ -1107,9 +1109,9 @@ static int rn__cifar_load_batches(const char *dir, const char *const *names, int
 {
     unsigned char *bytes[5] = {NULL, NULL, NULL, NULL, NULL};
     char paths[5][RN__PATH_SIZE];
-    int counts[5], total = 0, first = 0, i, status = RN_OK;
+    int counts[5] = {0, 0, 0, 0, 0}, total = 0, first = 0, i, status = RN_OK;
     for (i = 0; status == RN_OK && i < n_files; i++) {
-        size_t size;
+        size_t size = 0;
         status = rn__join_path(paths[i], RN__PATH_SIZE, dir, names[i]);
         if (status == RN_OK) status = rn__read_file(paths[i], &bytes[i], &size);
         if (status == RN_OK) status = rn__cifar_count(size, paths[i], &counts[i]);
