@@ -1213,12 +1213,48 @@ RN_API int rn_image_resize(const rn_tensor *image, int height, int width, rn_ten
     return RN_OK;
 }
 
+/* stb_image 2.27 (Debian 12's) trusts a JPEG Huffman table's code counts:
+   more than 256 codes write past its tables (fixed upstream in 2.28). stb
+   reads a DHT segment wherever an FF byte is followed by C4, so every such
+   place is checked the way stb would read it, zeros past the end included. */
+static unsigned rn__byte_or_zero(const unsigned char *bytes, size_t size, size_t k)
+{
+    return k < size ? bytes[k] : 0u;
+}
+
+static int rn__jpeg_tables_safe(const unsigned char *bytes, size_t size)
+{
+    size_t i = 0;
+    /* stb_image takes any run of FF bytes, then D8, as a JPEG's start. */
+    while (i < size && bytes[i] == 0xFF) i++;
+    if (i == 0 || i == size || bytes[i] != 0xD8) return 1;
+    for (i = 0; i + 1 < size; i++) {
+        size_t p = i + 2;
+        long remaining;
+        if (bytes[i] != 0xFF || bytes[i + 1] != 0xC4) continue;
+        remaining = (long)(rn__byte_or_zero(bytes, size, p) << 8 |
+                           rn__byte_or_zero(bytes, size, p + 1)) - 2;
+        p += 2;
+        while (remaining > 0) {
+            unsigned table = rn__byte_or_zero(bytes, size, p), codes = 0, k;
+            if (table >> 4 > 1 || (table & 15) > 3) break; /* stb rejects it here */
+            for (k = 0; k < 16; k++) codes += rn__byte_or_zero(bytes, size, p + 1 + k);
+            if (codes > 256) return 0;
+            p += 17 + (size_t)codes;
+            remaining -= 17 + (long)codes;
+        }
+    }
+    return 1;
+}
+
 /* Decodes with stb_image (interleaved bytes) into C x H x W floats. */
 static int rn__image_decode(const unsigned char *bytes, size_t size, const char *name,
                             int channels, rn_tensor *image)
 {
     int width, height, file_channels, shape[3], c, k, status;
     unsigned char *pixels;
+    if (!rn__jpeg_tables_safe(bytes, size))
+        return rn_set_error(RN_ERR_FORMAT, "%s: JPEG Huffman table with more than 256 codes", name);
     if (size > INT_MAX || !stbi_info_from_memory(bytes, (int)size, &width, &height, &file_channels))
         return rn_set_error(RN_ERR_FORMAT, "%s: not a PNG, JPEG or BMP image (%s)", name,
                             size > INT_MAX ? "too large" : stbi_failure_reason());
