@@ -97,7 +97,9 @@ typedef struct rn_dataset {
 } rn_dataset;
 
 RN_API void rn_dataset_free(rn_dataset *data);
-/* out gets copies of items indices[0..count) of data, in that order. */
+/* out gets copies of items indices[0..count) of data, in that order.
+   Like every function below that fills an rn_dataset, it overwrites out
+   (which must not be data) and leaves it empty on failure. */
 RN_API int rn_dataset_gather(const rn_dataset *data, const int *indices, int count,
                              rn_dataset *out);
 /* count items drawn without replacement, in random order. stratified = 1
@@ -379,8 +381,11 @@ RN_API int rn_dataset_gather(const rn_dataset *data, const int *indices, int cou
                              rn_dataset *out)
 {
     size_t item;
-    int i, status = rn__check_dataset(data, "rn_dataset_gather");
+    int i, status;
+    if (out != NULL && out != data) memset(out, 0, sizeof *out);
+    status = rn__check_dataset(data, "rn_dataset_gather");
     if (status != RN_OK) return status;
+    if (out == data) return rn_set_error(RN_ERR_ARGUMENT, "rn_dataset_gather: out is the input");
     if (indices == NULL || out == NULL || count < 1)
         return rn_set_error(RN_ERR_ARGUMENT, "rn_dataset_gather: no indices or no output");
     for (i = 0; i < count; i++)
@@ -521,7 +526,9 @@ static int rn__check_labels(const rn_dataset *data, const char *caller)
 RN_API int rn_dataset_subsample(const rn_dataset *data, int count, int stratified, uint64_t seed,
                                 rn_dataset *out)
 {
-    int *order, status = rn__check_dataset(data, "rn_dataset_subsample");
+    int *order, status;
+    if (out != NULL && out != data) memset(out, 0, sizeof *out);
+    status = rn__check_dataset(data, "rn_dataset_subsample");
     if (status != RN_OK) return status;
     if (count < 1 || count > rn__dataset_count(data))
         return rn_set_error(RN_ERR_ARGUMENT, "rn_dataset_subsample: %d of %d items", count,
@@ -539,7 +546,10 @@ RN_API int rn_dataset_subsample(const rn_dataset *data, int count, int stratifie
 RN_API int rn_dataset_split(const rn_dataset *data, int first_count, uint64_t seed,
                             rn_dataset *first, rn_dataset *rest)
 {
-    int *order, n, status = rn__check_dataset(data, "rn_dataset_split");
+    int *order, n, status;
+    if (first != NULL && first != data) memset(first, 0, sizeof *first);
+    if (rest != NULL && rest != data) memset(rest, 0, sizeof *rest);
+    status = rn__check_dataset(data, "rn_dataset_split");
     if (status != RN_OK) return status;
     n = rn__dataset_count(data);
     if (first_count < 1 || first_count >= n)
@@ -566,8 +576,9 @@ RN_API int rn_batch_iter_begin(rn_batch_iter *iter, const rn_dataset *data, int 
     memset(iter, 0, sizeof *iter);
     status = rn__check_dataset(data, "rn_batch_iter_begin");
     if (status != RN_OK) return status;
-    if (batch_size < 1)
-        return rn_set_error(RN_ERR_ARGUMENT, "rn_batch_iter_begin: batch size %d", batch_size);
+    if (batch_size < 1 || (order != NULL && n_items < 0))
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_batch_iter_begin: batch size %d, %d items",
+                            batch_size, n_items);
     iter->data = data;
     iter->order = order;
     iter->n = order != NULL ? n_items : rn__dataset_count(data);
@@ -957,6 +968,7 @@ static int rn__idx_from_bytes(const unsigned char *images, size_t images_size,
 RN_API int rn_data_idx_from_memory(const void *images, size_t images_size, const void *labels,
                                    size_t labels_size, int n_classes, rn_dataset *out)
 {
+    if (out != NULL) memset(out, 0, sizeof *out);
     if ((images == NULL && images_size > 0) || (labels == NULL && labels_size > 0))
         return rn_set_error(RN_ERR_ARGUMENT, "rn_data_idx_from_memory: NULL data");
     return rn__idx_from_bytes((const unsigned char *)images, images_size, "IDX images",
@@ -970,9 +982,9 @@ RN_API int rn_data_idx_load(const char *images_path, const char *labels_path, in
     unsigned char *images = NULL, *labels = NULL;
     size_t images_size, labels_size;
     int status;
+    if (out != NULL) memset(out, 0, sizeof *out);
     if (images_path == NULL || labels_path == NULL || out == NULL)
         return rn_set_error(RN_ERR_ARGUMENT, "rn_data_idx_load: NULL argument");
-    memset(out, 0, sizeof *out);
     status = rn__read_file(images_path, &images, &images_size);
     if (status == RN_OK) status = rn__read_file(labels_path, &labels, &labels_size);
     if (status == RN_OK)
@@ -1062,9 +1074,9 @@ static const int rn__cifar_shape[3] = {3, 32, 32};
 RN_API int rn_data_cifar10_from_memory(const void *bytes, size_t size, rn_dataset *out)
 {
     int count = 0, status;
+    if (out != NULL) memset(out, 0, sizeof *out);
     if (out == NULL || (bytes == NULL && size > 0))
         return rn_set_error(RN_ERR_ARGUMENT, "rn_data_cifar10_from_memory: NULL argument");
-    memset(out, 0, sizeof *out);
     status = rn__cifar_count(size, "CIFAR-10 batch", &count);
     if (status == RN_OK) status = rn__dataset_new(out, count, 3, rn__cifar_shape, 10);
     if (status == RN_OK)
@@ -1165,48 +1177,49 @@ RN_API int rn_data_cifar10(const char *dir, int train, rn_dataset *out)
 
 /* ===== 7. images ========================================================== */
 
+/* The two source pixels an output pixel blends along one axis, and the
+   weight of the second: the output pixel's centre mapped into the source,
+   clamped to the outermost source centres. */
+static void rn__resize_taps(int out_index, double scale, int in_size, int *first, int *second,
+                            double *weight)
+{
+    double source = (out_index + 0.5) * scale - 0.5;
+    if (source < 0.0) source = 0.0;
+    *first = (int)source;
+    *second = *first + 1 < in_size ? *first + 1 : *first;
+    *weight = source - *first;
+}
+
 RN_API int rn_image_resize(const rn_tensor *image, int height, int width, rn_tensor *out)
 {
-    int shape[3], channels, in_height, in_width, c, y, x, status;
-    double scale_y, scale_x;
+    int shape[3], in_height, in_width, c, y, x, status;
     if (image == NULL || out == NULL || image->ndim != 3 || image == out)
         return rn_set_error(RN_ERR_ARGUMENT, "rn_image_resize: need a C x H x W image and a "
                                              "separate output");
-    channels = image->shape[0];
     in_height = image->shape[1];
     in_width = image->shape[2];
-    shape[0] = channels;
+    shape[0] = image->shape[0];
     shape[1] = height;
     shape[2] = width;
     status = rn_tensor_resize(out, 3, shape);
     if (status != RN_OK) return status;
-    scale_y = (double)in_height / height;
-    scale_x = (double)in_width / width;
-    for (y = 0; y < height; y++) {
-        /* Source coordinate of the output pixel's centre, clamped to the
-           outermost source centres. */
-        double source_y = (y + 0.5) * scale_y - 0.5;
-        int y0, y1;
-        double wy;
-        if (source_y < 0.0) source_y = 0.0;
-        y0 = (int)source_y;
-        y1 = y0 + 1 < in_height ? y0 + 1 : y0;
-        wy = source_y - y0;
-        for (x = 0; x < width; x++) {
-            double source_x = (x + 0.5) * scale_x - 0.5;
-            int x0, x1;
-            double wx;
-            if (source_x < 0.0) source_x = 0.0;
-            x0 = (int)source_x;
-            x1 = x0 + 1 < in_width ? x0 + 1 : x0;
-            wx = source_x - x0;
-            for (c = 0; c < channels; c++) {
-                const float *plane = image->data + (size_t)c * in_height * in_width;
-                double top = plane[y0 * in_width + x0] * (1.0 - wx) + plane[y0 * in_width + x1] * wx;
-                double bottom =
-                    plane[y1 * in_width + x0] * (1.0 - wx) + plane[y1 * in_width + x1] * wx;
-                out->data[((size_t)c * height + y) * width + x] =
-                    (float)(top * (1.0 - wy) + bottom * wy);
+    for (c = 0; c < shape[0]; c++) {
+        const float *plane = image->data + (size_t)c * in_height * in_width;
+        float *target = out->data + (size_t)c * height * width;
+        for (y = 0; y < height; y++) {
+            int y0, y1;
+            double wy;
+            const float *row0, *row1;
+            rn__resize_taps(y, (double)in_height / height, in_height, &y0, &y1, &wy);
+            row0 = plane + (size_t)y0 * in_width;
+            row1 = plane + (size_t)y1 * in_width;
+            for (x = 0; x < width; x++) {
+                int x0, x1;
+                double wx, top, bottom;
+                rn__resize_taps(x, (double)in_width / width, in_width, &x0, &x1, &wx);
+                top = row0[x0] * (1.0 - wx) + row0[x1] * wx;
+                bottom = row1[x0] * (1.0 - wx) + row1[x1] * wx;
+                target[(size_t)y * width + x] = (float)(top * (1.0 - wy) + bottom * wy);
             }
         }
     }
@@ -1452,9 +1465,9 @@ RN_API int rn_data_image_folder(const char *root, int channels, int height, int 
     rn__names classes, paths;
     rn_tensor image;
     int *labels = NULL, i, status;
+    if (out != NULL) memset(out, 0, sizeof *out);
     if (root == NULL || out == NULL)
         return rn_set_error(RN_ERR_ARGUMENT, "rn_data_image_folder: NULL argument");
-    memset(out, 0, sizeof *out);
     memset(&classes, 0, sizeof classes);
     memset(&paths, 0, sizeof paths);
     memset(&image, 0, sizeof image);
