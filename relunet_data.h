@@ -28,7 +28,7 @@ QUICK START
        for (int epoch = 0; epoch < 10; epoch++) {
            rn_batch_iter batches;
            rn_dataset_shuffle(&train, &rng);
-           rn_batch_iter_begin(&batches, &train, 64, NULL);   // views, no copies
+           rn_batch_iter_begin(&batches, &train, 64, NULL, 0); // views, no copies
            while (rn_batch_iter_next(&batches) > 0)
                train_step(&batches.inputs, batches.labels);    // 64 x 1 x 28 x 28
            rn_batch_iter_free(&batches);
@@ -390,7 +390,8 @@ RN_API int rn_dataset_gather(const rn_dataset *data, const int *indices, int cou
         return rn_set_error(RN_ERR_ARGUMENT, "rn_dataset_gather: no indices or no output");
     for (i = 0; i < count; i++)
         if (indices[i] < 0 || indices[i] >= rn__dataset_count(data))
-            return rn_set_error(RN_ERR_ARGUMENT, "rn_dataset_gather: index %d is %d (have %d items)",
+            return rn_set_error(RN_ERR_ARGUMENT,
+                                "rn_dataset_gather: index %d is %d (have %d items)",
                                 i, indices[i], rn__dataset_count(data));
     status = rn__dataset_new(out, count, data->inputs.ndim - 1, data->inputs.shape + 1,
                              data->n_classes);
@@ -586,7 +587,8 @@ RN_API int rn_batch_iter_begin(rn_batch_iter *iter, const rn_dataset *data, int 
     if (order == NULL) return RN_OK;
     for (i = 0; i < n_items; i++)
         if (order[i] < 0 || order[i] >= rn__dataset_count(data))
-            return rn_set_error(RN_ERR_ARGUMENT, "rn_batch_iter_begin: order[%d] is %d (have %d items)",
+            return rn_set_error(RN_ERR_ARGUMENT,
+                                "rn_batch_iter_begin: order[%d] is %d (have %d items)",
                                 i, order[i], rn__dataset_count(data));
     memcpy(shape, data->inputs.shape, sizeof shape);
     shape[0] = batch_size;
@@ -787,7 +789,8 @@ static int rn__gzip_header(const unsigned char *bytes, size_t size, const char *
     end = size - 8;
     if (flags & RN__GZ_FEXTRA) {
         size_t extra;
-        if (position + 2 > end) return rn_set_error(RN_ERR_FORMAT, "%s: gzip header truncated", name);
+        if (position + 2 > end)
+            return rn_set_error(RN_ERR_FORMAT, "%s: gzip header truncated", name);
         extra = (size_t)bytes[position] | (size_t)bytes[position + 1] << 8;
         position += 2;
         if (extra > end - position)
@@ -800,7 +803,8 @@ static int rn__gzip_header(const unsigned char *bytes, size_t size, const char *
         return rn_set_error(RN_ERR_FORMAT, "%s: gzip comment runs past the end", name);
     if (flags & RN__GZ_FHCRC) {
         uint32_t expected;
-        if (position + 2 > end) return rn_set_error(RN_ERR_FORMAT, "%s: gzip header truncated", name);
+        if (position + 2 > end)
+            return rn_set_error(RN_ERR_FORMAT, "%s: gzip header truncated", name);
         expected = (uint32_t)bytes[position] | (uint32_t)bytes[position + 1] << 8;
         if ((rn_crc32(0, bytes, position) & 0xFFFFu) != expected)
             return rn_set_error(RN_ERR_FORMAT, "%s: gzip header CRC mismatch", name);
@@ -1298,13 +1302,15 @@ static int rn__image_from_bytes(const unsigned char *bytes, size_t size, const c
     int status;
     if (image == NULL || (bytes == NULL && size > 0))
         return rn_set_error(RN_ERR_ARGUMENT, "%s: NULL image or data", name);
-    if ((channels != 1 && channels != 3) || height < 0 || width < 0 || (height == 0) != (width == 0))
+    if ((channels != 1 && channels != 3) || height < 0 || width < 0 ||
+        (height == 0) != (width == 0))
         return rn_set_error(RN_ERR_ARGUMENT,
                             "%s: %d channels, %d x %d (need 1 or 3 channels, both sizes or none)",
                             name, channels, height, width);
     memset(&decoded, 0, sizeof decoded);
     status = rn__image_decode(bytes, size, name, channels, &decoded);
-    if (status == RN_OK && height > 0 && (decoded.shape[1] != height || decoded.shape[2] != width)) {
+    if (status == RN_OK && height > 0 &&
+        (decoded.shape[1] != height || decoded.shape[2] != width)) {
         status = rn_image_resize(&decoded, height, width, image);
     } else if (status == RN_OK) {
         status = rn_tensor_resize(image, 3, decoded.shape);
@@ -1421,7 +1427,8 @@ static int rn__list_dir(const char *dir, int want_dirs, rn__names *names)
             status = rn__names_add(names, entry->d_name);
     }
     closedir(handle);
-    if (names->count > 1) qsort(names->items, (size_t)names->count, sizeof(char *), rn__compare_names);
+    if (names->count > 1)
+        qsort(names->items, (size_t)names->count, sizeof(char *), rn__compare_names);
     return status;
 }
 
@@ -1485,7 +1492,8 @@ RN_API int rn_data_image_folder(const char *root, int channels, int height, int 
                                   paths.items[i], image.shape[1], image.shape[2],
                                   out->inputs.shape[2], out->inputs.shape[3]);
         if (status == RN_OK) {
-            memcpy(out->inputs.data + (size_t)i * image.size, image.data, image.size * sizeof(float));
+            memcpy(out->inputs.data + (size_t)i * image.size, image.data,
+                   image.size * sizeof(float));
             out->labels[i] = labels[i];
         }
     }

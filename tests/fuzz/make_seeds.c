@@ -41,12 +41,13 @@ static size_t make_idx_pair(unsigned char *out)
 }
 
 /* The same pair with the images file gzip-compressed (FNAME and FHCRC set). */
-static size_t make_gzip_pair(const unsigned char *pair, unsigned char *out)
+static size_t make_gzip_pair(const unsigned char *pair, size_t pair_size, unsigned char *out)
 {
     size_t images = pair[0], n = 2;
     int zlib_size;
     uint32_t crc;
-    unsigned char *zlib = stbi_zlib_compress((unsigned char *)pair + 2, (int)images, &zlib_size, 8);
+    unsigned char *zlib =
+        stbi_zlib_compress((unsigned char *)pair + 2, (int)images, &zlib_size, 8);
     static const unsigned char head[10] = {0x1f, 0x8b, 8, 8 | 2, 0, 0, 0, 0, 0, 3};
     memcpy(out + n, head, 10), n += 10;
     memcpy(out + n, "a.idx", 6), n += 6;
@@ -58,7 +59,7 @@ static size_t make_gzip_pair(const unsigned char *pair, unsigned char *out)
     out[n++] = (unsigned char)(crc >> 16), out[n++] = (unsigned char)(crc >> 24);
     out[n++] = (unsigned char)images, out[n++] = 0, out[n++] = 0, out[n++] = 0;
     out[0] = (unsigned char)(n - 2), out[1] = 0;
-    memcpy(out + n, pair + 2 + images, 14), n += 14;
+    memcpy(out + n, pair + 2 + images, pair_size - 2 - images), n += pair_size - 2 - images;
     free(zlib);
     return n;
 }
@@ -92,6 +93,8 @@ static void write_image(const char *dir, const char *name, int mode, int format)
 
 int main(int argc, char **argv)
 {
+    static const char meta[] = "airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\n"
+                               "truck\n";
     unsigned char pair[128], gz[256], cifar[2 * 3073];
     char dir[1024];
     size_t n, k;
@@ -102,12 +105,11 @@ int main(int argc, char **argv)
     snprintf(dir, sizeof dir, "%s/idx", argv[1]);
     n = make_idx_pair(pair);
     write_file(dir, "pair", pair, n);
-    write_file(dir, "pair_gz", gz, make_gzip_pair(pair, gz));
+    write_file(dir, "pair_gz", gz, make_gzip_pair(pair, n, gz));
     snprintf(dir, sizeof dir, "%s/cifar", argv[1]);
     for (k = 0; k < sizeof cifar; k++) cifar[k] = (unsigned char)(k % 3073 == 0 ? k / 3073 : k);
     write_file(dir, "two_records", cifar, sizeof cifar);
-    write_file(dir, "meta", "airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n",
-               63);
+    write_file(dir, "meta", meta, sizeof meta - 1);
     snprintf(dir, sizeof dir, "%s/image", argv[1]);
     write_image(dir, "png_rgb", 1, 0);
     write_image(dir, "jpg_gray_resized", 2, 1);
