@@ -188,7 +188,8 @@ RN_API int rn_tensor_resize(rn_tensor *tensor, int ndim, const int *shape);
 /* A view of caller-owned memory. The shape is not validated: use for memory
    you just sized yourself. */
 RN_API rn_tensor rn_tensor_view(float *data, int ndim, const int *shape);
-/* A view of items [first, first + count) along the first dimension. */
+/* A view of items [first, first + count) along the first dimension; an empty
+   tensor (data NULL, which every function rejects) when the range is bad. */
 RN_API rn_tensor rn_tensor_slice(const rn_tensor *tensor, int first, int count);
 RN_API void rn_tensor_free(rn_tensor *tensor);
 RN_API void rn_tensor_fill(rn_tensor *tensor, float value);
@@ -685,9 +686,17 @@ RN_API rn_tensor rn_tensor_view(float *data, int ndim, const int *shape)
 
 RN_API rn_tensor rn_tensor_slice(const rn_tensor *tensor, int first, int count)
 {
-    rn_tensor view = *tensor;
-    size_t item = tensor->shape[0] > 0 ? tensor->size / (size_t)tensor->shape[0] : 0;
-    RN_ASSERT(first >= 0 && count >= 0 && first + count <= tensor->shape[0]);
+    rn_tensor view;
+    size_t item;
+    if (tensor == NULL || tensor->data == NULL || first < 0 || count < 1 ||
+        count > tensor->shape[0] - first) {
+        rn_set_error(RN_ERR_ARGUMENT, "rn_tensor_slice: items [%d, %d) of %d", first,
+                     first + count, tensor ? tensor->shape[0] : 0);
+        memset(&view, 0, sizeof view);
+        return view;
+    }
+    view = *tensor;
+    item = tensor->size / (size_t)tensor->shape[0];
     view.data = tensor->data + (size_t)first * item;
     view.shape[0] = count;
     view.size = (size_t)count * item;
@@ -1573,6 +1582,7 @@ static int rn__net_append(rn_net *net, rn_layer *layer, int status)
     rn_rng_seed(&rng, 0x72656c756e6574ULL, (uint64_t)layer->index);
     rn_layer_init(layer, RN_INIT_TORCH_DEFAULT, 0.0f, &rng);
     *stored = *layer;
+    RN_ASSERT(net->n_layers < net->capacity);
     net->layers[net->n_layers++] = stored;
     net->input.data = NULL; /* a new layer invalidates the cached forward pass */
     return RN_OK;
