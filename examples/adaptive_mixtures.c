@@ -355,6 +355,23 @@ static void md_row(FILE *md, const char *label, const double *values, int n)
     report_md_row_numbers(md, label, values, n, 4);
 }
 
+/* A results row: accuracy, precision, best precision, its epoch, then the study's value
+   (when study > 0). */
+static void md_result_row(FILE *md, const char *label, const run_result *r, double study)
+{
+    char cells[6][32];
+    const char *row[6];
+    int k, n = study > 0 ? 6 : 5;
+    snprintf(cells[0], sizeof cells[0], "%s", label);
+    snprintf(cells[1], sizeof cells[1], "%.4f", r->final.accuracy);
+    snprintf(cells[2], sizeof cells[2], "%.4f", r->final.precision);
+    snprintf(cells[3], sizeof cells[3], "%.4f", r->best_precision);
+    snprintf(cells[4], sizeof cells[4], "%d", r->best_epoch);
+    snprintf(cells[5], sizeof cells[5], "%.4f", study);
+    for (k = 0; k < 6; k++) row[k] = cells[k];
+    report_md_row(md, row, n);
+}
+
 static void write_report(const options *o, int train_count, const run_result *results,
                          double seconds)
 {
@@ -400,15 +417,7 @@ static void write_report(const options *o, int train_count, const run_result *re
 
     fprintf(md, "## Test accuracy and macro precision (after the last epoch)\n\n");
     report_md_header(md, table_header, 6);
-    for (i = 0; i < N_COMPARED; i++) {
-        double row[5];
-        row[0] = results[i].final.accuracy;
-        row[1] = results[i].final.precision;
-        row[2] = results[i].best_precision;
-        row[3] = results[i].best_epoch;
-        row[4] = study_lenet[i];
-        md_row(md, runs[i].label, row, 5);
-    }
+    for (i = 0; i < N_COMPARED; i++) md_result_row(md, runs[i].label, &results[i], study_lenet[i]);
     fprintf(md, "\nThe study's column is its Table 1 (LeNet, best precision over 150 epochs on "
             "64-image batches): compare the ordering, not the values.\n\n");
     report_md_image(md, "Test macro precision per epoch", "test_precision.svg");
@@ -430,14 +439,7 @@ static void write_report(const options *o, int train_count, const run_result *re
             "frozen\": the unnormalised sum X tanh + Y sigmoid + Z ReLU with X = Y = Z = 1. "
             "The study did this for AlexNet only.\n\n");
     report_md_header(md, retrain_header, 5);
-    for (i = 6; i < N_RUNS; i++) {
-        double row[4];
-        row[0] = results[i].final.accuracy;
-        row[1] = results[i].final.precision;
-        row[2] = results[i].best_precision;
-        row[3] = results[i].best_epoch;
-        md_row(md, runs[i].label, row, 4);
-    }
+    for (i = 6; i < N_RUNS; i++) md_result_row(md, runs[i].label, &results[i], 0.0);
     fprintf(md, "\n");
     report_md_image(md, "Mixtures: learned vs frozen weights", "mixtures_precision.svg");
     fprintf(md, "\nFiles: `results.csv` (the tables), `curves.csv` (every epoch of every run), "

@@ -111,11 +111,9 @@ int cifar_load(const char *dir, int train_size, int test_size, uint64_t seed, rn
     if (rn_data_cifar10(dir, 1, train) != RN_OK || rn_data_cifar10(dir, 0, test) != RN_OK ||
         cifar__subsample(train, train_size, seed) != 0 ||
         cifar__subsample(test, test_size, seed + 1) != 0) {
-        fprintf(stderr, "cannot load CIFAR-10: %s\n"
-                "Get the binary version (cifar-10-binary.tar.gz) from "
-                "https://www.cs.toronto.edu/~kriz/cifar.html, unpack it, and pass the folder "
-                "holding cifar-10-batches-bin/ with --data or RELUNET_DATA (in development: "
-                "RELUNET_DATA=../shared/data).\n", rn_last_error());
+        fprintf(stderr, "cannot load CIFAR-10: %s\n(pass the folder holding "
+                "cifar-10-batches-bin/ with --data or RELUNET_DATA; in development "
+                "RELUNET_DATA=../shared/data)\n", rn_last_error());
         rn_dataset_free(train);
         rn_dataset_free(test);
         return -1;
