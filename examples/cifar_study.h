@@ -21,6 +21,11 @@ int cifar_parse_double(const char *text, const char *option, double min, double 
 int cifar_load(const char *dir, int train_size, int test_size, uint64_t seed, rn_dataset *train,
                rn_dataset *test);
 
+/* One optimizer step on a batch: forward (RN_TRAIN), cross-entropy on the
+   logits into *loss, backward, step. Returns an RN_ status. */
+int cifar_train_step(rn_net *net, rn_optim *opt, const rn_tensor *inputs, const int *labels,
+                     float *loss);
+
 /* One epoch of SGD-style training on a fresh shuffle of data in batches of
    batch_size (cross-entropy on the logits). *step counts batches across
    epochs for the progress bar. Returns the mean training loss, or NaN after
@@ -123,6 +128,18 @@ int cifar_load(const char *dir, int train_size, int test_size, uint64_t seed, rn
     return 0;
 }
 
+int cifar_train_step(rn_net *net, rn_optim *opt, const rn_tensor *inputs, const int *labels,
+                     float *loss)
+{
+    int status = rn_net_forward(net, inputs, RN_TRAIN);
+    rn_net_zero_grad(net);
+    if (status == RN_OK)
+        status = rn_loss_cross_entropy(rn_net_output(net), labels, loss, rn_net_output_grad(net));
+    if (status == RN_OK) status = rn_net_backward(net);
+    if (status == RN_OK) status = rn_optim_step(opt);
+    return status;
+}
+
 double cifar_train_epoch(rn_net *net, rn_optim *opt, rn_dataset *data, int batch_size,
                          rn_rng *rng, report_progress *bar, long *step)
 {
@@ -134,13 +151,7 @@ double cifar_train_epoch(rn_net *net, rn_optim *opt, rn_dataset *data, int batch
     if (rn_batch_iter_begin(&batches, data, batch_size, NULL, 0) != RN_OK) status = -1;
     while (status == RN_OK && rn_batch_iter_next(&batches) > 0) {
         float loss = 0.0f;
-        status = rn_net_forward(net, &batches.inputs, RN_TRAIN);
-        rn_net_zero_grad(net);
-        if (status == RN_OK)
-            status = rn_loss_cross_entropy(rn_net_output(net), batches.labels, &loss,
-                                           rn_net_output_grad(net));
-        if (status == RN_OK) status = rn_net_backward(net);
-        if (status == RN_OK) status = rn_optim_step(opt);
+        status = cifar_train_step(net, opt, &batches.inputs, batches.labels, &loss);
         total += (double)loss * batches.count;
         items += batches.count;
         ++*step;

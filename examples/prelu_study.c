@@ -279,13 +279,7 @@ static int train_deep(study *s, int task, task_result *r)
         rn_batch_iter_begin(&batches, &s->deep_train, BATCH, NULL, 0);
         while (status == RN_OK && rn_batch_iter_next(&batches) > 0) {
             float loss = NAN;
-            status = rn_net_forward(net, &batches.inputs, RN_TRAIN);
-            rn_net_zero_grad(net);
-            if (status == RN_OK)
-                status = rn_loss_cross_entropy(rn_net_output(net), batches.labels, &loss,
-                                               rn_net_output_grad(net));
-            if (status == RN_OK) status = rn_net_backward(net);
-            if (status == RN_OK) status = rn_optim_step(opt);
+            status = cifar_train_step(net, opt, &batches.inputs, batches.labels, &loss);
             sum += loss;
             if (++step % LOSS_EVERY == 0 || status != RN_OK) {
                 r->curve_step[r->n_points] = (double)step;
