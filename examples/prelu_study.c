@@ -490,10 +490,12 @@ int main(int argc, char **argv)
         return 1;
     if (rn_dataset_subsample(&s.train, s.o.deep_train < s.train.inputs.shape[0]
                                            ? s.o.deep_train : s.train.inputs.shape[0],
-                             1, (uint64_t)s.o.seed + 2, &s.deep_train) != RN_OK ||
-        report_mkdir_p(s.o.out) != 0) {
-        fprintf(stderr, "cannot prepare the deep-net data or the folder %s: %s\n", s.o.out,
-                rn_last_error());
+                             1, (uint64_t)s.o.seed + 2, &s.deep_train) != RN_OK) {
+        fprintf(stderr, "cannot draw the deep-net images: %s\n", rn_last_error());
+        return 1;
+    }
+    if (report_mkdir_p(s.o.out) != 0) {
+        fprintf(stderr, "cannot create the output folder %s\n", s.o.out);
         return 1;
     }
     results = (task_result *)calloc(N_TASKS, sizeof *results);
