@@ -19,7 +19,7 @@ BUILD = build/san
 else
 BUILD = build/plain
 endif
-ALL_CFLAGS = $(WARNINGS) $(CFLAGS) $(SANITIZE) -I. -Itests -I$(STB_INCLUDE)
+ALL_CFLAGS = $(WARNINGS) $(CFLAGS) $(SANITIZE) -I. -Itests -Iexamples -I$(STB_INCLUDE)
 HEADERS = $(wildcard relunet*.h) tests/harness.h $(wildcard tests/*.h) $(wildcard examples/*.h)
 
 TESTS = $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
