@@ -50,7 +50,8 @@ HOSTILE INPUT
    below), sizes against the data actually present, label ranges, gzip
    CRC-32 and length, and fails with a message naming the file and the
    problem. Each has a from-memory entry point; the fuzz targets in
-   tests/fuzz/ drive those.
+   tests/fuzz/ drive those. JPEG Huffman tables that overflow stb_image 2.27
+   (Debian 12's version) are refused before stb_image sees them.
 
 API GROUPS
    datasets      rn_dataset_free rn_dataset_gather rn_dataset_subsample
@@ -837,7 +838,7 @@ RN_API int rn_gunzip(const void *bytes, size_t size, const char *name, unsigned 
     expected_crc = rn__le32(p + size - 8);
     expected_size = rn__le32(p + size - 4);
     if (compressed > INT_MAX || expected_size > INT_MAX ||
-        expected_size > (compressed + 1) * RN__DEFLATE_MAX_RATIO)
+        expected_size / RN__DEFLATE_MAX_RATIO > compressed)
         return rn_set_error(RN_ERR_FORMAT,
                             "%s: gzip length field %lu is impossible for %lu compressed bytes",
                             name, (unsigned long)expected_size, (unsigned long)compressed);
