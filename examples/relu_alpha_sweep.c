@@ -28,7 +28,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 enum { LAYERS = 3, MAX_LAMBDAS = 64, MAX_RUNS = 1000, RECORD_EVERY = 100, ALPHA_LEVELS = 20 };
 #define ZERO_BELOW 0.05 /* the study's "converged to zero" */
@@ -63,13 +62,11 @@ typedef struct options {
     int n_merge_dirs;
 } options;
 
-/* The final state of one run, read back from its CSV file. */
+/* One run read back from its CSV file. */
 typedef struct run_result {
     double lambda;
     int run;
-    double initial[LAYERS], final[LAYERS];
-    double test_accuracy, seconds, cpu_seconds;
-    study_table table; /* the trajectory: one row every RECORD_EVERY steps */
+    study_result result;
 } run_result;
 
 /* What a child process needs to train one run. */
@@ -202,96 +199,46 @@ static void run_file_name(char *name, size_t size, double lambda, int run)
     snprintf(name, size, "lambda_%g_run_%d.csv", lambda, run + 1);
 }
 
-/* The run's CSV file: a row of alphas every RECORD_EVERY steps (step 0: the
-   initial ones, last: the final ones), then a summary row with the test
-   accuracy. Every row repeats the settings, so files can be concatenated. */
-typedef struct run_log {
-    report_csv csv;
-    const options *opt;
-    double lambda;
-    int run;
-    rn_net *net;
-} run_log;
-
-static const char *const run_columns[] = {"lambda", "run", "penalty_norm", "train_size", "epochs",
-                                          "step", "alpha1", "alpha2", "alpha3", "train_loss",
-                                          "test_accuracy", "seconds", "cpu_seconds"};
-enum { RUN_COLUMNS = sizeof run_columns / sizeof run_columns[0] };
-
-/* seconds: wall-clock time of the run; cpu_seconds: processor time (the same
-   when nothing else competes for the processor). */
-static void log_row(run_log *log, long step, double loss, double test_accuracy, double seconds,
-                    double cpu_seconds)
-{
-    double alphas[LAYERS];
-    int i;
-    study_alphas(log->net, alphas);
-    report_csv_num(&log->csv, log->lambda);
-    report_csv_int(&log->csv, log->run + 1);
-    report_csv_int(&log->csv, log->opt->penalty_norm);
-    report_csv_int(&log->csv, log->opt->train_size);
-    report_csv_int(&log->csv, log->opt->epochs);
-    report_csv_int(&log->csv, step);
-    for (i = 0; i < LAYERS; i++) report_csv_num(&log->csv, alphas[i]);
-    report_csv_num(&log->csv, loss);
-    report_csv_num(&log->csv, test_accuracy);
-    report_csv_num(&log->csv, seconds);
-    report_csv_num(&log->csv, cpu_seconds);
-}
-
-static void record_step(void *context, long step, int epoch, double loss, double accuracy)
-{
-    (void)epoch;
-    (void)accuracy;
-    log_row((run_log *)context, step, loss, NAN, NAN, NAN);
-}
+static const char *const setting_names[] = {"lambda", "run", "penalty_norm", "train_size", "epochs"};
+enum { SETTINGS = sizeof setting_names / sizeof setting_names[0] };
 
 static int train_run(int task, void *context)
 {
     const sweep *s = (const sweep *)context;
     const options *o = s->opt;
-    run_log log;
+    int run = task % o->runs, failed;
+    double lambda = o->lambdas[task / o->runs];
+    double settings[SETTINGS] = {lambda, run + 1, o->penalty_norm, o->train_size, o->epochs};
+    uint64_t seed = run_seed(o, run);
+    rn_net *net = make_net();
     study_training t;
+    study_log log;
     char name[128];
-    uint64_t seed = run_seed(o, task % o->runs);
-    double start = report_seconds();
-    clock_t cpu_start = clock();
-    int failed;
-    memset(&log, 0, sizeof log);
+    if (!net) return -1;
+    rn_net_init(net, RN_INIT_TORCH_DEFAULT, 0.0f, seed);
+    draw_alphas(net, seed);
+    rn_net_set_range(net, RN_PARAMS_NAMED("alpha"), 0.0f, 1.0f);
     memset(&t, 0, sizeof t);
-    log.opt = o;
-    log.lambda = o->lambdas[task / o->runs];
-    log.run = task % o->runs;
-    log.net = make_net();
-    if (!log.net) return -1;
-    rn_net_init(log.net, RN_INIT_TORCH_DEFAULT, 0.0f, seed);
-    draw_alphas(log.net, seed);
-    rn_net_set_range(log.net, RN_PARAMS_NAMED("alpha"), 0.0f, 1.0f);
-    t.net = log.net;
-    t.opt = rn_optim_new(log.net, &(rn_optim_desc){.kind = RN_SGD, .lr = 0.01f});
+    t.net = net;
+    t.opt = rn_optim_new(net, &(rn_optim_desc){.kind = RN_SGD, .lr = 0.01f});
     t.train = s->train;
     t.batch_size = 64;
     t.epochs = o->epochs;
     t.penalty = o->penalty_norm == 1 ? RN_PENALTY_L1 : RN_PENALTY_L2_NORM;
-    t.lambda = (float)log.lambda;
+    t.lambda = (float)lambda;
     t.shuffle_seed = seed;
     t.record_every = RECORD_EVERY;
-    t.record = record_step;
+    t.record = study_log_record;
     t.context = &log;
-    run_file_name(name, sizeof name, log.lambda, log.run);
-    failed = !t.opt || report_csv_open(&log.csv, s->runs_dir, name, run_columns, RUN_COLUMNS) != 0;
+    run_file_name(name, sizeof name, lambda, run);
+    failed = !t.opt || study_log_open(&log, s->runs_dir, name, net, setting_names, settings, SETTINGS) != 0;
     if (!failed) {
-        log_row(&log, 0, NAN, NAN, NAN, NAN);
         failed = study_train(&t) != 0;
+        failed |= study_log_close(&log, failed ? NAN : study_accuracy(net, s->test)) != 0;
     }
-    if (!failed) log_row(&log, (long)o->epochs * ((s->train->inputs.shape[0] + 63) / 64), NAN,
-                         study_accuracy(log.net, s->test), report_seconds() - start,
-                         (double)(clock() - cpu_start) / CLOCKS_PER_SEC);
-    failed |= report_csv_close(&log.csv) != 0;
-    if (failed) fprintf(stderr, "run %d at lambda %g failed (%s/%s)\n", log.run + 1, log.lambda,
-                        s->runs_dir, name);
+    if (failed) fprintf(stderr, "run %d at lambda %g failed (%s/%s)\n", run + 1, lambda, s->runs_dir, name);
     rn_optim_free(t.opt);
-    rn_net_free(log.net);
+    rn_net_free(net);
     return failed ? -1 : 0;
 }
 
@@ -331,7 +278,7 @@ static int run_sweep(const options *o, const char *runs_dir)
 static int read_run(const options *o, char **dirs, int n_dirs, int task, run_result *r)
 {
     char name[128], path[1200];
-    int d, last;
+    int d;
     FILE *probe = NULL;
     r->lambda = o->lambdas[task / o->runs];
     r->run = task % o->runs;
@@ -345,24 +292,7 @@ static int read_run(const options *o, char **dirs, int n_dirs, int task, run_res
         return -1;
     }
     fclose(probe);
-    if (study_table_read(path, name, &r->table) != 0) return -1;
-    last = r->table.rows - 1;
-    if (last < 1 || !(study_table_get(&r->table, last, "test_accuracy") >= 0)) {
-        fprintf(stderr, "%s/%s is incomplete (the run did not finish)\n", path, name);
-        study_table_free(&r->table);
-        return -1;
-    }
-    r->test_accuracy = study_table_get(&r->table, last, "test_accuracy");
-    r->seconds = study_table_get(&r->table, last, "seconds");
-    r->cpu_seconds = study_table_get(&r->table, last, "cpu_seconds");
-    for (d = 0; d < LAYERS; d++) {
-        char column[8];
-        snprintf(column, sizeof column, "alpha%d", d + 1);
-        r->initial[d] = study_table_get(&r->table, 0, column);
-        r->final[d] = study_table_get(&r->table, last, column);
-    }
-    r->table.rows--; /* the summary row is not part of the trajectory */
-    return 0;
+    return study_result_read(path, name, &r->result);
 }
 
 /* The settings every run was trained with; -1 when the runs disagree. */
@@ -371,11 +301,11 @@ static int read_settings(const run_result *runs, int n, options *o)
     static const char *const keys[] = {"penalty_norm", "train_size", "epochs"};
     int *fields[] = {&o->penalty_norm, &o->train_size, &o->epochs}, k, i;
     for (k = 0; k < 3; k++) {
-        double first = study_table_get(&runs[0].table, 0, keys[k]);
+        double first = study_table_get(&runs[0].result.table, 0, keys[k]);
         for (i = 1; i < n; i++) {
-            if (study_table_get(&runs[i].table, 0, keys[k]) != first) {
+            if (study_table_get(&runs[i].result.table, 0, keys[k]) != first) {
                 fprintf(stderr, "the runs were trained with different %s (%g and %g)\n", keys[k], first,
-                        study_table_get(&runs[i].table, 0, keys[k]));
+                        study_table_get(&runs[i].result.table, 0, keys[k]));
                 return -1;
             }
         }
@@ -402,9 +332,9 @@ static void lambda_summary(const run_result *runs, int n_runs, lambda_stats *s)
     memset(s, 0, sizeof *s);
     s->accuracy_min = 1.0;
     for (r = 0; r < n_runs; r++) {
-        double a = runs[r].test_accuracy;
+        double a = runs[r].result.test_accuracy;
         for (k = 0; k < LAYERS; k++) {
-            double alpha = runs[r].final[k];
+            double alpha = runs[r].result.final[k];
             int zero = alpha < ZERO_BELOW, one = alpha >= ONE_FROM;
             s->zero[k] += zero;
             s->zero[LAYERS] += zero;
@@ -491,27 +421,17 @@ static int trajectory_lambda(const options *o)
 /* (2) alpha trajectories of every run at lambda = 0.02: one chart per layer. */
 static int report_trajectories(report_data *d)
 {
-    int l = trajectory_lambda(d->opt), runs = d->opt->runs, k, r, i, failed = 0;
-    report_series *series = (report_series *)calloc((size_t)runs * LAYERS, sizeof *series);
-    char (*names)[32] = (char (*)[32])calloc((size_t)runs * LAYERS, sizeof *names);
-    double **columns = (double **)calloc((size_t)runs * (LAYERS + 1), sizeof *columns);
-    if (!series || !names || !columns) failed = -1;
-    for (r = 0; r < runs && !failed; r++) {
-        const study_table *t = &d->runs[l * runs + r].table;
-        for (k = 0; k <= LAYERS && !failed; k++) {
-            char column[8];
-            double *values = columns[r * (LAYERS + 1) + k] = (double *)malloc((size_t)t->rows * sizeof *values);
-            if (!values) failed = -1;
-            snprintf(column, sizeof column, k == 0 ? "step" : "alpha%d", k);
-            for (i = 0; !failed && i < t->rows; i++) values[i] = study_table_get(t, i, column);
-        }
-        for (k = 0; k < LAYERS && !failed; k++) {
-            report_series *s = &series[k * runs + r];
+    int l = trajectory_lambda(d->opt), runs = d->opt->runs, n = runs * LAYERS, k, r, failed = 0;
+    report_series *series = (report_series *)calloc((size_t)n, sizeof *series);
+    char (*names)[32] = (char (*)[32])calloc((size_t)n, sizeof *names);
+    failed = !series || !names;
+    for (k = 0; k < LAYERS && !failed; k++) {
+        for (r = 0; r < runs && !failed; r++) {
+            char column[16];
             snprintf(names[k * runs + r], sizeof names[0], "run %d (alpha%d)", r + 1, k + 1);
-            s->name = names[k * runs + r] + 0;
-            s->x = columns[r * (LAYERS + 1)];
-            s->y = columns[r * (LAYERS + 1) + k + 1];
-            s->n = t->rows;
+            snprintf(column, sizeof column, "alpha%d", k + 1);
+            failed = study_series_from_table(&series[k * runs + r], names[k * runs + r],
+                                             &d->runs[l * runs + r].result.table, "step", column);
         }
     }
     fprintf(d->md, "## 2. Alpha trajectories at lambda = %g\n\n"
@@ -532,9 +452,8 @@ static int report_trajectories(report_data *d)
         failed |= report_svg_line(d->out, file, &chart, series + k * runs, runs);
         report_md_image(d->md, title, file);
     }
-    if (!failed) failed = report_csv_series(d->out, "trajectories.csv", series, runs * LAYERS);
-    for (i = 0; columns && i < runs * (LAYERS + 1); i++) free(columns[i]);
-    free(columns);
+    if (!failed) failed = report_csv_series(d->out, "trajectories.csv", series, n);
+    if (series) study_series_free(series, n);
     free(names);
     free(series);
     return failed;
@@ -555,7 +474,7 @@ static int report_final_alphas(report_data *d)
     if (!values) return -1;
     for (i = 0; i < n; i++) {
         values[i] = d->runs[i].lambda;
-        for (k = 0; k < LAYERS; k++) values[(k + 1) * n + i] = d->runs[i].final[k];
+        for (k = 0; k < LAYERS; k++) values[(k + 1) * n + i] = d->runs[i].result.final[k];
     }
     for (k = 0; k < LAYERS; k++) {
         series[k].name = layer_names[k];
@@ -571,11 +490,11 @@ static int report_final_alphas(report_data *d)
     for (i = 0; i < n && !failed; i++) {
         report_csv_num(&csv, d->runs[i].lambda);
         report_csv_int(&csv, d->runs[i].run + 1);
-        for (k = 0; k < LAYERS; k++) report_csv_num(&csv, d->runs[i].initial[k]);
-        for (k = 0; k < LAYERS; k++) report_csv_num(&csv, d->runs[i].final[k]);
-        report_csv_num(&csv, d->runs[i].test_accuracy);
-        report_csv_num(&csv, d->runs[i].seconds);
-        report_csv_num(&csv, d->runs[i].cpu_seconds);
+        for (k = 0; k < LAYERS; k++) report_csv_num(&csv, d->runs[i].result.initial[k]);
+        for (k = 0; k < LAYERS; k++) report_csv_num(&csv, d->runs[i].result.final[k]);
+        report_csv_num(&csv, d->runs[i].result.test_accuracy);
+        report_csv_num(&csv, d->runs[i].result.seconds);
+        report_csv_num(&csv, d->runs[i].result.cpu_seconds);
     }
     failed |= report_csv_close(&csv);
     free(values);
@@ -656,7 +575,7 @@ static double lambdas_with_relu(const report_data *d, int k, char *text, size_t 
     snprintf(text, size, "none");
     for (l = 0; l < d->opt->n_lambdas; l++) {
         int hit = 0;
-        for (r = 0; r < d->opt->runs; r++) hit |= d->runs[l * d->opt->runs + r].final[k] >= ONE_FROM;
+        for (r = 0; r < d->opt->runs; r++) hit |= d->runs[l * d->opt->runs + r].result.final[k] >= ONE_FROM;
         if (hit && used < size) used += (size_t)snprintf(text + used, size - used, "%s%g",
                                                          largest >= 0 ? ", " : "", d->opt->lambdas[l]);
         if (hit && d->opt->lambdas[l] > largest) largest = d->opt->lambdas[l];
@@ -722,7 +641,7 @@ static void report_intro(report_data *d, int n_dirs, double seconds)
     const options *o = d->opt;
     double wall = 0.0, cpu = 0.0;
     int i;
-    for (i = 0; i < o->n_lambdas * o->runs; i++) wall += d->runs[i].seconds, cpu += d->runs[i].cpu_seconds;
+    for (i = 0; i < o->n_lambdas * o->runs; i++) wall += d->runs[i].result.seconds, cpu += d->runs[i].result.cpu_seconds;
     fprintf(d->md, "# ReLU_alpha lambda sweep on Fashion-MNIST\n\n"
                    "Reproduces \"Advanced Topics in Machine Learning, Challenge 2\" (P. Pettenà, 2024): "
                    "ReLU_alpha(x) = ReLU(x) - (1 - alpha) ReLU(-x), one alpha per layer (alpha = 1: "
@@ -782,7 +701,7 @@ static int write_report(options *o, char **dirs, int n_dirs, int merged, double 
         failed |= fclose(d.md) != 0;
         if (failed) fprintf(stderr, "writing the report's files in %s failed\n", o->out);
     }
-    while (read-- > 0) study_table_free(&d.runs[read].table);
+    while (read-- > 0) study_table_free(&d.runs[read].result.table);
     free(d.runs);
     free(d.stats);
     return failed ? -1 : 0;

@@ -68,6 +68,30 @@ double study_accuracy(rn_net *net, const rn_dataset *data);
    NaN); returns how many it has. */
 int study_alphas(rn_net *net, double alphas[STUDY_MAX_ALPHAS]);
 
+/* ---- a training's CSV file ------------------------------------------------- */
+
+/* Columns: the training's settings (repeated in every row, so that files can
+   be concatenated), then step, epoch, train_loss, train_accuracy, alpha1,
+   alpha2, alpha3, test_accuracy, seconds, cpu_seconds. Rows: step 0 (the
+   initial alphas), one per call of study_log_record, then a summary row with
+   the test accuracy, the wall-clock and the processor time. */
+typedef struct study_log {
+    report_csv csv;
+    rn_net *net;
+    const double *settings;
+    int n_settings;
+    long step;        /* of the last row */
+    int epoch;
+    double start, cpu_start;
+} study_log;
+
+int study_log_open(study_log *log, const char *dir, const char *name, rn_net *net,
+                   const char *const *setting_names, const double *settings, int n_settings);
+/* A study_record_fn: context is the study_log. */
+void study_log_record(void *context, long step, int epoch, double loss, double accuracy);
+/* Writes the summary row and closes the file; 0 when every row was written. */
+int study_log_close(study_log *log, double test_accuracy);
+
 /* ---- independent runs in parallel ----------------------------------------- */
 
 /* One training: 0 on success. Runs in a child process: it must leave its
@@ -93,7 +117,26 @@ typedef struct study_table {
 int study_table_read(const char *dir, const char *name, study_table *table);
 /* The value in the named column, NaN when there is no such column or row. */
 double study_table_get(const study_table *table, int row, const char *column);
+/* The named column as a new array of table->rows values (free() it), or NULL. */
+double *study_table_column(const study_table *table, const char *column);
 void study_table_free(study_table *table);
+
+/* A chart series of column y against column x of a table, in new arrays;
+   name is not copied. 0, or -1 when out of memory. */
+int study_series_from_table(report_series *series, const char *name, const study_table *table,
+                            const char *x, const char *y);
+/* Frees the arrays of n series made by study_series_from_table. */
+void study_series_free(report_series *series, int n);
+
+/* A training's CSV file read back (see study_log). */
+typedef struct study_result {
+    double initial[STUDY_MAX_ALPHAS], final[STUDY_MAX_ALPHAS];
+    double test_accuracy, seconds, cpu_seconds;
+    study_table table; /* every row but the summary: the trajectory */
+} study_result;
+
+/* 0, or -1 after printing why (unreadable, or the training did not finish). */
+int study_result_read(const char *dir, const char *name, study_result *result);
 
 #endif /* RELUNET_STUDY_H */
 
@@ -104,6 +147,7 @@ void study_table_free(study_table *table);
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #if defined(__unix__) || defined(__unix) || (defined(__APPLE__) && defined(__MACH__))
 #include <unistd.h>
 #endif
@@ -301,6 +345,66 @@ int study_alphas(rn_net *net, double alphas[STUDY_MAX_ALPHAS])
     return n;
 }
 
+/* ---- a training's CSV file ------------------------------------------------- */
+
+static const char *const study__log_columns[] = {"step", "epoch", "train_loss", "train_accuracy",
+                                                 "alpha1", "alpha2", "alpha3", "test_accuracy",
+                                                 "seconds", "cpu_seconds"};
+enum { STUDY__LOG_COLUMNS = sizeof study__log_columns / sizeof study__log_columns[0] };
+
+static double study__cpu_seconds(void) { return (double)clock() / CLOCKS_PER_SEC; }
+
+static void study__log_row(study_log *log, long step, int epoch, double loss, double accuracy,
+                           double test_accuracy, double seconds, double cpu_seconds)
+{
+    double alphas[STUDY_MAX_ALPHAS];
+    int i;
+    study_alphas(log->net, alphas);
+    log->step = step;
+    log->epoch = epoch;
+    for (i = 0; i < log->n_settings; i++) report_csv_num(&log->csv, log->settings[i]);
+    report_csv_int(&log->csv, step);
+    report_csv_int(&log->csv, epoch);
+    report_csv_num(&log->csv, loss);
+    report_csv_num(&log->csv, accuracy);
+    for (i = 0; i < STUDY_MAX_ALPHAS; i++) report_csv_num(&log->csv, alphas[i]);
+    report_csv_num(&log->csv, test_accuracy);
+    report_csv_num(&log->csv, seconds);
+    report_csv_num(&log->csv, cpu_seconds);
+}
+
+int study_log_open(study_log *log, const char *dir, const char *name, rn_net *net,
+                   const char *const *setting_names, const double *settings, int n_settings)
+{
+    int i, columns = n_settings + STUDY__LOG_COLUMNS;
+    memset(log, 0, sizeof *log);
+    log->net = net;
+    log->settings = settings;
+    log->n_settings = n_settings;
+    log->start = report_seconds();
+    log->cpu_start = study__cpu_seconds();
+    if (report_csv_open(&log->csv, dir, name, NULL, columns) != 0) {
+        fprintf(stderr, "cannot write %s/%s\n", dir, name);
+        return -1;
+    }
+    for (i = 0; i < columns; i++)
+        report_csv_str(&log->csv, i < n_settings ? setting_names[i] : study__log_columns[i - n_settings]);
+    study__log_row(log, 0, 0, NAN, NAN, NAN, NAN, NAN);
+    return 0;
+}
+
+void study_log_record(void *context, long step, int epoch, double loss, double accuracy)
+{
+    study__log_row((study_log *)context, step, epoch, loss, accuracy, NAN, NAN, NAN);
+}
+
+int study_log_close(study_log *log, double test_accuracy)
+{
+    study__log_row(log, log->step, log->epoch, NAN, NAN, test_accuracy, report_seconds() - log->start,
+                   study__cpu_seconds() - log->cpu_start);
+    return report_csv_close(&log->csv);
+}
+
 /* ---- independent runs in parallel ----------------------------------------- */
 
 static void study__finished(report_progress *bar, long done)
@@ -438,6 +542,34 @@ double study_table_get(const study_table *table, int row, const char *column)
     return NAN;
 }
 
+double *study_table_column(const study_table *table, const char *column)
+{
+    double *values = (double *)malloc(((size_t)table->rows + 1) * sizeof *values);
+    int i;
+    for (i = 0; values && i < table->rows; i++) values[i] = study_table_get(table, i, column);
+    return values;
+}
+
+int study_series_from_table(report_series *series, const char *name, const study_table *table,
+                            const char *x, const char *y)
+{
+    series->name = name;
+    series->x = study_table_column(table, x);
+    series->y = study_table_column(table, y);
+    series->n = table->rows;
+    return series->x && series->y ? 0 : -1;
+}
+
+void study_series_free(report_series *series, int n)
+{
+    int i;
+    for (i = 0; i < n; i++) {
+        free((void *)series[i].x);
+        free((void *)series[i].y);
+        series[i].x = series[i].y = NULL;
+    }
+}
+
 void study_table_free(study_table *table)
 {
     int c;
@@ -445,6 +577,30 @@ void study_table_free(study_table *table)
     free(table->names);
     free(table->values);
     memset(table, 0, sizeof *table);
+}
+
+int study_result_read(const char *dir, const char *name, study_result *result)
+{
+    int last, i;
+    memset(result, 0, sizeof *result);
+    if (study_table_read(dir, name, &result->table) != 0) return -1;
+    last = result->table.rows - 1;
+    result->test_accuracy = study_table_get(&result->table, last, "test_accuracy");
+    if (last < 1 || !(result->test_accuracy >= 0)) {
+        fprintf(stderr, "%s/%s is incomplete: the training did not finish\n", dir, name);
+        study_table_free(&result->table);
+        return -1;
+    }
+    result->seconds = study_table_get(&result->table, last, "seconds");
+    result->cpu_seconds = study_table_get(&result->table, last, "cpu_seconds");
+    for (i = 0; i < STUDY_MAX_ALPHAS; i++) {
+        char column[16];
+        snprintf(column, sizeof column, "alpha%d", i + 1);
+        result->initial[i] = study_table_get(&result->table, 0, column);
+        result->final[i] = study_table_get(&result->table, last, column);
+    }
+    result->table.rows--; /* the summary row is not part of the trajectory */
+    return 0;
 }
 
 #endif /* STUDY_IMPLEMENTATION */
