@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { LAYERS = 3, MAX_LAMBDAS = 32, MAX_MODELS = 2 + 2 * MAX_LAMBDAS, RECORD_EVERY = 10 };
+enum { LAYERS = 3, MAX_MODELS = 2 + 2 * STUDY_MAX_LAMBDAS, RECORD_EVERY = 10 };
 enum { RELU, LINEAR, RELU_ALPHA };
 #define FEATURE_LAMBDA 0.5 /* the ReLU_alpha model whose feature maps the study shows */
 
@@ -50,10 +50,10 @@ static const char *const usage =
     "  --jobs N             models at a time, in child processes (default: processors)\n";
 
 typedef struct options {
-    const char *data, *out;
-    int seed, epochs, long_epochs, clamp, train_size, test_size, jobs;
-    int n_lambdas, n_long_lambdas;
-    double lambdas[MAX_LAMBDAS], long_lambdas[MAX_LAMBDAS];
+    study_options common; /* --data, --out, --seed, --jobs, --*-size, --epochs, --lambdas */
+    int long_epochs, clamp;
+    int n_long_lambdas;
+    double long_lambdas[STUDY_MAX_LAMBDAS];
 } options;
 
 /* One network to train and its place in the report. */
@@ -86,61 +86,44 @@ static void set_defaults(options *o, int quick)
 {
     static const double lambdas[] = {0.1, 0.3, 0.5, 0.7, 0.9, 2, 5}, long_lambdas[] = {0.5, 0.7};
     memset(o, 0, sizeof *o);
-    o->out = "results/conv_linearization";
-    o->seed = 1;
-    o->epochs = quick ? 1 : 3;
+    o->common.out = "results/conv_linearization";
+    o->common.seed = 1;
+    o->common.epochs = quick ? 1 : 3;
     o->long_epochs = quick ? 2 : 12;
-    o->train_size = quick ? 300 : 60000;
-    o->test_size = quick ? 500 : 10000;
-    o->jobs = study_cores();
-    o->n_lambdas = quick ? 1 : 7;
+    o->common.train_size = quick ? 300 : 60000;
+    o->common.test_size = quick ? 500 : 10000;
+    o->common.jobs = study_cores();
+    o->common.n_lambdas = quick ? 1 : 7;
     o->n_long_lambdas = quick ? 1 : 2;
-    memcpy(o->lambdas, quick ? long_lambdas : lambdas, (size_t)o->n_lambdas * sizeof *lambdas);
+    memcpy(o->common.lambdas, quick ? long_lambdas : lambdas,
+           (size_t)o->common.n_lambdas * sizeof *lambdas);
     memcpy(o->long_lambdas, long_lambdas, (size_t)o->n_long_lambdas * sizeof *long_lambdas);
 }
 
 /* 0: go on; 1: done (help shown); -1: bad arguments. */
 static int parse_options(int argc, char **argv, options *o)
 {
-    int i, quick = 0, found = 0, bad = 0;
-    for (i = 1; i < argc; i++) quick |= strcmp(argv[i], "--quick") == 0;
-    set_defaults(o, quick);
-    for (i = 1; i < argc && !bad; i++) {
-        const char *v = NULL, *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(usage, stdout);
-            return 1;
-        } else if (strcmp(a, "--quick") == 0) {
-            continue;
-        } else if (strcmp(a, "--clamp") == 0) {
-            o->clamp = 1;
-        } else if ((found = study_option_value(argc, argv, &i, "--data", &v)) != 0) {
-            o->data = v;
-        } else if ((found = study_option_value(argc, argv, &i, "--out", &v)) != 0) {
-            o->out = v;
-        } else if ((found = study_option_value(argc, argv, &i, "--seed", &v)) > 0) {
-            bad = study_parse_int(v, a, 0, 2147483647L, &o->seed);
-        } else if ((found = study_option_value(argc, argv, &i, "--lambdas", &v)) > 0) {
-            bad = study_parse_list(v, a, o->lambdas, MAX_LAMBDAS, &o->n_lambdas);
-        } else if ((found = study_option_value(argc, argv, &i, "--long-lambdas", &v)) > 0) {
-            bad = study_parse_list(v, a, o->long_lambdas, MAX_LAMBDAS, &o->n_long_lambdas);
-        } else if ((found = study_option_value(argc, argv, &i, "--epochs", &v)) > 0) {
-            bad = study_parse_int(v, a, 1, 10000, &o->epochs);
-        } else if ((found = study_option_value(argc, argv, &i, "--long-epochs", &v)) > 0) {
-            bad = study_parse_int(v, a, 1, 10000, &o->long_epochs);
-        } else if ((found = study_option_value(argc, argv, &i, "--train-size", &v)) > 0) {
-            bad = study_parse_int(v, a, 1, 60000, &o->train_size);
-        } else if ((found = study_option_value(argc, argv, &i, "--test-size", &v)) > 0) {
-            bad = study_parse_int(v, a, 1, 10000, &o->test_size);
-        } else if ((found = study_option_value(argc, argv, &i, "--jobs", &v)) > 0) {
-            bad = study_parse_int(v, a, 1, 1024, &o->jobs);
-        } else if (found == 0) {
-            fprintf(stderr, "unknown option '%s' (see --help)\n", a);
-            bad = 1;
-        }
-        bad |= found < 0;
+    int i, found = 0;
+    if (study_has_flag(argc, argv, "--help") || study_has_flag(argc, argv, "-h")) {
+        fputs(usage, stdout);
+        return 1;
     }
-    return bad ? -1 : 0;
+    set_defaults(o, study_has_flag(argc, argv, "--quick"));
+    for (i = 1; i < argc && found >= 0; i++) {
+        if ((found = study_common_option(argc, argv, &i, &o->common)) != 0) continue;
+        if ((found = study_int_option(argc, argv, &i, "--long-epochs", 1, 10000, &o->long_epochs)) != 0)
+            continue;
+        if ((found = study_list_option(argc, argv, &i, "--long-lambdas", o->long_lambdas, STUDY_MAX_LAMBDAS,
+                                       &o->n_long_lambdas)) != 0)
+            continue;
+        if (strcmp(argv[i], "--clamp") == 0) {
+            o->clamp = found = 1;
+        } else {
+            fprintf(stderr, "unknown option '%s' (see --help)\n", argv[i]);
+            found = -1;
+        }
+    }
+    return found < 0 ? -1 : 0;
 }
 
 /* ---- the models ------------------------------------------------------------- */
@@ -167,9 +150,10 @@ static void list_models(study *s)
 {
     const options *o = &s->opt;
     int i, shown = -1;
-    add_model(s, RELU, 0.0, o->epochs);
-    add_model(s, LINEAR, 0.0, o->epochs);
-    for (i = 0; i < o->n_lambdas; i++) add_model(s, RELU_ALPHA, o->lambdas[i], o->epochs);
+    add_model(s, RELU, 0.0, o->common.epochs);
+    add_model(s, LINEAR, 0.0, o->common.epochs);
+    for (i = 0; i < o->common.n_lambdas; i++)
+        add_model(s, RELU_ALPHA, o->common.lambdas[i], o->common.epochs);
     for (i = 0; i < o->n_long_lambdas; i++) {
         model *m = &s->models[s->n_models];
         add_model(s, RELU_ALPHA, o->long_lambdas[i], o->long_epochs);
@@ -208,7 +192,7 @@ static rn_net *make_net(const model *m, const options *o)
         rn_net_add_conv2d(net, 16, 5, 1, 2) || rn_net_add_activation_ex(net, &act) ||
         rn_net_add_conv2d(net, 32, 3, 1, 1) || rn_net_add_activation_ex(net, &act) ||
         rn_net_add_flatten(net) || rn_net_add_linear(net, 10) ||
-        rn_net_init(net, RN_INIT_TORCH_DEFAULT, 0.0f, (uint64_t)o->seed)) {
+        rn_net_init(net, RN_INIT_TORCH_DEFAULT, 0.0f, (uint64_t)o->common.seed)) {
         fprintf(stderr, "building the network: %s\n", rn_last_error());
         rn_net_free(net);
         return NULL;
@@ -254,7 +238,7 @@ static int write_feature_maps(study *s, rn_net *net, const model *m)
             snprintf(title, sizeof title, "%s, layer %d (predicted: %s)", m->label, layer + 1,
                      class_names[predicted]);
             feature_file(name, sizeof name, m, i, layer);
-            failed = report_svg_images(s->opt.out, name, title, grid, c, 8);
+            failed = report_svg_images(s->opt.common.out, name, title, grid, c, 8);
         }
     }
     return failed;
@@ -267,7 +251,7 @@ static int train_model(int task, void *context)
 {
     study *s = (study *)context;
     model *m = &s->models[task];
-    double settings[SETTINGS] = {m->activation, m->lambda, m->epochs, s->opt.clamp, s->opt.train_size};
+    double settings[SETTINGS] = {m->activation, m->lambda, m->epochs, s->opt.clamp, s->opt.common.train_size};
     rn_net *net = make_net(m, &s->opt);
     report_progress bar;
     study_training t;
@@ -283,7 +267,7 @@ static int train_model(int task, void *context)
     t.epochs = m->epochs;
     t.penalty = RN_PENALTY_L1;
     t.lambda = (float)m->lambda;
-    t.shuffle_seed = (uint64_t)s->opt.seed;
+    t.shuffle_seed = (uint64_t)s->opt.common.seed;
     t.record_every = RECORD_EVERY;
     t.record = study_log_record;
     t.context = &log;
@@ -291,7 +275,7 @@ static int train_model(int task, void *context)
     snprintf(name, sizeof name, "%s.csv", m->name);
     failed = !t.opt || study_log_open(&log, s->models_dir, name, net, setting_names, settings, SETTINGS) != 0;
     report_progress_begin(&bar, m->label, (long)m->epochs * ((s->train.inputs.shape[0] + 99) / 100));
-    if (s->opt.jobs > 1) bar.tty = 0; /* several models write lines to one terminal */
+    if (s->opt.common.jobs > 1) bar.tty = 0; /* several models write lines to one terminal */
     if (!failed) {
         failed = study_train(&t) != 0;
         report_progress_end(&bar);
@@ -323,14 +307,14 @@ static void report_intro(FILE *md, const study *s, double seconds)
                 "Every model starts from the same weights (seed %d) and sees the same batches.\n"
                 "- Models: ReLU; linear (no activation); ReLU_alpha with one alpha per layer "
                 "starting at 0.5, loss cross-entropy + lambda * (|alpha1| + |alpha2| + |alpha3|).\n",
-            s->train.inputs.shape[0], s->test.inputs.shape[0], o->seed);
+            s->train.inputs.shape[0], s->test.inputs.shape[0], o->common.seed);
     fprintf(md, "- Alpha is %s. The study does not say whether it clamped alpha, and "
                 "calls alpha = 1 an equilibrium \"neither 0.9 nor 1.1\", so by default it is left "
                 "free; `--clamp` keeps it in [0, 1].\n",
             o->clamp ? "**clamped to [0, 1]** after every step (`--clamp`)"
                      : "**not clamped**: it may leave [0, 1]");
     fprintf(md, "- %d models, %.0f s of processor time in all; wall time %.0f s with %d jobs.\n\n",
-            s->n_models, cpu, seconds, o->jobs);
+            s->n_models, cpu, seconds, o->common.jobs);
 }
 
 static void report_accuracy_table(FILE *md, const study *s)
@@ -379,7 +363,7 @@ static int report_curves(FILE *md, const study *s, int epochs, const char *suffi
         chart.title = title;
         chart.x_label = "iteration (batch of 100)";
         chart.y_label = axes[c];
-        if (!failed) failed = report_svg_line(s->opt.out, file, &chart, series, n);
+        if (!failed) failed = report_svg_line(s->opt.common.out, file, &chart, series, n);
         study_series_free(series, n);
         report_md_image(md, title, file);
     }
@@ -406,7 +390,7 @@ static int report_alphas(FILE *md, const study *s)
         chart.title = title;
         chart.x_label = "iteration (batch of 100)";
         chart.y_label = "alpha";
-        if (!failed) failed = report_svg_line(s->opt.out, file, &chart, series, LAYERS);
+        if (!failed) failed = report_svg_line(s->opt.common.out, file, &chart, series, LAYERS);
         study_series_free(series, k);
         report_md_image(md, title, file);
     }
@@ -433,7 +417,7 @@ static int report_feature_maps(FILE *md, const study *s)
         input.height = input.width = 28;
         snprintf(name, sizeof name, "input_%d.svg", i + 1);
         snprintf(caption, sizeof caption, "%s (test image %d)", class_names[shown_classes[i]], s->shown[i]);
-        failed = report_svg_images(s->opt.out, name, caption, &input, 1, 1);
+        failed = report_svg_images(s->opt.common.out, name, caption, &input, 1, 1);
         fprintf(md, "### %s\n\n", caption);
         report_md_image(md, caption, name);
         for (j = 0; j < s->n_models; j++)
@@ -493,9 +477,9 @@ static void report_findings(FILE *md, const study *s)
 
 static int write_report(study *s, double seconds)
 {
-    FILE *md = report_fopen(s->opt.out, "REPORT.md", "w");
+    FILE *md = report_fopen(s->opt.common.out, "REPORT.md", "w");
     int failed = md == NULL, i;
-    if (failed) fprintf(stderr, "cannot write %s/REPORT.md\n", s->opt.out);
+    if (failed) fprintf(stderr, "cannot write %s/REPORT.md\n", s->opt.common.out);
     for (i = 0; i < s->n_models && !failed; i++) {
         char name[64];
         snprintf(name, sizeof name, "%s.csv", s->models[i].name);
@@ -508,8 +492,8 @@ static int write_report(study *s, double seconds)
         fputs("## Loss and accuracy per iteration\n\n"
               "Means over windows of 10 iterations of the batches' cross-entropy (without the "
               "penalty) and accuracy.\n\n", md);
-        failed = report_curves(md, s, s->opt.epochs, "short");
-        if (s->opt.n_long_lambdas > 0 && s->opt.long_epochs != s->opt.epochs)
+        failed = report_curves(md, s, s->opt.common.epochs, "short");
+        if (s->opt.n_long_lambdas > 0 && s->opt.long_epochs != s->opt.common.epochs)
             failed |= report_curves(md, s, s->opt.long_epochs, "long");
         failed |= report_alphas(md, s) | report_feature_maps(md, s);
         fputs("## Files\n\n"
@@ -547,29 +531,29 @@ int main(int argc, char **argv)
     double start = report_seconds();
     report_progress bar;
     if (status != 0) return status > 0 ? 0 : 2;
-    snprintf(s.models_dir, sizeof s.models_dir, "%s/models", s.opt.out);
+    snprintf(s.models_dir, sizeof s.models_dir, "%s/models", s.opt.common.out);
     if (report_mkdir_p(s.models_dir) != 0) {
         fprintf(stderr, "cannot create the folder %s\n", s.models_dir);
         return 1;
     }
-    if (study_load_fashion_mnist(s.opt.data, s.opt.train_size, s.opt.test_size, (uint64_t)s.opt.seed,
-                                 &s.train, &s.test) != 0)
+    if (study_load_fashion_mnist(s.opt.common.data, s.opt.common.train_size, s.opt.common.test_size,
+                                 (uint64_t)s.opt.common.seed, &s.train, &s.test) != 0)
         return 1;
     list_models(&s);
     failed = find_shown_images(&s);
     schedule(&s, tasks);
     if (!failed) {
         printf("%d models on %d training images, %d at a time\n", s.n_models, s.train.inputs.shape[0],
-               s.opt.jobs);
+               s.opt.common.jobs);
         report_progress_begin(&bar, "models", s.n_models);
         bar.tty = 0;
-        failed = study_run_tasks(tasks, s.n_models, s.opt.jobs, train_model, &s, &bar);
+        failed = study_run_tasks(tasks, s.n_models, s.opt.common.jobs, train_model, &s, &bar);
         if (failed) fprintf(stderr, "%d of %d models failed\n", failed, s.n_models);
     }
     if (!failed) failed = write_report(&s, report_seconds() - start);
     rn_dataset_free(&s.train);
     rn_dataset_free(&s.test);
     if (failed) return 1;
-    printf("report: %s/REPORT.md\n", s.opt.out);
+    printf("report: %s/REPORT.md\n", s.opt.common.out);
     return 0;
 }

@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { LAYERS = 3, MAX_LAMBDAS = 64, MAX_RUNS = 1000, RECORD_EVERY = 100, ALPHA_LEVELS = 20 };
+enum { LAYERS = 3, MAX_RUNS = 1000, RECORD_EVERY = 100, ALPHA_LEVELS = 20 };
 #define ZERO_BELOW 0.05 /* the study's "converged to zero" */
 #define ONE_FROM 0.95   /* settled at ReLU */
 #define TRAJECTORY_LAMBDA 0.02
@@ -54,10 +54,8 @@ static const char *const usage =
     "  --merge DIR...     no training: the report from the CSV files in DIR/runs of every DIR\n";
 
 typedef struct options {
-    const char *data, *out;
-    int seed, runs, penalty_norm, train_size, test_size, epochs, jobs, shard, shards;
-    int n_lambdas;
-    double lambdas[MAX_LAMBDAS];
+    study_options common; /* --data, --out, --seed, --jobs, --*-size, --epochs, --lambdas */
+    int runs, penalty_norm, shard, shards;
     char **merge_dirs;
     int n_merge_dirs;
 } options;
@@ -82,19 +80,20 @@ static void set_defaults(options *o, int quick)
 {
     int i;
     memset(o, 0, sizeof *o);
-    o->out = "results/relu_alpha_sweep";
-    o->seed = 1;
+    o->common.out = "results/relu_alpha_sweep";
+    o->common.seed = 1;
     o->runs = quick ? 2 : 6;
     o->penalty_norm = 1;
-    o->train_size = quick ? 2000 : 10000;
-    o->test_size = quick ? 1000 : 10000;
-    o->epochs = quick ? 1 : 10;
-    o->jobs = study_cores();
+    o->common.train_size = quick ? 2000 : 10000;
+    o->common.test_size = quick ? 1000 : 10000;
+    o->common.epochs = quick ? 1 : 10;
+    o->common.jobs = study_cores();
     o->shard = o->shards = 1;
-    o->n_lambdas = quick ? 3 : 11;
-    for (i = 0; i < o->n_lambdas; i++) o->lambdas[i] = quick ? (double[]){0.0, 0.02, 0.05}[i] : 0.005 * i;
+    o->common.n_lambdas = quick ? 3 : 11;
+    for (i = 0; i < o->common.n_lambdas; i++) o->common.lambdas[i] = quick ? (double[]){0.0, 0.02, 0.05}[i] : 0.005 * i;
 }
 
+/* Each returns 1 when the value is good, else -1 after saying why. */
 static int parse_shard(const char *text, options *o)
 {
     char extra;
@@ -103,58 +102,52 @@ static int parse_shard(const char *text, options *o)
         fprintf(stderr, "--shard: '%s' is not I/N with 1 <= I <= N\n", text);
         return -1;
     }
-    return 0;
+    return 1;
+}
+
+static int parse_penalty(const char *text, options *o)
+{
+    o->penalty_norm = strcmp(text, "l1") == 0 ? 1 : strcmp(text, "l2") == 0 ? 2 : 0;
+    if (o->penalty_norm != 0) return 1;
+    fprintf(stderr, "--penalty: '%s' is neither l1 nor l2\n", text);
+    return -1;
+}
+
+/* --merge takes the arguments after it up to the next option. */
+static int take_merge_dirs(int argc, char **argv, int *i, options *o)
+{
+    o->merge_dirs = argv + *i + 1;
+    while (*i + 1 < argc && strncmp(argv[*i + 1], "--", 2) != 0) ++*i, o->n_merge_dirs++;
+    if (o->n_merge_dirs > 0) return 1;
+    fprintf(stderr, "--merge needs at least one folder\n");
+    return -1;
 }
 
 /* 0: go on; 1: done (help shown); -1: bad arguments. */
 static int parse_options(int argc, char **argv, options *o)
 {
-    int i, quick = 0, found = 0, bad = 0;
-    for (i = 1; i < argc; i++) quick |= strcmp(argv[i], "--quick") == 0;
-    set_defaults(o, quick);
-    for (i = 1; i < argc && !bad; i++) {
-        const char *v = NULL, *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(usage, stdout);
-            return 1;
-        } else if (strcmp(a, "--quick") == 0) {
-            continue;
-        } else if (strcmp(a, "--merge") == 0) {
-            o->merge_dirs = argv + i + 1;
-            while (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) i++, o->n_merge_dirs++;
-            bad = o->n_merge_dirs == 0;
-            if (bad) fprintf(stderr, "--merge needs at least one folder\n");
-        } else if ((found = study_option_value(argc, argv, &i, "--data", &v)) != 0) {
-            o->data = v;
-        } else if ((found = study_option_value(argc, argv, &i, "--out", &v)) != 0) {
-            o->out = v;
-        } else if ((found = study_option_value(argc, argv, &i, "--seed", &v)) > 0) {
-            bad = study_parse_int(v, a, 0, 2147483647L, &o->seed);
-        } else if ((found = study_option_value(argc, argv, &i, "--lambdas", &v)) > 0) {
-            bad = study_parse_list(v, a, o->lambdas, MAX_LAMBDAS, &o->n_lambdas);
-        } else if ((found = study_option_value(argc, argv, &i, "--runs", &v)) > 0) {
-            bad = study_parse_int(v, a, 1, MAX_RUNS, &o->runs);
-        } else if ((found = study_option_value(argc, argv, &i, "--penalty", &v)) > 0) {
-            o->penalty_norm = strcmp(v, "l1") == 0 ? 1 : strcmp(v, "l2") == 0 ? 2 : 0;
-            bad = o->penalty_norm == 0;
-            if (bad) fprintf(stderr, "--penalty: '%s' is neither l1 nor l2\n", v);
-        } else if ((found = study_option_value(argc, argv, &i, "--train-size", &v)) > 0) {
-            bad = study_parse_int(v, a, 1, 60000, &o->train_size);
-        } else if ((found = study_option_value(argc, argv, &i, "--test-size", &v)) > 0) {
-            bad = study_parse_int(v, a, 1, 10000, &o->test_size);
-        } else if ((found = study_option_value(argc, argv, &i, "--epochs", &v)) > 0) {
-            bad = study_parse_int(v, a, 1, 10000, &o->epochs);
-        } else if ((found = study_option_value(argc, argv, &i, "--jobs", &v)) > 0) {
-            bad = study_parse_int(v, a, 1, 1024, &o->jobs);
-        } else if ((found = study_option_value(argc, argv, &i, "--shard", &v)) > 0) {
-            bad = parse_shard(v, o);
-        } else if (found == 0) {
-            fprintf(stderr, "unknown option '%s' (see --help)\n", a);
-            bad = 1;
-        }
-        bad |= found < 0;
+    int i, found = 0;
+    const char *v = NULL;
+    if (study_has_flag(argc, argv, "--help") || study_has_flag(argc, argv, "-h")) {
+        fputs(usage, stdout);
+        return 1;
     }
-    return bad ? -1 : 0;
+    set_defaults(o, study_has_flag(argc, argv, "--quick"));
+    for (i = 1; i < argc && found >= 0; i++) {
+        if ((found = study_common_option(argc, argv, &i, &o->common)) != 0) continue;
+        if ((found = study_int_option(argc, argv, &i, "--runs", 1, MAX_RUNS, &o->runs)) != 0) continue;
+        if ((found = study_option_value(argc, argv, &i, "--shard", &v)) != 0) {
+            if (found > 0) found = parse_shard(v, o);
+        } else if ((found = study_option_value(argc, argv, &i, "--penalty", &v)) != 0) {
+            if (found > 0) found = parse_penalty(v, o);
+        } else if (strcmp(argv[i], "--merge") == 0) {
+            found = take_merge_dirs(argc, argv, &i, o);
+        } else {
+            fprintf(stderr, "unknown option '%s' (see --help)\n", argv[i]);
+            found = -1;
+        }
+    }
+    return found < 0 ? -1 : 0;
 }
 
 /* ---- one run ---------------------------------------------------------------- */
@@ -180,7 +173,7 @@ static rn_net *make_net(void)
    that what differs between lambdas is lambda alone. */
 static uint64_t run_seed(const options *o, int run)
 {
-    return (uint64_t)o->seed * 1000003u + (uint64_t)run;
+    return (uint64_t)o->common.seed * 1000003u + (uint64_t)run;
 }
 
 /* Each alpha from {0, 0.05, ..., 0.95}, as in the study. */
@@ -207,8 +200,8 @@ static int train_run(int task, void *context)
     const sweep *s = (const sweep *)context;
     const options *o = s->opt;
     int run = task % o->runs, failed;
-    double lambda = o->lambdas[task / o->runs];
-    double settings[SETTINGS] = {lambda, run + 1, o->penalty_norm, o->train_size, o->epochs};
+    double lambda = o->common.lambdas[task / o->runs];
+    double settings[SETTINGS] = {lambda, run + 1, o->penalty_norm, o->common.train_size, o->common.epochs};
     uint64_t seed = run_seed(o, run);
     rn_net *net = make_net();
     study_training t;
@@ -223,7 +216,7 @@ static int train_run(int task, void *context)
     t.opt = rn_optim_new(net, &(rn_optim_desc){.kind = RN_SGD, .lr = 0.01f});
     t.train = s->train;
     t.batch_size = 64;
-    t.epochs = o->epochs;
+    t.epochs = o->common.epochs;
     t.penalty = o->penalty_norm == 1 ? RN_PENALTY_L1 : RN_PENALTY_L2_NORM;
     t.lambda = (float)lambda;
     t.shuffle_seed = seed;
@@ -247,11 +240,11 @@ static int run_sweep(const options *o, const char *runs_dir)
     rn_dataset train, test;
     sweep s;
     report_progress bar;
-    int total = o->n_lambdas * o->runs, count = 0, k, failed;
+    int total = o->common.n_lambdas * o->runs, count = 0, k, failed;
     int *tasks = (int *)malloc((size_t)total * sizeof *tasks);
     if (!tasks) return -1;
     for (k = o->shard - 1; k < total; k += o->shards) tasks[count++] = k;
-    if (study_load_fashion_mnist(o->data, o->train_size, o->test_size, (uint64_t)o->seed, &train,
+    if (study_load_fashion_mnist(o->common.data, o->common.train_size, o->common.test_size, (uint64_t)o->common.seed, &train,
                                  &test) != 0) {
         free(tasks);
         return -1;
@@ -261,9 +254,9 @@ static int run_sweep(const options *o, const char *runs_dir)
     s.test = &test;
     snprintf(s.runs_dir, sizeof s.runs_dir, "%s", runs_dir);
     printf("%d runs (%d lambdas x %d), %d at a time: %d training images, %d epochs, batch 64\n",
-           count, o->n_lambdas, o->runs, o->jobs, train.inputs.shape[0], o->epochs);
+           count, o->common.n_lambdas, o->runs, o->common.jobs, train.inputs.shape[0], o->common.epochs);
     report_progress_begin(&bar, "runs", count);
-    failed = study_run_tasks(tasks, count, o->jobs, train_run, &s, &bar);
+    failed = study_run_tasks(tasks, count, o->common.jobs, train_run, &s, &bar);
     report_progress_end(&bar);
     rn_dataset_free(&train);
     rn_dataset_free(&test);
@@ -280,7 +273,7 @@ static int read_run(const options *o, char **dirs, int n_dirs, int task, run_res
     char name[128], path[1200];
     int d;
     FILE *probe = NULL;
-    r->lambda = o->lambdas[task / o->runs];
+    r->lambda = o->common.lambdas[task / o->runs];
     r->run = task % o->runs;
     run_file_name(name, sizeof name, r->lambda, r->run);
     for (d = 0; d < n_dirs && !probe; d++) {
@@ -299,7 +292,7 @@ static int read_run(const options *o, char **dirs, int n_dirs, int task, run_res
 static int read_settings(const run_result *runs, int n, options *o)
 {
     static const char *const keys[] = {"penalty_norm", "train_size", "epochs"};
-    int *fields[] = {&o->penalty_norm, &o->train_size, &o->epochs}, k, i;
+    int *fields[] = {&o->penalty_norm, &o->common.train_size, &o->common.epochs}, k, i;
     for (k = 0; k < 3; k++) {
         double first = study_table_get(&runs[0].result.table, 0, keys[k]);
         for (i = 1; i < n; i++) {
@@ -375,7 +368,7 @@ static const char *const layer_names[] = {"alpha1 (layer 1)", "alpha2 (layer 2)"
 /* (1) share of alphas at zero per lambda: chart, table and CSV. */
 static int report_share_zero(report_data *d)
 {
-    int n = d->opt->n_lambdas, k, l, failed;
+    int n = d->opt->common.n_lambdas, k, l, failed;
     double *y = (double *)malloc((size_t)n * (LAYERS + 1) * sizeof *y);
     report_series series[LAYERS + 1];
     report_chart chart = {.title = "Share of alphas < 0.05 after training", .x_label = "lambda", .y_label = "share of alphas"};
@@ -385,7 +378,7 @@ static int report_share_zero(report_data *d)
     for (k = 0; k <= LAYERS; k++) {
         for (l = 0; l < n; l++) y[k * n + l] = d->stats[l].zero[k];
         series[k].name = layer_names[k];
-        series[k].x = d->opt->lambdas;
+        series[k].x = d->opt->common.lambdas;
         series[k].y = y + k * n;
         series[k].n = n;
     }
@@ -402,7 +395,7 @@ static int report_share_zero(report_data *d)
         char label[32];
         double percent[LAYERS + 1];
         for (k = 0; k <= LAYERS; k++) percent[k] = 100.0 * d->stats[l].zero[k];
-        snprintf(label, sizeof label, "%g", d->opt->lambdas[l]);
+        snprintf(label, sizeof label, "%g", d->opt->common.lambdas[l]);
         report_md_row_numbers(d->md, label, percent, LAYERS + 1, 1);
     }
     fputs("\n(percent of alphas below 0.05)\n\n", d->md);
@@ -413,8 +406,8 @@ static int report_share_zero(report_data *d)
 static int trajectory_lambda(const options *o)
 {
     int l, best = 0;
-    for (l = 1; l < o->n_lambdas; l++)
-        if (fabs(o->lambdas[l] - TRAJECTORY_LAMBDA) < fabs(o->lambdas[best] - TRAJECTORY_LAMBDA)) best = l;
+    for (l = 1; l < o->common.n_lambdas; l++)
+        if (fabs(o->common.lambdas[l] - TRAJECTORY_LAMBDA) < fabs(o->common.lambdas[best] - TRAJECTORY_LAMBDA)) best = l;
     return best;
 }
 
@@ -437,12 +430,12 @@ static int report_trajectories(report_data *d)
     fprintf(d->md, "## 2. Alpha trajectories at lambda = %g\n\n"
                    "Every run's alphas every %d batches and at the end; run r starts from the same "
                    "weights, alphas and batch order at every lambda.\n\n",
-            d->opt->lambdas[l], RECORD_EVERY);
+            d->opt->common.lambdas[l], RECORD_EVERY);
     for (k = 0; k < LAYERS && !failed; k++) {
         char title[64], file[32];
         report_chart chart;
         memset(&chart, 0, sizeof chart);
-        snprintf(title, sizeof title, "alpha%d during training, lambda = %g", k + 1, d->opt->lambdas[l]);
+        snprintf(title, sizeof title, "alpha%d during training, lambda = %g", k + 1, d->opt->common.lambdas[l]);
         snprintf(file, sizeof file, "trajectory_alpha%d.svg", k + 1);
         chart.title = title;
         chart.x_label = "batch";
@@ -462,7 +455,7 @@ static int report_trajectories(report_data *d)
 /* (3) histograms and (4) scatter of the final alphas, and their CSV. */
 static int report_final_alphas(report_data *d)
 {
-    int n = d->opt->n_lambdas * d->opt->runs, k, i, failed;
+    int n = d->opt->common.n_lambdas * d->opt->runs, k, i, failed;
     double *values = (double *)malloc((size_t)n * (LAYERS + 1) * sizeof *values);
     report_series series[LAYERS];
     report_chart histogram = {.title = "Final alphas, all lambdas and runs", .x_label = "final alpha", .y_label = "runs"};
@@ -513,7 +506,7 @@ static int report_per_lambda(report_data *d)
                                          "zero_all", "mean_alpha1", "mean_alpha2", "mean_alpha3",
                                          "share_at_least_0.95", "accuracy_mean", "accuracy_sd",
                                          "accuracy_min", "accuracy_max"};
-    int n = d->opt->n_lambdas, l, k, failed;
+    int n = d->opt->common.n_lambdas, l, k, failed;
     double *y = (double *)malloc((size_t)n * 3 * sizeof *y);
     report_series series[3] = {{.name = "mean"}, {.name = "lowest"}, {.name = "highest"}};
     report_chart chart = {.title = "Test accuracy per lambda", .x_label = "lambda", .y_label = "test accuracy"};
@@ -531,9 +524,9 @@ static int report_per_lambda(report_data *d)
                           s->mean[2], s->one, s->accuracy_mean, s->accuracy_sd, s->accuracy_min,
                           s->accuracy_max};
         char label[32];
-        snprintf(label, sizeof label, "%g", d->opt->lambdas[l]);
+        snprintf(label, sizeof label, "%g", d->opt->common.lambdas[l]);
         report_md_row_numbers(d->md, label, row, 7, 2);
-        report_csv_num(&csv, d->opt->lambdas[l]);
+        report_csv_num(&csv, d->opt->common.lambdas[l]);
         for (k = 0; k < 12; k++) report_csv_num(&csv, all[k]);
         y[l] = s->accuracy_mean;
         y[n + l] = s->accuracy_min;
@@ -541,7 +534,7 @@ static int report_per_lambda(report_data *d)
     }
     failed |= report_csv_close(&csv);
     for (k = 0; k < 3; k++) {
-        series[k].x = d->opt->lambdas;
+        series[k].x = d->opt->common.lambdas;
         series[k].y = y + k * n;
         series[k].n = n;
     }
@@ -550,7 +543,7 @@ static int report_per_lambda(report_data *d)
     fprintf(d->md, "\n## 6. Test accuracy per lambda\n\n"
                    "The study never measured it. Accuracy on %s test images after the last epoch, "
                    "over the %d runs of each lambda (sd: sample standard deviation).\n\n",
-            d->opt->test_size == 10000 ? "all 10,000" : "a subsample of the", d->opt->runs);
+            d->opt->common.test_size == 10000 ? "all 10,000" : "a subsample of the", d->opt->runs);
     report_md_image(d->md, "Test accuracy per lambda: mean, lowest and highest run", "test_accuracy.svg");
     report_md_header(d->md, (const char *const[]){"lambda", "mean %", "sd", "lowest %", "highest %"}, 5);
     for (l = 0; l < n; l++) {
@@ -558,7 +551,7 @@ static int report_per_lambda(report_data *d)
         double row[4] = {100 * s->accuracy_mean, 100 * s->accuracy_sd, 100 * s->accuracy_min,
                          100 * s->accuracy_max};
         char label[32];
-        snprintf(label, sizeof label, "%g", d->opt->lambdas[l]);
+        snprintf(label, sizeof label, "%g", d->opt->common.lambdas[l]);
         report_md_row_numbers(d->md, label, row, 4, 2);
     }
     fputs("\n", d->md);
@@ -573,12 +566,12 @@ static double lambdas_with_relu(const report_data *d, int k, char *text, size_t 
     size_t used = 0;
     double largest = -1.0;
     snprintf(text, size, "none");
-    for (l = 0; l < d->opt->n_lambdas; l++) {
+    for (l = 0; l < d->opt->common.n_lambdas; l++) {
         int hit = 0;
         for (r = 0; r < d->opt->runs; r++) hit |= d->runs[l * d->opt->runs + r].result.final[k] >= ONE_FROM;
         if (hit && used < size) used += (size_t)snprintf(text + used, size - used, "%s%g",
-                                                         largest >= 0 ? ", " : "", d->opt->lambdas[l]);
-        if (hit && d->opt->lambdas[l] > largest) largest = d->opt->lambdas[l];
+                                                         largest >= 0 ? ", " : "", d->opt->common.lambdas[l]);
+        if (hit && d->opt->common.lambdas[l] > largest) largest = d->opt->common.lambdas[l];
     }
     return largest;
 }
@@ -586,11 +579,11 @@ static double lambdas_with_relu(const report_data *d, int k, char *text, size_t 
 /* Pearson correlation of lambda with the share of alphas at zero. */
 static double share_trend(const report_data *d)
 {
-    int n = d->opt->n_lambdas, l;
+    int n = d->opt->common.n_lambdas, l;
     double mx = 0, my = 0, sxy = 0, sxx = 0, syy = 0;
-    for (l = 0; l < n; l++) mx += d->opt->lambdas[l] / n, my += d->stats[l].zero[LAYERS] / n;
+    for (l = 0; l < n; l++) mx += d->opt->common.lambdas[l] / n, my += d->stats[l].zero[LAYERS] / n;
     for (l = 0; l < n; l++) {
-        double dx = d->opt->lambdas[l] - mx, dy = d->stats[l].zero[LAYERS] - my;
+        double dx = d->opt->common.lambdas[l] - mx, dy = d->stats[l].zero[LAYERS] - my;
         sxy += dx * dy, sxx += dx * dx, syy += dy * dy;
     }
     return sxx > 0 && syy > 0 ? sxy / sqrt(sxx * syy) : 0.0;
@@ -601,25 +594,25 @@ static const char *verdict(int reproduced) { return reproduced ? "**reproduced**
 /* The study's findings, each checked against this sweep. */
 static void report_findings(report_data *d)
 {
-    int n = d->opt->n_lambdas, peak = -1, l;
+    int n = d->opt->common.n_lambdas, peak = -1, l;
     double largest1, largest3, trend = share_trend(d), between_low = 0, between_high = 0;
     char relu1[512], relu3[512];
     for (l = 0; l < n; l++)
-        if (fabs(d->opt->lambdas[l] - 0.02) < 1e-9) peak = l;
+        if (fabs(d->opt->common.lambdas[l] - 0.02) < 1e-9) peak = l;
     largest1 = lambdas_with_relu(d, 0, relu1, sizeof relu1);
     largest3 = lambdas_with_relu(d, 2, relu3, sizeof relu3);
     for (l = 0; l < n; l++) *(l < (n + 1) / 2 ? &between_low : &between_high) += d->stats[l].between;
     fputs("## Comparison with the study\n\n", d->md);
     fprintf(d->md, "- *Higher lambda drives more alphas to zero.* Correlation of lambda with the share "
                    "at zero: %.2f; share %.0f%% at lambda = %g, %.0f%% at lambda = %g: %s.\n",
-            trend, 100 * d->stats[0].zero[LAYERS], d->opt->lambdas[0],
-            100 * d->stats[n - 1].zero[LAYERS], d->opt->lambdas[n - 1],
+            trend, 100 * d->stats[0].zero[LAYERS], d->opt->common.lambdas[0],
+            100 * d->stats[n - 1].zero[LAYERS], d->opt->common.lambdas[n - 1],
             verdict(trend > 0 && d->stats[n - 1].zero[LAYERS] > d->stats[0].zero[LAYERS]));
     if (peak >= 0 && peak + 1 < n)
         fprintf(d->md, "- *The share drops after lambda = 0.02* (the study could not explain it). Here "
                        "%.0f%% at 0.02 and %.0f%% at %g: %s.\n",
                 100 * d->stats[peak].zero[LAYERS], 100 * d->stats[peak + 1].zero[LAYERS],
-                d->opt->lambdas[peak + 1],
+                d->opt->common.lambdas[peak + 1],
                 verdict(d->stats[peak + 1].zero[LAYERS] < d->stats[peak].zero[LAYERS]));
     else
         fputs("- *The share drops after lambda = 0.02*: not testable, the sweep does not have 0.02 and "
@@ -641,7 +634,7 @@ static void report_intro(report_data *d, int n_dirs, double seconds)
     const options *o = d->opt;
     double wall = 0.0, cpu = 0.0;
     int i;
-    for (i = 0; i < o->n_lambdas * o->runs; i++) wall += d->runs[i].result.seconds, cpu += d->runs[i].result.cpu_seconds;
+    for (i = 0; i < o->common.n_lambdas * o->runs; i++) wall += d->runs[i].result.seconds, cpu += d->runs[i].result.cpu_seconds;
     fprintf(d->md, "# ReLU_alpha lambda sweep on Fashion-MNIST\n\n"
                    "Reproduces \"Advanced Topics in Machine Learning, Challenge 2\" (P. Pettenà, 2024): "
                    "ReLU_alpha(x) = ReLU(x) - (1 - alpha) ReLU(-x), one alpha per layer (alpha = 1: "
@@ -652,16 +645,16 @@ static void report_intro(report_data *d, int n_dirs, double seconds)
                    "- Training: SGD, learning rate 0.01, no momentum, batch 64, %d epoch(s) on a "
                    "stratified subsample of %d training images (seed %d); every alpha drawn from "
                    "{0, 0.05, ..., 0.95} and clamped to [0, 1] after every step.\n",
-            o->epochs, o->train_size, o->seed);
+            o->common.epochs, o->common.train_size, o->common.seed);
     fprintf(d->md, "- Loss: cross-entropy + lambda * %s. The study's text gives the penalty as "
                    "lambda * ||alpha||_1, but its published figures were produced with the unsquared L2 "
                    "norm lambda * ||alpha||_2; `--penalty l1` and `--penalty l2` run either.\n",
             o->penalty_norm == 1 ? "||alpha||_1 (`--penalty l1`)"
                                  : "||alpha||_2, unsquared (`--penalty l2`)");
     fprintf(d->md, "- Sweep: %d lambdas x %d runs = %d trainings; the runs took %.0f s in all (%.0f s of "
-                   "processor time)", o->n_lambdas, o->runs, o->n_lambdas * o->runs, wall, cpu);
+                   "processor time)", o->common.n_lambdas, o->runs, o->common.n_lambdas * o->runs, wall, cpu);
     if (n_dirs > 0) fprintf(d->md, ", merged from %d folders of CSV files.\n\n", n_dirs);
-    else fprintf(d->md, "; wall time %.0f s with %d jobs.\n\n", seconds, o->jobs);
+    else fprintf(d->md, "; wall time %.0f s with %d jobs.\n\n", seconds, o->common.jobs);
 }
 
 static void report_files(FILE *md)
@@ -676,20 +669,20 @@ static void report_files(FILE *md)
 
 static int write_report(options *o, char **dirs, int n_dirs, int merged, double seconds)
 {
-    int total = o->n_lambdas * o->runs, read = 0, l, failed = 0;
+    int total = o->common.n_lambdas * o->runs, read = 0, l, failed = 0;
     report_data d;
     memset(&d, 0, sizeof d);
     d.opt = o;
-    d.out = o->out;
+    d.out = o->common.out;
     d.runs = (run_result *)calloc((size_t)total, sizeof *d.runs);
-    d.stats = (lambda_stats *)calloc((size_t)o->n_lambdas, sizeof *d.stats);
+    d.stats = (lambda_stats *)calloc((size_t)o->common.n_lambdas, sizeof *d.stats);
     if (!d.runs || !d.stats) failed = -1;
     for (; read < total && !failed; read++) failed = read_run(o, dirs, n_dirs, read, &d.runs[read]);
     if (!failed) failed = read_settings(d.runs, total, o);
-    for (l = 0; l < o->n_lambdas && !failed; l++)
+    for (l = 0; l < o->common.n_lambdas && !failed; l++)
         lambda_summary(d.runs + l * o->runs, o->runs, &d.stats[l]);
-    if (!failed && !(d.md = report_fopen(o->out, "REPORT.md", "w"))) {
-        fprintf(stderr, "cannot write %s/REPORT.md\n", o->out);
+    if (!failed && !(d.md = report_fopen(o->common.out, "REPORT.md", "w"))) {
+        fprintf(stderr, "cannot write %s/REPORT.md\n", o->common.out);
         failed = -1;
     }
     if (!failed) {
@@ -699,7 +692,7 @@ static int write_report(options *o, char **dirs, int n_dirs, int merged, double 
         report_findings(&d);
         report_files(d.md);
         failed |= fclose(d.md) != 0;
-        if (failed) fprintf(stderr, "writing the report's files in %s failed\n", o->out);
+        if (failed) fprintf(stderr, "writing the report's files in %s failed\n", o->common.out);
     }
     while (read-- > 0) study_table_free(&d.runs[read].result.table);
     free(d.runs);
@@ -714,8 +707,8 @@ int main(int argc, char **argv)
     double start = report_seconds();
     int status = parse_options(argc, argv, &o);
     if (status != 0) return status > 0 ? 0 : 2;
-    snprintf(runs_dir, sizeof runs_dir, "%s/runs", o.out);
-    if (report_mkdir_p(o.n_merge_dirs ? o.out : runs_dir) != 0) {
+    snprintf(runs_dir, sizeof runs_dir, "%s/runs", o.common.out);
+    if (report_mkdir_p(o.n_merge_dirs ? o.common.out : runs_dir) != 0) {
         fprintf(stderr, "cannot create the folder %s\n", runs_dir);
         return 1;
     }
@@ -725,8 +718,8 @@ int main(int argc, char **argv)
         return 0;
     }
     if (o.n_merge_dirs > 0) status = write_report(&o, o.merge_dirs, o.n_merge_dirs, 1, 0.0);
-    else status = write_report(&o, (char *[]){(char *)o.out}, 1, 0, report_seconds() - start);
+    else status = write_report(&o, (char *[]){(char *)o.common.out}, 1, 0, report_seconds() - start);
     if (status != 0) return 1;
-    printf("report: %s/REPORT.md\n", o.out);
+    printf("report: %s/REPORT.md\n", o.common.out);
     return 0;
 }

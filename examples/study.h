@@ -14,16 +14,28 @@
 
 /* ---- command line --------------------------------------------------------- */
 
-/* When argv[*i] is option `name`, stores the argument after it in *value,
-   moves *i onto it and returns 1 (or prints an error and returns -1 when
-   the argument is missing); 0 when argv[*i] is another option. */
+enum { STUDY_MAX_LAMBDAS = 64 };
+
+/* The options both examples have; the defaults are the example's. */
+typedef struct study_options {
+    const char *data, *out;
+    int seed, jobs, train_size, test_size, epochs;
+    int n_lambdas;
+    double lambdas[STUDY_MAX_LAMBDAS];
+} study_options;
+
+/* 1 when argv has the flag (--help and --quick change the meaning of the rest). */
+int study_has_flag(int argc, char **argv, const char *flag);
+/* Each of these looks at argv[*i]: 1 when it is the option (or one of the
+   options), its value parsed and *i moved onto it; 0 when it is another
+   option; -1 after printing what was wrong with the value. */
+int study_common_option(int argc, char **argv, int *i, study_options *o); /* and --quick */
 int study_option_value(int argc, char **argv, int *i, const char *name, const char **value);
-/* Parse text as option's value within [min, max]; 0 on success, else -1 after
-   printing what was wrong. */
-int study_parse_int(const char *text, const char *option, long min, long max, int *out);
-int study_parse_double(const char *text, const char *option, double min, double max, double *out);
+/* A whole number in [min, max]. */
+int study_int_option(int argc, char **argv, int *i, const char *name, long min, long max, int *out);
 /* A comma-separated list of at most max numbers, each >= 0. */
-int study_parse_list(const char *text, const char *option, double *out, int max, int *count);
+int study_list_option(int argc, char **argv, int *i, const char *name, double *out, int max,
+                      int *count);
 /* Processors online; 1 when that cannot be known. */
 int study_cores(void);
 
@@ -159,6 +171,30 @@ int study_result_read(const char *dir, const char *name, study_result *result);
 
 /* ---- command line --------------------------------------------------------- */
 
+int study_has_flag(int argc, char **argv, const char *flag)
+{
+    int i;
+    for (i = 1; i < argc; i++)
+        if (strcmp(argv[i], flag) == 0) return 1;
+    return 0;
+}
+
+int study_common_option(int argc, char **argv, int *i, study_options *o)
+{
+    int found;
+    if (strcmp(argv[*i], "--quick") == 0) return 1;
+    if ((found = study_option_value(argc, argv, i, "--data", &o->data)) != 0) return found;
+    if ((found = study_option_value(argc, argv, i, "--out", &o->out)) != 0) return found;
+    if ((found = study_int_option(argc, argv, i, "--seed", 0, 2147483647L, &o->seed)) != 0) return found;
+    if ((found = study_int_option(argc, argv, i, "--jobs", 1, 1024, &o->jobs)) != 0) return found;
+    if ((found = study_int_option(argc, argv, i, "--train-size", 1, 60000, &o->train_size)) != 0)
+        return found;
+    if ((found = study_int_option(argc, argv, i, "--test-size", 1, 10000, &o->test_size)) != 0)
+        return found;
+    if ((found = study_int_option(argc, argv, i, "--epochs", 1, 10000, &o->epochs)) != 0) return found;
+    return study_list_option(argc, argv, i, "--lambdas", o->lambdas, STUDY_MAX_LAMBDAS, &o->n_lambdas);
+}
+
 int study_option_value(int argc, char **argv, int *i, const char *name, const char **value)
 {
     if (strcmp(argv[*i], name) != 0) return 0;
@@ -170,7 +206,8 @@ int study_option_value(int argc, char **argv, int *i, const char *name, const ch
     return 1;
 }
 
-int study_parse_double(const char *text, const char *option, double min, double max, double *out)
+static int study__parse_number(const char *text, const char *option, double min, double max,
+                               double *out)
 {
     char *end;
     double value;
@@ -184,40 +221,45 @@ int study_parse_double(const char *text, const char *option, double min, double 
     return 0;
 }
 
-int study_parse_int(const char *text, const char *option, long min, long max, int *out)
+int study_int_option(int argc, char **argv, int *i, const char *name, long min, long max, int *out)
 {
-    char *end;
-    long value;
-    errno = 0;
-    value = strtol(text, &end, 10);
-    if (end == text || *end != '\0' || errno != 0 || value < min || value > max) {
-        fprintf(stderr, "%s: '%s' is not a whole number in [%ld, %ld]\n", option, text, min, max);
+    const char *text = NULL;
+    double value;
+    int found = study_option_value(argc, argv, i, name, &text);
+    if (found <= 0) return found;
+    if (study__parse_number(text, name, (double)min, (double)max, &value) != 0) return -1;
+    if (value != (double)(long)value) {
+        fprintf(stderr, "%s: '%s' is not a whole number\n", name, text);
         return -1;
     }
     *out = (int)value;
-    return 0;
+    return 1;
 }
 
-int study_parse_list(const char *text, const char *option, double *out, int max, int *count)
+int study_list_option(int argc, char **argv, int *i, const char *name, double *out, int max,
+                      int *count)
 {
+    const char *text = NULL;
     char item[64];
+    int found = study_option_value(argc, argv, i, name, &text);
+    if (found <= 0) return found;
     *count = 0;
     while (*text) {
         size_t n = strcspn(text, ",");
         if (*count == max || n == 0 || n >= sizeof item) {
-            fprintf(stderr, "%s: expected at most %d comma-separated numbers\n", option, max);
+            fprintf(stderr, "%s: expected at most %d comma-separated numbers\n", name, max);
             return -1;
         }
         memcpy(item, text, n);
         item[n] = '\0';
-        if (study_parse_double(item, option, 0.0, 1e6, &out[(*count)++]) != 0) return -1;
+        if (study__parse_number(item, name, 0.0, 1e6, &out[(*count)++]) != 0) return -1;
         text += n + (text[n] == ',');
     }
     if (*count == 0) {
-        fprintf(stderr, "%s: the list is empty\n", option);
+        fprintf(stderr, "%s: the list is empty\n", name);
         return -1;
     }
-    return 0;
+    return 1;
 }
 
 int study_cores(void)
