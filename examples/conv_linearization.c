@@ -35,7 +35,7 @@ enum { RELU, LINEAR, RELU_ALPHA };
 static const char *const usage =
     "usage: conv_linearization [options]\n"
     "  ReLU vs linear vs ReLU_alpha CNNs on Fashion-MNIST; writes OUT/REPORT.md, CSV and SVG files.\n"
-    "  --quick              a small run in seconds (300 images, 1 and 2 epochs, lambda 0.5)\n"
+    "  --quick              a small run in seconds (200 images, 1 and 2 epochs, lambda 0.5)\n"
     "  --data DIR           Fashion-MNIST folder (default: $RELUNET_DATA/fashion-mnist,\n"
     "                       then /usr/share/datasets/fashion-mnist)\n"
     "  --out DIR            output folder (default results/conv_linearization)\n"
@@ -90,8 +90,8 @@ static void set_defaults(options *o, int quick)
     o->common.seed = 1;
     o->common.epochs = quick ? 1 : 3;
     o->long_epochs = quick ? 2 : 12;
-    o->common.train_size = quick ? 300 : 60000;
-    o->common.test_size = quick ? 500 : 10000;
+    o->common.train_size = quick ? 200 : 60000;
+    o->common.test_size = quick ? 200 : 10000;
     o->common.jobs = study_cores();
     o->common.n_lambdas = quick ? 1 : 7;
     o->n_long_lambdas = quick ? 1 : 2;
@@ -104,17 +104,14 @@ static void set_defaults(options *o, int quick)
 static int parse_options(int argc, char **argv, options *o)
 {
     int i, found = 0;
-    if (study_has_flag(argc, argv, "--help") || study_has_flag(argc, argv, "-h")) {
-        fputs(usage, stdout);
-        return 1;
-    }
+    if (study_help(argc, argv, usage)) return 1;
     set_defaults(o, study_has_flag(argc, argv, "--quick"));
     for (i = 1; i < argc && found >= 0; i++) {
         if ((found = study_common_option(argc, argv, &i, &o->common)) != 0) continue;
         if ((found = study_int_option(argc, argv, &i, "--long-epochs", 1, 10000, &o->long_epochs)) != 0)
             continue;
-        if ((found = study_list_option(argc, argv, &i, "--long-lambdas", o->long_lambdas, STUDY_MAX_LAMBDAS,
-                                       &o->n_long_lambdas)) != 0)
+        if ((found = study_list_option(argc, argv, &i, "--long-lambdas", o->long_lambdas,
+                                       STUDY_MAX_LAMBDAS, &o->n_long_lambdas)) != 0)
             continue;
         if (strcmp(argv[i], "--clamp") == 0) {
             o->clamp = found = 1;
@@ -136,7 +133,8 @@ static void add_model(study *s, int activation, double lambda, int epochs)
     m->epochs = epochs;
     if (activation == RELU_ALPHA) {
         snprintf(m->name, sizeof m->name, "lambda_%g_%d_epochs", lambda, epochs);
-        snprintf(m->label, sizeof m->label, "lambda %g, %d epoch%s", lambda, epochs, epochs > 1 ? "s" : "");
+        snprintf(m->label, sizeof m->label, "lambda %g, %d epoch%s", lambda, epochs,
+                 epochs > 1 ? "s" : "");
     } else {
         snprintf(m->name, sizeof m->name, "%s", activation == RELU ? "relu" : "linear");
         snprintf(m->label, sizeof m->label, "%s", activation == RELU ? "ReLU" : "linear");
@@ -157,7 +155,8 @@ static void list_models(study *s)
     for (i = 0; i < o->n_long_lambdas; i++) {
         model *m = &s->models[s->n_models];
         add_model(s, RELU_ALPHA, o->long_lambdas[i], o->long_epochs);
-        if (shown < 0 || fabs(m->lambda - FEATURE_LAMBDA) < fabs(s->models[shown].lambda - FEATURE_LAMBDA))
+        if (shown < 0 ||
+            fabs(m->lambda - FEATURE_LAMBDA) < fabs(s->models[shown].lambda - FEATURE_LAMBDA))
             shown = s->n_models - 1;
     }
     s->models[0].feature_maps = s->models[1].feature_maps = 1;
@@ -170,7 +169,8 @@ static void schedule(const study *s, int *tasks)
     int i, j;
     for (i = 0; i < s->n_models; i++) {
         int task = i;
-        for (j = i; j > 0 && s->models[tasks[j - 1]].epochs < s->models[task].epochs; j--) tasks[j] = tasks[j - 1];
+        for (j = i; j > 0 && s->models[tasks[j - 1]].epochs < s->models[task].epochs; j--)
+            tasks[j] = tasks[j - 1];
         tasks[j] = task;
     }
 }
@@ -185,8 +185,9 @@ static rn_net *make_net(const model *m, const options *o)
     rn_act_desc act;
     rn_net *net = rn_net_new(3, (int[]){1, 28, 28});
     memset(&act, 0, sizeof act);
-    act.kind = m->activation == RELU ? RN_ACT_RELU : m->activation == LINEAR ? RN_ACT_IDENTITY
-                                                                             : RN_ACT_RELU_ALPHA;
+    act.kind = m->activation == RELU ? RN_ACT_RELU
+        : m->activation == LINEAR    ? RN_ACT_IDENTITY
+                                     : RN_ACT_RELU_ALPHA;
     act.init = m->activation == RELU_ALPHA ? &half : NULL;
     if (!net || rn_net_add_conv2d(net, 8, 5, 1, 2) || rn_net_add_activation_ex(net, &act) ||
         rn_net_add_conv2d(net, 16, 5, 1, 2) || rn_net_add_activation_ex(net, &act) ||
@@ -202,7 +203,7 @@ static rn_net *make_net(const model *m, const options *o)
 }
 
 static const char *const class_names[] = {"T-shirt/top", "trouser", "pullover", "dress", "coat",
-                                           "sandal", "shirt", "sneaker", "bag", "ankle boot"};
+                                          "sandal",      "shirt",   "sneaker",  "bag",   "ankle boot"};
 
 static void feature_file(char *name, size_t size, const model *m, int image, int layer)
 {
@@ -251,7 +252,8 @@ static int train_model(int task, void *context)
 {
     study *s = (study *)context;
     model *m = &s->models[task];
-    double settings[SETTINGS] = {m->activation, m->lambda, m->epochs, s->opt.clamp, s->opt.common.train_size};
+    double settings[SETTINGS] = {m->activation, m->lambda, m->epochs, s->opt.clamp,
+                                 s->opt.common.train_size};
     rn_net *net = make_net(m, &s->opt);
     report_progress bar;
     study_training t;
@@ -273,7 +275,8 @@ static int train_model(int task, void *context)
     t.context = &log;
     t.bar = &bar;
     snprintf(name, sizeof name, "%s.csv", m->name);
-    failed = !t.opt || study_log_open(&log, s->models_dir, name, net, setting_names, settings, SETTINGS) != 0;
+    failed =
+        !t.opt || study_log_open(&log, s->models_dir, name, net, setting_names, settings, SETTINGS) != 0;
     report_progress_begin(&bar, m->label, (long)m->epochs * ((s->train.inputs.shape[0] + 99) / 100));
     if (s->opt.common.jobs > 1) bar.tty = 0; /* several models write lines to one terminal */
     if (!failed) {
@@ -296,21 +299,23 @@ static void report_intro(FILE *md, const study *s, double seconds)
     double cpu = 0.0;
     int i;
     for (i = 0; i < s->n_models; i++) cpu += s->models[i].result.cpu_seconds;
-    fprintf(md, "# Linearization of convolutional layers on Fashion-MNIST\n\n"
-                "Reproduces \"On the Linearization of Convolutional Layers for FashionMNIST Dataset\" "
-                "(C. Curaba, F. Olivetti, 2023). ReLU_alpha(x) = ReLU(x) - (1 - alpha) ReLU(-x): "
-                "alpha = 1 is ReLU, alpha = 0 the identity.\n\n"
-                "- Network: conv(1->8, k5, p2) -> act -> conv(8->16, k5, p2) -> act -> "
-                "conv(16->32, k3, p1) -> act -> flatten (25088) -> linear(25088->10), PyTorch's "
-                "default initialisation, pixels in [0, 1].\n"
-                "- Training: Adam, learning rate 0.001, batch 100, %d training and %d test images. "
-                "Every model starts from the same weights (seed %d) and sees the same batches.\n"
-                "- Models: ReLU; linear (no activation); ReLU_alpha with one alpha per layer "
-                "starting at 0.5, loss cross-entropy + lambda * (|alpha1| + |alpha2| + |alpha3|).\n",
+    fprintf(md,
+            "# Linearization of convolutional layers on Fashion-MNIST\n\n"
+            "Reproduces \"On the Linearization of Convolutional Layers for FashionMNIST Dataset\" "
+            "(C. Curaba, F. Olivetti, 2023). ReLU_alpha(x) = ReLU(x) - (1 - alpha) ReLU(-x): "
+            "alpha = 1 is ReLU, alpha = 0 the identity.\n\n"
+            "- Network: conv(1->8, k5, p2) -> act -> conv(8->16, k5, p2) -> act -> "
+            "conv(16->32, k3, p1) -> act -> flatten (25088) -> linear(25088->10), PyTorch's "
+            "default initialisation, pixels in [0, 1].\n"
+            "- Training: Adam, learning rate 0.001, batch 100, %d training and %d test images. "
+            "Every model starts from the same weights (seed %d) and sees the same batches.\n"
+            "- Models: ReLU; linear (no activation); ReLU_alpha with one alpha per layer "
+            "starting at 0.5, loss cross-entropy + lambda * (|alpha1| + |alpha2| + |alpha3|).\n",
             s->train.inputs.shape[0], s->test.inputs.shape[0], o->common.seed);
-    fprintf(md, "- Alpha is %s. The study does not say whether it clamped alpha, and "
-                "calls alpha = 1 an equilibrium \"neither 0.9 nor 1.1\", so by default it is left "
-                "free; `--clamp` keeps it in [0, 1].\n",
+    fprintf(md,
+            "- Alpha is %s. The study does not say whether it clamped alpha, and "
+            "calls alpha = 1 an equilibrium \"neither 0.9 nor 1.1\", so by default it is left "
+            "free; `--clamp` keeps it in [0, 1].\n",
             o->clamp ? "**clamped to [0, 1]** after every step (`--clamp`)"
                      : "**not clamped**: it may leave [0, 1]");
     fprintf(md, "- %d models, %.0f s of processor time in all; wall time %.0f s with %d jobs.\n\n",
@@ -321,19 +326,25 @@ static void report_accuracy_table(FILE *md, const study *s)
 {
     int i, k;
     fputs("## Test accuracy\n\n", md);
-    report_md_header(md, (const char *const[]){"model", "epochs", "test accuracy %", "final alpha1",
-                                              "final alpha2", "final alpha3"}, 6);
+    report_md_header(md,
+                     (const char *const[]){"model", "epochs", "test accuracy %", "final alpha1",
+                                           "final alpha2", "final alpha3"},
+                     6);
     for (i = 0; i < s->n_models; i++) {
         const model *m = &s->models[i];
         char cells[6][48];
         const char *row[6];
-        if (m->activation == RELU_ALPHA) snprintf(cells[0], sizeof cells[0], "ReLU_alpha, lambda %g", m->lambda);
-        else snprintf(cells[0], sizeof cells[0], "%s", m->label);
+        if (m->activation == RELU_ALPHA)
+            snprintf(cells[0], sizeof cells[0], "ReLU_alpha, lambda %g", m->lambda);
+        else
+            snprintf(cells[0], sizeof cells[0], "%s", m->label);
         snprintf(cells[1], sizeof cells[1], "%d", m->epochs);
         snprintf(cells[2], sizeof cells[2], "%.2f", 100 * m->result.test_accuracy);
         for (k = 0; k < LAYERS; k++) {
-            if (m->activation == RELU_ALPHA) snprintf(cells[3 + k], sizeof cells[0], "%.3f", m->result.final[k]);
-            else snprintf(cells[3 + k], sizeof cells[0], "-");
+            if (m->activation == RELU_ALPHA)
+                snprintf(cells[3 + k], sizeof cells[0], "%.3f", m->result.final[k]);
+            else
+                snprintf(cells[3 + k], sizeof cells[0], "-");
         }
         for (k = 0; k < 6; k++) row[k] = cells[k];
         report_md_row(md, row, 6);
@@ -405,7 +416,8 @@ static int report_feature_maps(FILE *md, const study *s)
           "What each layer's activation puts out for the first test image of three classes, "
           "each map scaled to its own range (black: lowest, white: highest). The study saw "
           "ReLU layers highlight edges until the image is unrecognisable, and linear layers "
-          "blur it while it stays recognisable.\n\n", md);
+          "blur it while it stays recognisable.\n\n",
+          md);
     for (i = 0; i < SHOWN && !failed; i++) {
         report_image input;
         char name[64], caption[64];
@@ -416,7 +428,8 @@ static int report_feature_maps(FILE *md, const study *s)
         input.channels = 1;
         input.height = input.width = 28;
         snprintf(name, sizeof name, "input_%d.svg", i + 1);
-        snprintf(caption, sizeof caption, "%s (test image %d)", class_names[shown_classes[i]], s->shown[i]);
+        snprintf(caption, sizeof caption, "%s (test image %d)", class_names[shown_classes[i]],
+                 s->shown[i]);
         failed = report_svg_images(s->opt.common.out, name, caption, &input, 1, 1);
         fprintf(md, "### %s\n\n", caption);
         report_md_image(md, caption, name);
@@ -437,7 +450,10 @@ static int report_feature_maps(FILE *md, const study *s)
     return failed;
 }
 
-static const char *verdict(int reproduced) { return reproduced ? "**reproduced**" : "**not reproduced**"; }
+static const char *verdict(int reproduced)
+{
+    return reproduced ? "**reproduced**" : "**not reproduced**";
+}
 
 /* The study's findings, each checked against these models. */
 static void report_findings(FILE *md, const study *s)
@@ -446,12 +462,14 @@ static void report_findings(FILE *md, const study *s)
     double gap = 100 * (relu->result.test_accuracy - linear->result.test_accuracy), worst_gap = 0.0;
     int i, alpha23 = 1, alpha1 = 1, count = 0;
     fputs("## Comparison with the study\n\n", md);
-    fprintf(md, "- *Linear is about 7.5 points below ReLU.* Here ReLU %.2f%%, linear %.2f%%: %.2f "
-                "points (taken as reproduced within 5 to 10): %s.\n",
+    fprintf(md,
+            "- *Linear is about 7.5 points below ReLU.* Here ReLU %.2f%%, linear %.2f%%: %.2f "
+            "points (taken as reproduced within 5 to 10): %s.\n",
             100 * relu->result.test_accuracy, 100 * linear->result.test_accuracy, gap,
             verdict(gap >= 5.0 && gap <= 10.0));
     fputs("- *alpha2 and alpha3 go to 1 and alpha1 settles in [0.5, 0.8], for every lambda.* Final "
-          "values (alpha2, alpha3 within 0.05 of 1?; alpha1 in [0.5, 0.8]?):\n", md);
+          "values (alpha2, alpha3 within 0.05 of 1?; alpha1 in [0.5, 0.8]?):\n",
+          md);
     for (i = 0; i < s->n_models; i++) {
         const model *m = &s->models[i];
         int ones, settled;
@@ -470,8 +488,9 @@ static void report_findings(FILE *md, const study *s)
     }
     fprintf(md, "\n  alpha2 and alpha3 to 1: %s; alpha1 in [0.5, 0.8]: %s.\n", verdict(count && alpha23),
             verdict(count && alpha1));
-    fprintf(md, "- *ReLU_alpha reaches the accuracy of ReLU.* The largest difference between a "
-                "ReLU_alpha model and ReLU is %.2f points (taken as reproduced below 1): %s.\n\n",
+    fprintf(md,
+            "- *ReLU_alpha reaches the accuracy of ReLU.* The largest difference between a "
+            "ReLU_alpha model and ReLU is %.2f points (taken as reproduced below 1): %s.\n\n",
             worst_gap, verdict(count && worst_gap < 1.0));
 }
 
@@ -491,7 +510,8 @@ static int write_report(study *s, double seconds)
         report_findings(md, s);
         fputs("## Loss and accuracy per iteration\n\n"
               "Means over windows of 10 iterations of the batches' cross-entropy (without the "
-              "penalty) and accuracy.\n\n", md);
+              "penalty) and accuracy.\n\n",
+              md);
         failed = report_curves(md, s, s->opt.common.epochs, "short");
         if (s->opt.n_long_lambdas > 0 && s->opt.long_epochs != s->opt.common.epochs)
             failed |= report_curves(md, s, s->opt.long_epochs, "long");
@@ -499,7 +519,8 @@ static int write_report(study *s, double seconds)
         fputs("## Files\n\n"
               "- `models/<model>.csv`: per model, the means of every 10 iterations and the alphas "
               "(step 0: the initial ones), then a summary row with the test accuracy and times.\n"
-              "- `*.svg`: the charts and feature-map grids above.\n", md);
+              "- `*.svg`: the charts and feature-map grids above.\n",
+              md);
     }
     if (md) failed |= fclose(md) != 0;
     for (i = 0; i < s->n_models; i++) study_table_free(&s->models[i].result.table);

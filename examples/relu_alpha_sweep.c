@@ -90,15 +90,16 @@ static void set_defaults(options *o, int quick)
     o->common.jobs = study_cores();
     o->shard = o->shards = 1;
     o->common.n_lambdas = quick ? 3 : 11;
-    for (i = 0; i < o->common.n_lambdas; i++) o->common.lambdas[i] = quick ? (double[]){0.0, 0.02, 0.05}[i] : 0.005 * i;
+    for (i = 0; i < o->common.n_lambdas; i++)
+        o->common.lambdas[i] = quick ? (double[]){0.0, 0.02, 0.05}[i] : 0.005 * i;
 }
 
 /* Each returns 1 when the value is good, else -1 after saying why. */
 static int parse_shard(const char *text, options *o)
 {
     char extra;
-    if (sscanf(text, "%d/%d%c", &o->shard, &o->shards, &extra) != 2 || o->shards < 1 ||
-        o->shard < 1 || o->shard > o->shards) {
+    if (sscanf(text, "%d/%d%c", &o->shard, &o->shards, &extra) != 2 || o->shards < 1 || o->shard < 1 ||
+        o->shard > o->shards) {
         fprintf(stderr, "--shard: '%s' is not I/N with 1 <= I <= N\n", text);
         return -1;
     }
@@ -128,10 +129,7 @@ static int parse_options(int argc, char **argv, options *o)
 {
     int i, found = 0;
     const char *v = NULL;
-    if (study_has_flag(argc, argv, "--help") || study_has_flag(argc, argv, "-h")) {
-        fputs(usage, stdout);
-        return 1;
-    }
+    if (study_help(argc, argv, usage)) return 1;
     set_defaults(o, study_has_flag(argc, argv, "--quick"));
     for (i = 1; i < argc && found >= 0; i++) {
         if ((found = study_common_option(argc, argv, &i, &o->common)) != 0) continue;
@@ -201,7 +199,8 @@ static int train_run(int task, void *context)
     const options *o = s->opt;
     int run = task % o->runs, failed;
     double lambda = o->common.lambdas[task / o->runs];
-    double settings[SETTINGS] = {lambda, run + 1, o->penalty_norm, o->common.train_size, o->common.epochs};
+    double settings[SETTINGS] = {lambda, run + 1, o->penalty_norm, o->common.train_size,
+                                 o->common.epochs};
     uint64_t seed = run_seed(o, run);
     rn_net *net = make_net();
     study_training t;
@@ -224,12 +223,14 @@ static int train_run(int task, void *context)
     t.record = study_log_record;
     t.context = &log;
     run_file_name(name, sizeof name, lambda, run);
-    failed = !t.opt || study_log_open(&log, s->runs_dir, name, net, setting_names, settings, SETTINGS) != 0;
+    failed =
+        !t.opt || study_log_open(&log, s->runs_dir, name, net, setting_names, settings, SETTINGS) != 0;
     if (!failed) {
         failed = study_train(&t) != 0;
         failed |= study_log_close(&log, failed ? NAN : study_accuracy(net, s->test)) != 0;
     }
-    if (failed) fprintf(stderr, "run %d at lambda %g failed (%s/%s)\n", run + 1, lambda, s->runs_dir, name);
+    if (failed)
+        fprintf(stderr, "run %d at lambda %g failed (%s/%s)\n", run + 1, lambda, s->runs_dir, name);
     rn_optim_free(t.opt);
     rn_net_free(net);
     return failed ? -1 : 0;
@@ -244,8 +245,8 @@ static int run_sweep(const options *o, const char *runs_dir)
     int *tasks = (int *)malloc((size_t)total * sizeof *tasks);
     if (!tasks) return -1;
     for (k = o->shard - 1; k < total; k += o->shards) tasks[count++] = k;
-    if (study_load_fashion_mnist(o->common.data, o->common.train_size, o->common.test_size, (uint64_t)o->common.seed, &train,
-                                 &test) != 0) {
+    if (study_load_fashion_mnist(o->common.data, o->common.train_size, o->common.test_size,
+                                 (uint64_t)o->common.seed, &train, &test) != 0) {
         free(tasks);
         return -1;
     }
@@ -253,8 +254,8 @@ static int run_sweep(const options *o, const char *runs_dir)
     s.train = &train;
     s.test = &test;
     snprintf(s.runs_dir, sizeof s.runs_dir, "%s", runs_dir);
-    printf("%d runs (%d lambdas x %d), %d at a time: %d training images, %d epochs, batch 64\n",
-           count, o->common.n_lambdas, o->runs, o->common.jobs, train.inputs.shape[0], o->common.epochs);
+    printf("%d runs (%d lambdas x %d), %d at a time: %d training images, %d epochs, batch 64\n", count,
+           o->common.n_lambdas, o->runs, o->common.jobs, train.inputs.shape[0], o->common.epochs);
     report_progress_begin(&bar, "runs", count);
     failed = study_run_tasks(tasks, count, o->common.jobs, train_run, &s, &bar);
     report_progress_end(&bar);
@@ -371,7 +372,9 @@ static int report_share_zero(report_data *d)
     int n = d->opt->common.n_lambdas, k, l, failed;
     double *y = (double *)malloc((size_t)n * (LAYERS + 1) * sizeof *y);
     report_series series[LAYERS + 1];
-    report_chart chart = {.title = "Share of alphas < 0.05 after training", .x_label = "lambda", .y_label = "share of alphas"};
+    report_chart chart = {.title = "Share of alphas < 0.05 after training",
+                          .x_label = "lambda",
+                          .y_label = "share of alphas"};
     if (!y) return -1;
     chart.y_min = 0.0;
     chart.y_max = 1.0;
@@ -383,12 +386,14 @@ static int report_share_zero(report_data *d)
         series[k].n = n;
     }
     failed = report_svg_line(d->out, "share_zero.svg", &chart, series, LAYERS + 1) |
-             report_csv_series(d->out, "share_zero.csv", series, LAYERS + 1);
+        report_csv_series(d->out, "share_zero.csv", series, LAYERS + 1);
     free(y);
-    fprintf(d->md, "## 1. Share of alphas driven to zero\n\n"
-                   "An alpha counts as \"converged to zero\" when it is below %g after the last "
-                   "epoch. Share over the %d runs of each lambda, per layer and over all %d alphas of "
-                   "the runs.\n\n", ZERO_BELOW, d->opt->runs, LAYERS * d->opt->runs);
+    fprintf(d->md,
+            "## 1. Share of alphas driven to zero\n\n"
+            "An alpha counts as \"converged to zero\" when it is below %g after the last "
+            "epoch. Share over the %d runs of each lambda, per layer and over all %d alphas of "
+            "the runs.\n\n",
+            ZERO_BELOW, d->opt->runs, LAYERS * d->opt->runs);
     report_md_image(d->md, "Share of alphas below 0.05 per lambda", "share_zero.svg");
     report_md_header(d->md, (const char *const[]){"lambda", "layer 1", "layer 2", "layer 3", "all"}, 5);
     for (l = 0; l < n; l++) {
@@ -407,7 +412,9 @@ static int trajectory_lambda(const options *o)
 {
     int l, best = 0;
     for (l = 1; l < o->common.n_lambdas; l++)
-        if (fabs(o->common.lambdas[l] - TRAJECTORY_LAMBDA) < fabs(o->common.lambdas[best] - TRAJECTORY_LAMBDA)) best = l;
+        if (fabs(o->common.lambdas[l] - TRAJECTORY_LAMBDA) <
+            fabs(o->common.lambdas[best] - TRAJECTORY_LAMBDA))
+            best = l;
     return best;
 }
 
@@ -416,7 +423,7 @@ static int report_trajectories(report_data *d)
 {
     int l = trajectory_lambda(d->opt), runs = d->opt->runs, n = runs * LAYERS, k, r, failed = 0;
     report_series *series = (report_series *)calloc((size_t)n, sizeof *series);
-    char (*names)[32] = (char (*)[32])calloc((size_t)n, sizeof *names);
+    char(*names)[32] = (char(*)[32])calloc((size_t)n, sizeof *names);
     failed = !series || !names;
     for (k = 0; k < LAYERS && !failed; k++) {
         for (r = 0; r < runs && !failed; r++) {
@@ -427,15 +434,17 @@ static int report_trajectories(report_data *d)
                                              &d->runs[l * runs + r].result.table, "step", column);
         }
     }
-    fprintf(d->md, "## 2. Alpha trajectories at lambda = %g\n\n"
-                   "Every run's alphas every %d batches and at the end; run r starts from the same "
-                   "weights, alphas and batch order at every lambda.\n\n",
+    fprintf(d->md,
+            "## 2. Alpha trajectories at lambda = %g\n\n"
+            "Every run's alphas every %d batches and at the end; run r starts from the same "
+            "weights, alphas and batch order at every lambda.\n\n",
             d->opt->common.lambdas[l], RECORD_EVERY);
     for (k = 0; k < LAYERS && !failed; k++) {
         char title[64], file[32];
         report_chart chart;
         memset(&chart, 0, sizeof chart);
-        snprintf(title, sizeof title, "alpha%d during training, lambda = %g", k + 1, d->opt->common.lambdas[l]);
+        snprintf(title, sizeof title, "alpha%d during training, lambda = %g", k + 1,
+                 d->opt->common.lambdas[l]);
         snprintf(file, sizeof file, "trajectory_alpha%d.svg", k + 1);
         chart.title = title;
         chart.x_label = "batch";
@@ -458,12 +467,15 @@ static int report_final_alphas(report_data *d)
     int n = d->opt->common.n_lambdas * d->opt->runs, k, i, failed;
     double *values = (double *)malloc((size_t)n * (LAYERS + 1) * sizeof *values);
     report_series series[LAYERS];
-    report_chart histogram = {.title = "Final alphas, all lambdas and runs", .x_label = "final alpha", .y_label = "runs"};
-    report_chart scatter = {.title = "Final alpha against lambda", .x_label = "lambda", .y_label = "final alpha"};
+    report_chart histogram = {
+        .title = "Final alphas, all lambdas and runs", .x_label = "final alpha", .y_label = "runs"};
+    report_chart scatter = {
+        .title = "Final alpha against lambda", .x_label = "lambda", .y_label = "final alpha"};
     report_csv csv;
-    static const char *const header[] = {"lambda", "run", "initial_alpha1", "initial_alpha2",
-                                         "initial_alpha3", "final_alpha1", "final_alpha2",
-                                         "final_alpha3", "test_accuracy", "seconds", "cpu_seconds"};
+    static const char *const header[] = {
+        "lambda",         "run",          "initial_alpha1", "initial_alpha2",
+        "initial_alpha3", "final_alpha1", "final_alpha2",   "final_alpha3",
+        "test_accuracy",  "seconds",      "cpu_seconds"};
     if (!values) return -1;
     for (i = 0; i < n; i++) {
         values[i] = d->runs[i].lambda;
@@ -478,7 +490,7 @@ static int report_final_alphas(report_data *d)
     histogram.x_min = scatter.y_min = 0.0;
     histogram.x_max = scatter.y_max = 1.0;
     failed = report_svg_histogram(d->out, "final_alpha_histogram.svg", &histogram, series, LAYERS, 20) |
-             report_svg_scatter(d->out, "final_alpha_scatter.svg", &scatter, series, LAYERS);
+        report_svg_scatter(d->out, "final_alpha_scatter.svg", &scatter, series, LAYERS);
     failed |= report_csv_open(&csv, d->out, "final_alphas.csv", header, 11);
     for (i = 0; i < n && !failed; i++) {
         report_csv_num(&csv, d->runs[i].lambda);
@@ -492,7 +504,8 @@ static int report_final_alphas(report_data *d)
     failed |= report_csv_close(&csv);
     free(values);
     fputs("## 3. Histograms of the final alphas\n\n"
-          "Final alpha of each layer over every lambda and run, in 20 bins of width 0.05.\n\n", d->md);
+          "Final alpha of each layer over every lambda and run, in 20 bins of width 0.05.\n\n",
+          d->md);
     report_md_image(d->md, "Histograms of the final alphas per layer", "final_alpha_histogram.svg");
     fputs("## 4. Final alpha against lambda\n\n", d->md);
     report_md_image(d->md, "Final alphas against lambda", "final_alpha_scatter.svg");
@@ -502,27 +515,30 @@ static int report_final_alphas(report_data *d)
 /* (5) the per-lambda table and (6) test accuracy, with their CSV. */
 static int report_per_lambda(report_data *d)
 {
-    static const char *const header[] = {"lambda", "zero_layer1", "zero_layer2", "zero_layer3",
-                                         "zero_all", "mean_alpha1", "mean_alpha2", "mean_alpha3",
-                                         "share_at_least_0.95", "accuracy_mean", "accuracy_sd",
-                                         "accuracy_min", "accuracy_max"};
+    static const char *const header[] = {
+        "lambda",      "zero_layer1",  "zero_layer2", "zero_layer3",         "zero_all",
+        "mean_alpha1", "mean_alpha2",  "mean_alpha3", "share_at_least_0.95", "accuracy_mean",
+        "accuracy_sd", "accuracy_min", "accuracy_max"};
     int n = d->opt->common.n_lambdas, l, k, failed;
     double *y = (double *)malloc((size_t)n * 3 * sizeof *y);
     report_series series[3] = {{.name = "mean"}, {.name = "lowest"}, {.name = "highest"}};
-    report_chart chart = {.title = "Test accuracy per lambda", .x_label = "lambda", .y_label = "test accuracy"};
+    report_chart chart = {
+        .title = "Test accuracy per lambda", .x_label = "lambda", .y_label = "test accuracy"};
     report_csv csv;
     if (!y) return -1;
     failed = report_csv_open(&csv, d->out, "per_lambda.csv", header, 13);
     fputs("## 5. Per lambda: alphas at zero, mean final alpha, alphas at ReLU\n\n", d->md);
-    report_md_header(d->md, (const char *const[]){"lambda", "% zero L1", "% zero L2", "% zero L3",
-                                                 "mean a1", "mean a2", "mean a3", "% >= 0.95"}, 8);
+    report_md_header(d->md,
+                     (const char *const[]){"lambda", "% zero L1", "% zero L2", "% zero L3", "mean a1",
+                                           "mean a2", "mean a3", "% >= 0.95"},
+                     8);
     for (l = 0; l < n; l++) {
         const lambda_stats *s = &d->stats[l];
-        double row[7] = {100 * s->zero[0], 100 * s->zero[1], 100 * s->zero[2], s->mean[0], s->mean[1],
-                         s->mean[2], 100 * s->one};
-        double all[12] = {s->zero[0], s->zero[1], s->zero[2], s->zero[3], s->mean[0], s->mean[1],
-                          s->mean[2], s->one, s->accuracy_mean, s->accuracy_sd, s->accuracy_min,
-                          s->accuracy_max};
+        double row[7] = {100 * s->zero[0], 100 * s->zero[1], 100 * s->zero[2], s->mean[0],
+                         s->mean[1],       s->mean[2],       100 * s->one};
+        double all[12] = {s->zero[0],       s->zero[1],     s->zero[2],      s->zero[3],
+                          s->mean[0],       s->mean[1],     s->mean[2],      s->one,
+                          s->accuracy_mean, s->accuracy_sd, s->accuracy_min, s->accuracy_max};
         char label[32];
         snprintf(label, sizeof label, "%g", d->opt->common.lambdas[l]);
         report_md_row_numbers(d->md, label, row, 7, 2);
@@ -540,11 +556,13 @@ static int report_per_lambda(report_data *d)
     }
     failed |= report_svg_line(d->out, "test_accuracy.svg", &chart, series, 3);
     free(y);
-    fprintf(d->md, "\n## 6. Test accuracy per lambda\n\n"
-                   "The study never measured it. Accuracy on %s test images after the last epoch, "
-                   "over the %d runs of each lambda (sd: sample standard deviation).\n\n",
+    fprintf(d->md,
+            "\n## 6. Test accuracy per lambda\n\n"
+            "The study never measured it. Accuracy on %s test images after the last epoch, "
+            "over the %d runs of each lambda (sd: sample standard deviation).\n\n",
             d->opt->common.test_size == 10000 ? "all 10,000" : "a subsample of the", d->opt->runs);
-    report_md_image(d->md, "Test accuracy per lambda: mean, lowest and highest run", "test_accuracy.svg");
+    report_md_image(d->md, "Test accuracy per lambda: mean, lowest and highest run",
+                    "test_accuracy.svg");
     report_md_header(d->md, (const char *const[]){"lambda", "mean %", "sd", "lowest %", "highest %"}, 5);
     for (l = 0; l < n; l++) {
         const lambda_stats *s = &d->stats[l];
@@ -568,9 +586,11 @@ static double lambdas_with_relu(const report_data *d, int k, char *text, size_t 
     snprintf(text, size, "none");
     for (l = 0; l < d->opt->common.n_lambdas; l++) {
         int hit = 0;
-        for (r = 0; r < d->opt->runs; r++) hit |= d->runs[l * d->opt->runs + r].result.final[k] >= ONE_FROM;
-        if (hit && used < size) used += (size_t)snprintf(text + used, size - used, "%s%g",
-                                                         largest >= 0 ? ", " : "", d->opt->common.lambdas[l]);
+        for (r = 0; r < d->opt->runs; r++)
+            hit |= d->runs[l * d->opt->runs + r].result.final[k] >= ONE_FROM;
+        if (hit && used < size)
+            used += (size_t)snprintf(text + used, size - used, "%s%g", largest >= 0 ? ", " : "",
+                                     d->opt->common.lambdas[l]);
         if (hit && d->opt->common.lambdas[l] > largest) largest = d->opt->common.lambdas[l];
     }
     return largest;
@@ -589,7 +609,10 @@ static double share_trend(const report_data *d)
     return sxx > 0 && syy > 0 ? sxy / sqrt(sxx * syy) : 0.0;
 }
 
-static const char *verdict(int reproduced) { return reproduced ? "**reproduced**" : "**not reproduced**"; }
+static const char *verdict(int reproduced)
+{
+    return reproduced ? "**reproduced**" : "**not reproduced**";
+}
 
 /* The study's findings, each checked against this sweep. */
 static void report_findings(report_data *d)
@@ -603,28 +626,35 @@ static void report_findings(report_data *d)
     largest3 = lambdas_with_relu(d, 2, relu3, sizeof relu3);
     for (l = 0; l < n; l++) *(l < (n + 1) / 2 ? &between_low : &between_high) += d->stats[l].between;
     fputs("## Comparison with the study\n\n", d->md);
-    fprintf(d->md, "- *Higher lambda drives more alphas to zero.* Correlation of lambda with the share "
-                   "at zero: %.2f; share %.0f%% at lambda = %g, %.0f%% at lambda = %g: %s.\n",
+    fprintf(d->md,
+            "- *Higher lambda drives more alphas to zero.* Correlation of lambda with the share "
+            "at zero: %.2f; share %.0f%% at lambda = %g, %.0f%% at lambda = %g: %s.\n",
             trend, 100 * d->stats[0].zero[LAYERS], d->opt->common.lambdas[0],
             100 * d->stats[n - 1].zero[LAYERS], d->opt->common.lambdas[n - 1],
             verdict(trend > 0 && d->stats[n - 1].zero[LAYERS] > d->stats[0].zero[LAYERS]));
     if (peak >= 0 && peak + 1 < n)
-        fprintf(d->md, "- *The share drops after lambda = 0.02* (the study could not explain it). Here "
-                       "%.0f%% at 0.02 and %.0f%% at %g: %s.\n",
+        fprintf(d->md,
+                "- *The share drops after lambda = 0.02* (the study could not explain it). Here "
+                "%.0f%% at 0.02 and %.0f%% at %g: %s.\n",
                 100 * d->stats[peak].zero[LAYERS], 100 * d->stats[peak + 1].zero[LAYERS],
                 d->opt->common.lambdas[peak + 1],
                 verdict(d->stats[peak + 1].zero[LAYERS] < d->stats[peak].zero[LAYERS]));
     else
         fputs("- *The share drops after lambda = 0.02*: not testable, the sweep does not have 0.02 and "
-              "a larger lambda.\n", d->md);
-    fprintf(d->md, "- *alpha1 rarely settles at 1, only for lambda = 0 and 0.005.* Lambdas with a final "
-                   "alpha1 >= %g here: %s: %s.\n",
+              "a larger lambda.\n",
+              d->md);
+    fprintf(d->md,
+            "- *alpha1 rarely settles at 1, only for lambda = 0 and 0.005.* Lambdas with a final "
+            "alpha1 >= %g here: %s: %s.\n",
             ONE_FROM, relu1, verdict(largest1 >= 0 && largest1 <= 0.005 + 1e-9));
-    fprintf(d->md, "- *alpha3 (the study's alpha_2, last layer) never goes to 1.* Lambdas with a final "
-                   "alpha3 >= %g: %s: %s.\n", ONE_FROM, relu3, verdict(largest3 < 0));
-    fprintf(d->md, "- *Intermediate alphas are seldom and come with small lambdas.* Alphas ending in "
-                   "[%g, %g): %.0f%% over the smaller half of the lambdas, %.0f%% over the larger: "
-                   "%s.\n\n",
+    fprintf(d->md,
+            "- *alpha3 (the study's alpha_2, last layer) never goes to 1.* Lambdas with a final "
+            "alpha3 >= %g: %s: %s.\n",
+            ONE_FROM, relu3, verdict(largest3 < 0));
+    fprintf(d->md,
+            "- *Intermediate alphas are seldom and come with small lambdas.* Alphas ending in "
+            "[%g, %g): %.0f%% over the smaller half of the lambdas, %.0f%% over the larger: "
+            "%s.\n\n",
             ZERO_BELOW, ONE_FROM, 100 * between_low / ((n + 1) / 2),
             n > 1 ? 100 * between_high / (n / 2) : 0.0, verdict(between_low > between_high));
 }
@@ -634,37 +664,46 @@ static void report_intro(report_data *d, int n_dirs, double seconds)
     const options *o = d->opt;
     double wall = 0.0, cpu = 0.0;
     int i;
-    for (i = 0; i < o->common.n_lambdas * o->runs; i++) wall += d->runs[i].result.seconds, cpu += d->runs[i].result.cpu_seconds;
-    fprintf(d->md, "# ReLU_alpha lambda sweep on Fashion-MNIST\n\n"
-                   "Reproduces \"Advanced Topics in Machine Learning, Challenge 2\" (P. Pettenà, 2024): "
-                   "ReLU_alpha(x) = ReLU(x) - (1 - alpha) ReLU(-x), one alpha per layer (alpha = 1: "
-                   "ReLU, alpha = 0: the identity).\n\n"
-                   "- Network: conv(1->15, k2, s2) -> ReLU_alpha -> conv(15->15, k2, s2) -> "
-                   "ReLU_alpha -> conv(15->1, k2, s1) -> ReLU_alpha -> flatten (36) -> "
-                   "linear(36->10), PyTorch's default initialisation; pixels in [0, 1].\n"
-                   "- Training: SGD, learning rate 0.01, no momentum, batch 64, %d epoch(s) on a "
-                   "stratified subsample of %d training images (seed %d); every alpha drawn from "
-                   "{0, 0.05, ..., 0.95} and clamped to [0, 1] after every step.\n",
+    for (i = 0; i < o->common.n_lambdas * o->runs; i++)
+        wall += d->runs[i].result.seconds, cpu += d->runs[i].result.cpu_seconds;
+    fprintf(d->md,
+            "# ReLU_alpha lambda sweep on Fashion-MNIST\n\n"
+            "Reproduces \"Advanced Topics in Machine Learning, Challenge 2\" (P. Pettenà, 2024): "
+            "ReLU_alpha(x) = ReLU(x) - (1 - alpha) ReLU(-x), one alpha per layer (alpha = 1: "
+            "ReLU, alpha = 0: the identity).\n\n"
+            "- Network: conv(1->15, k2, s2) -> ReLU_alpha -> conv(15->15, k2, s2) -> "
+            "ReLU_alpha -> conv(15->1, k2, s1) -> ReLU_alpha -> flatten (36) -> "
+            "linear(36->10), PyTorch's default initialisation; pixels in [0, 1].\n"
+            "- Training: SGD, learning rate 0.01, no momentum, batch 64, %d epoch(s) on a "
+            "stratified subsample of %d training images (seed %d); every alpha drawn from "
+            "{0, 0.05, ..., 0.95} and clamped to [0, 1] after every step.\n",
             o->common.epochs, o->common.train_size, o->common.seed);
-    fprintf(d->md, "- Loss: cross-entropy + lambda * %s. The study's text gives the penalty as "
-                   "lambda * ||alpha||_1, but its published figures were produced with the unsquared L2 "
-                   "norm lambda * ||alpha||_2; `--penalty l1` and `--penalty l2` run either.\n",
+    fprintf(d->md,
+            "- Loss: cross-entropy + lambda * %s. The study's text gives the penalty as "
+            "lambda * ||alpha||_1, but its published figures were produced with the unsquared L2 "
+            "norm lambda * ||alpha||_2; `--penalty l1` and `--penalty l2` run either.\n",
             o->penalty_norm == 1 ? "||alpha||_1 (`--penalty l1`)"
                                  : "||alpha||_2, unsquared (`--penalty l2`)");
-    fprintf(d->md, "- Sweep: %d lambdas x %d runs = %d trainings; the runs took %.0f s in all (%.0f s of "
-                   "processor time)", o->common.n_lambdas, o->runs, o->common.n_lambdas * o->runs, wall, cpu);
-    if (n_dirs > 0) fprintf(d->md, ", merged from %d folders of CSV files.\n\n", n_dirs);
-    else fprintf(d->md, "; wall time %.0f s with %d jobs.\n\n", seconds, o->common.jobs);
+    fprintf(d->md,
+            "- Sweep: %d lambdas x %d runs = %d trainings; the runs took %.0f s in all (%.0f s of "
+            "processor time)",
+            o->common.n_lambdas, o->runs, o->common.n_lambdas * o->runs, wall, cpu);
+    if (n_dirs > 0)
+        fprintf(d->md, ", merged from %d folders of CSV files.\n\n", n_dirs);
+    else
+        fprintf(d->md, "; wall time %.0f s with %d jobs.\n\n", seconds, o->common.jobs);
 }
 
 static void report_files(FILE *md)
 {
-    fputs("## Files\n\n"
-          "- `runs/lambda_<lambda>_run_<r>.csv`: each run's alphas every 100 batches (step 0: the "
-          "initial ones), then a summary row with the test accuracy.\n"
-          "- `final_alphas.csv`: initial and final alphas, test accuracy and training time of every run.\n"
-          "- `per_lambda.csv`: tables 5 and 6 as numbers (shares in [0, 1]).\n"
-          "- `share_zero.csv`, `trajectories.csv`: the series of the charts.\n", md);
+    fputs(
+        "## Files\n\n"
+        "- `runs/lambda_<lambda>_run_<r>.csv`: each run's alphas every 100 batches (step 0: the "
+        "initial ones), then a summary row with the test accuracy.\n"
+        "- `final_alphas.csv`: initial and final alphas, test accuracy and training time of every run.\n"
+        "- `per_lambda.csv`: tables 5 and 6 as numbers (shares in [0, 1]).\n"
+        "- `share_zero.csv`, `trajectories.csv`: the series of the charts.\n",
+        md);
 }
 
 static int write_report(options *o, char **dirs, int n_dirs, int merged, double seconds)
@@ -688,7 +727,7 @@ static int write_report(options *o, char **dirs, int n_dirs, int merged, double 
     if (!failed) {
         report_intro(&d, merged ? n_dirs : 0, seconds);
         failed |= report_share_zero(&d) | report_trajectories(&d) | report_final_alphas(&d) |
-                  report_per_lambda(&d);
+            report_per_lambda(&d);
         report_findings(&d);
         report_files(d.md);
         failed |= fclose(d.md) != 0;
@@ -714,11 +753,14 @@ int main(int argc, char **argv)
     }
     if (o.n_merge_dirs == 0 && run_sweep(&o, runs_dir) != 0) return 1;
     if (o.shards > 1 && o.n_merge_dirs == 0) {
-        printf("shard %d/%d: run files in %s; build the report with --merge\n", o.shard, o.shards, runs_dir);
+        printf("shard %d/%d: run files in %s; build the report with --merge\n", o.shard, o.shards,
+               runs_dir);
         return 0;
     }
-    if (o.n_merge_dirs > 0) status = write_report(&o, o.merge_dirs, o.n_merge_dirs, 1, 0.0);
-    else status = write_report(&o, (char *[]){(char *)o.common.out}, 1, 0, report_seconds() - start);
+    if (o.n_merge_dirs > 0)
+        status = write_report(&o, o.merge_dirs, o.n_merge_dirs, 1, 0.0);
+    else
+        status = write_report(&o, (char *[]){(char *)o.common.out}, 1, 0, report_seconds() - start);
     if (status != 0) return 1;
     printf("report: %s/REPORT.md\n", o.common.out);
     return 0;

@@ -24,8 +24,10 @@ typedef struct study_options {
     double lambdas[STUDY_MAX_LAMBDAS];
 } study_options;
 
-/* 1 when argv has the flag (--help and --quick change the meaning of the rest). */
+/* 1 when argv has the flag (--quick changes the defaults of the rest). */
 int study_has_flag(int argc, char **argv, const char *flag);
+/* With --help or -h anywhere: prints usage and returns 1. */
+int study_help(int argc, char **argv, const char *usage);
 /* Each of these looks at argv[*i]: 1 when it is the option (or one of the
    options), its value parsed and *i moved onto it; 0 when it is another
    option; -1 after printing what was wrong with the value. */
@@ -34,8 +36,7 @@ int study_option_value(int argc, char **argv, int *i, const char *name, const ch
 /* A whole number in [min, max]. */
 int study_int_option(int argc, char **argv, int *i, const char *name, long min, long max, int *out);
 /* A comma-separated list of at most max numbers, each >= 0. */
-int study_list_option(int argc, char **argv, int *i, const char *name, double *out, int max,
-                      int *count);
+int study_list_option(int argc, char **argv, int *i, const char *name, double *out, int max, int *count);
 /* Processors online; 1 when that cannot be known. */
 int study_cores(void);
 
@@ -54,21 +55,20 @@ enum { STUDY_MAX_ALPHAS = 3 };
 
 /* Called every `record_every` steps and after the last one, with the mean
    cross-entropy and training accuracy of the batches since the last call. */
-typedef void (*study_record_fn)(void *context, long step, int epoch, double loss,
-                                double accuracy);
+typedef void (*study_record_fn)(void *context, long step, int epoch, double loss, double accuracy);
 
 typedef struct study_training {
     rn_net *net;
     rn_optim *opt;
     const rn_dataset *train;
     int batch_size, epochs;
-    rn_penalty_kind penalty;    /* on every parameter named "alpha" */
+    rn_penalty_kind penalty; /* on every parameter named "alpha" */
     float lambda;
-    uint64_t shuffle_seed;      /* the batch order of every epoch */
+    uint64_t shuffle_seed; /* the batch order of every epoch */
     int record_every;
     study_record_fn record;
     void *context;
-    report_progress *bar;       /* per step, or NULL */
+    report_progress *bar; /* per step, or NULL */
 } study_training;
 
 /* Trains for t->epochs on a fresh random permutation each epoch, minimising
@@ -92,7 +92,7 @@ typedef struct study_log {
     rn_net *net;
     const double *settings;
     int n_settings;
-    long step;        /* of the last row */
+    long step; /* of the last row */
     int epoch;
     double start, cpu_start;
 } study_log;
@@ -179,6 +179,13 @@ int study_has_flag(int argc, char **argv, const char *flag)
     return 0;
 }
 
+int study_help(int argc, char **argv, const char *usage)
+{
+    if (!study_has_flag(argc, argv, "--help") && !study_has_flag(argc, argv, "-h")) return 0;
+    fputs(usage, stdout);
+    return 1;
+}
+
 int study_common_option(int argc, char **argv, int *i, study_options *o)
 {
     int found;
@@ -206,8 +213,7 @@ int study_option_value(int argc, char **argv, int *i, const char *name, const ch
     return 1;
 }
 
-static int study__parse_number(const char *text, const char *option, double min, double max,
-                               double *out)
+static int study__parse_number(const char *text, const char *option, double min, double max, double *out)
 {
     char *end;
     double value;
@@ -236,8 +242,7 @@ int study_int_option(int argc, char **argv, int *i, const char *name, long min, 
     return 1;
 }
 
-int study_list_option(int argc, char **argv, int *i, const char *name, double *out, int max,
-                      int *count)
+int study_list_option(int argc, char **argv, int *i, const char *name, double *out, int max, int *count)
 {
     const char *text = NULL;
     char item[64];
@@ -290,7 +295,8 @@ int study_load_fashion_mnist(const char *dir, int train_size, int test_size, uin
     memset(train, 0, sizeof *train);
     memset(test, 0, sizeof *test);
     if (rn_data_fashion_mnist(dir, 1, train) != RN_OK || rn_data_fashion_mnist(dir, 0, test) != RN_OK) {
-        fprintf(stderr, "Fashion-MNIST could not be loaded:\n  %s\n"
+        fprintf(stderr,
+                "Fashion-MNIST could not be loaded:\n  %s\n"
                 "Install it (Debian/Ubuntu: apt-get install dataset-fashion-mnist), or point\n"
                 "--data DIR or RELUNET_DATA at a folder with the four IDX files.\n",
                 rn_last_error());
@@ -308,8 +314,7 @@ int study_load_fashion_mnist(const char *dir, int train_size, int test_size, uin
 /* ---- training ------------------------------------------------------------- */
 
 /* One optimizer step; *loss gets the batch's cross-entropy (without the penalty). */
-static int study__step(const study_training *t, const rn_tensor *inputs, const int *labels,
-                       float *loss)
+static int study__step(const study_training *t, const rn_tensor *inputs, const int *labels, float *loss)
 {
     int status = rn_net_forward(t->net, inputs, RN_TRAIN);
     rn_net_zero_grad(t->net);
@@ -389,8 +394,8 @@ int study_alphas(rn_net *net, double alphas[STUDY_MAX_ALPHAS])
 
 /* ---- a training's CSV file ------------------------------------------------- */
 
-static const char *const study__log_columns[] = {"step", "epoch", "train_loss", "train_accuracy",
-                                                 "alpha1", "alpha2", "alpha3", "test_accuracy",
+static const char *const study__log_columns[] = {"step",    "epoch",      "train_loss", "train_accuracy",
+                                                 "alpha1",  "alpha2",     "alpha3",     "test_accuracy",
                                                  "seconds", "cpu_seconds"};
 enum { STUDY__LOG_COLUMNS = sizeof study__log_columns / sizeof study__log_columns[0] };
 
@@ -430,7 +435,8 @@ int study_log_open(study_log *log, const char *dir, const char *name, rn_net *ne
         return -1;
     }
     for (i = 0; i < columns; i++)
-        report_csv_str(&log->csv, i < n_settings ? setting_names[i] : study__log_columns[i - n_settings]);
+        report_csv_str(&log->csv,
+                       i < n_settings ? setting_names[i] : study__log_columns[i - n_settings]);
     study__log_row(log, 0, 0, NAN, NAN, NAN, NAN, NAN);
     return 0;
 }

@@ -61,7 +61,8 @@ static void check_svg(const char *dir, const char *name)
     CHECK(ok);
     CHECK(text && strstr(text, "<svg xmlns=\"http://www.w3.org/2000/svg\""));
     CHECK(text && !strstr(text, "nan") && !strstr(text, "inf"));
-    if (ok && run("command -v xmllint >/dev/null 2>&1") == 0) CHECK(run("xmllint --noout '%s/%s'", dir, name) == 0);
+    if (ok && run("command -v xmllint >/dev/null 2>&1") == 0)
+        CHECK(run("xmllint --noout '%s/%s'", dir, name) == 0);
     free(text);
 }
 
@@ -134,16 +135,22 @@ static char *csv_without_last(const char *dir, const char *name, int drop)
     return text;
 }
 
-static const char *const sweep_headings[] = {
-    "# ReLU_alpha lambda sweep", "## 1. Share of alphas", "## 2. Alpha trajectories",
-    "## 3. Histograms", "## 4. Final alpha against lambda", "## 5. Per lambda", "## 6. Test accuracy",
-    "## Comparison with the study", "## Files"};
+static const char *const sweep_headings[] = {"# ReLU_alpha lambda sweep",
+                                             "## 1. Share of alphas",
+                                             "## 2. Alpha trajectories",
+                                             "## 3. Histograms",
+                                             "## 4. Final alpha against lambda",
+                                             "## 5. Per lambda",
+                                             "## 6. Test accuracy",
+                                             "## Comparison with the study",
+                                             "## Files"};
 
 static void test_sweep_quick(void)
 {
     char out[128];
     snprintf(out, sizeof out, "%s/sweep", test_dir);
-    CHECK(run("'%s/relu_alpha_sweep' --quick --jobs 2 --out '%s' > '%s.log' 2>&1", bin_dir, out, out) == 0);
+    CHECK(run("'%s/relu_alpha_sweep' --quick --jobs 2 --out '%s' > '%s.log' 2>&1", bin_dir, out, out) ==
+          0);
     /* 6 charts: share, 3 trajectories, histogram, scatter, accuracy */
     CHECK(check_report(out, sweep_headings, 9) == 7);
     CHECK(csv_rows(out, "final_alphas.csv", 11) == 6); /* 3 lambdas x 2 runs */
@@ -162,12 +169,14 @@ static void test_sweep_shards_merge(void)
     snprintf(whole, sizeof whole, "%s/sweep", test_dir);
     snprintf(merged, sizeof merged, "%s/merged", test_dir);
     for (i = 1; i <= 2; i++)
-        CHECK(run("'%s/relu_alpha_sweep' --quick --jobs 1 --shard %d/2 --out '%s/shard%d' > '%s/shard%d.log' 2>&1",
+        CHECK(run("'%s/relu_alpha_sweep' --quick --jobs 1 --shard %d/2 --out '%s/shard%d' > "
+                  "'%s/shard%d.log' 2>&1",
                   bin_dir, i, test_dir, i, test_dir, i) == 0);
     /* a shard alone has half the runs: no report */
     CHECK(csv_rows(test_dir, "shard1/runs/lambda_0_run_1.csv", 15) >= 3);
     CHECK(csv_rows(test_dir, "shard1/runs/lambda_0_run_2.csv", 15) < 0);
-    CHECK(run("'%s/relu_alpha_sweep' --quick --merge '%s/shard1' > /dev/null 2>&1", bin_dir, test_dir) != 0);
+    CHECK(run("'%s/relu_alpha_sweep' --quick --merge '%s/shard1' > /dev/null 2>&1", bin_dir, test_dir) !=
+          0);
     CHECK(run("'%s/relu_alpha_sweep' --quick --out '%s' --merge '%s/shard1' '%s/shard2' > '%s.log' 2>&1",
               bin_dir, merged, test_dir, test_dir, merged) == 0);
     CHECK(check_report(merged, sweep_headings, 9) == 7);
@@ -189,8 +198,8 @@ static void test_bad_input(void)
     static const char *const programs[] = {"relu_alpha_sweep", "conv_linearization"};
     int i;
     for (i = 0; i < 2; i++) {
-        CHECK(run("'%s/%s' --quick --data '%s/nowhere' --out '%s/nodata' > '%s/nodata.log' 2>&1", bin_dir,
-                  programs[i], test_dir, test_dir, test_dir) == 1);
+        CHECK(run("'%s/%s' --quick --data '%s/nowhere' --out '%s/nodata' > '%s/nodata.log' 2>&1",
+                  bin_dir, programs[i], test_dir, test_dir, test_dir) == 1);
         log = slurp(test_dir, "nodata.log");
         CHECK(log && strstr(log, "apt-get install dataset-fashion-mnist") && strstr(log, "--data"));
         free(log);
@@ -205,12 +214,17 @@ static void test_bad_input(void)
 
 static void test_conv_quick(void)
 {
-    static const char *const headings[] = {"# Linearization of convolutional layers", "## Test accuracy",
-                                           "## Comparison with the study", "## Loss and accuracy per iteration",
-                                           "## Alpha per iteration", "## Feature maps", "**not clamped**"};
+    static const char *const headings[] = {"# Linearization of convolutional layers",
+                                           "## Test accuracy",
+                                           "## Comparison with the study",
+                                           "## Loss and accuracy per iteration",
+                                           "## Alpha per iteration",
+                                           "## Feature maps",
+                                           "**not clamped**"};
     char out[128];
     snprintf(out, sizeof out, "%s/conv", test_dir);
-    CHECK(run("'%s/conv_linearization' --quick --jobs 2 --out '%s' > '%s.log' 2>&1", bin_dir, out, out) == 0);
+    CHECK(run("'%s/conv_linearization' --quick --jobs 2 --out '%s' > '%s.log' 2>&1", bin_dir, out,
+              out) == 0);
     /* loss and accuracy for 1 and 2 epochs, 2 alpha charts, 3 inputs, 3 images x 3 layers x 3 models */
     CHECK(check_report(out, headings, 7) == 4 + 2 + 3 + 27);
     CHECK(csv_rows(out, "models/relu.csv", 15) >= 3);
@@ -231,7 +245,9 @@ int main(int argc, char **argv)
     RUN(test_sweep_shards_merge);
     RUN(test_bad_input);
     RUN(test_conv_quick);
-    if (getenv("RELUNET_KEEP_TEST_OUTPUT")) printf("output kept in %s\n", test_dir);
-    else run("rm -rf '%s'", test_dir);
+    if (getenv("RELUNET_KEEP_TEST_OUTPUT"))
+        printf("output kept in %s\n", test_dir);
+    else
+        run("rm -rf '%s'", test_dir);
     return finish();
 }
