@@ -25,7 +25,7 @@ HEADERS = $(wildcard relunet*.h) tests/harness.h $(wildcard tests/*.h) $(wildcar
 TESTS = $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
 EXAMPLES = $(patsubst examples/%.c,$(BUILD)/%,$(wildcard examples/*.c))
 
-.PHONY: all test test-valgrind examples deps deps-check check-headers clean
+.PHONY: all test test-valgrind examples demo deps deps-check check-headers clean
 
 all: $(TESTS) $(EXAMPLES)
 
@@ -49,6 +49,13 @@ $(BUILD)/test_%: tests/test_%.c $(HEADERS) | $(BUILD)
 
 $(BUILD)/%: examples/%.c $(HEADERS) | $(BUILD)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+
+# test_examples runs these with --quick.
+$(BUILD)/test_examples: $(BUILD)/relu_alpha_sweep $(BUILD)/conv_linearization
+
+# A short ReLU_alpha sweep: 6 lambdas, 2 runs each, 2 epochs (a minute or two on 2 cores).
+demo: deps $(BUILD)/relu_alpha_sweep
+	$(BUILD)/relu_alpha_sweep --lambdas 0,0.01,0.02,0.03,0.04,0.05 --runs 2 --epochs 2 --out demo
 
 # The README's quick start is compiled and run, so it cannot rot: the first
 # ```c block of README.md is extracted as a program.
