@@ -32,7 +32,8 @@ BENCHES = $(patsubst bench/%.c,$(BUILD)/%,$(wildcard bench/bench_*.c))
 PYTHON ?= /usr/bin/python3
 EXAMPLES = $(patsubst examples/%.c,$(BUILD)/%,$(wildcard examples/*.c))
 
-.PHONY: all test test-valgrind test-isa test-arm bench bench-compare examples deps deps-check check-headers clean
+.PHONY: all test test-valgrind test-isa test-arm bench bench-compare examples demo deps deps-check \
+        check-headers clean
 
 all: $(TESTS) $(EXAMPLES)
 
@@ -93,6 +94,13 @@ $(BUILD)/test_%: tests/test_%.c $(HEADERS) | $(BUILD)
 
 $(BUILD)/%: examples/%.c $(HEADERS) | $(BUILD)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+
+# test_examples runs these with --quick.
+$(BUILD)/test_examples: $(BUILD)/relu_alpha_sweep $(BUILD)/conv_linearization
+
+# A short ReLU_alpha sweep: 6 lambdas, 2 runs each, 2 epochs (a minute or two on 2 cores).
+demo: deps $(BUILD)/relu_alpha_sweep
+	$(BUILD)/relu_alpha_sweep --lambdas 0,0.01,0.02,0.03,0.04,0.05 --runs 2 --epochs 2 --out demo
 
 # The README's quick start is compiled and run, so it cannot rot: the first
 # ```c block of README.md is extracted as a program.
