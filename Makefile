@@ -24,7 +24,8 @@ BUILD = build/san
 else
 BUILD = build/plain
 endif
-ALL_CFLAGS = $(WARNINGS) $(CFLAGS) $(SANITIZE) -I. -Itests -Iexamples -I$(STB_INCLUDE)
+INCLUDES = -I. -Itests -Iexamples -I$(STB_INCLUDE)
+ALL_CFLAGS = $(WARNINGS) $(CFLAGS) $(SANITIZE) $(INCLUDES)
 HEADERS = $(wildcard relunet*.h) tests/harness.h $(wildcard tests/*.h) $(wildcard examples/*.h)
 
 TESTS = $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
@@ -60,7 +61,10 @@ test-isa: deps $(TESTS)
 	done
 
 # NEON on every CI run: name:compiler:emulator:flags. Plain -mfpu=neon is
-# the Cortex-A8/A9 case, without fused multiply-add.
+# the Cortex-A8/A9 case, without fused multiply-add. test_examples starts
+# the example programs, which an emulated test cannot. 32-bit readdir and
+# stat fail on the host's 64-bit inode numbers without large-file support.
+ARM_TESTS = $(filter-out tests/test_examples.c,$(wildcard tests/test_*.c))
 ARM_BUILDS = aarch64:aarch64-linux-gnu-gcc:qemu-aarch64: \
              armhf-vfpv4:arm-linux-gnueabihf-gcc:qemu-arm:-mfpu=neon-vfpv4 \
              armhf-neon:arm-linux-gnueabihf-gcc:qemu-arm:-mfpu=neon
@@ -71,8 +75,8 @@ test-arm: deps
 	    emulator=$${rest%%:*}; flags=$${rest#*:}; dir=build/arm/$$name; \
 	    echo "=== $$name: $$cc $$flags, under $$emulator"; \
 	    mkdir -p $$dir; \
-	    for test in tests/test_*.c; do \
-	        $$cc $(WARNINGS) -O2 $$flags -I. -Itests -I$(STB_INCLUDE) $$test \
+	    for test in $(ARM_TESTS); do \
+	        $$cc $(WARNINGS) -O2 -D_FILE_OFFSET_BITS=64 $$flags $(INCLUDES) $$test \
 	            -o $$dir/$$(basename $$test .c) -lm || exit 1; \
 	    done; \
 	    QEMU_LD_PREFIX=/usr/$${cc%-gcc} TEST_RUNNER=$$emulator sh tests/run.sh $$dir/test_* || exit 1; \
