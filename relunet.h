@@ -687,10 +687,11 @@ RN_API int rn_tensor_resize(rn_tensor *tensor, int ndim, const int *shape)
     if (tensor == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_tensor_resize: tensor is NULL");
     status = rn__shape_size(ndim, shape, &size, "rn_tensor_resize");
     if (status != RN_OK) return status;
-    if (tensor->capacity == 0 && tensor->data != NULL && size != tensor->size)
-        return rn_set_error(RN_ERR_ARGUMENT, "rn_tensor_resize: cannot resize a view of %lu "
-                            "elements to %lu", (unsigned long)tensor->size, (unsigned long)size);
-    if (size > tensor->capacity) {
+    if (tensor->capacity == 0 && tensor->data != NULL) {
+        if (size != tensor->size)
+            return rn_set_error(RN_ERR_ARGUMENT, "rn_tensor_resize: cannot resize a view of %lu "
+                                "elements to %lu", (unsigned long)tensor->size, (unsigned long)size);
+    } else if (size > tensor->capacity) {
         data = (float *)rn__malloc_aligned(size * sizeof(float));
         if (data == NULL)
             return rn_set_error(RN_ERR_MEMORY, "rn_tensor_resize: cannot allocate %lu floats",
