@@ -3047,19 +3047,21 @@ static void rn__layer_hyper_get(const rn_layer *layer, rn__layer_hyper *h)
         break;
     case RN_LAYER_FLATTEN: break;
     case RN_LAYER_ACTIVATION:
-        h->n_ints = 3;
+        h->n_ints = 4;
         h->ints[0] = (int)layer->act.kind;
         h->ints[1] = (int)layer->act.share;
         h->ints[2] = layer->act.frozen;
-        h->n_floats = layer->n_params;
-        for (k = 0; k < layer->n_params; k++) h->floats[k] = layer->act_init[k];
+        h->ints[3] = layer->act.unnormalized;
+        h->n_floats = 1 + layer->n_params;
+        h->floats[0] = layer->act.slope;
+        for (k = 0; k < layer->n_params; k++) h->floats[1 + k] = layer->act_init[k];
         break;
     }
 }
 
 static int rn__layer_hyper_add(rn_net *net, int type, const rn__layer_hyper *h)
 {
-    static const int ints_of_type[] = {5, 2, 2, 2, 0, 3}; /* by rn_layer_type */
+    static const int ints_of_type[] = {5, 2, 2, 2, 0, 4}; /* by rn_layer_type */
     rn_act_desc desc;
     int status, has_bias = 1;
     if (type >= (int)(sizeof ints_of_type / sizeof *ints_of_type))
@@ -3084,12 +3086,14 @@ static int rn__layer_hyper_add(rn_net *net, int type, const rn__layer_hyper *h)
         desc.kind = (rn_act_kind)h->ints[0];
         desc.share = (rn_share)h->ints[1];
         desc.frozen = h->ints[2];
-        desc.init = h->floats;
-        if (desc.kind >= RN_ACT_KIND_COUNT || h->n_floats != rn_act_param_count(desc.kind) ||
-            desc.frozen > 1)
+        desc.unnormalized = h->ints[3];
+        desc.slope = h->floats[0];
+        desc.init = h->floats + 1;
+        if (desc.kind >= RN_ACT_KIND_COUNT || h->n_floats != 1 + rn_act_param_count(desc.kind) ||
+            desc.frozen > 1 || desc.unnormalized > 1)
             return rn_set_error(RN_ERR_FORMAT, "activation kind %d (this build knows %d), %d "
-                                "initial values, frozen flag %d", h->ints[0], RN_ACT_KIND_COUNT,
-                                h->n_floats, desc.frozen);
+                                "constants, flags %d and %d", h->ints[0], RN_ACT_KIND_COUNT,
+                                h->n_floats, desc.frozen, desc.unnormalized);
         status = rn_net_add_activation_ex(net, &desc);
         break;
     }
@@ -3462,16 +3466,20 @@ static void rn__export_layer(FILE *file, const rn_layer *layer)
         return;
     }
     fprintf(file, "    if (status == RN_OK) {\n");
-    if (h.n_floats > 0) {
-        fprintf(file, "        static const float init[%d] = {", h.n_floats);
-        for (k = 0; k < h.n_floats; k++) {
+    if (h.n_floats > 1) {
+        fprintf(file, "        static const float init[%d] = {", h.n_floats - 1);
+        for (k = 1; k < h.n_floats; k++) {
             rn__export_float(file, h.floats[k]);
             fputs(k + 1 < h.n_floats ? ", " : "};\n", file);
         }
     }
     fprintf(file, "        const rn_act_desc desc = {.kind = (rn_act_kind)%d /* %s */, "
-                  ".share = (rn_share)%d, .init = %s};\n",
-            h.ints[0], rn_act_kind_name(layer->act.kind), h.ints[1], h.n_floats > 0 ? "init" : "NULL");
+                  ".share = (rn_share)%d,\n                                  .init = %s, "
+                  ".unnormalized = %d, .slope = ",
+            h.ints[0], rn_act_kind_name(layer->act.kind), h.ints[1],
+            h.n_floats > 1 ? "init" : "NULL", h.ints[3]);
+    rn__export_float(file, h.floats[0]);
+    fprintf(file, "};\n");
     fprintf(file, "        status = rn_net_add_activation_ex(net, &desc);\n    }\n");
 }
 

@@ -31,6 +31,8 @@ static rn_net *make_every_layer_net(void)
             desc.share = (rn_share)share;
             desc.init = init;
             desc.frozen = kind % 2;
+            desc.unnormalized = share;
+            desc.slope = kind == RN_ACT_LRELU ? 0.125f * (float)share : 0.0f;
             ok &= rn_net_add_activation_ex(net, &desc) == RN_OK;
         }
     ok &= rn_net_add_maxpool2d(net, 2, 1) == RN_OK;
@@ -79,7 +81,8 @@ static void check_same_net(rn_net *a, rn_net *b, int training)
         CHECK(x->units == y->units && x->kernel == y->kernel && x->stride == y->stride);
         CHECK(x->padding == y->padding && x->has_bias == y->has_bias);
         CHECK(x->act.kind == y->act.kind && x->act.share == y->act.share);
-        CHECK(x->act.frozen == y->act.frozen);
+        CHECK(x->act.frozen == y->act.frozen && x->act.unnormalized == y->act.unnormalized);
+        CHECK(same_bits(&x->act.slope, &y->act.slope, 1));
         CHECK(same_bits(x->act_init, y->act_init, RN_ACT_MAX_PARAMS));
         CHECK(x->n_params == y->n_params);
         for (k = 0; k < x->n_params && k < y->n_params; k++) {
@@ -140,7 +143,7 @@ static void test_round_trip_every_layer_and_kind(void)
    sigmoid: the complete file, written by hand from the documented format.
    Any host must write exactly these bytes and read them back. */
 static const unsigned char golden_file[] = {
-    'R', 'N', 'E', 'T', 1, 0, 0, 0, 116, 0, 0, 0,         /* magic, version, body size */
+    'R', 'N', 'E', 'T', 1, 0, 0, 0, 124, 0, 0, 0,         /* magic, version, body size */
     1, 0, 0, 0, 2, 0, 0, 0,                               /* sample shape: [2] */
     2, 0, 0, 0,                                           /* two layers */
     1, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0,       /* linear: units 1, bias 1 */
@@ -151,9 +154,11 @@ static const unsigned char golden_file[] = {
     1, 0, 0, 0, 0, 0, 0x80, 0xBF, 0, 0, 0x80, 0x3F,       /* bias: frozen, [-1, 1] */
     1, 0, 0, 0, 0, 0, 0x80, 0x3E,                         /* 0.25 */
     0, 0, 0, 0,                                           /* no state buffers */
-    5, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* activation: sigmoid, layer, not frozen */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,                   /* no floats, params, buffers */
-    0xE6, 0xAE, 0xCF, 0x0D                                /* CRC-32 */
+    5, 0, 0, 0, 4, 0, 0, 0, 2, 0, 0, 0,                   /* activation: sigmoid, */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,                   /* per layer, not frozen, normalised */
+    1, 0, 0, 0, 0, 0, 0, 0,                               /* slope 0 */
+    0, 0, 0, 0, 0, 0, 0, 0,                               /* no params, no buffers */
+    0x4D, 0x2E, 0x71, 0x99                                /* CRC-32 */
 };
 
 static void test_golden_file(void)
@@ -405,6 +410,7 @@ static rn_net *arena_copy(const rn_net *net, rn_arena *arena, int max_batch)
     size_t size;
     unsigned char file[16384];
     rn_net *rebuilt = NULL;
+    rn_act_desc desc;
     int i, status = copy != NULL ? RN_OK : RN_ERR_MEMORY;
     /* One rn_net_add_* call per layer, as the exporter's generated code does. */
     for (i = 0; i < net->n_layers && status == RN_OK; i++) {
@@ -421,7 +427,11 @@ static rn_net *arena_copy(const rn_net *net, rn_arena *arena, int max_batch)
         case RN_LAYER_MAXPOOL2D: status = rn_net_add_maxpool2d(copy, layer->kernel, layer->stride); break;
         case RN_LAYER_AVGPOOL2D: status = rn_net_add_avgpool2d(copy, layer->kernel, layer->stride); break;
         case RN_LAYER_FLATTEN: status = rn_net_add_flatten(copy); break;
-        case RN_LAYER_ACTIVATION: status = rn_net_add_activation_ex(copy, &layer->act); break;
+        case RN_LAYER_ACTIVATION:
+            desc = layer->act;
+            desc.init = layer->act_init;
+            status = rn_net_add_activation_ex(copy, &desc);
+            break;
         }
     }
     for (i = 0; i < rn_net_param_count((rn_net *)net); i++)
