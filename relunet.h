@@ -1460,6 +1460,19 @@ static size_t rn__dims_product(int ndim, const int *dims)
     return product;
 }
 
+/* One sample, at the input or after any layer, has at most RN_MAX_DIM_SIZE
+   values, so that counts fit an int and hostile sizes fail early. The
+   dimensions are each at most RN_MAX_DIM_SIZE already. */
+static int rn__check_sample_size(int ndim, const int *dims, const char *caller)
+{
+    double values = 1.0;
+    int i;
+    for (i = 0; i < ndim; i++) values *= (double)dims[i];
+    if (values <= (double)RN_MAX_DIM_SIZE) return RN_OK;
+    return rn_set_error(RN_ERR_SHAPE, "%s: a sample of %.0f values is too large (at most %d)",
+                        caller, values, RN_MAX_DIM_SIZE);
+}
+
 /* Shapes a tensor as N x dims (the batch first, then one sample's shape). */
 static int rn__resize_batch(rn_tensor *tensor, int batch, int ndim, const int *dims)
 {
@@ -1874,10 +1887,12 @@ static int rn__net_append(rn_net *net, rn_layer *layer, int status)
 static int rn__check_sample_shape(int sample_ndim, const int *sample_shape, const char *caller)
 {
     size_t size;
+    int status;
     if (sample_ndim < 1 || sample_ndim > 3)
         return rn_set_error(RN_ERR_ARGUMENT, "%s: a sample has %d dimensions (need 1 to 3)",
                             caller, sample_ndim);
-    return rn__shape_size(sample_ndim, sample_shape, &size, caller);
+    status = rn__shape_size(sample_ndim, sample_shape, &size, caller);
+    return status == RN_OK ? rn__check_sample_size(sample_ndim, sample_shape, caller) : status;
 }
 
 RN_API rn_net *rn_net_new(int sample_ndim, const int *sample_shape)
@@ -1934,11 +1949,12 @@ static int rn__layer_set_window(rn_layer *layer, int channels, int kernel, int s
 {
     int status = rn__check_image_input(layer, caller);
     if (status != RN_OK) return status;
-    if (kernel < 1 || stride < 1 || padding < 0 || channels < 1)
+    if (kernel < 1 || stride < 1 || padding < 0 || channels < 1 || kernel > RN_MAX_DIM_SIZE ||
+        stride > RN_MAX_DIM_SIZE || padding > RN_MAX_DIM_SIZE || channels > RN_MAX_DIM_SIZE)
         return rn_set_error(RN_ERR_ARGUMENT,
                             "%s: channels %d, kernel %d, stride %d, padding %d (need channels, "
-                            "kernel, stride >= 1 and padding >= 0)",
-                            caller, channels, kernel, stride, padding);
+                            "kernel, stride >= 1 and padding >= 0, all at most %d)",
+                            caller, channels, kernel, stride, padding, RN_MAX_DIM_SIZE);
     layer->kernel = kernel;
     layer->stride = stride;
     layer->padding = padding;
@@ -1949,7 +1965,7 @@ static int rn__layer_set_window(rn_layer *layer, int channels, int kernel, int s
     if (layer->out_shape[1] == 0 || layer->out_shape[2] == 0)
         return rn_set_error(RN_ERR_SHAPE, "%s: a %dx%d window (padding %d) does not fit a %dx%d input",
                             caller, kernel, kernel, padding, layer->in_shape[1], layer->in_shape[2]);
-    return RN_OK;
+    return rn__check_sample_size(layer->out_ndim, layer->out_shape, caller);
 }
 
 RN_API int rn_net_add_conv2d(rn_net *net, int out_channels, int kernel, int stride, int padding)
