@@ -3525,8 +3525,10 @@ static int rn__is_identifier(const char *name)
 static void rn__export_header(FILE *file, const rn_net *net, const char *name, const char *upper)
 {
     char shape[64];
-    int i;
-    rn__dims_string(net->in_ndim, net->in_shape, shape, sizeof shape);
+    int dims[RN_MAX_DIMS], i;
+    dims[0] = 1;
+    memcpy(dims + 1, net->in_shape, (size_t)net->in_ndim * sizeof(int));
+    rn__dims_string(net->in_ndim + 1, dims, shape, sizeof shape);
     fprintf(file,
             "/* %s: a relunet network exported by rn_net_export_c, its parameters as\n"
             "   constant arrays that stay in flash. Include relunet.h first (with\n"
@@ -3535,9 +3537,9 @@ static void rn__export_header(FILE *file, const rn_net *net, const char *name, c
             "       rn_arena arena;\n"
             "       rn_net *net;\n"
             "       rn_arena_init(&arena, memory, sizeof memory);\n"
-            "       net = %s_build(&arena, 1);              (NULL: rn_last_error() says why)\n"
-            "       rn_net_forward(net, &input, RN_EVAL);   (input: 1 x %s)\n\n"
-            "   Layers:", name, upper, name, shape + 1);
+            "       net = %s_build(&arena, 1);     (NULL: rn_last_error() says why)\n"
+            "       rn_net_forward(net, &input, RN_EVAL);   (input: shape %s)\n\n"
+            "   Layers:", name, upper, name, shape);
     for (i = 0; i < net->n_layers; i++) {
         rn__dims_string(net->layers[i]->out_ndim, net->layers[i]->out_shape, shape, sizeof shape);
         fprintf(file, "%s %s %s", i % 4 == 0 ? "\n  " : ",", net->layers[i]->name, shape);
