@@ -64,6 +64,11 @@ API GROUPS
                  rn_optim_free
    metrics       rn_accuracy rn_confusion_add rn_macro_precision rn_macro_recall
                  rn_topk_error
+   model files   rn_net_save rn_net_load rn_net_save_memory rn_net_load_memory
+                 rn_optim_save rn_optim_load rn_optim_save_memory
+                 rn_optim_load_memory rn_crc32
+   firmware      rn_net_export_c rn_arena_init rn_arena_alloc rn_net_new_arena
+                 rn_net_bind_params rn_net_arena_bytes RN_NET_ARENA_BYTES
 
 PARAMETERS AND SELECTIONS
    Every learnable tensor is an rn_param with a name ("conv1.weight",
@@ -149,6 +154,50 @@ ACTIVATION KINDS
    name and channel; for trajectories (alpha per iteration),
    rn_act_recorder_add appends a snapshot of all of them to a growing
    buffer, in the same order.
+
+MODEL FILES
+   rn_net_save writes one binary file, little-endian whatever the host: a u32
+   is 4 bytes, least significant first; an f32 is the u32 of a float's
+   IEEE-754 bits (so values come back bit-exact); a list is a u32 count and
+   then its items.
+
+       bytes  field
+       4      magic "RNET" (a network) or "ROPT" (optimizer state)
+       4      u32 format version, RN_FILE_VERSION; a newer one is refused
+       4      u32 body size B
+       B      body
+       4      u32 CRC-32 (rn_crc32) of every byte before it
+
+   A network's body: the sample shape (list of u32), the layer count (u32),
+   and for each layer
+       u32          type (rn_layer_type)
+       list of u32  its integer settings, the arguments of its rn_net_add_*:
+                    conv2d [out_channels, kernel, stride, padding, has_bias],
+                    linear [out_features, has_bias], max/avg pool [kernel,
+                    stride], flatten [], activation [kind (rn_act_kind),
+                    share, frozen, unnormalized]
+       list of f32  its float settings: activation [slope, then the initial
+                    value of each parameter in the kind's order], others []
+       u32          its parameter count, then for each parameter (in
+                    rn_net_param order): u32 frozen, f32 min and f32 max (the
+                    projection range), list of f32 values
+       u32          state buffers: 0 (room for layers that keep state that
+                    is not a parameter, such as running statistics)
+   Loading rebuilds each layer with the call its settings name and checks
+   every count against that layer and against the bytes left, so an
+   activation kind added to the table needs no change of format.
+
+   Optimizer state's body: list of u32 [kind, nesterov]; list of f32 [lr,
+   momentum, dampening, weight_decay, beta1, beta2, eps]; the step count as
+   two u32 (low half first); the parameter count (u32), then per parameter
+   f32 learning rate, f32 weight decay and a list of state tensors, each a
+   list of f32 (SGD: the momentum buffer; Adam/AdamW: both moments).
+
+HEAP-FREE INFERENCE
+   For a microcontroller: rn_net_export_c writes a header with the weights as
+   const arrays and a builder; the network lives in a buffer you size at
+   compile time with the header's NAME_ARENA_BYTES(max_batch), and a forward
+   pass allocates nothing (see "heap-free inference" in section 12).
 
 LICENSE
    MIT. See the end of the file.
@@ -550,9 +599,9 @@ RN_API uint32_t rn_crc32(uint32_t crc, const void *data, size_t size);
    any error (a damaged, truncated or newer file is RN_ERR_FORMAT). */
 RN_API int rn_net_save(const rn_net *net, const char *path);
 RN_API int rn_net_load(const char *path, rn_net **net);
-/* In memory: *size always receives the file's size; the bytes are written
-   only when capacity is large enough (RN_ERR_ARGUMENT otherwise), so
-   rn_net_save_memory(net, NULL, 0, &size) measures. */
+/* In memory: *size always receives the file's size. With buffer NULL that
+   is all (a measurement); otherwise the file is written when capacity is
+   large enough, and RN_ERR_ARGUMENT says it is not. */
 RN_API int rn_net_save_memory(const rn_net *net, void *buffer, size_t capacity, size_t *size);
 RN_API int rn_net_load_memory(const void *bytes, size_t size, rn_net **net);
 
