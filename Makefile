@@ -102,7 +102,7 @@ fuzz:
 	mkdir -p build/fuzz/seeds_model build/fuzz/corpus_model
 	$(CC) $(WARNINGS) -O2 -I. tests/fuzz/make_model_seeds.c -o build/fuzz/make_model_seeds $(LDLIBS)
 	build/fuzz/make_model_seeds build/fuzz/seeds_model
-	clang $(WARNINGS) -g -O1 -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	clang $(WARNINGS) -g -O1 -I. -Itests -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	    tests/fuzz/fuzz_model.c -o build/fuzz/fuzz_model $(LDLIBS)
 	build/fuzz/fuzz_model -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
 	    build/fuzz/corpus_model build/fuzz/seeds_model

@@ -5,6 +5,7 @@
 #define RELUNET_IMPLEMENTATION
 #include "relunet.h"
 #include "harness.h"
+#include "reseal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -180,17 +181,6 @@ static void test_golden_file(void)
     if (loaded != NULL) check_same_net(net, loaded, 1);
     rn_net_free(loaded);
     rn_net_free(net);
-}
-
-/* Recomputes the body size and CRC after a test changed the bytes, so the
-   damage reaches the parser instead of stopping at the checksum. */
-static void reseal(unsigned char *bytes, size_t size)
-{
-    uint32_t body = (uint32_t)(size - 16), crc;
-    int i;
-    for (i = 0; i < 4; i++) bytes[8 + i] = (unsigned char)(body >> (8 * i));
-    crc = rn_crc32(0, bytes, size - 4);
-    for (i = 0; i < 4; i++) bytes[size - 4 + i] = (unsigned char)(crc >> (8 * i));
 }
 
 /* Loading must fail with a message and a NULL network, or (for resealed

@@ -5,18 +5,10 @@
    and saving. Build and run with `make fuzz`. */
 #define RELUNET_IMPLEMENTATION
 #include "relunet.h"
+#include "reseal.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-static void reseal(unsigned char *bytes, size_t size)
-{
-    uint32_t body = (uint32_t)(size - 16), crc;
-    int i;
-    for (i = 0; i < 4; i++) bytes[8 + i] = (unsigned char)(body >> (8 * i));
-    crc = rn_crc32(0, bytes, size - 4);
-    for (i = 0; i < 4; i++) bytes[size - 4 + i] = (unsigned char)(crc >> (8 * i));
-}
 
 /* A loaded network must be whole: run it on one zero sample, save it. */
 static void exercise(rn_net *net)
