@@ -643,6 +643,8 @@ struct rn_arena {
 RN_API void rn_arena_init(rn_arena *arena, void *memory, size_t size);
 /* A zeroed block of bytes, 64-byte aligned, or NULL when it does not fit. */
 RN_API void *rn_arena_alloc(rn_arena *arena, size_t bytes);
+/* A network for up to max_layers layers (added with the usual
+   rn_net_add_* calls) and batches of up to max_batch samples. */
 RN_API rn_net *rn_net_new_arena(rn_arena *arena, int sample_ndim, const int *sample_shape,
                                 int max_layers, int max_batch);
 /* values[i] holds rn_net_param(net, i)'s values, in that order; the arrays
@@ -3078,8 +3080,10 @@ static const char rn__optim_magic[4] = {'R', 'O', 'P', 'T'};
 #define RN__MAX_HYPER 16
 
 /* A layer's hyper-parameters, as the arguments of the rn_net_add_* call
-   that rebuilds it. This pair of functions is all a new layer type adds to
-   the format. */
+   that rebuilds it. A new layer type adds a case to this pair of functions
+   and to rn__export_layer's calls; layers with state besides parameters
+   (batch norm's running statistics) also write and read it where the
+   network's writer and rn__read_layer mark the state buffers. */
 typedef struct rn__layer_hyper {
     int n_ints, n_floats;
     int ints[RN__MAX_HYPER];
