@@ -2134,7 +2134,7 @@ static int rn__net_append(rn_net *net, rn_layer *layer, int status)
         rn__layer_free(layer);
         return status;
     }
-    if (!net->bind_later) {
+    if (!net->bind_later || layer->n_params == 0) { /* dropout seeds its generator here */
         rn_rng_seed(&rng, 0x72656c756e6574ULL, (uint64_t)layer->index);
         rn_layer_init(layer, RN_INIT_TORCH_DEFAULT, 0.0f, &rng);
     }
@@ -2372,6 +2372,8 @@ RN_API int rn_net_add_batchnorm_ex(rn_net *net, float eps, float momentum)
     int status = rn__layer_begin(net, RN_LAYER_BATCHNORM, &layer, "rn_net_add_batchnorm");
     int channels;
     if (status != RN_OK) return status;
+    if (net->arena != NULL) /* its running statistics would need the heap */
+        return rn_set_error(RN_ERR_UNSUPPORTED, "rn_net_add_batchnorm: not in an arena network");
     if (!(eps > 0.0f) || !(momentum >= 0.0f && momentum <= 1.0f))
         return rn_set_error(RN_ERR_ARGUMENT, "rn_net_add_batchnorm: eps %g, momentum %g (need "
                             "eps > 0 and momentum in [0, 1])", (double)eps, (double)momentum);
@@ -3250,6 +3252,19 @@ static int rn__read_values(rn__reader *r, float *values, size_t count, const cha
     return RN_OK;
 }
 
+/* A list of exactly tensor->size floats, into the tensor, or only checked
+   when commit is 0. */
+static int rn__read_tensor(rn__reader *r, rn_tensor *tensor, int commit, const char *what)
+{
+    size_t count = 0;
+    int status = rn__read_count(r, tensor->size, &count, what);
+    if (status == RN_OK && count != tensor->size)
+        status = rn_set_error(RN_ERR_FORMAT, "%s: %s has %lu values, not %lu", r->caller, what,
+                              (unsigned long)count, (unsigned long)tensor->size);
+    if (status == RN_OK) status = rn__read_values(r, commit ? tensor->data : NULL, count, what);
+    return status;
+}
+
 static int rn__read_floats(rn__reader *r, float *values, size_t max, int *count, const char *what)
 {
     size_t n = 0;
@@ -3304,32 +3319,33 @@ static int rn__close_container(const rn__reader *r)
                         (unsigned long)(r->size - r->at));
 }
 
-/* The whole file in a buffer from RN_MALLOC. */
-static int rn__read_file(const char *path, unsigned char **bytes, size_t *size, const char *caller)
+/* The whole file in a buffer from RN_MALLOC (relunet_data.h's readers use
+   it too). */
+static int rn__read_file(const char *path, unsigned char **bytes, size_t *size)
 {
     FILE *file;
     long length = 0;
     int status = RN_OK;
     *bytes = NULL;
-    if (path == NULL) return rn_set_error(RN_ERR_ARGUMENT, "%s: path is NULL", caller);
+    *size = 0;
+    if (path == NULL) return rn_set_error(RN_ERR_ARGUMENT, "cannot read a file: path is NULL");
     file = fopen(path, "rb");
-    if (file == NULL) return rn_set_error(RN_ERR_IO, "%s: cannot open %s", caller, path);
+    if (file == NULL) return rn_set_error(RN_ERR_IO, "%s: cannot open", path);
     if (fseek(file, 0, SEEK_END) != 0 || (length = ftell(file)) < 0 || fseek(file, 0, SEEK_SET) != 0)
-        status = rn_set_error(RN_ERR_IO, "%s: cannot measure %s", caller, path);
+        status = rn_set_error(RN_ERR_IO, "%s: cannot determine the size", path);
     if (status == RN_OK) {
-        *size = (size_t)length;
-        *bytes = (unsigned char *)RN_MALLOC(*size > 0 ? *size : 1);
+        *bytes = (unsigned char *)RN_MALLOC(length > 0 ? (size_t)length : 1);
         if (*bytes == NULL)
-            status = rn_set_error(RN_ERR_MEMORY, "%s: cannot hold %lu bytes of %s", caller,
-                                  (unsigned long)*size, path);
+            status = rn_set_error(RN_ERR_MEMORY, "%s: cannot allocate %ld bytes", path, length);
     }
-    if (status == RN_OK && fread(*bytes, 1, *size, file) != *size)
-        status = rn_set_error(RN_ERR_IO, "%s: cannot read %s", caller, path);
+    if (status == RN_OK && fread(*bytes, 1, (size_t)length, file) != (size_t)length)
+        status = rn_set_error(RN_ERR_IO, "%s: read error", path);
     fclose(file);
     if (status != RN_OK && *bytes != NULL) {
         RN_FREE(*bytes);
         *bytes = NULL;
     }
+    if (status == RN_OK) *size = (size_t)length;
     return status;
 }
 
@@ -3376,6 +3392,15 @@ static void rn__layer_hyper_get(const rn_layer *layer, rn__layer_hyper *h)
         h->ints[1] = layer->stride;
         break;
     case RN_LAYER_FLATTEN: break;
+    case RN_LAYER_BATCHNORM:
+        h->n_floats = 2;
+        h->floats[0] = layer->eps;
+        h->floats[1] = layer->momentum;
+        break;
+    case RN_LAYER_DROPOUT:
+        h->n_floats = 1;
+        h->floats[0] = layer->drop_rate;
+        break;
     case RN_LAYER_ACTIVATION:
         h->n_ints = 4;
         h->ints[0] = (int)layer->act.kind;
@@ -3391,12 +3416,15 @@ static void rn__layer_hyper_get(const rn_layer *layer, rn__layer_hyper *h)
 
 static int rn__layer_hyper_add(rn_net *net, int type, const rn__layer_hyper *h)
 {
-    static const int ints_of_type[] = {5, 2, 2, 2, 0, 4}; /* by rn_layer_type */
+    /* Settings by rn_layer_type; -1: as many as the activation kind says. */
+    static const int ints_of_type[] = {5, 2, 2, 2, 0, 4, 0, 0};
+    static const int floats_of_type[] = {0, 0, 0, 0, 0, -1, 2, 1};
     rn_act_desc desc;
     int status, has_bias = 1;
     if (type >= (int)(sizeof ints_of_type / sizeof *ints_of_type))
         return rn_set_error(RN_ERR_FORMAT, "unknown layer type %d", type);
-    if (h->n_ints != ints_of_type[type] || (type != RN_LAYER_ACTIVATION && h->n_floats != 0))
+    if (h->n_ints != ints_of_type[type] ||
+        (floats_of_type[type] >= 0 && h->n_floats != floats_of_type[type]))
         return rn_set_error(RN_ERR_FORMAT, "a %s layer with %d integer and %d float settings",
                             rn__layer_type_names[type], h->n_ints, h->n_floats);
     switch (type) {
@@ -3411,6 +3439,8 @@ static int rn__layer_hyper_add(rn_net *net, int type, const rn__layer_hyper *h)
     case RN_LAYER_MAXPOOL2D: status = rn_net_add_maxpool2d(net, h->ints[0], h->ints[1]); break;
     case RN_LAYER_AVGPOOL2D: status = rn_net_add_avgpool2d(net, h->ints[0], h->ints[1]); break;
     case RN_LAYER_FLATTEN: status = rn_net_add_flatten(net); break;
+    case RN_LAYER_BATCHNORM: status = rn_net_add_batchnorm_ex(net, h->floats[0], h->floats[1]); break;
+    case RN_LAYER_DROPOUT: status = rn_net_add_dropout(net, h->floats[0]); break;
     default: /* RN_LAYER_ACTIVATION */
         memset(&desc, 0, sizeof desc);
         desc.kind = (rn_act_kind)h->ints[0];
@@ -3433,6 +3463,16 @@ static int rn__layer_hyper_add(rn_net *net, int type, const rn__layer_hyper *h)
     return status;
 }
 
+/* State a layer keeps besides its parameters: batch norm's running mean
+   and variance. Returns how many tensors. */
+static int rn__layer_state(rn_layer *layer, rn_tensor **state)
+{
+    if (layer->type != RN_LAYER_BATCHNORM) return 0;
+    state[0] = &layer->running_mean;
+    state[1] = &layer->running_var;
+    return 2;
+}
+
 static void rn__write_param(rn__writer *w, const rn_param *param)
 {
     rn__write_u32(w, (uint32_t)param->frozen);
@@ -3445,18 +3485,21 @@ static void rn__write_net(rn__writer *w, const void *object)
 {
     const rn_net *net = (const rn_net *)object;
     rn__layer_hyper h;
-    int i, k;
+    rn_tensor *state[2];
+    int i, k, n_state;
     rn__write_ints(w, net->in_shape, net->in_ndim);
     rn__write_u32(w, (uint32_t)net->n_layers);
     for (i = 0; i < net->n_layers; i++) {
-        const rn_layer *layer = net->layers[i];
+        rn_layer *layer = net->layers[i];
         rn__layer_hyper_get(layer, &h);
         rn__write_u32(w, (uint32_t)layer->type);
         rn__write_ints(w, h.ints, h.n_ints);
         rn__write_floats(w, h.floats, (size_t)h.n_floats);
         rn__write_u32(w, (uint32_t)layer->n_params);
         for (k = 0; k < layer->n_params; k++) rn__write_param(w, &layer->params[k]);
-        rn__write_u32(w, 0); /* state buffers: none yet (batch norm's running statistics) */
+        n_state = rn__layer_state(layer, state);
+        rn__write_u32(w, (uint32_t)n_state);
+        for (k = 0; k < n_state; k++) rn__write_floats(w, state[k]->data, state[k]->size);
     }
 }
 
@@ -3517,8 +3560,9 @@ static int rn__read_layer(rn__reader *r, rn_net *net)
 {
     rn__layer_hyper h;
     rn_layer *layer;
+    rn_tensor *state[2];
     char reason[sizeof rn__error_message];
-    int type = 0, n_params = 0, n_buffers = 0, k;
+    int type = 0, n_params = 0, n_state = 0, k;
     int status = rn__read_int(r, 0, RN_MAX_DIM_SIZE, &type, "a layer type");
     if (status == RN_OK) status = rn__read_ints(r, h.ints, RN__MAX_HYPER, &h.n_ints, "settings");
     if (status == RN_OK)
@@ -3536,8 +3580,12 @@ static int rn__read_layer(rn__reader *r, rn_net *net)
     status = rn__read_int(r, layer->n_params, layer->n_params, &n_params, "a parameter count");
     for (k = 0; k < layer->n_params && status == RN_OK; k++)
         status = rn__read_param(r, &layer->params[k]);
-    /* Extension point: layers with state besides parameters store it here. */
-    if (status == RN_OK) status = rn__read_int(r, 0, 0, &n_buffers, "a state buffer count");
+    if (status == RN_OK) {
+        int expected = rn__layer_state(layer, state);
+        status = rn__read_int(r, expected, expected, &n_state, "a state buffer count");
+    }
+    for (k = 0; k < n_state && status == RN_OK; k++)
+        status = rn__read_tensor(r, state[k], 1, layer->name);
     return status;
 }
 
@@ -3588,7 +3636,7 @@ RN_API int rn_net_load(const char *path, rn_net **net)
     int status;
     if (net == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_net_load: net is NULL");
     *net = NULL;
-    status = rn__read_file(path, &bytes, &size, "rn_net_load");
+    status = rn__read_file(path, &bytes, &size);
     if (status != RN_OK) return status;
     status = rn_net_load_memory(bytes, size, net);
     RN_FREE(bytes);
@@ -3677,17 +3725,8 @@ static int rn__read_optim(rn__reader *r, rn_optim *opt, int commit)
         if (status == RN_OK) status = rn__read_values(r, &decay, 1, "a weight decay");
         if (status == RN_OK)
             status = rn__read_int(r, expected_state, expected_state, &n_state, "a state count");
-        for (k = 0; k < n_state && status == RN_OK; k++) {
-            size_t size = 0;
-            status = rn__read_count(r, state[k]->size, &size, opt->params[i]->name);
-            if (status == RN_OK && size != state[k]->size)
-                status = rn_set_error(RN_ERR_FORMAT, "%s: state of %s has %lu values, not %lu",
-                                      r->caller, opt->params[i]->name, (unsigned long)size,
-                                      (unsigned long)state[k]->size);
-            if (status == RN_OK)
-                status = rn__read_values(r, commit ? state[k]->data : NULL, size,
-                                         opt->params[i]->name);
-        }
+        for (k = 0; k < n_state && status == RN_OK; k++)
+            status = rn__read_tensor(r, state[k], commit, opt->params[i]->name);
         if (commit) {
             opt->lr[i] = lr;
             opt->weight_decay[i] = decay;
@@ -3735,7 +3774,7 @@ RN_API int rn_optim_load(rn_optim *opt, const char *path)
 {
     unsigned char *bytes;
     size_t size = 0;
-    int status = rn__read_file(path, &bytes, &size, "rn_optim_load");
+    int status = rn__read_file(path, &bytes, &size);
     if (status != RN_OK) return status;
     status = rn_optim_load_memory(opt, bytes, size);
     RN_FREE(bytes);
@@ -3787,6 +3826,12 @@ static void rn__export_layer(FILE *file, const rn_layer *layer)
     rn__layer_hyper h;
     int k;
     rn__layer_hyper_get(layer, &h);
+    if (layer->type == RN_LAYER_DROPOUT) { /* the identity in inference; kept for the names */
+        fprintf(file, "%sstatus = rn_net_add_dropout(net, ", guard);
+        rn__export_float(file, h.floats[0]);
+        fprintf(file, ");\n");
+        return;
+    }
     if (layer->type != RN_LAYER_ACTIVATION) {
         fprintf(file, "%sstatus = ", guard);
         fprintf(file, calls[layer->type], h.ints[0], h.ints[1], h.ints[2], h.ints[3]);
@@ -3895,6 +3940,10 @@ RN_API int rn_net_export_c(const rn_net *net, const char *path, const char *name
     if (path == NULL || !rn__is_identifier(name))
         return rn_set_error(RN_ERR_ARGUMENT, "rn_net_export_c: NULL path, or the name is not a C "
                             "identifier of at most 64 characters");
+    for (i = 0; i < net->n_layers; i++)
+        if (net->layers[i]->type == RN_LAYER_BATCHNORM)
+            return rn_set_error(RN_ERR_UNSUPPORTED, "rn_net_export_c: %s: batch norm cannot run "
+                                "in an arena yet", net->layers[i]->name);
     for (i = 0; i < net->n_layers; i++)
         for (k = 0; k < net->layers[i]->n_params; k++)
             for (j = 0; j < net->layers[i]->params[k].value.size; j++)

@@ -12,9 +12,10 @@
 
 static const char *const temporary_path = "test_model_io.tmp";
 
-/* Every layer type, and every activation kind both shared per layer and per
+/* Every layer type (batch norm only with_batchnorm: arena networks cannot
+   have it), and every activation kind both shared per layer and per
    channel, with values that are not the defaults. */
-static rn_net *make_every_layer_net(void)
+static rn_net *make_every_layer_net(int with_batchnorm)
 {
     rn_net *net = rn_net_new(3, (int[]){2, 9, 9});
     float init[RN_ACT_MAX_PARAMS];
@@ -22,6 +23,8 @@ static rn_net *make_every_layer_net(void)
     int kind, share, k, ok = 1;
     rn_rng_seed(&rng, 5, 5);
     ok &= rn_net_add_conv2d(net, 3, 3, 2, 1) == RN_OK;
+    if (with_batchnorm) ok &= rn_net_add_batchnorm_ex(net, 1e-3f, 0.25f) == RN_OK;
+    ok &= rn_net_add_dropout(net, 0.375f) == RN_OK;
     for (kind = 0; kind < RN_ACT_KIND_COUNT; kind++)
         for (share = 0; share < 2; share++) {
             rn_act_desc desc;
@@ -47,6 +50,10 @@ static rn_net *make_every_layer_net(void)
     ok &= rn_net_init(net, RN_INIT_HE_UNIFORM, 0.1f, 11) == RN_OK;
     rn_net_set_range(net, RN_PARAMS_OF_LAYER(1), -0.25f, 2.0f);
     rn_net_set_frozen(net, RN_PARAMS_OF_KIND(RN_PARAM_BIAS), 1);
+    if (with_batchnorm) { /* running statistics as after training */
+        rn_tensor_fill(&net->layers[1]->running_mean, 0.125f);
+        rn_tensor_fill(&net->layers[1]->running_var, 3.5f);
+    }
     CHECK(ok);
     return net;
 }
@@ -65,7 +72,7 @@ static void make_input(rn_tensor *x, int batch, const rn_net *net, uint64_t seed
 
 static int same_bits(const float *a, const float *b, size_t count)
 {
-    return memcmp(a, b, count * sizeof(float)) == 0;
+    return count == 0 || memcmp(a, b, count * sizeof(float)) == 0;
 }
 
 /* Same architecture and parameter bits, and with training 1 the same
@@ -85,6 +92,10 @@ static void check_same_net(rn_net *a, rn_net *b, int training)
         CHECK(x->act.frozen == y->act.frozen && x->act.unnormalized == y->act.unnormalized);
         CHECK(same_bits(&x->act.slope, &y->act.slope, 1));
         CHECK(same_bits(x->act_init, y->act_init, RN_ACT_MAX_PARAMS));
+        CHECK(x->eps == y->eps && x->momentum == y->momentum && x->drop_rate == y->drop_rate);
+        CHECK(x->running_mean.size == y->running_mean.size && x->running_var.size == y->running_var.size);
+        CHECK(same_bits(x->running_mean.data, y->running_mean.data, x->running_mean.size));
+        CHECK(same_bits(x->running_var.data, y->running_var.data, x->running_var.size));
         CHECK(x->n_params == y->n_params);
         for (k = 0; k < x->n_params && k < y->n_params; k++) {
             const rn_param *p = &x->params[k], *q = &y->params[k];
@@ -105,7 +116,7 @@ static void test_crc32(void)
 
 static void test_round_trip_every_layer_and_kind(void)
 {
-    rn_net *net = make_every_layer_net(), *loaded = NULL, *from_file = NULL;
+    rn_net *net = make_every_layer_net(1), *loaded = NULL, *from_file = NULL;
     rn_tensor x;
     size_t size = 0, size_again = 0;
     unsigned char *bytes, *again;
@@ -351,7 +362,7 @@ static void test_resume_adamw(void)
    the optimizer keeps working as if nothing had happened. */
 static void test_optim_load_errors_leave_it_unchanged(void)
 {
-    rn_net *a = make_small_net(), *b = make_small_net(), *other = make_every_layer_net();
+    rn_net *a = make_small_net(), *b = make_small_net(), *other = make_every_layer_net(1);
     rn_optim_desc desc = {.kind = RN_ADAM, .lr = 0.01f};
     rn_optim *opt_a = rn_optim_new(a, &desc), *opt_b = rn_optim_new(b, &desc);
     rn_optim *sgd = rn_optim_new(a, &(rn_optim_desc){.kind = RN_SGD});
@@ -417,6 +428,8 @@ static rn_net *arena_copy(const rn_net *net, rn_arena *arena, int max_batch)
         case RN_LAYER_MAXPOOL2D: status = rn_net_add_maxpool2d(copy, layer->kernel, layer->stride); break;
         case RN_LAYER_AVGPOOL2D: status = rn_net_add_avgpool2d(copy, layer->kernel, layer->stride); break;
         case RN_LAYER_FLATTEN: status = rn_net_add_flatten(copy); break;
+        case RN_LAYER_DROPOUT: status = rn_net_add_dropout(copy, layer->drop_rate); break;
+        case RN_LAYER_BATCHNORM: status = RN_ERR_UNSUPPORTED; break;
         case RN_LAYER_ACTIVATION:
             desc = layer->act;
             desc.init = layer->act_init;
@@ -438,7 +451,7 @@ static rn_net *arena_copy(const rn_net *net, rn_arena *arena, int max_batch)
 
 static void test_arena_inference(void)
 {
-    rn_net *net = make_every_layer_net(), *copy;
+    rn_net *net = make_every_layer_net(0), *copy;
     size_t bytes = rn_net_arena_bytes(net, 3), offset;
     unsigned char *memory = (unsigned char *)malloc(bytes + 64);
     rn_tensor x, big;
@@ -487,7 +500,7 @@ static void test_arena_inference(void)
 
 static void test_export_c_writes_every_value(void)
 {
-    rn_net *net = make_every_layer_net();
+    rn_net *net = make_every_layer_net(0), *with_batchnorm = make_every_layer_net(1);
     FILE *file;
     char line[512];
     int arrays = 0, builds = 0;
@@ -505,7 +518,9 @@ static void test_export_c_writes_every_value(void)
     CHECK(builds == 1);
     rn_net_param(net, 0)->value.data[0] = NAN;
     CHECK(rn_net_export_c(net, temporary_path, "every_layer") == RN_ERR_NUMERIC);
+    CHECK(rn_net_export_c(with_batchnorm, temporary_path, "bn") == RN_ERR_UNSUPPORTED);
     rn_net_free(net);
+    rn_net_free(with_batchnorm);
 }
 
 int main(void)
