@@ -6,8 +6,8 @@
 #   make examples      build the example programs
 #   make demo          a short ReLU_alpha study on Fashion-MNIST, written to demo/
 #   make check-headers compile the headers with gcc, clang (-Werror) and tcc
+#   make fuzz          run every libFuzzer target for FUZZ_SECONDS (default 60)
 #   make test-s390x    the tests built for big-endian s390x, run under qemu-s390x
-#   make fuzz          libFuzzer on the model loader (FUZZ_SECONDS, default 300)
 #   make firmware-size the ReLU_alpha network for a Cortex-M4: flash, RAM, arena
 #
 # CC, CFLAGS and LDLIBS pass through: make test CC=clang CFLAGS=-O1
@@ -28,8 +28,8 @@ HEADERS = $(wildcard relunet*.h) tests/harness.h $(wildcard tests/*.h) $(wildcar
 TESTS = $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
 EXAMPLES = $(patsubst examples/%.c,$(BUILD)/%,$(wildcard examples/*.c))
 
-.PHONY: all test test-valgrind examples deps deps-check check-headers clean test-s390x fuzz \
-        firmware-size
+.PHONY: all test test-valgrind fuzz examples demo deps deps-check check-headers clean \
+        test-s390x firmware-size
 
 all: $(TESTS) $(EXAMPLES)
 
@@ -39,8 +39,21 @@ deps:
 deps-check:
 	@sh scripts/deps.sh build check
 
+# The two-moons generator is compared point by point with scikit-learn's
+# make_moons when Debian's python3-sklearn is there (sh scripts/deps.sh reference).
+SKLEARN_PYTHON = $(firstword $(wildcard /usr/bin/python3) python3)
+
 test: deps $(TESTS) $(BUILD)/readme_quickstart
-	@sh tests/run.sh $(TESTS) $(BUILD)/readme_quickstart
+	@$(SKLEARN_PYTHON) tests/moons_reference.py > $(BUILD)/moons_reference.txt 2>/dev/null \
+	    || rm -f $(BUILD)/moons_reference.txt
+	@RELUNET_MOONS_REFERENCE=$$(test -s $(BUILD)/moons_reference.txt && echo $(BUILD)/moons_reference.txt) \
+	    sh tests/run.sh $(TESTS) $(BUILD)/readme_quickstart
+
+# Each libFuzzer target runs FUZZ_SECONDS; a finding fails the run.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@sh scripts/deps.sh fuzz
+	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 test-valgrind: deps deps-check $(TESTS) $(BUILD)/readme_quickstart
 	@TEST_RUNNER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
@@ -64,6 +77,13 @@ $(BUILD)/test_export: tests/test_export.c $(BUILD)/export/relu_alpha_model.h $(H
 
 $(BUILD)/%: examples/%.c $(HEADERS) | $(BUILD)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+
+# test_examples runs these with --quick.
+$(BUILD)/test_examples: $(BUILD)/relu_alpha_sweep $(BUILD)/conv_linearization
+
+# A short ReLU_alpha sweep: 6 lambdas, 2 runs each, 2 epochs (a minute or two on 2 cores).
+demo: deps $(BUILD)/relu_alpha_sweep
+	$(BUILD)/relu_alpha_sweep --lambdas 0,0.01,0.02,0.03,0.04,0.05 --runs 2 --epochs 2 --out demo
 
 # The README's quick start is compiled and run, so it cannot rot: the first
 # ```c block of README.md is extracted as a program.
@@ -96,19 +116,6 @@ test-s390x:
 	@sh scripts/deps.sh build cross
 	$(MAKE) test CC=s390x-linux-gnu-gcc CFLAGS="-O2 -static -fexcess-precision=fast" BUILD=build/s390x \
 	    TEST_RUNNER=qemu-s390x SAN=
-
-# libFuzzer with AddressSanitizer and UndefinedBehaviorSanitizer on the
-# model loader, starting from seed files of every activation kind.
-FUZZ_SECONDS ?= 300
-fuzz:
-	@sh scripts/deps.sh fuzz
-	mkdir -p build/fuzz/seeds_model build/fuzz/corpus_model
-	$(CC) $(WARNINGS) -O2 -I. tests/fuzz/make_model_seeds.c -o build/fuzz/make_model_seeds $(LDLIBS)
-	build/fuzz/make_model_seeds build/fuzz/seeds_model
-	clang $(WARNINGS) -g -O1 -I. -Itests -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	    tests/fuzz/fuzz_model.c -o build/fuzz/fuzz_model $(LDLIBS)
-	build/fuzz/fuzz_model -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
-	    build/fuzz/corpus_model build/fuzz/seeds_model
 
 # The ReLU_alpha study's network, exported with rn_net_export_c, in an
 # inference-only program for a Cortex-M4F with no heap.
