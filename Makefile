@@ -11,6 +11,9 @@
 #                      with and without FMA) and run under qemu
 #   make bench         kernel and training benchmarks (built with OpenMP)
 #   make bench-compare training throughput beside PyTorch's (python3-torch)
+#   make fuzz          run every libFuzzer target for FUZZ_SECONDS (default 60)
+#   make test-s390x    the tests built for big-endian s390x, run under qemu-s390x
+#   make firmware-size the ReLU_alpha network for a Cortex-M4: flash, RAM, arena
 #
 # CC, CFLAGS and LDLIBS pass through: make test CC=clang CFLAGS=-O1
 
@@ -33,8 +36,8 @@ BENCHES = $(patsubst bench/%.c,$(BUILD)/%,$(wildcard bench/bench_*.c))
 PYTHON ?= /usr/bin/python3
 EXAMPLES = $(patsubst examples/%.c,$(BUILD)/%,$(wildcard examples/*.c))
 
-.PHONY: all test test-valgrind test-isa test-arm bench bench-compare examples demo deps deps-check \
-        check-headers clean
+.PHONY: all test test-valgrind test-isa test-arm bench bench-compare fuzz examples demo deps \
+        deps-check check-headers clean test-s390x firmware-size
 
 all: $(TESTS) $(EXAMPLES)
 
@@ -44,8 +47,21 @@ deps:
 deps-check:
 	@sh scripts/deps.sh build check
 
+# The two-moons generator is compared point by point with scikit-learn's
+# make_moons when Debian's python3-sklearn is there (sh scripts/deps.sh reference).
+SKLEARN_PYTHON = $(firstword $(wildcard /usr/bin/python3) python3)
+
 test: deps $(TESTS) $(BUILD)/readme_quickstart
-	@sh tests/run.sh $(TESTS) $(BUILD)/readme_quickstart
+	@$(SKLEARN_PYTHON) tests/moons_reference.py > $(BUILD)/moons_reference.txt 2>/dev/null \
+	    || rm -f $(BUILD)/moons_reference.txt
+	@RELUNET_MOONS_REFERENCE=$$(test -s $(BUILD)/moons_reference.txt && echo $(BUILD)/moons_reference.txt) \
+	    sh tests/run.sh $(TESTS) $(BUILD)/readme_quickstart
+
+# Each libFuzzer target runs FUZZ_SECONDS; a finding fails the run.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@sh scripts/deps.sh fuzz
+	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 test-valgrind: deps deps-check $(TESTS) $(BUILD)/readme_quickstart
 	@TEST_RUNNER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
@@ -96,6 +112,17 @@ $(BUILD)/bench_%: bench/bench_%.c bench/bench.h relunet.h | $(BUILD)
 $(BUILD)/test_%: tests/test_%.c $(HEADERS) | $(BUILD)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
+# test_export includes the ReLU_alpha network's exported header, written by
+# firmware/export_relu_alpha.c (run through TEST_RUNNER when cross-testing)
+# with the reference outputs it computed on this platform.
+$(BUILD)/export/relu_alpha_model.h: firmware/export_relu_alpha.c relunet.h | $(BUILD)
+	mkdir -p $(BUILD)/export
+	$(CC) $(ALL_CFLAGS) $< -o $(BUILD)/export_relu_alpha $(LDLIBS)
+	$(TEST_RUNNER) $(BUILD)/export_relu_alpha $(BUILD)/export
+
+$(BUILD)/test_export: tests/test_export.c $(BUILD)/export/relu_alpha_model.h $(HEADERS)
+	$(CC) $(ALL_CFLAGS) -I$(BUILD)/export $< -o $@ $(LDLIBS)
+
 $(BUILD)/%: examples/%.c $(HEADERS) | $(BUILD)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
@@ -127,6 +154,35 @@ check-headers: deps-check | $(BUILD)
 	    echo "$$compiler: clean"; \
 	done
 	tcc -I. -I$(STB_INCLUDE) -c $(BUILD)/headers.c -o $(BUILD)/headers.o && echo "tcc: clean"
+
+# Big-endian: the whole suite cross-compiled for s390x (static, so qemu needs
+# no sysroot) and run under qemu-s390x. GCC evaluates float expressions in
+# double precision there under ISO C (FLT_EVAL_METHOD 1); -fexcess-precision=fast
+# gives the float arithmetic of every other target, which the tests' exact
+# comparisons (x == pixel / 255.0f) assume.
+test-s390x:
+	@sh scripts/deps.sh build cross
+	$(MAKE) test CC=s390x-linux-gnu-gcc CFLAGS="-O2 -static -fexcess-precision=fast" BUILD=build/s390x \
+	    TEST_RUNNER=qemu-s390x SAN=
+
+# The ReLU_alpha study's network, exported with rn_net_export_c, in an
+# inference-only program for a Cortex-M4F with no heap.
+FIRMWARE = build/firmware
+FIRMWARE_CFLAGS = -std=c99 -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os \
+                  -ffunction-sections -fdata-sections -Wl,--gc-sections \
+                  --specs=nano.specs --specs=nosys.specs
+firmware-size:
+	@sh scripts/deps.sh firmware
+	mkdir -p $(FIRMWARE)
+	cc $(WARNINGS) -O2 -I. firmware/export_relu_alpha.c -o $(FIRMWARE)/export_relu_alpha $(LDLIBS)
+	$(FIRMWARE)/export_relu_alpha $(FIRMWARE) $(MODEL)
+	arm-none-eabi-gcc $(FIRMWARE_CFLAGS) -Wall -Wextra -I. -I$(FIRMWARE) firmware/main.c \
+	    -o $(FIRMWARE)/relu_alpha.elf -lm
+	arm-none-eabi-size $(FIRMWARE)/relu_alpha.elf
+	@arm-none-eabi-nm -S -t d --size-sort $(FIRMWARE)/relu_alpha.elf | awk \
+	    '$$4 == "arena_memory" { printf "arena: %d bytes (RELU_ALPHA_ARENA_BYTES(1), in .bss)\n", $$2 + 0 } \
+	     $$4 ~ /^relu_alpha_.*_(weight|bias|alpha)$$/ { weights += $$2 + 0 } \
+	     END { printf "weights: %d bytes (const, in flash)\n", weights }'
 
 clean:
 	rm -rf build
