@@ -7,6 +7,7 @@
 #   make demo          a short ReLU_alpha study on Fashion-MNIST, written to demo/
 #   make check-headers compile the headers with gcc, clang (-Werror) and tcc
 #   make test-isa      the whole suite under every instruction set this CPU has
+#   make test-cross    test-arm and test-s390x: every other architecture CI covers
 #   make test-arm      the suite cross-compiled for AArch64 and 32-bit ARM (NEON
 #                      with and without FMA) and run under qemu
 #   make bench         kernel and training benchmarks (built with OpenMP)
@@ -36,7 +37,7 @@ BENCHES = $(patsubst bench/%.c,$(BUILD)/%,$(wildcard bench/bench_*.c))
 PYTHON ?= /usr/bin/python3
 EXAMPLES = $(patsubst examples/%.c,$(BUILD)/%,$(wildcard examples/*.c))
 
-.PHONY: all test test-valgrind test-isa test-arm bench bench-compare fuzz examples demo deps \
+.PHONY: all test test-valgrind test-isa test-cross test-arm bench bench-compare fuzz examples demo deps \
         deps-check check-headers clean test-s390x firmware-size
 
 all: $(TESTS) $(EXAMPLES)
@@ -80,17 +81,19 @@ test-isa: deps $(TESTS)
 # (vfpv4) and without (Cortex-A8/A9) fused multiply-add, under qemu. 32-bit
 # readdir and stat need large-file support for the host's inode numbers.
 # test_examples starts the example programs, which only the host can run.
-arm_tests = $(patsubst tests/%.c,$(1)/%,$(filter-out tests/test_examples.c,$(wildcard tests/test_*.c)))
+cross_tests = $(patsubst tests/%.c,$(1)/%,$(filter-out tests/test_examples.c,$(wildcard tests/test_*.c)))
+test-cross: test-arm test-s390x
+
 test-arm:
 	@sh scripts/deps.sh build cross
 	$(MAKE) test CC=aarch64-linux-gnu-gcc CFLAGS="-O2 -static" BUILD=build/arm/aarch64 \
-	    TEST_RUNNER=qemu-aarch64 SAN= TESTS="$(call arm_tests,build/arm/aarch64)"
+	    TEST_RUNNER=qemu-aarch64 SAN= TESTS="$(call cross_tests,build/arm/aarch64)"
 	$(MAKE) test CC=arm-linux-gnueabihf-gcc BUILD=build/arm/armhf-vfpv4 \
 	    CFLAGS="-O2 -static -mfpu=neon-vfpv4 -D_FILE_OFFSET_BITS=64" TEST_RUNNER=qemu-arm SAN= \
-	    TESTS="$(call arm_tests,build/arm/armhf-vfpv4)"
+	    TESTS="$(call cross_tests,build/arm/armhf-vfpv4)"
 	$(MAKE) test CC=arm-linux-gnueabihf-gcc BUILD=build/arm/armhf-neon \
 	    CFLAGS="-O2 -static -mfpu=neon -D_FILE_OFFSET_BITS=64" TEST_RUNNER=qemu-arm SAN= \
-	    TESTS="$(call arm_tests,build/arm/armhf-neon)"
+	    TESTS="$(call cross_tests,build/arm/armhf-neon)"
 
 bench: $(BENCHES)
 	$(BUILD)/bench_gemm
@@ -157,7 +160,7 @@ check-headers: deps-check | $(BUILD)
 test-s390x:
 	@sh scripts/deps.sh build cross
 	$(MAKE) test CC=s390x-linux-gnu-gcc CFLAGS="-O2 -static -fexcess-precision=fast" BUILD=build/s390x \
-	    TEST_RUNNER=qemu-s390x SAN=
+	    TEST_RUNNER=qemu-s390x SAN= TESTS="$(call cross_tests,build/s390x)"
 
 # The ReLU_alpha study's network, exported with rn_net_export_c, in an
 # inference-only program for a Cortex-M4F with no heap.
