@@ -33,8 +33,7 @@ static const char usage[] =
     "                   rate is divided by 10 after 7/8 of them (epoch 70 of 80)\n"
     "  --arch A         study: second conv 14x14 as in the study's code (default);\n"
     "                   lenet5: the classic 5x5\n"
-    "  --train N        training images, a stratified subsample (default 10000; the\n"
-    "                   study used all 50000)\n"
+    "  --train N        training images, a stratified subsample (default 50000: all)\n"
     "  --test N         test images (default 10000, all of them)\n"
     "  --lr X           SGD learning rate (default 0.001), batch 64\n"
     "  --data DIR       the cifar-10-batches-bin folder (default\n"
@@ -102,7 +101,7 @@ typedef struct study {
 static void set_defaults(options *o, int quick)
 {
     memset(o, 0, sizeof *o);
-    study_defaults(&o->common, "results/adaptive_mixtures", quick ? 2 : 8, quick ? 192 : 10000,
+    study_defaults(&o->common, "results/adaptive_mixtures", quick ? 2 : 8, quick ? 192 : 50000,
                    quick ? 200 : 10000);
     o->study_arch = !quick;
     o->lr = 1e-3;

@@ -28,15 +28,15 @@ static const char usage[] =
     "Trains a plain CNN on CIFAR-10 with ReLU, LReLU 0.01, LReLU 0.1, PReLU channel-shared\n"
     "and PReLU channel-wise, then a 30-layer plain ReLU net from He and from Xavier\n"
     "initialisation, and writes a report.\n"
-    "  --epochs N       epochs of the activation comparison (default 6); the learning rate\n"
+    "  --epochs N       epochs of the activation comparison (default 8); the learning rate\n"
     "                   is divided by 10 for the last fifth of them\n"
-    "  --train N        training images, a stratified subsample (default 10000)\n"
+    "  --train N        training images, a stratified subsample (default 50000: all)\n"
     "  --test N         test images (default 10000, all of them)\n"
     "  --lr X           SGD learning rate (default 0.01; momentum 0.9, weight decay 5e-4\n"
     "                   on weights only)\n"
     "  --deep-train N   training images of the deep-net experiment, drawn from the\n"
-    "                   --train ones (default 3000)\n"
-    "  --deep-epochs N  its epochs (default 3)\n"
+    "                   --train ones (default 10000)\n"
+    "  --deep-epochs N  its epochs (default 4)\n"
     "  --data DIR       the cifar-10-batches-bin folder (default\n"
     "                   $RELUNET_DATA/cifar-10-batches-bin)\n"
     "  --out DIR        output folder (default results/prelu_study)\n"
@@ -87,10 +87,10 @@ typedef struct study {
 static void set_defaults(options *o, int quick)
 {
     memset(o, 0, sizeof *o);
-    study_defaults(&o->common, "results/prelu_study", quick ? 1 : 6, quick ? 256 : 10000,
+    study_defaults(&o->common, "results/prelu_study", quick ? 1 : 8, quick ? 256 : 50000,
                    quick ? 200 : 10000);
-    o->deep_train = quick ? 128 : 3000;
-    o->deep_epochs = quick ? 1 : 3;
+    o->deep_train = quick ? 128 : 10000;
+    o->deep_epochs = quick ? 1 : 4;
     o->lr = 0.01;
 }
 
