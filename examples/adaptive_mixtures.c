@@ -18,8 +18,8 @@
 #include "../relunet_data.h"
 #define REPORT_IMPLEMENTATION
 #include "report.h"
-#define CIFAR_STUDY_IMPLEMENTATION
-#include "cifar_study.h"
+#define STUDY_IMPLEMENTATION
+#include "study.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -33,20 +33,21 @@ static const char usage[] =
     "                   rate is divided by 10 after 7/8 of them (epoch 70 of 80)\n"
     "  --arch A         study: second conv 14x14 as in the study's code (default);\n"
     "                   lenet5: the classic 5x5\n"
-    "  --train N        training images, a stratified subsample (default 10000; the\n"
-    "                   study used all 50000)\n"
+    "  --train N        training images, a stratified subsample (default 50000: all)\n"
     "  --test N         test images (default 10000, all of them)\n"
     "  --lr X           SGD learning rate (default 0.001), batch 64\n"
-    "  --data DIR       folder holding cifar-10-batches-bin/ (default $RELUNET_DATA)\n"
+    "  --data DIR       the cifar-10-batches-bin folder (default\n"
+    "                   $RELUNET_DATA/cifar-10-batches-bin)\n"
     "  --out DIR        output folder (default results/adaptive_mixtures)\n"
-    "  --seed N         weights, shuffling and dropout (default 1)\n"
-    "  --jobs N         trainings run side by side (default 2; 1 on systems without fork)\n"
+    "  --seed N         weights, batch order and dropout (default 1)\n"
+    "  --jobs N         trainings run side by side (default: processors; 1 on systems\n"
+    "                   without fork)\n"
     "  --quick          seconds: 192 training and 200 test images, 2 epochs, lenet5\n"
     "  --help           this text\n";
 
 typedef struct options {
-    const char *data, *out;
-    int epochs, train_size, test_size, seed, quick, study_arch, jobs;
+    study_options common; /* --data, --out, --seed, --jobs, --train, --test, --epochs */
+    int study_arch;
     double lr;
 } options;
 
@@ -84,7 +85,7 @@ enum { MAX_EPOCHS = 500 };
 typedef struct run_result {
     double train_loss[MAX_EPOCHS], test_loss[MAX_EPOCHS];
     double test_accuracy[MAX_EPOCHS], test_precision[MAX_EPOCHS];
-    cifar_metrics final;
+    study_metrics final;
     double best_precision;
     int best_epoch;
     double xyz[N_ACT_LAYERS][3]; /* learned X, Y, Z per activation layer (mixtures) */
@@ -97,57 +98,38 @@ typedef struct study {
     rn_dataset train, test;
 } study;
 
+static void set_defaults(options *o, int quick)
+{
+    memset(o, 0, sizeof *o);
+    study_defaults(&o->common, "results/adaptive_mixtures", quick ? 2 : 8, quick ? 192 : 50000,
+                   quick ? 200 : 10000);
+    o->study_arch = !quick;
+    o->lr = 1e-3;
+}
+
+/* A study_option_fn for this example's own options. */
+static int own_option(int argc, char **argv, int *i, void *context)
+{
+    options *o = (options *)context;
+    const char *arch = NULL;
+    int found;
+    if ((found = study_number_option(argc, argv, i, "--lr", 1e-7, 10.0, &o->lr)) != 0) return found;
+    if ((found = study_option_value(argc, argv, i, "--arch", &arch)) <= 0) return found;
+    o->study_arch = strcmp(arch, "study") == 0;
+    if (o->study_arch || strcmp(arch, "lenet5") == 0) return 1;
+    fprintf(stderr, "--arch: '%s' is not study or lenet5\n", arch);
+    return -1;
+}
+
+/* 0: go on; 1: done (help shown); -1: bad arguments. */
 static int parse_options(int argc, char **argv, options *o)
 {
-    int i, epochs_given = 0, train_given = 0, test_given = 0, arch_given = 0;
-    o->data = NULL;
-    o->out = "results/adaptive_mixtures";
-    o->epochs = 8;
-    o->train_size = 10000;
-    o->test_size = 10000;
-    o->seed = 1;
-    o->quick = 0;
-    o->study_arch = 1;
-    o->lr = 1e-3;
-    o->jobs = 2;
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int takes_value = strcmp(a, "--help") != 0 && strcmp(a, "--quick") != 0, bad = 0;
-        if (takes_value && v == NULL) {
-            fprintf(stderr, "%s needs a value (see --help)\n", a);
-            return -1;
-        }
-        if (strcmp(a, "--help") == 0) {
-            fputs(usage, stdout);
-            exit(0);
-        } else if (strcmp(a, "--quick") == 0) o->quick = 1;
-        else if (strcmp(a, "--epochs") == 0) bad = cifar_parse_int(v, a, 1, MAX_EPOCHS, &o->epochs), epochs_given = 1;
-        else if (strcmp(a, "--train") == 0) bad = cifar_parse_int(v, a, 64, 50000, &o->train_size), train_given = 1;
-        else if (strcmp(a, "--test") == 0) bad = cifar_parse_int(v, a, 10, 10000, &o->test_size), test_given = 1;
-        else if (strcmp(a, "--lr") == 0) bad = cifar_parse_double(v, a, 1e-7, 10.0, &o->lr);
-        else if (strcmp(a, "--jobs") == 0) bad = cifar_parse_int(v, a, 1, 64, &o->jobs);
-        else if (strcmp(a, "--seed") == 0) bad = cifar_parse_int(v, a, 0, 2147483647L, &o->seed);
-        else if (strcmp(a, "--data") == 0) o->data = v;
-        else if (strcmp(a, "--out") == 0) o->out = v;
-        else if (strcmp(a, "--arch") == 0) {
-            arch_given = 1;
-            if (strcmp(v, "study") == 0) o->study_arch = 1;
-            else if (strcmp(v, "lenet5") == 0) o->study_arch = 0;
-            else bad = -1, fprintf(stderr, "--arch: '%s' is not study or lenet5\n", v);
-        } else {
-            fprintf(stderr, "unknown option %s (see --help)\n", a);
-            return -1;
-        }
-        if (bad) return -1;
-        i += takes_value;
-    }
-    if (o->quick) { /* explicit options still win */
-        if (!epochs_given) o->epochs = 2;
-        if (!train_given) o->train_size = 192;
-        if (!test_given) o->test_size = 200;
-        if (!arch_given) o->study_arch = 0;
-    }
-    return 0;
+    if (study_help(argc, argv, usage)) return 1;
+    set_defaults(o, study_has_flag(argc, argv, "--quick"));
+    if (study_parse_options(argc, argv, &o->common, own_option, o) != 0) return -1;
+    if (o->common.epochs <= MAX_EPOCHS) return 0;
+    fprintf(stderr, "--epochs: at most %d\n", MAX_EPOCHS);
+    return -1;
 }
 
 /* conv 5x5 3->6 -> BN -> act -> pool -> conv 6->16 -> BN -> act -> pool ->
@@ -200,62 +182,76 @@ static void read_xyz(rn_net *net, int unnormalized, double xyz[N_ACT_LAYERS][3])
     }
 }
 
-/* The learning rate is divided by 10 at this epoch (0-based): epoch 70 of 80. */
-static int milestone_of(const options *o) { return o->epochs * 7 / 8; }
+/* The learning rate is divided by 10 from this epoch (from 1) on: 71 of 80. */
+static int lr_drop_epoch(const options *o) { return o->common.epochs * 7 / 8 + 1; }
 
-/* Task `task` of runs[]: a cifar_task_fn. */
+/* What the per-epoch hook needs: the network, the test set, the result. */
+typedef struct epoch_context {
+    rn_net *net;
+    const rn_dataset *test;
+    run_result *result;
+} epoch_context;
+
+/* A study_epoch_fn: the test metrics after every epoch, and the best precision. */
+static int evaluate_epoch(void *context, int epoch, double train_loss)
+{
+    epoch_context *c = (epoch_context *)context;
+    run_result *r = c->result;
+    if (study_evaluate(c->net, c->test, &r->final) != 0) return -1;
+    r->train_loss[epoch - 1] = train_loss;
+    r->test_loss[epoch - 1] = r->final.loss;
+    r->test_accuracy[epoch - 1] = r->final.accuracy;
+    r->test_precision[epoch - 1] = r->final.precision;
+    if (r->final.precision > r->best_precision) {
+        r->best_precision = r->final.precision;
+        r->best_epoch = epoch;
+    }
+    return 0;
+}
+
+/* Task `task` of runs[]: a study_task_fn. */
 static int train_one(int task, void *context, void *result)
 {
     study *s = (study *)context;
     const options *o = &s->o;
     const run_spec *spec = &runs[task];
     run_result *r = (run_result *)result;
+    epoch_context hook;
+    study_training t;
     rn_act_desc act;
-    rn_net *net;
-    rn_optim *opt;
-    rn_rng shuffle;
-    report_progress bar;
-    int milestone = milestone_of(o), epoch, k, status = 0;
-    long step = 0, steps_per_epoch = (s->train.inputs.shape[0] + 63) / 64;
+    int k, status;
     double start = report_seconds();
     memset(r, 0, sizeof *r);
+    memset(&t, 0, sizeof t);
     memset(&act, 0, sizeof act);
     act.kind = spec->kind;
     act.unnormalized = spec->weights == FROZEN_ONE;
-    net = build_net(o->study_arch, &act);
-    if (net == NULL) return -1;
+    if ((t.net = build_net(o->study_arch, &act)) == NULL) return -1;
     /* TensorFlow's defaults, as the study's code had: Glorot uniform, zero biases */
-    rn_net_init(net, RN_INIT_XAVIER_UNIFORM, 0.0f, (uint64_t)o->seed);
+    rn_net_init(t.net, RN_INIT_XAVIER_UNIFORM, 0.0f, (uint64_t)o->common.seed);
     if (spec->weights != LEARNED)
-        for (k = 0; k < 3; k++) rn_net_set_frozen(net, RN_PARAMS_NAMED(mix_names[k]), 1);
-    opt = rn_optim_new(net, &(rn_optim_desc){.kind = RN_SGD, .lr = (float)o->lr});
-    if (opt == NULL) {
-        fprintf(stderr, "%s\n", rn_last_error());
-        rn_net_free(net);
-        return -1;
-    }
-    rn_rng_seed(&shuffle, (uint64_t)o->seed, 1);
+        for (k = 0; k < 3; k++) rn_net_set_frozen(t.net, RN_PARAMS_NAMED(mix_names[k]), 1);
+    t.opt = rn_optim_new(t.net, &(rn_optim_desc){.kind = RN_SGD, .lr = (float)o->lr});
+    if (t.opt == NULL) fprintf(stderr, "%s\n", rn_last_error());
+    t.train = &s->train;
+    t.batch_size = 64;
+    t.epochs = o->common.epochs;
+    t.lr_drop_epoch = lr_drop_epoch(o);
+    t.shuffle_seed = (uint64_t)o->common.seed;
+    t.epoch_end = evaluate_epoch;
+    t.context = &hook;
+    t.label = spec->label;
+    t.plain_progress = o->common.jobs > 1;
+    hook.net = t.net;
+    hook.test = &s->test;
+    hook.result = r;
     r->best_precision = -1.0;
-    report_progress_begin(&bar, spec->label, steps_per_epoch * o->epochs);
-    for (epoch = 0; epoch < o->epochs && status == 0; epoch++) {
-        rn_optim_scale_lr(opt, rn_lr_step_decay(epoch, &milestone, 1, 0.1f));
-        r->train_loss[epoch] = cifar_train_epoch(net, opt, &s->train, 64, &shuffle, &bar, &step);
-        status = isnan(r->train_loss[epoch]) ? -1 : cifar_evaluate(net, &s->test, 250, &r->final);
-        if (status != 0) break;
-        r->test_loss[epoch] = r->final.loss;
-        r->test_accuracy[epoch] = r->final.accuracy;
-        r->test_precision[epoch] = r->final.precision;
-        if (r->final.precision > r->best_precision) {
-            r->best_precision = r->final.precision;
-            r->best_epoch = epoch + 1;
-        }
-    }
-    report_progress_end(&bar);
+    status = t.opt && study_train(&t) == 0 ? 0 : -1;
     r->seconds = report_seconds() - start;
-    r->images_per_second = (double)step * 64.0 / r->seconds;
-    read_xyz(net, act.unnormalized, r->xyz);
-    rn_optim_free(opt);
-    rn_net_free(net);
+    r->images_per_second = (double)o->common.epochs * s->train.inputs.shape[0] / r->seconds;
+    read_xyz(t.net, act.unnormalized, r->xyz);
+    rn_optim_free(t.opt);
+    rn_net_free(t.net);
     return status;
 }
 
@@ -276,13 +272,12 @@ static int write_csv_files(const options *o, const run_result *results)
         "top5_error", "seconds", "images_per_second"};
     report_csv curves, xyz, table;
     int i, e, layer, k, failed = 0;
-    failed |= report_csv_open(&curves, o->out, "curves.csv", curves_header, 6);
-    failed |= report_csv_open(&xyz, o->out, "xyz.csv", xyz_header, 5);
-    failed |= report_csv_open(&table, o->out, "results.csv", results_header, 8);
-    if (failed) return -1;
-    for (i = 0; i < N_RUNS; i++) {
+    failed |= report_csv_open(&curves, o->common.out, "curves.csv", curves_header, 6);
+    failed |= report_csv_open(&xyz, o->common.out, "xyz.csv", xyz_header, 5);
+    failed |= report_csv_open(&table, o->common.out, "results.csv", results_header, 8);
+    for (i = 0; i < N_RUNS && !failed; i++) {
         const run_result *r = &results[i];
-        for (e = 0; e < o->epochs; e++) {
+        for (e = 0; e < o->common.epochs; e++) {
             report_csv_str(&curves, runs[i].label);
             report_csv_int(&curves, e + 1);
             report_csv_num(&curves, r->train_loss[e]);
@@ -320,7 +315,7 @@ static int chart_runs(const options *o, const run_result *results, int first, in
     report_series series[N_RUNS];
     report_chart chart;
     int i, e;
-    for (e = 0; e < o->epochs; e++) epochs[e] = e + 1;
+    for (e = 0; e < o->common.epochs; e++) epochs[e] = e + 1;
     for (i = 0; i < count; i++) {
         const run_result *r = &results[first + i];
         series[i].name = runs[first + i].label;
@@ -328,25 +323,25 @@ static int chart_runs(const options *o, const run_result *results, int first, in
         series[i].y = quantity == TRAIN_LOSS  ? r->train_loss
                       : quantity == TEST_LOSS ? r->test_loss
                                               : r->test_precision;
-        series[i].n = o->epochs;
+        series[i].n = o->common.epochs;
     }
     memset(&chart, 0, sizeof chart);
     chart.title = title;
     chart.x_label = "epoch";
     chart.y_label = y_label;
-    return report_svg_line(o->out, name, &chart, series, count);
+    return report_svg_line(o->common.out, name, &chart, series, count);
 }
 
-static void write_charts(const options *o, const run_result *results)
+static int write_charts(const options *o, const run_result *results)
 {
-    chart_runs(o, results, 0, N_COMPARED, TRAIN_LOSS, "train_loss.svg",
-               "Training loss per epoch", "cross-entropy");
-    chart_runs(o, results, 0, N_COMPARED, TEST_LOSS, "test_loss.svg", "Test loss per epoch",
-               "cross-entropy");
-    chart_runs(o, results, 0, N_COMPARED, TEST_PRECISION, "test_precision.svg",
-               "Test macro precision per epoch (all test images)", "macro precision");
-    chart_runs(o, results, 6, N_RUNS - 6, TEST_PRECISION, "mixtures_precision.svg",
-               "Mixtures: learned vs frozen X, Y, Z", "macro precision");
+    return chart_runs(o, results, 0, N_COMPARED, TRAIN_LOSS, "train_loss.svg",
+                      "Training loss per epoch", "cross-entropy") |
+           chart_runs(o, results, 0, N_COMPARED, TEST_LOSS, "test_loss.svg",
+                      "Test loss per epoch", "cross-entropy") |
+           chart_runs(o, results, 0, N_COMPARED, TEST_PRECISION, "test_precision.svg",
+                      "Test macro precision per epoch (all test images)", "macro precision") |
+           chart_runs(o, results, 6, N_RUNS - 6, TEST_PRECISION, "mixtures_precision.svg",
+                      "Mixtures: learned vs frozen X, Y, Z", "macro precision");
 }
 
 /* A table row: the label, then numbers with 4 decimals (n/a for NaN). */
@@ -372,8 +367,8 @@ static void md_result_row(FILE *md, const char *label, const run_result *r, doub
     report_md_row(md, row, n);
 }
 
-static void write_report(const options *o, int train_count, const run_result *results,
-                         double seconds)
+static int write_report(const options *o, int train_count, const run_result *results,
+                        double seconds)
 {
     static const char *const table_header[] = {
         "Activation", "Test accuracy", "Macro precision", "Best precision", "at epoch",
@@ -383,13 +378,10 @@ static void write_report(const options *o, int train_count, const run_result *re
     static const char *const xyz_header[] = {"Run, layer", "X (tanh)", "Y (sigmoid)", "Z (ReLU)"};
     static const char *const retrain_header[] = {"Run", "Test accuracy", "Macro precision",
                                                  "Best precision", "at epoch"};
-    FILE *md = report_fopen(o->out, "REPORT.md", "w");
+    FILE *md = study_report_open(o->common.out);
     char label[96];
     int i, layer;
-    if (md == NULL) {
-        fprintf(stderr, "cannot write %s/REPORT.md\n", o->out);
-        return;
-    }
+    if (md == NULL) return -1;
     fprintf(md, "# Customization of Activation Layer for Classification: LeNet on CIFAR-10\n\n"
             "The study's LeNet experiment, reproduced with relunet "
             "(`examples/adaptive_mixtures.c`). Network: conv 5x5 3->6 (same padding) -> batch "
@@ -404,7 +396,7 @@ static void write_report(const options *o, int train_count, const run_result *re
                           : "5x5 (`--arch lenet5`)");
     fprintf(md, "**This run:** %d training images, %d test images, %d epochs of SGD (batch 64, "
             "learning rate %g, divided by 10 from epoch %d on), seed %d; %.0f s in all.\n\n",
-            train_count, o->test_size, o->epochs, o->lr, milestone_of(o) + 1, o->seed, seconds);
+            train_count, o->common.test_size, o->common.epochs, o->lr, lr_drop_epoch(o), o->common.seed, seconds);
     fprintf(md, "**How it differs from the study.** The study trained 80 epochs (learning rate "
             "divided by 10 at epoch 70) on all 50,000 images; the default here is shorter so "
             "that the 12 trainings finish in about an hour on 2 cores (run with `--epochs 80 "
@@ -413,7 +405,7 @@ static void write_report(const options *o, int train_count, const run_result *re
             "layer, then a loss that applies it again), which flattens the gradients. The study "
             "scored precision on 64 test images per epoch; here every number is on all %d test "
             "images.\n\n",
-            (80.0 * 50000.0) / ((double)o->epochs * train_count), o->test_size);
+            (80.0 * 50000.0) / ((double)o->common.epochs * train_count), o->common.test_size);
 
     fprintf(md, "## Test accuracy and macro precision (after the last epoch)\n\n");
     report_md_header(md, table_header, 6);
@@ -444,37 +436,43 @@ static void write_report(const options *o, int train_count, const run_result *re
     report_md_image(md, "Mixtures: learned vs frozen weights", "mixtures_precision.svg");
     fprintf(md, "\nFiles: `results.csv` (the tables), `curves.csv` (every epoch of every run), "
             "`xyz.csv` (X, Y, Z per layer, also for the frozen runs).\n");
-    fclose(md);
+    return fclose(md) == 0 ? 0 : -1;
 }
 
-int main(int argc, char **argv)
+static void print_results(const run_result *results)
 {
-    study s;
-    run_result *results;
-    double start = report_seconds();
-    int i, failed;
-    if (parse_options(argc, argv, &s.o) != 0) return 2;
-    if (cifar_load(s.o.data, s.o.train_size, s.o.test_size, (uint64_t)s.o.seed, &s.train,
-                   &s.test) != 0)
-        return 1;
-    if (report_mkdir_p(s.o.out) != 0) {
-        fprintf(stderr, "cannot create the output folder %s\n", s.o.out);
-        return 1;
-    }
-    results = (run_result *)calloc(N_RUNS, sizeof *results);
-    if (results == NULL) return 1;
-    failed = cifar_run_tasks(N_RUNS, s.o.jobs, train_one, &s, results, sizeof *results);
+    int i;
     for (i = 0; i < N_RUNS; i++)
         printf("%-28s accuracy %.4f  macro precision %.4f  (%.0f s, %.0f img/s)\n",
                runs[i].label, results[i].final.accuracy, results[i].final.precision,
                results[i].seconds, results[i].images_per_second);
-    if (failed == 0) {
-        write_csv_files(&s.o, results);
-        write_charts(&s.o, results);
-        write_report(&s.o, s.train.inputs.shape[0], results, report_seconds() - start);
-        printf("report: %s/REPORT.md\n", s.o.out);
-    } else {
+}
+
+int main(int argc, char **argv)
+{
+    static study s;
+    run_result *results;
+    double start = report_seconds();
+    int failed, status = parse_options(argc, argv, &s.o);
+    const study_options *c = &s.o.common;
+    if (status != 0) return status > 0 ? 0 : 2;
+    if (study_make_folder(c->out) != 0 ||
+        study_load_cifar10(c->data, c->train_size, c->test_size, (uint64_t)c->seed, &s.train,
+                           &s.test) != 0)
+        return 1;
+    results = (run_result *)calloc(N_RUNS, sizeof *results);
+    failed = results ? study_run_tasks(NULL, N_RUNS, c->jobs, train_one, &s, results,
+                                       sizeof *results, NULL)
+                     : N_RUNS;
+    if (results) print_results(results);
+    if (failed) {
         fprintf(stderr, "%d of %d trainings failed; no report written\n", failed, N_RUNS);
+    } else if (write_csv_files(&s.o, results) != 0 || write_charts(&s.o, results) != 0 ||
+               write_report(&s.o, s.train.inputs.shape[0], results, report_seconds() - start) != 0) {
+        fprintf(stderr, "writing the report's files in %s failed\n", c->out);
+        failed = 1;
+    } else {
+        printf("report: %s/REPORT.md\n", c->out);
     }
     free(results);
     rn_dataset_free(&s.train);

@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { LAYERS = 3, MAX_MODELS = 2 + 2 * STUDY_MAX_LAMBDAS, RECORD_EVERY = 10 };
+enum { LAYERS = 3, MAX_LAMBDAS = 64, MAX_MODELS = 2 + 2 * MAX_LAMBDAS, RECORD_EVERY = 10 };
 enum { RELU, LINEAR, RELU_ALPHA };
 #define FEATURE_LAMBDA 0.5 /* the ReLU_alpha model whose feature maps the study shows */
 
@@ -50,10 +50,10 @@ static const char *const usage =
     "  --jobs N             models at a time, in child processes (default: processors)\n";
 
 typedef struct options {
-    study_options common; /* --data, --out, --seed, --jobs, --*-size, --epochs, --lambdas */
+    study_options common; /* --data, --out, --seed, --jobs, --*-size, --epochs */
     int long_epochs, clamp;
-    int n_long_lambdas;
-    double long_lambdas[STUDY_MAX_LAMBDAS];
+    int n_lambdas, n_long_lambdas;
+    double lambdas[MAX_LAMBDAS], long_lambdas[MAX_LAMBDAS];
 } options;
 
 /* One network to train and its place in the report. */
@@ -86,41 +86,37 @@ static void set_defaults(options *o, int quick)
 {
     static const double lambdas[] = {0.1, 0.3, 0.5, 0.7, 0.9, 2, 5}, long_lambdas[] = {0.5, 0.7};
     memset(o, 0, sizeof *o);
-    o->common.out = "results/conv_linearization";
-    o->common.seed = 1;
-    o->common.epochs = quick ? 1 : 3;
+    study_defaults(&o->common, "results/conv_linearization", quick ? 1 : 3, quick ? 200 : 60000,
+                   quick ? 200 : 10000);
     o->long_epochs = quick ? 2 : 12;
-    o->common.train_size = quick ? 200 : 60000;
-    o->common.test_size = quick ? 200 : 10000;
-    o->common.jobs = study_cores();
-    o->common.n_lambdas = quick ? 1 : 7;
+    o->n_lambdas = quick ? 1 : 7;
     o->n_long_lambdas = quick ? 1 : 2;
-    memcpy(o->common.lambdas, quick ? long_lambdas : lambdas,
-           (size_t)o->common.n_lambdas * sizeof *lambdas);
+    memcpy(o->lambdas, quick ? long_lambdas : lambdas,
+           (size_t)o->n_lambdas * sizeof *lambdas);
     memcpy(o->long_lambdas, long_lambdas, (size_t)o->n_long_lambdas * sizeof *long_lambdas);
+}
+
+/* A study_option_fn for this example's own options. */
+static int own_option(int argc, char **argv, int *i, void *context)
+{
+    options *o = (options *)context;
+    int found;
+    if ((found = study_list_option(argc, argv, i, "--lambdas", o->lambdas, MAX_LAMBDAS, &o->n_lambdas)) != 0)
+        return found;
+    if ((found = study_list_option(argc, argv, i, "--long-lambdas", o->long_lambdas, MAX_LAMBDAS,
+                                   &o->n_long_lambdas)) != 0)
+        return found;
+    if ((found = study_int_option(argc, argv, i, "--long-epochs", 1, 10000, &o->long_epochs)) != 0)
+        return found;
+    return strcmp(argv[*i], "--clamp") == 0 ? (o->clamp = 1) : 0;
 }
 
 /* 0: go on; 1: done (help shown); -1: bad arguments. */
 static int parse_options(int argc, char **argv, options *o)
 {
-    int i, found = 0;
     if (study_help(argc, argv, usage)) return 1;
     set_defaults(o, study_has_flag(argc, argv, "--quick"));
-    for (i = 1; i < argc && found >= 0; i++) {
-        if ((found = study_common_option(argc, argv, &i, &o->common)) != 0) continue;
-        if ((found = study_int_option(argc, argv, &i, "--long-epochs", 1, 10000, &o->long_epochs)) != 0)
-            continue;
-        if ((found = study_list_option(argc, argv, &i, "--long-lambdas", o->long_lambdas,
-                                       STUDY_MAX_LAMBDAS, &o->n_long_lambdas)) != 0)
-            continue;
-        if (strcmp(argv[i], "--clamp") == 0) {
-            o->clamp = found = 1;
-        } else {
-            fprintf(stderr, "unknown option '%s' (see --help)\n", argv[i]);
-            found = -1;
-        }
-    }
-    return found < 0 ? -1 : 0;
+    return study_parse_options(argc, argv, &o->common, own_option, o);
 }
 
 /* ---- the models ------------------------------------------------------------- */
@@ -150,8 +146,8 @@ static void list_models(study *s)
     int i, shown = -1;
     add_model(s, RELU, 0.0, o->common.epochs);
     add_model(s, LINEAR, 0.0, o->common.epochs);
-    for (i = 0; i < o->common.n_lambdas; i++)
-        add_model(s, RELU_ALPHA, o->common.lambdas[i], o->common.epochs);
+    for (i = 0; i < o->n_lambdas; i++)
+        add_model(s, RELU_ALPHA, o->lambdas[i], o->common.epochs);
     for (i = 0; i < o->n_long_lambdas; i++) {
         model *m = &s->models[s->n_models];
         add_model(s, RELU_ALPHA, o->long_lambdas[i], o->long_epochs);
@@ -248,18 +244,19 @@ static int write_feature_maps(study *s, rn_net *net, const model *m)
 static const char *const setting_names[] = {"activation", "lambda", "epochs", "clamp", "train_size"};
 enum { SETTINGS = sizeof setting_names / sizeof setting_names[0] };
 
-static int train_model(int task, void *context)
+/* A study_task_fn: model `task` leaves its CSV file in models_dir. */
+static int train_model(int task, void *context, void *result)
 {
     study *s = (study *)context;
     model *m = &s->models[task];
     double settings[SETTINGS] = {m->activation, m->lambda, m->epochs, s->opt.clamp,
                                  s->opt.common.train_size};
     rn_net *net = make_net(m, &s->opt);
-    report_progress bar;
     study_training t;
     study_log log;
     char name[64];
     int failed;
+    (void)result;
     if (!net) return -1;
     memset(&t, 0, sizeof t);
     t.net = net;
@@ -273,16 +270,14 @@ static int train_model(int task, void *context)
     t.record_every = RECORD_EVERY;
     t.record = study_log_record;
     t.context = &log;
-    t.bar = &bar;
+    t.label = m->label;
+    t.plain_progress = s->opt.common.jobs > 1; /* several models write to one terminal */
     snprintf(name, sizeof name, "%s.csv", m->name);
     failed =
         !t.opt || study_log_open(&log, s->models_dir, name, net, setting_names, settings, SETTINGS) != 0;
-    report_progress_begin(&bar, m->label, (long)m->epochs * ((s->train.inputs.shape[0] + 99) / 100));
-    if (s->opt.common.jobs > 1) bar.tty = 0; /* several models write lines to one terminal */
     if (!failed) {
         failed = study_train(&t) != 0;
-        report_progress_end(&bar);
-        failed |= study_log_close(&log, failed ? NAN : study_accuracy(net, &s->test)) != 0;
+        failed |= study_log_close(&log, failed ? NULL : &s->test) != 0;
     }
     if (!failed && m->feature_maps) failed = write_feature_maps(s, net, m);
     if (failed) fprintf(stderr, "model %s failed\n", m->label);
@@ -450,11 +445,6 @@ static int report_feature_maps(FILE *md, const study *s)
     return failed;
 }
 
-static const char *verdict(int reproduced)
-{
-    return reproduced ? "**reproduced**" : "**not reproduced**";
-}
-
 /* The study's findings, each checked against these models. */
 static void report_findings(FILE *md, const study *s)
 {
@@ -466,7 +456,7 @@ static void report_findings(FILE *md, const study *s)
             "- *Linear is about 7.5 points below ReLU.* Here ReLU %.2f%%, linear %.2f%%: %.2f "
             "points (taken as reproduced within 5 to 10): %s.\n",
             100 * relu->result.test_accuracy, 100 * linear->result.test_accuracy, gap,
-            verdict(gap >= 5.0 && gap <= 10.0));
+            study_verdict(gap >= 5.0 && gap <= 10.0));
     fputs("- *alpha2 and alpha3 go to 1 and alpha1 settles in [0.5, 0.8], for every lambda.* Final "
           "values (alpha2, alpha3 within 0.05 of 1?; alpha1 in [0.5, 0.8]?):\n",
           md);
@@ -486,19 +476,18 @@ static void report_findings(FILE *md, const study *s)
                 m->result.final[0], settled ? "yes" : "no", m->result.final[1], m->result.final[2],
                 ones ? "yes" : "no");
     }
-    fprintf(md, "\n  alpha2 and alpha3 to 1: %s; alpha1 in [0.5, 0.8]: %s.\n", verdict(count && alpha23),
-            verdict(count && alpha1));
+    fprintf(md, "\n  alpha2 and alpha3 to 1: %s; alpha1 in [0.5, 0.8]: %s.\n", study_verdict(count && alpha23),
+            study_verdict(count && alpha1));
     fprintf(md,
             "- *ReLU_alpha reaches the accuracy of ReLU.* The largest difference between a "
             "ReLU_alpha model and ReLU is %.2f points (taken as reproduced below 1): %s.\n\n",
-            worst_gap, verdict(count && worst_gap < 1.0));
+            worst_gap, study_verdict(count && worst_gap < 1.0));
 }
 
 static int write_report(study *s, double seconds)
 {
-    FILE *md = report_fopen(s->opt.common.out, "REPORT.md", "w");
+    FILE *md = study_report_open(s->opt.common.out);
     int failed = md == NULL, i;
-    if (failed) fprintf(stderr, "cannot write %s/REPORT.md\n", s->opt.common.out);
     for (i = 0; i < s->n_models && !failed; i++) {
         char name[64];
         snprintf(name, sizeof name, "%s.csv", s->models[i].name);
@@ -568,7 +557,7 @@ int main(int argc, char **argv)
                s.opt.common.jobs);
         report_progress_begin(&bar, "models", s.n_models);
         bar.tty = 0;
-        failed = study_run_tasks(tasks, s.n_models, s.opt.common.jobs, train_model, &s, &bar);
+        failed = study_run_tasks(tasks, s.n_models, s.opt.common.jobs, train_model, &s, NULL, 0, &bar);
         if (failed) fprintf(stderr, "%d of %d models failed\n", failed, s.n_models);
     }
     if (!failed) failed = write_report(&s, report_seconds() - start);

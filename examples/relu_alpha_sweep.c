@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { LAYERS = 3, MAX_RUNS = 1000, RECORD_EVERY = 100, ALPHA_LEVELS = 20 };
+enum { LAYERS = 3, MAX_LAMBDAS = 64, MAX_RUNS = 1000, RECORD_EVERY = 100, ALPHA_LEVELS = 20 };
 #define ZERO_BELOW 0.05 /* the study's "converged to zero" */
 #define ONE_FROM 0.95   /* settled at ReLU */
 #define TRAJECTORY_LAMBDA 0.02
@@ -54,7 +54,9 @@ static const char *const usage =
     "  --merge DIR...     no training: the report from the CSV files in DIR/runs of every DIR\n";
 
 typedef struct options {
-    study_options common; /* --data, --out, --seed, --jobs, --*-size, --epochs, --lambdas */
+    study_options common; /* --data, --out, --seed, --jobs, --*-size, --epochs */
+    int n_lambdas;
+    double lambdas[MAX_LAMBDAS];
     int runs, penalty_norm, shard, shards;
     char **merge_dirs;
     int n_merge_dirs;
@@ -80,18 +82,14 @@ static void set_defaults(options *o, int quick)
 {
     int i;
     memset(o, 0, sizeof *o);
-    o->common.out = "results/relu_alpha_sweep";
-    o->common.seed = 1;
+    study_defaults(&o->common, "results/relu_alpha_sweep", quick ? 1 : 10, quick ? 2000 : 10000,
+                   quick ? 1000 : 10000);
     o->runs = quick ? 2 : 6;
     o->penalty_norm = 1;
-    o->common.train_size = quick ? 2000 : 10000;
-    o->common.test_size = quick ? 1000 : 10000;
-    o->common.epochs = quick ? 1 : 10;
-    o->common.jobs = study_cores();
     o->shard = o->shards = 1;
-    o->common.n_lambdas = quick ? 3 : 11;
-    for (i = 0; i < o->common.n_lambdas; i++)
-        o->common.lambdas[i] = quick ? (double[]){0.0, 0.02, 0.05}[i] : 0.005 * i;
+    o->n_lambdas = quick ? 3 : 11;
+    for (i = 0; i < o->n_lambdas; i++)
+        o->lambdas[i] = quick ? (double[]){0.0, 0.02, 0.05}[i] : 0.005 * i;
 }
 
 /* Each returns 1 when the value is good, else -1 after saying why. */
@@ -124,28 +122,28 @@ static int take_merge_dirs(int argc, char **argv, int *i, options *o)
     return -1;
 }
 
+/* A study_option_fn for the sweep's own options. */
+static int sweep_option(int argc, char **argv, int *i, void *context)
+{
+    options *o = (options *)context;
+    const char *v = NULL;
+    int found;
+    if ((found = study_list_option(argc, argv, i, "--lambdas", o->lambdas, MAX_LAMBDAS, &o->n_lambdas)) != 0)
+        return found;
+    if ((found = study_int_option(argc, argv, i, "--runs", 1, MAX_RUNS, &o->runs)) != 0) return found;
+    if ((found = study_option_value(argc, argv, i, "--shard", &v)) != 0)
+        return found > 0 ? parse_shard(v, o) : found;
+    if ((found = study_option_value(argc, argv, i, "--penalty", &v)) != 0)
+        return found > 0 ? parse_penalty(v, o) : found;
+    return strcmp(argv[*i], "--merge") == 0 ? take_merge_dirs(argc, argv, i, o) : 0;
+}
+
 /* 0: go on; 1: done (help shown); -1: bad arguments. */
 static int parse_options(int argc, char **argv, options *o)
 {
-    int i, found = 0;
-    const char *v = NULL;
     if (study_help(argc, argv, usage)) return 1;
     set_defaults(o, study_has_flag(argc, argv, "--quick"));
-    for (i = 1; i < argc && found >= 0; i++) {
-        if ((found = study_common_option(argc, argv, &i, &o->common)) != 0) continue;
-        if ((found = study_int_option(argc, argv, &i, "--runs", 1, MAX_RUNS, &o->runs)) != 0) continue;
-        if ((found = study_option_value(argc, argv, &i, "--shard", &v)) != 0) {
-            if (found > 0) found = parse_shard(v, o);
-        } else if ((found = study_option_value(argc, argv, &i, "--penalty", &v)) != 0) {
-            if (found > 0) found = parse_penalty(v, o);
-        } else if (strcmp(argv[i], "--merge") == 0) {
-            found = take_merge_dirs(argc, argv, &i, o);
-        } else {
-            fprintf(stderr, "unknown option '%s' (see --help)\n", argv[i]);
-            found = -1;
-        }
-    }
-    return found < 0 ? -1 : 0;
+    return study_parse_options(argc, argv, &o->common, sweep_option, o);
 }
 
 /* ---- one run ---------------------------------------------------------------- */
@@ -193,12 +191,13 @@ static void run_file_name(char *name, size_t size, double lambda, int run)
 static const char *const setting_names[] = {"lambda", "run", "penalty_norm", "train_size", "epochs"};
 enum { SETTINGS = sizeof setting_names / sizeof setting_names[0] };
 
-static int train_run(int task, void *context)
+/* A study_task_fn: run `task` leaves its CSV file in runs_dir. */
+static int train_run(int task, void *context, void *result)
 {
     const sweep *s = (const sweep *)context;
     const options *o = s->opt;
     int run = task % o->runs, failed;
-    double lambda = o->common.lambdas[task / o->runs];
+    double lambda = o->lambdas[task / o->runs];
     double settings[SETTINGS] = {lambda, run + 1, o->penalty_norm, o->common.train_size,
                                  o->common.epochs};
     uint64_t seed = run_seed(o, run);
@@ -206,6 +205,7 @@ static int train_run(int task, void *context)
     study_training t;
     study_log log;
     char name[128];
+    (void)result;
     if (!net) return -1;
     rn_net_init(net, RN_INIT_TORCH_DEFAULT, 0.0f, seed);
     draw_alphas(net, seed);
@@ -227,7 +227,7 @@ static int train_run(int task, void *context)
         !t.opt || study_log_open(&log, s->runs_dir, name, net, setting_names, settings, SETTINGS) != 0;
     if (!failed) {
         failed = study_train(&t) != 0;
-        failed |= study_log_close(&log, failed ? NAN : study_accuracy(net, s->test)) != 0;
+        failed |= study_log_close(&log, failed ? NULL : s->test) != 0;
     }
     if (failed)
         fprintf(stderr, "run %d at lambda %g failed (%s/%s)\n", run + 1, lambda, s->runs_dir, name);
@@ -241,7 +241,7 @@ static int run_sweep(const options *o, const char *runs_dir)
     rn_dataset train, test;
     sweep s;
     report_progress bar;
-    int total = o->common.n_lambdas * o->runs, count = 0, k, failed;
+    int total = o->n_lambdas * o->runs, count = 0, k, failed;
     int *tasks = (int *)malloc((size_t)total * sizeof *tasks);
     if (!tasks) return -1;
     for (k = o->shard - 1; k < total; k += o->shards) tasks[count++] = k;
@@ -255,9 +255,9 @@ static int run_sweep(const options *o, const char *runs_dir)
     s.test = &test;
     snprintf(s.runs_dir, sizeof s.runs_dir, "%s", runs_dir);
     printf("%d runs (%d lambdas x %d), %d at a time: %d training images, %d epochs, batch 64\n", count,
-           o->common.n_lambdas, o->runs, o->common.jobs, train.inputs.shape[0], o->common.epochs);
+           o->n_lambdas, o->runs, o->common.jobs, train.inputs.shape[0], o->common.epochs);
     report_progress_begin(&bar, "runs", count);
-    failed = study_run_tasks(tasks, count, o->common.jobs, train_run, &s, &bar);
+    failed = study_run_tasks(tasks, count, o->common.jobs, train_run, &s, NULL, 0, &bar);
     report_progress_end(&bar);
     rn_dataset_free(&train);
     rn_dataset_free(&test);
@@ -274,7 +274,7 @@ static int read_run(const options *o, char **dirs, int n_dirs, int task, run_res
     char name[128], path[1200];
     int d;
     FILE *probe = NULL;
-    r->lambda = o->common.lambdas[task / o->runs];
+    r->lambda = o->lambdas[task / o->runs];
     r->run = task % o->runs;
     run_file_name(name, sizeof name, r->lambda, r->run);
     for (d = 0; d < n_dirs && !probe; d++) {
@@ -369,7 +369,7 @@ static const char *const layer_names[] = {"alpha1 (layer 1)", "alpha2 (layer 2)"
 /* (1) share of alphas at zero per lambda: chart, table and CSV. */
 static int report_share_zero(report_data *d)
 {
-    int n = d->opt->common.n_lambdas, k, l, failed;
+    int n = d->opt->n_lambdas, k, l, failed;
     double *y = (double *)malloc((size_t)n * (LAYERS + 1) * sizeof *y);
     report_series series[LAYERS + 1];
     report_chart chart = {.title = "Share of alphas < 0.05 after training",
@@ -381,7 +381,7 @@ static int report_share_zero(report_data *d)
     for (k = 0; k <= LAYERS; k++) {
         for (l = 0; l < n; l++) y[k * n + l] = d->stats[l].zero[k];
         series[k].name = layer_names[k];
-        series[k].x = d->opt->common.lambdas;
+        series[k].x = d->opt->lambdas;
         series[k].y = y + k * n;
         series[k].n = n;
     }
@@ -400,7 +400,7 @@ static int report_share_zero(report_data *d)
         char label[32];
         double percent[LAYERS + 1];
         for (k = 0; k <= LAYERS; k++) percent[k] = 100.0 * d->stats[l].zero[k];
-        snprintf(label, sizeof label, "%g", d->opt->common.lambdas[l]);
+        snprintf(label, sizeof label, "%g", d->opt->lambdas[l]);
         report_md_row_numbers(d->md, label, percent, LAYERS + 1, 1);
     }
     fputs("\n(percent of alphas below 0.05)\n\n", d->md);
@@ -411,9 +411,9 @@ static int report_share_zero(report_data *d)
 static int trajectory_lambda(const options *o)
 {
     int l, best = 0;
-    for (l = 1; l < o->common.n_lambdas; l++)
-        if (fabs(o->common.lambdas[l] - TRAJECTORY_LAMBDA) <
-            fabs(o->common.lambdas[best] - TRAJECTORY_LAMBDA))
+    for (l = 1; l < o->n_lambdas; l++)
+        if (fabs(o->lambdas[l] - TRAJECTORY_LAMBDA) <
+            fabs(o->lambdas[best] - TRAJECTORY_LAMBDA))
             best = l;
     return best;
 }
@@ -438,13 +438,13 @@ static int report_trajectories(report_data *d)
             "## 2. Alpha trajectories at lambda = %g\n\n"
             "Every run's alphas every %d batches and at the end; run r starts from the same "
             "weights, alphas and batch order at every lambda.\n\n",
-            d->opt->common.lambdas[l], RECORD_EVERY);
+            d->opt->lambdas[l], RECORD_EVERY);
     for (k = 0; k < LAYERS && !failed; k++) {
         char title[64], file[32];
         report_chart chart;
         memset(&chart, 0, sizeof chart);
         snprintf(title, sizeof title, "alpha%d during training, lambda = %g", k + 1,
-                 d->opt->common.lambdas[l]);
+                 d->opt->lambdas[l]);
         snprintf(file, sizeof file, "trajectory_alpha%d.svg", k + 1);
         chart.title = title;
         chart.x_label = "batch";
@@ -464,7 +464,7 @@ static int report_trajectories(report_data *d)
 /* (3) histograms and (4) scatter of the final alphas, and their CSV. */
 static int report_final_alphas(report_data *d)
 {
-    int n = d->opt->common.n_lambdas * d->opt->runs, k, i, failed;
+    int n = d->opt->n_lambdas * d->opt->runs, k, i, failed;
     double *values = (double *)malloc((size_t)n * (LAYERS + 1) * sizeof *values);
     report_series series[LAYERS];
     report_chart histogram = {
@@ -519,7 +519,7 @@ static int report_per_lambda(report_data *d)
         "lambda",      "zero_layer1",  "zero_layer2", "zero_layer3",         "zero_all",
         "mean_alpha1", "mean_alpha2",  "mean_alpha3", "share_at_least_0.95", "accuracy_mean",
         "accuracy_sd", "accuracy_min", "accuracy_max"};
-    int n = d->opt->common.n_lambdas, l, k, failed;
+    int n = d->opt->n_lambdas, l, k, failed;
     double *y = (double *)malloc((size_t)n * 3 * sizeof *y);
     report_series series[3] = {{.name = "mean"}, {.name = "lowest"}, {.name = "highest"}};
     report_chart chart = {
@@ -540,9 +540,9 @@ static int report_per_lambda(report_data *d)
                           s->mean[0],       s->mean[1],     s->mean[2],      s->one,
                           s->accuracy_mean, s->accuracy_sd, s->accuracy_min, s->accuracy_max};
         char label[32];
-        snprintf(label, sizeof label, "%g", d->opt->common.lambdas[l]);
+        snprintf(label, sizeof label, "%g", d->opt->lambdas[l]);
         report_md_row_numbers(d->md, label, row, 7, 2);
-        report_csv_num(&csv, d->opt->common.lambdas[l]);
+        report_csv_num(&csv, d->opt->lambdas[l]);
         for (k = 0; k < 12; k++) report_csv_num(&csv, all[k]);
         y[l] = s->accuracy_mean;
         y[n + l] = s->accuracy_min;
@@ -550,7 +550,7 @@ static int report_per_lambda(report_data *d)
     }
     failed |= report_csv_close(&csv);
     for (k = 0; k < 3; k++) {
-        series[k].x = d->opt->common.lambdas;
+        series[k].x = d->opt->lambdas;
         series[k].y = y + k * n;
         series[k].n = n;
     }
@@ -569,7 +569,7 @@ static int report_per_lambda(report_data *d)
         double row[4] = {100 * s->accuracy_mean, 100 * s->accuracy_sd, 100 * s->accuracy_min,
                          100 * s->accuracy_max};
         char label[32];
-        snprintf(label, sizeof label, "%g", d->opt->common.lambdas[l]);
+        snprintf(label, sizeof label, "%g", d->opt->lambdas[l]);
         report_md_row_numbers(d->md, label, row, 4, 2);
     }
     fputs("\n", d->md);
@@ -584,14 +584,14 @@ static double lambdas_with_relu(const report_data *d, int k, char *text, size_t 
     size_t used = 0;
     double largest = -1.0;
     snprintf(text, size, "none");
-    for (l = 0; l < d->opt->common.n_lambdas; l++) {
+    for (l = 0; l < d->opt->n_lambdas; l++) {
         int hit = 0;
         for (r = 0; r < d->opt->runs; r++)
             hit |= d->runs[l * d->opt->runs + r].result.final[k] >= ONE_FROM;
         if (hit && used < size)
             used += (size_t)snprintf(text + used, size - used, "%s%g", largest >= 0 ? ", " : "",
-                                     d->opt->common.lambdas[l]);
-        if (hit && d->opt->common.lambdas[l] > largest) largest = d->opt->common.lambdas[l];
+                                     d->opt->lambdas[l]);
+        if (hit && d->opt->lambdas[l] > largest) largest = d->opt->lambdas[l];
     }
     return largest;
 }
@@ -599,29 +599,24 @@ static double lambdas_with_relu(const report_data *d, int k, char *text, size_t 
 /* Pearson correlation of lambda with the share of alphas at zero. */
 static double share_trend(const report_data *d)
 {
-    int n = d->opt->common.n_lambdas, l;
+    int n = d->opt->n_lambdas, l;
     double mx = 0, my = 0, sxy = 0, sxx = 0, syy = 0;
-    for (l = 0; l < n; l++) mx += d->opt->common.lambdas[l] / n, my += d->stats[l].zero[LAYERS] / n;
+    for (l = 0; l < n; l++) mx += d->opt->lambdas[l] / n, my += d->stats[l].zero[LAYERS] / n;
     for (l = 0; l < n; l++) {
-        double dx = d->opt->common.lambdas[l] - mx, dy = d->stats[l].zero[LAYERS] - my;
+        double dx = d->opt->lambdas[l] - mx, dy = d->stats[l].zero[LAYERS] - my;
         sxy += dx * dy, sxx += dx * dx, syy += dy * dy;
     }
     return sxx > 0 && syy > 0 ? sxy / sqrt(sxx * syy) : 0.0;
 }
 
-static const char *verdict(int reproduced)
-{
-    return reproduced ? "**reproduced**" : "**not reproduced**";
-}
-
 /* The study's findings, each checked against this sweep. */
 static void report_findings(report_data *d)
 {
-    int n = d->opt->common.n_lambdas, peak = -1, l;
+    int n = d->opt->n_lambdas, peak = -1, l;
     double largest1, largest3, trend = share_trend(d), between_low = 0, between_high = 0;
     char relu1[512], relu3[512];
     for (l = 0; l < n; l++)
-        if (fabs(d->opt->common.lambdas[l] - 0.02) < 1e-9) peak = l;
+        if (fabs(d->opt->lambdas[l] - 0.02) < 1e-9) peak = l;
     largest1 = lambdas_with_relu(d, 0, relu1, sizeof relu1);
     largest3 = lambdas_with_relu(d, 2, relu3, sizeof relu3);
     for (l = 0; l < n; l++) *(l < (n + 1) / 2 ? &between_low : &between_high) += d->stats[l].between;
@@ -629,16 +624,16 @@ static void report_findings(report_data *d)
     fprintf(d->md,
             "- *Higher lambda drives more alphas to zero.* Correlation of lambda with the share "
             "at zero: %.2f; share %.0f%% at lambda = %g, %.0f%% at lambda = %g: %s.\n",
-            trend, 100 * d->stats[0].zero[LAYERS], d->opt->common.lambdas[0],
-            100 * d->stats[n - 1].zero[LAYERS], d->opt->common.lambdas[n - 1],
-            verdict(trend > 0 && d->stats[n - 1].zero[LAYERS] > d->stats[0].zero[LAYERS]));
+            trend, 100 * d->stats[0].zero[LAYERS], d->opt->lambdas[0],
+            100 * d->stats[n - 1].zero[LAYERS], d->opt->lambdas[n - 1],
+            study_verdict(trend > 0 && d->stats[n - 1].zero[LAYERS] > d->stats[0].zero[LAYERS]));
     if (peak >= 0 && peak + 1 < n)
         fprintf(d->md,
                 "- *The share drops after lambda = 0.02* (the study could not explain it). Here "
                 "%.0f%% at 0.02 and %.0f%% at %g: %s.\n",
                 100 * d->stats[peak].zero[LAYERS], 100 * d->stats[peak + 1].zero[LAYERS],
-                d->opt->common.lambdas[peak + 1],
-                verdict(d->stats[peak + 1].zero[LAYERS] < d->stats[peak].zero[LAYERS]));
+                d->opt->lambdas[peak + 1],
+                study_verdict(d->stats[peak + 1].zero[LAYERS] < d->stats[peak].zero[LAYERS]));
     else
         fputs("- *The share drops after lambda = 0.02*: not testable, the sweep does not have 0.02 and "
               "a larger lambda.\n",
@@ -646,17 +641,17 @@ static void report_findings(report_data *d)
     fprintf(d->md,
             "- *alpha1 rarely settles at 1, only for lambda = 0 and 0.005.* Lambdas with a final "
             "alpha1 >= %g here: %s: %s.\n",
-            ONE_FROM, relu1, verdict(largest1 >= 0 && largest1 <= 0.005 + 1e-9));
+            ONE_FROM, relu1, study_verdict(largest1 >= 0 && largest1 <= 0.005 + 1e-9));
     fprintf(d->md,
             "- *alpha3 (the study's alpha_2, last layer) never goes to 1.* Lambdas with a final "
             "alpha3 >= %g: %s: %s.\n",
-            ONE_FROM, relu3, verdict(largest3 < 0));
+            ONE_FROM, relu3, study_verdict(largest3 < 0));
     fprintf(d->md,
             "- *Intermediate alphas are seldom and come with small lambdas.* Alphas ending in "
             "[%g, %g): %.0f%% over the smaller half of the lambdas, %.0f%% over the larger: "
             "%s.\n\n",
             ZERO_BELOW, ONE_FROM, 100 * between_low / ((n + 1) / 2),
-            n > 1 ? 100 * between_high / (n / 2) : 0.0, verdict(between_low > between_high));
+            n > 1 ? 100 * between_high / (n / 2) : 0.0, study_verdict(between_low > between_high));
 }
 
 static void report_intro(report_data *d, int n_dirs, double seconds)
@@ -664,7 +659,7 @@ static void report_intro(report_data *d, int n_dirs, double seconds)
     const options *o = d->opt;
     double wall = 0.0, cpu = 0.0;
     int i;
-    for (i = 0; i < o->common.n_lambdas * o->runs; i++)
+    for (i = 0; i < o->n_lambdas * o->runs; i++)
         wall += d->runs[i].result.seconds, cpu += d->runs[i].result.cpu_seconds;
     fprintf(d->md,
             "# ReLU_alpha lambda sweep on Fashion-MNIST\n\n"
@@ -687,7 +682,7 @@ static void report_intro(report_data *d, int n_dirs, double seconds)
     fprintf(d->md,
             "- Sweep: %d lambdas x %d runs = %d trainings; the runs took %.0f s in all (%.0f s of "
             "processor time)",
-            o->common.n_lambdas, o->runs, o->common.n_lambdas * o->runs, wall, cpu);
+            o->n_lambdas, o->runs, o->n_lambdas * o->runs, wall, cpu);
     if (n_dirs > 0)
         fprintf(d->md, ", merged from %d folders of CSV files.\n\n", n_dirs);
     else
@@ -708,22 +703,19 @@ static void report_files(FILE *md)
 
 static int write_report(options *o, char **dirs, int n_dirs, int merged, double seconds)
 {
-    int total = o->common.n_lambdas * o->runs, read = 0, l, failed = 0;
+    int total = o->n_lambdas * o->runs, read = 0, l, failed = 0;
     report_data d;
     memset(&d, 0, sizeof d);
     d.opt = o;
     d.out = o->common.out;
     d.runs = (run_result *)calloc((size_t)total, sizeof *d.runs);
-    d.stats = (lambda_stats *)calloc((size_t)o->common.n_lambdas, sizeof *d.stats);
+    d.stats = (lambda_stats *)calloc((size_t)o->n_lambdas, sizeof *d.stats);
     if (!d.runs || !d.stats) failed = -1;
     for (; read < total && !failed; read++) failed = read_run(o, dirs, n_dirs, read, &d.runs[read]);
     if (!failed) failed = read_settings(d.runs, total, o);
-    for (l = 0; l < o->common.n_lambdas && !failed; l++)
+    for (l = 0; l < o->n_lambdas && !failed; l++)
         lambda_summary(d.runs + l * o->runs, o->runs, &d.stats[l]);
-    if (!failed && !(d.md = report_fopen(o->common.out, "REPORT.md", "w"))) {
-        fprintf(stderr, "cannot write %s/REPORT.md\n", o->common.out);
-        failed = -1;
-    }
+    if (!failed && !(d.md = study_report_open(o->common.out))) failed = -1;
     if (!failed) {
         report_intro(&d, merged ? n_dirs : 0, seconds);
         failed |= report_share_zero(&d) | report_trajectories(&d) | report_final_alphas(&d) |

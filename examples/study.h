@@ -1,40 +1,52 @@
-/* study.h - what the Fashion-MNIST ReLU_alpha examples (relu_alpha_sweep.c,
- * conv_linearization.c) share: command-line values, loading the data,
- * training with a penalty on alpha, test accuracy, running independent
- * trainings in parallel processes, and reading their CSV files back.
+/* study.h - what the relunet examples share: command-line options, loading
+ * Fashion-MNIST and CIFAR-10 with a clear message when they are missing,
+ * training with a penalty on alpha and per-epoch hooks, test metrics,
+ * running independent trainings in parallel processes, reading CSV files
+ * back, and a few pieces of every REPORT.md.
  *
  * Include after relunet_data.h and report.h, in the one file that defines
- * STUDY_IMPLEMENTATION. Define _POSIX_C_SOURCE (200809L) first on POSIX
- * systems: it brings fork() and waitpid(), with which independent trainings
- * run side by side in child processes (no threads, nothing shared but the
- * data loaded before the fork). Elsewhere they run one after another.
+ * STUDY_IMPLEMENTATION (each example is that file). Define _POSIX_C_SOURCE
+ * (200809L) first on POSIX systems: it brings fork(), pipe() and select(),
+ * with which independent trainings run side by side in child processes (no
+ * threads, nothing shared but the data loaded before the fork). Elsewhere
+ * they run one after another.
  */
 #ifndef RELUNET_STUDY_H
 #define RELUNET_STUDY_H
 
 /* ---- command line --------------------------------------------------------- */
 
-enum { STUDY_MAX_LAMBDAS = 64 };
-
-/* The options both examples have; the defaults are the example's. */
+/* The options every example has; the defaults are the example's. */
 typedef struct study_options {
     const char *data, *out;
     int seed, jobs, train_size, test_size, epochs;
-    int n_lambdas;
-    double lambdas[STUDY_MAX_LAMBDAS];
 } study_options;
 
+/* Looks at argv[*i], an option of the example's own: 1 when it was one (its
+   value parsed, *i moved past it), 0 when it was not, -1 after printing
+   what was wrong with the value. */
+typedef int (*study_option_fn)(int argc, char **argv, int *i, void *options);
+
+/* The defaults every example shares (seed 1, a job per processor) with its
+   own output folder, epochs and sizes. */
+void study_defaults(study_options *o, const char *out, int epochs, int train_size, int test_size);
 /* 1 when argv has the flag (--quick changes the defaults of the rest). */
 int study_has_flag(int argc, char **argv, const char *flag);
 /* With --help or -h anywhere: prints usage and returns 1. */
 int study_help(int argc, char **argv, const char *usage);
-/* Each of these looks at argv[*i]: 1 when it is the option (or one of the
-   options), its value parsed and *i moved onto it; 0 when it is another
-   option; -1 after printing what was wrong with the value. */
-int study_common_option(int argc, char **argv, int *i, study_options *o); /* and --quick */
+/* Every argument after argv[0]: --quick, --data, --out, --seed, --jobs,
+   --train-size (or --train), --test-size (or --test) and --epochs into
+   common, the rest through own(argc, argv, &i, options). 0, or -1 after
+   printing what was wrong (an unknown option among it). */
+int study_parse_options(int argc, char **argv, study_options *common, study_option_fn own,
+                        void *options);
+/* Each of these looks at argv[*i] and returns as a study_option_fn does. */
 int study_option_value(int argc, char **argv, int *i, const char *name, const char **value);
 /* A whole number in [min, max]. */
 int study_int_option(int argc, char **argv, int *i, const char *name, long min, long max, int *out);
+/* A number in [min, max]. */
+int study_number_option(int argc, char **argv, int *i, const char *name, double min, double max,
+                        double *out);
 /* A comma-separated list of at most max numbers, each >= 0. */
 int study_list_option(int argc, char **argv, int *i, const char *name, double *out, int max, int *count);
 /* Processors online; 1 when that cannot be known. */
@@ -42,40 +54,64 @@ int study_cores(void);
 
 /* ---- data ----------------------------------------------------------------- */
 
-/* Fashion-MNIST from dir (NULL: $RELUNET_DATA, then the Debian path), each
-   set cut to a seeded, class-stratified subsample when train_size or
-   test_size is below its size. Prints where it looked and how to get the
-   data, and returns -1, when it is missing. */
+/* Each loads the training and the test set from dir (NULL: the default
+   places below), cut to a seeded, class-stratified subsample when
+   train_size or test_size is below the set's size. When the data is
+   missing, prints where it looked and how to get it, and returns -1. */
+
+/* Fashion-MNIST, pixels in [0, 1]; dir NULL: $RELUNET_DATA/fashion-mnist,
+   then the Debian package's folder. */
 int study_load_fashion_mnist(const char *dir, int train_size, int test_size, uint64_t seed,
                              rn_dataset *train, rn_dataset *test);
+/* CIFAR-10, every image standardised on its own (zero mean, unit variance,
+   as tf.image.per_image_standardization); dir is the cifar-10-batches-bin
+   folder, NULL: $RELUNET_DATA/cifar-10-batches-bin. */
+int study_load_cifar10(const char *dir, int train_size, int test_size, uint64_t seed,
+                       rn_dataset *train, rn_dataset *test);
 
 /* ---- training ------------------------------------------------------------- */
 
 enum { STUDY_MAX_ALPHAS = 3 };
 
 /* Called every `record_every` steps and after the last one, with the mean
-   cross-entropy and training accuracy of the batches since the last call. */
+   cross-entropy and training accuracy of the batches since the last call;
+   after a failed step, once more with NaN for both. */
 typedef void (*study_record_fn)(void *context, long step, int epoch, double loss, double accuracy);
+/* Called after every epoch (from 1) with its mean cross-entropy; anything
+   but 0 ends the training as a failure. */
+typedef int (*study_epoch_fn)(void *context, int epoch, double loss);
 
 typedef struct study_training {
     rn_net *net;
     rn_optim *opt;
     const rn_dataset *train;
     int batch_size, epochs;
-    rn_penalty_kind penalty; /* on every parameter named "alpha" */
-    float lambda;
-    uint64_t shuffle_seed; /* the batch order of every epoch */
+    int lr_drop_epoch;        /* from this epoch (from 1) on, a tenth of the learning rate; 0: never */
+    rn_penalty_kind penalty;  /* lambda * penalty on every parameter named "alpha" */
+    float lambda;             /* 0: no penalty */
+    uint64_t shuffle_seed;    /* the batch order of every epoch */
     int record_every;
-    study_record_fn record;
-    void *context;
-    report_progress *bar; /* per step, or NULL */
+    study_record_fn record;   /* or NULL */
+    study_epoch_fn epoch_end; /* or NULL */
+    void *context;            /* for both */
+    const char *label;        /* a progress bar on stderr with this label, or NULL for none */
+    int plain_progress;       /* 1: whole lines, not a redrawn one (several trainings at a time) */
 } study_training;
 
-/* Trains for t->epochs on a fresh random permutation each epoch, minimising
-   cross-entropy + lambda * penalty(alpha). 0, or -1 after printing why. */
+/* Trains for t->epochs on a fresh random permutation each epoch (the data
+   is not touched), minimising cross-entropy + lambda * penalty(alpha).
+   0, or -1 after printing why. */
 int study_train(const study_training *t);
-/* Share of the data the network classifies right, in batches (RN_EVAL). */
-double study_accuracy(rn_net *net, const rn_dataset *data);
+
+typedef struct study_metrics {
+    double loss;       /* mean cross-entropy */
+    double accuracy;   /* top-1 */
+    double top5_error;
+    double precision;  /* macro precision over the classes */
+} study_metrics;
+
+/* The network on every item of data in RN_EVAL mode. 0, or -1 after printing why. */
+int study_evaluate(rn_net *net, const rn_dataset *data, study_metrics *out);
 /* The network's alphas in layer order (up to STUDY_MAX_ALPHAS; the rest
    NaN); returns how many it has. */
 int study_alphas(rn_net *net, double alphas[STUDY_MAX_ALPHAS]);
@@ -101,19 +137,27 @@ int study_log_open(study_log *log, const char *dir, const char *name, rn_net *ne
                    const char *const *setting_names, const double *settings, int n_settings);
 /* A study_record_fn: context is the study_log. */
 void study_log_record(void *context, long step, int epoch, double loss, double accuracy);
-/* Writes the summary row and closes the file; 0 when every row was written. */
-int study_log_close(study_log *log, double test_accuracy);
+/* Writes the summary row with the network's accuracy on test (NaN when test
+   is NULL: the training failed) and closes the file; 0 when every row was
+   written. */
+int study_log_close(study_log *log, const rn_dataset *test);
 
 /* ---- independent runs in parallel ----------------------------------------- */
 
-/* One training: 0 on success. Runs in a child process: it must leave its
-   results in files. */
-typedef int (*study_task_fn)(int task, void *context);
+enum { STUDY_MAX_JOBS = 64 };
 
-/* Runs task(tasks[k], context) for k in [0, count), up to jobs at a time;
-   bar (or NULL) counts the finished ones. Returns how many failed. */
+/* One training: fills result (when the runner was given result_size bytes
+   of plain data, no pointers, per task; NULL otherwise) and returns 0 on
+   success. Runs in a child process when jobs > 1: anything else it leaves
+   behind must be in files. */
+typedef int (*study_task_fn)(int task, void *context, void *result);
+
+/* Runs task(tasks[k], context, results + k * result_size) for k in
+   [0, count) (tasks NULL: task k), up to jobs at a time; each child sends
+   its result back through a pipe. bar (or NULL) counts the finished tasks.
+   Returns how many failed. */
 int study_run_tasks(const int *tasks, int count, int jobs, study_task_fn task, void *context,
-                    report_progress *bar);
+                    void *results, size_t result_size, report_progress *bar);
 
 /* ---- reading CSV files back ------------------------------------------------- */
 
@@ -150,6 +194,15 @@ typedef struct study_result {
 /* 0, or -1 after printing why (unreadable, or the training did not finish). */
 int study_result_read(const char *dir, const char *name, study_result *result);
 
+/* ---- pieces of every report ----------------------------------------------- */
+
+/* Creates dir and its missing parents; 0, or -1 after saying it cannot. */
+int study_make_folder(const char *dir);
+/* dir/REPORT.md opened for writing, or NULL after saying it cannot be. */
+FILE *study_report_open(const char *dir);
+/* How a finding of the study fared: "**reproduced**" or "**not reproduced**". */
+const char *study_verdict(int reproduced);
+
 #endif /* RELUNET_STUDY_H */
 
 /* ========================================================================== */
@@ -164,12 +217,24 @@ int study_result_read(const char *dir, const char *name, study_result *result);
 #include <unistd.h>
 #endif
 #if defined(_POSIX_VERSION) && _POSIX_VERSION >= 200112L
+#include <sys/select.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #define STUDY_HAVE_FORK 1
 #endif
 
 /* ---- command line --------------------------------------------------------- */
+
+void study_defaults(study_options *o, const char *out, int epochs, int train_size, int test_size)
+{
+    memset(o, 0, sizeof *o);
+    o->out = out;
+    o->seed = 1;
+    o->jobs = study_cores();
+    o->epochs = epochs;
+    o->train_size = train_size;
+    o->test_size = test_size;
+}
 
 int study_has_flag(int argc, char **argv, const char *flag)
 {
@@ -186,20 +251,41 @@ int study_help(int argc, char **argv, const char *usage)
     return 1;
 }
 
-int study_common_option(int argc, char **argv, int *i, study_options *o)
+/* A whole number under either of two names. */
+static int study__int_option2(int argc, char **argv, int *i, const char *name, const char *other,
+                              long max, int *out)
+{
+    int found = study_int_option(argc, argv, i, name, 1, max, out);
+    return found != 0 ? found : study_int_option(argc, argv, i, other, 1, max, out);
+}
+
+static int study__common_option(int argc, char **argv, int *i, study_options *o)
 {
     int found;
-    if (strcmp(argv[*i], "--quick") == 0) return 1;
+    if (strcmp(argv[*i], "--quick") == 0) return 1; /* the defaults have been chosen */
     if ((found = study_option_value(argc, argv, i, "--data", &o->data)) != 0) return found;
     if ((found = study_option_value(argc, argv, i, "--out", &o->out)) != 0) return found;
     if ((found = study_int_option(argc, argv, i, "--seed", 0, 2147483647L, &o->seed)) != 0) return found;
-    if ((found = study_int_option(argc, argv, i, "--jobs", 1, 1024, &o->jobs)) != 0) return found;
-    if ((found = study_int_option(argc, argv, i, "--train-size", 1, 60000, &o->train_size)) != 0)
-        return found;
-    if ((found = study_int_option(argc, argv, i, "--test-size", 1, 10000, &o->test_size)) != 0)
+    if ((found = study_int_option(argc, argv, i, "--jobs", 1, STUDY_MAX_JOBS, &o->jobs)) != 0)
         return found;
     if ((found = study_int_option(argc, argv, i, "--epochs", 1, 10000, &o->epochs)) != 0) return found;
-    return study_list_option(argc, argv, i, "--lambdas", o->lambdas, STUDY_MAX_LAMBDAS, &o->n_lambdas);
+    /* a size above the set's means all of it */
+    if ((found = study__int_option2(argc, argv, i, "--train-size", "--train", 60000, &o->train_size)) != 0)
+        return found;
+    return study__int_option2(argc, argv, i, "--test-size", "--test", 10000, &o->test_size);
+}
+
+int study_parse_options(int argc, char **argv, study_options *common, study_option_fn own,
+                        void *options)
+{
+    int i, found = 0;
+    for (i = 1; i < argc && found >= 0; i++) {
+        if ((found = study__common_option(argc, argv, &i, common)) != 0) continue;
+        if ((found = own(argc, argv, &i, options)) != 0) continue;
+        fprintf(stderr, "unknown option '%s' (see --help)\n", argv[i]);
+        found = -1;
+    }
+    return found < 0 ? -1 : 0;
 }
 
 int study_option_value(int argc, char **argv, int *i, const char *name, const char **value)
@@ -227,15 +313,22 @@ static int study__parse_number(const char *text, const char *option, double min,
     return 0;
 }
 
-int study_int_option(int argc, char **argv, int *i, const char *name, long min, long max, int *out)
+int study_number_option(int argc, char **argv, int *i, const char *name, double min, double max,
+                        double *out)
 {
     const char *text = NULL;
-    double value;
     int found = study_option_value(argc, argv, i, name, &text);
     if (found <= 0) return found;
-    if (study__parse_number(text, name, (double)min, (double)max, &value) != 0) return -1;
+    return study__parse_number(text, name, min, max, out) == 0 ? 1 : -1;
+}
+
+int study_int_option(int argc, char **argv, int *i, const char *name, long min, long max, int *out)
+{
+    double value;
+    int found = study_number_option(argc, argv, i, name, (double)min, (double)max, &value);
+    if (found <= 0) return found;
     if (value != (double)(long)value) {
-        fprintf(stderr, "%s: '%s' is not a whole number\n", name, text);
+        fprintf(stderr, "%s: '%s' is not a whole number\n", name, argv[*i]);
         return -1;
     }
     *out = (int)value;
@@ -271,7 +364,7 @@ int study_cores(void)
 {
 #if defined(_SC_NPROCESSORS_ONLN)
     long n = sysconf(_SC_NPROCESSORS_ONLN);
-    if (n >= 1) return n > 256 ? 256 : (int)n;
+    if (n >= 1) return n > STUDY_MAX_JOBS ? STUDY_MAX_JOBS : (int)n;
 #endif
     return 1;
 }
@@ -289,26 +382,48 @@ static int study__subsample(rn_dataset *data, int size, uint64_t seed)
     return RN_OK;
 }
 
-int study_load_fashion_mnist(const char *dir, int train_size, int test_size, uint64_t seed,
-                             rn_dataset *train, rn_dataset *test)
+typedef int (*study__loader)(const char *dir, int train, rn_dataset *out);
+
+/* Both sets through load, subsampled; on failure prints the library's
+   message and then how to get the data. */
+static int study__load(study__loader load, const char *dir, int train_size, int test_size,
+                       uint64_t seed, rn_dataset *train, rn_dataset *test, const char *how_to_get)
 {
     memset(train, 0, sizeof *train);
     memset(test, 0, sizeof *test);
-    if (rn_data_fashion_mnist(dir, 1, train) != RN_OK || rn_data_fashion_mnist(dir, 0, test) != RN_OK) {
-        fprintf(stderr,
-                "Fashion-MNIST could not be loaded:\n  %s\n"
-                "Install it (Debian/Ubuntu: apt-get install dataset-fashion-mnist), or point\n"
-                "--data DIR or RELUNET_DATA at a folder with the four IDX files.\n",
-                rn_last_error());
+    if (load(dir, 1, train) != RN_OK || load(dir, 0, test) != RN_OK) {
+        fprintf(stderr, "%s\n%s", rn_last_error(), how_to_get);
     } else if (study__subsample(train, train_size, seed) == RN_OK &&
                study__subsample(test, test_size, seed + 1) == RN_OK) {
         return 0;
     } else {
-        fprintf(stderr, "subsampling Fashion-MNIST: %s\n", rn_last_error());
+        fprintf(stderr, "subsampling the data: %s\n", rn_last_error());
     }
     rn_dataset_free(train);
     rn_dataset_free(test);
     return -1;
+}
+
+int study_load_fashion_mnist(const char *dir, int train_size, int test_size, uint64_t seed,
+                             rn_dataset *train, rn_dataset *test)
+{
+    return study__load(rn_data_fashion_mnist, dir, train_size, test_size, seed, train, test,
+                       "Fashion-MNIST could not be loaded. Install it (Debian/Ubuntu: apt-get "
+                       "install dataset-fashion-mnist), or point\n--data DIR or RELUNET_DATA at a "
+                       "folder with the four IDX files.\n");
+}
+
+int study_load_cifar10(const char *dir, int train_size, int test_size, uint64_t seed,
+                       rn_dataset *train, rn_dataset *test)
+{
+    if (study__load(rn_data_cifar10, dir, train_size, test_size, seed, train, test,
+                    "CIFAR-10 could not be loaded. Pass its binary version's folder with --data "
+                    "DIR/cifar-10-batches-bin,\nor set RELUNET_DATA=DIR (in development: "
+                    "RELUNET_DATA=../shared/data).\n") != 0)
+        return -1;
+    rn_data_standardize_images(&train->inputs);
+    rn_data_standardize_images(&test->inputs);
+    return 0;
 }
 
 /* ---- training ------------------------------------------------------------- */
@@ -321,66 +436,128 @@ static int study__step(const study_training *t, const rn_tensor *inputs, const i
     if (status == RN_OK)
         status = rn_loss_cross_entropy(rn_net_output(t->net), labels, loss, rn_net_output_grad(t->net));
     if (status == RN_OK) {
-        rn_net_penalty(t->net, RN_PARAMS_NAMED("alpha"), t->penalty, t->lambda);
+        if (t->lambda != 0.0f) rn_net_penalty(t->net, RN_PARAMS_NAMED("alpha"), t->penalty, t->lambda);
         status = rn_net_backward(t->net);
     }
     if (status == RN_OK) status = rn_optim_step(t->opt);
     return status;
 }
 
+/* What study_train keeps between steps: the record window and the epoch's sums. */
+typedef struct study__totals {
+    long step, window;
+    double window_loss, window_correct, window_seen; /* since the last record */
+    double epoch_loss, epoch_seen;
+} study__totals;
+
+/* Passes the window's means to t->record (NaN after a failed step, which is
+   the step after the last one done) and starts a new window. */
+static void study__record(const study_training *t, study__totals *s, int epoch, int failed)
+{
+    if (failed)
+        t->record(t->context, s->step + 1, epoch, NAN, NAN);
+    else
+        t->record(t->context, s->step, epoch, s->window_loss / s->window,
+                  s->window_correct / s->window_seen);
+    s->window_loss = s->window_correct = s->window_seen = 0.0;
+    s->window = 0;
+}
+
+/* One epoch in the order given; RN_OK or the failed step's status. */
+static int study__epoch(const study_training *t, const int *order, int epoch, study__totals *s,
+                        report_progress *bar)
+{
+    int n = t->train->inputs.shape[0], status;
+    long last = (long)t->epochs * ((n + t->batch_size - 1) / t->batch_size);
+    rn_batch_iter batches;
+    status = rn_batch_iter_begin(&batches, t->train, t->batch_size, order, n);
+    while (status == RN_OK && rn_batch_iter_next(&batches) > 0) {
+        float loss = 0.0f;
+        status = study__step(t, &batches.inputs, batches.labels, &loss);
+        if (status != RN_OK) break;
+        s->step++;
+        s->window++;
+        s->window_loss += loss;
+        s->window_correct += rn_accuracy(rn_net_output(t->net), batches.labels) * batches.count;
+        s->window_seen += batches.count;
+        s->epoch_loss += (double)loss * batches.count;
+        s->epoch_seen += batches.count;
+        if (t->label)
+            report_progress_update(bar, s->step, "epoch %d/%d  loss %.4f  %.0f img/s", epoch,
+                                   t->epochs, loss,
+                                   report_progress_rate(bar, (double)s->step * t->batch_size));
+        if (t->record && (s->step % t->record_every == 0 || s->step == last))
+            study__record(t, s, epoch, 0);
+    }
+    rn_batch_iter_free(&batches);
+    return status;
+}
+
 int study_train(const study_training *t)
 {
     int n = t->train->inputs.shape[0], epoch, status = RN_OK;
-    long step = 0, steps_per_epoch = (n + t->batch_size - 1) / t->batch_size, window = 0;
-    double loss_sum = 0.0, correct = 0.0, seen = 0.0;
     int *order = (int *)malloc((size_t)n * sizeof *order);
+    study__totals totals;
+    report_progress bar;
     rn_rng rng;
     if (!order) return -1;
+    memset(&totals, 0, sizeof totals);
     rn_rng_seed(&rng, t->shuffle_seed, 7);
+    if (t->label) {
+        report_progress_begin(&bar, t->label, (long)t->epochs * ((n + t->batch_size - 1) / t->batch_size));
+        if (t->plain_progress) bar.tty = 0;
+    }
     for (epoch = 1; epoch <= t->epochs && status == RN_OK; epoch++) {
-        rn_batch_iter batches;
+        if (epoch == t->lr_drop_epoch) rn_optim_scale_lr(t->opt, 0.1f);
         rn_data_permutation(order, n, &rng);
-        status = rn_batch_iter_begin(&batches, t->train, t->batch_size, order, n);
-        while (status == RN_OK && rn_batch_iter_next(&batches) > 0) {
-            float loss = 0.0f;
-            status = study__step(t, &batches.inputs, batches.labels, &loss);
-            loss_sum += loss;
-            correct += rn_accuracy(rn_net_output(t->net), batches.labels) * batches.count;
-            seen += batches.count;
-            window++;
-            step++;
-            if (t->bar)
-                report_progress_update(t->bar, step, "epoch %d/%d  loss %.4f  %.0f img/s", epoch,
-                                       t->epochs, loss,
-                                       report_progress_rate(t->bar, (double)step * t->batch_size));
-            if (t->record && (step % t->record_every == 0 || step == steps_per_epoch * t->epochs)) {
-                t->record(t->context, step, epoch, loss_sum / window, correct / seen);
-                loss_sum = correct = seen = 0.0;
-                window = 0;
-            }
+        totals.epoch_loss = totals.epoch_seen = 0.0;
+        status = study__epoch(t, order, epoch, &totals, &bar);
+        if (status != RN_OK) {
+            fprintf(stderr, "%s: step %ld failed: %s\n", t->label ? t->label : "training",
+                    totals.step + 1, rn_last_error());
+            if (t->record) study__record(t, &totals, epoch, 1);
+        } else if (t->epoch_end && t->epoch_end(t->context, epoch, totals.epoch_loss / totals.epoch_seen)) {
+            status = -1; /* the hook has said why */
         }
-        rn_batch_iter_free(&batches);
     }
+    if (t->label) report_progress_end(&bar);
     free(order);
-    if (status != RN_OK) {
-        fprintf(stderr, "training failed at step %ld: %s\n", step, rn_last_error());
-        return -1;
-    }
-    return 0;
+    return status == RN_OK ? 0 : -1;
 }
 
-double study_accuracy(rn_net *net, const rn_dataset *data)
+int study_evaluate(rn_net *net, const rn_dataset *data, study_metrics *out)
 {
-    int n = data->inputs.shape[0], first, count;
-    double correct = 0.0;
-    for (first = 0; first < n; first += count) {
-        rn_tensor batch;
-        count = n - first < 500 ? n - first : 500;
-        batch = rn_tensor_slice(&data->inputs, first, count);
-        if (rn_net_forward(net, &batch, RN_EVAL) != RN_OK) return NAN;
-        correct += rn_accuracy(rn_net_output(net), data->labels + first) * count;
+    int classes = data->n_classes, status = RN_OK;
+    int *confusion = (int *)calloc((size_t)classes * classes, sizeof *confusion);
+    double loss = 0.0, wrong1 = 0.0, wrong5 = 0.0, items = 0.0;
+    rn_batch_iter batches;
+    if (!confusion || rn_batch_iter_begin(&batches, data, 250, NULL, 0) != RN_OK) {
+        free(confusion);
+        fprintf(stderr, "evaluation failed: out of memory\n");
+        return -1;
     }
-    return correct / n;
+    while (status == RN_OK && rn_batch_iter_next(&batches) > 0) {
+        const rn_tensor *logits = rn_net_output(net); /* filled by each forward pass */
+        float batch_loss = 0.0f;
+        status = rn_net_forward(net, &batches.inputs, RN_EVAL);
+        if (status == RN_OK) status = rn_loss_cross_entropy(logits, batches.labels, &batch_loss, NULL);
+        if (status == RN_OK) status = rn_confusion_add(confusion, classes, logits, batches.labels);
+        loss += (double)batch_loss * batches.count;
+        wrong1 += rn_topk_error(logits, batches.labels, 1) * batches.count;
+        wrong5 += rn_topk_error(logits, batches.labels, 5) * batches.count;
+        items += batches.count;
+    }
+    rn_batch_iter_free(&batches);
+    if (status == RN_OK) {
+        out->loss = loss / items;
+        out->accuracy = 1.0 - wrong1 / items;
+        out->top5_error = wrong5 / items;
+        out->precision = rn_macro_precision(confusion, classes);
+    } else {
+        fprintf(stderr, "evaluation failed: %s\n", rn_last_error());
+    }
+    free(confusion);
+    return status == RN_OK ? 0 : -1;
 }
 
 int study_alphas(rn_net *net, double alphas[STUDY_MAX_ALPHAS])
@@ -446,53 +623,136 @@ void study_log_record(void *context, long step, int epoch, double loss, double a
     study__log_row((study_log *)context, step, epoch, loss, accuracy, NAN, NAN, NAN);
 }
 
-int study_log_close(study_log *log, double test_accuracy)
+int study_log_close(study_log *log, const rn_dataset *test)
 {
-    study__log_row(log, log->step, log->epoch, NAN, NAN, test_accuracy, report_seconds() - log->start,
+    study_metrics metrics;
+    double accuracy = test && study_evaluate(log->net, test, &metrics) == 0 ? metrics.accuracy : NAN;
+    study__log_row(log, log->step, log->epoch, NAN, NAN, accuracy, report_seconds() - log->start,
                    study__cpu_seconds() - log->cpu_start);
-    return report_csv_close(&log->csv);
+    return report_csv_close(&log->csv) != 0 || accuracy != accuracy ? -1 : 0;
 }
 
 /* ---- independent runs in parallel ----------------------------------------- */
 
-static void study__finished(report_progress *bar, long done)
+#ifdef STUDY_HAVE_FORK
+/* A running child: its process, the pipe its result comes through, and how
+   much of the result has arrived. */
+typedef struct study__child {
+    pid_t pid;
+    int fd;
+    char *result;
+    size_t got;
+} study__child;
+
+/* The child's side: run the task, send the result, exit with its status. */
+static void study__child_main(int fd, int task, study_task_fn fn, void *context, char *result,
+                              size_t size)
 {
-    if (bar) report_progress_update(bar, done, "%s", "");
+    size_t sent = 0;
+    int status = fn(task, context, result);
+    while (status == 0 && sent < size) {
+        ssize_t n = write(fd, result + sent, size - sent);
+        if (n <= 0) status = -1;
+        else sent += (size_t)n;
+    }
+    fflush(NULL);
+    _exit(status == 0 ? 0 : 1); /* not exit(): the parent's atexit work is not the child's */
 }
 
+/* Starts a child for task; -1 when there is no pipe or process for it. */
+static int study__start(study__child *child, int task, study_task_fn fn, void *context,
+                        char *result, size_t size)
+{
+    int fds[2];
+    if (pipe(fds) != 0) return -1;
+    fflush(NULL); /* or the child would write the parent's buffered output again */
+    child->pid = fork();
+    if (child->pid == 0) {
+        close(fds[0]);
+        study__child_main(fds[1], task, fn, context, result, size);
+    }
+    close(fds[1]);
+    if (child->pid < 0) {
+        close(fds[0]);
+        return -1;
+    }
+    child->fd = fds[0];
+    child->result = result;
+    child->got = 0;
+    return 0;
+}
+
+/* Reads from the children's pipes until one of them closes its pipe, then
+   reaps that child. Returns its index; *failed becomes 1 when it did not
+   exit 0 or its result came back short. Reading while waiting keeps a child
+   from blocking on a full pipe. */
+static int study__wait_any(study__child *running, int n, size_t size, int *failed)
+{
+    for (;;) {
+        fd_set readable;
+        int k, top = -1, status = 0;
+        FD_ZERO(&readable);
+        for (k = 0; k < n; k++) {
+            FD_SET(running[k].fd, &readable);
+            if (running[k].fd > top) top = running[k].fd;
+        }
+        if (select(top + 1, &readable, NULL, NULL, NULL) < 0) {
+            if (errno == EINTR) continue;
+            k = 0; /* cannot wait on the pipes: block on the first child */
+        } else {
+            for (k = 0; k < n && !FD_ISSET(running[k].fd, &readable); k++) continue;
+        }
+        {
+            study__child *c = &running[k];
+            char scrap[64]; /* a task without a result sends nothing; read anyway */
+            char *into = c->got < size ? c->result + c->got : scrap;
+            ssize_t got = read(c->fd, into, c->got < size ? size - c->got : sizeof scrap);
+            if (got > 0) {
+                c->got += (size_t)got;
+                continue;
+            }
+            close(c->fd);
+            *failed = waitpid(c->pid, &status, 0) < 0 || !WIFEXITED(status) ||
+                      WEXITSTATUS(status) != 0 || c->got != size;
+            return k;
+        }
+    }
+}
+#endif
+
 int study_run_tasks(const int *tasks, int count, int jobs, study_task_fn task, void *context,
-                    report_progress *bar)
+                    void *results, size_t result_size, report_progress *bar)
 {
     int next = 0, failed = 0;
     long done = 0;
+    char *slots = (char *)results;
 #ifdef STUDY_HAVE_FORK
-    int running = 0;
-    while (next < count || running > 0) {
-        int status;
-        pid_t pid;
-        if (next < count && running < jobs) {
-            fflush(NULL); /* or the child would write the parent's buffered output again */
-            pid = fork();
-            if (pid == 0) exit(task(tasks[next], context) == 0 ? 0 : 1);
-            if (pid > 0) {
+    study__child running[STUDY_MAX_JOBS];
+    int n_running = 0;
+    if (jobs > STUDY_MAX_JOBS) jobs = STUDY_MAX_JOBS;
+    while (jobs > 1 && (next < count || n_running > 0)) {
+        int k, child_failed = 0;
+        if (next < count && n_running < jobs) {
+            if (study__start(&running[n_running], tasks ? tasks[next] : next, task, context,
+                             slots ? slots + (size_t)next * result_size : NULL, result_size) == 0) {
+                n_running++;
                 next++;
-                running++;
                 continue;
             }
-            if (running == 0) break; /* cannot fork at all: run the rest here */
+            if (n_running == 0) break; /* cannot fork at all: run the rest here */
         }
-        pid = waitpid(-1, &status, 0);
-        if (pid < 0) break;
-        running--;
-        failed += !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-        study__finished(bar, ++done);
+        k = study__wait_any(running, n_running, result_size, &child_failed);
+        running[k] = running[--n_running];
+        failed += child_failed;
+        if (bar) report_progress_update(bar, ++done, "%s", "");
     }
 #else
     (void)jobs;
 #endif
     for (; next < count; next++) {
-        failed += task(tasks[next], context) != 0;
-        study__finished(bar, ++done);
+        failed += task(tasks ? tasks[next] : next, context,
+                       slots ? slots + (size_t)next * result_size : NULL) != 0;
+        if (bar) report_progress_update(bar, ++done, "%s", "");
     }
     return failed;
 }
@@ -649,6 +909,27 @@ int study_result_read(const char *dir, const char *name, study_result *result)
     }
     result->table.rows--; /* the summary row is not part of the trajectory */
     return 0;
+}
+
+/* ---- pieces of every report ----------------------------------------------- */
+
+int study_make_folder(const char *dir)
+{
+    if (report_mkdir_p(dir) == 0) return 0;
+    fprintf(stderr, "cannot create the folder %s\n", dir);
+    return -1;
+}
+
+FILE *study_report_open(const char *dir)
+{
+    FILE *md = report_fopen(dir, "REPORT.md", "w");
+    if (!md) fprintf(stderr, "cannot write %s/REPORT.md\n", dir);
+    return md;
+}
+
+const char *study_verdict(int reproduced)
+{
+    return reproduced ? "**reproduced**" : "**not reproduced**";
 }
 
 #endif /* STUDY_IMPLEMENTATION */

@@ -1,13 +1,17 @@
-/* test_examples.c - runs the Fashion-MNIST examples (relu_alpha_sweep,
- * conv_linearization) with --quick and checks what they write: REPORT.md
+/* test_examples.c - runs the examples with --quick (the Fashion-MNIST ones,
+ * relu_alpha_sweep and conv_linearization; the CIFAR-10 ones,
+ * adaptive_mixtures and prelu_study) and checks what they write: REPORT.md
  * with every section, every SVG it embeds present and well-formed, CSV files
  * with the rows they should have; that a sweep split into shards and merged
- * gives the same numbers as one run; and that bad input fails clearly.
+ * gives the same numbers as one run; and that bad input and missing data
+ * fail clearly.
  *
  * The example programs are looked for beside this test's binary (the
- * Makefile builds both into the same folder). Needs Fashion-MNIST (make test
- * installs dataset-fashion-mnist). Output goes to a fresh folder under /tmp,
- * removed at the end unless RELUNET_KEEP_TEST_OUTPUT is set.
+ * Makefile builds them into the same folder). Needs Fashion-MNIST (make test
+ * installs dataset-fashion-mnist). The CIFAR-10 examples get a small
+ * synthetic set in CIFAR-10's binary format, written here, so that the test
+ * needs no download and runs in seconds. Output goes to a fresh folder under
+ * /tmp, removed at the end unless RELUNET_KEEP_TEST_OUTPUT is set.
  */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp */
 #include "harness.h"
@@ -21,6 +25,7 @@
 
 static char bin_dir[512];
 static char test_dir[64];
+static char cifar_dir[128]; /* the synthetic CIFAR-10 */
 
 /* Runs a shell command built like printf; its exit status, or -1. */
 static int run(const char *format, ...)
@@ -35,15 +40,19 @@ static int run(const char *format, ...)
     return status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+static FILE *open_in(const char *dir, const char *name, const char *mode)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return fopen(path, mode);
+}
+
 /* The whole file as a string (free it); NULL when it cannot be read. */
 static char *slurp(const char *dir, const char *name)
 {
-    char path[1024];
-    FILE *f;
+    FILE *f = open_in(dir, name, "rb");
     long n;
     char *text = NULL;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    f = fopen(path, "rb");
     if (!f) return NULL;
     if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
         (text = (char *)malloc((size_t)n + 1)) != NULL) {
@@ -95,17 +104,20 @@ static int check_report(const char *dir, const char *const *headings, int n_head
 }
 
 /* Rows of a CSV file that have exactly `columns` cells, after the header;
-   -1 when it is missing or a row has another number of cells. */
+   -1 when it is missing or a row has another number of cells. Commas in
+   quoted cells do not count. */
 static int csv_rows(const char *dir, const char *name, int columns)
 {
     char *text = slurp(dir, name), *line;
     int rows = -1;
     if (!text) return -1;
     for (line = text; *line; rows++) {
-        size_t n = strcspn(line, "\n");
-        int cells = 1;
-        size_t i;
-        for (i = 0; i < n; i++) cells += line[i] == ',';
+        size_t n = strcspn(line, "\n"), i;
+        int cells = 1, quoted = 0;
+        for (i = 0; i < n; i++) {
+            quoted ^= line[i] == '"';
+            cells += line[i] == ',' && !quoted;
+        }
         if (cells != columns) {
             rows = -2;
             break;
@@ -192,24 +204,35 @@ static void test_sweep_shards_merge(void)
     free(b);
 }
 
+/* Missing data says where to get it; bad options exit 2, for every example. */
 static void test_bad_input(void)
 {
+    static const struct {
+        const char *program, *hint;
+    } examples[] = {{"relu_alpha_sweep", "apt-get install dataset-fashion-mnist"},
+                    {"conv_linearization", "apt-get install dataset-fashion-mnist"},
+                    {"adaptive_mixtures", "cifar-10-binary.tar.gz"},
+                    {"prelu_study", "cifar-10-binary.tar.gz"}};
+    static const char *const bad_options[] = {"--epochs 0", "--lambdas 0.1,,2", "--lr fast",
+                                              "--jobs", "--bogus"};
     char *log;
-    static const char *const programs[] = {"relu_alpha_sweep", "conv_linearization"};
-    int i;
-    for (i = 0; i < 2; i++) {
-        CHECK(run("'%s/%s' --quick --data '%s/nowhere' --out '%s/nodata' > '%s/nodata.log' 2>&1",
-                  bin_dir, programs[i], test_dir, test_dir, test_dir) == 1);
+    int i, k;
+    CHECK(run("mkdir -p '%s/empty'", test_dir) == 0);
+    for (i = 0; i < 4; i++) {
+        const char *program = examples[i].program;
+        CHECK(run("'%s/%s' --quick --data '%s/empty' --out '%s/nodata' > '%s/nodata.log' 2>&1",
+                  bin_dir, program, test_dir, test_dir, test_dir) == 1);
         log = slurp(test_dir, "nodata.log");
-        CHECK(log && strstr(log, "apt-get install dataset-fashion-mnist") && strstr(log, "--data"));
+        CHECK(log && strstr(log, examples[i].hint) && strstr(log, "--data") &&
+              strstr(log, "RELUNET_DATA"));
         free(log);
-        CHECK(run("'%s/%s' --help > /dev/null", bin_dir, programs[i]) == 0);
-        CHECK(run("'%s/%s' --epochs 0 > /dev/null 2>&1", bin_dir, programs[i]) == 2);
-        CHECK(run("'%s/%s' --lambdas 0.1,,2 > /dev/null 2>&1", bin_dir, programs[i]) == 2);
-        CHECK(run("'%s/%s' --bogus > /dev/null 2>&1", bin_dir, programs[i]) == 2);
+        CHECK(run("'%s/%s' --help > /dev/null", bin_dir, program) == 0);
+        for (k = 0; k < 5; k++)
+            CHECK(run("'%s/%s' %s > /dev/null 2>&1", bin_dir, program, bad_options[k]) == 2);
     }
     CHECK(run("'%s/relu_alpha_sweep' --shard 3/2 > /dev/null 2>&1", bin_dir) == 2);
     CHECK(run("'%s/relu_alpha_sweep' --penalty l3 > /dev/null 2>&1", bin_dir) == 2);
+    CHECK(run("'%s/adaptive_mixtures' --arch vgg > /dev/null 2>&1", bin_dir) == 2);
 }
 
 static void test_conv_quick(void)
@@ -232,6 +255,92 @@ static void test_conv_quick(void)
     CHECK(csv_rows(out, "models/lambda_0.5_2_epochs.csv", 15) >= 3);
 }
 
+/* ---- the CIFAR-10 examples ------------------------------------------------ */
+
+enum { CIFAR_RECORD = 1 + 3 * 32 * 32, SYNTHETIC_BATCH = 60, SYNTHETIC_TEST = 200 };
+
+/* count records of CIFAR-10's binary format: a label byte, then 3 x 32 x 32
+   pixels. Labels cycle through the classes; each class has its own mean
+   brightness per channel under the noise, so there is something to learn. */
+static int write_cifar_batch(const char *dir, const char *name, int count, unsigned *seed)
+{
+    unsigned char record[CIFAR_RECORD];
+    FILE *f = open_in(dir, name, "wb");
+    int i, k, ok;
+    if (!f) return -1;
+    for (i = 0, ok = 1; i < count && ok; i++) {
+        record[0] = (unsigned char)(i % 10);
+        for (k = 1; k < CIFAR_RECORD; k++) {
+            int channel = (k - 1) / 1024, mean = 40 + 20 * ((record[0] + 3 * channel) % 10);
+            *seed = *seed * 1103515245u + 12345u;
+            record[k] = (unsigned char)(mean + (int)((*seed >> 16) % 41) - 20);
+        }
+        ok = fwrite(record, 1, sizeof record, f) == sizeof record;
+    }
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+/* dir/cifar-10-batches-bin with five training batches, a test batch and
+   the class names: 300 training and 200 test images. */
+static int write_synthetic_cifar(const char *dir)
+{
+    static const char names[] =
+        "airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n";
+    char batches[512], name[32];
+    unsigned seed = 1;
+    int i, failed = 0;
+    FILE *meta;
+    snprintf(batches, sizeof batches, "%s/cifar-10-batches-bin", dir);
+    if (run("mkdir -p '%s'", batches) != 0) return -1;
+    for (i = 1; i <= 5 && !failed; i++) {
+        snprintf(name, sizeof name, "data_batch_%d.bin", i);
+        failed = write_cifar_batch(batches, name, SYNTHETIC_BATCH, &seed);
+    }
+    if (failed || write_cifar_batch(batches, "test_batch.bin", SYNTHETIC_TEST, &seed) != 0 ||
+        (meta = open_in(batches, "batches.meta.txt", "w")) == NULL)
+        return -1;
+    failed = fputs(names, meta) < 0;
+    return fclose(meta) == 0 && !failed ? 0 : -1;
+}
+
+/* Runs an example with --quick on the synthetic set; 1 when it exits 0. */
+static int run_cifar_quick(const char *program, const char *out)
+{
+    return run("'%s/%s' --quick --jobs 2 --data '%s/cifar-10-batches-bin' --out '%s' > '%s.log' 2>&1",
+               bin_dir, program, cifar_dir, out, out) == 0;
+}
+
+static void test_mixtures_quick(void)
+{
+    static const char *const headings[] = {
+        "# Customization of Activation Layer", "**How it differs from the study.**",
+        "## Test accuracy and macro precision", "## Learned X, Y, Z per activation layer",
+        "## Retraining with X, Y, Z frozen", "5x5 (`--arch lenet5`)"};
+    char out[128];
+    snprintf(out, sizeof out, "%s/mixtures", test_dir);
+    CHECK(run_cifar_quick("adaptive_mixtures", out));
+    /* precision, test loss, training loss, mixtures */
+    CHECK(check_report(out, headings, 6) == 4);
+    CHECK(csv_rows(out, "results.csv", 8) == 12);        /* 8 activations, 4 retrainings */
+    CHECK(csv_rows(out, "curves.csv", 6) == 12 * 2);     /* every run, 2 epochs */
+    CHECK(csv_rows(out, "xyz.csv", 5) == 6 * 3);         /* 6 mixture runs, 3 layers */
+}
+
+static void test_prelu_quick(void)
+{
+    static const char *const headings[] = {
+        "# Delving Deep into Rectifiers", "**How it differs from the paper.**",
+        "## Top-1 and top-5 test error", "## Learned slopes per layer",
+        "## Initialisation of a 30-layer plain ReLU net"};
+    char out[128];
+    snprintf(out, sizeof out, "%s/prelu", test_dir);
+    CHECK(run_cifar_quick("prelu_study", out));
+    CHECK(check_report(out, headings, 5) == 3); /* loss, slopes, deep net */
+    CHECK(csv_rows(out, "errors.csv", 7) == 5);
+    CHECK(csv_rows(out, "slopes.csv", 4) == 7); /* 6 conv layers and fc1 */
+    CHECK(csv_rows(out, "deep_init.csv", 3) >= 2);
+}
+
 int main(int argc, char **argv)
 {
     const char *slash = argc > 0 ? strrchr(argv[0], '/') : NULL;
@@ -241,10 +350,14 @@ int main(int argc, char **argv)
         perror("mkdtemp");
         return 1;
     }
+    snprintf(cifar_dir, sizeof cifar_dir, "%s/cifar", test_dir);
     RUN(test_sweep_quick);
     RUN(test_sweep_shards_merge);
-    RUN(test_bad_input);
     RUN(test_conv_quick);
+    CHECK(write_synthetic_cifar(cifar_dir) == 0);
+    RUN(test_mixtures_quick);
+    RUN(test_prelu_quick);
+    RUN(test_bad_input);
     if (getenv("RELUNET_KEEP_TEST_OUTPUT"))
         printf("output kept in %s\n", test_dir);
     else
