@@ -1137,12 +1137,6 @@ static int rn__team_size(int items, double flops)
    none: heap-free builds define RELUNET_NO_SIMD.) */
 static int rn__kernel_out_of_memory;
 
-static void rn__kernel_fail(void)
-{
-    RN__OMP(omp atomic write)
-    rn__kernel_out_of_memory = 1;
-}
-
 /* RN_OK, or the error for kernels that found no scratch memory since the
    flag was last cleared. */
 static int rn__kernel_status(const char *caller)
@@ -1151,15 +1145,6 @@ static int rn__kernel_status(const char *caller)
     rn__kernel_out_of_memory = 0;
     return rn_set_error(RN_ERR_MEMORY, "%s: no memory for the %s kernels' scratch space", caller,
                         rn_isa_name());
-}
-
-static int rn__thread_id(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
 }
 
 /* Compilers with GCC's extensions build each instruction set's kernels
@@ -1391,6 +1376,26 @@ static double rn__prelu_backward_scalar(const float *x, const float *dy, float *
     return dslope;
 }
 
+/* The blocked product and the convolutions built on it exist only to run
+   the SIMD micro-kernels: scalar-only builds (tcc, RELUNET_NO_SIMD, other
+   CPUs) keep the reference kernels above and nothing else. */
+#if defined(RN__X86) || defined(RN__NEON)
+
+static void rn__kernel_fail(void)
+{
+    RN__OMP(omp atomic write)
+    rn__kernel_out_of_memory = 1;
+}
+
+static int rn__thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
 /* ----- blocked matrix product ----- */
 
 /* Block sizes (Goto and van de Geijn 2008): a depth-RN__KC panel of B
@@ -1438,13 +1443,6 @@ static void rn__transpose4(const float *const *rows, int d, float *dst, int stri
     vst1q_f32(dst + stride, vcombine_f32(vget_low_f32(t01.val[1]), vget_low_f32(t23.val[1])));
     vst1q_f32(dst + 2 * stride, vcombine_f32(vget_high_f32(t01.val[0]), vget_high_f32(t23.val[0])));
     vst1q_f32(dst + 3 * stride, vcombine_f32(vget_high_f32(t01.val[1]), vget_high_f32(t23.val[1])));
-}
-#else
-static void rn__transpose4(const float *const *rows, int d, float *dst, int stride)
-{
-    int i, j;
-    for (i = 0; i < 4; i++)
-        for (j = 0; j < 4; j++) dst[j * stride + i] = rows[i][d + j];
 }
 #endif
 
@@ -2012,6 +2010,8 @@ static void rn__conv2d_backward_weight_gemm(const rn__conv_geometry *g, const fl
     rn__free_aligned(work.taps);
     RN_FREE(partials);
 }
+
+#endif /* RN__X86 || RN__NEON */
 
 /* ----- SIMD kernels ----- */
 
