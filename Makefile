@@ -2,6 +2,7 @@
 #
 #   make test          build and run every test (installs missing Debian packages first)
 #   make test SAN=1    the same under AddressSanitizer and UndefinedBehaviorSanitizer
+#   make test-valgrind the same under valgrind's memcheck
 #   make examples      build the example programs
 #   make demo          a short ReLU_alpha study on Fashion-MNIST, written to demo/
 #   make check-headers compile the headers with gcc, clang (-Werror) and tcc
@@ -18,13 +19,13 @@ BUILD = build/san
 else
 BUILD = build/plain
 endif
-ALL_CFLAGS = $(WARNINGS) $(CFLAGS) $(SANITIZE) -I. -Itests -I$(STB_INCLUDE)
+ALL_CFLAGS = $(WARNINGS) $(CFLAGS) $(SANITIZE) -I. -Itests -Iexamples -I$(STB_INCLUDE)
 HEADERS = $(wildcard relunet*.h) tests/harness.h $(wildcard tests/*.h) $(wildcard examples/*.h)
 
 TESTS = $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
 EXAMPLES = $(patsubst examples/%.c,$(BUILD)/%,$(wildcard examples/*.c))
 
-.PHONY: all test examples deps deps-check check-headers clean
+.PHONY: all test test-valgrind examples deps deps-check check-headers clean
 
 all: $(TESTS) $(EXAMPLES)
 
@@ -36,6 +37,10 @@ deps-check:
 
 test: deps $(TESTS) $(BUILD)/readme_quickstart
 	@sh tests/run.sh $(TESTS) $(BUILD)/readme_quickstart
+
+test-valgrind: deps deps-check $(TESTS) $(BUILD)/readme_quickstart
+	@TEST_RUNNER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
+	    sh tests/run.sh $(TESTS) $(BUILD)/readme_quickstart
 
 examples: deps $(EXAMPLES)
 

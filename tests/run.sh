@@ -1,5 +1,6 @@
 #!/bin/sh
 # run.sh PROGRAM... - run test programs and add up their results.
+# TEST_RUNNER, when set, prefixes every program (e.g. valgrind).
 #
 # A harness program ends with "N passed, N failed"; any other program counts
 # as one test, passed when it exits 0. A crash or a non-zero exit without a
@@ -7,7 +8,7 @@
 passed=0
 failed=0
 for program in "$@"; do
-    output=$("$program" 2>&1)
+    output=$(${TEST_RUNNER:-} "$program" 2>&1)
     status=$?
     summary=$(printf '%s\n' "$output" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n 1)
     if [ -n "$summary" ]; then

@@ -1,0 +1,590 @@
+/* test_report.c - tests of examples/report.h: CSV text, SVG well-formedness,
+ * axis ticks, non-finite and constant data, Markdown text, progress lines.
+ *
+ *     cc -std=c99 -Wall -Wextra -pedantic -Werror -Itests -Iexamples \
+ *        tests/test_report.c -o test_report -lm
+ *
+ * Files go to a fresh folder under /tmp, removed at the end unless
+ * RELUNET_KEEP_TEST_OUTPUT is set (then its name is printed, to look at the SVGs).
+ */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp, rmdir; also gives report.h its monotonic clock */
+#define REPORT_IMPLEMENTATION
+#include "report.h"
+#include "harness.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char test_dir[64];
+static char created[64][160]; /* files and folders to remove, in order of creation */
+static int n_created;
+
+static const char *remember(const char *name)
+{
+    snprintf(created[n_created++], sizeof created[0], "%s/%s", test_dir, name);
+    return name;
+}
+
+/* The whole file as a string; NULL when it cannot be read. */
+static char *slurp(const char *name)
+{
+    char path[200];
+    FILE *f;
+    long n;
+    char *text;
+    snprintf(path, sizeof path, "%s/%s", test_dir, name);
+    f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    text = (char *)malloc((size_t)n + 1);
+    if (text && fread(text, 1, (size_t)n, f) != (size_t)n) {
+        free(text);
+        text = NULL;
+    }
+    if (text) text[n] = '\0';
+    fclose(f);
+    return text;
+}
+
+static char *slurp_stream(FILE *f)
+{
+    long n;
+    char *text;
+    fflush(f);
+    n = ftell(f);
+    rewind(f);
+    text = (char *)calloc((size_t)n + 1, 1);
+    if (text && fread(text, 1, (size_t)n, f) != (size_t)n) text[0] = '\0';
+    return text;
+}
+
+static int count(const char *text, const char *what)
+{
+    int n = 0;
+    size_t len = strlen(what);
+    for (text = strstr(text, what); text; text = strstr(text + len, what)) n++;
+    return n;
+}
+
+/* ---- a small XML checker: enough to catch what a chart writer gets wrong ---- */
+
+static const char *xml_error;
+
+static int xml_name(const char **s)
+{
+    const char *start = *s;
+    while (**s && (strchr("-_:.", **s) || (**s >= 'a' && **s <= 'z') || (**s >= 'A' && **s <= 'Z') ||
+                   (**s >= '0' && **s <= '9')))
+        (*s)++;
+    return (int)(*s - start);
+}
+
+/* An entity reference at s ('&'), advancing past it; 0 when it is not one. */
+static int xml_entity(const char **s)
+{
+    static const char *const named[5] = {"&amp;", "&lt;", "&gt;", "&quot;", "&apos;"};
+    int i;
+    for (i = 0; i < 5; i++)
+        if (strncmp(*s, named[i], strlen(named[i])) == 0) {
+            *s += strlen(named[i]);
+            return 1;
+        }
+    if ((*s)[1] == '#') {
+        const char *p = *s + 2;
+        if (*p == 'x') p++;
+        while ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F')) p++;
+        if (*p == ';' && p > *s + 2) {
+            *s = p + 1;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* 1 when text is one well-formed element (after an optional <?xml ...?>), with
+   balanced tags, quoted attributes, and &, <, > escaped in text. */
+static int xml_well_formed(const char *s)
+{
+    const char *stack[64];
+    int lengths[64], depth = 0, roots = 0;
+    xml_error = "";
+    if (strncmp(s, "<?xml", 5) == 0) {
+        s = strstr(s, "?>");
+        if (!s) return xml_error = "unterminated <?xml", 0;
+        s += 2;
+    }
+    while (*s) {
+        if (*s == '<' && s[1] == '/') {
+            const char *name = s + 2;
+            int n;
+            s += 2;
+            n = xml_name(&s);
+            if (depth == 0 || n != lengths[depth - 1] || strncmp(name, stack[depth - 1], (size_t)n) != 0)
+                return xml_error = "closing tag does not match", 0;
+            if (*s != '>') return xml_error = "bad closing tag", 0;
+            s++;
+            depth--;
+        } else if (*s == '<') {
+            const char *name = ++s;
+            int n = xml_name(&s);
+            if (n == 0) return xml_error = "tag without a name", 0;
+            if (depth == 0 && ++roots > 1) return xml_error = "more than one root", 0;
+            for (;;) {
+                while (*s == ' ' || *s == '\n') s++;
+                if (s[0] == '/' && s[1] == '>') { s += 2; break; }
+                if (*s == '>') {
+                    if (depth == 64) return xml_error = "too deep", 0;
+                    stack[depth] = name;
+                    lengths[depth++] = n;
+                    s++;
+                    break;
+                }
+                if (xml_name(&s) == 0 || *s++ != '=' || *s++ != '"') return xml_error = "bad attribute", 0;
+                while (*s != '"') {
+                    if (*s == '\0' || *s == '<') return xml_error = "bad attribute value", 0;
+                    if (*s == '&' && !xml_entity(&s)) return xml_error = "bare & in attribute", 0;
+                    else if (*s != '&') s++;
+                }
+                s++;
+            }
+        } else if (*s == '&') {
+            if (!xml_entity(&s)) return xml_error = "bare & in text", 0;
+        } else {
+            if (*s == '>') return xml_error = "unescaped > in text", 0;
+            if (depth == 0 && *s != ' ' && *s != '\n') return xml_error = "text outside the root", 0;
+            s++;
+        }
+    }
+    if (depth != 0) return xml_error = "unclosed element", 0;
+    return roots == 1 ? 1 : (xml_error = "no root", 0);
+}
+
+/* Checks an SVG file: our checker always, xmllint too where it is installed. */
+static void check_svg(const char *name, const char *text)
+{
+    int ok = text && xml_well_formed(text);
+    if (!ok) fprintf(stderr, "%s: %s\n", name, text ? xml_error : "not readable");
+    CHECK(ok);
+    CHECK(text && strstr(text, "<svg xmlns=\"http://www.w3.org/2000/svg\""));
+    /* non-finite numbers would print as nan or inf */
+    CHECK(text && !strstr(text, "nan") && !strstr(text, "inf"));
+    if (system("command -v xmllint >/dev/null 2>&1") == 0) {
+        char command[256];
+        snprintf(command, sizeof command, "xmllint --noout '%s/%s'", test_dir, name);
+        CHECK(system(command) == 0);
+    }
+}
+
+static void test_checker_catches_errors(void)
+{
+    /* the checker must be able to fail, or the SVG tests prove nothing */
+    CHECK(xml_well_formed("<svg><g a=\"1\"/><text>a &amp; b</text></svg>"));
+    CHECK(!xml_well_formed("<svg><g></svg>"));
+    CHECK(!xml_well_formed("<svg><text>a & b</text></svg>"));
+    CHECK(!xml_well_formed("<svg><text>a > b</text></svg>"));
+    CHECK(!xml_well_formed("<svg a=1></svg>"));
+    CHECK(!xml_well_formed("<svg a=\"<\"></svg>"));
+    CHECK(!xml_well_formed("<svg></svg><svg></svg>"));
+}
+
+/* ---- axes ------------------------------------------------------------------ */
+
+static void check_ticks(double lo, double hi, const double *expected, int n_expected)
+{
+    double ticks[32];
+    int i, n = report_nice_ticks(lo, hi, 6, ticks, 32);
+    CHECK(n == n_expected);
+    for (i = 0; i < n && i < n_expected; i++) CHECK_NEAR(ticks[i], expected[i], 1e-12);
+}
+
+static void test_nice_ticks(void)
+{
+    static const double unit[6] = {0, 0.2, 0.4, 0.6, 0.8, 1};
+    static const double seven[4] = {0, 2, 4, 6};
+    static const double across_zero[3] = {0, 5, 10};
+    static const double small[4] = {0.001, 0.002, 0.003, 0.004};
+    static const double negative[6] = {-500, -400, -300, -200, -100, 0};
+    double ticks[3];
+    check_ticks(0, 1, unit, 6);
+    check_ticks(0, 7.3, seven, 4);
+    check_ticks(-3, 12, across_zero, 3);
+    check_ticks(0.001, 0.0042, small, 4);
+    check_ticks(-500, 0, negative, 6);
+    CHECK_NEAR(report_nice_step(0, 7.3, 6), 2, 1e-12);
+    CHECK_NEAR(report_nice_step(0, 1, 10), 0.1, 1e-12);
+    /* nothing to tick, and no writing past the capacity */
+    CHECK(report_nice_ticks(1, 1, 6, ticks, 3) == 0);
+    CHECK(report_nice_ticks(0, NAN, 6, ticks, 3) == 0);
+    CHECK(report_nice_ticks(-HUGE_VAL, 0, 6, ticks, 3) == 0);
+    CHECK(report_nice_ticks(0, 1, 6, ticks, 3) == 3);
+    CHECK(report_nice_step(2, 1, 6) == 0);
+}
+
+static void test_axis_range(void)
+{
+    double lo = 5, hi = 5;
+    report__axis_range(&lo, &hi, 0, 0, 6); /* constant data */
+    CHECK(lo < 5 && hi > 5);
+    lo = HUGE_VAL, hi = -HUGE_VAL; /* no data */
+    report__axis_range(&lo, &hi, 0, 0, 6);
+    CHECK(lo == 0 && hi == 1);
+    lo = 0.03, hi = 0.91; /* rounded out to whole steps */
+    report__axis_range(&lo, &hi, 0, 0, 6);
+    CHECK_NEAR(lo, 0, 1e-12);
+    CHECK_NEAR(hi, 1, 1e-12);
+    lo = 0.03, hi = 0.91; /* the caller's range wins */
+    report__axis_range(&lo, &hi, -2, 3, 6);
+    CHECK(lo == -2 && hi == 3);
+}
+
+/* ---- files and CSV ---------------------------------------------------------- */
+
+static void test_mkdir_p(void)
+{
+    char path[200];
+    FILE *f;
+    remember("a");
+    remember("a/b");
+    snprintf(path, sizeof path, "%s/a/b/c/", test_dir);
+    remember("a/b/c");
+    CHECK(report_mkdir_p(path) == 0);
+    CHECK(report__is_dir(path));
+    CHECK(report_mkdir_p(path) == 0); /* already there */
+    f = report_fopen(path, "file", "w");
+    remember("a/b/c/file");
+    CHECK(f != NULL);
+    if (f) fclose(f);
+    snprintf(path, sizeof path, "%s/a/b/c/file/d", test_dir); /* a file in the way */
+    CHECK(report_mkdir_p(path) != 0);
+    CHECK(report_mkdir_p("") != 0);
+}
+
+static void test_csv(void)
+{
+    static const char *const header[3] = {"name", "value", "note"};
+    report_csv csv;
+    char *text;
+    CHECK(report_csv_open(&csv, test_dir, remember("table.csv"), header, 3) == 0);
+    report_csv_str(&csv, "a");
+    report_csv_num(&csv, 1.5);
+    report_csv_str(&csv, "plain");
+    report_csv_str(&csv, "b,c");
+    report_csv_num(&csv, NAN);
+    report_csv_str(&csv, "say \"hi\"");
+    report_csv_int(&csv, -42);
+    report_csv_num(&csv, -HUGE_VAL);
+    report_csv_str(&csv, " padded");
+    report_csv_num(&csv, 0.1f); /* float precision survives */
+    CHECK(report_csv_close(&csv) == 0);
+    text = slurp("table.csv");
+    CHECK(text && strcmp(text, "name,value,note\n"
+                               "a,1.5,plain\n"
+                               "\"b,c\",nan,\"say \"\"hi\"\"\"\n"
+                               "-42,-inf,\" padded\"\n"
+                               "0.100000001\n") == 0);
+    free(text);
+}
+
+static void test_csv_series_and_errors(void)
+{
+    static const double x[2] = {0.5, 1.5}, y[3] = {1, 2, 3};
+    report_series s[2] = {{"with x", x, y, 2}, {"no x", NULL, y, 3}};
+    report_csv csv;
+    char *text;
+    CHECK(report_csv_series(test_dir, remember("series.csv"), s, 2) == 0);
+    text = slurp("series.csv");
+    CHECK(text && strcmp(text, "series,x,y\nwith x,0.5,1\nwith x,1.5,2\nno x,0,1\nno x,1,2\nno x,2,3\n") == 0);
+    free(text);
+    /* a folder that is not there: an error, and the writers do nothing */
+    CHECK(report_csv_open(&csv, "/nonexistent/relunet", "x.csv", NULL, 2) != 0);
+    report_csv_num(&csv, 1);
+    CHECK(report_csv_close(&csv) != 0);
+    CHECK(report_csv_series("/nonexistent/relunet", "x.csv", s, 2) != 0);
+}
+
+/* ---- charts --------------------------------------------------------------- */
+
+static void test_line_chart(void)
+{
+    double y0[5] = {0, 1, NAN, 3, 4};
+    static const double x1[3] = {0, 2, 4}, y1[3] = {2, 2, 2};
+    double y2[3] = {HUGE_VAL, 1.5, NAN}; /* one lone finite point */
+    report_series s[4] = {{"a <b> & \"c\"", NULL, y0, 5}, {"constant", x1, y1, 3}, {"lone", NULL, y2, 3},
+                          {"empty", NULL, NULL, 0}};
+    report_chart chart = {"Loss & accuracy", "epoch", "value", 0, 0, 0, 0, 0, 0};
+    char *text;
+    const char *path;
+    CHECK(report_svg_line(test_dir, remember("line.svg"), &chart, s, 4) == 0);
+    text = slurp("line.svg");
+    check_svg("line.svg", text);
+    if (!text) return;
+    CHECK(strstr(text, "a &lt;b&gt; &amp; &quot;c&quot;") != NULL);
+    CHECK(strstr(text, "Loss &amp; accuracy") != NULL);
+    path = strstr(text, "<path");
+    /* the NaN breaks the first line into two runs instead of joining across it */
+    CHECK(path && count(strchr(path, 'd'), "M") >= 2 && strstr(path, " M") && strstr(path, " M") < strstr(path, "/>"));
+    CHECK(count(text, "<path") == 2); /* the lone point is a dot, the empty series nothing */
+    CHECK(count(text, "r=\"2.5\"") == 1);
+    CHECK(count(text, "stroke-width=\"2.5\"") == 4); /* four legend keys */
+    free(text);
+}
+
+static void test_constant_and_empty_charts(void)
+{
+    static const double y[4] = {2, 2, 2, 2};
+    report_series s = {NULL, NULL, y, 4};
+    report_chart chart = {NULL, NULL, NULL, 0, 0, 0, 0, 0, 0};
+    char *text;
+    CHECK(report_svg_line(test_dir, remember("constant.svg"), &chart, &s, 1) == 0);
+    text = slurp("constant.svg");
+    check_svg("constant.svg", text);
+    CHECK(text && strstr(text, ">2.00<") && strstr(text, ">1.80<")); /* an axis around 2 */
+    free(text);
+    CHECK(report_svg_scatter(test_dir, remember("empty.svg"), &chart, NULL, 0) == 0);
+    text = slurp("empty.svg");
+    check_svg("empty.svg", text);
+    CHECK(text && strstr(text, ">0.0<") && strstr(text, ">1.0<")); /* [0,1] without data */
+    free(text);
+}
+
+static void test_scatter_skips_nonfinite(void)
+{
+    double x[5] = {1, 2, NAN, 4, 5}, y[5] = {1, -HUGE_VAL, 3, 4, 5};
+    static const double x2[2] = {0, 1}, y2[2] = {0, 1};
+    report_series s[2] = {{NULL, x, y, 5}, {"second", x2, y2, 2}};
+    report_chart chart = {"Final alpha vs lambda", "lambda", "alpha", 500, 300, 0, 0, 0, 0};
+    char *text;
+    CHECK(report_svg_scatter(test_dir, remember("scatter.svg"), &chart, s, 2) == 0);
+    text = slurp("scatter.svg");
+    check_svg("scatter.svg", text);
+    CHECK(text && count(text, "r=\"3.5\"") == 3 + 2); /* 3 finite + 2 */
+    CHECK(text && count(text, "<circle") == 3 + 2 + 1); /* and one legend key, for the named series only */
+    CHECK(text && strstr(text, "width=\"500.0\" height=\"300.0\"")); /* the plot has the size asked for */
+    free(text);
+}
+
+static void test_histogram(void)
+{
+    double v[7] = {0, 0.1, 0.1, 0.55, 1.0, NAN, 7}; /* 7 lies outside [0,1] */
+    report_series s = {NULL, NULL, v, 7};
+    report_chart chart = {"alphas", "alpha", NULL, 0, 0, 0, 1, 0, 0};
+    char *text, *data;
+    CHECK(report_svg_histogram(test_dir, remember("hist.svg"), &chart, &s, 1, 10) == 0);
+    text = slurp("hist.svg");
+    check_svg("hist.svg", text);
+    data = text ? strstr(text, "url(#plot)") : NULL;
+    CHECK(data && count(data, "<rect") == 4); /* bins 0, 1, 5 and 9 */
+    CHECK(text && strstr(text, ">count<") != NULL);
+    free(text);
+    chart.x_max = 0; /* automatic range over constant data, several series */
+    {
+        static const double c[3] = {3, 3, 3};
+        report_series two[2] = {{"constant", NULL, c, 3}, {"empty", NULL, NULL, 0}};
+        CHECK(report_svg_histogram(test_dir, remember("hist2.svg"), &chart, two, 2, 0) == 0);
+        text = slurp("hist2.svg");
+        check_svg("hist2.svg", text);
+        CHECK(text && strstr(text, "fill-opacity=\"0.45\"")); /* overlaid: see-through */
+        free(text);
+    }
+}
+
+static void test_images(void)
+{
+    float gray[9] = {0, 1, 2, 3, NAN, 5, 6, 7, 8};
+    static const float rgb[12] = {4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4};
+    report_image images[3] = {{gray, 1, 3, 3, "x<y"}, {rgb, 3, 2, 2, NULL}, {NULL, 1, 5, 5, "none"}};
+    char *text;
+    CHECK(report_svg_images(test_dir, remember("images.svg"), "conv1 & conv2", images, 3, 0) == 0);
+    text = slurp("images.svg");
+    check_svg("images.svg", text);
+    CHECK(text && strstr(text, "x&lt;y") && strstr(text, "conv1 &amp; conv2"));
+    CHECK(text && strstr(text, "fill=\"#000000\"") && strstr(text, "fill=\"#ffffff\"")); /* own min, max */
+    CHECK(text && count(text, "fill=\"#808080\"") == 2); /* constant image: gray, one run per row */
+    CHECK(text && count(text, "shape-rendering") == 2);  /* the image without pixels is left out */
+    free(text);
+    CHECK(report_svg_images(test_dir, remember("no_images.svg"), NULL, NULL, 0, 0) == 0);
+    text = slurp("no_images.svg");
+    check_svg("no_images.svg", text);
+    free(text);
+}
+
+static void test_colormap(void)
+{
+    unsigned char c[3];
+    report_colormap(REPORT_DIVERGING, 0, c);
+    CHECK(c[0] == 33 && c[1] == 102 && c[2] == 172);
+    report_colormap(REPORT_DIVERGING, 0.5, c);
+    CHECK(c[0] == 247 && c[1] == 247 && c[2] == 247);
+    report_colormap(REPORT_DIVERGING, 2, c); /* clamped */
+    CHECK(c[0] == 178 && c[1] == 24 && c[2] == 43);
+    report_colormap(REPORT_VIRIDIS, NAN, c);
+    CHECK(c[0] == 68 && c[1] == 1 && c[2] == 84);
+    report_colormap(REPORT_VIRIDIS, 1, c);
+    CHECK(c[0] == 253 && c[1] == 231 && c[2] == 37);
+}
+
+static void test_heatmap(void)
+{
+    float grid[4 * 5];
+    double px[4] = {-0.5, 0.5, NAN, 0.9}, py[4] = {0.5, -0.5, 0, 0.9};
+    static const int label[4] = {0, 1, 1, 1};
+    static const char *const names[2] = {"moon A", "moon B"};
+    report_heatmap map = {NULL, 4, 5, REPORT_DIVERGING, 0, 1, "P(class 1)"};
+    report_points points = {px, py, label, 4, names, 2};
+    report_chart chart = {"Decision landscape", "x1", "x2", 400, 400, -1, 1, -1, 1};
+    char *text;
+    int i;
+    for (i = 0; i < 20; i++) grid[i] = (float)i / 19;
+    grid[7] = NAN;
+    map.values = grid;
+    CHECK(report_svg_heatmap(test_dir, remember("heat.svg"), &chart, &map, &points) == 0);
+    text = slurp("heat.svg");
+    check_svg("heat.svg", text);
+    CHECK(text && count(text, "stroke-width=\"0.8\"") == 3); /* finite points */
+    CHECK(text && strstr(text, "moon B") && strstr(text, "P(class 1)"));
+    CHECK(text && strstr(text, "fill=\"#2166ac\"") && strstr(text, "fill=\"#b2182b\"")); /* 0 and 1 */
+    free(text);
+    for (i = 0; i < 20; i++) grid[i] = 0.5f; /* constant, automatic colour range, no points */
+    map.value_min = map.value_max = 0;
+    map.colormap = REPORT_VIRIDIS;
+    chart.x_min = chart.x_max = 0;
+    CHECK(report_svg_heatmap(test_dir, remember("heat2.svg"), &chart, &map, NULL) == 0);
+    text = slurp("heat2.svg");
+    check_svg("heat2.svg", text);
+    free(text);
+}
+
+static void test_write_errors(void)
+{
+    report_chart chart = {"t", "x", "y", 0, 0, 0, 0, 0, 0};
+    static const double y[2] = {1, 2};
+    report_series s = {"s", NULL, y, 2};
+    FILE *full = fopen("/dev/full", "w");
+    CHECK(report_svg_line("/nonexistent/relunet", "x.svg", &chart, &s, 1) != 0);
+    CHECK(report_svg_images("/nonexistent/relunet", "x.svg", "t", NULL, 0, 0) != 0);
+    if (full) { /* Linux: every write fails with ENOSPC, found at the latest by fclose */
+        fclose(full);
+        CHECK(report_svg_line("/dev", "full", &chart, &s, 1) != 0);
+        CHECK(report_csv_series("/dev", "full", &s, 1) != 0);
+    }
+}
+
+/* ---- Markdown -------------------------------------------------------------- */
+
+static void test_markdown(void)
+{
+    static const char *const header[4] = {"model", "error %", "slope", "note"};
+    double values[3] = {1.23456, -0.0001, NAN};
+    FILE *md = tmpfile();
+    char *text;
+    CHECK(md != NULL);
+    if (!md) return;
+    report_md_header(md, header, 4);
+    report_md_row_numbers(md, "a|b", values, 3, 3);
+    report_md_row(md, header, 2);
+    report_md_image(md, "Loss [per] epoch", "loss curve.svg");
+    text = slurp_stream(md);
+    CHECK(text && strcmp(text, "| model | error % | slope | note |\n"
+                               "| --- | --- | --- | --- |\n"
+                               "| a\\|b | 1.235 | 0.000 | n/a |\n"
+                               "| model | error % |\n"
+                               "![Loss \\[per\\] epoch](loss%20curve.svg)\n\n") == 0);
+    free(text);
+    fclose(md);
+}
+
+/* ---- progress bar -------------------------------------------------------- */
+
+static void test_progress_plain_lines(void)
+{
+    report_progress bar;
+    FILE *log = tmpfile();
+    char *text, *last;
+    long step;
+    CHECK(log != NULL);
+    if (!log) return;
+    report_progress_begin(&bar, "train", 1000);
+    bar.out = log; /* as when stderr goes to a file */
+    bar.tty = 0;
+    for (step = 1; step <= 1000; step++)
+        report_progress_update(&bar, step, "epoch %ld loss %.2f", step / 100, 1.0 / (double)step);
+    report_progress_end(&bar);
+    CHECK(report_progress_rate(&bar, 100) >= 0);
+    text = slurp_stream(log);
+    /* the first step, every 10 %, and the closing line: short logs */
+    CHECK(text && count(text, "\n") == 12);
+    CHECK(text && count(text, "train") == 12 && !strchr(text, '\r') && !strchr(text, '['));
+    CHECK(text && strncmp(text, "train   0% 1/1000  epoch 0 loss 1.00  0:00, eta ", 48) == 0);
+    CHECK(text && strstr(text, "train  50% 500/1000  epoch 5 loss 0.00"));
+    last = text ? strstr(text, "1000/1000  epoch 10 loss 0.00  done in ") : NULL;
+    CHECK(last && strchr(last, '\n') == strrchr(text, '\n'));
+    free(text);
+    fclose(log);
+}
+
+static void test_progress_unknown_total_and_tty(void)
+{
+    report_progress bar;
+    FILE *log = tmpfile();
+    char *text;
+    CHECK(log != NULL);
+    if (!log) return;
+    report_progress_begin(&bar, "load", 0); /* no total: no percentage, no division by it */
+    bar.out = log;
+    bar.tty = 0;
+    report_progress_update(&bar, 1, "%s", "");
+    report_progress_update(&bar, -5, NULL);
+    report_progress_update(&bar, 3, "files %d", 3);
+    report_progress_end(&bar);
+    report_progress_begin(&bar, "tty", 4); /* a terminal: one line redrawn, closed by a newline */
+    bar.out = log;
+    bar.tty = 1;
+    report_progress_update(&bar, 1, "a long field text");
+    report_progress_update(&bar, 9, "short"); /* past the end: shown as 4/4 */
+    report_progress_end(&bar);
+    text = slurp_stream(log);
+    CHECK(text && strncmp(text, "load step 1  0:00\n", 18) == 0);
+    CHECK(text && strstr(text, "load step 3  files 3  done in 0:"));
+    CHECK(text && count(text, "\r") == 3 && strstr(text, "\rtty 100% [####################] 4/4  short"));
+    CHECK(text && text[strlen(text) - 1] == '\n');
+    free(text);
+    fclose(log);
+}
+
+int main(void)
+{
+    int i;
+    strcpy(test_dir, "/tmp/relunet_test_report_XXXXXX");
+    if (!mkdtemp(test_dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    RUN(test_checker_catches_errors);
+    RUN(test_nice_ticks);
+    RUN(test_axis_range);
+    RUN(test_mkdir_p);
+    RUN(test_csv);
+    RUN(test_csv_series_and_errors);
+    RUN(test_line_chart);
+    RUN(test_constant_and_empty_charts);
+    RUN(test_scatter_skips_nonfinite);
+    RUN(test_histogram);
+    RUN(test_images);
+    RUN(test_colormap);
+    RUN(test_heatmap);
+    RUN(test_write_errors);
+    RUN(test_markdown);
+    RUN(test_progress_plain_lines);
+    RUN(test_progress_unknown_total_and_tty);
+    if (getenv("RELUNET_KEEP_TEST_OUTPUT")) {
+        fprintf(stderr, "output kept in %s\n", test_dir);
+    } else {
+        for (i = n_created - 1; i >= 0; i--) /* files and folders, newest first */
+            if (remove(created[i]) != 0) rmdir(created[i]);
+        rmdir(test_dir);
+    }
+    return finish();
+}
