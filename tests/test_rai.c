@@ -321,7 +321,7 @@ static void test_rejects_bad_arguments(void)
     rn_net *ends_in_activation = rn_net_new(1, (int[]){2});
     rn_tensor x, wrong_x, image;
     rn_rai_desc desc;
-    float targets[4] = {0, 1, 0, 1};
+    float targets[8] = {0, 1, 0, 1, 1, 0, 1, 0}; /* 4 examples x 2 outputs */
     int labels[4] = {0, 1, 0, 5};
     rn_net_add_linear(net, 3);
     rn_net_add_activation(net, RN_ACT_RELU);
