@@ -52,7 +52,8 @@ API GROUPS
    layers        rn_net_add_conv2d rn_net_add_linear rn_net_add_maxpool2d
                  rn_net_add_avgpool2d rn_net_add_flatten rn_net_add_activation(_ex)
                  rn_layer_forward rn_layer_backward rn_layer_init
-   activations   rn_act_kind_name rn_act_param_count
+   activations   rn_act_kind_name rn_act_param_count rn_act_param_name
+                 rn_net_act_values rn_act_recorder_add rn_act_recorder_free
    losses        rn_loss_cross_entropy rn_loss_bce_logits rn_loss_mse
    penalties     rn_net_penalty (L1, squared L2, L2 norm) on a parameter selection
    network       rn_net_new rn_net_free rn_net_init rn_net_forward rn_net_backward
@@ -80,6 +81,76 @@ PARAMETERS AND SELECTIONS
        loss += rn_net_penalty(net, RN_PARAMS_NAMED("alpha"), RN_PENALTY_L1, lambda);
    and He et al.'s "no weight decay on PReLU slopes" is
        rn_optim_set_group(opt, RN_PARAMS_OF_KIND(RN_PARAM_ACTIVATION), lr, 0.0f);
+
+ACTIVATION KINDS
+   rn_net_add_activation(net, kind) adds one with the defaults below;
+   rn_net_add_activation_ex(net, &desc) also sets sharing (one value per
+   layer or per channel), initial values (desc.init, in the order listed),
+   freezing and the two constants desc.slope and desc.unnormalized. Learned
+   parameters are rn_params of kind RN_PARAM_ACTIVATION named
+   "act<k>.<name>"; [brackets] give their initial values.
+
+   RN_ACT_IDENTITY      x
+   RN_ACT_RELU          max(x, 0)
+   RN_ACT_SIGMOID       1 / (1 + exp(-x))
+   RN_ACT_TANH          tanh(x)
+   RN_ACT_LRELU         x if x >= 0, else s x. s = desc.slope, 0.01 when 0
+                        (the PReLU study also uses 0.1). s is a constant of
+                        the layer, not a parameter: no optimizer, penalty or
+                        selection can reach it. Maas et al. 2013, "Rectifier
+                        nonlinearities improve neural network acoustic models".
+   RN_ACT_PRELU         x if x > 0, else slope x.            slope [0.25]
+                        He et al. 2015, "Delving deep into rectifiers".
+   RN_ACT_RELU_ALPHA    ReLU(x) - (1 - alpha) ReLU(-x), i.e. x if x >= 0,
+                        else (1 - alpha) x: alpha = 1 is ReLU, alpha = 0
+                        the identity.                         alpha [1]
+                        The studies "Advanced Topics in ML, Challenge 2"
+                        (lambda sweep) and "On the Linearization of
+                        Convolutional Layers for FashionMNIST": PReLU with
+                        slope 1 - alpha, so that a penalty on alpha pulls
+                        towards the identity. The default starts as ReLU;
+                        the studies set their own start with desc.init, or
+                        draw values after rn_net_init (which resets
+                        activation parameters to their initial values).
+   RN_ACT_ASIGMOID      b sigmoid(a x + c) + d    a, b, c, d [1, 1, 0, 0]
+   RN_ACT_ATANH         b tanh(a x + c) + d       a, b, c, d [1, 1, 0, 0]
+   RN_ACT_ARELU         max(a x + c, b x + d)     a, b, c, d [1, 1, 0, 0]
+                        AReLU starts as the identity; at a tie the first
+                        line gets the gradient, as in TensorFlow. Hu et al.
+                        2022, "Adaptively customizing activation functions
+                        for various layers" (IEEE TNNLS).
+   RN_ACT_MIX_ADAPTIVE  X ATanh(x) + Y ASigmoid(x) + Z AReLU(x) ("method 1")
+                        mix_alpha, mix_beta, mix_gamma [1, 1, 1], a, b, c, d
+                        [1, 1, 0, 0]. The three parts share one a, b, c, d,
+                        as the adaptive-mixtures example uses them, not a
+                        set each: 7 parameters rather than 15.
+   RN_ACT_MIX_FIXED     X tanh(x) + Y sigmoid(x) + Z ReLU(x) ("method 2")
+                        mix_alpha, mix_beta, mix_gamma [1, 1, 1]
+                        Both mixtures: the study "Customization of
+                        Activation Layer for Classification" (after Hu et
+                        al. 2022), with X = mix_alpha / (mix_alpha +
+                        mix_beta + mix_gamma), Y and Z likewise. The weights
+                        are not called alpha, beta, gamma so that
+                        RN_PARAMS_NAMED("alpha") selects ReLU_alpha's alone.
+                        Their sum must stay away from 0 (give them a range
+                        if training drives it there). desc.unnormalized = 1
+                        makes X, Y, Z the weights themselves: the study's
+                        retraining "with X, Y, Z fixed at 1 each" is that
+                        plus freezing; "fixed at 1/3" is the default
+                        normalisation with the three weights frozen equal:
+                            rn_net_set_frozen(net, RN_PARAMS_NAMED("mix_alpha"), 1);
+                        and the same for "mix_beta" and "mix_gamma".
+
+   No parameter has a projection range unless you set one. ReLU_alpha's
+   alpha in particular is left free: the linearization study does not clamp
+   it (and finds alpha = 1 an equilibrium), the lambda sweep keeps it in
+   [0, 1] after every optimizer step with
+       rn_net_set_range(net, RN_PARAMS_NAMED("alpha"), 0.0f, 1.0f);
+
+   For reports, rn_net_act_values lists every learned value with its layer,
+   name and channel; for trajectories (alpha per iteration),
+   rn_act_recorder_add appends a snapshot of all of them to a growing
+   buffer, in the same order.
 
 LICENSE
    MIT. See the end of the file.
@@ -166,7 +237,8 @@ RN_API int rn_tensor_resize(rn_tensor *tensor, int ndim, const int *shape);
 /* A view of caller-owned memory. The shape is not validated: use for memory
    you just sized yourself. */
 RN_API rn_tensor rn_tensor_view(float *data, int ndim, const int *shape);
-/* A view of items [first, first + count) along the first dimension. */
+/* A view of items [first, first + count) along the first dimension; an empty
+   tensor (data NULL, which every function rejects) when the range is bad. */
 RN_API rn_tensor rn_tensor_slice(const rn_tensor *tensor, int first, int count);
 RN_API void rn_tensor_free(rn_tensor *tensor);
 RN_API void rn_tensor_fill(rn_tensor *tensor, float value);
@@ -214,15 +286,26 @@ RN_API int rn_param_matches(const rn_param *param, rn_param_filter filter);
 
 /* ===== 6. activations ===================================================== */
 
+/* The formulas, parameters, defaults and papers of every kind are listed
+   under ACTIVATION KINDS at the top of this file. */
 typedef enum rn_act_kind {
     RN_ACT_IDENTITY,
     RN_ACT_RELU,
     RN_ACT_SIGMOID,
     RN_ACT_TANH,
+    RN_ACT_LRELU,
+    RN_ACT_PRELU,
+    RN_ACT_RELU_ALPHA,
+    RN_ACT_ASIGMOID,
+    RN_ACT_ATANH,
+    RN_ACT_ARELU,
+    RN_ACT_MIX_ADAPTIVE, /* method 1 */
+    RN_ACT_MIX_FIXED,    /* method 2 */
     RN_ACT_KIND_COUNT
 } rn_act_kind;
 
 #define RN_ACT_MAX_PARAMS 8
+#define RN_ACT_LRELU_DEFAULT_SLOPE 0.01f
 
 typedef enum rn_share {
     RN_SHARE_LAYER,   /* one value of each parameter for the whole layer */
@@ -236,10 +319,15 @@ typedef struct rn_act_desc {
     rn_share share;
     const float *init;  /* initial parameter values in the kind's order, or NULL */
     int frozen;         /* 1: the parameters are not trained */
+    float slope;        /* RN_ACT_LRELU's fixed negative slope; 0 means 0.01 */
+    int unnormalized;   /* mixtures: 1 uses mix_alpha, mix_beta, mix_gamma as X, Y, Z
+                           themselves instead of dividing them by their sum */
 } rn_act_desc;
 
 RN_API const char *rn_act_kind_name(rn_act_kind kind);
 RN_API int rn_act_param_count(rn_act_kind kind);
+/* Short name of the kind's parameter number index ("alpha"), or NULL. */
+RN_API const char *rn_act_param_name(rn_act_kind kind, int index);
 
 /* ===== 7. layers ========================================================== */
 
@@ -345,6 +433,34 @@ RN_API int rn_net_select(rn_net *net, rn_param_filter filter, rn_param **out, in
 RN_API void rn_net_set_frozen(rn_net *net, rn_param_filter filter, int frozen);
 RN_API void rn_net_set_range(rn_net *net, rn_param_filter filter, float min, float max);
 
+/* One value of one activation parameter, for reports. The strings live as
+   long as the network. */
+typedef struct rn_act_value {
+    int layer;              /* index of the layer in the network */
+    const char *layer_name; /* "act2" */
+    const char *name;       /* the parameter's short name: "alpha" */
+    int channel;            /* 0 when the layer shares one value */
+    float value;
+} rn_act_value;
+
+/* Stores up to max values of every activation parameter in out, layer by
+   layer, parameter by parameter, channel by channel; returns how many
+   there are. */
+RN_API int rn_net_act_values(rn_net *net, rn_act_value *out, int max);
+
+/* Activation parameters over training: each rn_act_recorder_add appends
+   one snapshot of every value in rn_net_act_values order, so value i of
+   snapshot s is values[s * count + i]. A zeroed recorder is empty. */
+typedef struct rn_act_recorder {
+    int count;       /* values per snapshot */
+    int snapshots;
+    float *values;
+    size_t capacity; /* floats allocated */
+} rn_act_recorder;
+
+RN_API int rn_act_recorder_add(rn_act_recorder *recorder, rn_net *net);
+RN_API void rn_act_recorder_free(rn_act_recorder *recorder);
+
 /* ===== 9. losses and penalties ============================================ */
 
 /* Each computes the mean loss over the batch and, when grad is not NULL,
@@ -358,12 +474,15 @@ RN_API int rn_loss_mse(const rn_tensor *prediction, const rn_tensor *target, flo
                        rn_tensor *grad);
 
 typedef enum rn_penalty_kind {
-    RN_PENALTY_L1,      /* lambda * sum |p|; subgradient 0 at 0 */
+    RN_PENALTY_L1,      /* lambda * sum |p|; at 0 the subgradient nearest
+                           to cancelling the gradient so far */
     RN_PENALTY_L2,      /* lambda * sum p^2 */
     RN_PENALTY_L2_NORM  /* lambda * sqrt(sum p^2), the unsquared norm */
 } rn_penalty_kind;
 
-/* Adds the penalty's gradient to the selected parameters and returns its value. */
+/* Adds the penalty's gradient to the selected parameters and returns its
+   value. Call it after rn_net_backward: the L1 penalty's choice at 0
+   depends on the data gradient. */
 RN_API double rn_net_penalty(rn_net *net, rn_param_filter filter, rn_penalty_kind kind,
                              float lambda);
 
@@ -708,9 +827,17 @@ RN_API rn_tensor rn_tensor_view(float *data, int ndim, const int *shape)
 
 RN_API rn_tensor rn_tensor_slice(const rn_tensor *tensor, int first, int count)
 {
-    rn_tensor view = *tensor;
-    size_t item = tensor->shape[0] > 0 ? tensor->size / (size_t)tensor->shape[0] : 0;
-    RN_ASSERT(first >= 0 && count >= 0 && first + count <= tensor->shape[0]);
+    rn_tensor view;
+    size_t item;
+    if (tensor == NULL || tensor->data == NULL || first < 0 || count < 1 ||
+        count > tensor->shape[0] - first) {
+        rn_set_error(RN_ERR_ARGUMENT, "rn_tensor_slice: items [%d, %d) of %d", first,
+                     first + count, tensor ? tensor->shape[0] : 0);
+        memset(&view, 0, sizeof view);
+        return view;
+    }
+    view = *tensor;
+    item = tensor->size / (size_t)tensor->shape[0];
     view.data = tensor->data + (size_t)first * item;
     view.shape[0] = count;
     view.size = (size_t)count * item;
@@ -976,10 +1103,12 @@ static rn__kernel_table rn__kernels = {
 /* ===== 7. activations ===================================================== */
 
 /* An activation kind is a row of the table below and two functions over a
-   contiguous run of n elements that share one set of parameter values p.
-   backward writes dx and adds each parameter's gradient, summed over the
-   run, to dp[k]. x, y and dy are the layer's input, output and upstream
-   gradient. */
+   contiguous run of n elements that share one set of values p: the run's
+   learned parameters in table order (mixture weights already divided by
+   their sum, see rn__act_gather), then the layer's fixed slope (LReLU's,
+   which is a constant, not a parameter). backward writes dx and adds each
+   parameter's gradient, summed over the run, to dp[k]. x, y and dy are the
+   layer's input, output and upstream gradient. */
 typedef void (*rn__act_forward_fn)(const float *x, float *y, size_t n, const float *p);
 typedef void (*rn__act_backward_fn)(const float *x, const float *y, const float *dy, float *dx,
                                     size_t n, const float *p, double *dp);
@@ -987,6 +1116,7 @@ typedef void (*rn__act_backward_fn)(const float *x, const float *y, const float 
 typedef struct rn__act_info {
     const char *name;
     int n_params;
+    int n_mix_weights; /* leading parameters that are mixture weights */
     const char *param_names[RN_ACT_MAX_PARAMS];
     float defaults[RN_ACT_MAX_PARAMS];
     rn__act_forward_fn forward;
@@ -1051,12 +1181,234 @@ static void rn__tanh_backward(const float *x, const float *y, const float *dy, f
     for (i = 0; i < n; i++) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
 }
 
+/* x for x > 0, p[0] * x otherwise: PReLU's learned slope, or LReLU's fixed
+   slope (which gets a gradient nobody reads). */
+static void rn__prelu_forward(const float *x, float *y, size_t n, const float *p)
+{
+    float slope = p[0];
+    size_t i;
+    for (i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : slope * x[i];
+}
+
+static void rn__prelu_backward(const float *x, const float *y, const float *dy, float *dx,
+                               size_t n, const float *p, double *dp)
+{
+    float slope = p[0];
+    double dslope = 0.0;
+    size_t i;
+    (void)y;
+    for (i = 0; i < n; i++) {
+        int positive = x[i] > 0.0f;
+        dx[i] = positive ? dy[i] : slope * dy[i];
+        dslope += positive ? 0.0f : dy[i] * x[i];
+    }
+    dp[0] += dslope;
+}
+
+/* ReLU(x) - (1 - alpha) ReLU(-x) is PReLU with slope 1 - alpha. */
+static void rn__relu_alpha_forward(const float *x, float *y, size_t n, const float *p)
+{
+    float slope = 1.0f - p[0];
+    rn__prelu_forward(x, y, n, &slope);
+}
+
+static void rn__relu_alpha_backward(const float *x, const float *y, const float *dy, float *dx,
+                                    size_t n, const float *p, double *dp)
+{
+    float slope = 1.0f - p[0];
+    double dslope = 0.0;
+    rn__prelu_backward(x, y, dy, dx, n, &slope, &dslope);
+    dp[0] -= dslope;
+}
+
+/* ASigmoid and ATanh: b * f(a x + c) + d with p = (a, b, c, d). */
+static void rn__asigmoid_forward(const float *x, float *y, size_t n, const float *p)
+{
+    float a = p[0], b = p[1], c = p[2], d = p[3];
+    size_t i;
+    for (i = 0; i < n; i++) y[i] = b / (1.0f + expf(-(a * x[i] + c))) + d;
+}
+
+static void rn__atanh_forward(const float *x, float *y, size_t n, const float *p)
+{
+    float a = p[0], b = p[1], c = p[2], d = p[3];
+    size_t i;
+    for (i = 0; i < n; i++) y[i] = b * tanhf(a * x[i] + c) + d;
+}
+
+/* The backward of b f(a x + c) + d, given f = f(a x + c) in dx (overwritten
+   with the input gradient). Both derivatives are quadratics in f's value,
+   f' = k0 + f (k1 - f): sigmoid' = s - s^2, tanh' = 1 - t^2. y cannot stand
+   in for f: recovering f = (y - d) / b loses precision when b is small. */
+static void rn__affine_backward(const float *x, const float *dy, float *dx, size_t n,
+                                const float *p, double *dp, float k0, float k1)
+{
+    float a = p[0], b = p[1];
+    double da = 0.0, db = 0.0, dc = 0.0, dd = 0.0;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        float f = dx[i], g = dy[i], du = g * b * (k0 + f * (k1 - f));
+        da += du * x[i];
+        db += g * f;
+        dc += du;
+        dd += g;
+        dx[i] = du * a;
+    }
+    dp[0] += da;
+    dp[1] += db;
+    dp[2] += dc;
+    dp[3] += dd;
+}
+
+static void rn__asigmoid_backward(const float *x, const float *y, const float *dy, float *dx,
+                                  size_t n, const float *p, double *dp)
+{
+    const float inner[4] = {p[0], 1.0f, p[2], 0.0f}; /* f alone: b = 1, d = 0 */
+    (void)y;
+    rn__asigmoid_forward(x, dx, n, inner);
+    rn__affine_backward(x, dy, dx, n, p, dp, 0.0f, 1.0f);
+}
+
+static void rn__atanh_backward(const float *x, const float *y, const float *dy, float *dx,
+                               size_t n, const float *p, double *dp)
+{
+    const float inner[4] = {p[0], 1.0f, p[2], 0.0f};
+    (void)y;
+    rn__atanh_forward(x, dx, n, inner);
+    rn__affine_backward(x, dy, dx, n, p, dp, 1.0f, 0.0f);
+}
+
+/* AReLU: max(a x + c, b x + d) with p = (a, b, c, d). At a tie the first
+   line wins, in the forward and the gradient alike (as TensorFlow's
+   maximum does), so the default a = b, c = d trains a and c first. */
+static void rn__arelu_forward(const float *x, float *y, size_t n, const float *p)
+{
+    float a = p[0], b = p[1], c = p[2], d = p[3];
+    size_t i;
+    for (i = 0; i < n; i++) {
+        float first = a * x[i] + c, second = b * x[i] + d;
+        y[i] = first >= second ? first : second;
+    }
+}
+
+static void rn__arelu_backward(const float *x, const float *y, const float *dy, float *dx,
+                               size_t n, const float *p, double *dp)
+{
+    float a = p[0], b = p[1], c = p[2], d = p[3];
+    double da = 0.0, db = 0.0, dc = 0.0, dd = 0.0;
+    size_t i;
+    (void)y;
+    for (i = 0; i < n; i++) {
+        float g_first = a * x[i] + c >= b * x[i] + d ? dy[i] : 0.0f, g_second = dy[i] - g_first;
+        da += g_first * x[i];
+        dc += g_first;
+        db += g_second * x[i];
+        dd += g_second;
+        dx[i] = g_first * a + g_second * b;
+    }
+    dp[0] += da;
+    dp[1] += db;
+    dp[2] += dc;
+    dp[3] += dd;
+}
+
+/* Method 1: X ATanh(x) + Y ASigmoid(x) + Z AReLU(x), the three parts sharing
+   u = a x + c, with p = (X, Y, Z, a, b, c, d): the layer has already
+   normalised the weights. */
+static void rn__mix_adaptive_forward(const float *x, float *y, size_t n, const float *p)
+{
+    float wt = p[0], ws = p[1], wr = p[2], a = p[3], b = p[4], c = p[5], d = p[6];
+    size_t i;
+    for (i = 0; i < n; i++) {
+        float u = a * x[i] + c, v = b * x[i] + d;
+        float t = tanhf(u), s = 1.0f / (1.0f + expf(-u)), r = u >= v ? u : v;
+        y[i] = wt * (b * t + d) + ws * (b * s + d) + wr * r;
+    }
+}
+
+static void rn__mix_adaptive_backward(const float *x, const float *y, const float *dy, float *dx,
+                                      size_t n, const float *p, double *dp)
+{
+    float wt = p[0], ws = p[1], wr = p[2], a = p[3], b = p[4], c = p[5], d = p[6];
+    double dwt = 0.0, dws = 0.0, dwr = 0.0, da = 0.0, db = 0.0, dc = 0.0, dd = 0.0;
+    size_t i;
+    (void)y;
+    for (i = 0; i < n; i++) {
+        float u = a * x[i] + c, v = b * x[i] + d, g = dy[i];
+        float t = tanhf(u), s = 1.0f / (1.0f + expf(-u)), r = u >= v ? u : v;
+        float gt = g * wt, gs = g * ws, gr_first = u >= v ? g * wr : 0.0f;
+        float gr_second = g * wr - gr_first;
+        /* all that reaches u = a x + c; AReLU's second line gets gr_second */
+        float du = b * (gt * (1.0f - t * t) + gs * s * (1.0f - s)) + gr_first;
+        dwt += g * (b * t + d);
+        dws += g * (b * s + d);
+        dwr += g * r;
+        da += du * x[i];
+        db += gt * t + gs * s + gr_second * x[i];
+        dc += du;
+        dd += gt + gs + gr_second;
+        dx[i] = du * a + gr_second * b;
+    }
+    dp[0] += dwt;
+    dp[1] += dws;
+    dp[2] += dwr;
+    dp[3] += da;
+    dp[4] += db;
+    dp[5] += dc;
+    dp[6] += dd;
+}
+
+/* Method 2: X tanh(x) + Y sigmoid(x) + Z ReLU(x) with p = (X, Y, Z). */
+static void rn__mix_fixed_forward(const float *x, float *y, size_t n, const float *p)
+{
+    float wt = p[0], ws = p[1], wr = p[2];
+    size_t i;
+    for (i = 0; i < n; i++)
+        y[i] = wt * tanhf(x[i]) + ws / (1.0f + expf(-x[i])) + wr * (x[i] > 0.0f ? x[i] : 0.0f);
+}
+
+static void rn__mix_fixed_backward(const float *x, const float *y, const float *dy, float *dx,
+                                   size_t n, const float *p, double *dp)
+{
+    float wt = p[0], ws = p[1], wr = p[2];
+    double dwt = 0.0, dws = 0.0, dwr = 0.0;
+    size_t i;
+    (void)y;
+    for (i = 0; i < n; i++) {
+        float t = tanhf(x[i]), s = 1.0f / (1.0f + expf(-x[i])), positive = x[i] > 0.0f, g = dy[i];
+        dwt += g * t;
+        dws += g * s;
+        dwr += g * positive * x[i];
+        dx[i] = g * (wt * (1.0f - t * t) + ws * s * (1.0f - s) + wr * positive);
+    }
+    dp[0] += dwt;
+    dp[1] += dws;
+    dp[2] += dwr;
+}
+
+#define RN__AFFINE_NAMES "a", "b", "c", "d"
+#define RN__AFFINE_DEFAULTS 1.0f, 1.0f, 0.0f, 0.0f
+#define RN__MIX_NAMES "mix_alpha", "mix_beta", "mix_gamma"
+
 static const rn__act_info rn__act_table[RN_ACT_KIND_COUNT] = {
-    /* name        params  names  defaults  forward / backward */
-    {"identity", 0, {NULL}, {0}, rn__identity_forward, rn__identity_backward},
-    {"relu",     0, {NULL}, {0}, rn__relu_forward, rn__relu_backward},
-    {"sigmoid",  0, {NULL}, {0}, rn__sigmoid_forward, rn__sigmoid_backward},
-    {"tanh",     0, {NULL}, {0}, rn__tanh_forward, rn__tanh_backward}
+    /* name    params mixture weights   names   defaults   forward, backward */
+    {"identity", 0, 0, {NULL}, {0}, rn__identity_forward, rn__identity_backward},
+    {"relu",     0, 0, {NULL}, {0}, rn__relu_forward, rn__relu_backward},
+    {"sigmoid",  0, 0, {NULL}, {0}, rn__sigmoid_forward, rn__sigmoid_backward},
+    {"tanh",     0, 0, {NULL}, {0}, rn__tanh_forward, rn__tanh_backward},
+    {"lrelu",    0, 0, {NULL}, {0}, rn__prelu_forward, rn__prelu_backward},
+    {"prelu",    1, 0, {"slope"}, {0.25f}, rn__prelu_forward, rn__prelu_backward},
+    {"relu_alpha", 1, 0, {"alpha"}, {1.0f}, rn__relu_alpha_forward, rn__relu_alpha_backward},
+    {"asigmoid", 4, 0, {RN__AFFINE_NAMES}, {RN__AFFINE_DEFAULTS}, rn__asigmoid_forward,
+     rn__asigmoid_backward},
+    {"atanh",    4, 0, {RN__AFFINE_NAMES}, {RN__AFFINE_DEFAULTS}, rn__atanh_forward,
+     rn__atanh_backward},
+    {"arelu",    4, 0, {RN__AFFINE_NAMES}, {RN__AFFINE_DEFAULTS}, rn__arelu_forward,
+     rn__arelu_backward},
+    {"mix_adaptive", 7, 3, {RN__MIX_NAMES, RN__AFFINE_NAMES},
+     {1.0f, 1.0f, 1.0f, RN__AFFINE_DEFAULTS}, rn__mix_adaptive_forward, rn__mix_adaptive_backward},
+    {"mix_fixed", 3, 3, {RN__MIX_NAMES}, {1.0f, 1.0f, 1.0f}, rn__mix_fixed_forward,
+     rn__mix_fixed_backward}
 };
 
 RN_API const char *rn_act_kind_name(rn_act_kind kind)
@@ -1067,6 +1419,12 @@ RN_API const char *rn_act_kind_name(rn_act_kind kind)
 RN_API int rn_act_param_count(rn_act_kind kind)
 {
     return (unsigned)kind < RN_ACT_KIND_COUNT ? rn__act_table[kind].n_params : 0;
+}
+
+RN_API const char *rn_act_param_name(rn_act_kind kind, int index)
+{
+    if (index < 0 || index >= rn_act_param_count(kind)) return NULL;
+    return rn__act_table[kind].param_names[index];
 }
 
 /* ===== 8. layers ========================================================== */
@@ -1190,16 +1548,37 @@ static void rn__act_runs(const rn_layer *layer, const rn_tensor *x, size_t *run,
     *run = *channels == 1 ? x->size : x->size / (size_t)x->shape[0] / (size_t)*channels;
 }
 
-static void rn__act_gather(const rn_layer *layer, int channel, float *p)
+/* Fills p with the values the kernels see for one channel (see section 7)
+   and returns the sum that divided the mixture weights, 1 when none did. */
+static double rn__act_gather(const rn_layer *layer, int channel, float *p)
 {
+    const rn__act_info *info = &rn__act_table[layer->act.kind];
+    double sum = 0.0;
     int k;
     for (k = 0; k < layer->n_params; k++) p[k] = layer->params[k].value.data[channel];
+    p[layer->n_params] = layer->act.slope;
+    if (info->n_mix_weights == 0 || layer->act.unnormalized) return 1.0;
+    for (k = 0; k < info->n_mix_weights; k++) sum += p[k];
+    for (k = 0; k < info->n_mix_weights; k++) p[k] = (float)(p[k] / sum);
+    return sum;
+}
+
+/* Adds one run's gradients dp to the layer's parameters. The kernels saw
+   the normalised weights W_k = w_k / sum; the chain rule through the
+   division gives d/dw_k = (dW_k - sum_j W_j dW_j) / sum. */
+static void rn__act_scatter(rn_layer *layer, int channel, const float *p, double sum, double *dp)
+{
+    int k, n_weights = layer->act.unnormalized ? 0 : rn__act_table[layer->act.kind].n_mix_weights;
+    double weighted = 0.0;
+    for (k = 0; k < n_weights; k++) weighted += p[k] * dp[k];
+    for (k = 0; k < n_weights; k++) dp[k] = (dp[k] - weighted) / sum;
+    for (k = 0; k < layer->n_params; k++) layer->params[k].grad.data[channel] += (float)dp[k];
 }
 
 static void rn__act_forward(const rn_layer *layer, const rn_tensor *x, rn_tensor *y)
 {
     const rn__act_info *info = &rn__act_table[layer->act.kind];
-    float p[RN_ACT_MAX_PARAMS];
+    float p[RN_ACT_MAX_PARAMS + 1];
     size_t run, start;
     int channels;
     rn__act_runs(layer, x, &run, &channels);
@@ -1213,17 +1592,17 @@ static void rn__act_backward(rn_layer *layer, const rn_tensor *x, const rn_tenso
                              const rn_tensor *dy, float *dx)
 {
     const rn__act_info *info = &rn__act_table[layer->act.kind];
-    float p[RN_ACT_MAX_PARAMS];
+    float p[RN_ACT_MAX_PARAMS + 1];
     double dp[RN_ACT_MAX_PARAMS];
     size_t run, start;
-    int channels, k;
+    int channels;
     rn__act_runs(layer, x, &run, &channels);
     for (start = 0; start < x->size; start += run) {
         int channel = (int)(start / run % (size_t)channels);
-        rn__act_gather(layer, channel, p);
+        double sum = rn__act_gather(layer, channel, p);
         memset(dp, 0, sizeof dp);
         info->backward(x->data + start, y->data + start, dy->data + start, dx + start, run, p, dp);
-        for (k = 0; k < layer->n_params; k++) layer->params[k].grad.data[channel] += (float)dp[k];
+        rn__act_scatter(layer, channel, p, sum, dp);
     }
 }
 
@@ -1440,6 +1819,7 @@ static int rn__net_append(rn_net *net, rn_layer *layer, int status)
     rn_rng_seed(&rng, 0x72656c756e6574ULL, (uint64_t)layer->index);
     rn_layer_init(layer, RN_INIT_TORCH_DEFAULT, 0.0f, &rng);
     *stored = *layer;
+    RN_ASSERT(net->n_layers < net->capacity);
     net->layers[net->n_layers++] = stored;
     net->input.data = NULL; /* a new layer invalidates the cached forward pass */
     return RN_OK;
@@ -1605,19 +1985,45 @@ RN_API int rn_net_add_activation(rn_net *net, rn_act_kind kind)
     return rn_net_add_activation_ex(net, &desc);
 }
 
+/* A desc is usable when its kind and sharing exist, its values are finite
+   and normalised mixture weights do not sum to zero. */
+static int rn__act_check_desc(const rn_act_desc *desc)
+{
+    const rn__act_info *info;
+    double weight_sum = 0.0;
+    int k;
+    if (desc == NULL || (unsigned)desc->kind >= RN_ACT_KIND_COUNT ||
+        (desc->share != RN_SHARE_LAYER && desc->share != RN_SHARE_CHANNEL))
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_add_activation: unknown kind or sharing");
+    info = &rn__act_table[desc->kind];
+    if (!isfinite(desc->slope))
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_add_activation: slope is %g",
+                            (double)desc->slope);
+    for (k = 0; desc->init != NULL && k < info->n_params; k++) {
+        if (!isfinite(desc->init[k]))
+            return rn_set_error(RN_ERR_ARGUMENT, "rn_net_add_activation: %s starts at %g",
+                                info->param_names[k], (double)desc->init[k]);
+        if (k < info->n_mix_weights) weight_sum += desc->init[k];
+    }
+    if (desc->init != NULL && info->n_mix_weights > 0 && !desc->unnormalized && weight_sum == 0.0)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_add_activation: the mixture weights sum to "
+                            "0, so X, Y, Z are undefined");
+    return RN_OK;
+}
+
 RN_API int rn_net_add_activation_ex(rn_net *net, const rn_act_desc *desc)
 {
     rn_layer layer;
     const rn__act_info *info;
     int status = rn__layer_begin(net, RN_LAYER_ACTIVATION, &layer, "rn_net_add_activation");
     int groups, k;
+    if (status == RN_OK) status = rn__act_check_desc(desc);
     if (status != RN_OK) return status;
-    if (desc == NULL || (unsigned)desc->kind >= RN_ACT_KIND_COUNT ||
-        (desc->share != RN_SHARE_LAYER && desc->share != RN_SHARE_CHANNEL))
-        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_add_activation: unknown kind or sharing");
     info = &rn__act_table[desc->kind];
     layer.act = *desc;
     layer.act.init = NULL; /* the values are copied: the caller's array may go */
+    if (desc->kind == RN_ACT_LRELU && desc->slope == 0.0f)
+        layer.act.slope = RN_ACT_LRELU_DEFAULT_SLOPE;
     layer.out_ndim = layer.in_ndim;
     memcpy(layer.out_shape, layer.in_shape, sizeof layer.out_shape);
     groups = desc->share == RN_SHARE_CHANNEL ? layer.in_shape[0] : 1;
@@ -1793,6 +2199,72 @@ RN_API void rn_net_set_range(rn_net *net, rn_param_filter filter, float min, flo
     }
 }
 
+/* Visits every activation parameter value in rn_net_act_values order,
+   storing the first max of them as records, as plain floats, or not at all. */
+static int rn__net_act_collect(rn_net *net, rn_act_value *records, float *values, int max)
+{
+    int i, k, count = 0;
+    size_t j;
+    for (i = 0; net != NULL && i < net->n_layers; i++) {
+        rn_layer *layer = net->layers[i];
+        if (layer->type != RN_LAYER_ACTIVATION) continue;
+        for (k = 0; k < layer->n_params; k++)
+            for (j = 0; j < layer->params[k].value.size; j++, count++) {
+                float value = layer->params[k].value.data[j];
+                if (count >= max) continue;
+                if (values != NULL) values[count] = value;
+                if (records == NULL) continue;
+                records[count].layer = i;
+                records[count].layer_name = layer->name;
+                records[count].name = rn__act_table[layer->act.kind].param_names[k];
+                records[count].channel = (int)j;
+                records[count].value = value;
+            }
+    }
+    return count;
+}
+
+RN_API int rn_net_act_values(rn_net *net, rn_act_value *out, int max)
+{
+    return rn__net_act_collect(net, out, NULL, out != NULL ? max : 0);
+}
+
+RN_API int rn_act_recorder_add(rn_act_recorder *recorder, rn_net *net)
+{
+    int count = rn__net_act_collect(net, NULL, NULL, 0);
+    size_t needed;
+    if (recorder == NULL || net == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_act_recorder_add: NULL recorder or network");
+    if (recorder->snapshots > 0 && count != recorder->count)
+        return rn_set_error(RN_ERR_SHAPE, "rn_act_recorder_add: the network has %d activation "
+                            "values, earlier snapshots %d", count, recorder->count);
+    needed = (size_t)(recorder->snapshots + 1) * (size_t)count;
+    if (needed > recorder->capacity) {
+        size_t capacity = needed > 2 * recorder->capacity ? needed : 2 * recorder->capacity;
+        float *values = (float *)rn__calloc(capacity, sizeof *values);
+        if (values == NULL)
+            return rn_set_error(RN_ERR_MEMORY, "rn_act_recorder_add: cannot grow to %lu values",
+                                (unsigned long)capacity);
+        if (recorder->values != NULL) {
+            memcpy(values, recorder->values, (needed - (size_t)count) * sizeof *values);
+            RN_FREE(recorder->values);
+        }
+        recorder->values = values;
+        recorder->capacity = capacity;
+    }
+    rn__net_act_collect(net, NULL, recorder->values + (needed - (size_t)count), count);
+    recorder->count = count;
+    recorder->snapshots++;
+    return RN_OK;
+}
+
+RN_API void rn_act_recorder_free(rn_act_recorder *recorder)
+{
+    if (recorder == NULL) return;
+    if (recorder->values != NULL) RN_FREE(recorder->values);
+    memset(recorder, 0, sizeof *recorder);
+}
+
 /* ===== 10. losses and penalties =========================================== */
 
 /* Shared argument checks: a batch of rows, an optional gradient of the same
@@ -1904,10 +2376,13 @@ RN_API double rn_net_penalty(rn_net *net, rn_param_filter filter, rn_penalty_kin
         if (!rn_param_matches(param, filter)) continue;
         for (j = 0; j < param->value.size; j++) {
             float v = param->value.data[j];
-            if (kind == RN_PENALTY_L1)
-                param->grad.data[j] += v > 0.0f ? lambda : v < 0.0f ? -lambda : 0.0f;
-            else
-                param->grad.data[j] += (float)(scale * v);
+            float *g = &param->grad.data[j];
+            if (kind != RN_PENALTY_L1) *g += (float)(scale * v);
+            else if (v != 0.0f) *g += v > 0.0f ? lambda : -lambda;
+            /* |p| has every slope in [-lambda, lambda] at 0: take the one
+               that cancels most of the gradient so far, so that a value the
+               data pulls on more weakly than lambda stays at exactly 0. */
+            else *g -= *g > lambda ? lambda : *g < -lambda ? -lambda : *g;
         }
     }
     return lambda * norm;

@@ -52,6 +52,10 @@ static void test_tensor_basics(void)
     CHECK(view.size == 60 && view.capacity == 0 && view.data == t.data + 60);
     view.data[0] = 7.0f;
     CHECK(t.data[60] == 7.0f);
+    CHECK(rn_tensor_slice(&t, 1, 2).data == NULL);
+    CHECK(rn_tensor_slice(&t, -1, 1).data == NULL);
+    CHECK(rn_tensor_slice(&t, 0, 0).data == NULL);
+    CHECK(strstr(rn_last_error(), "rn_tensor_slice") != NULL);
     CHECK(rn_tensor_reshape(&t, 2, (int[]){12, 10}) == RN_OK);
     CHECK(t.shape[1] == 10 && t.shape[2] == 0);
     CHECK(rn_tensor_new(&copy, 1, (int[]){120}) == RN_OK);
