@@ -69,7 +69,8 @@ API GROUPS
 
 PARAMETERS AND SELECTIONS
    Every learnable tensor is an rn_param with a name ("conv1.weight",
-   "act2.alpha"), a kind (weight, bias, activation) and the index of its layer.
+   "act2.alpha"), a kind (weight, bias, activation; auxiliary for RAI's
+   per-example variables) and the index of its layer.
    Penalties, optimizer groups, freezing and projection take a selection:
 
        RN_PARAMS_ALL                    every parameter
