@@ -51,6 +51,7 @@ API GROUPS
                  rn_tensor_shape_string
    layers        rn_net_add_conv2d rn_net_add_linear rn_net_add_maxpool2d
                  rn_net_add_avgpool2d rn_net_add_flatten rn_net_add_activation(_ex)
+                 rn_net_add_batchnorm(_ex) rn_net_add_dropout
                  rn_layer_forward rn_layer_backward rn_layer_init
    activations   rn_act_kind_name rn_act_param_count rn_act_param_name
                  rn_net_act_values rn_act_recorder_add rn_act_recorder_free
@@ -60,8 +61,8 @@ API GROUPS
                  rn_net_zero_grad rn_net_output rn_net_output_grad rn_net_input_grad
                  rn_net_summary rn_net_param_count rn_net_param rn_net_select
                  rn_net_set_frozen rn_net_set_range
-   optimizers    rn_optim_new rn_optim_new_params rn_optim_set_group rn_optim_step rn_optim_scale_lr
-                 rn_optim_free
+   optimizers    rn_optim_new rn_optim_new_params rn_optim_set_group rn_optim_step
+                 rn_optim_scale_lr rn_optim_free rn_lr_step_decay
    metrics       rn_accuracy rn_confusion_add rn_macro_precision rn_macro_recall
                  rn_topk_error
    RAI training  rn_rai_new rn_rai_step rn_rai_loss rn_rai_resync rn_rai_aux
@@ -69,8 +70,10 @@ API GROUPS
 
 PARAMETERS AND SELECTIONS
    Every learnable tensor is an rn_param with a name ("conv1.weight",
-   "act2.alpha"), a kind (weight, bias, activation; auxiliary for RAI's
-   per-example variables) and the index of its layer.
+   "act2.alpha"), a kind (weight, bias, activation, norm; auxiliary for RAI's
+   per-example variables) and the index of its layer. Batch norm's scale and
+   shift are of kind RN_PARAM_NORM, so that RN_PARAMS_OF_KIND(RN_PARAM_WEIGHT)
+   means the conv and linear weights alone.
    Penalties, optimizer groups, freezing and projection take a selection:
 
        RN_PARAMS_ALL                    every parameter
@@ -82,6 +85,27 @@ PARAMETERS AND SELECTIONS
        loss += rn_net_penalty(net, RN_PARAMS_NAMED("alpha"), RN_PENALTY_L1, lambda);
    and He et al.'s "no weight decay on PReLU slopes" is
        rn_optim_set_group(opt, RN_PARAMS_OF_KIND(RN_PARAM_ACTIVATION), lr, 0.0f);
+   PyTorch decays every parameter by default, batch norm's included; "decay
+   on weights only" is a zero default plus
+       rn_optim_set_group(opt, RN_PARAMS_OF_KIND(RN_PARAM_WEIGHT), lr, 5e-4f);
+
+TRAINING AND EVALUATION
+   The mode given to rn_net_forward matters to two layers. Batch norm
+   normalises with the batch's statistics in RN_TRAIN and updates its running
+   mean and variance; in RN_EVAL it uses the running ones. Dropout zeroes
+   each value with probability p in RN_TRAIN and scales the kept ones by
+   1 / (1 - p) (inverted dropout), and passes everything through in RN_EVAL.
+   Its random stream is derived from the seed of rn_net_init, so the same
+   seed trains the same network twice. Backward follows the mode of the last
+   forward pass.
+
+LEARNING-RATE SCHEDULES
+   rn_optim_scale_lr multiplies every learning rate; schedules say by what.
+   A step decay dividing by 10 at epochs 70 and 90 (counted from 0) is
+       for (epoch = 0; epoch < epochs; epoch++) {
+           rn_optim_scale_lr(opt, rn_lr_step_decay(epoch, (int[]){70, 90}, 2, 0.1f));
+           ... train one epoch ...
+       }
 
 ACTIVATION KINDS
    rn_net_add_activation(net, kind) adds one with the defaults below;
@@ -256,6 +280,7 @@ typedef enum rn_param_kind {
     RN_PARAM_WEIGHT,
     RN_PARAM_BIAS,
     RN_PARAM_ACTIVATION,
+    RN_PARAM_NORM,      /* batch norm's scale and shift */
     RN_PARAM_AUXILIARY  /* RAI's per-example variables: training state, in no network */
 } rn_param_kind;
 
@@ -338,7 +363,9 @@ typedef enum rn_layer_type {
     RN_LAYER_MAXPOOL2D,
     RN_LAYER_AVGPOOL2D,
     RN_LAYER_FLATTEN,
-    RN_LAYER_ACTIVATION
+    RN_LAYER_ACTIVATION,
+    RN_LAYER_BATCHNORM,
+    RN_LAYER_DROPOUT
 } rn_layer_type;
 
 typedef enum rn_mode { RN_EVAL = 0, RN_TRAIN = 1 } rn_mode;
@@ -368,6 +395,15 @@ typedef struct rn_layer {
     float act_init[RN_ACT_MAX_PARAMS];
     int n_params;
     rn_param params[RN_LAYER_MAX_PARAMS];
+    rn_mode mode;             /* of the last forward pass; backward follows it */
+    /* batch norm: one value per channel (dimension 0 of a sample) */
+    float eps, momentum;
+    rn_tensor running_mean, running_var;  /* used in RN_EVAL */
+    rn_tensor used_mean, used_inv_std;    /* what the last forward normalised with */
+    /* dropout */
+    float drop_rate;
+    rn_rng rng;
+    rn_tensor mask;           /* 0 or 1 / (1 - drop_rate) per value of the last batch */
 } rn_layer;
 
 /* Forward of one layer on a batch: x is N x in_shape, y is resized to
@@ -377,7 +413,10 @@ RN_API int rn_layer_forward(rn_layer *layer, const rn_tensor *x, rn_tensor *y, r
 RN_API int rn_layer_backward(rn_layer *layer, const rn_tensor *x, const rn_tensor *y,
                              const rn_tensor *dy, rn_tensor *dx);
 /* Draws the layer's weights and biases; resets activation parameters to
-   their initial values. slope is the negative slope the He gain assumes. */
+   their initial values, batch norm to scale 1, shift 0 and running mean 0,
+   variance 1, and derives dropout's random stream from rng (without drawing
+   from it, so dropout does not change any weight). slope is the negative
+   slope the He gain assumes. */
 RN_API int rn_layer_init(rn_layer *layer, rn_init init, float slope, rn_rng *rng);
 
 /* ===== 8. network ========================================================= */
@@ -408,6 +447,16 @@ RN_API int rn_net_add_avgpool2d(rn_net *net, int kernel, int stride);
 RN_API int rn_net_add_flatten(rn_net *net);
 RN_API int rn_net_add_activation(rn_net *net, rn_act_kind kind);
 RN_API int rn_net_add_activation_ex(rn_net *net, const rn_act_desc *desc);
+/* Batch normalisation (Ioffe and Szegedy 2015) per channel of a (C, H, W)
+   input, per feature of a vector: y = scale (x - mean) / sqrt(var + eps) +
+   shift, with parameters "scale" (1) and "shift" (0) of kind RN_PARAM_NORM.
+   Training updates running = (1 - momentum) running + momentum batch, with
+   the unbiased batch variance, as PyTorch does; its defaults are eps 1e-5
+   and momentum 0.1. Training needs at least two values per channel. */
+RN_API int rn_net_add_batchnorm(rn_net *net);
+RN_API int rn_net_add_batchnorm_ex(rn_net *net, float eps, float momentum);
+/* Inverted dropout with drop probability p in [0, 1); see TRAINING AND EVALUATION. */
+RN_API int rn_net_add_dropout(rn_net *net, float p);
 /* Drops the bias of the most recent conv2d or linear layer. */
 RN_API int rn_net_remove_bias(rn_net *net);
 
@@ -527,6 +576,11 @@ RN_API int rn_optim_set_group(rn_optim *opt, rn_param_filter filter, float lr,
                               float weight_decay);
 /* Multiplies every learning rate by factor: the hook for schedules. */
 RN_API void rn_optim_scale_lr(rn_optim *opt, float factor);
+/* Step decay: the factor that takes the learning rate of epoch - 1 to that of
+   epoch, gamma for every milestone equal to epoch and 1 otherwise. Scaling
+   by it at the start of every epoch (epochs and milestones counted alike,
+   e.g. from 0) gives PyTorch's MultiStepLR. */
+RN_API float rn_lr_step_decay(int epoch, const int *milestones, int count, float gamma);
 /* Updates every unfrozen parameter, then clamps each to its range. A
    gradient that is not finite is an RN_ERR_NUMERIC error and nothing moves. */
 RN_API int rn_optim_step(rn_optim *opt);
@@ -1607,16 +1661,151 @@ static void rn__act_backward(rn_layer *layer, const rn_tensor *x, const rn_tenso
     }
 }
 
+/* Batch norm sees a batch as channels of values: value i of channel c of
+   sample n is at (n * channels + c) * plane + i, where plane is H x W for a
+   (C, H, W) sample and 1 for a vector. */
+static void rn__norm_layout(const rn_layer *layer, const rn_tensor *x, int *channels, size_t *plane)
+{
+    *channels = layer->in_shape[0];
+    *plane = x->size / (size_t)x->shape[0] / (size_t)*channels;
+}
+
+/* The batch's mean and 1 / sqrt(variance + eps) per channel, with the
+   biased variance, as the normalisation uses; the running statistics move
+   towards the mean and the unbiased variance. */
+static void rn__batchnorm_statistics(rn_layer *layer, const rn_tensor *x)
+{
+    int batch = x->shape[0], channels, n, c;
+    size_t plane, i, count;
+    float m = layer->momentum;
+    rn__norm_layout(layer, x, &channels, &plane);
+    count = (size_t)batch * plane;
+    for (c = 0; c < channels; c++) {
+        double sum = 0.0, squares = 0.0, mean;
+        for (n = 0; n < batch; n++) {
+            const float *values = x->data + ((size_t)n * channels + c) * plane;
+            for (i = 0; i < plane; i++) sum += values[i];
+        }
+        mean = sum / (double)count;
+        for (n = 0; n < batch; n++) {
+            const float *values = x->data + ((size_t)n * channels + c) * plane;
+            for (i = 0; i < plane; i++) squares += (values[i] - mean) * (values[i] - mean);
+        }
+        layer->used_mean.data[c] = (float)mean;
+        layer->used_inv_std.data[c] = (float)(1.0 / sqrt(squares / (double)count + layer->eps));
+        layer->running_mean.data[c] = (1.0f - m) * layer->running_mean.data[c] + m * (float)mean;
+        layer->running_var.data[c] = (1.0f - m) * layer->running_var.data[c] +
+                                     m * (float)(squares / (double)(count - 1));
+    }
+}
+
+static int rn__batchnorm_forward(rn_layer *layer, const rn_tensor *x, rn_tensor *y, rn_mode mode)
+{
+    int batch = x->shape[0], channels, n, c;
+    size_t plane, i;
+    rn__norm_layout(layer, x, &channels, &plane);
+    if (mode == RN_TRAIN && (size_t)batch * plane < 2)
+        return rn_set_error(RN_ERR_SHAPE, "rn_layer_forward: %s needs at least 2 values per "
+                            "channel to train, the batch has 1", layer->name);
+    if (mode == RN_TRAIN) {
+        rn__batchnorm_statistics(layer, x);
+    } else {
+        for (c = 0; c < channels; c++) {
+            layer->used_mean.data[c] = layer->running_mean.data[c];
+            layer->used_inv_std.data[c] = 1.0f / sqrtf(layer->running_var.data[c] + layer->eps);
+        }
+    }
+    for (n = 0; n < batch; n++)
+        for (c = 0; c < channels; c++) {
+            size_t offset = ((size_t)n * channels + c) * plane;
+            float mean = layer->used_mean.data[c];
+            float gain = layer->params[0].value.data[c] * layer->used_inv_std.data[c];
+            float shift = layer->params[1].value.data[c];
+            for (i = 0; i < plane; i++) y->data[offset + i] = (x->data[offset + i] - mean) * gain + shift;
+        }
+    return RN_OK;
+}
+
+/* With x^ = (x - mean) / std, d scale = sum dy x^ and d shift = sum dy. In
+   training the mean and std depend on x too, which subtracts from dy its
+   mean and its projection on x^ (both over the channel's count values):
+       dx = scale / std (dy - mean(dy) - x^ mean(dy x^)). */
+static void rn__batchnorm_backward(rn_layer *layer, const rn_tensor *x, const rn_tensor *dy,
+                                   float *dx)
+{
+    int batch = x->shape[0], channels, n, c;
+    size_t plane, i;
+    rn__norm_layout(layer, x, &channels, &plane);
+    for (c = 0; c < channels; c++) {
+        float mean = layer->used_mean.data[c], inv_std = layer->used_inv_std.data[c];
+        float gain = layer->params[0].value.data[c] * inv_std, mean_dy, mean_dy_xhat;
+        double sum_dy = 0.0, sum_dy_xhat = 0.0, count = (double)batch * (double)plane;
+        for (n = 0; n < batch; n++) {
+            size_t offset = ((size_t)n * channels + c) * plane;
+            for (i = 0; i < plane; i++) {
+                sum_dy += dy->data[offset + i];
+                sum_dy_xhat += dy->data[offset + i] * (x->data[offset + i] - mean) * inv_std;
+            }
+        }
+        layer->params[0].grad.data[c] += (float)sum_dy_xhat;
+        layer->params[1].grad.data[c] += (float)sum_dy;
+        if (dx == NULL) continue;
+        mean_dy = layer->mode == RN_TRAIN ? (float)(sum_dy / count) : 0.0f;
+        mean_dy_xhat = layer->mode == RN_TRAIN ? (float)(sum_dy_xhat / count) : 0.0f;
+        for (n = 0; n < batch; n++) {
+            size_t offset = ((size_t)n * channels + c) * plane;
+            for (i = 0; i < plane; i++) {
+                float xhat = (x->data[offset + i] - mean) * inv_std;
+                dx[offset + i] = gain * (dy->data[offset + i] - mean_dy - xhat * mean_dy_xhat);
+            }
+        }
+    }
+}
+
+/* Training draws a new mask per batch and keeps it for backward. */
+static int rn__dropout_forward(rn_layer *layer, const rn_tensor *x, rn_tensor *y, rn_mode mode)
+{
+    float keep_scale = 1.0f / (1.0f - layer->drop_rate);
+    size_t i;
+    int status;
+    if (mode == RN_EVAL) {
+        memcpy(y->data, x->data, x->size * sizeof(float));
+        return RN_OK;
+    }
+    status = rn_tensor_resize(&layer->mask, x->ndim, x->shape);
+    if (status != RN_OK) return status;
+    for (i = 0; i < x->size; i++) {
+        layer->mask.data[i] = rn_rng_uniform(&layer->rng) < layer->drop_rate ? 0.0f : keep_scale;
+        y->data[i] = x->data[i] * layer->mask.data[i];
+    }
+    return RN_OK;
+}
+
+static int rn__dropout_backward(rn_layer *layer, const rn_tensor *dy, float *dx)
+{
+    size_t i;
+    if (layer->mode == RN_EVAL) {
+        memcpy(dx, dy->data, dy->size * sizeof(float));
+        return RN_OK;
+    }
+    if (layer->mask.size != dy->size)
+        return rn_set_error(RN_ERR_SHAPE, "rn_layer_backward: %s's last training batch had %lu "
+                            "values, the gradient %lu", layer->name,
+                            (unsigned long)layer->mask.size, (unsigned long)dy->size);
+    for (i = 0; i < dy->size; i++) dx[i] = dy->data[i] * layer->mask.data[i];
+    return RN_OK;
+}
+
 RN_API int rn_layer_forward(rn_layer *layer, const rn_tensor *x, rn_tensor *y, rn_mode mode)
 {
     rn__conv_geometry g;
     int status;
-    (void)mode; /* no layer behaves differently in training yet */
     if (layer == NULL || y == NULL)
         return rn_set_error(RN_ERR_ARGUMENT, "rn_layer_forward: NULL layer or output");
     status = rn__check_batch_shape(x, layer->in_ndim, layer->in_shape, "rn_layer_forward", "input");
     if (status == RN_OK) status = rn__resize_batch(y, x->shape[0], layer->out_ndim, layer->out_shape);
     if (status != RN_OK) return status;
+    layer->mode = mode;
     switch (layer->type) {
     case RN_LAYER_CONV2D:
         g = rn__layer_geometry(layer, x->shape[0]);
@@ -1628,6 +1817,8 @@ RN_API int rn_layer_forward(rn_layer *layer, const rn_tensor *x, rn_tensor *y, r
     case RN_LAYER_AVGPOOL2D: rn__pool(layer, x->shape[0], x->data, y->data, NULL, NULL); break;
     case RN_LAYER_FLATTEN: memcpy(y->data, x->data, x->size * sizeof(float)); break;
     case RN_LAYER_ACTIVATION: rn__act_forward(layer, x, y); break;
+    case RN_LAYER_BATCHNORM: return rn__batchnorm_forward(layer, x, y, mode);
+    case RN_LAYER_DROPOUT: return rn__dropout_forward(layer, x, y, mode);
     }
     return RN_OK;
 }
@@ -1680,6 +1871,8 @@ RN_API int rn_layer_backward(rn_layer *layer, const rn_tensor *x, const rn_tenso
             rn_tensor_free(&scratch);
         }
         break;
+    case RN_LAYER_BATCHNORM: rn__batchnorm_backward(layer, x, dy, dx ? dx->data : NULL); break;
+    case RN_LAYER_DROPOUT: return dx != NULL ? rn__dropout_backward(layer, dy, dx->data) : RN_OK;
     }
     return RN_OK;
 }
@@ -1701,6 +1894,17 @@ RN_API int rn_layer_init(rn_layer *layer, rn_init init, float slope, rn_rng *rng
         return rn_set_error(RN_ERR_ARGUMENT, "rn_layer_init: NULL layer or generator");
     if (layer->type == RN_LAYER_ACTIVATION) {
         for (k = 0; k < layer->n_params; k++) rn_tensor_fill(&layer->params[k].value, layer->act_init[k]);
+        return RN_OK;
+    }
+    if (layer->type == RN_LAYER_BATCHNORM) {
+        rn_tensor_fill(&layer->params[0].value, 1.0f);
+        rn_tensor_fill(&layer->params[1].value, 0.0f);
+        rn_tensor_fill(&layer->running_mean, 0.0f);
+        rn_tensor_fill(&layer->running_var, 1.0f);
+        return RN_OK;
+    }
+    if (layer->type == RN_LAYER_DROPOUT) {
+        rn_rng_seed(&layer->rng, rng->state, 0x64726f70ULL + (uint64_t)layer->index);
         return RN_OK;
     }
     if (layer->type != RN_LAYER_CONV2D && layer->type != RN_LAYER_LINEAR) return RN_OK;
@@ -1728,9 +1932,10 @@ RN_API int rn_layer_init(rn_layer *layer, rn_init init, float slope, rn_rng *rng
 /* ===== 9. network ========================================================= */
 
 static const char *const rn__layer_type_names[] = {"conv", "linear", "maxpool", "avgpool",
-                                                   "flatten", "act"};
+                                                   "flatten", "act", "norm", "dropout"};
 
-static void rn__layer_free_params(rn_layer *layer)
+/* Frees what a layer owns: its parameters and its training state. */
+static void rn__layer_free(rn_layer *layer)
 {
     int k;
     for (k = 0; k < layer->n_params; k++) {
@@ -1738,6 +1943,11 @@ static void rn__layer_free_params(rn_layer *layer)
         rn_tensor_free(&layer->params[k].grad);
     }
     layer->n_params = 0;
+    rn_tensor_free(&layer->running_mean);
+    rn_tensor_free(&layer->running_var);
+    rn_tensor_free(&layer->used_mean);
+    rn_tensor_free(&layer->used_inv_std);
+    rn_tensor_free(&layer->mask);
 }
 
 /* Starts a layer that takes the network's current output as its input. */
@@ -1814,7 +2024,7 @@ static int rn__net_append(rn_net *net, rn_layer *layer, int status)
         if (stored == NULL) status = rn_set_error(RN_ERR_MEMORY, "rn_net: cannot allocate a layer");
     }
     if (status != RN_OK) {
-        rn__layer_free_params(layer);
+        rn__layer_free(layer);
         return status;
     }
     rn_rng_seed(&rng, 0x72656c756e6574ULL, (uint64_t)layer->index);
@@ -1851,7 +2061,7 @@ RN_API void rn_net_free(rn_net *net)
     int i;
     if (net == NULL) return;
     for (i = 0; i < net->n_layers; i++) {
-        rn__layer_free_params(net->layers[i]);
+        rn__layer_free(net->layers[i]);
         RN_FREE(net->layers[i]);
         rn_tensor_free(&net->outputs[i]);
         rn_tensor_free(&net->grads[i]);
@@ -2034,6 +2244,48 @@ RN_API int rn_net_add_activation_ex(rn_net *net, const rn_act_desc *desc)
         if (status == RN_OK) layer.params[k].frozen = desc->frozen;
     }
     return rn__net_append(net, &layer, status);
+}
+
+RN_API int rn_net_add_batchnorm(rn_net *net)
+{
+    return rn_net_add_batchnorm_ex(net, 1e-5f, 0.1f);
+}
+
+RN_API int rn_net_add_batchnorm_ex(rn_net *net, float eps, float momentum)
+{
+    rn_layer layer;
+    int status = rn__layer_begin(net, RN_LAYER_BATCHNORM, &layer, "rn_net_add_batchnorm");
+    int channels;
+    if (status != RN_OK) return status;
+    if (!(eps > 0.0f) || !(momentum >= 0.0f && momentum <= 1.0f))
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_add_batchnorm: eps %g, momentum %g (need "
+                            "eps > 0 and momentum in [0, 1])", (double)eps, (double)momentum);
+    channels = layer.in_shape[0];
+    layer.eps = eps;
+    layer.momentum = momentum;
+    layer.out_ndim = layer.in_ndim;
+    memcpy(layer.out_shape, layer.in_shape, sizeof layer.out_shape);
+    status = rn__layer_add_param(&layer, "scale", RN_PARAM_NORM, 1, &channels);
+    if (status == RN_OK) status = rn__layer_add_param(&layer, "shift", RN_PARAM_NORM, 1, &channels);
+    if (status == RN_OK) status = rn_tensor_new(&layer.running_mean, 1, &channels);
+    if (status == RN_OK) status = rn_tensor_new(&layer.running_var, 1, &channels);
+    if (status == RN_OK) status = rn_tensor_new(&layer.used_mean, 1, &channels);
+    if (status == RN_OK) status = rn_tensor_new(&layer.used_inv_std, 1, &channels);
+    return rn__net_append(net, &layer, status);
+}
+
+RN_API int rn_net_add_dropout(rn_net *net, float p)
+{
+    rn_layer layer;
+    int status = rn__layer_begin(net, RN_LAYER_DROPOUT, &layer, "rn_net_add_dropout");
+    if (status != RN_OK) return status;
+    if (!(p >= 0.0f && p < 1.0f))
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_add_dropout: p is %g (need 0 <= p < 1)",
+                            (double)p);
+    layer.drop_rate = p;
+    layer.out_ndim = layer.in_ndim;
+    memcpy(layer.out_shape, layer.in_shape, sizeof layer.out_shape);
+    return rn__net_append(net, &layer, RN_OK);
 }
 
 RN_API int rn_net_remove_bias(rn_net *net)
@@ -2515,6 +2767,15 @@ RN_API void rn_optim_scale_lr(rn_optim *opt, float factor)
 {
     int i;
     for (i = 0; opt != NULL && i < opt->count; i++) opt->lr[i] *= factor;
+}
+
+RN_API float rn_lr_step_decay(int epoch, const int *milestones, int count, float gamma)
+{
+    float factor = 1.0f;
+    int i;
+    for (i = 0; milestones != NULL && i < count; i++)
+        if (milestones[i] == epoch) factor *= gamma;
+    return factor;
 }
 
 /* torch.optim.SGD: d = g + wd p; b = d first, then mu b + (1 - dampening) d;

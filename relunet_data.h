@@ -1,0 +1,1592 @@
+/* relunet_data.h - datasets for relunet.h: IDX (MNIST, Fashion-MNIST) raw or
+   gzip, CIFAR-10 binary, image files and folders, two moons, and the usual
+   dataset operations (subsample, shuffle, split, batches, normalisation).
+
+   Do this:
+       #define RELUNET_IMPLEMENTATION
+   before you include this file in *one* C file: the same define builds
+   relunet.h (which this file includes) and this file. Compile with the
+   stb headers on the include path (Debian: libstb-dev, -I/usr/include/stb).
+
+   stb_image decodes the images and inflates .gz files. The implementation
+   section compiles stb_image's implementation too (PNG, JPEG and BMP only:
+   fewer decoders, less to attack). If your program already compiles
+   stb_image somewhere, define RELUNET_NO_STB_IMPLEMENTATION before the
+   include and link against yours. stb_image allocates with its own
+   STBI_MALLOC (malloc by default); everything relunet returns is allocated
+   with RN_MALLOC.
+
+QUICK START
+       rn_dataset train, test;
+       if (rn_data_fashion_mnist(NULL, 1, &train) != RN_OK ||
+           rn_data_fashion_mnist(NULL, 0, &test) != RN_OK) {
+           fprintf(stderr, "%s\n", rn_last_error());  // says where it looked
+           return 1;
+       }
+       rn_rng rng;
+       rn_rng_seed(&rng, 42, 0);
+       for (int epoch = 0; epoch < 10; epoch++) {
+           rn_batch_iter batches;
+           rn_dataset_shuffle(&train, &rng);
+           rn_batch_iter_begin(&batches, &train, 64, NULL);   // views, no copies
+           while (rn_batch_iter_next(&batches) > 0)
+               train_step(&batches.inputs, batches.labels);    // 64 x 1 x 28 x 28
+           rn_batch_iter_free(&batches);
+       }
+       rn_dataset_free(&train);
+       rn_dataset_free(&test);
+
+WHERE DATA LIVES
+   Fashion-MNIST: the dir argument; else $RELUNET_DATA/fashion-mnist; else
+   /usr/share/datasets/fashion-mnist (Debian: apt-get install
+   dataset-fashion-mnist). Files: train-images-idx3-ubyte, train-labels-
+   idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each raw or
+   with .gz appended. CIFAR-10 (binary version): the dir argument; else
+   $RELUNET_DATA/cifar-10-batches-bin. A missing dataset is an RN_ERR_IO
+   error that lists every place looked and how to get the data.
+
+HOSTILE INPUT
+   Every reader checks magic numbers, dimensions (against the maximums
+   below), sizes against the data actually present, label ranges, gzip
+   CRC-32 and length, and fails with a message naming the file and the
+   problem. Each has a from-memory entry point; the fuzz targets in
+   tests/fuzz/ drive those.
+
+API GROUPS
+   datasets      rn_dataset_free rn_dataset_gather rn_dataset_subsample
+                 rn_dataset_shuffle rn_dataset_split rn_data_permutation
+   batches       rn_batch_iter_begin rn_batch_iter_next rn_batch_iter_free
+   normalisation rn_data_minmax_scale rn_data_channel_stats rn_data_normalize
+                 rn_data_standardize_images
+   gzip          rn_crc32 rn_gunzip
+   IDX           rn_data_idx_from_memory rn_data_idx_load rn_data_fashion_mnist
+   CIFAR-10      rn_data_cifar10_from_memory rn_data_cifar10
+   images        rn_image_from_memory rn_image_load rn_image_resize
+                 rn_data_image_folder (POSIX systems)
+   two moons     rn_data_moons
+
+LICENSE
+   MIT, like relunet.h.
+*/
+
+#ifndef RELUNET_DATA_H_INCLUDED
+#define RELUNET_DATA_H_INCLUDED
+
+#include "relunet.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Largest accepted sizes: anything bigger in a file is taken as corruption. */
+#define RN_DATA_MAX_ITEMS (1 << 24)          /* items in one dataset file */
+#define RN_DATA_MAX_SIDE 32768               /* image height or width */
+#define RN_DATA_MAX_PIXELS (1 << 25)         /* height x width of one image */
+#define RN_DATA_MAX_CLASS_NAME 255           /* bytes in a class name */
+
+/* ===== 1. datasets ======================================================== */
+
+/* N labelled items: inputs is N x C x H x W for images, N x features for
+   vectors; labels[i] is in [0, n_classes). class_names has n_classes entries,
+   or is NULL when the data names no classes. A zeroed rn_dataset is empty. */
+typedef struct rn_dataset {
+    rn_tensor inputs;
+    int *labels;
+    int n_classes;
+    char **class_names;
+} rn_dataset;
+
+RN_API void rn_dataset_free(rn_dataset *data);
+/* out gets copies of items indices[0..count) of data, in that order. */
+RN_API int rn_dataset_gather(const rn_dataset *data, const int *indices, int count,
+                             rn_dataset *out);
+/* count items drawn without replacement, in random order. stratified = 1
+   keeps every class's share (largest-remainder rounding), as when a study
+   trains on 10,000 of Fashion-MNIST's 60,000 images. */
+RN_API int rn_dataset_subsample(const rn_dataset *data, int count, int stratified, uint64_t seed,
+                                rn_dataset *out);
+/* Reorders the items in place: call once per epoch before batching views. */
+RN_API void rn_dataset_shuffle(rn_dataset *data, rn_rng *rng);
+/* A seeded random split: first gets first_count items, rest the others. */
+RN_API int rn_dataset_split(const rn_dataset *data, int first_count, uint64_t seed,
+                            rn_dataset *first, rn_dataset *rest);
+/* order[0..n) becomes a uniformly random permutation of 0..n-1. */
+RN_API void rn_data_permutation(int *order, int n, rn_rng *rng);
+
+/* ===== 2. batches ========================================================= */
+
+/* Walks a dataset in batches of batch_size; the last batch may be shorter.
+   With order == NULL the batches are views into the dataset (no copying);
+   with an order (a permutation, or any list of n item indices, kept alive by
+   the caller) each batch is a copy gathered in that order. */
+typedef struct rn_batch_iter {
+    rn_tensor inputs;       /* the current batch: count x item shape */
+    int *labels;            /* its labels */
+    int count;              /* items in the current batch */
+    const rn_dataset *data;
+    const int *order;
+    int n;                  /* items to visit */
+    int batch_size;
+    int position;           /* items visited so far */
+    int *label_storage;     /* owned labels of copied batches */
+} rn_batch_iter;
+
+/* n_items is the number of indices in order; ignored when order is NULL. */
+RN_API int rn_batch_iter_begin(rn_batch_iter *iter, const rn_dataset *data, int batch_size,
+                               const int *order, int n_items);
+/* Moves to the next batch and returns its size, or 0 after the last one. */
+RN_API int rn_batch_iter_next(rn_batch_iter *iter);
+RN_API void rn_batch_iter_free(rn_batch_iter *iter);
+
+/* ===== 3. normalisation =================================================== */
+
+/* The readers already return pixels in [0, 1]; this maps any tensor's
+   minimum and maximum to 0 and 1 (a constant tensor becomes 0). */
+RN_API void rn_data_minmax_scale(rn_tensor *inputs);
+/* Mean and population standard deviation of each channel (dimension 1:
+   image channels, or features), over all items and pixels. */
+RN_API int rn_data_channel_stats(const rn_tensor *inputs, float *mean, float *std);
+/* x = (x - mean[c]) / std[c] for every channel c; every std must be > 0. */
+RN_API int rn_data_normalize(rn_tensor *inputs, const float *mean, const float *std);
+/* Each item to zero mean and unit variance over all its values, dividing by
+   max(std, 1/sqrt(values per item)) like tf.image.per_image_standardization,
+   so a blank image does not blow up. */
+RN_API void rn_data_standardize_images(rn_tensor *inputs);
+
+/* ===== 4. CRC-32 and gzip ================================================= */
+
+/* The CRC-32 of gzip, zlib and PNG (reflected polynomial 0xEDB88320).
+   Start with crc = 0; pass the previous result to continue a running CRC. */
+RN_API uint32_t rn_crc32(uint32_t crc, const void *bytes, size_t size);
+/* Decompresses a single-member gzip file (RFC 1952) held in memory into a
+   buffer allocated with RN_MALLOC; name is used in error messages. */
+RN_API int rn_gunzip(const void *bytes, size_t size, const char *name, unsigned char **out,
+                     size_t *out_size);
+
+/* ===== 5. IDX (MNIST, Fashion-MNIST, Kuzushiji-MNIST) ===================== */
+
+/* An images file (magic 0x00000803: N x H x W bytes) and a labels file
+   (0x00000801: N bytes), raw or gzip, into N x 1 x H x W pixels in [0, 1]
+   and N labels, each below n_classes. */
+RN_API int rn_data_idx_from_memory(const void *images, size_t images_size, const void *labels,
+                                   size_t labels_size, int n_classes, rn_dataset *out);
+RN_API int rn_data_idx_load(const char *images_path, const char *labels_path, int n_classes,
+                            rn_dataset *out);
+/* The training set (train = 1, 60,000 images) or the test set (10,000), with
+   Fashion-MNIST's ten class names; dir may be NULL (see WHERE DATA LIVES). */
+RN_API int rn_data_fashion_mnist(const char *dir, int train, rn_dataset *out);
+
+/* ===== 6. CIFAR-10 ======================================================== */
+
+/* One batch file: records of 1 label byte (below 10) and 3072 pixel bytes
+   (R, G, B planes of 32 x 32), into N x 3 x 32 x 32 pixels in [0, 1].
+   No class names: those come from batches.meta.txt. */
+RN_API int rn_data_cifar10_from_memory(const void *bytes, size_t size, rn_dataset *out);
+/* train = 1: data_batch_1..5.bin (50,000 images); 0: test_batch.bin
+   (10,000). Class names from batches.meta.txt. dir may be NULL. */
+RN_API int rn_data_cifar10(const char *dir, int train, rn_dataset *out);
+
+/* ===== 7. images ========================================================== */
+
+/* Decodes a PNG, JPEG or BMP into a channels x height x width tensor in
+   [0, 1]: channels 1 (gray) or 3 (RGB), converted as needed. height and
+   width 0 keep the image's size; otherwise it is resized (bilinear). */
+RN_API int rn_image_from_memory(const void *bytes, size_t size, int channels, int height,
+                                int width, rn_tensor *image);
+RN_API int rn_image_load(const char *path, int channels, int height, int width,
+                         rn_tensor *image);
+/* Bilinear resize of a C x H x W tensor with pixel centres aligned (like
+   OpenCV's INTER_LINEAR and PyTorch's align_corners=False, no antialiasing). */
+RN_API int rn_image_resize(const rn_tensor *image, int height, int width, rn_tensor *out);
+/* root/<class name>/<image>.{png,jpg,jpeg,bmp}: classes are the
+   subdirectories in name order, images in name order within each. height
+   and width 0 require every image to have the first one's size. */
+RN_API int rn_data_image_folder(const char *root, int channels, int height, int width,
+                                rn_dataset *out);
+
+/* ===== 8. two moons ======================================================= */
+
+/* scikit-learn's make_moons(n_samples, shuffle, noise, random_state=seed),
+   value for value: the same Mersenne Twister stream as numpy's legacy
+   RandomState(seed), the same shuffle and the same Gaussian noise.
+   n_samples / 2 points (label 0) on the upper half circle around (0, 0), the
+   rest (label 1) on the lower half circle around (1, 0.5); noise is the
+   standard deviation added to each coordinate (0 for none). */
+RN_API int rn_data_moons(int n_samples, double noise, int shuffle, uint32_t seed,
+                         rn_dataset *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RELUNET_DATA_H_INCLUDED */
+
+/* ========================================================================== */
+/*                              IMPLEMENTATION                                */
+/* ========================================================================== */
+
+#if defined(RELUNET_IMPLEMENTATION) && !defined(RELUNET_DATA_IMPLEMENTATION_INCLUDED)
+#define RELUNET_DATA_IMPLEMENTATION_INCLUDED
+
+#ifndef RELUNET_NO_STB_IMPLEMENTATION
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_ONLY_PNG
+#define STBI_ONLY_JPEG
+#define STBI_ONLY_BMP
+#if defined(__TINYC__) && !defined(STBI_NO_SIMD)
+#define STBI_NO_SIMD /* tcc has no SSE intrinsics headers */
+#endif
+#endif
+#include "stb_image.h"
+
+#include <ctype.h>
+#include <limits.h>
+
+/* ===== 0. files =========================================================== */
+
+/* Reads a whole file into an RN_MALLOC buffer. */
+static int rn__read_file(const char *path, unsigned char **bytes, size_t *size)
+{
+    FILE *file = fopen(path, "rb");
+    long length;
+    *bytes = NULL;
+    *size = 0;
+    if (file == NULL) return rn_set_error(RN_ERR_IO, "%s: cannot open", path);
+    if (fseek(file, 0, SEEK_END) != 0 || (length = ftell(file)) < 0 ||
+        fseek(file, 0, SEEK_SET) != 0) {
+        fclose(file);
+        return rn_set_error(RN_ERR_IO, "%s: cannot determine the size", path);
+    }
+    *bytes = (unsigned char *)RN_MALLOC(length > 0 ? (size_t)length : 1);
+    if (*bytes == NULL) {
+        fclose(file);
+        return rn_set_error(RN_ERR_MEMORY, "%s: cannot allocate %ld bytes", path, length);
+    }
+    if (fread(*bytes, 1, (size_t)length, file) != (size_t)length) {
+        fclose(file);
+        RN_FREE(*bytes);
+        *bytes = NULL;
+        return rn_set_error(RN_ERR_IO, "%s: read error", path);
+    }
+    fclose(file);
+    *size = (size_t)length;
+    return RN_OK;
+}
+
+static int rn__file_exists(const char *path)
+{
+    FILE *file = fopen(path, "rb");
+    if (file != NULL) fclose(file);
+    return file != NULL;
+}
+
+/* dir + "/" + name into path; an overlong path is an argument error. */
+static int rn__join_path(char *path, size_t path_size, const char *dir, const char *name)
+{
+    int length = snprintf(path, path_size, "%s/%s", dir, name);
+    if (length < 0 || (size_t)length >= path_size)
+        return rn_set_error(RN_ERR_ARGUMENT, "path too long: %s/%s", dir, name);
+    return RN_OK;
+}
+
+#define RN__PATH_SIZE 4096
+
+/* The directories a dataset may live in, most specific first: the caller's
+   dir alone if given, else $RELUNET_DATA/<env_subdir>, then system_dir. */
+static int rn__dataset_dirs(const char *dir, const char *env_subdir, const char *system_dir,
+                            char dirs[2][RN__PATH_SIZE])
+{
+    const char *root = getenv("RELUNET_DATA");
+    int count = 0;
+    if (dir != NULL) {
+        snprintf(dirs[count++], RN__PATH_SIZE, "%s", dir);
+        return count;
+    }
+    if (root != NULL && root[0] != '\0')
+        snprintf(dirs[count++], RN__PATH_SIZE, "%s/%s", root, env_subdir);
+    if (system_dir != NULL) snprintf(dirs[count++], RN__PATH_SIZE, "%s", system_dir);
+    return count;
+}
+
+/* ===== 1. datasets ======================================================== */
+
+RN_API void rn_dataset_free(rn_dataset *data)
+{
+    if (data == NULL) return;
+    rn_tensor_free(&data->inputs);
+    RN_FREE(data->labels);
+    RN_FREE(data->class_names);
+    memset(data, 0, sizeof *data);
+}
+
+/* Copies n names into one allocation: the pointer array, then the strings. */
+static int rn__set_class_names(rn_dataset *data, const char *const *names, int n)
+{
+    size_t bytes = (size_t)n * sizeof(char *);
+    char *text;
+    int i;
+    for (i = 0; i < n; i++) bytes += strlen(names[i]) + 1;
+    data->class_names = (char **)RN_MALLOC(bytes);
+    if (data->class_names == NULL)
+        return rn_set_error(RN_ERR_MEMORY, "cannot allocate %d class names", n);
+    text = (char *)(data->class_names + n);
+    for (i = 0; i < n; i++) {
+        size_t length = strlen(names[i]) + 1;
+        memcpy(text, names[i], length);
+        data->class_names[i] = text;
+        text += length;
+    }
+    return RN_OK;
+}
+
+/* An empty dataset of count items shaped like item_shape (item_ndim dims). */
+static int rn__dataset_new(rn_dataset *data, int count, int item_ndim, const int *item_shape,
+                           int n_classes)
+{
+    int shape[RN_MAX_DIMS], i, status;
+    memset(data, 0, sizeof *data);
+    if (item_ndim < 1 || item_ndim >= RN_MAX_DIMS)
+        return rn_set_error(RN_ERR_ARGUMENT, "dataset items with %d dimensions", item_ndim);
+    shape[0] = count;
+    for (i = 0; i < item_ndim; i++) shape[i + 1] = item_shape[i];
+    status = rn_tensor_new(&data->inputs, item_ndim + 1, shape);
+    if (status != RN_OK) return status;
+    data->labels = (int *)rn__calloc((size_t)count, sizeof(int));
+    if (data->labels == NULL) {
+        rn_dataset_free(data);
+        return rn_set_error(RN_ERR_MEMORY, "cannot allocate %d labels", count);
+    }
+    data->n_classes = n_classes;
+    return RN_OK;
+}
+
+static int rn__dataset_count(const rn_dataset *data) { return data->inputs.shape[0]; }
+
+static size_t rn__item_size(const rn_tensor *inputs)
+{
+    return inputs->shape[0] > 0 ? inputs->size / (size_t)inputs->shape[0] : 0;
+}
+
+static int rn__check_dataset(const rn_dataset *data, const char *caller)
+{
+    if (data == NULL || data->inputs.data == NULL || data->labels == NULL ||
+        data->inputs.ndim < 2)
+        return rn_set_error(RN_ERR_ARGUMENT, "%s: empty or incomplete dataset", caller);
+    return RN_OK;
+}
+
+RN_API int rn_dataset_gather(const rn_dataset *data, const int *indices, int count,
+                             rn_dataset *out)
+{
+    size_t item;
+    int i, status = rn__check_dataset(data, "rn_dataset_gather");
+    if (status != RN_OK) return status;
+    if (indices == NULL || out == NULL || count < 1)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_dataset_gather: no indices or no output");
+    for (i = 0; i < count; i++)
+        if (indices[i] < 0 || indices[i] >= rn__dataset_count(data))
+            return rn_set_error(RN_ERR_ARGUMENT, "rn_dataset_gather: index %d is %d (have %d items)",
+                                i, indices[i], rn__dataset_count(data));
+    status = rn__dataset_new(out, count, data->inputs.ndim - 1, data->inputs.shape + 1,
+                             data->n_classes);
+    if (status == RN_OK && data->class_names != NULL)
+        status = rn__set_class_names(out, (const char *const *)data->class_names,
+                                     data->n_classes);
+    if (status != RN_OK) {
+        rn_dataset_free(out);
+        return status;
+    }
+    item = rn__item_size(&data->inputs);
+    for (i = 0; i < count; i++) {
+        memcpy(out->inputs.data + (size_t)i * item, data->inputs.data + (size_t)indices[i] * item,
+               item * sizeof(float));
+        out->labels[i] = data->labels[indices[i]];
+    }
+    return RN_OK;
+}
+
+/* Fisher-Yates: the one shuffle behind permutations and dataset shuffles. */
+static void rn__fisher_yates(int n, rn_rng *rng, void (*swap)(void *context, int i, int j),
+                             void *context)
+{
+    int i;
+    for (i = n - 1; i > 0; i--) swap(context, i, (int)rn_rng_below(rng, (uint32_t)i + 1u));
+}
+
+static void rn__swap_ints(void *context, int i, int j)
+{
+    int *values = (int *)context, value = values[i];
+    values[i] = values[j];
+    values[j] = value;
+}
+
+RN_API void rn_data_permutation(int *order, int n, rn_rng *rng)
+{
+    int i;
+    for (i = 0; i < n; i++) order[i] = i;
+    rn__fisher_yates(n, rng, rn__swap_ints, order);
+}
+
+static void rn__swap_items(void *context, int i, int j)
+{
+    rn_dataset *data = (rn_dataset *)context;
+    size_t item = rn__item_size(&data->inputs), k;
+    float *a = data->inputs.data + (size_t)i * item, *b = data->inputs.data + (size_t)j * item;
+    for (k = 0; k < item; k++) {
+        float value = a[k];
+        a[k] = b[k];
+        b[k] = value;
+    }
+    rn__swap_ints(data->labels, i, j);
+}
+
+RN_API void rn_dataset_shuffle(rn_dataset *data, rn_rng *rng)
+{
+    if (data == NULL || data->labels == NULL) return;
+    rn__fisher_yates(rn__dataset_count(data), rng, rn__swap_items, data);
+}
+
+/* A seeded permutation of the dataset's items, RN_MALLOC'ed. */
+static int *rn__seeded_order(const rn_dataset *data, uint64_t seed)
+{
+    int n = rn__dataset_count(data);
+    int *order = (int *)rn__calloc((size_t)n, sizeof(int));
+    rn_rng rng;
+    if (order == NULL) {
+        rn_set_error(RN_ERR_MEMORY, "cannot allocate an order of %d items", n);
+        return NULL;
+    }
+    rn_rng_seed(&rng, seed, 0);
+    rn_data_permutation(order, n, &rng);
+    return order;
+}
+
+/* How many of count items each class gets so that shares match the
+   dataset's: floors, then the leftover to the largest remainders. */
+static int rn__class_quotas(const rn_dataset *data, int count, int *quota)
+{
+    int n = rn__dataset_count(data), c, i, assigned = 0;
+    long long *remainder = (long long *)rn__calloc((size_t)data->n_classes, sizeof(long long));
+    if (remainder == NULL) return rn_set_error(RN_ERR_MEMORY, "cannot allocate class quotas");
+    for (c = 0; c < data->n_classes; c++) quota[c] = 0;
+    for (i = 0; i < n; i++) quota[data->labels[i]]++;
+    for (c = 0; c < data->n_classes; c++) {
+        long long share = (long long)quota[c] * count;
+        quota[c] = (int)(share / n);
+        remainder[c] = share % n;
+        assigned += quota[c];
+    }
+    while (assigned < count) {
+        int best = 0;
+        for (c = 1; c < data->n_classes; c++)
+            if (remainder[c] > remainder[best]) best = c;
+        quota[best]++;
+        remainder[best] = -1;
+        assigned++;
+    }
+    RN_FREE(remainder);
+    return RN_OK;
+}
+
+/* Keeps, in order, the first items of each class until its quota is used. */
+static int rn__take_stratified(const rn_dataset *data, int *order, int count)
+{
+    int *quota = (int *)rn__calloc((size_t)data->n_classes, sizeof(int));
+    int n = rn__dataset_count(data), taken = 0, i, status;
+    if (quota == NULL) return rn_set_error(RN_ERR_MEMORY, "cannot allocate class quotas");
+    status = rn__class_quotas(data, count, quota);
+    for (i = 0; status == RN_OK && i < n && taken < count; i++) {
+        int label = data->labels[order[i]];
+        if (quota[label] > 0) {
+            quota[label]--;
+            order[taken++] = order[i];
+        }
+    }
+    RN_FREE(quota);
+    return status;
+}
+
+static int rn__check_labels(const rn_dataset *data, const char *caller)
+{
+    int i;
+    if (data->n_classes < 1)
+        return rn_set_error(RN_ERR_ARGUMENT, "%s: the dataset has no classes", caller);
+    for (i = 0; i < rn__dataset_count(data); i++)
+        if (data->labels[i] < 0 || data->labels[i] >= data->n_classes)
+            return rn_set_error(RN_ERR_ARGUMENT, "%s: label %d of item %d is outside [0, %d)",
+                                caller, data->labels[i], i, data->n_classes);
+    return RN_OK;
+}
+
+RN_API int rn_dataset_subsample(const rn_dataset *data, int count, int stratified, uint64_t seed,
+                                rn_dataset *out)
+{
+    int *order, status = rn__check_dataset(data, "rn_dataset_subsample");
+    if (status != RN_OK) return status;
+    if (count < 1 || count > rn__dataset_count(data))
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_dataset_subsample: %d of %d items", count,
+                            rn__dataset_count(data));
+    if (stratified && (status = rn__check_labels(data, "rn_dataset_subsample")) != RN_OK)
+        return status;
+    order = rn__seeded_order(data, seed);
+    if (order == NULL) return RN_ERR_MEMORY;
+    if (stratified) status = rn__take_stratified(data, order, count);
+    if (status == RN_OK) status = rn_dataset_gather(data, order, count, out);
+    RN_FREE(order);
+    return status;
+}
+
+RN_API int rn_dataset_split(const rn_dataset *data, int first_count, uint64_t seed,
+                            rn_dataset *first, rn_dataset *rest)
+{
+    int *order, n, status = rn__check_dataset(data, "rn_dataset_split");
+    if (status != RN_OK) return status;
+    n = rn__dataset_count(data);
+    if (first_count < 1 || first_count >= n)
+        return rn_set_error(RN_ERR_ARGUMENT,
+                            "rn_dataset_split: %d of %d items leaves a side empty", first_count, n);
+    order = rn__seeded_order(data, seed);
+    if (order == NULL) return RN_ERR_MEMORY;
+    status = rn_dataset_gather(data, order, first_count, first);
+    if (status == RN_OK) {
+        status = rn_dataset_gather(data, order + first_count, n - first_count, rest);
+        if (status != RN_OK) rn_dataset_free(first);
+    }
+    RN_FREE(order);
+    return status;
+}
+
+/* ===== 2. batches ========================================================= */
+
+RN_API int rn_batch_iter_begin(rn_batch_iter *iter, const rn_dataset *data, int batch_size,
+                               const int *order, int n_items)
+{
+    int shape[RN_MAX_DIMS], i, status;
+    if (iter == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_batch_iter_begin: iter is NULL");
+    memset(iter, 0, sizeof *iter);
+    status = rn__check_dataset(data, "rn_batch_iter_begin");
+    if (status != RN_OK) return status;
+    if (batch_size < 1)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_batch_iter_begin: batch size %d", batch_size);
+    iter->data = data;
+    iter->order = order;
+    iter->n = order != NULL ? n_items : rn__dataset_count(data);
+    iter->batch_size = batch_size;
+    if (order == NULL) return RN_OK;
+    for (i = 0; i < n_items; i++)
+        if (order[i] < 0 || order[i] >= rn__dataset_count(data))
+            return rn_set_error(RN_ERR_ARGUMENT, "rn_batch_iter_begin: order[%d] is %d (have %d items)",
+                                i, order[i], rn__dataset_count(data));
+    memcpy(shape, data->inputs.shape, sizeof shape);
+    shape[0] = batch_size;
+    status = rn_tensor_new(&iter->inputs, data->inputs.ndim, shape);
+    if (status != RN_OK) return status;
+    iter->label_storage = (int *)rn__calloc((size_t)batch_size, sizeof(int));
+    if (iter->label_storage == NULL) {
+        rn_batch_iter_free(iter);
+        return rn_set_error(RN_ERR_MEMORY, "rn_batch_iter_begin: cannot allocate labels");
+    }
+    return RN_OK;
+}
+
+RN_API int rn_batch_iter_next(rn_batch_iter *iter)
+{
+    const rn_dataset *data = iter->data;
+    int count = iter->n - iter->position, i;
+    if (count > iter->batch_size) count = iter->batch_size;
+    if (count <= 0) return iter->count = 0;
+    if (iter->order == NULL) {
+        iter->inputs = rn_tensor_slice(&data->inputs, iter->position, count);
+        iter->labels = data->labels + iter->position;
+    } else {
+        size_t item = rn__item_size(&data->inputs);
+        for (i = 0; i < count; i++) {
+            int source = iter->order[iter->position + i];
+            memcpy(iter->inputs.data + (size_t)i * item,
+                   data->inputs.data + (size_t)source * item, item * sizeof(float));
+            iter->label_storage[i] = data->labels[source];
+        }
+        iter->inputs.shape[0] = count;
+        iter->inputs.size = (size_t)count * item;
+        iter->labels = iter->label_storage;
+    }
+    iter->position += count;
+    return iter->count = count;
+}
+
+RN_API void rn_batch_iter_free(rn_batch_iter *iter)
+{
+    if (iter == NULL) return;
+    if (iter->order != NULL) rn_tensor_free(&iter->inputs);
+    RN_FREE(iter->label_storage);
+    memset(iter, 0, sizeof *iter);
+}
+
+/* ===== 3. normalisation =================================================== */
+
+RN_API void rn_data_minmax_scale(rn_tensor *inputs)
+{
+    float low, high;
+    size_t i;
+    if (inputs == NULL || inputs->size == 0) return;
+    low = high = inputs->data[0];
+    for (i = 1; i < inputs->size; i++) {
+        if (inputs->data[i] < low) low = inputs->data[i];
+        if (inputs->data[i] > high) high = inputs->data[i];
+    }
+    for (i = 0; i < inputs->size; i++)
+        inputs->data[i] = high > low ? (inputs->data[i] - low) / (high - low) : 0.0f;
+}
+
+/* Channel c of item n occupies inputs[(n * channels + c) * plane ...+ plane). */
+static void rn__channel_layout(const rn_tensor *inputs, int *channels, size_t *plane)
+{
+    *channels = inputs->shape[1];
+    *plane = rn__item_size(inputs) / (size_t)*channels;
+}
+
+static int rn__check_channels(const rn_tensor *inputs, const void *mean, const void *std,
+                              const char *caller)
+{
+    if (inputs == NULL || inputs->data == NULL || inputs->ndim < 2 || mean == NULL || std == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "%s: need an N x C (x ...) tensor, mean and std",
+                            caller);
+    return RN_OK;
+}
+
+RN_API int rn_data_channel_stats(const rn_tensor *inputs, float *mean, float *std)
+{
+    int channels, c, n;
+    size_t plane, k;
+    int status = rn__check_channels(inputs, mean, std, "rn_data_channel_stats");
+    if (status != RN_OK) return status;
+    rn__channel_layout(inputs, &channels, &plane);
+    /* Two passes in double: a one-pass sum of squares loses digits on 10^8 values. */
+    for (c = 0; c < channels; c++) {
+        double sum = 0.0, squares = 0.0, average;
+        for (n = 0; n < inputs->shape[0]; n++) {
+            const float *x = inputs->data + ((size_t)n * channels + c) * plane;
+            for (k = 0; k < plane; k++) sum += x[k];
+        }
+        average = sum / ((double)plane * inputs->shape[0]);
+        for (n = 0; n < inputs->shape[0]; n++) {
+            const float *x = inputs->data + ((size_t)n * channels + c) * plane;
+            for (k = 0; k < plane; k++) squares += (x[k] - average) * (x[k] - average);
+        }
+        mean[c] = (float)average;
+        std[c] = (float)sqrt(squares / ((double)plane * inputs->shape[0]));
+    }
+    return RN_OK;
+}
+
+RN_API int rn_data_normalize(rn_tensor *inputs, const float *mean, const float *std)
+{
+    int channels, c, n;
+    size_t plane, k;
+    int status = rn__check_channels(inputs, mean, std, "rn_data_normalize");
+    if (status != RN_OK) return status;
+    rn__channel_layout(inputs, &channels, &plane);
+    for (c = 0; c < channels; c++)
+        if (!(std[c] > 0.0f))
+            return rn_set_error(RN_ERR_ARGUMENT, "rn_data_normalize: std[%d] is %g (need > 0)", c,
+                                (double)std[c]);
+    for (n = 0; n < inputs->shape[0]; n++)
+        for (c = 0; c < channels; c++) {
+            float *x = inputs->data + ((size_t)n * channels + c) * plane;
+            for (k = 0; k < plane; k++) x[k] = (x[k] - mean[c]) / std[c];
+        }
+    return RN_OK;
+}
+
+RN_API void rn_data_standardize_images(rn_tensor *inputs)
+{
+    size_t item, k;
+    int n;
+    if (inputs == NULL || inputs->ndim < 2) return;
+    item = rn__item_size(inputs);
+    for (n = 0; n < inputs->shape[0]; n++) {
+        float *x = inputs->data + (size_t)n * item;
+        double sum = 0.0, squares = 0.0, mean, std;
+        for (k = 0; k < item; k++) sum += x[k];
+        mean = sum / (double)item;
+        for (k = 0; k < item; k++) squares += (x[k] - mean) * (x[k] - mean);
+        std = sqrt(squares / (double)item);
+        if (std < 1.0 / sqrt((double)item)) std = 1.0 / sqrt((double)item);
+        for (k = 0; k < item; k++) x[k] = (float)((x[k] - mean) / std);
+    }
+}
+
+/* ===== 4. CRC-32 and gzip ================================================= */
+
+RN_API uint32_t rn_crc32(uint32_t crc, const void *bytes, size_t size)
+{
+    /* The 1 KiB table is rebuilt per call: cheap next to any real input, and
+       no shared state to race on between threads. */
+    uint32_t table[256];
+    const unsigned char *p = (const unsigned char *)bytes;
+    uint32_t i, bit;
+    for (i = 0; i < 256; i++) {
+        uint32_t value = i;
+        for (bit = 0; bit < 8; bit++) value = (value >> 1) ^ (0xEDB88320u & (0u - (value & 1u)));
+        table[i] = value;
+    }
+    crc = ~crc;
+    while (size-- > 0) crc = table[(crc ^ *p++) & 0xFFu] ^ (crc >> 8);
+    return ~crc;
+}
+
+static uint32_t rn__le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint32_t rn__be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+enum { RN__GZ_FHCRC = 2, RN__GZ_FEXTRA = 4, RN__GZ_FNAME = 8, RN__GZ_FCOMMENT = 16 };
+
+/* Skips a zero-terminated header field; 0 if it runs past the end. */
+static int rn__skip_string(const unsigned char *bytes, size_t end, size_t *position)
+{
+    while (*position < end && bytes[*position] != 0) (*position)++;
+    if (*position >= end) return 0;
+    (*position)++;
+    return 1;
+}
+
+/* Finds where the deflate data starts after the RFC 1952 header. The last
+   8 bytes (CRC-32 and ISIZE) are not part of the header. */
+static int rn__gzip_header(const unsigned char *bytes, size_t size, const char *name,
+                           size_t *data_start)
+{
+    size_t end, position = 10;
+    unsigned flags;
+    if (size < 18) return rn_set_error(RN_ERR_FORMAT, "%s: gzip file of %lu bytes is truncated",
+                                       name, (unsigned long)size);
+    if (bytes[0] != 0x1f || bytes[1] != 0x8b)
+        return rn_set_error(RN_ERR_FORMAT, "%s: not a gzip file", name);
+    if (bytes[2] != 8)
+        return rn_set_error(RN_ERR_FORMAT, "%s: gzip compression method %d (only 8, deflate)",
+                            name, bytes[2]);
+    flags = bytes[3];
+    if (flags & 0xE0u)
+        return rn_set_error(RN_ERR_FORMAT, "%s: reserved gzip flags set (0x%02x)", name, flags);
+    end = size - 8;
+    if (flags & RN__GZ_FEXTRA) {
+        size_t extra;
+        if (position + 2 > end) return rn_set_error(RN_ERR_FORMAT, "%s: gzip header truncated", name);
+        extra = (size_t)bytes[position] | (size_t)bytes[position + 1] << 8;
+        position += 2;
+        if (extra > end - position)
+            return rn_set_error(RN_ERR_FORMAT, "%s: gzip extra field runs past the end", name);
+        position += extra;
+    }
+    if ((flags & RN__GZ_FNAME) && !rn__skip_string(bytes, end, &position))
+        return rn_set_error(RN_ERR_FORMAT, "%s: gzip file name runs past the end", name);
+    if ((flags & RN__GZ_FCOMMENT) && !rn__skip_string(bytes, end, &position))
+        return rn_set_error(RN_ERR_FORMAT, "%s: gzip comment runs past the end", name);
+    if (flags & RN__GZ_FHCRC) {
+        uint32_t expected;
+        if (position + 2 > end) return rn_set_error(RN_ERR_FORMAT, "%s: gzip header truncated", name);
+        expected = (uint32_t)bytes[position] | (uint32_t)bytes[position + 1] << 8;
+        if ((rn_crc32(0, bytes, position) & 0xFFFFu) != expected)
+            return rn_set_error(RN_ERR_FORMAT, "%s: gzip header CRC mismatch", name);
+        position += 2;
+    }
+    *data_start = position;
+    return RN_OK;
+}
+
+/* Deflate expands at most 1032:1, so a larger ISIZE is a lie that would
+   otherwise make us allocate gigabytes for a tiny hostile file. */
+#define RN__DEFLATE_MAX_RATIO 1032u
+
+RN_API int rn_gunzip(const void *bytes, size_t size, const char *name, unsigned char **out,
+                     size_t *out_size)
+{
+    const unsigned char *p = (const unsigned char *)bytes;
+    size_t start = 0, compressed;
+    uint32_t expected_crc, expected_size;
+    unsigned char *buffer;
+    int status, length;
+    if (out == NULL || out_size == NULL || (bytes == NULL && size > 0))
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_gunzip: NULL argument");
+    *out = NULL;
+    *out_size = 0;
+    if (name == NULL) name = "gzip data";
+    status = rn__gzip_header(p, size, name, &start);
+    if (status != RN_OK) return status;
+    compressed = size - 8 - start;
+    expected_crc = rn__le32(p + size - 8);
+    expected_size = rn__le32(p + size - 4);
+    if (compressed > INT_MAX || expected_size > INT_MAX ||
+        expected_size > (compressed + 1) * RN__DEFLATE_MAX_RATIO)
+        return rn_set_error(RN_ERR_FORMAT,
+                            "%s: gzip length field %lu is impossible for %lu compressed bytes",
+                            name, (unsigned long)expected_size, (unsigned long)compressed);
+    buffer = (unsigned char *)RN_MALLOC(expected_size > 0 ? expected_size : 1);
+    if (buffer == NULL)
+        return rn_set_error(RN_ERR_MEMORY, "%s: cannot allocate %lu bytes", name,
+                            (unsigned long)expected_size);
+    /* Inflating into a buffer of exactly ISIZE bytes: a stream that would
+       write more fails inside stb_image instead of growing without bound.
+       The input includes the 8-byte trailer because stb_image 2.27 refuses
+       to decode a last code that ends within 2 bytes of the input's end. */
+    length = stbi_zlib_decode_noheader_buffer((char *)buffer, (int)expected_size,
+                                              (const char *)p + start, (int)compressed + 8);
+    if (length < 0 || (uint32_t)length != expected_size) {
+        RN_FREE(buffer);
+        return rn_set_error(RN_ERR_FORMAT, "%s: deflate data is corrupt or not %lu bytes long",
+                            name, (unsigned long)expected_size);
+    }
+    if (rn_crc32(0, buffer, expected_size) != expected_crc) {
+        RN_FREE(buffer);
+        return rn_set_error(RN_ERR_FORMAT, "%s: gzip CRC-32 mismatch (data corrupt)", name);
+    }
+    *out = buffer;
+    *out_size = expected_size;
+    return RN_OK;
+}
+
+/* The bytes of a file that may be gzip-compressed: either the input itself
+   (*owned = NULL) or an inflated copy the caller frees (*owned). */
+static int rn__maybe_gunzip(const unsigned char *bytes, size_t size, const char *name,
+                            const unsigned char **plain, size_t *plain_size,
+                            unsigned char **owned)
+{
+    *owned = NULL;
+    if (size >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) {
+        int status = rn_gunzip(bytes, size, name, owned, plain_size);
+        *plain = *owned;
+        return status;
+    }
+    *plain = bytes;
+    *plain_size = size;
+    return RN_OK;
+}
+
+/* ===== 5. IDX ============================================================= */
+
+/* Validates an unsigned-byte IDX file with ndim dimensions whose size must be
+   exactly header + product of dims; returns the dims and the payload. */
+static int rn__idx_parse(const unsigned char *bytes, size_t size, const char *name, int ndim,
+                         int *dims, const unsigned char **payload)
+{
+    size_t header = 4 + 4 * (size_t)ndim, expected = 1;
+    int i;
+    if (size < header)
+        return rn_set_error(RN_ERR_FORMAT, "%s: %lu bytes is too short for an IDX header", name,
+                            (unsigned long)size);
+    if (rn__be32(bytes) != (0x00000800u | (uint32_t)ndim))
+        return rn_set_error(RN_ERR_FORMAT, "%s: magic 0x%08lx (expected 0x%08x)", name,
+                            (unsigned long)rn__be32(bytes), 0x00000800u | (unsigned)ndim);
+    for (i = 0; i < ndim; i++) {
+        uint32_t dim = rn__be32(bytes + 4 + 4 * i);
+        uint32_t limit = i == 0 ? RN_DATA_MAX_ITEMS : RN_DATA_MAX_SIDE;
+        if (dim < 1 || dim > limit)
+            return rn_set_error(RN_ERR_FORMAT, "%s: dimension %d is %lu (need 1 to %lu)", name, i,
+                                (unsigned long)dim, (unsigned long)limit);
+        dims[i] = (int)dim;
+        expected *= dim; /* at most 2^24 * 2^15 * 2^15: fits in 64 bits */
+    }
+    if (ndim == 3 && (size_t)dims[1] * (size_t)dims[2] > RN_DATA_MAX_PIXELS)
+        return rn_set_error(RN_ERR_FORMAT, "%s: %d x %d images are too large", name, dims[1],
+                            dims[2]);
+    if (size - header != expected)
+        return rn_set_error(RN_ERR_FORMAT, "%s: %lu data bytes, the header promises %lu", name,
+                            (unsigned long)(size - header), (unsigned long)expected);
+    *payload = bytes + header;
+    return RN_OK;
+}
+
+static int rn__idx_decode(const unsigned char *images, size_t images_size, const char *images_name,
+                          const unsigned char *labels, size_t labels_size, const char *labels_name,
+                          int n_classes, rn_dataset *out)
+{
+    int image_dims[3] = {0, 0, 0}, label_dims[1] = {0}, status;
+    const unsigned char *pixels = NULL, *classes = NULL;
+    size_t i;
+    status = rn__idx_parse(images, images_size, images_name, 3, image_dims, &pixels);
+    if (status != RN_OK) return status;
+    status = rn__idx_parse(labels, labels_size, labels_name, 1, label_dims, &classes);
+    if (status != RN_OK) return status;
+    if (image_dims[0] != label_dims[0])
+        return rn_set_error(RN_ERR_FORMAT, "%s has %d images but %s has %d labels", images_name,
+                            image_dims[0], labels_name, label_dims[0]);
+    for (i = 0; i < (size_t)label_dims[0]; i++)
+        if (classes[i] >= n_classes)
+            return rn_set_error(RN_ERR_FORMAT, "%s: label %d of item %lu is not below %d",
+                                labels_name, classes[i], (unsigned long)i, n_classes);
+    image_dims[0] = 1; /* the item shape is 1 x H x W */
+    status = rn__dataset_new(out, label_dims[0], 3, image_dims, n_classes);
+    if (status != RN_OK) return status;
+    for (i = 0; i < out->inputs.size; i++) out->inputs.data[i] = pixels[i] / 255.0f;
+    for (i = 0; i < (size_t)label_dims[0]; i++) out->labels[i] = classes[i];
+    return RN_OK;
+}
+
+/* Inflates whichever of the two files is gzip, then decodes both. */
+static int rn__idx_from_bytes(const unsigned char *images, size_t images_size,
+                              const char *images_name, const unsigned char *labels,
+                              size_t labels_size, const char *labels_name, int n_classes,
+                              rn_dataset *out)
+{
+    const unsigned char *plain_images = NULL, *plain_labels = NULL;
+    unsigned char *owned_images = NULL, *owned_labels = NULL;
+    size_t plain_images_size = 0, plain_labels_size = 0;
+    int status;
+    if (out == NULL) return rn_set_error(RN_ERR_ARGUMENT, "IDX: output dataset is NULL");
+    memset(out, 0, sizeof *out);
+    if (n_classes < 1 || n_classes > 256)
+        return rn_set_error(RN_ERR_ARGUMENT, "IDX: %d classes (need 1 to 256)", n_classes);
+    status = rn__maybe_gunzip(images, images_size, images_name, &plain_images, &plain_images_size,
+                              &owned_images);
+    if (status == RN_OK)
+        status = rn__maybe_gunzip(labels, labels_size, labels_name, &plain_labels,
+                                  &plain_labels_size, &owned_labels);
+    if (status == RN_OK)
+        status = rn__idx_decode(plain_images, plain_images_size, images_name, plain_labels,
+                                plain_labels_size, labels_name, n_classes, out);
+    RN_FREE(owned_images);
+    RN_FREE(owned_labels);
+    return status;
+}
+
+RN_API int rn_data_idx_from_memory(const void *images, size_t images_size, const void *labels,
+                                   size_t labels_size, int n_classes, rn_dataset *out)
+{
+    if ((images == NULL && images_size > 0) || (labels == NULL && labels_size > 0))
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_data_idx_from_memory: NULL data");
+    return rn__idx_from_bytes((const unsigned char *)images, images_size, "IDX images",
+                              (const unsigned char *)labels, labels_size, "IDX labels", n_classes,
+                              out);
+}
+
+RN_API int rn_data_idx_load(const char *images_path, const char *labels_path, int n_classes,
+                            rn_dataset *out)
+{
+    unsigned char *images = NULL, *labels = NULL;
+    size_t images_size, labels_size;
+    int status;
+    if (images_path == NULL || labels_path == NULL || out == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_data_idx_load: NULL argument");
+    memset(out, 0, sizeof *out);
+    status = rn__read_file(images_path, &images, &images_size);
+    if (status == RN_OK) status = rn__read_file(labels_path, &labels, &labels_size);
+    if (status == RN_OK)
+        status = rn__idx_from_bytes(images, images_size, images_path, labels, labels_size,
+                                    labels_path, n_classes, out);
+    RN_FREE(images);
+    RN_FREE(labels);
+    return status;
+}
+
+/* dir/name if it exists, else dir/name.gz if that exists; 0 if neither. */
+static int rn__find_raw_or_gz(const char *dir, const char *name, char *path)
+{
+    static const char *const suffixes[2] = {"", ".gz"};
+    int i;
+    for (i = 0; i < 2; i++) {
+        int length = snprintf(path, RN__PATH_SIZE, "%s/%s%s", dir, name, suffixes[i]);
+        if (length > 0 && length < RN__PATH_SIZE && rn__file_exists(path)) return 1;
+    }
+    return 0;
+}
+
+RN_API int rn_data_fashion_mnist(const char *dir, int train, rn_dataset *out)
+{
+    static const char *const class_names[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress",
+                                                "Coat",        "Sandal",  "Shirt",    "Sneaker",
+                                                "Bag",         "Ankle boot"};
+    const char *images_name = train ? "train-images-idx3-ubyte" : "t10k-images-idx3-ubyte";
+    const char *labels_name = train ? "train-labels-idx1-ubyte" : "t10k-labels-idx1-ubyte";
+    char dirs[2][RN__PATH_SIZE], images_path[RN__PATH_SIZE], labels_path[RN__PATH_SIZE];
+    int n_dirs = rn__dataset_dirs(dir, "fashion-mnist", "/usr/share/datasets/fashion-mnist",
+                                  dirs), i, status;
+    if (out == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_data_fashion_mnist: out is NULL");
+    memset(out, 0, sizeof *out);
+    for (i = 0; i < n_dirs; i++) {
+        if (!rn__find_raw_or_gz(dirs[i], images_name, images_path) ||
+            !rn__find_raw_or_gz(dirs[i], labels_name, labels_path))
+            continue;
+        status = rn_data_idx_load(images_path, labels_path, 10, out);
+        if (status == RN_OK) status = rn__set_class_names(out, class_names, 10);
+        if (status != RN_OK) rn_dataset_free(out);
+        return status;
+    }
+    return rn_set_error(RN_ERR_IO,
+                        "rn_data_fashion_mnist: %s and %s (raw or .gz) not found in %s%s%s%s; "
+                        "install them with `apt-get install dataset-fashion-mnist`, or download "
+                        "them from https://github.com/zalandoresearch/fashion-mnist into "
+                        "$RELUNET_DATA/fashion-mnist",
+                        images_name, labels_name, n_dirs > 0 ? dirs[0] : "(no directory)",
+                        n_dirs > 1 ? " and " : "", n_dirs > 1 ? dirs[1] : "",
+                        dir == NULL && n_dirs < 2 ? " ($RELUNET_DATA is not set)" : "");
+}
+
+/* ===== 6. CIFAR-10 ======================================================== */
+
+#define RN__CIFAR_RECORD 3073 /* 1 label byte + 3 x 32 x 32 pixel bytes */
+
+static int rn__cifar_count(size_t size, const char *name, int *count)
+{
+    if (size == 0 || size % RN__CIFAR_RECORD != 0 || size / RN__CIFAR_RECORD > RN_DATA_MAX_ITEMS)
+        return rn_set_error(RN_ERR_FORMAT,
+                            "%s: %lu bytes is not a whole number of 3073-byte CIFAR-10 records",
+                            name, (unsigned long)size);
+    *count = (int)(size / RN__CIFAR_RECORD);
+    return RN_OK;
+}
+
+/* Decodes count records into items [first, first + count) of data. */
+static int rn__cifar_decode(const unsigned char *bytes, int count, const char *name,
+                            rn_dataset *data, int first)
+{
+    int i, k;
+    for (i = 0; i < count; i++) {
+        const unsigned char *record = bytes + (size_t)i * RN__CIFAR_RECORD;
+        float *pixels = data->inputs.data + (size_t)(first + i) * (RN__CIFAR_RECORD - 1);
+        if (record[0] >= 10)
+            return rn_set_error(RN_ERR_FORMAT, "%s: record %d has label %d (need 0 to 9)", name, i,
+                                record[0]);
+        data->labels[first + i] = record[0];
+        for (k = 0; k < RN__CIFAR_RECORD - 1; k++) pixels[k] = record[1 + k] / 255.0f;
+    }
+    return RN_OK;
+}
+
+static const int rn__cifar_shape[3] = {3, 32, 32};
+
+RN_API int rn_data_cifar10_from_memory(const void *bytes, size_t size, rn_dataset *out)
+{
+    int count = 0, status;
+    if (out == NULL || (bytes == NULL && size > 0))
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_data_cifar10_from_memory: NULL argument");
+    memset(out, 0, sizeof *out);
+    status = rn__cifar_count(size, "CIFAR-10 batch", &count);
+    if (status == RN_OK) status = rn__dataset_new(out, count, 3, rn__cifar_shape, 10);
+    if (status == RN_OK)
+        status = rn__cifar_decode((const unsigned char *)bytes, count, "CIFAR-10 batch", out, 0);
+    if (status != RN_OK) rn_dataset_free(out);
+    return status;
+}
+
+/* batches.meta.txt: one class name per line; blank lines and surrounding
+   white space are ignored. Exactly 10 names. */
+static int rn__cifar_class_names(const char *text, size_t size, const char *name,
+                                 rn_dataset *data)
+{
+    char names[10][RN_DATA_MAX_CLASS_NAME + 1];
+    const char *pointers[10];
+    size_t position = 0;
+    int count = 0;
+    while (position < size) {
+        size_t start = position, end, length;
+        while (position < size && text[position] != '\n') position++;
+        end = position++;
+        while (start < end && isspace((unsigned char)text[start])) start++;
+        while (end > start && isspace((unsigned char)text[end - 1])) end--;
+        length = end - start;
+        if (length == 0) continue;
+        if (count == 10 || length > RN_DATA_MAX_CLASS_NAME)
+            return rn_set_error(RN_ERR_FORMAT, "%s: more than 10 names or a name over %d bytes",
+                                name, RN_DATA_MAX_CLASS_NAME);
+        memcpy(names[count], text + start, length);
+        names[count][length] = '\0';
+        pointers[count] = names[count];
+        count++;
+    }
+    if (count != 10)
+        return rn_set_error(RN_ERR_FORMAT, "%s: %d class names (CIFAR-10 has 10)", name, count);
+    return rn__set_class_names(data, pointers, 10);
+}
+
+/* Reads the batch files into memory and decodes them into one dataset. */
+static int rn__cifar_load_batches(const char *dir, const char *const *names, int n_files,
+                                  rn_dataset *out)
+{
+    unsigned char *bytes[5] = {NULL, NULL, NULL, NULL, NULL};
+    char paths[5][RN__PATH_SIZE];
+    int counts[5] = {0, 0, 0, 0, 0}, total = 0, first = 0, i, status = RN_OK;
+    for (i = 0; status == RN_OK && i < n_files; i++) {
+        size_t size = 0;
+        status = rn__join_path(paths[i], RN__PATH_SIZE, dir, names[i]);
+        if (status == RN_OK) status = rn__read_file(paths[i], &bytes[i], &size);
+        if (status == RN_OK) status = rn__cifar_count(size, paths[i], &counts[i]);
+        if (status == RN_OK) total += counts[i];
+    }
+    if (status == RN_OK) status = rn__dataset_new(out, total, 3, rn__cifar_shape, 10);
+    for (i = 0; status == RN_OK && i < n_files; i++) {
+        status = rn__cifar_decode(bytes[i], counts[i], paths[i], out, first);
+        first += counts[i];
+    }
+    for (i = 0; i < n_files; i++) RN_FREE(bytes[i]);
+    return status;
+}
+
+RN_API int rn_data_cifar10(const char *dir, int train, rn_dataset *out)
+{
+    static const char *const train_files[5] = {"data_batch_1.bin", "data_batch_2.bin",
+                                               "data_batch_3.bin", "data_batch_4.bin",
+                                               "data_batch_5.bin"};
+    static const char *const test_files[1] = {"test_batch.bin"};
+    char dirs[2][RN__PATH_SIZE], path[RN__PATH_SIZE], meta_path[RN__PATH_SIZE];
+    int n_dirs = rn__dataset_dirs(dir, "cifar-10-batches-bin", NULL, dirs), i, status;
+    if (out == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_data_cifar10: out is NULL");
+    memset(out, 0, sizeof *out);
+    for (i = 0; i < n_dirs; i++) {
+        unsigned char *meta = NULL;
+        size_t meta_size = 0;
+        if (rn__join_path(path, sizeof path, dirs[i], train ? train_files[0] : test_files[0]) !=
+                RN_OK ||
+            !rn__file_exists(path))
+            continue;
+        status = rn__join_path(meta_path, sizeof meta_path, dirs[i], "batches.meta.txt");
+        if (status == RN_OK)
+            status = rn__cifar_load_batches(dirs[i], train ? train_files : test_files,
+                                            train ? 5 : 1, out);
+        if (status == RN_OK) status = rn__read_file(meta_path, &meta, &meta_size);
+        if (status == RN_OK)
+            status = rn__cifar_class_names((const char *)meta, meta_size, meta_path, out);
+        RN_FREE(meta);
+        if (status != RN_OK) rn_dataset_free(out);
+        return status;
+    }
+    return rn_set_error(RN_ERR_IO,
+                        "rn_data_cifar10: %s not found in %s; download "
+                        "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz and unpack it "
+                        "into $RELUNET_DATA (it creates cifar-10-batches-bin), or pass the "
+                        "directory",
+                        train ? train_files[0] : test_files[0],
+                        n_dirs > 0 ? dirs[0] : "any directory ($RELUNET_DATA is not set)");
+}
+
+/* ===== 7. images ========================================================== */
+
+RN_API int rn_image_resize(const rn_tensor *image, int height, int width, rn_tensor *out)
+{
+    int shape[3], channels, in_height, in_width, c, y, x, status;
+    double scale_y, scale_x;
+    if (image == NULL || out == NULL || image->ndim != 3 || image == out)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_image_resize: need a C x H x W image and a "
+                                             "separate output");
+    channels = image->shape[0];
+    in_height = image->shape[1];
+    in_width = image->shape[2];
+    shape[0] = channels;
+    shape[1] = height;
+    shape[2] = width;
+    status = rn_tensor_resize(out, 3, shape);
+    if (status != RN_OK) return status;
+    scale_y = (double)in_height / height;
+    scale_x = (double)in_width / width;
+    for (y = 0; y < height; y++) {
+        /* Source coordinate of the output pixel's centre, clamped to the
+           outermost source centres. */
+        double source_y = (y + 0.5) * scale_y - 0.5;
+        int y0, y1;
+        double wy;
+        if (source_y < 0.0) source_y = 0.0;
+        y0 = (int)source_y;
+        y1 = y0 + 1 < in_height ? y0 + 1 : y0;
+        wy = source_y - y0;
+        for (x = 0; x < width; x++) {
+            double source_x = (x + 0.5) * scale_x - 0.5;
+            int x0, x1;
+            double wx;
+            if (source_x < 0.0) source_x = 0.0;
+            x0 = (int)source_x;
+            x1 = x0 + 1 < in_width ? x0 + 1 : x0;
+            wx = source_x - x0;
+            for (c = 0; c < channels; c++) {
+                const float *plane = image->data + (size_t)c * in_height * in_width;
+                double top = plane[y0 * in_width + x0] * (1.0 - wx) + plane[y0 * in_width + x1] * wx;
+                double bottom =
+                    plane[y1 * in_width + x0] * (1.0 - wx) + plane[y1 * in_width + x1] * wx;
+                out->data[((size_t)c * height + y) * width + x] =
+                    (float)(top * (1.0 - wy) + bottom * wy);
+            }
+        }
+    }
+    return RN_OK;
+}
+
+/* Decodes with stb_image (interleaved bytes) into C x H x W floats. */
+static int rn__image_decode(const unsigned char *bytes, size_t size, const char *name,
+                            int channels, rn_tensor *image)
+{
+    int width, height, file_channels, shape[3], c, k, status;
+    unsigned char *pixels;
+    if (size > INT_MAX || !stbi_info_from_memory(bytes, (int)size, &width, &height, &file_channels))
+        return rn_set_error(RN_ERR_FORMAT, "%s: not a PNG, JPEG or BMP image (%s)", name,
+                            size > INT_MAX ? "too large" : stbi_failure_reason());
+    if (width < 1 || height < 1 || width > RN_DATA_MAX_SIDE || height > RN_DATA_MAX_SIDE ||
+        (size_t)width * (size_t)height > RN_DATA_MAX_PIXELS)
+        return rn_set_error(RN_ERR_FORMAT, "%s: %d x %d pixels is too large (at most %d)", name,
+                            width, height, RN_DATA_MAX_PIXELS);
+    pixels = stbi_load_from_memory(bytes, (int)size, &width, &height, &file_channels, channels);
+    if (pixels == NULL)
+        return rn_set_error(RN_ERR_FORMAT, "%s: cannot decode (%s)", name, stbi_failure_reason());
+    shape[0] = channels;
+    shape[1] = height;
+    shape[2] = width;
+    status = rn_tensor_resize(image, 3, shape);
+    if (status == RN_OK)
+        for (c = 0; c < channels; c++)
+            for (k = 0; k < width * height; k++)
+                image->data[(size_t)c * width * height + k] = pixels[k * channels + c] / 255.0f;
+    stbi_image_free(pixels);
+    return status;
+}
+
+/* Decodes, then resizes when a size other than the image's own is asked for. */
+static int rn__image_from_bytes(const unsigned char *bytes, size_t size, const char *name,
+                                int channels, int height, int width, rn_tensor *image)
+{
+    rn_tensor decoded;
+    int status;
+    if (image == NULL || (bytes == NULL && size > 0))
+        return rn_set_error(RN_ERR_ARGUMENT, "%s: NULL image or data", name);
+    if ((channels != 1 && channels != 3) || height < 0 || width < 0 || (height == 0) != (width == 0))
+        return rn_set_error(RN_ERR_ARGUMENT,
+                            "%s: %d channels, %d x %d (need 1 or 3 channels, both sizes or none)",
+                            name, channels, height, width);
+    memset(&decoded, 0, sizeof decoded);
+    status = rn__image_decode(bytes, size, name, channels, &decoded);
+    if (status == RN_OK && height > 0 && (decoded.shape[1] != height || decoded.shape[2] != width)) {
+        status = rn_image_resize(&decoded, height, width, image);
+    } else if (status == RN_OK) {
+        status = rn_tensor_resize(image, 3, decoded.shape);
+        if (status == RN_OK) status = rn_tensor_copy(image, &decoded);
+    }
+    rn_tensor_free(&decoded);
+    return status;
+}
+
+RN_API int rn_image_from_memory(const void *bytes, size_t size, int channels, int height,
+                                int width, rn_tensor *image)
+{
+    return rn__image_from_bytes((const unsigned char *)bytes, size, "image in memory", channels,
+                                height, width, image);
+}
+
+RN_API int rn_image_load(const char *path, int channels, int height, int width, rn_tensor *image)
+{
+    unsigned char *bytes;
+    size_t size;
+    int status;
+    if (path == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_image_load: path is NULL");
+    status = rn__read_file(path, &bytes, &size);
+    if (status != RN_OK) return status;
+    status = rn__image_from_bytes(bytes, size, path, channels, height, width, image);
+    RN_FREE(bytes);
+    return status;
+}
+
+#if defined(_WIN32)
+
+RN_API int rn_data_image_folder(const char *root, int channels, int height, int width,
+                                rn_dataset *out)
+{
+    (void)root, (void)channels, (void)height, (void)width, (void)out;
+    return rn_set_error(RN_ERR_UNSUPPORTED, "rn_data_image_folder: needs POSIX directories");
+}
+
+#else
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+/* A growable list of RN_MALLOC'ed strings. */
+typedef struct rn__names {
+    char **items;
+    int count, capacity;
+} rn__names;
+
+static void rn__names_free(rn__names *names)
+{
+    int i;
+    for (i = 0; i < names->count; i++) RN_FREE(names->items[i]);
+    RN_FREE(names->items);
+    memset(names, 0, sizeof *names);
+}
+
+static int rn__names_add(rn__names *names, const char *name)
+{
+    size_t length = strlen(name) + 1;
+    char *copy;
+    if (names->count == names->capacity) {
+        int capacity = names->capacity > 0 ? names->capacity * 2 : 16;
+        char **items = (char **)rn__calloc((size_t)capacity, sizeof(char *));
+        if (items == NULL) return rn_set_error(RN_ERR_MEMORY, "cannot grow a list of names");
+        if (names->count > 0) memcpy(items, names->items, (size_t)names->count * sizeof(char *));
+        RN_FREE(names->items);
+        names->items = items;
+        names->capacity = capacity;
+    }
+    copy = (char *)RN_MALLOC(length);
+    if (copy == NULL) return rn_set_error(RN_ERR_MEMORY, "cannot copy a name");
+    memcpy(copy, name, length);
+    names->items[names->count++] = copy;
+    return RN_OK;
+}
+
+static int rn__compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int rn__has_image_extension(const char *name)
+{
+    static const char *const extensions[4] = {".png", ".jpg", ".jpeg", ".bmp"};
+    size_t length = strlen(name);
+    int i;
+    for (i = 0; i < 4; i++) {
+        size_t extension = strlen(extensions[i]), k;
+        int same = length > extension;
+        for (k = 0; same && k < extension; k++)
+            same = tolower((unsigned char)name[length - extension + k]) == extensions[i][k];
+        if (same) return 1;
+    }
+    return 0;
+}
+
+/* The entries of dir that are directories (want_dirs) or image files,
+   sorted by name; hidden entries are skipped. */
+static int rn__list_dir(const char *dir, int want_dirs, rn__names *names)
+{
+    DIR *handle = opendir(dir);
+    struct dirent *entry;
+    int status = RN_OK;
+    if (handle == NULL) return rn_set_error(RN_ERR_IO, "%s: cannot open the directory", dir);
+    while (status == RN_OK && (entry = readdir(handle)) != NULL) {
+        char path[RN__PATH_SIZE];
+        struct stat info;
+        if (entry->d_name[0] == '.') continue;
+        status = rn__join_path(path, sizeof path, dir, entry->d_name);
+        if (status != RN_OK || stat(path, &info) != 0) continue;
+        if (want_dirs ? S_ISDIR(info.st_mode)
+                      : S_ISREG(info.st_mode) && rn__has_image_extension(entry->d_name))
+            status = rn__names_add(names, entry->d_name);
+    }
+    closedir(handle);
+    if (names->count > 1) qsort(names->items, (size_t)names->count, sizeof(char *), rn__compare_names);
+    return status;
+}
+
+/* Every image path under root/<class>/, class by class, and each one's class. */
+static int rn__list_images(const char *root, rn__names *classes, rn__names *paths,
+                           int **labels)
+{
+    int c, i, status = rn__list_dir(root, 1, classes);
+    int *class_end = (int *)rn__calloc((size_t)classes->count, sizeof(int));
+    if (status == RN_OK && class_end == NULL)
+        status = rn_set_error(RN_ERR_MEMORY, "cannot allocate %d classes", classes->count);
+    for (c = 0; status == RN_OK && c < classes->count; c++) {
+        char class_dir[RN__PATH_SIZE], path[RN__PATH_SIZE];
+        rn__names files;
+        memset(&files, 0, sizeof files);
+        status = rn__join_path(class_dir, sizeof class_dir, root, classes->items[c]);
+        if (status == RN_OK) status = rn__list_dir(class_dir, 0, &files);
+        for (i = 0; status == RN_OK && i < files.count; i++) {
+            status = rn__join_path(path, sizeof path, class_dir, files.items[i]);
+            if (status == RN_OK) status = rn__names_add(paths, path);
+        }
+        class_end[c] = paths->count;
+        rn__names_free(&files);
+    }
+    if (status == RN_OK && paths->count == 0)
+        status = rn_set_error(RN_ERR_IO, "%s: no class folders with .png, .jpg or .bmp images",
+                              root);
+    if (status == RN_OK && (*labels = (int *)rn__calloc((size_t)paths->count, sizeof(int))) == NULL)
+        status = rn_set_error(RN_ERR_MEMORY, "cannot allocate %d labels", paths->count);
+    for (i = 0, c = 0; status == RN_OK && i < paths->count; i++) {
+        while (i >= class_end[c]) c++;
+        (*labels)[i] = c;
+    }
+    RN_FREE(class_end);
+    return status;
+}
+
+RN_API int rn_data_image_folder(const char *root, int channels, int height, int width,
+                                rn_dataset *out)
+{
+    rn__names classes, paths;
+    rn_tensor image;
+    int *labels = NULL, i, status;
+    if (root == NULL || out == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_data_image_folder: NULL argument");
+    memset(out, 0, sizeof *out);
+    memset(&classes, 0, sizeof classes);
+    memset(&paths, 0, sizeof paths);
+    memset(&image, 0, sizeof image);
+    status = rn__list_images(root, &classes, &paths, &labels);
+    for (i = 0; status == RN_OK && i < paths.count; i++) {
+        status = rn_image_load(paths.items[i], channels, height, width, &image);
+        if (status == RN_OK && i == 0) {
+            status = rn__dataset_new(out, paths.count, 3, image.shape, classes.count);
+            if (status == RN_OK)
+                status = rn__set_class_names(out, (const char *const *)classes.items,
+                                             classes.count);
+        }
+        if (status == RN_OK && memcmp(image.shape, out->inputs.shape + 1, 3 * sizeof(int)) != 0)
+            status = rn_set_error(RN_ERR_SHAPE, "%s: %d x %d, unlike the first image's %d x %d",
+                                  paths.items[i], image.shape[1], image.shape[2],
+                                  out->inputs.shape[2], out->inputs.shape[3]);
+        if (status == RN_OK) {
+            memcpy(out->inputs.data + (size_t)i * image.size, image.data, image.size * sizeof(float));
+            out->labels[i] = labels[i];
+        }
+    }
+    rn_tensor_free(&image);
+    rn__names_free(&classes);
+    rn__names_free(&paths);
+    RN_FREE(labels);
+    if (status != RN_OK) rn_dataset_free(out);
+    return status;
+}
+
+#endif
+
+/* ===== 8. two moons ======================================================= */
+
+/* numpy's legacy RandomState: MT19937 (Matsumoto and Nishimura 1998) seeded
+   by init_genrand, 53-bit doubles from two outputs, bounded integers by
+   masked rejection, and polar Box-Muller normals that keep the second value
+   for the next call. Private: it exists to match scikit-learn draw for draw. */
+typedef struct rn__mt19937 {
+    uint32_t key[624];
+    int position;
+    int has_gauss;
+    double gauss;
+} rn__mt19937;
+
+static void rn__mt_seed(rn__mt19937 *mt, uint32_t seed)
+{
+    int i;
+    mt->key[0] = seed;
+    for (i = 1; i < 624; i++)
+        mt->key[i] = 1812433253u * (mt->key[i - 1] ^ (mt->key[i - 1] >> 30)) + (uint32_t)i;
+    mt->position = 624;
+    mt->has_gauss = 0;
+    mt->gauss = 0.0;
+}
+
+static void rn__mt_regenerate(rn__mt19937 *mt)
+{
+    int i;
+    for (i = 0; i < 624; i++) {
+        uint32_t y = (mt->key[i] & 0x80000000u) | (mt->key[(i + 1) % 624] & 0x7fffffffu);
+        mt->key[i] = mt->key[(i + 397) % 624] ^ (y >> 1) ^ (0x9908b0dfu & (0u - (y & 1u)));
+    }
+    mt->position = 0;
+}
+
+static uint32_t rn__mt_next32(rn__mt19937 *mt)
+{
+    uint32_t y;
+    if (mt->position == 624) rn__mt_regenerate(mt);
+    y = mt->key[mt->position++];
+    y ^= y >> 11;
+    y ^= (y << 7) & 0x9d2c5680u;
+    y ^= (y << 15) & 0xefc60000u;
+    return y ^ (y >> 18);
+}
+
+static double rn__mt_next_double(rn__mt19937 *mt)
+{
+    uint32_t a = rn__mt_next32(mt) >> 5, b = rn__mt_next32(mt) >> 6;
+    return (a * 67108864.0 + b) / 9007199254740992.0;
+}
+
+/* Uniform in [0, max] by masking to max's bit width and rejecting. */
+static uint32_t rn__mt_interval(rn__mt19937 *mt, uint32_t max)
+{
+    uint32_t mask = max, value;
+    if (max == 0) return 0;
+    mask |= mask >> 1;
+    mask |= mask >> 2;
+    mask |= mask >> 4;
+    mask |= mask >> 8;
+    mask |= mask >> 16;
+    while ((value = rn__mt_next32(mt) & mask) > max) {
+    }
+    return value;
+}
+
+static double rn__mt_gauss(rn__mt19937 *mt)
+{
+    double x1, x2, r2, f;
+    if (mt->has_gauss) {
+        mt->has_gauss = 0;
+        return mt->gauss;
+    }
+    do {
+        x1 = 2.0 * rn__mt_next_double(mt) - 1.0;
+        x2 = 2.0 * rn__mt_next_double(mt) - 1.0;
+        r2 = x1 * x1 + x2 * x2;
+    } while (r2 >= 1.0 || r2 == 0.0);
+    f = sqrt(-2.0 * log(r2) / r2);
+    mt->gauss = f * x1;
+    mt->has_gauss = 1;
+    return f * x2;
+}
+
+/* numpy.linspace(0, pi, count)[i]: i * step, with the last point exactly pi. */
+static double rn__half_turn(int i, int count)
+{
+    const double pi = 3.14159265358979323846;
+    if (i == count - 1 && count > 1) return pi;
+    return count > 1 ? i * (pi / (count - 1)) : 0.0;
+}
+
+RN_API int rn_data_moons(int n_samples, double noise, int shuffle, uint32_t seed,
+                         rn_dataset *out)
+{
+    static const int item_shape[1] = {2};
+    int n_outer = n_samples / 2, n_inner = n_samples - n_samples / 2, *order = NULL, i, status;
+    double *points;
+    rn__mt19937 mt;
+    if (out == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_data_moons: out is NULL");
+    memset(out, 0, sizeof *out);
+    if (n_samples < 1 || n_samples > RN_DATA_MAX_ITEMS || !(noise >= 0.0))
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_data_moons: %d samples, noise %g", n_samples,
+                            noise);
+    points = (double *)rn__calloc((size_t)n_samples * 2, sizeof(double));
+    order = (int *)rn__calloc((size_t)n_samples, sizeof(int));
+    status = points != NULL && order != NULL
+                 ? rn__dataset_new(out, n_samples, 1, item_shape, 2)
+                 : rn_set_error(RN_ERR_MEMORY, "rn_data_moons: cannot allocate %d points",
+                                n_samples);
+    if (status == RN_OK) {
+        for (i = 0; i < n_outer; i++) {
+            points[2 * i] = cos(rn__half_turn(i, n_outer));
+            points[2 * i + 1] = sin(rn__half_turn(i, n_outer));
+        }
+        for (i = 0; i < n_inner; i++) {
+            points[2 * (n_outer + i)] = 1.0 - cos(rn__half_turn(i, n_inner));
+            points[2 * (n_outer + i) + 1] = 1.0 - sin(rn__half_turn(i, n_inner)) - 0.5;
+        }
+        /* sklearn.utils.shuffle: numpy's shuffle of arange(n), then X[order]. */
+        rn__mt_seed(&mt, seed);
+        for (i = 0; i < n_samples; i++) order[i] = i;
+        for (i = n_samples - 1; shuffle && i > 0; i--)
+            rn__swap_ints(order, i, (int)rn__mt_interval(&mt, (uint32_t)i));
+        /* Then the noise, drawn row by row (x, y) after the shuffle. */
+        for (i = 0; i < n_samples; i++) {
+            const double *point = points + 2 * order[i];
+            double dx = noise > 0.0 ? noise * rn__mt_gauss(&mt) : 0.0;
+            double dy = noise > 0.0 ? noise * rn__mt_gauss(&mt) : 0.0;
+            out->inputs.data[2 * i] = (float)(point[0] + dx);
+            out->inputs.data[2 * i + 1] = (float)(point[1] + dy);
+            out->labels[i] = order[i] < n_outer ? 0 : 1;
+        }
+    }
+    RN_FREE(points);
+    RN_FREE(order);
+    return status;
+}
+
+#endif /* RELUNET_IMPLEMENTATION */
