@@ -6,6 +6,7 @@
 #   make examples      build the example programs
 #   make demo          a short ReLU_alpha study on Fashion-MNIST, written to demo/
 #   make check-headers compile the headers with gcc, clang (-Werror) and tcc
+#   make fuzz          run every libFuzzer target for FUZZ_SECONDS (default 60)
 #
 # CC, CFLAGS and LDLIBS pass through: make test CC=clang CFLAGS=-O1
 
@@ -25,7 +26,7 @@ HEADERS = $(wildcard relunet*.h) tests/harness.h $(wildcard tests/*.h) $(wildcar
 TESTS = $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
 EXAMPLES = $(patsubst examples/%.c,$(BUILD)/%,$(wildcard examples/*.c))
 
-.PHONY: all test test-valgrind examples deps deps-check check-headers clean
+.PHONY: all test test-valgrind fuzz examples demo deps deps-check check-headers clean
 
 all: $(TESTS) $(EXAMPLES)
 
@@ -35,8 +36,21 @@ deps:
 deps-check:
 	@sh scripts/deps.sh build check
 
+# The two-moons generator is compared point by point with scikit-learn's
+# make_moons when Debian's python3-sklearn is there (sh scripts/deps.sh reference).
+SKLEARN_PYTHON = $(firstword $(wildcard /usr/bin/python3) python3)
+
 test: deps $(TESTS) $(BUILD)/readme_quickstart
-	@sh tests/run.sh $(TESTS) $(BUILD)/readme_quickstart
+	@$(SKLEARN_PYTHON) tests/moons_reference.py > $(BUILD)/moons_reference.txt 2>/dev/null \
+	    || rm -f $(BUILD)/moons_reference.txt
+	@RELUNET_MOONS_REFERENCE=$$(test -s $(BUILD)/moons_reference.txt && echo $(BUILD)/moons_reference.txt) \
+	    sh tests/run.sh $(TESTS) $(BUILD)/readme_quickstart
+
+# Each libFuzzer target runs FUZZ_SECONDS; a finding fails the run.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@sh scripts/deps.sh fuzz
+	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 test-valgrind: deps deps-check $(TESTS) $(BUILD)/readme_quickstart
 	@TEST_RUNNER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
@@ -49,6 +63,13 @@ $(BUILD)/test_%: tests/test_%.c $(HEADERS) | $(BUILD)
 
 $(BUILD)/%: examples/%.c $(HEADERS) | $(BUILD)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+
+# test_examples runs these with --quick.
+$(BUILD)/test_examples: $(BUILD)/relu_alpha_sweep $(BUILD)/conv_linearization
+
+# A short ReLU_alpha sweep: 6 lambdas, 2 runs each, 2 epochs (a minute or two on 2 cores).
+demo: deps $(BUILD)/relu_alpha_sweep
+	$(BUILD)/relu_alpha_sweep --lambdas 0,0.01,0.02,0.03,0.04,0.05 --runs 2 --epochs 2 --out demo
 
 # The README's quick start is compiled and run, so it cannot rot: the first
 # ```c block of README.md is extracted as a program.

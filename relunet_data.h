@@ -28,7 +28,7 @@ QUICK START
        for (int epoch = 0; epoch < 10; epoch++) {
            rn_batch_iter batches;
            rn_dataset_shuffle(&train, &rng);
-           rn_batch_iter_begin(&batches, &train, 64, NULL);   // views, no copies
+           rn_batch_iter_begin(&batches, &train, 64, NULL, 0); // views, no copies
            while (rn_batch_iter_next(&batches) > 0)
                train_step(&batches.inputs, batches.labels);    // 64 x 1 x 28 x 28
            rn_batch_iter_free(&batches);
@@ -50,7 +50,8 @@ HOSTILE INPUT
    below), sizes against the data actually present, label ranges, gzip
    CRC-32 and length, and fails with a message naming the file and the
    problem. Each has a from-memory entry point; the fuzz targets in
-   tests/fuzz/ drive those.
+   tests/fuzz/ drive those. JPEG Huffman tables that overflow stb_image 2.27
+   (Debian 12's version) are refused before stb_image sees them.
 
 API GROUPS
    datasets      rn_dataset_free rn_dataset_gather rn_dataset_subsample
@@ -97,7 +98,9 @@ typedef struct rn_dataset {
 } rn_dataset;
 
 RN_API void rn_dataset_free(rn_dataset *data);
-/* out gets copies of items indices[0..count) of data, in that order. */
+/* out gets copies of items indices[0..count) of data, in that order.
+   Like every function below that fills an rn_dataset, it overwrites out
+   (which must not be data) and leaves it empty on failure. */
 RN_API int rn_dataset_gather(const rn_dataset *data, const int *indices, int count,
                              rn_dataset *out);
 /* count items drawn without replacement, in random order. stratified = 1
@@ -379,13 +382,17 @@ RN_API int rn_dataset_gather(const rn_dataset *data, const int *indices, int cou
                              rn_dataset *out)
 {
     size_t item;
-    int i, status = rn__check_dataset(data, "rn_dataset_gather");
+    int i, status;
+    if (out != NULL && out != data) memset(out, 0, sizeof *out);
+    status = rn__check_dataset(data, "rn_dataset_gather");
     if (status != RN_OK) return status;
+    if (out == data) return rn_set_error(RN_ERR_ARGUMENT, "rn_dataset_gather: out is the input");
     if (indices == NULL || out == NULL || count < 1)
         return rn_set_error(RN_ERR_ARGUMENT, "rn_dataset_gather: no indices or no output");
     for (i = 0; i < count; i++)
         if (indices[i] < 0 || indices[i] >= rn__dataset_count(data))
-            return rn_set_error(RN_ERR_ARGUMENT, "rn_dataset_gather: index %d is %d (have %d items)",
+            return rn_set_error(RN_ERR_ARGUMENT,
+                                "rn_dataset_gather: index %d is %d (have %d items)",
                                 i, indices[i], rn__dataset_count(data));
     status = rn__dataset_new(out, count, data->inputs.ndim - 1, data->inputs.shape + 1,
                              data->n_classes);
@@ -521,7 +528,9 @@ static int rn__check_labels(const rn_dataset *data, const char *caller)
 RN_API int rn_dataset_subsample(const rn_dataset *data, int count, int stratified, uint64_t seed,
                                 rn_dataset *out)
 {
-    int *order, status = rn__check_dataset(data, "rn_dataset_subsample");
+    int *order, status;
+    if (out != NULL && out != data) memset(out, 0, sizeof *out);
+    status = rn__check_dataset(data, "rn_dataset_subsample");
     if (status != RN_OK) return status;
     if (count < 1 || count > rn__dataset_count(data))
         return rn_set_error(RN_ERR_ARGUMENT, "rn_dataset_subsample: %d of %d items", count,
@@ -539,7 +548,10 @@ RN_API int rn_dataset_subsample(const rn_dataset *data, int count, int stratifie
 RN_API int rn_dataset_split(const rn_dataset *data, int first_count, uint64_t seed,
                             rn_dataset *first, rn_dataset *rest)
 {
-    int *order, n, status = rn__check_dataset(data, "rn_dataset_split");
+    int *order, n, status;
+    if (first != NULL && first != data) memset(first, 0, sizeof *first);
+    if (rest != NULL && rest != data) memset(rest, 0, sizeof *rest);
+    status = rn__check_dataset(data, "rn_dataset_split");
     if (status != RN_OK) return status;
     n = rn__dataset_count(data);
     if (first_count < 1 || first_count >= n)
@@ -566,8 +578,9 @@ RN_API int rn_batch_iter_begin(rn_batch_iter *iter, const rn_dataset *data, int 
     memset(iter, 0, sizeof *iter);
     status = rn__check_dataset(data, "rn_batch_iter_begin");
     if (status != RN_OK) return status;
-    if (batch_size < 1)
-        return rn_set_error(RN_ERR_ARGUMENT, "rn_batch_iter_begin: batch size %d", batch_size);
+    if (batch_size < 1 || (order != NULL && n_items < 0))
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_batch_iter_begin: batch size %d, %d items",
+                            batch_size, n_items);
     iter->data = data;
     iter->order = order;
     iter->n = order != NULL ? n_items : rn__dataset_count(data);
@@ -575,7 +588,8 @@ RN_API int rn_batch_iter_begin(rn_batch_iter *iter, const rn_dataset *data, int 
     if (order == NULL) return RN_OK;
     for (i = 0; i < n_items; i++)
         if (order[i] < 0 || order[i] >= rn__dataset_count(data))
-            return rn_set_error(RN_ERR_ARGUMENT, "rn_batch_iter_begin: order[%d] is %d (have %d items)",
+            return rn_set_error(RN_ERR_ARGUMENT,
+                                "rn_batch_iter_begin: order[%d] is %d (have %d items)",
                                 i, order[i], rn__dataset_count(data));
     memcpy(shape, data->inputs.shape, sizeof shape);
     shape[0] = batch_size;
@@ -776,7 +790,8 @@ static int rn__gzip_header(const unsigned char *bytes, size_t size, const char *
     end = size - 8;
     if (flags & RN__GZ_FEXTRA) {
         size_t extra;
-        if (position + 2 > end) return rn_set_error(RN_ERR_FORMAT, "%s: gzip header truncated", name);
+        if (position + 2 > end)
+            return rn_set_error(RN_ERR_FORMAT, "%s: gzip header truncated", name);
         extra = (size_t)bytes[position] | (size_t)bytes[position + 1] << 8;
         position += 2;
         if (extra > end - position)
@@ -789,7 +804,8 @@ static int rn__gzip_header(const unsigned char *bytes, size_t size, const char *
         return rn_set_error(RN_ERR_FORMAT, "%s: gzip comment runs past the end", name);
     if (flags & RN__GZ_FHCRC) {
         uint32_t expected;
-        if (position + 2 > end) return rn_set_error(RN_ERR_FORMAT, "%s: gzip header truncated", name);
+        if (position + 2 > end)
+            return rn_set_error(RN_ERR_FORMAT, "%s: gzip header truncated", name);
         expected = (uint32_t)bytes[position] | (uint32_t)bytes[position + 1] << 8;
         if ((rn_crc32(0, bytes, position) & 0xFFFFu) != expected)
             return rn_set_error(RN_ERR_FORMAT, "%s: gzip header CRC mismatch", name);
@@ -822,7 +838,7 @@ RN_API int rn_gunzip(const void *bytes, size_t size, const char *name, unsigned 
     expected_crc = rn__le32(p + size - 8);
     expected_size = rn__le32(p + size - 4);
     if (compressed > INT_MAX || expected_size > INT_MAX ||
-        expected_size > (compressed + 1) * RN__DEFLATE_MAX_RATIO)
+        expected_size / RN__DEFLATE_MAX_RATIO > compressed)
         return rn_set_error(RN_ERR_FORMAT,
                             "%s: gzip length field %lu is impossible for %lu compressed bytes",
                             name, (unsigned long)expected_size, (unsigned long)compressed);
@@ -957,6 +973,7 @@ static int rn__idx_from_bytes(const unsigned char *images, size_t images_size,
 RN_API int rn_data_idx_from_memory(const void *images, size_t images_size, const void *labels,
                                    size_t labels_size, int n_classes, rn_dataset *out)
 {
+    if (out != NULL) memset(out, 0, sizeof *out);
     if ((images == NULL && images_size > 0) || (labels == NULL && labels_size > 0))
         return rn_set_error(RN_ERR_ARGUMENT, "rn_data_idx_from_memory: NULL data");
     return rn__idx_from_bytes((const unsigned char *)images, images_size, "IDX images",
@@ -970,9 +987,9 @@ RN_API int rn_data_idx_load(const char *images_path, const char *labels_path, in
     unsigned char *images = NULL, *labels = NULL;
     size_t images_size, labels_size;
     int status;
+    if (out != NULL) memset(out, 0, sizeof *out);
     if (images_path == NULL || labels_path == NULL || out == NULL)
         return rn_set_error(RN_ERR_ARGUMENT, "rn_data_idx_load: NULL argument");
-    memset(out, 0, sizeof *out);
     status = rn__read_file(images_path, &images, &images_size);
     if (status == RN_OK) status = rn__read_file(labels_path, &labels, &labels_size);
     if (status == RN_OK)
@@ -1062,9 +1079,9 @@ static const int rn__cifar_shape[3] = {3, 32, 32};
 RN_API int rn_data_cifar10_from_memory(const void *bytes, size_t size, rn_dataset *out)
 {
     int count = 0, status;
+    if (out != NULL) memset(out, 0, sizeof *out);
     if (out == NULL || (bytes == NULL && size > 0))
         return rn_set_error(RN_ERR_ARGUMENT, "rn_data_cifar10_from_memory: NULL argument");
-    memset(out, 0, sizeof *out);
     status = rn__cifar_count(size, "CIFAR-10 batch", &count);
     if (status == RN_OK) status = rn__dataset_new(out, count, 3, rn__cifar_shape, 10);
     if (status == RN_OK)
@@ -1165,52 +1182,87 @@ RN_API int rn_data_cifar10(const char *dir, int train, rn_dataset *out)
 
 /* ===== 7. images ========================================================== */
 
+/* The two source pixels an output pixel blends along one axis, and the
+   weight of the second: the output pixel's centre mapped into the source,
+   clamped to the outermost source centres. */
+static void rn__resize_taps(int out_index, double scale, int in_size, int *first, int *second,
+                            double *weight)
+{
+    double source = (out_index + 0.5) * scale - 0.5;
+    if (source < 0.0) source = 0.0;
+    *first = (int)source;
+    *second = *first + 1 < in_size ? *first + 1 : *first;
+    *weight = source - *first;
+}
+
 RN_API int rn_image_resize(const rn_tensor *image, int height, int width, rn_tensor *out)
 {
-    int shape[3], channels, in_height, in_width, c, y, x, status;
-    double scale_y, scale_x;
+    int shape[3], in_height, in_width, c, y, x, status;
     if (image == NULL || out == NULL || image->ndim != 3 || image == out)
         return rn_set_error(RN_ERR_ARGUMENT, "rn_image_resize: need a C x H x W image and a "
                                              "separate output");
-    channels = image->shape[0];
     in_height = image->shape[1];
     in_width = image->shape[2];
-    shape[0] = channels;
+    shape[0] = image->shape[0];
     shape[1] = height;
     shape[2] = width;
     status = rn_tensor_resize(out, 3, shape);
     if (status != RN_OK) return status;
-    scale_y = (double)in_height / height;
-    scale_x = (double)in_width / width;
-    for (y = 0; y < height; y++) {
-        /* Source coordinate of the output pixel's centre, clamped to the
-           outermost source centres. */
-        double source_y = (y + 0.5) * scale_y - 0.5;
-        int y0, y1;
-        double wy;
-        if (source_y < 0.0) source_y = 0.0;
-        y0 = (int)source_y;
-        y1 = y0 + 1 < in_height ? y0 + 1 : y0;
-        wy = source_y - y0;
-        for (x = 0; x < width; x++) {
-            double source_x = (x + 0.5) * scale_x - 0.5;
-            int x0, x1;
-            double wx;
-            if (source_x < 0.0) source_x = 0.0;
-            x0 = (int)source_x;
-            x1 = x0 + 1 < in_width ? x0 + 1 : x0;
-            wx = source_x - x0;
-            for (c = 0; c < channels; c++) {
-                const float *plane = image->data + (size_t)c * in_height * in_width;
-                double top = plane[y0 * in_width + x0] * (1.0 - wx) + plane[y0 * in_width + x1] * wx;
-                double bottom =
-                    plane[y1 * in_width + x0] * (1.0 - wx) + plane[y1 * in_width + x1] * wx;
-                out->data[((size_t)c * height + y) * width + x] =
-                    (float)(top * (1.0 - wy) + bottom * wy);
+    for (c = 0; c < shape[0]; c++) {
+        const float *plane = image->data + (size_t)c * in_height * in_width;
+        float *target = out->data + (size_t)c * height * width;
+        for (y = 0; y < height; y++) {
+            int y0, y1;
+            double wy;
+            const float *row0, *row1;
+            rn__resize_taps(y, (double)in_height / height, in_height, &y0, &y1, &wy);
+            row0 = plane + (size_t)y0 * in_width;
+            row1 = plane + (size_t)y1 * in_width;
+            for (x = 0; x < width; x++) {
+                int x0, x1;
+                double wx, top, bottom;
+                rn__resize_taps(x, (double)in_width / width, in_width, &x0, &x1, &wx);
+                top = row0[x0] * (1.0 - wx) + row0[x1] * wx;
+                bottom = row1[x0] * (1.0 - wx) + row1[x1] * wx;
+                target[(size_t)y * width + x] = (float)(top * (1.0 - wy) + bottom * wy);
             }
         }
     }
     return RN_OK;
+}
+
+/* stb_image 2.27 (Debian 12's) trusts a JPEG Huffman table's code counts:
+   more than 256 codes write past its tables (fixed upstream in 2.28). stb
+   reads a DHT segment wherever an FF byte is followed by C4, so every such
+   place is checked the way stb would read it, zeros past the end included. */
+static unsigned rn__byte_or_zero(const unsigned char *bytes, size_t size, size_t k)
+{
+    return k < size ? bytes[k] : 0u;
+}
+
+static int rn__jpeg_tables_safe(const unsigned char *bytes, size_t size)
+{
+    size_t i = 0;
+    /* stb_image takes any run of FF bytes, then D8, as a JPEG's start. */
+    while (i < size && bytes[i] == 0xFF) i++;
+    if (i == 0 || i == size || bytes[i] != 0xD8) return 1;
+    for (i = 0; i + 1 < size; i++) {
+        size_t p = i + 2;
+        long remaining;
+        if (bytes[i] != 0xFF || bytes[i + 1] != 0xC4) continue;
+        remaining = (long)(rn__byte_or_zero(bytes, size, p) << 8 |
+                           rn__byte_or_zero(bytes, size, p + 1)) - 2;
+        p += 2;
+        while (remaining > 0) {
+            unsigned table = rn__byte_or_zero(bytes, size, p), codes = 0, k;
+            if (table >> 4 > 1 || (table & 15) > 3) break; /* stb rejects it here */
+            for (k = 0; k < 16; k++) codes += rn__byte_or_zero(bytes, size, p + 1 + k);
+            if (codes > 256) return 0;
+            p += 17 + (size_t)codes;
+            remaining -= 17 + (long)codes;
+        }
+    }
+    return 1;
 }
 
 /* Decodes with stb_image (interleaved bytes) into C x H x W floats. */
@@ -1219,6 +1271,8 @@ static int rn__image_decode(const unsigned char *bytes, size_t size, const char 
 {
     int width, height, file_channels, shape[3], c, k, status;
     unsigned char *pixels;
+    if (!rn__jpeg_tables_safe(bytes, size))
+        return rn_set_error(RN_ERR_FORMAT, "%s: JPEG Huffman table with more than 256 codes", name);
     if (size > INT_MAX || !stbi_info_from_memory(bytes, (int)size, &width, &height, &file_channels))
         return rn_set_error(RN_ERR_FORMAT, "%s: not a PNG, JPEG or BMP image (%s)", name,
                             size > INT_MAX ? "too large" : stbi_failure_reason());
@@ -1249,13 +1303,15 @@ static int rn__image_from_bytes(const unsigned char *bytes, size_t size, const c
     int status;
     if (image == NULL || (bytes == NULL && size > 0))
         return rn_set_error(RN_ERR_ARGUMENT, "%s: NULL image or data", name);
-    if ((channels != 1 && channels != 3) || height < 0 || width < 0 || (height == 0) != (width == 0))
+    if ((channels != 1 && channels != 3) || height < 0 || width < 0 ||
+        (height == 0) != (width == 0))
         return rn_set_error(RN_ERR_ARGUMENT,
                             "%s: %d channels, %d x %d (need 1 or 3 channels, both sizes or none)",
                             name, channels, height, width);
     memset(&decoded, 0, sizeof decoded);
     status = rn__image_decode(bytes, size, name, channels, &decoded);
-    if (status == RN_OK && height > 0 && (decoded.shape[1] != height || decoded.shape[2] != width)) {
+    if (status == RN_OK && height > 0 &&
+        (decoded.shape[1] != height || decoded.shape[2] != width)) {
         status = rn_image_resize(&decoded, height, width, image);
     } else if (status == RN_OK) {
         status = rn_tensor_resize(image, 3, decoded.shape);
@@ -1372,7 +1428,8 @@ static int rn__list_dir(const char *dir, int want_dirs, rn__names *names)
             status = rn__names_add(names, entry->d_name);
     }
     closedir(handle);
-    if (names->count > 1) qsort(names->items, (size_t)names->count, sizeof(char *), rn__compare_names);
+    if (names->count > 1)
+        qsort(names->items, (size_t)names->count, sizeof(char *), rn__compare_names);
     return status;
 }
 
@@ -1416,9 +1473,9 @@ RN_API int rn_data_image_folder(const char *root, int channels, int height, int 
     rn__names classes, paths;
     rn_tensor image;
     int *labels = NULL, i, status;
+    if (out != NULL) memset(out, 0, sizeof *out);
     if (root == NULL || out == NULL)
         return rn_set_error(RN_ERR_ARGUMENT, "rn_data_image_folder: NULL argument");
-    memset(out, 0, sizeof *out);
     memset(&classes, 0, sizeof classes);
     memset(&paths, 0, sizeof paths);
     memset(&image, 0, sizeof image);
@@ -1436,7 +1493,8 @@ RN_API int rn_data_image_folder(const char *root, int channels, int height, int 
                                   paths.items[i], image.shape[1], image.shape[2],
                                   out->inputs.shape[2], out->inputs.shape[3]);
         if (status == RN_OK) {
-            memcpy(out->inputs.data + (size_t)i * image.size, image.data, image.size * sizeof(float));
+            memcpy(out->inputs.data + (size_t)i * image.size, image.data,
+                   image.size * sizeof(float));
             out->labels[i] = labels[i];
         }
     }

@@ -20,6 +20,7 @@ group_packages() {
                 "gcc-s390x-linux-gnu:/usr/bin/s390x-linux-gnu-gcc" \
                 "qemu-user:/usr/bin/qemu-aarch64" ;;
     firmware) echo "gcc-arm-none-eabi:/usr/bin/arm-none-eabi-gcc" ;;
+    reference) echo "python3-sklearn:/usr/lib/python3/dist-packages/sklearn/__init__.py" ;;
     torch) echo "python3-torch:/usr/lib/python3/dist-packages/torch/__init__.py" ;;
     *) echo "deps.sh: unknown group '$1'" >&2; exit 2 ;;
     esac

@@ -1,0 +1,767 @@
+/* relu_alpha_sweep.c - the ReLU_alpha lambda sweep of "Advanced Topics in
+ * Machine Learning, Challenge 2" (P. Pettenà, 2024) on Fashion-MNIST.
+ *
+ * ReLU_alpha(x) = ReLU(x) - (1 - alpha) ReLU(-x): alpha = 1 is ReLU, alpha = 0
+ * the identity. A tiny CNN with one alpha per activation layer is trained
+ * with cross-entropy + lambda * ||alpha||, for lambda from 0 to 0.05, several
+ * runs each from random alphas, and the report counts how many alphas the
+ * penalty drives to zero (the layer becomes linear).
+ *
+ *     cc -O2 -I/usr/include/stb examples/relu_alpha_sweep.c -o relu_alpha_sweep -lm
+ *     ./relu_alpha_sweep             # the study: 11 lambdas x 6 runs, REPORT.md
+ *     ./relu_alpha_sweep --help
+ *
+ * Runs are independent: they run in parallel child processes (--jobs), or
+ * spread over a cluster with --shard i/n (each shard writes the CSV files of
+ * its runs) and --merge DIR... (one report from all shards' CSV files). A
+ * run's result depends on its lambda, run number and --seed only, so any
+ * split gives the same numbers.
+ */
+#define _POSIX_C_SOURCE 200809L
+#define RELUNET_IMPLEMENTATION
+#include "../relunet_data.h"
+#define REPORT_IMPLEMENTATION
+#include "report.h"
+#define STUDY_IMPLEMENTATION
+#include "study.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { LAYERS = 3, MAX_RUNS = 1000, RECORD_EVERY = 100, ALPHA_LEVELS = 20 };
+#define ZERO_BELOW 0.05 /* the study's "converged to zero" */
+#define ONE_FROM 0.95   /* settled at ReLU */
+#define TRAJECTORY_LAMBDA 0.02
+
+static const char *const usage =
+    "usage: relu_alpha_sweep [options]\n"
+    "  The ReLU_alpha lambda sweep on Fashion-MNIST; writes OUT/REPORT.md, CSV and SVG files.\n"
+    "  --quick            a small sweep in seconds (2000 images, 1 epoch, 3 lambdas, 2 runs)\n"
+    "  --data DIR         Fashion-MNIST folder (default: $RELUNET_DATA/fashion-mnist,\n"
+    "                     then /usr/share/datasets/fashion-mnist)\n"
+    "  --out DIR          output folder (default results/relu_alpha_sweep)\n"
+    "  --seed N           training subsample, weights, alphas and batch order (default 1)\n"
+    "  --lambdas LIST     comma-separated penalty weights (default 0,0.005,...,0.05)\n"
+    "  --runs N           runs per lambda (default 6)\n"
+    "  --penalty l1|l2    lambda*||alpha||_1 (default, the study's formula) or\n"
+    "                     lambda*||alpha||_2 unsquared (what its published numbers used)\n"
+    "  --train-size N     training images, a stratified subsample (default 10000)\n"
+    "  --test-size N      test images (default 10000, the whole test set)\n"
+    "  --epochs N         epochs per run (default 10)\n"
+    "  --jobs N           runs at a time, in child processes (default: processors)\n"
+    "  --shard I/N        run only runs I, I+N, I+2N, ... (I from 1) and write their CSV files\n"
+    "  --merge DIR...     no training: the report from the CSV files in DIR/runs of every DIR\n";
+
+typedef struct options {
+    study_options common; /* --data, --out, --seed, --jobs, --*-size, --epochs, --lambdas */
+    int runs, penalty_norm, shard, shards;
+    char **merge_dirs;
+    int n_merge_dirs;
+} options;
+
+/* One run read back from its CSV file. */
+typedef struct run_result {
+    double lambda;
+    int run;
+    study_result result;
+} run_result;
+
+/* What a child process needs to train one run. */
+typedef struct sweep {
+    const options *opt;
+    const rn_dataset *train, *test;
+    char runs_dir[1024];
+} sweep;
+
+/* ---- command line ---------------------------------------------------------- */
+
+static void set_defaults(options *o, int quick)
+{
+    int i;
+    memset(o, 0, sizeof *o);
+    o->common.out = "results/relu_alpha_sweep";
+    o->common.seed = 1;
+    o->runs = quick ? 2 : 6;
+    o->penalty_norm = 1;
+    o->common.train_size = quick ? 2000 : 10000;
+    o->common.test_size = quick ? 1000 : 10000;
+    o->common.epochs = quick ? 1 : 10;
+    o->common.jobs = study_cores();
+    o->shard = o->shards = 1;
+    o->common.n_lambdas = quick ? 3 : 11;
+    for (i = 0; i < o->common.n_lambdas; i++)
+        o->common.lambdas[i] = quick ? (double[]){0.0, 0.02, 0.05}[i] : 0.005 * i;
+}
+
+/* Each returns 1 when the value is good, else -1 after saying why. */
+static int parse_shard(const char *text, options *o)
+{
+    char extra;
+    if (sscanf(text, "%d/%d%c", &o->shard, &o->shards, &extra) != 2 || o->shards < 1 || o->shard < 1 ||
+        o->shard > o->shards) {
+        fprintf(stderr, "--shard: '%s' is not I/N with 1 <= I <= N\n", text);
+        return -1;
+    }
+    return 1;
+}
+
+static int parse_penalty(const char *text, options *o)
+{
+    o->penalty_norm = strcmp(text, "l1") == 0 ? 1 : strcmp(text, "l2") == 0 ? 2 : 0;
+    if (o->penalty_norm != 0) return 1;
+    fprintf(stderr, "--penalty: '%s' is neither l1 nor l2\n", text);
+    return -1;
+}
+
+/* --merge takes the arguments after it up to the next option. */
+static int take_merge_dirs(int argc, char **argv, int *i, options *o)
+{
+    o->merge_dirs = argv + *i + 1;
+    while (*i + 1 < argc && strncmp(argv[*i + 1], "--", 2) != 0) ++*i, o->n_merge_dirs++;
+    if (o->n_merge_dirs > 0) return 1;
+    fprintf(stderr, "--merge needs at least one folder\n");
+    return -1;
+}
+
+/* 0: go on; 1: done (help shown); -1: bad arguments. */
+static int parse_options(int argc, char **argv, options *o)
+{
+    int i, found = 0;
+    const char *v = NULL;
+    if (study_help(argc, argv, usage)) return 1;
+    set_defaults(o, study_has_flag(argc, argv, "--quick"));
+    for (i = 1; i < argc && found >= 0; i++) {
+        if ((found = study_common_option(argc, argv, &i, &o->common)) != 0) continue;
+        if ((found = study_int_option(argc, argv, &i, "--runs", 1, MAX_RUNS, &o->runs)) != 0) continue;
+        if ((found = study_option_value(argc, argv, &i, "--shard", &v)) != 0) {
+            if (found > 0) found = parse_shard(v, o);
+        } else if ((found = study_option_value(argc, argv, &i, "--penalty", &v)) != 0) {
+            if (found > 0) found = parse_penalty(v, o);
+        } else if (strcmp(argv[i], "--merge") == 0) {
+            found = take_merge_dirs(argc, argv, &i, o);
+        } else {
+            fprintf(stderr, "unknown option '%s' (see --help)\n", argv[i]);
+            found = -1;
+        }
+    }
+    return found < 0 ? -1 : 0;
+}
+
+/* ---- one run ---------------------------------------------------------------- */
+
+/* conv(1->15, k2, s2) -> ReLU_alpha -> conv(15->15, k2, s2) -> ReLU_alpha ->
+   conv(15->1, k2, s1) -> ReLU_alpha -> flatten (36) -> linear(36->10). */
+static rn_net *make_net(void)
+{
+    rn_act_desc relu_alpha = {.kind = RN_ACT_RELU_ALPHA};
+    rn_net *net = rn_net_new(3, (int[]){1, 28, 28});
+    if (!net || rn_net_add_conv2d(net, 15, 2, 2, 0) || rn_net_add_activation_ex(net, &relu_alpha) ||
+        rn_net_add_conv2d(net, 15, 2, 2, 0) || rn_net_add_activation_ex(net, &relu_alpha) ||
+        rn_net_add_conv2d(net, 1, 2, 1, 0) || rn_net_add_activation_ex(net, &relu_alpha) ||
+        rn_net_add_flatten(net) || rn_net_add_linear(net, 10)) {
+        fprintf(stderr, "building the network: %s\n", rn_last_error());
+        rn_net_free(net);
+        return NULL;
+    }
+    return net;
+}
+
+/* Run r has the same weights, alphas and batch order at every lambda, so
+   that what differs between lambdas is lambda alone. */
+static uint64_t run_seed(const options *o, int run)
+{
+    return (uint64_t)o->common.seed * 1000003u + (uint64_t)run;
+}
+
+/* Each alpha from {0, 0.05, ..., 0.95}, as in the study. */
+static void draw_alphas(rn_net *net, uint64_t seed)
+{
+    rn_param *alphas[LAYERS];
+    int n = rn_net_select(net, RN_PARAMS_NAMED("alpha"), alphas, LAYERS), i;
+    rn_rng rng;
+    rn_rng_seed(&rng, seed, 3);
+    for (i = 0; i < n && i < LAYERS; i++)
+        alphas[i]->value.data[0] = (float)(1.0 / ALPHA_LEVELS) * (float)rn_rng_below(&rng, ALPHA_LEVELS);
+}
+
+static void run_file_name(char *name, size_t size, double lambda, int run)
+{
+    snprintf(name, size, "lambda_%g_run_%d.csv", lambda, run + 1);
+}
+
+static const char *const setting_names[] = {"lambda", "run", "penalty_norm", "train_size", "epochs"};
+enum { SETTINGS = sizeof setting_names / sizeof setting_names[0] };
+
+static int train_run(int task, void *context)
+{
+    const sweep *s = (const sweep *)context;
+    const options *o = s->opt;
+    int run = task % o->runs, failed;
+    double lambda = o->common.lambdas[task / o->runs];
+    double settings[SETTINGS] = {lambda, run + 1, o->penalty_norm, o->common.train_size,
+                                 o->common.epochs};
+    uint64_t seed = run_seed(o, run);
+    rn_net *net = make_net();
+    study_training t;
+    study_log log;
+    char name[128];
+    if (!net) return -1;
+    rn_net_init(net, RN_INIT_TORCH_DEFAULT, 0.0f, seed);
+    draw_alphas(net, seed);
+    rn_net_set_range(net, RN_PARAMS_NAMED("alpha"), 0.0f, 1.0f);
+    memset(&t, 0, sizeof t);
+    t.net = net;
+    t.opt = rn_optim_new(net, &(rn_optim_desc){.kind = RN_SGD, .lr = 0.01f});
+    t.train = s->train;
+    t.batch_size = 64;
+    t.epochs = o->common.epochs;
+    t.penalty = o->penalty_norm == 1 ? RN_PENALTY_L1 : RN_PENALTY_L2_NORM;
+    t.lambda = (float)lambda;
+    t.shuffle_seed = seed;
+    t.record_every = RECORD_EVERY;
+    t.record = study_log_record;
+    t.context = &log;
+    run_file_name(name, sizeof name, lambda, run);
+    failed =
+        !t.opt || study_log_open(&log, s->runs_dir, name, net, setting_names, settings, SETTINGS) != 0;
+    if (!failed) {
+        failed = study_train(&t) != 0;
+        failed |= study_log_close(&log, failed ? NAN : study_accuracy(net, s->test)) != 0;
+    }
+    if (failed)
+        fprintf(stderr, "run %d at lambda %g failed (%s/%s)\n", run + 1, lambda, s->runs_dir, name);
+    rn_optim_free(t.opt);
+    rn_net_free(net);
+    return failed ? -1 : 0;
+}
+
+static int run_sweep(const options *o, const char *runs_dir)
+{
+    rn_dataset train, test;
+    sweep s;
+    report_progress bar;
+    int total = o->common.n_lambdas * o->runs, count = 0, k, failed;
+    int *tasks = (int *)malloc((size_t)total * sizeof *tasks);
+    if (!tasks) return -1;
+    for (k = o->shard - 1; k < total; k += o->shards) tasks[count++] = k;
+    if (study_load_fashion_mnist(o->common.data, o->common.train_size, o->common.test_size,
+                                 (uint64_t)o->common.seed, &train, &test) != 0) {
+        free(tasks);
+        return -1;
+    }
+    s.opt = o;
+    s.train = &train;
+    s.test = &test;
+    snprintf(s.runs_dir, sizeof s.runs_dir, "%s", runs_dir);
+    printf("%d runs (%d lambdas x %d), %d at a time: %d training images, %d epochs, batch 64\n", count,
+           o->common.n_lambdas, o->runs, o->common.jobs, train.inputs.shape[0], o->common.epochs);
+    report_progress_begin(&bar, "runs", count);
+    failed = study_run_tasks(tasks, count, o->common.jobs, train_run, &s, &bar);
+    report_progress_end(&bar);
+    rn_dataset_free(&train);
+    rn_dataset_free(&test);
+    free(tasks);
+    if (failed) fprintf(stderr, "%d of %d runs failed\n", failed, count);
+    return failed ? -1 : 0;
+}
+
+/* ---- reading the runs back -------------------------------------------------- */
+
+/* The run's file from the first folder that has it. */
+static int read_run(const options *o, char **dirs, int n_dirs, int task, run_result *r)
+{
+    char name[128], path[1200];
+    int d;
+    FILE *probe = NULL;
+    r->lambda = o->common.lambdas[task / o->runs];
+    r->run = task % o->runs;
+    run_file_name(name, sizeof name, r->lambda, r->run);
+    for (d = 0; d < n_dirs && !probe; d++) {
+        snprintf(path, sizeof path, "%s/runs", dirs[d]);
+        probe = report_fopen(path, name, "r");
+    }
+    if (!probe) {
+        fprintf(stderr, "no %s in any of the folders' runs/ (is a shard missing?)\n", name);
+        return -1;
+    }
+    fclose(probe);
+    return study_result_read(path, name, &r->result);
+}
+
+/* The settings every run was trained with; -1 when the runs disagree. */
+static int read_settings(const run_result *runs, int n, options *o)
+{
+    static const char *const keys[] = {"penalty_norm", "train_size", "epochs"};
+    int *fields[] = {&o->penalty_norm, &o->common.train_size, &o->common.epochs}, k, i;
+    for (k = 0; k < 3; k++) {
+        double first = study_table_get(&runs[0].result.table, 0, keys[k]);
+        for (i = 1; i < n; i++) {
+            if (study_table_get(&runs[i].result.table, 0, keys[k]) != first) {
+                fprintf(stderr, "the runs were trained with different %s (%g and %g)\n", keys[k], first,
+                        study_table_get(&runs[i].result.table, 0, keys[k]));
+                return -1;
+            }
+        }
+        *fields[k] = (int)first;
+    }
+    return 0;
+}
+
+/* ---- statistics ------------------------------------------------------------- */
+
+/* Per lambda: the shares and means of table (5) and the accuracy of (6). */
+typedef struct lambda_stats {
+    double zero[LAYERS + 1]; /* share of alphas < ZERO_BELOW per layer, then all layers */
+    double mean[LAYERS];     /* mean final alpha per layer */
+    double one;              /* share of alphas >= ONE_FROM, all layers */
+    double between;          /* share strictly between the two */
+    double accuracy_mean, accuracy_sd, accuracy_min, accuracy_max;
+} lambda_stats;
+
+static void lambda_summary(const run_result *runs, int n_runs, lambda_stats *s)
+{
+    int r, k;
+    double sum = 0.0, squares = 0.0;
+    memset(s, 0, sizeof *s);
+    s->accuracy_min = 1.0;
+    for (r = 0; r < n_runs; r++) {
+        double a = runs[r].result.test_accuracy;
+        for (k = 0; k < LAYERS; k++) {
+            double alpha = runs[r].result.final[k];
+            int zero = alpha < ZERO_BELOW, one = alpha >= ONE_FROM;
+            s->zero[k] += zero;
+            s->zero[LAYERS] += zero;
+            s->one += one;
+            s->between += !zero && !one;
+            s->mean[k] += alpha;
+        }
+        sum += a;
+        squares += a * a;
+        if (a < s->accuracy_min) s->accuracy_min = a;
+        if (a > s->accuracy_max) s->accuracy_max = a;
+    }
+    for (k = 0; k < LAYERS; k++) {
+        s->zero[k] /= n_runs;
+        s->mean[k] /= n_runs;
+    }
+    s->zero[LAYERS] /= (double)n_runs * LAYERS;
+    s->one /= (double)n_runs * LAYERS;
+    s->between /= (double)n_runs * LAYERS;
+    s->accuracy_mean = sum / n_runs;
+    /* sample standard deviation; 0 for a single run */
+    s->accuracy_sd = n_runs > 1 ? sqrt(fmax(0.0, (squares - sum * sum / n_runs) / (n_runs - 1))) : 0.0;
+}
+
+/* ---- the report ------------------------------------------------------------- */
+
+typedef struct report_data {
+    const options *opt;
+    const char *out;
+    run_result *runs; /* lambda-major: runs[l * opt->runs + r] */
+    lambda_stats *stats;
+    FILE *md;
+} report_data;
+
+static const char *const layer_names[] = {"alpha1 (layer 1)", "alpha2 (layer 2)", "alpha3 (layer 3)",
+                                          "all layers"};
+
+/* (1) share of alphas at zero per lambda: chart, table and CSV. */
+static int report_share_zero(report_data *d)
+{
+    int n = d->opt->common.n_lambdas, k, l, failed;
+    double *y = (double *)malloc((size_t)n * (LAYERS + 1) * sizeof *y);
+    report_series series[LAYERS + 1];
+    report_chart chart = {.title = "Share of alphas < 0.05 after training",
+                          .x_label = "lambda",
+                          .y_label = "share of alphas"};
+    if (!y) return -1;
+    chart.y_min = 0.0;
+    chart.y_max = 1.0;
+    for (k = 0; k <= LAYERS; k++) {
+        for (l = 0; l < n; l++) y[k * n + l] = d->stats[l].zero[k];
+        series[k].name = layer_names[k];
+        series[k].x = d->opt->common.lambdas;
+        series[k].y = y + k * n;
+        series[k].n = n;
+    }
+    failed = report_svg_line(d->out, "share_zero.svg", &chart, series, LAYERS + 1) |
+        report_csv_series(d->out, "share_zero.csv", series, LAYERS + 1);
+    free(y);
+    fprintf(d->md,
+            "## 1. Share of alphas driven to zero\n\n"
+            "An alpha counts as \"converged to zero\" when it is below %g after the last "
+            "epoch. Share over the %d runs of each lambda, per layer and over all %d alphas of "
+            "the runs.\n\n",
+            ZERO_BELOW, d->opt->runs, LAYERS * d->opt->runs);
+    report_md_image(d->md, "Share of alphas below 0.05 per lambda", "share_zero.svg");
+    report_md_header(d->md, (const char *const[]){"lambda", "layer 1", "layer 2", "layer 3", "all"}, 5);
+    for (l = 0; l < n; l++) {
+        char label[32];
+        double percent[LAYERS + 1];
+        for (k = 0; k <= LAYERS; k++) percent[k] = 100.0 * d->stats[l].zero[k];
+        snprintf(label, sizeof label, "%g", d->opt->common.lambdas[l]);
+        report_md_row_numbers(d->md, label, percent, LAYERS + 1, 1);
+    }
+    fputs("\n(percent of alphas below 0.05)\n\n", d->md);
+    return failed;
+}
+
+/* The lambda in the sweep closest to TRAJECTORY_LAMBDA. */
+static int trajectory_lambda(const options *o)
+{
+    int l, best = 0;
+    for (l = 1; l < o->common.n_lambdas; l++)
+        if (fabs(o->common.lambdas[l] - TRAJECTORY_LAMBDA) <
+            fabs(o->common.lambdas[best] - TRAJECTORY_LAMBDA))
+            best = l;
+    return best;
+}
+
+/* (2) alpha trajectories of every run at lambda = 0.02: one chart per layer. */
+static int report_trajectories(report_data *d)
+{
+    int l = trajectory_lambda(d->opt), runs = d->opt->runs, n = runs * LAYERS, k, r, failed = 0;
+    report_series *series = (report_series *)calloc((size_t)n, sizeof *series);
+    char(*names)[32] = (char(*)[32])calloc((size_t)n, sizeof *names);
+    failed = !series || !names;
+    for (k = 0; k < LAYERS && !failed; k++) {
+        for (r = 0; r < runs && !failed; r++) {
+            char column[16];
+            snprintf(names[k * runs + r], sizeof names[0], "run %d (alpha%d)", r + 1, k + 1);
+            snprintf(column, sizeof column, "alpha%d", k + 1);
+            failed = study_series_from_table(&series[k * runs + r], names[k * runs + r],
+                                             &d->runs[l * runs + r].result.table, "step", column);
+        }
+    }
+    fprintf(d->md,
+            "## 2. Alpha trajectories at lambda = %g\n\n"
+            "Every run's alphas every %d batches and at the end; run r starts from the same "
+            "weights, alphas and batch order at every lambda.\n\n",
+            d->opt->common.lambdas[l], RECORD_EVERY);
+    for (k = 0; k < LAYERS && !failed; k++) {
+        char title[64], file[32];
+        report_chart chart;
+        memset(&chart, 0, sizeof chart);
+        snprintf(title, sizeof title, "alpha%d during training, lambda = %g", k + 1,
+                 d->opt->common.lambdas[l]);
+        snprintf(file, sizeof file, "trajectory_alpha%d.svg", k + 1);
+        chart.title = title;
+        chart.x_label = "batch";
+        chart.y_label = "alpha";
+        chart.y_min = 0.0;
+        chart.y_max = 1.0;
+        failed |= report_svg_line(d->out, file, &chart, series + k * runs, runs);
+        report_md_image(d->md, title, file);
+    }
+    if (!failed) failed = report_csv_series(d->out, "trajectories.csv", series, n);
+    if (series) study_series_free(series, n);
+    free(names);
+    free(series);
+    return failed;
+}
+
+/* (3) histograms and (4) scatter of the final alphas, and their CSV. */
+static int report_final_alphas(report_data *d)
+{
+    int n = d->opt->common.n_lambdas * d->opt->runs, k, i, failed;
+    double *values = (double *)malloc((size_t)n * (LAYERS + 1) * sizeof *values);
+    report_series series[LAYERS];
+    report_chart histogram = {
+        .title = "Final alphas, all lambdas and runs", .x_label = "final alpha", .y_label = "runs"};
+    report_chart scatter = {
+        .title = "Final alpha against lambda", .x_label = "lambda", .y_label = "final alpha"};
+    report_csv csv;
+    static const char *const header[] = {
+        "lambda",         "run",          "initial_alpha1", "initial_alpha2",
+        "initial_alpha3", "final_alpha1", "final_alpha2",   "final_alpha3",
+        "test_accuracy",  "seconds",      "cpu_seconds"};
+    if (!values) return -1;
+    for (i = 0; i < n; i++) {
+        values[i] = d->runs[i].lambda;
+        for (k = 0; k < LAYERS; k++) values[(k + 1) * n + i] = d->runs[i].result.final[k];
+    }
+    for (k = 0; k < LAYERS; k++) {
+        series[k].name = layer_names[k];
+        series[k].x = values;
+        series[k].y = values + (k + 1) * n;
+        series[k].n = n;
+    }
+    histogram.x_min = scatter.y_min = 0.0;
+    histogram.x_max = scatter.y_max = 1.0;
+    failed = report_svg_histogram(d->out, "final_alpha_histogram.svg", &histogram, series, LAYERS, 20) |
+        report_svg_scatter(d->out, "final_alpha_scatter.svg", &scatter, series, LAYERS);
+    failed |= report_csv_open(&csv, d->out, "final_alphas.csv", header, 11);
+    for (i = 0; i < n && !failed; i++) {
+        report_csv_num(&csv, d->runs[i].lambda);
+        report_csv_int(&csv, d->runs[i].run + 1);
+        for (k = 0; k < LAYERS; k++) report_csv_num(&csv, d->runs[i].result.initial[k]);
+        for (k = 0; k < LAYERS; k++) report_csv_num(&csv, d->runs[i].result.final[k]);
+        report_csv_num(&csv, d->runs[i].result.test_accuracy);
+        report_csv_num(&csv, d->runs[i].result.seconds);
+        report_csv_num(&csv, d->runs[i].result.cpu_seconds);
+    }
+    failed |= report_csv_close(&csv);
+    free(values);
+    fputs("## 3. Histograms of the final alphas\n\n"
+          "Final alpha of each layer over every lambda and run, in 20 bins of width 0.05.\n\n",
+          d->md);
+    report_md_image(d->md, "Histograms of the final alphas per layer", "final_alpha_histogram.svg");
+    fputs("## 4. Final alpha against lambda\n\n", d->md);
+    report_md_image(d->md, "Final alphas against lambda", "final_alpha_scatter.svg");
+    return failed;
+}
+
+/* (5) the per-lambda table and (6) test accuracy, with their CSV. */
+static int report_per_lambda(report_data *d)
+{
+    static const char *const header[] = {
+        "lambda",      "zero_layer1",  "zero_layer2", "zero_layer3",         "zero_all",
+        "mean_alpha1", "mean_alpha2",  "mean_alpha3", "share_at_least_0.95", "accuracy_mean",
+        "accuracy_sd", "accuracy_min", "accuracy_max"};
+    int n = d->opt->common.n_lambdas, l, k, failed;
+    double *y = (double *)malloc((size_t)n * 3 * sizeof *y);
+    report_series series[3] = {{.name = "mean"}, {.name = "lowest"}, {.name = "highest"}};
+    report_chart chart = {
+        .title = "Test accuracy per lambda", .x_label = "lambda", .y_label = "test accuracy"};
+    report_csv csv;
+    if (!y) return -1;
+    failed = report_csv_open(&csv, d->out, "per_lambda.csv", header, 13);
+    fputs("## 5. Per lambda: alphas at zero, mean final alpha, alphas at ReLU\n\n", d->md);
+    report_md_header(d->md,
+                     (const char *const[]){"lambda", "% zero L1", "% zero L2", "% zero L3", "mean a1",
+                                           "mean a2", "mean a3", "% >= 0.95"},
+                     8);
+    for (l = 0; l < n; l++) {
+        const lambda_stats *s = &d->stats[l];
+        double row[7] = {100 * s->zero[0], 100 * s->zero[1], 100 * s->zero[2], s->mean[0],
+                         s->mean[1],       s->mean[2],       100 * s->one};
+        double all[12] = {s->zero[0],       s->zero[1],     s->zero[2],      s->zero[3],
+                          s->mean[0],       s->mean[1],     s->mean[2],      s->one,
+                          s->accuracy_mean, s->accuracy_sd, s->accuracy_min, s->accuracy_max};
+        char label[32];
+        snprintf(label, sizeof label, "%g", d->opt->common.lambdas[l]);
+        report_md_row_numbers(d->md, label, row, 7, 2);
+        report_csv_num(&csv, d->opt->common.lambdas[l]);
+        for (k = 0; k < 12; k++) report_csv_num(&csv, all[k]);
+        y[l] = s->accuracy_mean;
+        y[n + l] = s->accuracy_min;
+        y[2 * n + l] = s->accuracy_max;
+    }
+    failed |= report_csv_close(&csv);
+    for (k = 0; k < 3; k++) {
+        series[k].x = d->opt->common.lambdas;
+        series[k].y = y + k * n;
+        series[k].n = n;
+    }
+    failed |= report_svg_line(d->out, "test_accuracy.svg", &chart, series, 3);
+    free(y);
+    fprintf(d->md,
+            "\n## 6. Test accuracy per lambda\n\n"
+            "The study never measured it. Accuracy on %s test images after the last epoch, "
+            "over the %d runs of each lambda (sd: sample standard deviation).\n\n",
+            d->opt->common.test_size == 10000 ? "all 10,000" : "a subsample of the", d->opt->runs);
+    report_md_image(d->md, "Test accuracy per lambda: mean, lowest and highest run",
+                    "test_accuracy.svg");
+    report_md_header(d->md, (const char *const[]){"lambda", "mean %", "sd", "lowest %", "highest %"}, 5);
+    for (l = 0; l < n; l++) {
+        const lambda_stats *s = &d->stats[l];
+        double row[4] = {100 * s->accuracy_mean, 100 * s->accuracy_sd, 100 * s->accuracy_min,
+                         100 * s->accuracy_max};
+        char label[32];
+        snprintf(label, sizeof label, "%g", d->opt->common.lambdas[l]);
+        report_md_row_numbers(d->md, label, row, 4, 2);
+    }
+    fputs("\n", d->md);
+    return failed;
+}
+
+/* The lambdas (as text) at which some run ended with alpha_k >= ONE_FROM;
+   returns the largest of them, or -1 when there is none. */
+static double lambdas_with_relu(const report_data *d, int k, char *text, size_t size)
+{
+    int l, r;
+    size_t used = 0;
+    double largest = -1.0;
+    snprintf(text, size, "none");
+    for (l = 0; l < d->opt->common.n_lambdas; l++) {
+        int hit = 0;
+        for (r = 0; r < d->opt->runs; r++)
+            hit |= d->runs[l * d->opt->runs + r].result.final[k] >= ONE_FROM;
+        if (hit && used < size)
+            used += (size_t)snprintf(text + used, size - used, "%s%g", largest >= 0 ? ", " : "",
+                                     d->opt->common.lambdas[l]);
+        if (hit && d->opt->common.lambdas[l] > largest) largest = d->opt->common.lambdas[l];
+    }
+    return largest;
+}
+
+/* Pearson correlation of lambda with the share of alphas at zero. */
+static double share_trend(const report_data *d)
+{
+    int n = d->opt->common.n_lambdas, l;
+    double mx = 0, my = 0, sxy = 0, sxx = 0, syy = 0;
+    for (l = 0; l < n; l++) mx += d->opt->common.lambdas[l] / n, my += d->stats[l].zero[LAYERS] / n;
+    for (l = 0; l < n; l++) {
+        double dx = d->opt->common.lambdas[l] - mx, dy = d->stats[l].zero[LAYERS] - my;
+        sxy += dx * dy, sxx += dx * dx, syy += dy * dy;
+    }
+    return sxx > 0 && syy > 0 ? sxy / sqrt(sxx * syy) : 0.0;
+}
+
+static const char *verdict(int reproduced)
+{
+    return reproduced ? "**reproduced**" : "**not reproduced**";
+}
+
+/* The study's findings, each checked against this sweep. */
+static void report_findings(report_data *d)
+{
+    int n = d->opt->common.n_lambdas, peak = -1, l;
+    double largest1, largest3, trend = share_trend(d), between_low = 0, between_high = 0;
+    char relu1[512], relu3[512];
+    for (l = 0; l < n; l++)
+        if (fabs(d->opt->common.lambdas[l] - 0.02) < 1e-9) peak = l;
+    largest1 = lambdas_with_relu(d, 0, relu1, sizeof relu1);
+    largest3 = lambdas_with_relu(d, 2, relu3, sizeof relu3);
+    for (l = 0; l < n; l++) *(l < (n + 1) / 2 ? &between_low : &between_high) += d->stats[l].between;
+    fputs("## Comparison with the study\n\n", d->md);
+    fprintf(d->md,
+            "- *Higher lambda drives more alphas to zero.* Correlation of lambda with the share "
+            "at zero: %.2f; share %.0f%% at lambda = %g, %.0f%% at lambda = %g: %s.\n",
+            trend, 100 * d->stats[0].zero[LAYERS], d->opt->common.lambdas[0],
+            100 * d->stats[n - 1].zero[LAYERS], d->opt->common.lambdas[n - 1],
+            verdict(trend > 0 && d->stats[n - 1].zero[LAYERS] > d->stats[0].zero[LAYERS]));
+    if (peak >= 0 && peak + 1 < n)
+        fprintf(d->md,
+                "- *The share drops after lambda = 0.02* (the study could not explain it). Here "
+                "%.0f%% at 0.02 and %.0f%% at %g: %s.\n",
+                100 * d->stats[peak].zero[LAYERS], 100 * d->stats[peak + 1].zero[LAYERS],
+                d->opt->common.lambdas[peak + 1],
+                verdict(d->stats[peak + 1].zero[LAYERS] < d->stats[peak].zero[LAYERS]));
+    else
+        fputs("- *The share drops after lambda = 0.02*: not testable, the sweep does not have 0.02 and "
+              "a larger lambda.\n",
+              d->md);
+    fprintf(d->md,
+            "- *alpha1 rarely settles at 1, only for lambda = 0 and 0.005.* Lambdas with a final "
+            "alpha1 >= %g here: %s: %s.\n",
+            ONE_FROM, relu1, verdict(largest1 >= 0 && largest1 <= 0.005 + 1e-9));
+    fprintf(d->md,
+            "- *alpha3 (the study's alpha_2, last layer) never goes to 1.* Lambdas with a final "
+            "alpha3 >= %g: %s: %s.\n",
+            ONE_FROM, relu3, verdict(largest3 < 0));
+    fprintf(d->md,
+            "- *Intermediate alphas are seldom and come with small lambdas.* Alphas ending in "
+            "[%g, %g): %.0f%% over the smaller half of the lambdas, %.0f%% over the larger: "
+            "%s.\n\n",
+            ZERO_BELOW, ONE_FROM, 100 * between_low / ((n + 1) / 2),
+            n > 1 ? 100 * between_high / (n / 2) : 0.0, verdict(between_low > between_high));
+}
+
+static void report_intro(report_data *d, int n_dirs, double seconds)
+{
+    const options *o = d->opt;
+    double wall = 0.0, cpu = 0.0;
+    int i;
+    for (i = 0; i < o->common.n_lambdas * o->runs; i++)
+        wall += d->runs[i].result.seconds, cpu += d->runs[i].result.cpu_seconds;
+    fprintf(d->md,
+            "# ReLU_alpha lambda sweep on Fashion-MNIST\n\n"
+            "Reproduces \"Advanced Topics in Machine Learning, Challenge 2\" (P. Pettenà, 2024): "
+            "ReLU_alpha(x) = ReLU(x) - (1 - alpha) ReLU(-x), one alpha per layer (alpha = 1: "
+            "ReLU, alpha = 0: the identity).\n\n"
+            "- Network: conv(1->15, k2, s2) -> ReLU_alpha -> conv(15->15, k2, s2) -> "
+            "ReLU_alpha -> conv(15->1, k2, s1) -> ReLU_alpha -> flatten (36) -> "
+            "linear(36->10), PyTorch's default initialisation; pixels in [0, 1].\n"
+            "- Training: SGD, learning rate 0.01, no momentum, batch 64, %d epoch(s) on a "
+            "stratified subsample of %d training images (seed %d); every alpha drawn from "
+            "{0, 0.05, ..., 0.95} and clamped to [0, 1] after every step.\n",
+            o->common.epochs, o->common.train_size, o->common.seed);
+    fprintf(d->md,
+            "- Loss: cross-entropy + lambda * %s. The study's text gives the penalty as "
+            "lambda * ||alpha||_1, but its published figures were produced with the unsquared L2 "
+            "norm lambda * ||alpha||_2; `--penalty l1` and `--penalty l2` run either.\n",
+            o->penalty_norm == 1 ? "||alpha||_1 (`--penalty l1`)"
+                                 : "||alpha||_2, unsquared (`--penalty l2`)");
+    fprintf(d->md,
+            "- Sweep: %d lambdas x %d runs = %d trainings; the runs took %.0f s in all (%.0f s of "
+            "processor time)",
+            o->common.n_lambdas, o->runs, o->common.n_lambdas * o->runs, wall, cpu);
+    if (n_dirs > 0)
+        fprintf(d->md, ", merged from %d folders of CSV files.\n\n", n_dirs);
+    else
+        fprintf(d->md, "; wall time %.0f s with %d jobs.\n\n", seconds, o->common.jobs);
+}
+
+static void report_files(FILE *md)
+{
+    fputs(
+        "## Files\n\n"
+        "- `runs/lambda_<lambda>_run_<r>.csv`: each run's alphas every 100 batches (step 0: the "
+        "initial ones), then a summary row with the test accuracy.\n"
+        "- `final_alphas.csv`: initial and final alphas, test accuracy and training time of every run.\n"
+        "- `per_lambda.csv`: tables 5 and 6 as numbers (shares in [0, 1]).\n"
+        "- `share_zero.csv`, `trajectories.csv`: the series of the charts.\n",
+        md);
+}
+
+static int write_report(options *o, char **dirs, int n_dirs, int merged, double seconds)
+{
+    int total = o->common.n_lambdas * o->runs, read = 0, l, failed = 0;
+    report_data d;
+    memset(&d, 0, sizeof d);
+    d.opt = o;
+    d.out = o->common.out;
+    d.runs = (run_result *)calloc((size_t)total, sizeof *d.runs);
+    d.stats = (lambda_stats *)calloc((size_t)o->common.n_lambdas, sizeof *d.stats);
+    if (!d.runs || !d.stats) failed = -1;
+    for (; read < total && !failed; read++) failed = read_run(o, dirs, n_dirs, read, &d.runs[read]);
+    if (!failed) failed = read_settings(d.runs, total, o);
+    for (l = 0; l < o->common.n_lambdas && !failed; l++)
+        lambda_summary(d.runs + l * o->runs, o->runs, &d.stats[l]);
+    if (!failed && !(d.md = report_fopen(o->common.out, "REPORT.md", "w"))) {
+        fprintf(stderr, "cannot write %s/REPORT.md\n", o->common.out);
+        failed = -1;
+    }
+    if (!failed) {
+        report_intro(&d, merged ? n_dirs : 0, seconds);
+        failed |= report_share_zero(&d) | report_trajectories(&d) | report_final_alphas(&d) |
+            report_per_lambda(&d);
+        report_findings(&d);
+        report_files(d.md);
+        failed |= fclose(d.md) != 0;
+        if (failed) fprintf(stderr, "writing the report's files in %s failed\n", o->common.out);
+    }
+    while (read-- > 0) study_table_free(&d.runs[read].result.table);
+    free(d.runs);
+    free(d.stats);
+    return failed ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    options o;
+    char runs_dir[1024];
+    double start = report_seconds();
+    int status = parse_options(argc, argv, &o);
+    if (status != 0) return status > 0 ? 0 : 2;
+    snprintf(runs_dir, sizeof runs_dir, "%s/runs", o.common.out);
+    if (report_mkdir_p(o.n_merge_dirs ? o.common.out : runs_dir) != 0) {
+        fprintf(stderr, "cannot create the folder %s\n", runs_dir);
+        return 1;
+    }
+    if (o.n_merge_dirs == 0 && run_sweep(&o, runs_dir) != 0) return 1;
+    if (o.shards > 1 && o.n_merge_dirs == 0) {
+        printf("shard %d/%d: run files in %s; build the report with --merge\n", o.shard, o.shards,
+               runs_dir);
+        return 0;
+    }
+    if (o.n_merge_dirs > 0)
+        status = write_report(&o, o.merge_dirs, o.n_merge_dirs, 1, 0.0);
+    else
+        status = write_report(&o, (char *[]){(char *)o.common.out}, 1, 0, report_seconds() - start);
+    if (status != 0) return 1;
+    printf("report: %s/REPORT.md\n", o.common.out);
+    return 0;
+}
