@@ -35,6 +35,14 @@ CONFIGURATION (define before including)
    RN_MALLOC(size)        allocator; define RN_MALLOC and RN_FREE together
    RN_FREE(pointer)
    RN_ASSERT(condition)   internal invariant checks (default: assert)
+   RELUNET_NO_SIMD        build the scalar kernels only
+
+SPEED
+   Kernels for SSE2, AVX2+FMA, AVX-512 and NEON are compiled into every
+   binary a GCC or Clang build makes (no -march needed) and the best the CPU
+   has is used; RELUNET_ISA=scalar|sse2|avx2|avx512|neon overrides. Build
+   with -fopenmp to spread batches and matrix tiles over threads
+   (rn_set_threads); results are bit-identical for every thread count.
 
 ERRORS
    Functions that can fail return an int status: RN_OK (0) or an RN_ERR_* code.
@@ -49,6 +57,7 @@ API GROUPS
    tensors       rn_tensor_new rn_tensor_resize rn_tensor_view rn_tensor_slice
                  rn_tensor_free rn_tensor_fill rn_tensor_copy rn_tensor_reshape
                  rn_tensor_shape_string
+   kernels       rn_isa_name rn_set_isa rn_set_threads rn_threads
    layers        rn_net_add_conv2d rn_net_add_linear rn_net_add_maxpool2d
                  rn_net_add_avgpool2d rn_net_add_flatten rn_net_add_activation(_ex)
                  rn_net_add_batchnorm(_ex) rn_net_add_dropout
@@ -65,6 +74,11 @@ API GROUPS
                  rn_optim_scale_lr rn_optim_free rn_lr_step_decay
    metrics       rn_accuracy rn_confusion_add rn_macro_precision rn_macro_recall
                  rn_topk_error
+   model files   rn_net_save rn_net_load rn_net_save_memory rn_net_load_memory
+                 rn_optim_save rn_optim_load rn_optim_save_memory
+                 rn_optim_load_memory rn_crc32
+   firmware      rn_net_export_c rn_arena_init rn_arena_alloc rn_net_new_arena
+                 rn_net_bind_params rn_net_arena_bytes RN_NET_ARENA_BYTES
    RAI training  rn_rai_new rn_rai_step rn_rai_loss rn_rai_resync rn_rai_aux
                  rn_rai_optim rn_rai_free
 
@@ -177,6 +191,50 @@ ACTIVATION KINDS
    rn_act_recorder_add appends a snapshot of all of them to a growing
    buffer, in the same order.
 
+MODEL FILES
+   rn_net_save writes one binary file, little-endian whatever the host: a u32
+   is 4 bytes, least significant first; an f32 is the u32 of a float's
+   IEEE-754 bits (so values come back bit-exact); a list is a u32 count and
+   then its items.
+
+       bytes  field
+       4      magic "RNET" (a network) or "ROPT" (optimizer state)
+       4      u32 format version, RN_FILE_VERSION; a newer one is refused
+       4      u32 body size B
+       B      body
+       4      u32 CRC-32 (rn_crc32) of every byte before it
+
+   A network's body: the sample shape (list of u32), the layer count (u32),
+   and for each layer
+       u32          type (rn_layer_type)
+       list of u32  its integer settings, the arguments of its rn_net_add_*:
+                    conv2d [out_channels, kernel, stride, padding, has_bias],
+                    linear [out_features, has_bias], max/avg pool [kernel,
+                    stride], flatten [], activation [kind (rn_act_kind),
+                    share, frozen, unnormalized]
+       list of f32  its float settings: activation [slope, then the initial
+                    value of each parameter in the kind's order], others []
+       u32          its parameter count, then for each parameter (in
+                    rn_net_param order): u32 frozen, f32 min and f32 max (the
+                    projection range), list of f32 values
+       u32          state buffers: 0 (room for layers that keep state that
+                    is not a parameter, such as running statistics)
+   Loading rebuilds each layer with the call its settings name and checks
+   every count against that layer and against the bytes left, so an
+   activation kind added to the table needs no change of format.
+
+   Optimizer state's body: list of u32 [kind, nesterov]; list of f32 [lr,
+   momentum, dampening, weight_decay, beta1, beta2, eps]; the step count as
+   two u32 (low half first); the parameter count (u32), then per parameter
+   f32 learning rate, f32 weight decay and a list of state tensors, each a
+   list of f32 (SGD: the momentum buffer; Adam/AdamW: both moments).
+
+HEAP-FREE INFERENCE
+   For a microcontroller: rn_net_export_c writes a header with the weights as
+   const arrays and a builder; the network lives in a buffer you size at
+   compile time with the header's NAME_ARENA_BYTES(max_batch), and a forward
+   pass allocates nothing (see "heap-free inference" in section 12).
+
 LICENSE
    MIT. See the end of the file.
 */
@@ -257,7 +315,8 @@ typedef struct rn_tensor {
 /* Allocates a zero-filled tensor. Every dimension must be >= 1. */
 RN_API int rn_tensor_new(rn_tensor *tensor, int ndim, const int *shape);
 /* Gives the tensor a new shape, keeping its storage when it is large enough;
-   contents are unspecified afterwards. Works on empty and owning tensors. */
+   contents are unspecified afterwards. Works on empty and owning tensors,
+   and on views when the number of elements stays the same. */
 RN_API int rn_tensor_resize(rn_tensor *tensor, int ndim, const int *shape);
 /* A view of caller-owned memory. The shape is not validated: use for memory
    you just sized yourself. */
@@ -310,7 +369,25 @@ typedef struct rn_param_filter {
 
 RN_API int rn_param_matches(const rn_param *param, rn_param_filter filter);
 
-/* ===== 6. activations ===================================================== */
+/* ===== 6. kernels: instruction sets and threads =========================== */
+
+/* The convolutions, matrix products and optimizer updates run on the best
+   instruction set the CPU has, chosen once, at first use: "avx512", "avx2"
+   (with FMA), "sse2" or "neon", else "scalar", the plain C reference.
+   RELUNET_ISA=scalar|sse2|avx2|avx512|neon in the environment (read at
+   first use) or rn_set_isa() forces one. Built without GCC/Clang extensions
+   (tcc) or with RELUNET_NO_SIMD defined, only "scalar" exists. */
+RN_API const char *rn_isa_name(void);
+/* "auto" picks the best again. RN_ERR_UNSUPPORTED: this CPU or build lacks
+   it; RN_ERR_ARGUMENT: not one of the names above. */
+RN_API int rn_set_isa(const char *name);
+/* Threads for batches and matrix tiles when built with -fopenmp (count 0:
+   OpenMP's default); results do not depend on the count. Without OpenMP
+   everything runs on the calling thread and rn_threads() is 1. */
+RN_API int rn_set_threads(int count);
+RN_API int rn_threads(void);
+
+/* ===== 7. activations ===================================================== */
 
 /* The formulas, parameters, defaults and papers of every kind are listed
    under ACTIVATION KINDS at the top of this file. */
@@ -355,7 +432,7 @@ RN_API int rn_act_param_count(rn_act_kind kind);
 /* Short name of the kind's parameter number index ("alpha"), or NULL. */
 RN_API const char *rn_act_param_name(rn_act_kind kind, int index);
 
-/* ===== 7. layers ========================================================== */
+/* ===== 8. layers ========================================================== */
 
 typedef enum rn_layer_type {
     RN_LAYER_CONV2D,
@@ -419,7 +496,9 @@ RN_API int rn_layer_backward(rn_layer *layer, const rn_tensor *x, const rn_tenso
    slope the He gain assumes. */
 RN_API int rn_layer_init(rn_layer *layer, rn_init init, float slope, rn_rng *rng);
 
-/* ===== 8. network ========================================================= */
+/* ===== 9. network ========================================================= */
+
+typedef struct rn_arena rn_arena; /* section 12: memory for heap-free inference */
 
 typedef struct rn_net {
     int n_layers;
@@ -431,6 +510,10 @@ typedef struct rn_net {
     rn_tensor *grads;      /* grads[i]: loss gradient w.r.t. the input of layer i;
                               grads[n_layers]: w.r.t. the network's output */
     int want_input_grad;   /* 1: backward also fills grads[0] */
+    int bind_later;        /* 1: new layers' parameters get no storage yet (loading, arenas) */
+    rn_arena *arena;       /* not NULL: built in this arena for inference (section 12) */
+    int max_batch;         /* arena networks: the largest batch forward takes */
+    float *arena_outputs[2]; /* arena networks: where the layers write, alternately */
 } rn_net;
 
 /* A network whose samples have the given shape: (C, H, W) or (features). */
@@ -511,7 +594,7 @@ typedef struct rn_act_recorder {
 RN_API int rn_act_recorder_add(rn_act_recorder *recorder, rn_net *net);
 RN_API void rn_act_recorder_free(rn_act_recorder *recorder);
 
-/* ===== 9. losses and penalties ============================================ */
+/* ===== 10. losses and penalties =========================================== */
 
 /* Each computes the mean loss over the batch and, when grad is not NULL,
    writes d loss / d input into it (same shape as the input). NaN or infinity
@@ -536,7 +619,7 @@ typedef enum rn_penalty_kind {
 RN_API double rn_net_penalty(rn_net *net, rn_param_filter filter, rn_penalty_kind kind,
                              float lambda);
 
-/* ===== 10. optimizers ===================================================== */
+/* ===== 11. optimizers ===================================================== */
 
 typedef enum rn_optim_kind { RN_SGD, RN_ADAM, RN_ADAMW, RN_RPROP } rn_optim_kind;
 
@@ -585,7 +668,7 @@ RN_API float rn_lr_step_decay(int epoch, const int *milestones, int count, float
    gradient that is not finite is an RN_ERR_NUMERIC error and nothing moves. */
 RN_API int rn_optim_step(rn_optim *opt);
 
-/* ===== 11. metrics ======================================================== */
+/* ===== 12. metrics ======================================================== */
 
 /* logits is N x K; the prediction is the first index of the largest logit. */
 RN_API double rn_accuracy(const rn_tensor *logits, const int *labels);
@@ -598,7 +681,87 @@ RN_API double rn_macro_recall(const int *matrix, int n_classes);
 /* Share of samples whose label is not among the k largest logits. */
 RN_API double rn_topk_error(const rn_tensor *logits, const int *labels, int k);
 
-/* ===== 12. relaxed activation identity (RAI) training ===================== */
+/* ===== 12. model save/load ================================================ */
+
+/* CRC-32 (the IEEE polynomial of zlib, gzip and PNG) of size bytes,
+   continuing from crc: start with 0. rn_crc32(0, "123456789", 9) is
+   0xCBF43926. */
+RN_API uint32_t rn_crc32(uint32_t crc, const void *data, size_t size);
+
+#define RN_FILE_VERSION 1 /* the newest model-file format this build reads and writes */
+
+/* Model files (format under MODEL FILES at the top of this file). Saving
+   writes the architecture, every hyper-parameter and every parameter value;
+   loading rebuilds the network with the same rn_net_add_* calls, checks
+   everything against them and returns it in *net, or leaves *net NULL on
+   any error (a damaged, truncated or newer file is RN_ERR_FORMAT). */
+RN_API int rn_net_save(const rn_net *net, const char *path);
+RN_API int rn_net_load(const char *path, rn_net **net);
+/* In memory: *size always receives the file's size. With buffer NULL that
+   is all (a measurement); otherwise the file is written when capacity is
+   large enough, and RN_ERR_ARGUMENT says it is not. */
+RN_API int rn_net_save_memory(const rn_net *net, void *buffer, size_t capacity, size_t *size);
+RN_API int rn_net_load_memory(const void *bytes, size_t size, rn_net **net);
+
+/* An optimizer's state (its settings, step count, per-parameter learning
+   rates and moment buffers), so that training resumes exactly: load it into
+   an optimizer of the same kind made for the same network. On error the
+   optimizer is unchanged. */
+RN_API int rn_optim_save(const rn_optim *opt, const char *path);
+RN_API int rn_optim_load(rn_optim *opt, const char *path);
+RN_API int rn_optim_save_memory(const rn_optim *opt, void *buffer, size_t capacity,
+                                size_t *size);
+RN_API int rn_optim_load_memory(rn_optim *opt, const void *bytes, size_t size);
+
+/* Writes a C header that holds the network's parameters as static const
+   float arrays (name_conv1_weight, ...) and a function
+       rn_net *name_build(rn_arena *arena, int max_batch)
+   that builds the network in an arena around them, plus the macro
+   NAME_ARENA_BYTES(max_batch) for sizing the arena at compile time.
+   name must be a C identifier. Values are printed so that they read back
+   bit-exact. */
+RN_API int rn_net_export_c(const rn_net *net, const char *path, const char *name);
+
+/* Heap-free inference. An arena hands out 64-byte aligned blocks of a
+   caller's buffer and never frees them. A network made by rn_net_new_arena
+   takes everything from it: the network and its layers, and at the first
+   forward pass two buffers its layers write to in turn (so only the last
+   layer's output survives a pass). Its parameters have no storage of their
+   own: rn_net_bind_params points them at arrays the caller keeps (in flash,
+   say). It does inference only: forward in RN_EVAL mode on batches of at
+   most max_batch, and nothing else allocates; backward, rn_net_init and
+   optimizers refuse it, adding layers after the first forward fails, and
+   rn_net_free does nothing (drop the arena). */
+struct rn_arena {
+    unsigned char *memory;
+    size_t size;
+    size_t used;
+};
+
+RN_API void rn_arena_init(rn_arena *arena, void *memory, size_t size);
+/* A zeroed block of bytes, 64-byte aligned, or NULL when it does not fit. */
+RN_API void *rn_arena_alloc(rn_arena *arena, size_t bytes);
+/* A network for up to max_layers layers (added with the usual
+   rn_net_add_* calls) and batches of up to max_batch samples. */
+RN_API rn_net *rn_net_new_arena(rn_arena *arena, int sample_ndim, const int *sample_shape,
+                                int max_layers, int max_batch);
+/* values[i] holds rn_net_param(net, i)'s values, in that order; the arrays
+   must outlive the network and are only read. */
+RN_API int rn_net_bind_params(rn_net *net, const float *const *values);
+/* Bytes an arena needs for an inference copy of net built with max_layers =
+   its layer count: RN_NET_ARENA_BYTES with net's figures. */
+RN_API size_t rn_net_arena_bytes(const rn_net *net, int max_batch);
+/* The same as a constant expression, for static buffers: a network of
+   n_layers layers whose largest layer output has max_layer_floats values
+   per sample. Includes 63 bytes for aligning a buffer that is not aligned. */
+#define RN__ARENA_ROUND(bytes) (((size_t)(bytes) + 63u) / 64u * 64u)
+#define RN_NET_ARENA_BYTES(n_layers, max_layer_floats, max_batch)                              \
+    (63u + RN__ARENA_ROUND(sizeof(rn_net)) + RN__ARENA_ROUND((n_layers) * sizeof(rn_layer *)) + \
+     RN__ARENA_ROUND((n_layers) * sizeof(rn_tensor)) +                                          \
+     (size_t)(n_layers) * RN__ARENA_ROUND(sizeof(rn_layer)) +                                   \
+     2u * RN__ARENA_ROUND((size_t)(max_batch) * (size_t)(max_layer_floats) * sizeof(float)))
+
+/* ===== 13. relaxed activation identity (RAI) training ===================== */
 
 /* RAI (Mertens Velasquez, "An Empirical Study of Relaxed Activation
    Identity's Effects on First-Order Optimization") trains a sequential
@@ -853,9 +1016,11 @@ RN_API int rn_tensor_resize(rn_tensor *tensor, int ndim, const int *shape)
     if (tensor == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_tensor_resize: tensor is NULL");
     status = rn__shape_size(ndim, shape, &size, "rn_tensor_resize");
     if (status != RN_OK) return status;
-    if (tensor->capacity == 0 && tensor->data != NULL)
-        return rn_set_error(RN_ERR_ARGUMENT, "rn_tensor_resize: cannot resize a view");
-    if (size > tensor->capacity) {
+    if (tensor->capacity == 0 && tensor->data != NULL) {
+        if (size != tensor->size)
+            return rn_set_error(RN_ERR_ARGUMENT, "rn_tensor_resize: cannot resize a view of %lu "
+                                "elements to %lu", (unsigned long)tensor->size, (unsigned long)size);
+    } else if (size > tensor->capacity) {
         data = (float *)rn__malloc_aligned(size * sizeof(float));
         if (data == NULL)
             return rn_set_error(RN_ERR_MEMORY, "rn_tensor_resize: cannot allocate %lu floats",
@@ -968,17 +1133,29 @@ RN_API int rn_param_matches(const rn_param *param, rn_param_filter filter)
     return strcmp(dot ? dot + 1 : param->name, filter.name) == 0;
 }
 
-/* Creates a parameter of count values (zero) and its gradient. */
-static int rn__param_new(rn_param *param, const char *layer_name, const char *short_name,
-                         rn_param_kind kind, int layer, int ndim, const int *shape)
+/* Names and shapes a parameter without giving it storage: its value is an
+   unbound view (data NULL) until rn__param_alloc or an arena binds it. */
+static int rn__param_describe(rn_param *param, const char *layer_name, const char *short_name,
+                              rn_param_kind kind, int layer, int ndim, const int *shape)
 {
-    int status;
+    size_t size;
+    int status = rn__shape_size(ndim, shape, &size, "rn_param");
     memset(param, 0, sizeof *param);
+    if (status != RN_OK) return status;
     snprintf(param->name, sizeof param->name, "%s.%s", layer_name, short_name);
     param->kind = kind;
     param->layer = layer;
     param->min = -INFINITY;
     param->max = INFINITY;
+    rn__set_shape(&param->value, ndim, shape, size);
+    return RN_OK;
+}
+
+/* Gives a described parameter zeroed storage for its value and gradient. */
+static int rn__param_alloc(rn_param *param)
+{
+    int shape[RN_MAX_DIMS], ndim = param->value.ndim, status;
+    memcpy(shape, param->value.shape, sizeof shape);
     status = rn_tensor_new(&param->value, ndim, shape);
     if (status == RN_OK) status = rn_tensor_new(&param->grad, ndim, shape);
     if (status != RN_OK) {
@@ -988,7 +1165,100 @@ static int rn__param_new(rn_param *param, const char *layer_name, const char *sh
     return status;
 }
 
-/* ===== 6. kernels ========================================================= */
+/* ===== 6. kernels: instruction sets and threads =========================== */
+
+/* ----- threads ----- */
+
+/* OpenMP pragmas only where OpenMP is on, so that other builds see no
+   unknown pragma. */
+#ifdef _OPENMP
+#include <omp.h>
+#define RN__OMP(...) _Pragma(#__VA_ARGS__)
+#else
+#define RN__OMP(...)
+#endif
+
+static int rn__thread_count; /* 0 until first asked */
+
+RN_API int rn_set_threads(int count)
+{
+    if (count < 0) return rn_set_error(RN_ERR_ARGUMENT, "rn_set_threads: count %d < 0", count);
+#ifdef _OPENMP
+    rn__thread_count = count > 0 ? count : omp_get_max_threads();
+#else
+    rn__thread_count = 1;
+#endif
+    return RN_OK;
+}
+
+RN_API int rn_threads(void)
+{
+    if (rn__thread_count == 0) rn_set_threads(0);
+    return rn__thread_count;
+}
+
+/* The threads a loop over `items` independent items of `flops` work in all
+   gets: one inside another parallel loop (the outer loop already uses every
+   thread), and one when the work would not pay for waking the others. */
+static int rn__team_size(int items, double flops)
+{
+    int threads = rn_threads();
+#ifdef _OPENMP
+    if (omp_in_parallel()) return 1;
+#endif
+    if (flops < 1e6) return 1;
+    return threads < items ? threads : items;
+}
+
+/* Set when a SIMD kernel could not get its scratch memory and did nothing;
+   the layer that called it reports RN_ERR_MEMORY. (The scalar kernels need
+   none: heap-free builds define RELUNET_NO_SIMD.) */
+static int rn__kernel_out_of_memory;
+
+static void rn__kernel_fail(void)
+{
+    RN__OMP(omp atomic write)
+    rn__kernel_out_of_memory = 1;
+}
+
+/* RN_OK, or the error for kernels that found no scratch memory since the
+   flag was last cleared. */
+static int rn__kernel_status(const char *caller)
+{
+    if (!rn__kernel_out_of_memory) return RN_OK;
+    rn__kernel_out_of_memory = 0;
+    return rn_set_error(RN_ERR_MEMORY, "%s: no memory for the %s kernels' scratch space", caller,
+                        rn_isa_name());
+}
+
+static int rn__thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/* Compilers with GCC's extensions build each instruction set's kernels
+   with a function-level target attribute, so one binary carries them all
+   and uses only what the CPU it runs on reports. */
+#if !defined(RELUNET_NO_SIMD) && (defined(__GNUC__) || defined(__clang__)) && !defined(__TINYC__)
+#if defined(__x86_64__) || defined(__i386__)
+#define RN__X86 1
+#elif defined(__aarch64__) || (defined(__arm__) && defined(__ARM_NEON))
+#define RN__NEON 1
+#endif
+#endif
+#ifdef RN__X86
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
+#ifdef RN__NEON
+#include <arm_neon.h>
+#endif
+
+/* ----- the kernel table ----- */
 
 /* Everything a convolution kernel needs to know about its shapes. */
 typedef struct rn__conv_geometry {
@@ -998,11 +1268,21 @@ typedef struct rn__conv_geometry {
     int kernel, stride, padding;
 } rn__conv_geometry;
 
-/* The kernels behind the layers. Dispatch fills this table once with the
-   best implementation of each entry the CPU supports; the scalar versions
-   below are the reference every other version is tested against. */
+/* A micro-kernel adds the product of an mr x depth panel of A, packed (see
+   rn__pack), and a depth x nr panel of B, whose row p is the nr values at
+   b + b_rows[p], to the mr x nr tile of C at c: the only code that differs
+   between instruction sets in a matrix product. B's rows are packed one
+   after the other, or are rows of an image a convolution reads in place. */
+typedef void (*rn__micro_kernel)(int depth, const float *a, const float *b,
+                                 const ptrdiff_t *b_rows, float *c, int ldc);
+
+/* The kernels behind the layers, one table per instruction set. The scalar
+   table is the reference every other one is tested against; the others
+   share one blocked matrix product and differ in their micro-kernel. */
 typedef struct rn__kernel_table {
     const char *isa;
+    int mr, nr;             /* micro-tile rows and columns */
+    rn__micro_kernel micro; /* NULL for the scalar table */
     /* C = op(A) op(B) + beta C, row-major, op transposes when asked. */
     void (*sgemm)(int transpose_a, int transpose_b, int m, int n, int k, const float *a,
                   int lda, const float *b, int ldb, float beta, float *c, int ldc);
@@ -1015,7 +1295,18 @@ typedef struct rn__kernel_table {
     /* dw += correlation of x and dy; dbias += sums of dy (dbias may be NULL). */
     void (*conv2d_backward_weight)(const rn__conv_geometry *g, const float *x, const float *dy,
                                    float *dw, float *dbias);
+    /* The activations the studies train most, over n elements: ReLU, and
+       PReLU (x > 0 ? x : slope x), whose backward returns d loss / d slope. */
+    void (*relu_forward)(const float *x, float *y, size_t n);
+    void (*relu_backward)(const float *x, const float *dy, float *dx, size_t n);
+    void (*prelu_forward)(const float *x, float *y, size_t n, float slope);
+    double (*prelu_backward)(const float *x, const float *dy, float *dx, size_t n, float slope);
 } rn__kernel_table;
+
+/* The table in use, chosen on first call (defined with the tables below). */
+static const rn__kernel_table *rn__kernels(void);
+
+/* ----- scalar reference ----- */
 
 static void rn__sgemm_scalar(int transpose_a, int transpose_b, int m, int n, int k,
                              const float *a, int lda, const float *b, int ldb, float beta,
@@ -1147,13 +1438,1019 @@ static void rn__conv2d_backward_weight_scalar(const rn__conv_geometry *g, const 
     }
 }
 
-static rn__kernel_table rn__kernels = {
-    "scalar",
-    rn__sgemm_scalar,
-    rn__conv2d_forward_scalar,
-    rn__conv2d_backward_input_scalar,
-    rn__conv2d_backward_weight_scalar
+static void rn__relu_forward_scalar(const float *x, float *y, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+static void rn__relu_backward_scalar(const float *x, const float *dy, float *dx, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+static void rn__prelu_forward_scalar(const float *x, float *y, size_t n, float slope)
+{
+    size_t i;
+    for (i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : slope * x[i];
+}
+
+static double rn__prelu_backward_scalar(const float *x, const float *dy, float *dx, size_t n,
+                                        float slope)
+{
+    double dslope = 0.0;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        int positive = x[i] > 0.0f;
+        dx[i] = positive ? dy[i] : slope * dy[i];
+        dslope += positive ? 0.0f : dy[i] * x[i];
+    }
+    return dslope;
+}
+
+/* ----- blocked matrix product ----- */
+
+/* Block sizes (Goto and van de Geijn 2008): a depth-RN__KC panel of B
+   (RN__KC x nr) stays in L1 while the micro-kernel sweeps the packed block
+   of A (mc x RN__KC, in L2) past it. Measured on Zen 4 with bench_gemm. */
+enum { RN__KC = 256, RN__MC_PANELS = 24, RN__NC_PANELS = 16, RN__MAX_MR = 8, RN__MAX_NR = 32 };
+
+/* op(A) is m x k, op(B) is k x n; transposes are folded into strides:
+   op(A)(i, p) = a[i * a_row + p * a_depth], op(B)(p, j) = b[p * b_depth + j * b_col].
+   A convolution's B is never stored (see rn__conv_layout): with b_rows,
+   row p of B starts at b + b_rows[p] and is read in place; with pack_b, B
+   is gathered by that function instead of rn__pack. */
+typedef struct rn__gemm {
+    int m, n, k;
+    const float *a, *b;
+    float *c;
+    ptrdiff_t a_row, a_depth, b_depth, b_col;
+    int ldc;
+    const ptrdiff_t *b_rows;
+    void (*pack_b)(const struct rn__gemm *g, int j0, int width, int p0, int depth, int lanes,
+                   float *out);
+} rn__gemm;
+
+/* Writes the 4 x 4 block rows[0..3][d .. d+3] transposed: value j of row i
+   to dst[j * stride + i]. Only the SIMD tables pack with it, so the SSE2
+   and NEON versions always run on CPUs that have them. */
+#if defined(RN__X86)
+static __attribute__((target("sse2"))) void rn__transpose4(const float *const *rows, int d,
+                                                             float *dst, int stride)
+{
+    __m128 r0 = _mm_loadu_ps(rows[0] + d), r1 = _mm_loadu_ps(rows[1] + d);
+    __m128 r2 = _mm_loadu_ps(rows[2] + d), r3 = _mm_loadu_ps(rows[3] + d);
+    _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+    _mm_storeu_ps(dst, r0);
+    _mm_storeu_ps(dst + stride, r1);
+    _mm_storeu_ps(dst + 2 * stride, r2);
+    _mm_storeu_ps(dst + 3 * stride, r3);
+}
+#elif defined(RN__NEON)
+static void rn__transpose4(const float *const *rows, int d, float *dst, int stride)
+{
+    float32x4x2_t t01 = vtrnq_f32(vld1q_f32(rows[0] + d), vld1q_f32(rows[1] + d));
+    float32x4x2_t t23 = vtrnq_f32(vld1q_f32(rows[2] + d), vld1q_f32(rows[3] + d));
+    vst1q_f32(dst, vcombine_f32(vget_low_f32(t01.val[0]), vget_low_f32(t23.val[0])));
+    vst1q_f32(dst + stride, vcombine_f32(vget_low_f32(t01.val[1]), vget_low_f32(t23.val[1])));
+    vst1q_f32(dst + 2 * stride, vcombine_f32(vget_high_f32(t01.val[0]), vget_high_f32(t23.val[0])));
+    vst1q_f32(dst + 3 * stride, vcombine_f32(vget_high_f32(t01.val[1]), vget_high_f32(t23.val[1])));
+}
+#else
+static void rn__transpose4(const float *const *rows, int d, float *dst, int stride)
+{
+    int i, j;
+    for (i = 0; i < 4; i++)
+        for (j = 0; j < 4; j++) dst[j * stride + i] = rows[i][d + j];
+}
+#endif
+
+/* Interleaves `used` rows of `depth` values into a panel of `lanes`:
+   value d of row w goes to panel[d * lanes + w]. */
+static void rn__interleave(const float *const *rows, int used, int depth, int lanes, float *panel)
+{
+    int w, d, lane;
+    for (w = 0; w + 4 <= used; w += 4) {
+        for (d = 0; d + 4 <= depth; d += 4)
+            rn__transpose4(rows + w, d, panel + d * lanes + w, lanes);
+        for (; d < depth; d++)
+            for (lane = w; lane < w + 4; lane++) panel[d * lanes + lane] = rows[lane][d];
+    }
+    for (; w < used; w++)
+        for (d = 0; d < depth; d++) panel[d * lanes + w] = rows[w][d];
+}
+
+/* Copies a width x depth block, element (w, d) at x[w * stride_w + d *
+   stride_d], into panels of `lanes` elements: panel q is depth groups of
+   lanes consecutive values, at out + q * lanes * depth, the order a
+   micro-kernel streams them. The last panel is padded with zeros, so
+   micro-kernels never see a ragged edge. Loops run along whichever source
+   dimension is contiguous: a row read once across all panels costs far less
+   than short reads a large power-of-two stride apart, which share cache sets. */
+static void rn__pack(const float *x, ptrdiff_t stride_w, ptrdiff_t stride_d, int width, int depth,
+                     int lanes, float *out)
+{
+    int first, w, d;
+    for (first = 0; first < width; first += lanes) {
+        float *panel = out + (size_t)first * depth;
+        int used = width - first < lanes ? width - first : lanes;
+        for (d = 0; used < lanes && d < depth; d++)
+            for (w = used; w < lanes; w++) panel[d * lanes + w] = 0.0f;
+        if (stride_w != 1 && stride_d == 1) {
+            const float *rows[RN__MAX_NR];
+            for (w = 0; w < used; w++) rows[w] = x + (first + w) * stride_w;
+            rn__interleave(rows, used, depth, lanes, panel);
+        } else if (stride_w != 1) {
+            for (w = 0; w < used; w++)
+                for (d = 0; d < depth; d++)
+                    panel[d * lanes + w] = x[(first + w) * stride_w + d * stride_d];
+        }
+    }
+    if (stride_w == 1)
+        for (d = 0; d < depth; d++)
+            for (first = 0; first < width; first += lanes) {
+                float *panel = out + (size_t)first * depth + (size_t)d * lanes;
+                const float *row = x + d * stride_d + first;
+                int used = width - first < lanes ? width - first : lanes;
+                for (w = 0; w < used; w++) panel[w] = row[w];
+            }
+}
+
+/* One micro-tile; edge tiles go through a full-size scratch tile. */
+static void rn__micro_tile(const rn__kernel_table *kt, int depth, const float *a, const float *b,
+                           const ptrdiff_t *b_rows, float *c, int ldc, int rows, int cols)
+{
+    float tile[RN__MAX_MR * RN__MAX_NR];
+    int i, j;
+    if (rows == kt->mr && cols == kt->nr) {
+        kt->micro(depth, a, b, b_rows, c, ldc);
+        return;
+    }
+    memset(tile, 0, sizeof tile);
+    kt->micro(depth, a, b, b_rows, tile, kt->nr);
+    for (i = 0; i < rows; i++)
+        for (j = 0; j < cols; j++) c[(size_t)i * ldc + j] += tile[i * kt->nr + j];
+}
+
+/* How much of A and B one packing step takes: depth, rows of A, columns of B. */
+typedef struct rn__blocking {
+    int kc, mc, nc;
+} rn__blocking;
+
+/* C[i0.., j0..] += the rows x cols region of op(A) op(B), in the loop
+   order of Goto and van de Geijn: a block of B is packed once per depth
+   step and reused by every block of A. Every element of C sums its
+   products in the same order whichever region it falls in. */
+static void rn__gemm_region(const rn__kernel_table *kt, const rn__gemm *g, rn__blocking block,
+                            int i0, int rows, int j0, int cols, float *packed_a, float *packed_b)
+{
+    ptrdiff_t packed_rows[RN__KC];
+    int jc, pc, ic, ir, jr;
+    for (pc = 0; pc < block.kc && pc < g->k; pc++) packed_rows[pc] = (ptrdiff_t)pc * kt->nr;
+    for (jc = j0; jc < j0 + cols; jc += block.nc) {
+        int width = j0 + cols - jc < block.nc ? j0 + cols - jc : block.nc;
+        for (pc = 0; pc < g->k; pc += block.kc) {
+            int depth = g->k - pc < block.kc ? g->k - pc : block.kc;
+            int in_place = g->b_rows != NULL && g->pack_b == NULL;
+            if (g->pack_b)
+                g->pack_b(g, jc, width, pc, depth, kt->nr, packed_b);
+            else if (!in_place)
+                rn__pack(g->b + jc * g->b_col + pc * g->b_depth, g->b_col, g->b_depth, width,
+                         depth, kt->nr, packed_b);
+            for (ic = i0; ic < i0 + rows; ic += block.mc) {
+                int height = i0 + rows - ic < block.mc ? i0 + rows - ic : block.mc;
+                rn__pack(g->a + ic * g->a_row + pc * g->a_depth, g->a_row, g->a_depth, height,
+                         depth, kt->mr, packed_a);
+                for (jr = 0; jr < width; jr += kt->nr)
+                    for (ir = 0; ir < height; ir += kt->mr)
+                        rn__micro_tile(kt, depth, packed_a + (size_t)ir * depth,
+                                       in_place ? g->b + jc + jr : packed_b + (size_t)jr * depth,
+                                       in_place ? g->b_rows + pc : packed_rows,
+                                       g->c + (size_t)(ic + ir) * g->ldc + jc + jr, g->ldc,
+                                       height - ir < kt->mr ? height - ir : kt->mr,
+                                       width - jr < kt->nr ? width - jr : kt->nr);
+            }
+        }
+    }
+}
+
+static void rn__scale_matrix(float *c, int m, int n, int ldc, float beta)
+{
+    int i, j;
+    if (beta == 1.0f) return;
+    for (i = 0; i < m; i++) {
+        float *row = c + (size_t)i * ldc;
+        if (beta == 0.0f) memset(row, 0, (size_t)n * sizeof(float)); /* drops NaN, like BLAS */
+        else for (j = 0; j < n; j++) row[j] *= beta;
+    }
+}
+
+/* C += op(A) op(B). Threads take one region of C each, a band of whole
+   micro-panels along the longer side; K is never split, so the result does
+   not depend on the thread count. */
+static void rn__gemm_run(const rn__gemm *g)
+{
+    const rn__kernel_table *kt = rn__kernels();
+    rn__blocking block;
+    int panels_m = (g->m + kt->mr - 1) / kt->mr, panels_n = (g->n + kt->nr - 1) / kt->nr;
+    int split_n = panels_n >= panels_m, panels = split_n ? panels_n : panels_m;
+    int regions = rn__team_size(panels, 2.0 * g->m * g->n * g->k);
+    size_t pack_size;
+    float *workspace;
+    if (g->m <= 0 || g->n <= 0 || g->k <= 0) return;
+    block.kc = RN__KC, block.mc = kt->mr * RN__MC_PANELS, block.nc = kt->nr * RN__NC_PANELS;
+    if (g->b_rows && !g->pack_b && g->n > block.nc) /* B read in place: no block of it to fit */
+        block.nc = g->n;
+    pack_size = (size_t)block.kc * (block.mc + block.nc);
+    workspace = (float *)rn__malloc_aligned(pack_size * regions * sizeof(float));
+    if (workspace == NULL) {
+        rn__kernel_fail();
+        return;
+    }
+    RN__OMP(omp parallel num_threads(regions) if (regions > 1))
+    {
+        float *packed_a = workspace + pack_size * rn__thread_id();
+        float *packed_b = packed_a + (size_t)block.kc * block.mc;
+        int region;
+        RN__OMP(omp for schedule(static))
+        for (region = 0; region < regions; region++) {
+            int first = panels * region / regions, last = panels * (region + 1) / regions;
+            if (split_n) {
+                int j0 = first * kt->nr, j1 = last * kt->nr < g->n ? last * kt->nr : g->n;
+                rn__gemm_region(kt, g, block, 0, g->m, j0, j1 - j0, packed_a, packed_b);
+            } else {
+                int i0 = first * kt->mr, i1 = last * kt->mr < g->m ? last * kt->mr : g->m;
+                rn__gemm_region(kt, g, block, i0, i1 - i0, 0, g->n, packed_a, packed_b);
+            }
+        }
+    }
+    rn__free_aligned(workspace);
+}
+
+static void rn__sgemm_packed(int transpose_a, int transpose_b, int m, int n, int k,
+                             const float *a, int lda, const float *b, int ldb, float beta,
+                             float *c, int ldc)
+{
+    rn__gemm g;
+    memset(&g, 0, sizeof g);
+    g.m = m, g.n = n, g.k = k, g.a = a, g.b = b, g.c = c, g.ldc = ldc;
+    g.a_row = transpose_a ? 1 : lda;
+    g.a_depth = transpose_a ? lda : 1;
+    g.b_depth = transpose_b ? 1 : ldb;
+    g.b_col = transpose_b ? ldb : 1;
+    rn__scale_matrix(c, m, n, ldc, beta);
+    rn__gemm_run(&g);
+}
+
+/* ----- convolution as a matrix product ----- */
+
+/* A convolution is a matrix product with the image's im2col matrix, which
+   has a row for each filter tap t = (c, kh, kw) and a column for each
+   output position, holding the input value the tap sees there: forward is
+   W (out_channels x taps) times it, the weight gradient dy times its
+   transpose, the input gradient W' dy added back where each tap read.
+
+   The im2col matrix is never stored. The image is copied once, padded,
+   into a layout in which every row of it is one contiguous stretch: each
+   padded channel plane is split into stride x stride phases (phase (a, b)
+   keeps rows a, a + stride, ... and columns b, b + stride, ...), so that
+   tap (c, kh, kw) reads phase (kh % stride, kw % stride) with stride 1 from
+   row kh / stride, column kw / stride on. Output positions then run over
+   whole rows of a phase plane, `width` wide where the output is only
+   out_width: the extra columns are computed and dropped, which is cheaper
+   than gathering (12% more work for the 5x5 "same" convolutions on 28x28,
+   none for 2x2 stride 2). Small images are laid side by side, a group of
+   `images` planes per phase, so that one product is long enough to run at
+   full speed. */
+typedef struct rn__conv_layout {
+    int images;        /* images in one group */
+    int height, width; /* of one phase plane of one image */
+    size_t plane;      /* height * width */
+    size_t phase;      /* images * plane: one phase of one channel for the whole group */
+    size_t size;       /* floats of a padded group, with slack for a whole last micro-panel */
+} rn__conv_layout;
+
+/* Positions of a product below which per-call costs start to show. */
+enum { RN__CONV_MIN_POSITIONS = 512 };
+
+static rn__conv_layout rn__conv_layout_of(const rn__conv_geometry *g)
+{
+    rn__conv_layout layout;
+    int s = g->stride;
+    layout.height = (g->in_height + 2 * g->padding + s - 1) / s;
+    layout.width = (g->in_width + 2 * g->padding + s - 1) / s;
+    layout.plane = (size_t)layout.height * layout.width;
+    layout.images = (int)((RN__CONV_MIN_POSITIONS + layout.plane - 1) / layout.plane);
+    if (layout.images > g->batch) layout.images = g->batch;
+    layout.phase = (size_t)layout.images * layout.plane;
+    layout.size = (size_t)g->in_channels * s * s * layout.phase + layout.width + RN__MAX_NR;
+    return layout;
+}
+
+/* Output positions of a group of `count` images: the last needs only its
+   out_height rows. Image i's output (oh, ow) is position
+   i * plane + oh * width + ow. */
+static int rn__conv_positions(const rn__conv_geometry *g, const rn__conv_layout *layout, int count)
+{
+    return (int)((count - 1) * layout->plane) + g->out_height * layout->width;
+}
+
+/* Copies `count` images into a group's padded, phase-split layout. Padded
+   row y = ih + padding is row y / s of row phase y % s, and likewise for
+   columns; both are counted up rather than divided for. */
+static void rn__conv_pad(const rn__conv_geometry *g, const rn__conv_layout *layout,
+                         const float *images, int count, float *padded)
+{
+    int s = g->stride, i, c, ih, iw;
+    const float *row = images;
+    memset(padded, 0, layout->size * sizeof(float));
+    for (i = 0; i < count; i++)
+        for (c = 0; c < g->in_channels; c++) {
+            int a = g->padding % s, r = g->padding / s;
+            for (ih = 0; ih < g->in_height; ih++, row += g->in_width) {
+                float *out = padded + (size_t)(c * s + a) * s * layout->phase + i * layout->plane +
+                             (size_t)r * layout->width;
+                int b = g->padding % s, q = g->padding / s;
+                if (s == 1)
+                    memcpy(out + q, row, (size_t)g->in_width * sizeof(float));
+                else
+                    for (iw = 0; iw < g->in_width; iw++) {
+                        out[b * layout->phase + q] = row[iw];
+                        if (++b == s) b = 0, q++;
+                    }
+                if (++a == s) a = 0, r++;
+            }
+        }
+}
+
+/* Where each tap's im2col row starts in a padded group. */
+static void rn__conv_tap_offsets(const rn__conv_geometry *g, const rn__conv_layout *layout,
+                                 ptrdiff_t *offsets)
+{
+    int s = g->stride, c, kh, kw;
+    for (c = 0; c < g->in_channels; c++)
+        for (kh = 0; kh < g->kernel; kh++)
+            for (kw = 0; kw < g->kernel; kw++)
+                *offsets++ = (ptrdiff_t)(((size_t)c * s + kh % s) * s + kw % s) * layout->phase +
+                             (ptrdiff_t)(kh / s) * layout->width + kw / s;
+}
+
+/* Moves a group's product rows (out_channels x positions) to or from the
+   images' outputs (out_channels x out_height x out_width each). */
+static void rn__conv_stage(const rn__conv_geometry *g, const rn__conv_layout *layout, int count,
+                           float *images, float *product, int to_images)
+{
+    int positions = rn__conv_positions(g, layout, count), i, o, oh;
+    size_t row_bytes = (size_t)g->out_width * sizeof(float);
+    if (!to_images) memset(product, 0, (size_t)g->out_channels * positions * sizeof(float));
+    for (i = 0; i < count; i++)
+        for (o = 0; o < g->out_channels; o++)
+            for (oh = 0; oh < g->out_height; oh++) {
+                size_t plane = ((size_t)i * g->out_channels + o) * g->out_height;
+                float *image_row = images + (plane + oh) * g->out_width;
+                float *product_row = product + (size_t)o * positions + i * layout->plane +
+                                     (size_t)oh * layout->width;
+                if (to_images) memcpy(image_row, product_row, row_bytes);
+                else memcpy(product_row, image_row, row_bytes);
+            }
+}
+
+/* What a convolution pass shares between groups, and every thread's
+   scratch: a padded group and an out_channels x positions staging area. */
+typedef struct rn__conv_work {
+    rn__conv_layout layout;
+    int groups;
+    ptrdiff_t *taps;
+    float *scratch;
+    size_t per_thread;
+} rn__conv_work;
+
+static int rn__conv_work_new(rn__conv_work *work, const rn__conv_geometry *g, int threads)
+{
+    size_t taps = (size_t)g->in_channels * g->kernel * g->kernel;
+    size_t tap_floats = (taps * sizeof(ptrdiff_t) + RN__ALIGNMENT - 1) / RN__ALIGNMENT *
+                        (RN__ALIGNMENT / sizeof(float));
+    work->layout = rn__conv_layout_of(g);
+    work->groups = (g->batch + work->layout.images - 1) / work->layout.images;
+    work->per_thread = work->layout.size + (size_t)g->out_channels *
+                       rn__conv_positions(g, &work->layout, work->layout.images);
+    work->per_thread = (work->per_thread + 15) / 16 * 16; /* keep every thread's part aligned */
+    work->taps = (ptrdiff_t *)rn__malloc_aligned((tap_floats + work->per_thread * threads) *
+                                                 sizeof(float));
+    if (work->taps == NULL) return 0;
+    work->scratch = (float *)work->taps + tap_floats;
+    rn__conv_tap_offsets(g, &work->layout, work->taps);
+    return 1;
+}
+
+static float *rn__conv_scratch(const rn__conv_work *work)
+{
+    return work->scratch + work->per_thread * rn__thread_id();
+}
+
+/* The images of group `group`: the first, and how many. */
+static int rn__conv_group(const rn__conv_geometry *g, const rn__conv_work *work, int group,
+                          int *count)
+{
+    int first = group * work->layout.images;
+    *count = g->batch - first < work->layout.images ? g->batch - first : work->layout.images;
+    return first;
+}
+
+/* y = W times the im2col matrix, plus bias, for one group of images. */
+static void rn__conv_group_forward(const rn__conv_geometry *g, const rn__conv_work *work, int group,
+                                   const float *x, const float *w, const float *bias, float *y)
+{
+    const rn__conv_layout *layout = &work->layout;
+    float *padded = rn__conv_scratch(work), *product = padded + layout->size;
+    int count, first = rn__conv_group(g, work, group, &count), positions, o, i;
+    rn__gemm gemm;
+    positions = rn__conv_positions(g, layout, count);
+    rn__conv_pad(g, layout, x + (size_t)first * g->in_channels * g->in_height * g->in_width, count,
+                 padded);
+    for (o = 0; o < g->out_channels; o++)
+        for (i = 0; i < positions; i++) product[(size_t)o * positions + i] = bias ? bias[o] : 0.0f;
+    memset(&gemm, 0, sizeof gemm);
+    gemm.m = g->out_channels, gemm.n = positions, gemm.k = g->in_channels * g->kernel * g->kernel;
+    gemm.a = w, gemm.a_row = gemm.k, gemm.a_depth = 1;
+    gemm.b = padded, gemm.b_rows = work->taps;
+    gemm.c = product, gemm.ldc = positions;
+    rn__gemm_run(&gemm);
+    rn__conv_stage(g, layout, count,
+                   y + (size_t)first * g->out_channels * g->out_height * g->out_width, product, 1);
+}
+
+/* Groups are independent in forward and input gradient: threads take
+   whole groups (and the products inside them run on one thread). */
+static void rn__conv2d_forward_gemm(const rn__conv_geometry *g, const float *x, const float *w,
+                                    const float *bias, float *y)
+{
+    double flops = 2.0 * g->batch * g->out_channels * g->out_height * g->out_width *
+                   g->in_channels * g->kernel * g->kernel;
+    int threads = rn__team_size(g->batch, flops), group;
+    rn__conv_work work;
+    if (!rn__conv_work_new(&work, g, threads)) {
+        rn__kernel_fail();
+        return;
+    }
+    (void)threads; /* only OpenMP's pragma reads it */
+    RN__OMP(omp parallel for num_threads(threads) if (threads > 1) schedule(static))
+    for (group = 0; group < work.groups; group++)
+        rn__conv_group_forward(g, &work, group, x, w, bias, y);
+    rn__free_aligned(work.taps);
+}
+
+/* With stride 1 the input gradient is itself a convolution: of dy, padded
+   by kernel - 1 - padding, with the filters turned by 180 degrees and the
+   channel roles swapped. */
+static int rn__conv_input_grad_as_forward(const rn__conv_geometry *g, rn__conv_geometry *as_forward)
+{
+    if (g->stride != 1 || g->padding > g->kernel - 1) return 0;
+    *as_forward = *g;
+    as_forward->in_channels = g->out_channels;
+    as_forward->in_height = g->out_height, as_forward->in_width = g->out_width;
+    as_forward->out_channels = g->in_channels;
+    as_forward->out_height = g->in_height, as_forward->out_width = g->in_width;
+    as_forward->padding = g->kernel - 1 - g->padding;
+    return 1;
+}
+
+/* Otherwise the gradient of the im2col matrix, W' dy, is formed and each
+   of its values added back where its tap read it (col2im). */
+static void rn__col2im(const rn__conv_geometry *g, const float *columns, float *image)
+{
+    int c, kh, kw, oh, ow;
+    for (c = 0; c < g->in_channels; c++)
+        for (kh = 0; kh < g->kernel; kh++)
+            for (kw = 0; kw < g->kernel; kw++) {
+                int oh_first, oh_last, ow_first, ow_last;
+                rn__valid_outputs(g->out_height, g->in_height, kh - g->padding, g->stride,
+                                  &oh_first, &oh_last);
+                rn__valid_outputs(g->out_width, g->in_width, kw - g->padding, g->stride,
+                                  &ow_first, &ow_last);
+                for (oh = oh_first; oh < oh_last; oh++) {
+                    float *row = image +
+                                 ((size_t)c * g->in_height + oh * g->stride + kh - g->padding) *
+                                     g->in_width +
+                                 kw - g->padding;
+                    const float *column_row = columns + (size_t)oh * g->out_width;
+                    for (ow = ow_first; ow < ow_last; ow++) row[ow * g->stride] += column_row[ow];
+                }
+                columns += (size_t)g->out_height * g->out_width;
+            }
+}
+
+static rn__conv_geometry rn__one_image(const rn__conv_geometry *g)
+{
+    rn__conv_geometry one = *g;
+    one.batch = 1;
+    return one;
+}
+
+static void rn__conv2d_backward_input_col2im(const rn__conv_geometry *g, const float *dy,
+                                             const float *w, float *dx)
+{
+    rn__conv_geometry one = rn__one_image(g);
+    int taps = g->in_channels * g->kernel * g->kernel, out_plane = g->out_height * g->out_width;
+    size_t in_size = (size_t)g->in_channels * g->in_height * g->in_width;
+    size_t out_size = (size_t)g->out_channels * out_plane, columns_size = (size_t)taps * out_plane;
+    int threads = rn__team_size(g->batch, 2.0 * g->batch * out_size * taps);
+    float *workspace = (float *)rn__malloc_aligned(columns_size * threads * sizeof(float));
+    if (workspace == NULL) {
+        rn__kernel_fail();
+        return;
+    }
+    RN__OMP(omp parallel num_threads(threads) if (threads > 1))
+    {
+        float *columns = workspace + columns_size * rn__thread_id();
+        int n;
+        RN__OMP(omp for schedule(static))
+        for (n = 0; n < g->batch; n++) {
+            rn__kernels()->sgemm(1, 0, taps, out_plane, g->out_channels, w, taps, dy + n * out_size,
+                                 out_plane, 0.0f, columns, out_plane);
+            memset(dx + n * in_size, 0, in_size * sizeof(float));
+            rn__col2im(&one, columns, dx + n * in_size);
+        }
+    }
+    rn__free_aligned(workspace);
+}
+
+static void rn__conv2d_backward_input_gemm(const rn__conv_geometry *g, const float *dy,
+                                           const float *w, float *dx)
+{
+    rn__conv_geometry turned;
+    int area = g->kernel * g->kernel, o, c, t;
+    float *turned_w;
+    if (!rn__conv_input_grad_as_forward(g, &turned)) {
+        rn__conv2d_backward_input_col2im(g, dy, w, dx);
+        return;
+    }
+    turned_w = (float *)rn__malloc_aligned((size_t)g->out_channels * g->in_channels * area *
+                                           sizeof(float));
+    if (turned_w == NULL) {
+        rn__kernel_fail();
+        return;
+    }
+    for (o = 0; o < g->out_channels; o++)
+        for (c = 0; c < g->in_channels; c++)
+            for (t = 0; t < area; t++)
+                turned_w[((size_t)c * g->out_channels + o) * area + area - 1 - t] =
+                    w[((size_t)o * g->in_channels + c) * area + t];
+    rn__conv2d_forward_gemm(&turned, dy, turned_w, NULL, dx);
+    rn__free_aligned(turned_w);
+}
+
+/* pack_b for the weight gradient: B is the im2col matrix's transpose
+   (positions x taps), and one column of ones after the last tap, whose
+   product with dy is the bias gradient. */
+static void rn__pack_taps_transposed(const rn__gemm *g, int j0, int width, int p0, int depth,
+                                     int lanes, float *out)
+{
+    int taps = g->n - 1, first, w, d;
+    for (first = 0; first < width; first += lanes) {
+        float *panel = out + (size_t)first * depth;
+        const float *rows[RN__MAX_NR];
+        int used = width - first < lanes ? width - first : lanes, real = taps - (j0 + first);
+        real = real < 0 ? 0 : real > used ? used : real; /* lanes that are taps */
+        for (w = 0; w < real; w++) rows[w] = g->b + g->b_rows[j0 + first + w] + p0;
+        rn__interleave(rows, real, depth, lanes, panel);
+        /* Then the bias's column of ones, then zeros to the panel's edge. */
+        for (w = real; w < lanes; w++)
+            for (d = 0; d < depth; d++)
+                panel[d * lanes + w] = w < used && j0 + first + w == taps ? 1.0f : 0.0f;
+    }
+}
+
+/* The weight gradient sums over the batch. To be identical for every
+   thread count, the batch is cut into a fixed number of slices (whatever
+   the threads), each summed into its own partial gradient, and the
+   partials are added in slice order. */
+enum { RN__GRAD_SLICES = 8 };
+
+/* partial (out_channels x taps+1) += dy of one group (out_channels x
+   positions, zero in the dropped columns) times its im2col matrix's transpose. */
+static void rn__conv_group_weight_grad(const rn__conv_geometry *g, const rn__conv_work *work,
+                                       int group, const float *x, const float *dy, float *partial)
+{
+    const rn__conv_layout *layout = &work->layout;
+    float *padded = rn__conv_scratch(work), *staged_dy = padded + layout->size;
+    int count, first = rn__conv_group(g, work, group, &count);
+    rn__gemm gemm;
+    rn__conv_pad(g, layout, x + (size_t)first * g->in_channels * g->in_height * g->in_width, count,
+                 padded);
+    rn__conv_stage(g, layout, count,
+                   (float *)dy + (size_t)first * g->out_channels * g->out_height * g->out_width,
+                   staged_dy, 0);
+    memset(&gemm, 0, sizeof gemm);
+    gemm.m = g->out_channels, gemm.n = g->in_channels * g->kernel * g->kernel + 1;
+    gemm.k = rn__conv_positions(g, layout, count);
+    gemm.a = staged_dy, gemm.a_row = gemm.k, gemm.a_depth = 1;
+    gemm.b = padded, gemm.b_rows = work->taps, gemm.pack_b = rn__pack_taps_transposed;
+    gemm.c = partial, gemm.ldc = gemm.n;
+    rn__gemm_run(&gemm);
+}
+
+static void rn__conv2d_backward_weight_gemm(const rn__conv_geometry *g, const float *x,
+                                            const float *dy, float *dw, float *dbias)
+{
+    int taps = g->in_channels * g->kernel * g->kernel, slices, slice, o, t;
+    size_t partial_size = (size_t)g->out_channels * (taps + 1);
+    double flops = 2.0 * g->batch * g->out_channels * g->out_height * g->out_width * taps;
+    float *partials;
+    rn__conv_work work;
+    int threads = rn__team_size(RN__GRAD_SLICES, flops);
+    if (!rn__conv_work_new(&work, g, threads)) {
+        rn__kernel_fail();
+        return;
+    }
+    slices = work.groups < RN__GRAD_SLICES ? work.groups : RN__GRAD_SLICES;
+    partials = (float *)rn__calloc(partial_size * slices, sizeof(float));
+    if (partials == NULL) {
+        rn__free_aligned(work.taps);
+        rn__kernel_fail();
+        return;
+    }
+    (void)threads;
+    RN__OMP(omp parallel for num_threads(threads) if (threads > 1) schedule(static))
+    for (slice = 0; slice < slices; slice++) {
+        int group = (int)((long)work.groups * slice / slices);
+        int last = (int)((long)work.groups * (slice + 1) / slices);
+        for (; group < last; group++)
+            rn__conv_group_weight_grad(g, &work, group, x, dy, partials + partial_size * slice);
+    }
+    for (slice = 0; slice < slices; slice++) {
+        const float *partial = partials + partial_size * slice;
+        for (o = 0; o < g->out_channels; o++) {
+            for (t = 0; t < taps; t++)
+                dw[(size_t)o * taps + t] += partial[(size_t)o * (taps + 1) + t];
+            if (dbias) dbias[o] += partial[(size_t)o * (taps + 1) + taps];
+        }
+    }
+    rn__free_aligned(work.taps);
+    RN_FREE(partials);
+}
+
+/* ----- SIMD kernels ----- */
+
+/* The SIMD kernels are written once, over vector operations that each
+   instruction set V defines below as V_TYPE (a vector of V_LANES floats),
+   V_LOAD, V_STORE, V_SET1, V_ADD, V_MUL, V_MADD(acc, a, b) = acc + a b
+   (fused where the set has it), V_SUM of the lanes, and
+   V_IF_POSITIVE(x, a, b), lane-wise x > 0 ? a : b.
+
+   The micro-kernel keeps an mr x (2 vectors) tile of C in registers: mr
+   broadcasts of A and two loads of B feed 2 mr multiply-adds per step,
+   enough independent sums to cover the multiply-add latency. ROWS(X, V)
+   expands X(row, V) once per row. */
+#define RN__ROWS4(X, V) X(0, V) X(1, V) X(2, V) X(3, V)
+#define RN__ROWS6(X, V) RN__ROWS4(X, V) X(4, V) X(5, V)
+#define RN__ROWS8(X, V) RN__ROWS6(X, V) X(6, V) X(7, V)
+
+#define RN__MICRO_DECLARE(r, V) V##_TYPE c##r##0 = V##_SET1(0.0f), c##r##1 = c##r##0;
+#define RN__MICRO_STEP(r, V)                                                                        \
+    {                                                                                               \
+        V##_TYPE a_r = V##_SET1(a[r]);                                                              \
+        c##r##0 = V##_MADD(c##r##0, a_r, b0);                                                       \
+        c##r##1 = V##_MADD(c##r##1, a_r, b1);                                                       \
+    }
+#define RN__MICRO_STORE(r, V)                                                                       \
+    V##_STORE(c + r * ldc, V##_ADD(V##_LOAD(c + r * ldc), c##r##0));                                \
+    V##_STORE(c + r * ldc + V##_LANES, V##_ADD(V##_LOAD(c + r * ldc + V##_LANES), c##r##1));
+
+#define RN__MICRO_KERNEL(isa, target, ROWS, mr, V)                                                  \
+    static target void rn__micro_##isa(int depth, const float *a, const float *b,                   \
+                                       const ptrdiff_t *b_rows, float *c, int ldc)                  \
+    {                                                                                               \
+        ROWS(RN__MICRO_DECLARE, V)                                                                  \
+        for (; depth > 0; depth--, a += mr) {                                                       \
+            const float *row = b + *b_rows++;                                                       \
+            V##_TYPE b0 = V##_LOAD(row), b1 = V##_LOAD(row + V##_LANES);                            \
+            ROWS(RN__MICRO_STEP, V)                                                                 \
+        }                                                                                           \
+        ROWS(RN__MICRO_STORE, V)                                                                    \
+    }
+
+/* The element-wise kernels keep every element's result identical to the
+   scalar kernels' (NaN included) and run the tails on them. The slope
+   gradient is summed in vectors over blocks of RN__SUM_BLOCK elements,
+   then in double. */
+enum { RN__SUM_BLOCK = 1024 };
+
+#define RN__ELEMENTWISE_KERNELS(isa, target, V)                                                     \
+    static target void rn__relu_forward_##isa(const float *x, float *y, size_t n)                   \
+    {                                                                                               \
+        V##_TYPE zero = V##_SET1(0.0f);                                                             \
+        size_t i;                                                                                   \
+        for (i = 0; i + V##_LANES <= n; i += V##_LANES) {                                           \
+            V##_TYPE v = V##_LOAD(x + i);                                                           \
+            V##_STORE(y + i, V##_IF_POSITIVE(v, v, zero));                                          \
+        }                                                                                           \
+        rn__relu_forward_scalar(x + i, y + i, n - i);                                               \
+    }                                                                                               \
+    static target void rn__relu_backward_##isa(const float *x, const float *dy, float *dx,          \
+                                               size_t n)                                            \
+    {                                                                                               \
+        V##_TYPE zero = V##_SET1(0.0f);                                                             \
+        size_t i;                                                                                   \
+        for (i = 0; i + V##_LANES <= n; i += V##_LANES)                                             \
+            V##_STORE(dx + i, V##_IF_POSITIVE(V##_LOAD(x + i), V##_LOAD(dy + i), zero));            \
+        rn__relu_backward_scalar(x + i, dy + i, dx + i, n - i);                                     \
+    }                                                                                               \
+    static target void rn__prelu_forward_##isa(const float *x, float *y, size_t n, float slope)     \
+    {                                                                                               \
+        V##_TYPE s = V##_SET1(slope);                                                               \
+        size_t i;                                                                                   \
+        for (i = 0; i + V##_LANES <= n; i += V##_LANES) {                                           \
+            V##_TYPE v = V##_LOAD(x + i);                                                           \
+            V##_STORE(y + i, V##_IF_POSITIVE(v, v, V##_MUL(s, v)));                                 \
+        }                                                                                           \
+        rn__prelu_forward_scalar(x + i, y + i, n - i, slope);                                       \
+    }                                                                                               \
+    static target double rn__prelu_backward_##isa(const float *x, const float *dy, float *dx,       \
+                                                  size_t n, float slope)                            \
+    {                                                                                               \
+        V##_TYPE s = V##_SET1(slope), zero = V##_SET1(0.0f);                                        \
+        double dslope = 0.0;                                                                        \
+        size_t i = 0;                                                                               \
+        while (i + V##_LANES <= n) {                                                                \
+            V##_TYPE sum = zero;                                                                    \
+            size_t end = n - i > RN__SUM_BLOCK ? i + RN__SUM_BLOCK : n;                             \
+            for (; i + V##_LANES <= end; i += V##_LANES) {                                          \
+                V##_TYPE v = V##_LOAD(x + i), g = V##_LOAD(dy + i);                                 \
+                V##_STORE(dx + i, V##_IF_POSITIVE(v, g, V##_MUL(s, g)));                            \
+                sum = V##_ADD(sum, V##_IF_POSITIVE(v, zero, V##_MUL(g, v)));                        \
+            }                                                                                       \
+            dslope += V##_SUM(sum);                                                                 \
+        }                                                                                           \
+        return dslope + rn__prelu_backward_scalar(x + i, dy + i, dx + i, n - i, slope);             \
+    }
+
+#define RN__ELEMENTWISE_ENTRIES(isa) rn__relu_forward_##isa, rn__relu_backward_##isa,               \
+    rn__prelu_forward_##isa, rn__prelu_backward_##isa
+
+#ifdef RN__X86
+/* SSE2 (4 x 8): no fused multiply-add before AVX2. */
+static __attribute__((target("sse2"))) __m128 rn__if_positive_sse2(__m128 x, __m128 a, __m128 b)
+{
+    __m128 positive = _mm_cmpgt_ps(x, _mm_setzero_ps());
+    return _mm_or_ps(_mm_and_ps(positive, a), _mm_andnot_ps(positive, b));
+}
+
+static __attribute__((target("sse2"))) float rn__sum_sse2(__m128 v)
+{
+    float lanes[4];
+    _mm_storeu_ps(lanes, v);
+    return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+}
+
+#define RN__SSE2_TYPE __m128
+#define RN__SSE2_LANES 4
+#define RN__SSE2_LOAD(p) _mm_loadu_ps(p)
+#define RN__SSE2_STORE(p, v) _mm_storeu_ps(p, v)
+#define RN__SSE2_SET1(x) _mm_set1_ps(x)
+#define RN__SSE2_ADD(a, b) _mm_add_ps(a, b)
+#define RN__SSE2_MUL(a, b) _mm_mul_ps(a, b)
+#define RN__SSE2_MADD(acc, a, b) _mm_add_ps(acc, _mm_mul_ps(a, b))
+#define RN__SSE2_SUM(v) rn__sum_sse2(v)
+#define RN__SSE2_IF_POSITIVE(x, a, b) rn__if_positive_sse2(x, a, b)
+RN__MICRO_KERNEL(sse2, __attribute__((target("sse2"))), RN__ROWS4, 4, RN__SSE2)
+RN__ELEMENTWISE_KERNELS(sse2, __attribute__((target("sse2"))), RN__SSE2)
+
+/* AVX2 with FMA (6 x 16, twelve accumulators: two FMA ports times a
+   latency of four, with room to spare). */
+static __attribute__((target("avx2,fma"))) __m256 rn__if_positive_avx2(__m256 x, __m256 a, __m256 b)
+{
+    return _mm256_blendv_ps(b, a, _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GT_OQ));
+}
+
+static __attribute__((target("avx2,fma"))) float rn__sum_avx2(__m256 v)
+{
+    return rn__sum_sse2(_mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1)));
+}
+
+#define RN__AVX2_TYPE __m256
+#define RN__AVX2_LANES 8
+#define RN__AVX2_LOAD(p) _mm256_loadu_ps(p)
+#define RN__AVX2_STORE(p, v) _mm256_storeu_ps(p, v)
+#define RN__AVX2_SET1(x) _mm256_set1_ps(x)
+#define RN__AVX2_ADD(a, b) _mm256_add_ps(a, b)
+#define RN__AVX2_MUL(a, b) _mm256_mul_ps(a, b)
+#define RN__AVX2_MADD(acc, a, b) _mm256_fmadd_ps(a, b, acc)
+#define RN__AVX2_SUM(v) rn__sum_avx2(v)
+#define RN__AVX2_IF_POSITIVE(x, a, b) rn__if_positive_avx2(x, a, b)
+RN__MICRO_KERNEL(avx2, __attribute__((target("avx2,fma"))), RN__ROWS6, 6, RN__AVX2)
+RN__ELEMENTWISE_KERNELS(avx2, __attribute__((target("avx2,fma"))), RN__AVX2)
+
+/* AVX-512 (8 x 32: sixteen of the 32 registers accumulate). */
+#define RN__AVX512_TYPE __m512
+#define RN__AVX512_LANES 16
+#define RN__AVX512_LOAD(p) _mm512_loadu_ps(p)
+#define RN__AVX512_STORE(p, v) _mm512_storeu_ps(p, v)
+#define RN__AVX512_SET1(x) _mm512_set1_ps(x)
+#define RN__AVX512_ADD(a, b) _mm512_add_ps(a, b)
+#define RN__AVX512_MUL(a, b) _mm512_mul_ps(a, b)
+#define RN__AVX512_MADD(acc, a, b) _mm512_fmadd_ps(a, b, acc)
+#define RN__AVX512_SUM(v) _mm512_reduce_add_ps(v)
+#define RN__AVX512_IF_POSITIVE(x, a, b)                                                             \
+    _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ), b, a)
+RN__MICRO_KERNEL(avx512, __attribute__((target("avx512f"))), RN__ROWS8, 8, RN__AVX512)
+RN__ELEMENTWISE_KERNELS(avx512, __attribute__((target("avx512f"))), RN__AVX512)
+#endif /* RN__X86 */
+
+#ifdef RN__NEON
+/* NEON: 8 x 8 on AArch64 (32 registers), 4 x 8 on 32-bit ARM (16). Parts
+   with VFPv4 fuse the multiply-add; older ones (Cortex-A8/A9) round twice. */
+#ifdef __aarch64__
+#define RN__NEON_MR 8
+#define RN__NEON_ROWS RN__ROWS8
+#else
+#define RN__NEON_MR 4
+#define RN__NEON_ROWS RN__ROWS4
+#endif
+
+static float rn__sum_neon(float32x4_t v)
+{
+    float lanes[4];
+    vst1q_f32(lanes, v);
+    return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+}
+
+#define RN__NEON_V_TYPE float32x4_t
+#define RN__NEON_V_LANES 4
+#define RN__NEON_V_LOAD(p) vld1q_f32(p)
+#define RN__NEON_V_STORE(p, v) vst1q_f32(p, v)
+#define RN__NEON_V_SET1(x) vdupq_n_f32(x)
+#define RN__NEON_V_ADD(a, b) vaddq_f32(a, b)
+#define RN__NEON_V_MUL(a, b) vmulq_f32(a, b)
+#if defined(__aarch64__) || defined(__ARM_FEATURE_FMA)
+#define RN__NEON_V_MADD(acc, a, b) vfmaq_f32(acc, a, b)
+#else
+#define RN__NEON_V_MADD(acc, a, b) vmlaq_f32(acc, a, b)
+#endif
+#define RN__NEON_V_SUM(v) rn__sum_neon(v)
+#define RN__NEON_V_IF_POSITIVE(x, a, b) vbslq_f32(vcgtq_f32(x, vdupq_n_f32(0.0f)), a, b)
+RN__MICRO_KERNEL(neon, , RN__NEON_ROWS, RN__NEON_MR, RN__NEON_V)
+RN__ELEMENTWISE_KERNELS(neon, , RN__NEON_V)
+#endif /* RN__NEON */
+
+/* ----- CPU features and dispatch ----- */
+
+#define RN__SIMD_ENTRIES rn__sgemm_packed, rn__conv2d_forward_gemm, \
+    rn__conv2d_backward_input_gemm, rn__conv2d_backward_weight_gemm
+
+/* Every table this build has, from the plainest to the best. */
+static const rn__kernel_table rn__kernel_tables[] = {
+    {"scalar", 1, 1, NULL, rn__sgemm_scalar, rn__conv2d_forward_scalar,
+     rn__conv2d_backward_input_scalar, rn__conv2d_backward_weight_scalar,
+     RN__ELEMENTWISE_ENTRIES(scalar)},
+#ifdef RN__X86
+    {"sse2", 4, 8, rn__micro_sse2, RN__SIMD_ENTRIES, RN__ELEMENTWISE_ENTRIES(sse2)},
+    {"avx2", 6, 16, rn__micro_avx2, RN__SIMD_ENTRIES, RN__ELEMENTWISE_ENTRIES(avx2)},
+    {"avx512", 8, 32, rn__micro_avx512, RN__SIMD_ENTRIES, RN__ELEMENTWISE_ENTRIES(avx512)},
+#endif
+#ifdef RN__NEON
+    {"neon", RN__NEON_MR, 8, rn__micro_neon, RN__SIMD_ENTRIES, RN__ELEMENTWISE_ENTRIES(neon)},
+#endif
 };
+
+enum { RN__TABLE_COUNT = sizeof rn__kernel_tables / sizeof rn__kernel_tables[0] };
+
+#ifdef RN__X86
+/* Which register state the OS saves on a context switch (XCR0): a CPU
+   with AVX is no use if the OS would lose the upper halves. */
+static unsigned rn__xcr0(void)
+{
+    unsigned low, high;
+    __asm__ __volatile__("xgetbv" : "=a"(low), "=d"(high) : "c"(0));
+    (void)high;
+    return low;
+}
+
+static int rn__cpu_has(const char *isa)
+{
+    unsigned eax, ebx, ecx, edx, leaf7[4] = {0, 0, 0, 0}, xcr0 = 0, leaf7_ebx;
+    int avx2;
+    if (strcmp(isa, "scalar") == 0) return 1;
+    if (__get_cpuid_max(0, NULL) < 1) return 0;
+    __cpuid(1, eax, ebx, ecx, edx);
+    if (strcmp(isa, "sse2") == 0) return (edx >> 26) & 1;
+    if (ecx & (1u << 27)) xcr0 = rn__xcr0(); /* OSXSAVE: XGETBV is allowed */
+    if (__get_cpuid_max(0, NULL) >= 7) __cpuid_count(7, 0, leaf7[0], leaf7[1], leaf7[2], leaf7[3]);
+    leaf7_ebx = leaf7[1];
+    /* FMA (ecx 12), AVX (ecx 28), AVX2 (leaf 7 ebx 5); XMM and YMM state. */
+    avx2 = (ecx & (1u << 12)) && (ecx & (1u << 28)) && (leaf7_ebx & (1u << 5)) && (xcr0 & 6u) == 6u;
+    if (strcmp(isa, "avx2") == 0) return avx2;
+    /* AVX-512F (leaf 7 ebx 16); opmask, upper ZMM and ZMM16-31 state. */
+    if (strcmp(isa, "avx512") == 0)
+        return avx2 && (leaf7_ebx & (1u << 16)) && (xcr0 & 0xe0u) == 0xe0u;
+    return 0;
+}
+#elif defined(RN__NEON) && defined(__arm__) && defined(__linux__)
+#include <sys/auxv.h>
+static int rn__cpu_has(const char *isa)
+{
+    /* The kernel reports NEON in AT_HWCAP bit 12 (HWCAP_NEON) on 32-bit ARM. */
+    return strcmp(isa, "scalar") == 0 || (getauxval(AT_HWCAP) & (1ul << 12)) != 0;
+}
+#else
+/* Without run-time detection the build's own target decides: every table
+   compiled in (scalar; NEON on AArch64, where it is always present). */
+static int rn__cpu_has(const char *isa)
+{
+    (void)isa;
+    return 1;
+}
+#endif
+
+static const rn__kernel_table *rn__chosen_table;
+
+static const rn__kernel_table *rn__best_table(void)
+{
+    int i = RN__TABLE_COUNT - 1;
+    while (i > 0 && !rn__cpu_has(rn__kernel_tables[i].isa)) i--;
+    return &rn__kernel_tables[i];
+}
+
+RN_API int rn_set_isa(const char *name)
+{
+    static const char *const known[] = {"scalar", "sse2", "avx2", "avx512", "neon"};
+    int i, is_known = 0;
+    if (name != NULL && strcmp(name, "auto") == 0) {
+        rn__chosen_table = rn__best_table();
+        return RN_OK;
+    }
+    for (i = 0; name != NULL && i < (int)(sizeof known / sizeof known[0]); i++)
+        is_known |= strcmp(name, known[i]) == 0;
+    if (!is_known)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_set_isa: unknown instruction set '%s' (expected "
+                            "scalar, sse2, avx2, avx512, neon or auto)", name ? name : "(null)");
+    for (i = 0; i < RN__TABLE_COUNT; i++)
+        if (strcmp(name, rn__kernel_tables[i].isa) == 0 && rn__cpu_has(name)) {
+            rn__chosen_table = &rn__kernel_tables[i];
+            return RN_OK;
+        }
+    return rn_set_error(RN_ERR_UNSUPPORTED, "rn_set_isa: %s is not available on this CPU or in "
+                        "this build (the best here is %s)", name, rn__best_table()->isa);
+}
+
+/* The first use reads RELUNET_ISA; a value that cannot be honoured is
+   reported once on stderr (there is no caller to return it to) and the
+   best available set is used instead. */
+static const rn__kernel_table *rn__kernels(void)
+{
+    if (rn__chosen_table == NULL) {
+        const char *forced = getenv("RELUNET_ISA");
+        if (forced == NULL || forced[0] == '\0' || rn_set_isa(forced) != RN_OK) {
+            if (forced != NULL && forced[0] != '\0')
+                fprintf(stderr, "relunet: RELUNET_ISA ignored: %s\n", rn_last_error());
+            rn__chosen_table = rn__best_table();
+        }
+    }
+    return rn__chosen_table;
+}
+
+RN_API const char *rn_isa_name(void) { return rn__kernels()->isa; }
+
+/* ----- element-wise passes over whole tensors ----- */
+
+/* A long run is cut into chunks that threads share out. The chunks depend
+   only on n, and the slope gradient adds their sums in chunk order, so no
+   result depends on the thread count. */
+enum { RN__CHUNK = 1 << 15, RN__MAX_CHUNKS = 64 };
+
+typedef enum rn__elementwise_pass {
+    RN__RELU_FORWARD,
+    RN__RELU_BACKWARD,
+    RN__PRELU_FORWARD,
+    RN__PRELU_BACKWARD /* returns d loss / d slope */
+} rn__elementwise_pass;
+
+static double rn__elementwise(rn__elementwise_pass pass, const float *x, const float *dy,
+                              float *out, size_t n, float slope)
+{
+    const rn__kernel_table *kt = rn__kernels();
+    size_t chunk = n / RN__MAX_CHUNKS + 1 > RN__CHUNK ? n / RN__MAX_CHUNKS + 1 : RN__CHUNK;
+    int chunks = (int)((n + chunk - 1) / chunk), threads = rn__team_size(chunks, 8.0 * n), i;
+    double sums[RN__MAX_CHUNKS], total = 0.0;
+    (void)threads;
+    RN__OMP(omp parallel for num_threads(threads) if (threads > 1) schedule(static))
+    for (i = 0; i < chunks; i++) {
+        size_t first = (size_t)i * chunk, count = n - first < chunk ? n - first : chunk;
+        sums[i] = 0.0;
+        switch (pass) {
+        case RN__RELU_FORWARD: kt->relu_forward(x + first, out + first, count); break;
+        case RN__RELU_BACKWARD: kt->relu_backward(x + first, dy + first, out + first, count); break;
+        case RN__PRELU_FORWARD: kt->prelu_forward(x + first, out + first, count, slope); break;
+        case RN__PRELU_BACKWARD:
+            sums[i] = kt->prelu_backward(x + first, dy + first, out + first, count, slope);
+            break;
+        }
+    }
+    for (i = 0; i < chunks; i++) total += sums[i];
+    return total;
+}
+
 
 /* ===== 7. activations ===================================================== */
 
@@ -1193,17 +2490,15 @@ static void rn__identity_backward(const float *x, const float *y, const float *d
 
 static void rn__relu_forward(const float *x, float *y, size_t n, const float *p)
 {
-    size_t i;
     (void)p;
-    for (i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    rn__elementwise(RN__RELU_FORWARD, x, NULL, y, n, 0.0f);
 }
 
 static void rn__relu_backward(const float *x, const float *y, const float *dy, float *dx,
                               size_t n, const float *p, double *dp)
 {
-    size_t i;
     (void)y, (void)p, (void)dp;
-    for (i = 0; i < n; i++) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+    rn__elementwise(RN__RELU_BACKWARD, x, dy, dx, n, 0.0f);
 }
 
 static void rn__sigmoid_forward(const float *x, float *y, size_t n, const float *p)
@@ -1240,24 +2535,14 @@ static void rn__tanh_backward(const float *x, const float *y, const float *dy, f
    slope (which gets a gradient nobody reads). */
 static void rn__prelu_forward(const float *x, float *y, size_t n, const float *p)
 {
-    float slope = p[0];
-    size_t i;
-    for (i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : slope * x[i];
+    rn__elementwise(RN__PRELU_FORWARD, x, NULL, y, n, p[0]);
 }
 
 static void rn__prelu_backward(const float *x, const float *y, const float *dy, float *dx,
                                size_t n, const float *p, double *dp)
 {
-    float slope = p[0];
-    double dslope = 0.0;
-    size_t i;
     (void)y;
-    for (i = 0; i < n; i++) {
-        int positive = x[i] > 0.0f;
-        dx[i] = positive ? dy[i] : slope * dy[i];
-        dslope += positive ? 0.0f : dy[i] * x[i];
-    }
-    dp[0] += dslope;
+    dp[0] += rn__elementwise(RN__PRELU_BACKWARD, x, dy, dx, n, p[0]);
 }
 
 /* ReLU(x) - (1 - alpha) ReLU(-x) is PReLU with slope 1 - alpha. */
@@ -1492,6 +2777,19 @@ static size_t rn__dims_product(int ndim, const int *dims)
     return product;
 }
 
+/* One sample, at the input or after any layer, has at most RN_MAX_DIM_SIZE
+   values, so that counts fit an int and hostile sizes fail early. The
+   dimensions are each at most RN_MAX_DIM_SIZE already. */
+static int rn__check_sample_size(int ndim, const int *dims, const char *caller)
+{
+    double values = 1.0;
+    int i;
+    for (i = 0; i < ndim; i++) values *= (double)dims[i];
+    if (values <= (double)RN_MAX_DIM_SIZE) return RN_OK;
+    return rn_set_error(RN_ERR_SHAPE, "%s: a sample of %.0f values is too large (at most %d)",
+                        caller, values, RN_MAX_DIM_SIZE);
+}
+
 /* Shapes a tensor as N x dims (the batch first, then one sample's shape). */
 static int rn__resize_batch(rn_tensor *tensor, int batch, int ndim, const int *dims)
 {
@@ -1540,7 +2838,7 @@ static void rn__linear_forward(const rn_layer *layer, const rn_tensor *x, rn_ten
 {
     int batch = x->shape[0], in = (int)(x->size / (size_t)batch), out = layer->units, n, j;
     const rn_param *weight = &layer->params[0];
-    rn__kernels.sgemm(0, 1, batch, out, in, x->data, in, weight->value.data, in, 0.0f, y->data,
+    rn__kernels()->sgemm(0, 1, batch, out, in, x->data, in, weight->value.data, in, 0.0f, y->data,
                       out);
     if (!layer->has_bias) return;
     for (n = 0; n < batch; n++)
@@ -1552,7 +2850,7 @@ static void rn__linear_backward(rn_layer *layer, const rn_tensor *x, const rn_te
 {
     int batch = x->shape[0], in = (int)(x->size / (size_t)batch), out = layer->units, n, j;
     rn_param *weight = &layer->params[0];
-    rn__kernels.sgemm(1, 0, out, in, batch, dy->data, out, x->data, in, 1.0f, weight->grad.data,
+    rn__kernels()->sgemm(1, 0, out, in, batch, dy->data, out, x->data, in, 1.0f, weight->grad.data,
                       in);
     if (layer->has_bias)
         for (j = 0; j < out; j++) {
@@ -1561,7 +2859,7 @@ static void rn__linear_backward(rn_layer *layer, const rn_tensor *x, const rn_te
             layer->params[1].grad.data[j] += (float)sum;
         }
     if (dx != NULL)
-        rn__kernels.sgemm(0, 0, batch, in, out, dy->data, out, weight->value.data, in, 0.0f,
+        rn__kernels()->sgemm(0, 0, batch, in, out, dy->data, out, weight->value.data, in, 0.0f,
                           dx->data, in);
 }
 
@@ -1806,10 +3104,11 @@ RN_API int rn_layer_forward(rn_layer *layer, const rn_tensor *x, rn_tensor *y, r
     if (status == RN_OK) status = rn__resize_batch(y, x->shape[0], layer->out_ndim, layer->out_shape);
     if (status != RN_OK) return status;
     layer->mode = mode;
+    rn__kernel_out_of_memory = 0;
     switch (layer->type) {
     case RN_LAYER_CONV2D:
         g = rn__layer_geometry(layer, x->shape[0]);
-        rn__kernels.conv2d_forward(&g, x->data, layer->params[0].value.data,
+        rn__kernels()->conv2d_forward(&g, x->data, layer->params[0].value.data,
                                    layer->has_bias ? layer->params[1].value.data : NULL, y->data);
         break;
     case RN_LAYER_LINEAR: rn__linear_forward(layer, x, y); break;
@@ -1820,7 +3119,7 @@ RN_API int rn_layer_forward(rn_layer *layer, const rn_tensor *x, rn_tensor *y, r
     case RN_LAYER_BATCHNORM: return rn__batchnorm_forward(layer, x, y, mode);
     case RN_LAYER_DROPOUT: return rn__dropout_forward(layer, x, y, mode);
     }
-    return RN_OK;
+    return rn__kernel_status("rn_layer_forward");
 }
 
 RN_API int rn_layer_backward(rn_layer *layer, const rn_tensor *x, const rn_tensor *y,
@@ -1842,13 +3141,15 @@ RN_API int rn_layer_backward(rn_layer *layer, const rn_tensor *x, const rn_tenso
     if (status == RN_OK && dx != NULL)
         status = rn__resize_batch(dx, x->shape[0], layer->in_ndim, layer->in_shape);
     if (status != RN_OK) return status;
+    rn__kernel_out_of_memory = 0;
     switch (layer->type) {
     case RN_LAYER_CONV2D:
         g = rn__layer_geometry(layer, x->shape[0]);
-        rn__kernels.conv2d_backward_weight(&g, x->data, dy->data, layer->params[0].grad.data,
+        rn__kernels()->conv2d_backward_weight(&g, x->data, dy->data, layer->params[0].grad.data,
                                            layer->has_bias ? layer->params[1].grad.data : NULL);
         if (dx != NULL)
-            rn__kernels.conv2d_backward_input(&g, dy->data, layer->params[0].value.data, dx->data);
+            rn__kernels()->conv2d_backward_input(&g, dy->data, layer->params[0].value.data,
+                                                 dx->data);
         break;
     case RN_LAYER_LINEAR: rn__linear_backward(layer, x, dy, dx); break;
     case RN_LAYER_MAXPOOL2D:
@@ -1874,7 +3175,7 @@ RN_API int rn_layer_backward(rn_layer *layer, const rn_tensor *x, const rn_tenso
     case RN_LAYER_BATCHNORM: rn__batchnorm_backward(layer, x, dy, dx ? dx->data : NULL); break;
     case RN_LAYER_DROPOUT: return dx != NULL ? rn__dropout_backward(layer, dy, dx->data) : RN_OK;
     }
-    return RN_OK;
+    return rn__kernel_status("rn_layer_backward");
 }
 
 static void rn__fill_random(rn_tensor *tensor, rn_rng *rng, int normal, float scale)
@@ -1955,6 +3256,9 @@ static int rn__layer_begin(rn_net *net, rn_layer_type type, rn_layer *layer, con
 {
     int i, same_type = 1;
     if (net == NULL) return rn_set_error(RN_ERR_ARGUMENT, "%s: network is NULL", caller);
+    if (net->arena_outputs[0] != NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "%s: an arena network takes no layers after its "
+                            "first forward pass", caller);
     memset(layer, 0, sizeof *layer);
     layer->type = type;
     layer->index = net->n_layers;
@@ -1971,14 +3275,29 @@ static int rn__layer_begin(rn_net *net, rn_layer_type type, rn_layer *layer, con
     return RN_OK;
 }
 
+/* Describes one more parameter of a layer being built; the network gives
+   it storage when the layer is appended. */
 static int rn__layer_add_param(rn_layer *layer, const char *short_name, rn_param_kind kind,
                                int ndim, const int *shape)
 {
-    int status = rn__param_new(&layer->params[layer->n_params], layer->name, short_name, kind,
-                               layer->index, ndim, shape);
+    int status = rn__param_describe(&layer->params[layer->n_params], layer->name, short_name,
+                                    kind, layer->index, ndim, shape);
     if (status == RN_OK) layer->n_params++;
     return status;
 }
+
+static int rn__layer_alloc_params(rn_layer *layer)
+{
+    int k, status = RN_OK;
+    for (k = 0; k < layer->n_params && status == RN_OK; k++)
+        status = rn__param_alloc(&layer->params[k]);
+    return status;
+}
+
+static int rn__arena_net_reserve(rn_net *net);
+static void *rn__net_alloc_layer(rn_net *net);
+static int rn__arena_forward_begin(rn_net *net, const rn_tensor *x, rn_mode mode);
+static void rn__arena_output_bind(rn_net *net, int layer, int batch);
 
 /* Grows the network's arrays so that one more layer fits. */
 static int rn__net_reserve(rn_net *net)
@@ -1987,6 +3306,7 @@ static int rn__net_reserve(rn_net *net)
     rn_layer **layers;
     rn_tensor *outputs, *grads;
     if (net->n_layers < net->capacity) return RN_OK;
+    if (net->arena != NULL) return rn__arena_net_reserve(net);
     layers = (rn_layer **)rn__calloc((size_t)capacity, sizeof *layers);
     outputs = (rn_tensor *)rn__calloc((size_t)capacity, sizeof *outputs);
     grads = (rn_tensor *)rn__calloc((size_t)capacity + 1, sizeof *grads);
@@ -2011,24 +3331,28 @@ static int rn__net_reserve(rn_net *net)
     return RN_OK;
 }
 
-/* Takes ownership of a layer built on the stack: on failure its parameters
-   are freed and the network is unchanged. New weights come from a seed fixed
-   per position, so a network is reproducible before rn_net_init too. */
+/* Takes ownership of a layer built on the stack: gives its parameters
+   storage (unless they are bound later) and stores it; on failure its
+   parameters are freed and the network is unchanged. New weights come from a
+   seed fixed per position, so a network is reproducible before rn_net_init. */
 static int rn__net_append(rn_net *net, rn_layer *layer, int status)
 {
     rn_layer *stored = NULL;
     rn_rng rng;
     if (status == RN_OK) status = rn__net_reserve(net);
+    if (status == RN_OK && !net->bind_later) status = rn__layer_alloc_params(layer);
     if (status == RN_OK) {
-        stored = (rn_layer *)RN_MALLOC(sizeof *stored);
+        stored = (rn_layer *)rn__net_alloc_layer(net);
         if (stored == NULL) status = rn_set_error(RN_ERR_MEMORY, "rn_net: cannot allocate a layer");
     }
     if (status != RN_OK) {
         rn__layer_free(layer);
         return status;
     }
-    rn_rng_seed(&rng, 0x72656c756e6574ULL, (uint64_t)layer->index);
-    rn_layer_init(layer, RN_INIT_TORCH_DEFAULT, 0.0f, &rng);
+    if (!net->bind_later || layer->n_params == 0) { /* dropout seeds its generator here */
+        rn_rng_seed(&rng, 0x72656c756e6574ULL, (uint64_t)layer->index);
+        rn_layer_init(layer, RN_INIT_TORCH_DEFAULT, 0.0f, &rng);
+    }
     *stored = *layer;
     RN_ASSERT(net->n_layers < net->capacity);
     net->layers[net->n_layers++] = stored;
@@ -2036,16 +3360,21 @@ static int rn__net_append(rn_net *net, rn_layer *layer, int status)
     return RN_OK;
 }
 
+static int rn__check_sample_shape(int sample_ndim, const int *sample_shape, const char *caller)
+{
+    size_t size;
+    int status;
+    if (sample_ndim < 1 || sample_ndim > 3)
+        return rn_set_error(RN_ERR_ARGUMENT, "%s: a sample has %d dimensions (need 1 to 3)",
+                            caller, sample_ndim);
+    status = rn__shape_size(sample_ndim, sample_shape, &size, caller);
+    return status == RN_OK ? rn__check_sample_size(sample_ndim, sample_shape, caller) : status;
+}
+
 RN_API rn_net *rn_net_new(int sample_ndim, const int *sample_shape)
 {
     rn_net *net;
-    size_t size;
-    if (sample_ndim < 1 || sample_ndim > 3) {
-        rn_set_error(RN_ERR_ARGUMENT, "rn_net_new: a sample has %d dimensions (need 1 to 3)",
-                     sample_ndim);
-        return NULL;
-    }
-    if (rn__shape_size(sample_ndim, sample_shape, &size, "rn_net_new") != RN_OK) return NULL;
+    if (rn__check_sample_shape(sample_ndim, sample_shape, "rn_net_new") != RN_OK) return NULL;
     net = (rn_net *)rn__calloc(1, sizeof *net);
     if (net == NULL) {
         rn_set_error(RN_ERR_MEMORY, "rn_net_new: cannot allocate a network");
@@ -2059,7 +3388,7 @@ RN_API rn_net *rn_net_new(int sample_ndim, const int *sample_shape)
 RN_API void rn_net_free(rn_net *net)
 {
     int i;
-    if (net == NULL) return;
+    if (net == NULL || net->arena != NULL) return; /* an arena network is the arena's memory */
     for (i = 0; i < net->n_layers; i++) {
         rn__layer_free(net->layers[i]);
         RN_FREE(net->layers[i]);
@@ -2096,11 +3425,12 @@ static int rn__layer_set_window(rn_layer *layer, int channels, int kernel, int s
 {
     int status = rn__check_image_input(layer, caller);
     if (status != RN_OK) return status;
-    if (kernel < 1 || stride < 1 || padding < 0 || channels < 1)
+    if (kernel < 1 || stride < 1 || padding < 0 || channels < 1 || kernel > RN_MAX_DIM_SIZE ||
+        stride > RN_MAX_DIM_SIZE || padding > RN_MAX_DIM_SIZE || channels > RN_MAX_DIM_SIZE)
         return rn_set_error(RN_ERR_ARGUMENT,
                             "%s: channels %d, kernel %d, stride %d, padding %d (need channels, "
-                            "kernel, stride >= 1 and padding >= 0)",
-                            caller, channels, kernel, stride, padding);
+                            "kernel, stride >= 1 and padding >= 0, all at most %d)",
+                            caller, channels, kernel, stride, padding, RN_MAX_DIM_SIZE);
     layer->kernel = kernel;
     layer->stride = stride;
     layer->padding = padding;
@@ -2111,7 +3441,7 @@ static int rn__layer_set_window(rn_layer *layer, int channels, int kernel, int s
     if (layer->out_shape[1] == 0 || layer->out_shape[2] == 0)
         return rn_set_error(RN_ERR_SHAPE, "%s: a %dx%d window (padding %d) does not fit a %dx%d input",
                             caller, kernel, kernel, padding, layer->in_shape[1], layer->in_shape[2]);
-    return RN_OK;
+    return rn__check_sample_size(layer->out_ndim, layer->out_shape, caller);
 }
 
 RN_API int rn_net_add_conv2d(rn_net *net, int out_channels, int kernel, int stride, int padding)
@@ -2257,6 +3587,8 @@ RN_API int rn_net_add_batchnorm_ex(rn_net *net, float eps, float momentum)
     int status = rn__layer_begin(net, RN_LAYER_BATCHNORM, &layer, "rn_net_add_batchnorm");
     int channels;
     if (status != RN_OK) return status;
+    if (net->arena != NULL) /* its running statistics would need the heap */
+        return rn_set_error(RN_ERR_UNSUPPORTED, "rn_net_add_batchnorm: not in an arena network");
     if (!(eps > 0.0f) || !(momentum >= 0.0f && momentum <= 1.0f))
         return rn_set_error(RN_ERR_ARGUMENT, "rn_net_add_batchnorm: eps %g, momentum %g (need "
                             "eps > 0 and momentum in [0, 1])", (double)eps, (double)momentum);
@@ -2311,6 +3643,9 @@ RN_API int rn_net_init(rn_net *net, rn_init init, float slope, uint64_t seed)
     rn_rng rng;
     int i, status = RN_OK;
     if (net == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_net_init: network is NULL");
+    if (net->arena != NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_init: an arena network's parameters are "
+                            "bound read-only");
     rn_rng_seed(&rng, seed, 0);
     for (i = 0; i < net->n_layers && status == RN_OK; i++)
         status = rn_layer_init(net->layers[i], init, slope, &rng);
@@ -2326,12 +3661,14 @@ RN_API int rn_net_forward(rn_net *net, const rn_tensor *x, rn_mode mode)
     if (net->n_layers == 0) return rn_set_error(RN_ERR_ARGUMENT, "rn_net_forward: no layers");
     net->input.data = NULL;
     status = rn__check_batch_shape(x, net->in_ndim, net->in_shape, "rn_net_forward", "input");
+    if (status == RN_OK && net->arena != NULL) status = rn__arena_forward_begin(net, x, mode);
     for (i = 0; i < net->n_layers && status == RN_OK; i++) {
+        if (net->arena != NULL) rn__arena_output_bind(net, i, x->shape[0]);
         status = rn_layer_forward(net->layers[i], input, &net->outputs[i], mode);
         input = &net->outputs[i];
     }
     last = net->layers[net->n_layers - 1];
-    if (status == RN_OK)
+    if (status == RN_OK && net->arena == NULL)
         status = rn__resize_batch(&net->grads[net->n_layers], x->shape[0], last->out_ndim,
                                   last->out_shape);
     if (status != RN_OK) return status;
@@ -2346,12 +3683,12 @@ RN_API rn_tensor *rn_net_output(rn_net *net)
 
 RN_API rn_tensor *rn_net_output_grad(rn_net *net)
 {
-    return net != NULL && net->n_layers > 0 ? &net->grads[net->n_layers] : NULL;
+    return net != NULL && net->grads != NULL ? &net->grads[net->n_layers] : NULL;
 }
 
 RN_API rn_tensor *rn_net_input_grad(rn_net *net)
 {
-    return net != NULL && net->n_layers > 0 ? &net->grads[0] : NULL;
+    return net != NULL && net->grads != NULL ? &net->grads[0] : NULL;
 }
 
 RN_API int rn_net_backward(rn_net *net)
@@ -2359,6 +3696,8 @@ RN_API int rn_net_backward(rn_net *net)
     int i, status = RN_OK;
     if (net == NULL || net->n_layers == 0)
         return rn_set_error(RN_ERR_ARGUMENT, "rn_net_backward: no network or no layers");
+    if (net->arena != NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_backward: an arena network does inference only");
     if (net->input.data == NULL)
         return rn_set_error(RN_ERR_ARGUMENT, "rn_net_backward: call rn_net_forward first");
     for (i = net->n_layers - 1; i >= 0 && status == RN_OK; i--) {
@@ -2627,7 +3966,7 @@ RN_API double rn_net_penalty(rn_net *net, rn_param_filter filter, rn_penalty_kin
     for (i = 0; i < count; i++) {
         rn_param *param = rn_net_param(net, i);
         if (!rn_param_matches(param, filter)) continue;
-        for (j = 0; j < param->value.size; j++) {
+        for (j = 0; j < param->grad.size; j++) { /* an arena network's have no gradient */
             float v = param->value.data[j];
             float *g = &param->grad.data[j];
             if (kind != RN_PENALTY_L1) *g += (float)(scale * v);
@@ -2735,8 +4074,8 @@ RN_API rn_optim *rn_optim_new(rn_net *net, const rn_optim_desc *desc)
     rn_param **params;
     rn_optim *opt;
     int count = rn_net_param_count(net);
-    if (net == NULL) {
-        rn_set_error(RN_ERR_ARGUMENT, "rn_optim_new: network is NULL");
+    if (net == NULL || net->arena != NULL) {
+        rn_set_error(RN_ERR_ARGUMENT, "rn_optim_new: NULL network or arena network");
         return NULL;
     }
     params = (rn_param **)rn__calloc((size_t)count, sizeof *params);
@@ -2960,6 +4299,1061 @@ RN_API double rn_macro_recall(const int *matrix, int n_classes)
     return rn__macro_ratio(matrix, n_classes, 0);
 }
 
+/* ===== 12. model save/load ================================================ */
+
+RN_API uint32_t rn_crc32(uint32_t crc, const void *data, size_t size)
+{
+    /* Reflected polynomial 0xEDB88320, four bits at a time: a 16-entry
+       table is small enough for a microcontroller's flash. */
+    static const uint32_t table[16] = {
+        0x00000000u, 0x1DB71064u, 0x3B6E20C8u, 0x26D930ACu, 0x76DC4190u, 0x6B6B51F4u,
+        0x4DB26158u, 0x5005713Cu, 0xEDB88320u, 0xF00F9344u, 0xD6D6A3E8u, 0xCB61B38Cu,
+        0x9B64C2B0u, 0x86D3D2D4u, 0xA00AE278u, 0xBDBDF21Cu};
+    const unsigned char *bytes = (const unsigned char *)data;
+    size_t i;
+    crc = ~crc;
+    for (i = 0; i < size; i++) {
+        crc ^= bytes[i];
+        crc = (crc >> 4) ^ table[crc & 15u];
+        crc = (crc >> 4) ^ table[crc & 15u];
+    }
+    return ~crc;
+}
+
+/* --- writing: bytes one by one, little-endian, whatever the host --------- */
+
+/* Every file goes through a writer that counts bytes and keeps a running
+   CRC, and copies them to a buffer (when they fit) or a file: the same code
+   measures a file, writes it to memory and writes it to disk. */
+typedef struct rn__writer {
+    unsigned char *buffer;
+    size_t capacity;
+    FILE *file;
+    size_t size;
+    uint32_t crc;
+    int failed; /* a write to the file failed */
+} rn__writer;
+
+static void rn__write_bytes(rn__writer *w, const void *bytes, size_t count)
+{
+    w->crc = rn_crc32(w->crc, bytes, count);
+    if (w->buffer != NULL && w->size <= w->capacity && count <= w->capacity - w->size)
+        memcpy(w->buffer + w->size, bytes, count);
+    if (w->file != NULL && fwrite(bytes, 1, count, w->file) != count) w->failed = 1;
+    w->size += count;
+}
+
+static void rn__write_u32(rn__writer *w, uint32_t value)
+{
+    unsigned char bytes[4];
+    bytes[0] = (unsigned char)(value & 0xFFu);
+    bytes[1] = (unsigned char)(value >> 8 & 0xFFu);
+    bytes[2] = (unsigned char)(value >> 16 & 0xFFu);
+    bytes[3] = (unsigned char)(value >> 24 & 0xFFu);
+    rn__write_bytes(w, bytes, 4);
+}
+
+/* A float as its IEEE-754 bit pattern, so values come back bit-exact. */
+static void rn__write_f32(rn__writer *w, float value)
+{
+    uint32_t bits;
+    memcpy(&bits, &value, sizeof bits);
+    rn__write_u32(w, bits);
+}
+
+/* Lists are a u32 count and then the items. */
+static void rn__write_ints(rn__writer *w, const int *values, int count)
+{
+    int i;
+    rn__write_u32(w, (uint32_t)count);
+    for (i = 0; i < count; i++) rn__write_u32(w, (uint32_t)values[i]);
+}
+
+static void rn__write_floats(rn__writer *w, const float *values, size_t count)
+{
+    size_t i;
+    rn__write_u32(w, (uint32_t)count);
+    for (i = 0; i < count; i++) rn__write_f32(w, values[i]);
+}
+
+typedef void (*rn__body_writer)(rn__writer *w, const void *object);
+
+#define RN__CONTAINER_BYTES 16 /* magic, version, body size; CRC-32 */
+
+/* magic, version, body size, body, CRC-32 of all before it. The body is
+   written twice: first to a writer with nowhere to write, to measure it. */
+static int rn__write_container(rn__writer *w, const char *magic, rn__body_writer body,
+                               const void *object, const char *caller)
+{
+    rn__writer measure;
+    memset(&measure, 0, sizeof measure);
+    body(&measure, object);
+    if (measure.size > 0xFFFFFFFFu - RN__CONTAINER_BYTES)
+        return rn_set_error(RN_ERR_ARGUMENT, "%s: %lu bytes is too large for one file", caller,
+                            (unsigned long)measure.size);
+    rn__write_bytes(w, magic, 4);
+    rn__write_u32(w, RN_FILE_VERSION);
+    rn__write_u32(w, (uint32_t)measure.size);
+    body(w, object);
+    rn__write_u32(w, w->crc);
+    return RN_OK;
+}
+
+static int rn__save_memory(const char *magic, rn__body_writer body, const void *object,
+                           void *buffer, size_t capacity, size_t *size, const char *caller)
+{
+    rn__writer w;
+    int status;
+    if (object == NULL || size == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "%s: NULL object or size", caller);
+    memset(&w, 0, sizeof w);
+    w.buffer = (unsigned char *)buffer;
+    w.capacity = capacity;
+    status = rn__write_container(&w, magic, body, object, caller);
+    *size = w.size;
+    if (status == RN_OK && buffer != NULL && w.size > capacity)
+        status = rn_set_error(RN_ERR_ARGUMENT, "%s: needs %lu bytes, the buffer has %lu", caller,
+                              (unsigned long)w.size, (unsigned long)capacity);
+    return status;
+}
+
+static int rn__save_file(const char *magic, rn__body_writer body, const void *object,
+                         const char *path, const char *caller)
+{
+    rn__writer w;
+    FILE *file;
+    int status;
+    if (object == NULL || path == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "%s: NULL object or path", caller);
+    file = fopen(path, "wb");
+    if (file == NULL) return rn_set_error(RN_ERR_IO, "%s: cannot create %s", caller, path);
+    memset(&w, 0, sizeof w);
+    w.file = file;
+    status = rn__write_container(&w, magic, body, object, caller);
+    if (fclose(file) != 0) w.failed = 1;
+    if (status == RN_OK && w.failed)
+        status = rn_set_error(RN_ERR_IO, "%s: writing %s failed", caller, path);
+    return status;
+}
+
+/* --- reading: every count is checked against the bytes that remain ------ */
+
+typedef struct rn__reader {
+    const unsigned char *data;
+    size_t size, at;
+    const char *caller; /* names the loading function in messages */
+} rn__reader;
+
+static int rn__read_u32(rn__reader *r, uint32_t *value)
+{
+    const unsigned char *p = r->data + r->at;
+    *value = 0;
+    if (r->size - r->at < 4)
+        return rn_set_error(RN_ERR_FORMAT, "%s: the contents end early (at byte %lu of %lu)",
+                            r->caller, (unsigned long)r->at, (unsigned long)r->size);
+    *value = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    r->at += 4;
+    return RN_OK;
+}
+
+static int rn__read_f32(rn__reader *r, float *value)
+{
+    uint32_t bits;
+    int status = rn__read_u32(r, &bits);
+    if (status == RN_OK) memcpy(value, &bits, sizeof *value);
+    return status;
+}
+
+/* A u32 that must lie in [min, max] (min >= 0); what names it in messages. */
+static int rn__read_int(rn__reader *r, int min, int max, int *value, const char *what)
+{
+    uint32_t raw;
+    int status = rn__read_u32(r, &raw);
+    if (status != RN_OK) return status;
+    if (raw < (uint32_t)min || raw > (uint32_t)max)
+        return rn_set_error(RN_ERR_FORMAT, "%s: %s is %lu (need %d to %d)", r->caller, what,
+                            (unsigned long)raw, min, max);
+    *value = (int)raw;
+    return RN_OK;
+}
+
+/* A list's count, at most max and small enough for the remaining bytes. */
+static int rn__read_count(rn__reader *r, size_t max, size_t *count, const char *what)
+{
+    uint32_t raw;
+    int status = rn__read_u32(r, &raw);
+    if (status != RN_OK) return status;
+    if (raw > max || raw > (r->size - r->at) / 4)
+        return rn_set_error(RN_ERR_FORMAT, "%s: %s has %lu items (at most %lu, and %lu bytes are "
+                            "left)", r->caller, what, (unsigned long)raw, (unsigned long)max,
+                            (unsigned long)(r->size - r->at));
+    *count = raw;
+    return RN_OK;
+}
+
+/* A list of up to max ints, each in [0, RN_MAX_DIM_SIZE]. */
+static int rn__read_ints(rn__reader *r, int *values, size_t max, int *count, const char *what)
+{
+    size_t n = 0, i;
+    int status = rn__read_count(r, max, &n, what);
+    for (i = 0; i < n && status == RN_OK; i++)
+        status = rn__read_int(r, 0, RN_MAX_DIM_SIZE, &values[i], what);
+    *count = (int)n;
+    return status;
+}
+
+/* count finite floats into values, or only checked when values is NULL. */
+static int rn__read_values(rn__reader *r, float *values, size_t count, const char *what)
+{
+    size_t i;
+    for (i = 0; i < count; i++) {
+        float value;
+        int status = rn__read_f32(r, &value);
+        if (status != RN_OK) return status;
+        if (!isfinite(value))
+            return rn_set_error(RN_ERR_FORMAT, "%s: %s[%lu] is %g", r->caller, what,
+                                (unsigned long)i, (double)value);
+        if (values != NULL) values[i] = value;
+    }
+    return RN_OK;
+}
+
+/* A list of exactly tensor->size floats, into the tensor, or only checked
+   when commit is 0. */
+static int rn__read_tensor(rn__reader *r, rn_tensor *tensor, int commit, const char *what)
+{
+    size_t count = 0;
+    int status = rn__read_count(r, tensor->size, &count, what);
+    if (status == RN_OK && count != tensor->size)
+        status = rn_set_error(RN_ERR_FORMAT, "%s: %s has %lu values, not %lu", r->caller, what,
+                              (unsigned long)count, (unsigned long)tensor->size);
+    if (status == RN_OK) status = rn__read_values(r, commit ? tensor->data : NULL, count, what);
+    return status;
+}
+
+static int rn__read_floats(rn__reader *r, float *values, size_t max, int *count, const char *what)
+{
+    size_t n = 0;
+    int status = rn__read_count(r, max, &n, what);
+    if (status == RN_OK) status = rn__read_values(r, values, n, what);
+    *count = (int)n;
+    return status;
+}
+
+/* Checks magic, version, size and CRC, and leaves r over the body. */
+static int rn__open_container(rn__reader *r, const void *bytes, size_t size, const char *magic,
+                              const char *caller)
+{
+    uint32_t version, body, stored_crc;
+    int status;
+    r->data = (const unsigned char *)bytes;
+    r->size = size;
+    r->at = 4;
+    r->caller = caller;
+    if (bytes == NULL || size < RN__CONTAINER_BYTES)
+        return rn_set_error(RN_ERR_FORMAT, "%s: %lu bytes are too few for a relunet file", caller,
+                            (unsigned long)size);
+    if (memcmp(bytes, magic, 4) != 0)
+        return rn_set_error(RN_ERR_FORMAT, "%s: not a relunet %.4s file (wrong magic)", caller,
+                            magic);
+    status = rn__read_u32(r, &version);
+    if (status == RN_OK && version > RN_FILE_VERSION)
+        status = rn_set_error(RN_ERR_FORMAT, "%s: the file has format version %lu, newer than this "
+                              "relunet.h reads (%d): update relunet.h", caller,
+                              (unsigned long)version, RN_FILE_VERSION);
+    if (status == RN_OK && version == 0)
+        status = rn_set_error(RN_ERR_FORMAT, "%s: format version 0 does not exist", caller);
+    if (status == RN_OK) status = rn__read_u32(r, &body);
+    if (status == RN_OK && body != size - RN__CONTAINER_BYTES)
+        status = rn_set_error(RN_ERR_FORMAT, "%s: the file says %lu bytes of contents and has %lu "
+                              "(truncated or extended)", caller, (unsigned long)body,
+                              (unsigned long)(size - RN__CONTAINER_BYTES));
+    if (status != RN_OK) return status;
+    r->at = size - 4;
+    rn__read_u32(r, &stored_crc);
+    if (stored_crc != rn_crc32(0, bytes, size - 4))
+        return rn_set_error(RN_ERR_FORMAT, "%s: CRC-32 mismatch: the file is damaged", caller);
+    r->at = 12;
+    r->size = size - 4;
+    return RN_OK;
+}
+
+static int rn__close_container(const rn__reader *r)
+{
+    if (r->at == r->size) return RN_OK;
+    return rn_set_error(RN_ERR_FORMAT, "%s: %lu bytes left over after the contents", r->caller,
+                        (unsigned long)(r->size - r->at));
+}
+
+/* The whole file in a buffer from RN_MALLOC (relunet_data.h's readers use
+   it too). */
+static int rn__read_file(const char *path, unsigned char **bytes, size_t *size)
+{
+    FILE *file;
+    long length = 0;
+    int status = RN_OK;
+    *bytes = NULL;
+    *size = 0;
+    if (path == NULL) return rn_set_error(RN_ERR_ARGUMENT, "cannot read a file: path is NULL");
+    file = fopen(path, "rb");
+    if (file == NULL) return rn_set_error(RN_ERR_IO, "%s: cannot open", path);
+    if (fseek(file, 0, SEEK_END) != 0 || (length = ftell(file)) < 0 || fseek(file, 0, SEEK_SET) != 0)
+        status = rn_set_error(RN_ERR_IO, "%s: cannot determine the size", path);
+    if (status == RN_OK) {
+        *bytes = (unsigned char *)RN_MALLOC(length > 0 ? (size_t)length : 1);
+        if (*bytes == NULL)
+            status = rn_set_error(RN_ERR_MEMORY, "%s: cannot allocate %ld bytes", path, length);
+    }
+    if (status == RN_OK && fread(*bytes, 1, (size_t)length, file) != (size_t)length)
+        status = rn_set_error(RN_ERR_IO, "%s: read error", path);
+    fclose(file);
+    if (status != RN_OK && *bytes != NULL) {
+        RN_FREE(*bytes);
+        *bytes = NULL;
+    }
+    if (status == RN_OK) *size = (size_t)length;
+    return status;
+}
+
+/* --- networks ------------------------------------------------------------ */
+
+static const char rn__net_magic[4] = {'R', 'N', 'E', 'T'};
+static const char rn__optim_magic[4] = {'R', 'O', 'P', 'T'};
+
+#define RN__MAX_HYPER 16
+
+/* A layer's hyper-parameters, as the arguments of the rn_net_add_* call
+   that rebuilds it. A new layer type adds a case to this pair of functions
+   and to rn__export_layer's calls; layers with state besides parameters
+   (batch norm's running statistics) also write and read it where the
+   network's writer and rn__read_layer mark the state buffers. */
+typedef struct rn__layer_hyper {
+    int n_ints, n_floats;
+    int ints[RN__MAX_HYPER];
+    float floats[RN__MAX_HYPER];
+} rn__layer_hyper;
+
+static void rn__layer_hyper_get(const rn_layer *layer, rn__layer_hyper *h)
+{
+    int k;
+    memset(h, 0, sizeof *h);
+    switch (layer->type) {
+    case RN_LAYER_CONV2D:
+        h->n_ints = 5;
+        h->ints[0] = layer->units;
+        h->ints[1] = layer->kernel;
+        h->ints[2] = layer->stride;
+        h->ints[3] = layer->padding;
+        h->ints[4] = layer->has_bias;
+        break;
+    case RN_LAYER_LINEAR:
+        h->n_ints = 2;
+        h->ints[0] = layer->units;
+        h->ints[1] = layer->has_bias;
+        break;
+    case RN_LAYER_MAXPOOL2D:
+    case RN_LAYER_AVGPOOL2D:
+        h->n_ints = 2;
+        h->ints[0] = layer->kernel;
+        h->ints[1] = layer->stride;
+        break;
+    case RN_LAYER_FLATTEN: break;
+    case RN_LAYER_BATCHNORM:
+        h->n_floats = 2;
+        h->floats[0] = layer->eps;
+        h->floats[1] = layer->momentum;
+        break;
+    case RN_LAYER_DROPOUT:
+        h->n_floats = 1;
+        h->floats[0] = layer->drop_rate;
+        break;
+    case RN_LAYER_ACTIVATION:
+        h->n_ints = 4;
+        h->ints[0] = (int)layer->act.kind;
+        h->ints[1] = (int)layer->act.share;
+        h->ints[2] = layer->act.frozen;
+        h->ints[3] = layer->act.unnormalized;
+        h->n_floats = 1 + layer->n_params;
+        h->floats[0] = layer->act.slope;
+        for (k = 0; k < layer->n_params; k++) h->floats[1 + k] = layer->act_init[k];
+        break;
+    }
+}
+
+static int rn__layer_hyper_add(rn_net *net, int type, const rn__layer_hyper *h)
+{
+    /* Settings by rn_layer_type; -1: as many as the activation kind says. */
+    static const int ints_of_type[] = {5, 2, 2, 2, 0, 4, 0, 0};
+    static const int floats_of_type[] = {0, 0, 0, 0, 0, -1, 2, 1};
+    rn_act_desc desc;
+    int status, has_bias = 1;
+    if (type >= (int)(sizeof ints_of_type / sizeof *ints_of_type))
+        return rn_set_error(RN_ERR_FORMAT, "unknown layer type %d", type);
+    if (h->n_ints != ints_of_type[type] ||
+        (floats_of_type[type] >= 0 && h->n_floats != floats_of_type[type]))
+        return rn_set_error(RN_ERR_FORMAT, "a %s layer with %d integer and %d float settings",
+                            rn__layer_type_names[type], h->n_ints, h->n_floats);
+    switch (type) {
+    case RN_LAYER_CONV2D:
+        status = rn_net_add_conv2d(net, h->ints[0], h->ints[1], h->ints[2], h->ints[3]);
+        has_bias = h->ints[4];
+        break;
+    case RN_LAYER_LINEAR:
+        status = rn_net_add_linear(net, h->ints[0]);
+        has_bias = h->ints[1];
+        break;
+    case RN_LAYER_MAXPOOL2D: status = rn_net_add_maxpool2d(net, h->ints[0], h->ints[1]); break;
+    case RN_LAYER_AVGPOOL2D: status = rn_net_add_avgpool2d(net, h->ints[0], h->ints[1]); break;
+    case RN_LAYER_FLATTEN: status = rn_net_add_flatten(net); break;
+    case RN_LAYER_BATCHNORM: status = rn_net_add_batchnorm_ex(net, h->floats[0], h->floats[1]); break;
+    case RN_LAYER_DROPOUT: status = rn_net_add_dropout(net, h->floats[0]); break;
+    default: /* RN_LAYER_ACTIVATION */
+        memset(&desc, 0, sizeof desc);
+        desc.kind = (rn_act_kind)h->ints[0];
+        desc.share = (rn_share)h->ints[1];
+        desc.frozen = h->ints[2];
+        desc.unnormalized = h->ints[3];
+        desc.slope = h->floats[0];
+        desc.init = h->floats + 1;
+        if (desc.kind >= RN_ACT_KIND_COUNT || h->n_floats != 1 + rn_act_param_count(desc.kind) ||
+            desc.frozen > 1 || desc.unnormalized > 1)
+            return rn_set_error(RN_ERR_FORMAT, "activation kind %d (this build knows %d), %d "
+                                "constants, flags %d and %d", h->ints[0], RN_ACT_KIND_COUNT,
+                                h->n_floats, desc.frozen, desc.unnormalized);
+        status = rn_net_add_activation_ex(net, &desc);
+        break;
+    }
+    if (status == RN_OK && has_bias > 1)
+        status = rn_set_error(RN_ERR_FORMAT, "bias flag %d", has_bias);
+    if (status == RN_OK && !has_bias) status = rn_net_remove_bias(net);
+    return status;
+}
+
+/* State a layer keeps besides its parameters: batch norm's running mean
+   and variance. Returns how many tensors. */
+static int rn__layer_state(rn_layer *layer, rn_tensor **state)
+{
+    if (layer->type != RN_LAYER_BATCHNORM) return 0;
+    state[0] = &layer->running_mean;
+    state[1] = &layer->running_var;
+    return 2;
+}
+
+static void rn__write_param(rn__writer *w, const rn_param *param)
+{
+    rn__write_u32(w, (uint32_t)param->frozen);
+    rn__write_f32(w, param->min);
+    rn__write_f32(w, param->max);
+    rn__write_floats(w, param->value.data, param->value.size);
+}
+
+static void rn__write_net(rn__writer *w, const void *object)
+{
+    const rn_net *net = (const rn_net *)object;
+    rn__layer_hyper h;
+    rn_tensor *state[2];
+    int i, k, n_state;
+    rn__write_ints(w, net->in_shape, net->in_ndim);
+    rn__write_u32(w, (uint32_t)net->n_layers);
+    for (i = 0; i < net->n_layers; i++) {
+        rn_layer *layer = net->layers[i];
+        rn__layer_hyper_get(layer, &h);
+        rn__write_u32(w, (uint32_t)layer->type);
+        rn__write_ints(w, h.ints, h.n_ints);
+        rn__write_floats(w, h.floats, (size_t)h.n_floats);
+        rn__write_u32(w, (uint32_t)layer->n_params);
+        for (k = 0; k < layer->n_params; k++) rn__write_param(w, &layer->params[k]);
+        n_state = rn__layer_state(layer, state);
+        rn__write_u32(w, (uint32_t)n_state);
+        for (k = 0; k < n_state; k++) rn__write_floats(w, state[k]->data, state[k]->size);
+    }
+}
+
+static int rn__check_savable(const rn_net *net, const char *caller)
+{
+    int i, k;
+    if (net == NULL) return rn_set_error(RN_ERR_ARGUMENT, "%s: network is NULL", caller);
+    for (i = 0; i < net->n_layers; i++)
+        for (k = 0; k < net->layers[i]->n_params; k++)
+            if (net->layers[i]->params[k].value.data == NULL)
+                return rn_set_error(RN_ERR_ARGUMENT, "%s: %s has no values", caller,
+                                    net->layers[i]->params[k].name);
+    return RN_OK;
+}
+
+RN_API int rn_net_save_memory(const rn_net *net, void *buffer, size_t capacity, size_t *size)
+{
+    int status = rn__check_savable(net, "rn_net_save_memory");
+    if (status != RN_OK) return status;
+    return rn__save_memory(rn__net_magic, rn__write_net, net, buffer, capacity, size,
+                           "rn_net_save_memory");
+}
+
+RN_API int rn_net_save(const rn_net *net, const char *path)
+{
+    int status = rn__check_savable(net, "rn_net_save");
+    if (status != RN_OK) return status;
+    return rn__save_file(rn__net_magic, rn__write_net, net, path, "rn_net_save");
+}
+
+/* One parameter's record: flags and range, then values checked against the
+   shape the rebuilt layer gave it, read into storage it gets only then. */
+static int rn__read_param(rn__reader *r, rn_param *param)
+{
+    float min = 0.0f, max = 0.0f;
+    size_t count = 0;
+    int frozen = 0, status = rn__read_int(r, 0, 1, &frozen, "a frozen flag");
+    if (status == RN_OK) status = rn__read_f32(r, &min);
+    if (status == RN_OK) status = rn__read_f32(r, &max);
+    if (status == RN_OK && !(min <= max))
+        status = rn_set_error(RN_ERR_FORMAT, "%s: %s has the range [%g, %g]", r->caller,
+                              param->name, (double)min, (double)max);
+    if (status == RN_OK) status = rn__read_count(r, param->value.size, &count, param->name);
+    if (status == RN_OK && count != param->value.size)
+        status = rn_set_error(RN_ERR_FORMAT, "%s: %s has %lu values, its layer needs %lu",
+                              r->caller, param->name, (unsigned long)count,
+                              (unsigned long)param->value.size);
+    if (status == RN_OK) status = rn__param_alloc(param);
+    if (status == RN_OK) status = rn__read_values(r, param->value.data, count, param->name);
+    param->frozen = frozen;
+    param->min = min;
+    param->max = max;
+    return status;
+}
+
+/* Rebuilds a layer from its hyper-parameters, then reads its parameters. */
+static int rn__read_layer(rn__reader *r, rn_net *net)
+{
+    rn__layer_hyper h;
+    rn_layer *layer;
+    rn_tensor *state[2];
+    char reason[sizeof rn__error_message];
+    int type = 0, n_params = 0, n_state = 0, k;
+    int status = rn__read_int(r, 0, RN_MAX_DIM_SIZE, &type, "a layer type");
+    if (status == RN_OK) status = rn__read_ints(r, h.ints, RN__MAX_HYPER, &h.n_ints, "settings");
+    if (status == RN_OK)
+        status = rn__read_floats(r, h.floats, RN__MAX_HYPER, &h.n_floats, "settings");
+    if (status != RN_OK) return status;
+    status = rn__layer_hyper_add(net, type, &h);
+    if (status == RN_ERR_MEMORY) return status;
+    if (status != RN_OK) {
+        /* The file asked for a layer that cannot be: a format error. */
+        memcpy(reason, rn__error_message, sizeof reason);
+        return rn_set_error(RN_ERR_FORMAT, "%s: layer %d: %s", r->caller, net->n_layers + 1,
+                            reason);
+    }
+    layer = net->layers[net->n_layers - 1];
+    status = rn__read_int(r, layer->n_params, layer->n_params, &n_params, "a parameter count");
+    for (k = 0; k < layer->n_params && status == RN_OK; k++)
+        status = rn__read_param(r, &layer->params[k]);
+    if (status == RN_OK) {
+        int expected = rn__layer_state(layer, state);
+        status = rn__read_int(r, expected, expected, &n_state, "a state buffer count");
+    }
+    for (k = 0; k < n_state && status == RN_OK; k++)
+        status = rn__read_tensor(r, state[k], 1, layer->name);
+    return status;
+}
+
+static int rn__read_net(rn__reader *r, rn_net **out)
+{
+    int shape[RN__MAX_HYPER], ndim = 0, n_layers = 0, i;
+    rn_net *net;
+    int status = rn__read_ints(r, shape, 3, &ndim, "the sample shape");
+    if (status == RN_OK)
+        status = rn__check_sample_shape(ndim, shape, r->caller) == RN_OK ? RN_OK : RN_ERR_FORMAT;
+    if (status == RN_OK) status = rn__read_int(r, 0, RN_MAX_DIM_SIZE, &n_layers, "the layer count");
+    if (status != RN_OK) return status;
+    net = rn_net_new(ndim, shape);
+    if (net == NULL) return RN_ERR_MEMORY;
+    net->bind_later = 1; /* parameters get storage once their counts are checked */
+    for (i = 0; i < n_layers && status == RN_OK; i++) status = rn__read_layer(r, net);
+    net->bind_later = 0;
+    if (status != RN_OK) {
+        rn_net_free(net);
+        return status;
+    }
+    *out = net;
+    return RN_OK;
+}
+
+RN_API int rn_net_load_memory(const void *bytes, size_t size, rn_net **net)
+{
+    rn__reader r;
+    rn_net *loaded = NULL;
+    int status;
+    if (net == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_net_load_memory: net is NULL");
+    *net = NULL;
+    status = rn__open_container(&r, bytes, size, rn__net_magic, "rn_net_load");
+    if (status == RN_OK) status = rn__read_net(&r, &loaded);
+    if (status == RN_OK) status = rn__close_container(&r);
+    if (status != RN_OK) {
+        rn_net_free(loaded);
+        return status;
+    }
+    *net = loaded;
+    return RN_OK;
+}
+
+RN_API int rn_net_load(const char *path, rn_net **net)
+{
+    unsigned char *bytes;
+    size_t size = 0;
+    int status;
+    if (net == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_net_load: net is NULL");
+    *net = NULL;
+    status = rn__read_file(path, &bytes, &size);
+    if (status != RN_OK) return status;
+    status = rn_net_load_memory(bytes, size, net);
+    RN_FREE(bytes);
+    return status;
+}
+
+/* --- optimizer state ----------------------------------------------------- */
+
+/* The state tensors the optimizer keeps for parameter i (moments, momentum
+   buffers), in a fixed order; returns how many. */
+static int rn__optim_state(const rn_optim *opt, int i, rn_tensor **state)
+{
+    int count = 0;
+    if (opt->first[i].size > 0) state[count++] = &opt->first[i];
+    if (opt->second[i].size > 0) state[count++] = &opt->second[i];
+    return count;
+}
+
+/* The settings of rn_optim_desc that are not the kind, in a fixed order. */
+enum { RN__OPTIM_INTS = 2, RN__OPTIM_FLOATS = 7 };
+
+static void rn__optim_settings(const rn_optim_desc *d, int *ints, float *floats)
+{
+    ints[0] = (int)d->kind;
+    ints[1] = d->nesterov;
+    floats[0] = d->lr;
+    floats[1] = d->momentum;
+    floats[2] = d->dampening;
+    floats[3] = d->weight_decay;
+    floats[4] = d->beta1;
+    floats[5] = d->beta2;
+    floats[6] = d->eps;
+}
+
+static void rn__write_optim(rn__writer *w, const void *object)
+{
+    const rn_optim *opt = (const rn_optim *)object;
+    int ints[RN__OPTIM_INTS], i, k;
+    float floats[RN__OPTIM_FLOATS];
+    uint64_t steps = (uint64_t)opt->steps;
+    rn_tensor *state[2];
+    rn__optim_settings(&opt->desc, ints, floats);
+    rn__write_ints(w, ints, RN__OPTIM_INTS);
+    rn__write_floats(w, floats, RN__OPTIM_FLOATS);
+    rn__write_u32(w, (uint32_t)(steps & 0xFFFFFFFFu));
+    rn__write_u32(w, (uint32_t)(steps >> 32));
+    rn__write_u32(w, (uint32_t)opt->count);
+    for (i = 0; i < opt->count; i++) {
+        int n_state = rn__optim_state(opt, i, state);
+        rn__write_f32(w, opt->lr[i]);
+        rn__write_f32(w, opt->weight_decay[i]);
+        rn__write_u32(w, (uint32_t)n_state);
+        for (k = 0; k < n_state; k++) rn__write_floats(w, state[k]->data, state[k]->size);
+    }
+}
+
+/* Reads optimizer state that must fit opt exactly. With commit 0 it only
+   checks, so that a bad file leaves the optimizer as it was; with commit 1
+   (on the same, checked bytes) it applies. */
+static int rn__read_optim(rn__reader *r, rn_optim *opt, int commit)
+{
+    int ints[RN__MAX_HYPER] = {0}, expected_ints[RN__OPTIM_INTS], n_ints = 0, n_floats = 0;
+    float floats[RN__MAX_HYPER] = {0}, expected_floats[RN__OPTIM_FLOATS], lr = 0.0f, decay = 0.0f;
+    int count = 0;
+    uint32_t steps_low = 0, steps_high = 0;
+    rn_tensor *state[2];
+    int i, k, n_state = 0;
+    int status = rn__read_ints(r, ints, RN__MAX_HYPER, &n_ints, "optimizer settings");
+    if (status == RN_OK)
+        status = rn__read_floats(r, floats, RN__MAX_HYPER, &n_floats, "optimizer settings");
+    rn__optim_settings(&opt->desc, expected_ints, expected_floats);
+    if (status == RN_OK && (n_ints != RN__OPTIM_INTS || n_floats != RN__OPTIM_FLOATS ||
+                            ints[0] != expected_ints[0] || ints[1] > 1))
+        status = rn_set_error(RN_ERR_FORMAT, "%s: state of optimizer kind %d (%d and %d settings) "
+                              "does not fit this kind %d optimizer", r->caller, ints[0], n_ints,
+                              n_floats, expected_ints[0]);
+    if (status == RN_OK) status = rn__read_u32(r, &steps_low);
+    if (status == RN_OK) status = rn__read_u32(r, &steps_high);
+    if (status == RN_OK && (steps_high != 0 || steps_low > 0x7FFFFFFFu))
+        status = rn_set_error(RN_ERR_FORMAT, "%s: step count too large", r->caller);
+    if (status == RN_OK)
+        status = rn__read_int(r, opt->count, opt->count, &count, "the parameter count");
+    for (i = 0; i < opt->count && status == RN_OK; i++) {
+        int expected_state = rn__optim_state(opt, i, state);
+        status = rn__read_values(r, &lr, 1, "a learning rate");
+        if (status == RN_OK) status = rn__read_values(r, &decay, 1, "a weight decay");
+        if (status == RN_OK)
+            status = rn__read_int(r, expected_state, expected_state, &n_state, "a state count");
+        for (k = 0; k < n_state && status == RN_OK; k++)
+            status = rn__read_tensor(r, state[k], commit, opt->params[i]->name);
+        if (commit) {
+            opt->lr[i] = lr;
+            opt->weight_decay[i] = decay;
+        }
+    }
+    if (status == RN_OK && commit) {
+        opt->desc.nesterov = ints[1];
+        opt->desc.lr = floats[0];
+        opt->desc.momentum = floats[1];
+        opt->desc.dampening = floats[2];
+        opt->desc.weight_decay = floats[3];
+        opt->desc.beta1 = floats[4];
+        opt->desc.beta2 = floats[5];
+        opt->desc.eps = floats[6];
+        opt->steps = (long)steps_low;
+    }
+    return status;
+}
+
+RN_API int rn_optim_save_memory(const rn_optim *opt, void *buffer, size_t capacity, size_t *size)
+{
+    return rn__save_memory(rn__optim_magic, rn__write_optim, opt, buffer, capacity, size,
+                           "rn_optim_save_memory");
+}
+
+RN_API int rn_optim_save(const rn_optim *opt, const char *path)
+{
+    return rn__save_file(rn__optim_magic, rn__write_optim, opt, path, "rn_optim_save");
+}
+
+RN_API int rn_optim_load_memory(rn_optim *opt, const void *bytes, size_t size)
+{
+    rn__reader r;
+    int status;
+    if (opt == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_optim_load: optimizer is NULL");
+    status = rn__open_container(&r, bytes, size, rn__optim_magic, "rn_optim_load");
+    if (status == RN_OK) status = rn__read_optim(&r, opt, 0);
+    if (status == RN_OK) status = rn__close_container(&r);
+    if (status != RN_OK) return status;
+    r.at = 12;
+    return rn__read_optim(&r, opt, 1);
+}
+
+RN_API int rn_optim_load(rn_optim *opt, const char *path)
+{
+    unsigned char *bytes;
+    size_t size = 0;
+    int status = rn__read_file(path, &bytes, &size);
+    if (status != RN_OK) return status;
+    status = rn_optim_load_memory(opt, bytes, size);
+    RN_FREE(bytes);
+    return status;
+}
+
+/* --- C export ------------------------------------------------------------ */
+
+/* A float as a C literal that reads back bit-exact: 9 significant digits
+   identify every float, and the literal needs a '.' or an exponent before
+   its 'f'. */
+static void rn__export_float(FILE *file, float value)
+{
+    char text[32];
+    snprintf(text, sizeof text, "%.9g", (double)value);
+    fprintf(file, strpbrk(text, ".e") ? "%sf" : "%s.0f", text);
+}
+
+static void rn__export_array_name(FILE *file, const char *name, const rn_param *param)
+{
+    const char *c;
+    fprintf(file, "%s_", name);
+    for (c = param->name; *c != '\0'; c++) fputc(*c == '.' ? '_' : *c, file);
+}
+
+static void rn__export_values(FILE *file, const char *name, const rn_param *param)
+{
+    size_t j;
+    fprintf(file, "static const float ");
+    rn__export_array_name(file, name, param);
+    fprintf(file, "[%lu] = {", (unsigned long)param->value.size);
+    for (j = 0; j < param->value.size; j++) {
+        fputs(j % 6 == 0 ? "\n    " : " ", file);
+        rn__export_float(file, param->value.data[j]);
+        if (j + 1 < param->value.size) fputc(',', file);
+    }
+    fprintf(file, "\n};\n\n");
+}
+
+/* The rn_net_add_* call that rebuilds layer, from its hyper-parameters. */
+static void rn__export_layer(FILE *file, const rn_layer *layer)
+{
+    static const char *const calls[] = {"rn_net_add_conv2d(net, %d, %d, %d, %d)",
+                                        "rn_net_add_linear(net, %d)",
+                                        "rn_net_add_maxpool2d(net, %d, %d)",
+                                        "rn_net_add_avgpool2d(net, %d, %d)",
+                                        "rn_net_add_flatten(net)"};
+    const char *guard = "    if (status == RN_OK) ";
+    rn__layer_hyper h;
+    int k;
+    rn__layer_hyper_get(layer, &h);
+    if (layer->type == RN_LAYER_DROPOUT) { /* the identity in inference; kept for the names */
+        fprintf(file, "%sstatus = rn_net_add_dropout(net, ", guard);
+        rn__export_float(file, h.floats[0]);
+        fprintf(file, ");\n");
+        return;
+    }
+    if (layer->type != RN_LAYER_ACTIVATION) {
+        fprintf(file, "%sstatus = ", guard);
+        fprintf(file, calls[layer->type], h.ints[0], h.ints[1], h.ints[2], h.ints[3]);
+        fprintf(file, ";\n");
+        if ((layer->type == RN_LAYER_CONV2D || layer->type == RN_LAYER_LINEAR) && !layer->has_bias)
+            fprintf(file, "%sstatus = rn_net_remove_bias(net);\n", guard);
+        return;
+    }
+    fprintf(file, "    if (status == RN_OK) {\n");
+    if (h.n_floats > 1) {
+        fprintf(file, "        static const float init[%d] = {", h.n_floats - 1);
+        for (k = 1; k < h.n_floats; k++) {
+            rn__export_float(file, h.floats[k]);
+            fputs(k + 1 < h.n_floats ? ", " : "};\n", file);
+        }
+    }
+    fprintf(file, "        const rn_act_desc desc = {.kind = (rn_act_kind)%d /* %s */, "
+                  ".share = (rn_share)%d,\n                                  .init = %s, "
+                  ".unnormalized = %d, .slope = ",
+            h.ints[0], rn_act_kind_name(layer->act.kind), h.ints[1],
+            h.n_floats > 1 ? "init" : "NULL", h.ints[3]);
+    rn__export_float(file, h.floats[0]);
+    fprintf(file, "};\n");
+    fprintf(file, "        status = rn_net_add_activation_ex(net, &desc);\n    }\n");
+}
+
+static size_t rn__max_layer_floats(const rn_net *net)
+{
+    size_t largest = 0;
+    int i;
+    for (i = 0; i < net->n_layers; i++) {
+        size_t floats = rn__dims_product(net->layers[i]->out_ndim, net->layers[i]->out_shape);
+        largest = floats > largest ? floats : largest;
+    }
+    return largest;
+}
+
+static int rn__is_identifier(const char *name)
+{
+    const char *c;
+    if (name == NULL || strlen(name) == 0 || strlen(name) > 64 || (*name >= '0' && *name <= '9'))
+        return 0;
+    for (c = name; *c != '\0'; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '_'))
+            return 0;
+    return 1;
+}
+
+static void rn__export_header(FILE *file, const rn_net *net, const char *name, const char *upper)
+{
+    char shape[64];
+    int dims[RN_MAX_DIMS], i;
+    dims[0] = 1;
+    memcpy(dims + 1, net->in_shape, (size_t)net->in_ndim * sizeof(int));
+    rn__dims_string(net->in_ndim + 1, dims, shape, sizeof shape);
+    fprintf(file,
+            "/* %s: a relunet network exported by rn_net_export_c, its parameters as\n"
+            "   constant arrays that stay in flash. Include relunet.h first (with\n"
+            "   RELUNET_IMPLEMENTATION in one file of the program), then:\n\n"
+            "       static unsigned char memory[%s_ARENA_BYTES(1)];\n"
+            "       rn_arena arena;\n"
+            "       rn_net *net;\n"
+            "       rn_arena_init(&arena, memory, sizeof memory);\n"
+            "       net = %s_build(&arena, 1);     (NULL: rn_last_error() says why)\n"
+            "       rn_net_forward(net, &input, RN_EVAL);   (input: shape %s)\n\n"
+            "   Layers:", name, upper, name, shape);
+    for (i = 0; i < net->n_layers; i++) {
+        rn__dims_string(net->layers[i]->out_ndim, net->layers[i]->out_shape, shape, sizeof shape);
+        fprintf(file, "%s %s %s", i % 4 == 0 ? "\n  " : ",", net->layers[i]->name, shape);
+    }
+    fprintf(file, "\n*/\n#ifndef %s_MODEL_H\n#define %s_MODEL_H\n\n", upper, upper);
+    fprintf(file, "#define %s_ARENA_BYTES(max_batch) RN_NET_ARENA_BYTES(%d, %lu, (max_batch))\n\n",
+            upper, net->n_layers, (unsigned long)rn__max_layer_floats(net));
+}
+
+static void rn__export_build(FILE *file, const rn_net *net, const char *name)
+{
+    int i, k;
+    fprintf(file, "static rn_net *%s_build(rn_arena *arena, int max_batch)\n{\n", name);
+    fprintf(file, "    static const int sample_shape[%d] = {", net->in_ndim);
+    for (i = 0; i < net->in_ndim; i++) fprintf(file, "%s%d", i ? ", " : "", net->in_shape[i]);
+    fprintf(file, "};\n    static const float *const params[] = {");
+    for (i = 0; i < net->n_layers; i++)
+        for (k = 0; k < net->layers[i]->n_params; k++) {
+            fputs("\n        ", file);
+            rn__export_array_name(file, name, &net->layers[i]->params[k]);
+            fputc(',', file);
+        }
+    fprintf(file, "\n        NULL\n    };\n");
+    fprintf(file, "    rn_net *net = rn_net_new_arena(arena, %d, sample_shape, %d, max_batch);\n",
+            net->in_ndim, net->n_layers);
+    fprintf(file, "    int status = net != NULL ? RN_OK : RN_ERR_MEMORY;\n");
+    for (i = 0; i < net->n_layers; i++) rn__export_layer(file, net->layers[i]);
+    fprintf(file, "    if (status == RN_OK) status = rn_net_bind_params(net, params);\n");
+    fprintf(file, "    return status == RN_OK ? net : NULL;\n}\n\n");
+}
+
+RN_API int rn_net_export_c(const rn_net *net, const char *path, const char *name)
+{
+    char upper[72];
+    FILE *file;
+    int status = rn__check_savable(net, "rn_net_export_c"), i, k, failed;
+    size_t j;
+    if (status != RN_OK) return status;
+    if (path == NULL || !rn__is_identifier(name))
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_export_c: NULL path, or the name is not a C "
+                            "identifier of at most 64 characters");
+    for (i = 0; i < net->n_layers; i++)
+        if (net->layers[i]->type == RN_LAYER_BATCHNORM)
+            return rn_set_error(RN_ERR_UNSUPPORTED, "rn_net_export_c: %s: batch norm cannot run "
+                                "in an arena yet", net->layers[i]->name);
+    for (i = 0; i < net->n_layers; i++)
+        for (k = 0; k < net->layers[i]->n_params; k++)
+            for (j = 0; j < net->layers[i]->params[k].value.size; j++)
+                if (!isfinite(net->layers[i]->params[k].value.data[j]))
+                    return rn_set_error(RN_ERR_NUMERIC, "rn_net_export_c: %s[%lu] is not finite",
+                                        net->layers[i]->params[k].name, (unsigned long)j);
+    for (j = 0; j <= strlen(name); j++)
+        upper[j] = name[j] >= 'a' && name[j] <= 'z' ? (char)(name[j] - 'a' + 'A') : name[j];
+    file = fopen(path, "w");
+    if (file == NULL) return rn_set_error(RN_ERR_IO, "rn_net_export_c: cannot create %s", path);
+    rn__export_header(file, net, name, upper);
+    for (i = 0; i < net->n_layers; i++)
+        for (k = 0; k < net->layers[i]->n_params; k++)
+            rn__export_values(file, name, &net->layers[i]->params[k]);
+    rn__export_build(file, net, name);
+    fprintf(file, "#endif\n");
+    failed = ferror(file);
+    if (fclose(file) != 0 || failed)
+        return rn_set_error(RN_ERR_IO, "rn_net_export_c: writing %s failed", path);
+    return RN_OK;
+}
+
+/* --- heap-free inference ------------------------------------------------- */
+
+RN_API void rn_arena_init(rn_arena *arena, void *memory, size_t size)
+{
+    arena->memory = (unsigned char *)memory;
+    arena->size = memory != NULL ? size : 0;
+    arena->used = 0;
+}
+
+RN_API void *rn_arena_alloc(rn_arena *arena, size_t bytes)
+{
+    size_t padding, rounded, left;
+    unsigned char *block;
+    if (arena == NULL || arena->memory == NULL || bytes > (size_t)-1 - RN__ALIGNMENT) {
+        rn_set_error(RN_ERR_ARGUMENT, "rn_arena_alloc: no arena or %lu bytes", (unsigned long)bytes);
+        return NULL;
+    }
+    left = arena->size - arena->used;
+    padding = (RN__ALIGNMENT - (uintptr_t)(arena->memory + arena->used) % RN__ALIGNMENT) %
+              RN__ALIGNMENT;
+    rounded = RN__ARENA_ROUND(bytes);
+    if (padding > left || rounded > left - padding) {
+        rn_set_error(RN_ERR_MEMORY, "rn_arena_alloc: %lu bytes do not fit (%lu of %lu used)",
+                     (unsigned long)bytes, (unsigned long)arena->used, (unsigned long)arena->size);
+        return NULL;
+    }
+    block = arena->memory + arena->used + padding;
+    arena->used += padding + rounded;
+    memset(block, 0, bytes);
+    return block;
+}
+
+RN_API rn_net *rn_net_new_arena(rn_arena *arena, int sample_ndim, const int *sample_shape,
+                                int max_layers, int max_batch)
+{
+    rn_net *net;
+    if (arena == NULL || max_layers < 1 || max_batch < 1 || max_layers > RN_MAX_DIM_SIZE) {
+        rn_set_error(RN_ERR_ARGUMENT, "rn_net_new_arena: no arena, or %d layers, batch %d (need "
+                     ">= 1)", max_layers, max_batch);
+        return NULL;
+    }
+    if (rn__check_sample_shape(sample_ndim, sample_shape, "rn_net_new_arena") != RN_OK) return NULL;
+    net = (rn_net *)rn_arena_alloc(arena, sizeof *net);
+    if (net == NULL) return NULL;
+    net->layers = (rn_layer **)rn_arena_alloc(arena, (size_t)max_layers * sizeof *net->layers);
+    net->outputs = (rn_tensor *)rn_arena_alloc(arena, (size_t)max_layers * sizeof *net->outputs);
+    if (net->layers == NULL || net->outputs == NULL) return NULL;
+    net->capacity = max_layers;
+    net->in_ndim = sample_ndim;
+    memcpy(net->in_shape, sample_shape, (size_t)sample_ndim * sizeof(int));
+    net->bind_later = 1;
+    net->arena = arena;
+    net->max_batch = max_batch;
+    return net;
+}
+
+static int rn__arena_net_reserve(rn_net *net)
+{
+    return rn_set_error(RN_ERR_ARGUMENT, "rn_net: the arena network was made for %d layers",
+                        net->capacity);
+}
+
+static void *rn__net_alloc_layer(rn_net *net)
+{
+    if (net->arena != NULL) return rn_arena_alloc(net->arena, sizeof(rn_layer));
+    return RN_MALLOC(sizeof(rn_layer));
+}
+
+RN_API int rn_net_bind_params(rn_net *net, const float *const *values)
+{
+    int i, count = rn_net_param_count(net);
+    if (net == NULL || net->arena == NULL || values == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_bind_params: needs an arena network and values");
+    for (i = 0; i < count; i++)
+        if (values[i] == NULL)
+            return rn_set_error(RN_ERR_ARGUMENT, "rn_net_bind_params: no values for %s",
+                                rn_net_param(net, i)->name);
+    /* Inference only reads parameters, so const arrays (in flash) can back them. */
+    for (i = 0; i < count; i++) rn_net_param(net, i)->value.data = (float *)values[i];
+    return RN_OK;
+}
+
+RN_API size_t rn_net_arena_bytes(const rn_net *net, int max_batch)
+{
+    if (net == NULL || max_batch < 1) return 0;
+    return RN_NET_ARENA_BYTES(net->n_layers, rn__max_layer_floats(net), max_batch);
+}
+
+/* Before an arena network's forward pass: only inference, only bound
+   parameters, and the output buffers taken from the arena once. */
+static int rn__arena_forward_begin(rn_net *net, const rn_tensor *x, rn_mode mode)
+{
+    size_t bytes = (size_t)net->max_batch * rn__max_layer_floats(net) * sizeof(float);
+    int i, count = rn_net_param_count(net);
+    if (mode != RN_EVAL || x->shape[0] > net->max_batch)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_forward: an arena network does inference "
+                            "(RN_EVAL) on batches of at most %d, not %d", net->max_batch,
+                            x->shape[0]);
+    for (i = 0; i < count; i++)
+        if (rn_net_param(net, i)->value.data == NULL)
+            return rn_set_error(RN_ERR_ARGUMENT, "rn_net_forward: %s has no values; call "
+                                "rn_net_bind_params", rn_net_param(net, i)->name);
+    if (net->arena_outputs[0] != NULL) return RN_OK;
+    net->arena_outputs[0] = (float *)rn_arena_alloc(net->arena, bytes);
+    net->arena_outputs[1] = (float *)rn_arena_alloc(net->arena, bytes);
+    if (net->arena_outputs[1] != NULL) return RN_OK;
+    net->arena_outputs[0] = NULL;
+    return rn_set_error(RN_ERR_MEMORY, "rn_net_forward: the arena is too small for the outputs "
+                        "(rn_net_arena_bytes says %lu bytes)",
+                        (unsigned long)rn_net_arena_bytes(net, net->max_batch));
+}
+
+/* Layer i of an arena network writes into one buffer while it reads the
+   other. */
+static void rn__arena_output_bind(rn_net *net, int layer, int batch)
+{
+    const rn_layer *l = net->layers[layer];
+    int shape[RN_MAX_DIMS];
+    shape[0] = batch;
+    memcpy(shape + 1, l->out_shape, (size_t)l->out_ndim * sizeof(int));
+    net->outputs[layer] = rn_tensor_view(net->arena_outputs[layer % 2], l->out_ndim + 1, shape);
+}
 
 /* ===== 13. relaxed activation identity (RAI) training ===================== */
 
@@ -3000,8 +5394,9 @@ RN_API void rn_rai_free(rn_rai *rai)
 static int rn__rai_check_net(const rn_net *net)
 {
     int i;
-    if (net == NULL || net->n_layers == 0)
-        return rn_set_error(RN_ERR_ARGUMENT, "rn_rai_new: no network or no layers");
+    if (net == NULL || net->n_layers == 0 || net->arena != NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_rai_new: no network, no layers, or an arena "
+                            "network (those are for inference)");
     for (i = 0; i < net->n_layers; i++)
         if (net->layers[i]->type != RN_LAYER_LINEAR && net->layers[i]->type != RN_LAYER_ACTIVATION)
             return rn_set_error(RN_ERR_ARGUMENT, "rn_rai_new: layer %s is neither linear nor an "
@@ -3053,7 +5448,8 @@ static int rn__rai_make_aux(rn_rai *rai, const float *hidden_weights)
         shape[1] = layer->units;
         rai->aux_layer[t] = i;
         rai->hidden_weights[t] = hidden_weights ? hidden_weights[t] : 1.0f;
-        status = rn__param_new(&rai->aux[t], layer->name, "z", RN_PARAM_AUXILIARY, i, 2, shape);
+        status = rn__param_describe(&rai->aux[t], layer->name, "z", RN_PARAM_AUXILIARY, i, 2, shape);
+        if (status == RN_OK) status = rn__param_alloc(&rai->aux[t]);
         t++;
     }
     return status;

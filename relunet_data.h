@@ -59,7 +59,7 @@ API GROUPS
    batches       rn_batch_iter_begin rn_batch_iter_next rn_batch_iter_free
    normalisation rn_data_minmax_scale rn_data_channel_stats rn_data_normalize
                  rn_data_standardize_images
-   gzip          rn_crc32 rn_gunzip
+   gzip          rn_gunzip (rn_crc32 is in relunet.h)
    IDX           rn_data_idx_from_memory rn_data_idx_load rn_data_fashion_mnist
    CIFAR-10      rn_data_cifar10_from_memory rn_data_cifar10
    images        rn_image_from_memory rn_image_load rn_image_resize
@@ -156,12 +156,9 @@ RN_API int rn_data_normalize(rn_tensor *inputs, const float *mean, const float *
    so a blank image does not blow up. */
 RN_API void rn_data_standardize_images(rn_tensor *inputs);
 
-/* ===== 4. CRC-32 and gzip ================================================= */
+/* ===== 4. gzip ============================================================ */
 
-/* The CRC-32 of gzip, zlib and PNG (reflected polynomial 0xEDB88320).
-   Start with crc = 0; pass the previous result to continue a running CRC. */
-RN_API uint32_t rn_crc32(uint32_t crc, const void *bytes, size_t size);
-/* Decompresses a single-member gzip file (RFC 1952) held in memory into a
+/* (Its CRC-32 is rn_crc32 in relunet.h.) Decompresses a single-member gzip file (RFC 1952) held in memory into a
    buffer allocated with RN_MALLOC; name is used in error messages. */
 RN_API int rn_gunzip(const void *bytes, size_t size, const char *name, unsigned char **out,
                      size_t *out_size);
@@ -246,35 +243,6 @@ RN_API int rn_data_moons(int n_samples, double noise, int shuffle, uint32_t seed
 #include <limits.h>
 
 /* ===== 0. files =========================================================== */
-
-/* Reads a whole file into an RN_MALLOC buffer. */
-static int rn__read_file(const char *path, unsigned char **bytes, size_t *size)
-{
-    FILE *file = fopen(path, "rb");
-    long length;
-    *bytes = NULL;
-    *size = 0;
-    if (file == NULL) return rn_set_error(RN_ERR_IO, "%s: cannot open", path);
-    if (fseek(file, 0, SEEK_END) != 0 || (length = ftell(file)) < 0 ||
-        fseek(file, 0, SEEK_SET) != 0) {
-        fclose(file);
-        return rn_set_error(RN_ERR_IO, "%s: cannot determine the size", path);
-    }
-    *bytes = (unsigned char *)RN_MALLOC(length > 0 ? (size_t)length : 1);
-    if (*bytes == NULL) {
-        fclose(file);
-        return rn_set_error(RN_ERR_MEMORY, "%s: cannot allocate %ld bytes", path, length);
-    }
-    if (fread(*bytes, 1, (size_t)length, file) != (size_t)length) {
-        fclose(file);
-        RN_FREE(*bytes);
-        *bytes = NULL;
-        return rn_set_error(RN_ERR_IO, "%s: read error", path);
-    }
-    fclose(file);
-    *size = (size_t)length;
-    return RN_OK;
-}
 
 static int rn__file_exists(const char *path)
 {
@@ -730,24 +698,7 @@ RN_API void rn_data_standardize_images(rn_tensor *inputs)
     }
 }
 
-/* ===== 4. CRC-32 and gzip ================================================= */
-
-RN_API uint32_t rn_crc32(uint32_t crc, const void *bytes, size_t size)
-{
-    /* The 1 KiB table is rebuilt per call: cheap next to any real input, and
-       no shared state to race on between threads. */
-    uint32_t table[256];
-    const unsigned char *p = (const unsigned char *)bytes;
-    uint32_t i, bit;
-    for (i = 0; i < 256; i++) {
-        uint32_t value = i;
-        for (bit = 0; bit < 8; bit++) value = (value >> 1) ^ (0xEDB88320u & (0u - (value & 1u)));
-        table[i] = value;
-    }
-    crc = ~crc;
-    while (size-- > 0) crc = table[(crc ^ *p++) & 0xFFu] ^ (crc >> 8);
-    return ~crc;
-}
+/* ===== 4. gzip ============================================================ */
 
 static uint32_t rn__le32(const unsigned char *p)
 {

@@ -6,12 +6,14 @@
 set -eu
 seconds=${1:-60}
 out=build/fuzz
-flags="-std=c99 -g -O1 -I. -I${STB_INCLUDE:-/usr/include/stb}"
-mkdir -p "$out/seeds/idx" "$out/seeds/cifar" "$out/seeds/image"
+flags="-std=c99 -g -O1 -I. -Itests -I${STB_INCLUDE:-/usr/include/stb}"
+mkdir -p "$out/seeds/idx" "$out/seeds/cifar" "$out/seeds/image" "$out/seeds/model"
 ${CC:-cc} $flags tests/fuzz/make_seeds.c -o "$out/make_seeds" -lm
 "$out/make_seeds" "$out/seeds"
+${CC:-cc} $flags tests/fuzz/make_model_seeds.c -o "$out/make_model_seeds" -lm
+"$out/make_model_seeds" "$out/seeds/model"
 failed=0
-for target in idx cifar image; do
+for target in idx cifar image model; do
     clang $flags -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
         -fsanitize-ignorelist=tests/fuzz/ignorelist.txt \
         "tests/fuzz/fuzz_$target.c" -o "$out/fuzz_$target" -lm

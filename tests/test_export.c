@@ -1,0 +1,88 @@
+/* The exported ReLU_alpha network (firmware/export_relu_alpha.c writes its
+   header before this test is compiled) runs with no heap at all: this file
+   compiles relunet.h with an allocator that always fails. Its parameters
+   are bit-exact copies of the exporter's, and its logits are the ones the
+   exporter computed on the heap. */
+#include <stdint.h>
+#include <string.h>
+
+#define RN_MALLOC(size) NULL
+#define RN_FREE(pointer) ((void)(pointer))
+#define RELUNET_IMPLEMENTATION
+#include "relunet.h"
+#include "harness.h"
+
+#include "relu_alpha_model.h"
+#include "relu_alpha_reference.h"
+
+enum { BATCH = RELU_ALPHA_REFERENCE_BATCH };
+
+static unsigned char memory[RELU_ALPHA_ARENA_BYTES(BATCH)];
+static float input[sizeof relu_alpha_reference_input / sizeof(uint32_t)];
+
+static void test_no_heap_is_available(void)
+{
+    CHECK(rn_net_new(1, (int[]){4}) == NULL);
+    CHECK(strstr(rn_last_error(), "cannot allocate") != NULL);
+}
+
+static void test_exported_net_runs_from_the_arena(void)
+{
+    rn_arena arena;
+    rn_net *net;
+    rn_tensor x, one;
+    int i;
+    rn_arena_init(&arena, memory, sizeof memory);
+    net = relu_alpha_build(&arena, BATCH);
+    CHECK(net != NULL);
+    if (net == NULL) {
+        fprintf(stderr, "%s\n", rn_last_error());
+        return;
+    }
+    CHECK(rn_net_param_count(net) == (int)(sizeof relu_alpha_reference_params /
+                                           sizeof *relu_alpha_reference_params));
+    for (i = 0; i < rn_net_param_count(net); i++) {
+        const rn_param *param = rn_net_param(net, i);
+        CHECK(memcmp(param->value.data, relu_alpha_reference_params[i],
+                     param->value.size * sizeof(float)) == 0);
+    }
+    memcpy(input, relu_alpha_reference_input, sizeof input);
+    x = rn_tensor_view(input, 4, (int[]){BATCH, 1, 28, 28});
+    CHECK(rn_net_forward(net, &x, RN_EVAL) == RN_OK);
+    CHECK(rn_net_output(net)->size * sizeof(float) == sizeof relu_alpha_reference_logits);
+    CHECK(memcmp(rn_net_output(net)->data, relu_alpha_reference_logits,
+                 sizeof relu_alpha_reference_logits) == 0);
+    /* A smaller batch reuses the same buffers. */
+    one = rn_tensor_slice(&x, 1, 1);
+    CHECK(rn_net_forward(net, &one, RN_EVAL) == RN_OK);
+    CHECK(memcmp(rn_net_output(net)->data, relu_alpha_reference_logits + 10,
+                 10 * sizeof(float)) == 0);
+    /* The compile-time size is the run-time one, and all of it was needed. */
+    CHECK(rn_net_arena_bytes(net, BATCH) == sizeof memory);
+    CHECK(arena.used + 63 >= sizeof memory && arena.used <= sizeof memory);
+}
+
+static void test_too_small_an_arena_fails_cleanly(void)
+{
+    rn_arena arena;
+    size_t size;
+    int built = 0;
+    for (size = 0; size < sizeof memory - 64; size += 256) {
+        rn_net *net;
+        rn_tensor x;
+        rn_arena_init(&arena, memory, size);
+        net = relu_alpha_build(&arena, BATCH);
+        x = rn_tensor_view(input, 4, (int[]){BATCH, 1, 28, 28});
+        built += net != NULL && rn_net_forward(net, &x, RN_EVAL) == RN_OK;
+        CHECK(arena.used <= size);
+    }
+    CHECK(built == 0);
+}
+
+int main(void)
+{
+    RUN(test_no_heap_is_available);
+    RUN(test_exported_net_runs_from_the_arena);
+    RUN(test_too_small_an_arena_fails_cleanly);
+    return finish();
+}
