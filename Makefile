@@ -6,6 +6,11 @@
 #   make examples      build the example programs
 #   make demo          a short ReLU_alpha study on Fashion-MNIST, written to demo/
 #   make check-headers compile the headers with gcc, clang (-Werror) and tcc
+#   make test-isa      the whole suite under every instruction set this CPU has
+#   make test-arm      the suite cross-compiled for AArch64 and 32-bit ARM (NEON
+#                      with and without FMA) and run under qemu
+#   make bench         kernel and training benchmarks (built with OpenMP)
+#   make bench-compare training throughput beside PyTorch's (python3-torch)
 #   make fuzz          run every libFuzzer target for FUZZ_SECONDS (default 60)
 #   make test-s390x    the tests built for big-endian s390x, run under qemu-s390x
 #   make firmware-size the ReLU_alpha network for a Cortex-M4: flash, RAM, arena
@@ -22,14 +27,17 @@ BUILD = build/san
 else
 BUILD = build/plain
 endif
-ALL_CFLAGS = $(WARNINGS) $(CFLAGS) $(SANITIZE) -I. -Itests -Iexamples -I$(STB_INCLUDE)
+INCLUDES = -I. -Itests -Iexamples -I$(STB_INCLUDE)
+ALL_CFLAGS = $(WARNINGS) $(CFLAGS) $(SANITIZE) $(INCLUDES)
 HEADERS = $(wildcard relunet*.h) tests/harness.h $(wildcard tests/*.h) $(wildcard examples/*.h)
 
 TESTS = $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
+BENCHES = $(patsubst bench/%.c,$(BUILD)/%,$(wildcard bench/bench_*.c))
+PYTHON ?= /usr/bin/python3
 EXAMPLES = $(patsubst examples/%.c,$(BUILD)/%,$(wildcard examples/*.c))
 
-.PHONY: all test test-valgrind fuzz examples demo deps deps-check check-headers clean \
-        test-s390x firmware-size
+.PHONY: all test test-valgrind test-isa test-arm bench bench-compare fuzz examples demo deps \
+        deps-check check-headers clean test-s390x firmware-size
 
 all: $(TESTS) $(EXAMPLES)
 
@@ -60,6 +68,46 @@ test-valgrind: deps deps-check $(TESTS) $(BUILD)/readme_quickstart
 	    sh tests/run.sh $(TESTS) $(BUILD)/readme_quickstart
 
 examples: deps $(EXAMPLES)
+
+# test_simd --isa-list names the instruction sets this CPU runs.
+test-isa: deps $(TESTS)
+	@for isa in $$($(BUILD)/test_simd --isa-list); do \
+	    echo "=== RELUNET_ISA=$$isa"; \
+	    RELUNET_ISA=$$isa sh tests/run.sh $(TESTS) || exit 1; \
+	done
+
+# NEON on every CI run: name:compiler:emulator:flags. Plain -mfpu=neon is
+# the Cortex-A8/A9 case, without fused multiply-add. test_examples starts
+# the example programs, which an emulated test cannot. 32-bit readdir and
+# stat fail on the host's 64-bit inode numbers without large-file support.
+ARM_TESTS = $(filter-out tests/test_examples.c,$(wildcard tests/test_*.c))
+ARM_BUILDS = aarch64:aarch64-linux-gnu-gcc:qemu-aarch64: \
+             armhf-vfpv4:arm-linux-gnueabihf-gcc:qemu-arm:-mfpu=neon-vfpv4 \
+             armhf-neon:arm-linux-gnueabihf-gcc:qemu-arm:-mfpu=neon
+test-arm: deps
+	@sh scripts/deps.sh cross
+	@for build in $(ARM_BUILDS); do \
+	    name=$${build%%:*}; rest=$${build#*:}; cc=$${rest%%:*}; rest=$${rest#*:}; \
+	    emulator=$${rest%%:*}; flags=$${rest#*:}; dir=build/arm/$$name; \
+	    echo "=== $$name: $$cc $$flags, under $$emulator"; \
+	    mkdir -p $$dir; \
+	    for test in $(ARM_TESTS); do \
+	        $$cc $(WARNINGS) -O2 -D_FILE_OFFSET_BITS=64 $$flags $(INCLUDES) $$test \
+	            -o $$dir/$$(basename $$test .c) -lm || exit 1; \
+	    done; \
+	    QEMU_LD_PREFIX=/usr/$${cc%-gcc} TEST_RUNNER=$$emulator sh tests/run.sh $$dir/test_* || exit 1; \
+	done
+
+bench: $(BENCHES)
+	$(BUILD)/bench_gemm
+	$(BUILD)/bench_conv
+	$(BUILD)/bench_train
+
+bench-compare: $(BUILD)/bench_train
+	$(BUILD)/bench_train --tsv | $(PYTHON) bench/torch_ref.py --compare -
+
+$(BUILD)/bench_%: bench/bench_%.c bench/bench.h relunet.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -fopenmp $< -o $@ $(LDLIBS)
 
 $(BUILD)/test_%: tests/test_%.c $(HEADERS) | $(BUILD)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)

@@ -11,6 +11,9 @@
    OUT_DIR/relu_alpha_reference.h: the bit patterns of every parameter, of
    two input images and of the logits this host computes for them, which
    tests/test_export.c compares with what the exported network computes. */
+/* The reference logits must come from the arithmetic the heap-free
+   inference runs: the scalar kernels (the SIMD ones need scratch memory). */
+#define RELUNET_NO_SIMD
 #define RELUNET_IMPLEMENTATION
 #include "relunet.h"
 

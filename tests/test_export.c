@@ -8,6 +8,9 @@
 
 #define RN_MALLOC(size) NULL
 #define RN_FREE(pointer) ((void)(pointer))
+/* The SIMD kernels need scratch memory; heap-free builds run the scalar
+   ones (and the exporter computes its reference logits with them too). */
+#define RELUNET_NO_SIMD
 #define RELUNET_IMPLEMENTATION
 #include "relunet.h"
 #include "harness.h"
