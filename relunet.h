@@ -70,8 +70,8 @@ API GROUPS
                  rn_net_zero_grad rn_net_output rn_net_output_grad rn_net_input_grad
                  rn_net_summary rn_net_param_count rn_net_param rn_net_select
                  rn_net_set_frozen rn_net_set_range
-   optimizers    rn_optim_new rn_optim_set_group rn_optim_step rn_optim_scale_lr
-                 rn_optim_free rn_lr_step_decay
+   optimizers    rn_optim_new rn_optim_new_params rn_optim_set_group rn_optim_step
+                 rn_optim_scale_lr rn_optim_free rn_lr_step_decay
    metrics       rn_accuracy rn_confusion_add rn_macro_precision rn_macro_recall
                  rn_topk_error
    model files   rn_net_save rn_net_load rn_net_save_memory rn_net_load_memory
@@ -79,12 +79,15 @@ API GROUPS
                  rn_optim_load_memory rn_crc32
    firmware      rn_net_export_c rn_arena_init rn_arena_alloc rn_net_new_arena
                  rn_net_bind_params rn_net_arena_bytes RN_NET_ARENA_BYTES
+   RAI training  rn_rai_new rn_rai_step rn_rai_loss rn_rai_resync rn_rai_aux
+                 rn_rai_optim rn_rai_free
 
 PARAMETERS AND SELECTIONS
    Every learnable tensor is an rn_param with a name ("conv1.weight",
-   "act2.alpha"), a kind (weight, bias, activation, norm) and the index of its
-   layer. Batch norm's scale and shift are of kind RN_PARAM_NORM, so that
-   RN_PARAMS_OF_KIND(RN_PARAM_WEIGHT) means the conv and linear weights alone.
+   "act2.alpha"), a kind (weight, bias, activation, norm; auxiliary for RAI's
+   per-example variables) and the index of its layer. Batch norm's scale and
+   shift are of kind RN_PARAM_NORM, so that RN_PARAMS_OF_KIND(RN_PARAM_WEIGHT)
+   means the conv and linear weights alone.
    Penalties, optimizer groups, freezing and projection take a selection:
 
        RN_PARAMS_ALL                    every parameter
@@ -336,7 +339,8 @@ typedef enum rn_param_kind {
     RN_PARAM_WEIGHT,
     RN_PARAM_BIAS,
     RN_PARAM_ACTIVATION,
-    RN_PARAM_NORM       /* batch norm's scale and shift */
+    RN_PARAM_NORM,      /* batch norm's scale and shift */
+    RN_PARAM_AUXILIARY  /* RAI's per-example variables: training state, in no network */
 } rn_param_kind;
 
 typedef struct rn_param {
@@ -617,11 +621,18 @@ RN_API double rn_net_penalty(rn_net *net, rn_param_filter filter, rn_penalty_kin
 
 /* ===== 11. optimizers ===================================================== */
 
-typedef enum rn_optim_kind { RN_SGD, RN_ADAM, RN_ADAMW } rn_optim_kind;
+typedef enum rn_optim_kind { RN_SGD, RN_ADAM, RN_ADAMW, RN_RPROP } rn_optim_kind;
 
 /* PyTorch's formulas and defaults. Zero fields take the default: lr 0.01 for
-   SGD and 0.001 for Adam/AdamW, beta1 0.9, beta2 0.999, eps 1e-8; AdamW's
-   weight_decay is taken as given (PyTorch's 0.01 is not applied for you). */
+   SGD and Rprop and 0.001 for Adam/AdamW, beta1 0.9, beta2 0.999, eps 1e-8,
+   Rprop's etas 0.5 and 1.2 and step sizes [1e-6, 50]; AdamW's weight_decay is
+   taken as given (PyTorch's 0.01 is not applied for you). Rprop, like
+   PyTorch's, has no weight decay.
+   Rprop (Riedmiller and Braun 1993) keeps a step size per element, starting
+   at lr: it grows by eta_plus while the gradient keeps its sign and shrinks
+   by eta_minus when the sign flips, and the flipped gradient then counts as 0
+   (no move, and the next step neither grows nor shrinks). The element moves
+   by -sign(gradient) * step; only the sign of the gradient matters. */
 typedef struct rn_optim_desc {
     rn_optim_kind kind;
     float lr;
@@ -630,12 +641,18 @@ typedef struct rn_optim_desc {
     int nesterov;
     float weight_decay;
     float beta1, beta2, eps;
+    float eta_minus, eta_plus;  /* Rprop */
+    float step_min, step_max;   /* Rprop */
 } rn_optim_desc;
 
 typedef struct rn_optim rn_optim;
 
 /* Optimises the parameters the network has now. */
 RN_API rn_optim *rn_optim_new(rn_net *net, const rn_optim_desc *desc);
+/* Optimises any count parameters: from several networks, or ones no network
+   owns (RAI's auxiliary variables). The parameters must outlive it. */
+RN_API rn_optim *rn_optim_new_params(rn_param *const *params, int count,
+                                     const rn_optim_desc *desc);
 RN_API void rn_optim_free(rn_optim *opt);
 /* Gives the selected parameters their own learning rate and weight decay. */
 RN_API int rn_optim_set_group(rn_optim *opt, rn_param_filter filter, float lr,
@@ -743,6 +760,67 @@ RN_API size_t rn_net_arena_bytes(const rn_net *net, int max_batch);
      RN__ARENA_ROUND((n_layers) * sizeof(rn_tensor)) +                                          \
      (size_t)(n_layers) * RN__ARENA_ROUND(sizeof(rn_layer)) +                                   \
      2u * RN__ARENA_ROUND((size_t)(max_batch) * (size_t)(max_layer_floats) * sizeof(float)))
+
+/* ===== 13. relaxed activation identity (RAI) training ===================== */
+
+/* RAI (Mertens Velasquez, "An Empirical Study of Relaxed Activation
+   Identity's Effects on First-Order Optimization") trains a sequential
+   network of linear and activation layers on a full batch of n examples
+   without back-propagating through its whole depth. Each linear layer
+   t = 1..L gets an auxiliary variable Z_t (n x d_t) that stands for its
+   output, the pre-activation, on every example. Layer t predicts
+       Zhat_t = W_t g(Z_{t-1}) + b_t,    Z_0 = x,
+   where g is the activation layers between linear layers t-1 and t (none
+   before the first), and the loss is
+       L = L_y + sum_t w_t L_h^t,    L_h^t = mean((Z_t - Zhat_t)^2),
+   the mean taken over all n * d_t elements. L_y scores Z_L as logits:
+   binary cross-entropy of sigmoid(Z_L) against targets, or softmax
+   cross-entropy against class labels. So Z_L is both the output (through
+   L_y) and the target of the last layer's prediction (through L_h^L); W_t and
+   b_t learn only through L_h^t; Z_t gets gradient as the target of L_h^t and
+   as the input of layer t + 1. The hidden weights w_t default to 1.
+   Z starts from one ordinary forward pass, so every L_h^t is 0 at step 0,
+   and one optimizer updates the network's parameters and every Z together.
+   Z is training state only: inference is rn_net_forward, which chains the
+   layers as usual. Each Z_t is an rn_param of kind RN_PARAM_AUXILIARY named
+   after its layer ("linear3.z"), so
+       rn_optim_set_group(rn_rai_optim(rai), RN_PARAMS_OF_KIND(RN_PARAM_AUXILIARY), lr, 0)
+   gives the auxiliaries their own learning rate. */
+typedef struct rn_rai_desc {
+    rn_optim_desc optim;          /* the one optimizer over parameters and Z */
+    const float *hidden_weights;  /* w_t, one per linear layer, or NULL for all 1 */
+    int resync_every;             /* K > 0: Z from a fresh forward pass every K steps
+                                     (the optimizer's state is kept); 0: never */
+} rn_rai_desc;
+
+typedef struct rn_rai_losses {
+    double total;   /* output + hidden */
+    double output;  /* L_y */
+    double hidden;  /* sum_t w_t L_h^t */
+} rn_rai_losses;
+
+typedef struct rn_rai rn_rai;
+
+/* net: linear and activation layers, the last one linear (its output is
+   Z_L, the logits); it must outlive the rn_rai and keep its layers. x is
+   n x sample shape. Give exactly one of targets (n x d_L values in [0, 1])
+   and labels (n class indices in [0, d_L)). x, targets and labels are
+   copied. A NULL desc means a zeroed one. */
+RN_API rn_rai *rn_rai_new(rn_net *net, const rn_tensor *x, const float *targets,
+                          const int *labels, const rn_rai_desc *desc);
+RN_API void rn_rai_free(rn_rai *rai);
+/* The RAI loss at the current parameters and Z. Sets (does not add to) the
+   gradient of every network parameter and every Z; overwrites the network's
+   cached forward pass. losses may be NULL. */
+RN_API int rn_rai_loss(rn_rai *rai, rn_rai_losses *losses);
+/* One training step: rn_rai_loss (losses are those before the step), an
+   optimizer step, and the re-sync when one is due. */
+RN_API int rn_rai_step(rn_rai *rai, rn_rai_losses *losses);
+/* Sets every Z_t to linear layer t's output in a forward pass of x. */
+RN_API int rn_rai_resync(rn_rai *rai);
+/* Z of the index-th linear layer (0-based), or NULL past the last. */
+RN_API rn_param *rn_rai_aux(rn_rai *rai, int index);
+RN_API rn_optim *rn_rai_optim(rn_rai *rai);
 
 #ifdef __cplusplus
 }
@@ -3910,8 +3988,8 @@ struct rn_optim {
     rn_param **params;
     float *lr;           /* per parameter: groups may differ */
     float *weight_decay;
-    rn_tensor *first;    /* momentum buffer (SGD) or first moment (Adam) */
-    rn_tensor *second;   /* second moment (Adam) */
+    rn_tensor *first;    /* SGD momentum, Adam first moment, Rprop previous gradient */
+    rn_tensor *second;   /* Adam second moment, Rprop step sizes */
     long steps;
 };
 
@@ -3934,39 +4012,49 @@ RN_API void rn_optim_free(rn_optim *opt)
 static rn_optim_desc rn__optim_defaults(const rn_optim_desc *desc)
 {
     rn_optim_desc d = *desc;
-    if (d.lr == 0.0f) d.lr = d.kind == RN_SGD ? 0.01f : 0.001f;
+    if (d.lr == 0.0f) d.lr = d.kind == RN_ADAM || d.kind == RN_ADAMW ? 0.001f : 0.01f;
     if (d.beta1 == 0.0f) d.beta1 = 0.9f;
     if (d.beta2 == 0.0f) d.beta2 = 0.999f;
     if (d.eps == 0.0f) d.eps = 1e-8f;
+    if (d.eta_minus == 0.0f) d.eta_minus = 0.5f;
+    if (d.eta_plus == 0.0f) d.eta_plus = 1.2f;
+    if (d.step_min == 0.0f) d.step_min = 1e-6f;
+    if (d.step_max == 0.0f) d.step_max = 50.0f;
     return d;
 }
 
-RN_API rn_optim *rn_optim_new(rn_net *net, const rn_optim_desc *desc)
+RN_API rn_optim *rn_optim_new_params(rn_param *const *params, int count,
+                                     const rn_optim_desc *desc)
 {
     rn_optim *opt;
     int i, status = RN_OK;
-    if (net == NULL || desc == NULL || (unsigned)desc->kind > RN_ADAMW || desc->lr < 0.0f ||
-        net->arena != NULL) {
-        rn_set_error(RN_ERR_ARGUMENT, "rn_optim_new: NULL network or desc, arena network, unknown "
-                     "kind or lr < 0");
+    if ((params == NULL && count > 0) || count < 0 || desc == NULL ||
+        (unsigned)desc->kind > RN_RPROP || desc->lr < 0.0f) {
+        rn_set_error(RN_ERR_ARGUMENT, "rn_optim_new: NULL parameters or desc, %d parameters, "
+                     "unknown kind or lr < 0", count);
         return NULL;
     }
+    for (i = 0; i < count; i++)
+        if (params[i] == NULL) {
+            rn_set_error(RN_ERR_ARGUMENT, "rn_optim_new: parameter %d is NULL", i);
+            return NULL;
+        }
     opt = (rn_optim *)rn__calloc(1, sizeof *opt);
     if (opt == NULL) {
         rn_set_error(RN_ERR_MEMORY, "rn_optim_new: cannot allocate the optimizer");
         return NULL;
     }
     opt->desc = rn__optim_defaults(desc);
-    opt->count = rn_net_param_count(net);
-    opt->params = (rn_param **)rn__calloc((size_t)opt->count, sizeof *opt->params);
-    opt->lr = (float *)rn__calloc((size_t)opt->count, sizeof *opt->lr);
-    opt->weight_decay = (float *)rn__calloc((size_t)opt->count, sizeof *opt->weight_decay);
-    opt->first = (rn_tensor *)rn__calloc((size_t)opt->count, sizeof *opt->first);
-    opt->second = (rn_tensor *)rn__calloc((size_t)opt->count, sizeof *opt->second);
+    opt->count = count;
+    opt->params = (rn_param **)rn__calloc((size_t)count, sizeof *opt->params);
+    opt->lr = (float *)rn__calloc((size_t)count, sizeof *opt->lr);
+    opt->weight_decay = (float *)rn__calloc((size_t)count, sizeof *opt->weight_decay);
+    opt->first = (rn_tensor *)rn__calloc((size_t)count, sizeof *opt->first);
+    opt->second = (rn_tensor *)rn__calloc((size_t)count, sizeof *opt->second);
     if (!opt->params || !opt->lr || !opt->weight_decay || !opt->first || !opt->second)
         status = rn_set_error(RN_ERR_MEMORY, "rn_optim_new: cannot allocate state");
-    for (i = 0; i < opt->count && status == RN_OK; i++) {
-        rn_param *param = rn_net_param(net, i);
+    for (i = 0; i < count && status == RN_OK; i++) {
+        rn_param *param = params[i];
         opt->params[i] = param;
         opt->lr[i] = opt->desc.lr;
         opt->weight_decay[i] = opt->desc.weight_decay;
@@ -3978,6 +4066,26 @@ RN_API rn_optim *rn_optim_new(rn_net *net, const rn_optim_desc *desc)
         rn_optim_free(opt);
         return NULL;
     }
+    return opt;
+}
+
+RN_API rn_optim *rn_optim_new(rn_net *net, const rn_optim_desc *desc)
+{
+    rn_param **params;
+    rn_optim *opt;
+    int count = rn_net_param_count(net);
+    if (net == NULL || net->arena != NULL) {
+        rn_set_error(RN_ERR_ARGUMENT, "rn_optim_new: NULL network or arena network");
+        return NULL;
+    }
+    params = (rn_param **)rn__calloc((size_t)count, sizeof *params);
+    if (params == NULL) {
+        rn_set_error(RN_ERR_MEMORY, "rn_optim_new: cannot list %d parameters", count);
+        return NULL;
+    }
+    rn_net_select(net, RN_PARAMS_ALL, params, count);
+    opt = rn_optim_new_params(params, count, desc);
+    RN_FREE(params);
     return opt;
 }
 
@@ -4050,6 +4158,26 @@ static void rn__adam_update(rn_optim *opt, int i)
     }
 }
 
+/* torch.optim.Rprop: the sign of g times the previous gradient picks the
+   step size's factor (eta_plus, eta_minus, or 1 when either is 0); after a
+   flip the gradient is stored and applied as 0. */
+static void rn__rprop_update(rn_optim *opt, int i)
+{
+    const rn_optim_desc *d = &opt->desc;
+    rn_param *param = opt->params[i];
+    float *p = param->value.data, *previous = opt->first[i].data, *step = opt->second[i].data;
+    size_t j;
+    if (opt->steps == 0) rn_tensor_fill(&opt->second[i], opt->lr[i]);
+    for (j = 0; j < param->value.size; j++) {
+        float g = param->grad.data[j], agreement = g * previous[j];
+        float size = step[j] * (agreement > 0.0f ? d->eta_plus : agreement < 0.0f ? d->eta_minus : 1.0f);
+        step[j] = size < d->step_min ? d->step_min : size > d->step_max ? d->step_max : size;
+        if (agreement < 0.0f) g = 0.0f;
+        p[j] -= g > 0.0f ? step[j] : g < 0.0f ? -step[j] : 0.0f;
+        previous[j] = g;
+    }
+}
+
 static void rn__project(rn_param *param)
 {
     size_t j;
@@ -4076,6 +4204,7 @@ RN_API int rn_optim_step(rn_optim *opt)
     for (i = 0; i < opt->count; i++) {
         if (opt->params[i]->frozen) continue;
         if (opt->desc.kind == RN_SGD) rn__sgd_update(opt, i);
+        else if (opt->desc.kind == RN_RPROP) rn__rprop_update(opt, i);
         else rn__adam_update(opt, i);
         rn__project(opt->params[i]);
     }
@@ -5225,6 +5354,252 @@ static void rn__arena_output_bind(rn_net *net, int layer, int batch)
     memcpy(shape + 1, l->out_shape, (size_t)l->out_ndim * sizeof(int));
     net->outputs[layer] = rn_tensor_view(net->arena_outputs[layer % 2], l->out_ndim + 1, shape);
 }
+
+/* ===== 13. relaxed activation identity (RAI) training ===================== */
+
+struct rn_rai {
+    rn_net *net;
+    int n_aux;             /* L, the number of linear layers */
+    int *aux_layer;        /* aux_layer[t]: index in net of the linear layer aux[t] stands for */
+    rn_param *aux;         /* aux[t]: Z_{t+1}, n x d */
+    float *hidden_weights; /* w_{t+1} */
+    rn_optim *optim;
+    rn_tensor x;           /* copies of the training data */
+    float *targets;
+    int *labels;
+    int resync_every;
+    long steps;
+};
+
+RN_API void rn_rai_free(rn_rai *rai)
+{
+    int t;
+    if (rai == NULL) return;
+    for (t = 0; rai->aux != NULL && t < rai->n_aux; t++) {
+        rn_tensor_free(&rai->aux[t].value);
+        rn_tensor_free(&rai->aux[t].grad);
+    }
+    rn_optim_free(rai->optim);
+    rn_tensor_free(&rai->x);
+    if (rai->aux_layer) RN_FREE(rai->aux_layer);
+    if (rai->aux) RN_FREE(rai->aux);
+    if (rai->hidden_weights) RN_FREE(rai->hidden_weights);
+    if (rai->targets) RN_FREE(rai->targets);
+    if (rai->labels) RN_FREE(rai->labels);
+    RN_FREE(rai);
+}
+
+/* RAI needs a chain of linear layers with activations between them, ending
+   in a linear layer whose output the loss reads as logits. */
+static int rn__rai_check_net(const rn_net *net)
+{
+    int i;
+    if (net == NULL || net->n_layers == 0 || net->arena != NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_rai_new: no network, no layers, or an arena "
+                            "network (those are for inference)");
+    for (i = 0; i < net->n_layers; i++)
+        if (net->layers[i]->type != RN_LAYER_LINEAR && net->layers[i]->type != RN_LAYER_ACTIVATION)
+            return rn_set_error(RN_ERR_ARGUMENT, "rn_rai_new: layer %s is neither linear nor an "
+                                "activation", net->layers[i]->name);
+    if (net->layers[net->n_layers - 1]->type != RN_LAYER_LINEAR)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_rai_new: the last layer, %s, must be linear (its "
+                            "output is the logits)", net->layers[net->n_layers - 1]->name);
+    return RN_OK;
+}
+
+/* Copies the targets or labels, whichever was given. */
+static int rn__rai_copy_targets(rn_rai *rai, const float *targets, const int *labels)
+{
+    int n = rai->x.shape[0], classes = rai->net->layers[rai->net->n_layers - 1]->units, i;
+    if ((targets == NULL) == (labels == NULL))
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_rai_new: give exactly one of targets and labels");
+    if (labels != NULL) {
+        for (i = 0; i < n; i++)
+            if (labels[i] < 0 || labels[i] >= classes)
+                return rn_set_error(RN_ERR_ARGUMENT, "rn_rai_new: label %d of example %d is "
+                                    "outside [0, %d)", labels[i], i, classes);
+        rai->labels = (int *)rn__calloc((size_t)n, sizeof *labels);
+        if (rai->labels == NULL) return rn_set_error(RN_ERR_MEMORY, "rn_rai_new: no memory");
+        memcpy(rai->labels, labels, (size_t)n * sizeof *labels);
+    } else {
+        rai->targets = (float *)rn__calloc((size_t)n * classes, sizeof *targets);
+        if (rai->targets == NULL) return rn_set_error(RN_ERR_MEMORY, "rn_rai_new: no memory");
+        memcpy(rai->targets, targets, (size_t)n * classes * sizeof *targets);
+    }
+    return RN_OK;
+}
+
+/* One auxiliary per linear layer, shaped like that layer's output on x. */
+static int rn__rai_make_aux(rn_rai *rai, const float *hidden_weights)
+{
+    rn_net *net = rai->net;
+    int i, t = 0, status = RN_OK;
+    for (i = 0; i < net->n_layers; i++) rai->n_aux += net->layers[i]->type == RN_LAYER_LINEAR;
+    rai->aux_layer = (int *)rn__calloc((size_t)rai->n_aux, sizeof *rai->aux_layer);
+    rai->aux = (rn_param *)rn__calloc((size_t)rai->n_aux, sizeof *rai->aux);
+    rai->hidden_weights = (float *)rn__calloc((size_t)rai->n_aux, sizeof *rai->hidden_weights);
+    if (!rai->aux_layer || !rai->aux || !rai->hidden_weights)
+        return rn_set_error(RN_ERR_MEMORY, "rn_rai_new: cannot allocate %d auxiliaries", rai->n_aux);
+    for (i = 0; i < net->n_layers && status == RN_OK; i++) {
+        const rn_layer *layer = net->layers[i];
+        int shape[2];
+        if (layer->type != RN_LAYER_LINEAR) continue;
+        shape[0] = rai->x.shape[0];
+        shape[1] = layer->units;
+        rai->aux_layer[t] = i;
+        rai->hidden_weights[t] = hidden_weights ? hidden_weights[t] : 1.0f;
+        status = rn__param_describe(&rai->aux[t], layer->name, "z", RN_PARAM_AUXILIARY, i, 2, shape);
+        if (status == RN_OK) status = rn__param_alloc(&rai->aux[t]);
+        t++;
+    }
+    return status;
+}
+
+/* The optimizer sees the network's parameters, then every Z. */
+static int rn__rai_make_optim(rn_rai *rai, const rn_optim_desc *desc)
+{
+    int count = rn_net_param_count(rai->net), t;
+    rn_param **params = (rn_param **)rn__calloc((size_t)count + rai->n_aux, sizeof *params);
+    if (params == NULL) return rn_set_error(RN_ERR_MEMORY, "rn_rai_new: no memory");
+    rn_net_select(rai->net, RN_PARAMS_ALL, params, count);
+    for (t = 0; t < rai->n_aux; t++) params[count + t] = &rai->aux[t];
+    rai->optim = rn_optim_new_params(params, count + rai->n_aux, desc);
+    RN_FREE(params);
+    return rai->optim != NULL ? RN_OK : RN_ERR_ARGUMENT;
+}
+
+RN_API rn_rai *rn_rai_new(rn_net *net, const rn_tensor *x, const float *targets,
+                          const int *labels, const rn_rai_desc *desc)
+{
+    rn_rai_desc zero;
+    rn_rai *rai;
+    int status = rn__rai_check_net(net);
+    if (status == RN_OK)
+        status = rn__check_batch_shape(x, net->in_ndim, net->in_shape, "rn_rai_new", "x");
+    if (status != RN_OK) return NULL;
+    if (desc == NULL) {
+        memset(&zero, 0, sizeof zero);
+        desc = &zero;
+    }
+    if (desc->resync_every < 0) {
+        rn_set_error(RN_ERR_ARGUMENT, "rn_rai_new: resync_every is %d (need >= 0)",
+                     desc->resync_every);
+        return NULL;
+    }
+    rai = (rn_rai *)rn__calloc(1, sizeof *rai);
+    if (rai == NULL) {
+        rn_set_error(RN_ERR_MEMORY, "rn_rai_new: cannot allocate");
+        return NULL;
+    }
+    rai->net = net;
+    rai->resync_every = desc->resync_every;
+    status = rn_tensor_new(&rai->x, x->ndim, x->shape);
+    if (status == RN_OK) status = rn_tensor_copy(&rai->x, x);
+    if (status == RN_OK) status = rn__rai_copy_targets(rai, targets, labels);
+    if (status == RN_OK) status = rn__rai_make_aux(rai, desc->hidden_weights);
+    if (status == RN_OK) status = rn__rai_make_optim(rai, &desc->optim);
+    if (status == RN_OK) status = rn_rai_resync(rai);
+    if (status != RN_OK) {
+        rn_rai_free(rai);
+        return NULL;
+    }
+    return rai;
+}
+
+RN_API int rn_rai_resync(rn_rai *rai)
+{
+    int t, status;
+    if (rai == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_rai_resync: rai is NULL");
+    status = rn_net_forward(rai->net, &rai->x, RN_TRAIN);
+    for (t = 0; t < rai->n_aux && status == RN_OK; t++)
+        status = rn_tensor_copy(&rai->aux[t].value, &rai->net->outputs[rai->aux_layer[t]]);
+    return status;
+}
+
+/* L_y on Z_L; its gradient goes straight into Z_L's. */
+static int rn__rai_output_loss(rn_rai *rai, double *loss)
+{
+    rn_param *z = &rai->aux[rai->n_aux - 1];
+    float value;
+    int status = rai->labels != NULL
+                     ? rn_loss_cross_entropy(&z->value, rai->labels, &value, &z->grad)
+                     : rn_loss_bce_logits(&z->value, rai->targets, &value, &z->grad);
+    *loss = value;
+    return status;
+}
+
+/* Segment t is the layers after the linear layer of Z_t up to and including
+   the linear layer of Z_{t+1} (0-based: aux[t]). It runs forward from its
+   input, Z_t (x for the first), in the network's own buffers; w L_h compares
+   its prediction with Z_{t+1}; and back-propagation through the segment
+   alone gives the gradients of its parameters and of its input. */
+static int rn__rai_segment(rn_rai *rai, int t, double *loss)
+{
+    rn_net *net = rai->net;
+    int first = t == 0 ? 0 : rai->aux_layer[t - 1] + 1, last = rai->aux_layer[t], i;
+    const rn_tensor *input = t == 0 ? &rai->x : &rai->aux[t - 1].value;
+    rn_tensor *prediction = &net->outputs[last], *dprediction = &net->grads[last + 1];
+    rn_param *z = &rai->aux[t];
+    float weight = rai->hidden_weights[t], value;
+    int status = RN_OK;
+    size_t j;
+    for (i = first; i <= last && status == RN_OK; i++)
+        status = rn_layer_forward(net->layers[i], i == first ? input : &net->outputs[i - 1],
+                                  &net->outputs[i], RN_TRAIN);
+    if (status == RN_OK) status = rn_tensor_resize(dprediction, prediction->ndim, prediction->shape);
+    if (status == RN_OK) status = rn_loss_mse(prediction, &z->value, &value, dprediction);
+    if (status != RN_OK) return status;
+    *loss = (double)weight * value;
+    /* L_h is symmetric in Z and Zhat: d/dZ is minus d/dZhat. */
+    for (j = 0; j < dprediction->size; j++) {
+        dprediction->data[j] *= weight;
+        z->grad.data[j] -= dprediction->data[j];
+    }
+    for (i = last; i >= first && status == RN_OK; i--)
+        status = rn_layer_backward(net->layers[i], i == first ? input : &net->outputs[i - 1],
+                                   &net->outputs[i], &net->grads[i + 1],
+                                   i > first || t > 0 ? &net->grads[i] : NULL);
+    for (j = 0; t > 0 && status == RN_OK && j < input->size; j++)
+        rai->aux[t - 1].grad.data[j] += net->grads[first].data[j];
+    return status;
+}
+
+RN_API int rn_rai_loss(rn_rai *rai, rn_rai_losses *losses)
+{
+    rn_rai_losses sum;
+    int t, status;
+    if (rai == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_rai_loss: rai is NULL");
+    rai->net->input.data = NULL; /* the segments overwrite the cached forward pass */
+    rn_net_zero_grad(rai->net);
+    for (t = 0; t < rai->n_aux; t++) rn_tensor_fill(&rai->aux[t].grad, 0.0f);
+    memset(&sum, 0, sizeof sum);
+    status = rn__rai_output_loss(rai, &sum.output);
+    for (t = 0; t < rai->n_aux && status == RN_OK; t++) {
+        double hidden;
+        status = rn__rai_segment(rai, t, &hidden);
+        sum.hidden += hidden;
+    }
+    sum.total = sum.output + sum.hidden;
+    if (status == RN_OK && losses != NULL) *losses = sum;
+    return status;
+}
+
+RN_API int rn_rai_step(rn_rai *rai, rn_rai_losses *losses)
+{
+    int status = rn_rai_loss(rai, losses);
+    if (status == RN_OK) status = rn_optim_step(rai->optim);
+    if (status != RN_OK) return status;
+    rai->steps++;
+    if (rai->resync_every > 0 && rai->steps % rai->resync_every == 0) status = rn_rai_resync(rai);
+    return status;
+}
+
+RN_API rn_param *rn_rai_aux(rn_rai *rai, int index)
+{
+    return rai != NULL && index >= 0 && index < rai->n_aux ? &rai->aux[index] : NULL;
+}
+
+RN_API rn_optim *rn_rai_optim(rn_rai *rai) { return rai != NULL ? rai->optim : NULL; }
 
 #endif /* RELUNET_IMPLEMENTATION */
 

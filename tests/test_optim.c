@@ -49,7 +49,7 @@ static void test_sgd_momentum_weight_decay(void)
 {
     static const double expected[4][2] = {{0.949, -1.973}, {0.922151, -1.956727},
                                           {0.887064749, -1.935124573}, {0.824600058, -1.898747264}};
-    rn_optim_desc desc = {RN_SGD, 0.1f, 0.9f, 0.0f, 0, 0.01f, 0, 0, 0};
+    rn_optim_desc desc = {.kind = RN_SGD, .lr = 0.1f, .momentum = 0.9f, .weight_decay = 0.01f};
     check_trajectory(&desc, expected);
 }
 
@@ -57,7 +57,8 @@ static void test_sgd_nesterov(void)
 {
     static const double expected[4][2] = {{0.9031, -1.9487}, {0.89807411, -1.94212747},
                                           {0.855657258, -1.915775981}, {0.768664609, -1.866167581}};
-    rn_optim_desc desc = {RN_SGD, 0.1f, 0.9f, 0.0f, 1, 0.01f, 0, 0, 0};
+    rn_optim_desc desc = {.kind = RN_SGD, .lr = 0.1f, .momentum = 0.9f, .nesterov = 1,
+                          .weight_decay = 0.01f};
     check_trajectory(&desc, expected);
 }
 
@@ -65,7 +66,7 @@ static void test_sgd_dampening(void)
 {
     static const double expected[4][2] = {{0.95, -1.975}, {0.939, -1.9695}, {0.9265, -1.96325},
                                           {0.89925, -1.949625}};
-    rn_optim_desc desc = {RN_SGD, 0.1f, 0.5f, 0.3f, 0, 0.0f, 0, 0, 0};
+    rn_optim_desc desc = {.kind = RN_SGD, .lr = 0.1f, .momentum = 0.5f, .dampening = 0.3f};
     check_trajectory(&desc, expected);
 }
 
@@ -73,7 +74,7 @@ static void test_adam_with_l2(void)
 {
     static const double expected[4][2] = {{0.900000002, -1.900000002}, {0.847519063, -1.819695907},
                                           {0.790162183, -1.735466362}, {0.72006109, -1.64611316}};
-    rn_optim_desc desc = {RN_ADAM, 0.1f, 0, 0, 0, 0.1f, 0, 0, 0};
+    rn_optim_desc desc = {.kind = RN_ADAM, .lr = 0.1f, .weight_decay = 0.1f};
     check_trajectory(&desc, expected);
 }
 
@@ -81,7 +82,7 @@ static void test_adamw(void)
 {
     static const double expected[4][2] = {{0.890000002, -1.880000004}, {0.846539418, -1.826639421},
                                           {0.800134847, -1.770433851}, {0.736938989, -1.697535005}};
-    rn_optim_desc desc = {RN_ADAMW, 0.1f, 0, 0, 0, 0.1f, 0, 0, 0};
+    rn_optim_desc desc = {.kind = RN_ADAMW, .lr = 0.1f, .weight_decay = 0.1f};
     check_trajectory(&desc, expected);
 }
 

@@ -1,0 +1,719 @@
+/* rai_moons.c - relaxed activation identity (RAI) against backpropagation on
+ * two moons, after D. A. Mertens Velasquez, "An Empirical Study of Relaxed
+ * Activation Identity's Effects on First-Order Optimization".
+ *
+ * Four experiments, each trained full batch with Rprop (lr 0.1) on
+ * scikit-learn's make_moons(n_samples=100, noise=0.1, random_state=42):
+ *   shallow backprop   MLP (2, 42, 100, 100, 42, 1), ReLU hidden, sigmoid output
+ *   shallow RAI        the same network trained by RAI
+ *   deep backprop      MLP (2, 100 hidden layers of 100, 1), sigmoid everywhere
+ *   deep RAI           the same network trained by RAI
+ * The output sigmoid is part of the loss (binary cross-entropy with logits),
+ * so the networks end in their last linear layer; the landscapes show the
+ * sigmoid of the output. Backprop and RAI start from the same weights in each
+ * run. Inference, for both, is the ordinary forward pass.
+ *
+ *   cc -O2 -I/usr/include/stb examples/rai_moons.c -o rai_moons -lm
+ *   ./rai_moons --help
+ */
+#define _POSIX_C_SOURCE 200809L
+#define RELUNET_IMPLEMENTATION
+#include "../relunet_data.h"
+#define REPORT_IMPLEMENTATION
+#include "report.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TRAIN_POINTS 100
+#define TRAIN_NOISE 0.1
+#define TRAIN_SEED 42
+#define TEST_POINTS 1000
+#define TEST_SEED 43       /* a fresh sample: the study had no test set */
+#define LEARNING_RATE 0.1f
+#define GRID 100           /* landscape: GRID x GRID cells on [-EXTENT, EXTENT]^2 */
+#define EXTENT 3.0
+#define CHUNK 250          /* points per forward pass when predicting */
+#define CURVE_POINTS 500   /* loss curves keep about this many points */
+#define N_EXPERIMENTS 4
+
+typedef struct options {
+    int iterations, runs, depth, resync_every;
+    unsigned long seed;
+    const char *out;
+} options;
+
+typedef struct experiment {
+    const char *name, *slug;
+    int deep, rai;
+} experiment;
+
+static const experiment experiments[N_EXPERIMENTS] = {
+    {"shallow backprop", "shallow_backprop", 0, 0},
+    {"shallow RAI", "shallow_rai", 0, 1},
+    {"deep backprop", "deep_backprop", 1, 0},
+    {"deep RAI", "deep_rai", 1, 1}};
+
+/* One loss curve: values at iterations[0..n). The objective is what the
+   optimizer minimises: BCE for backprop, the RAI loss L_y + sum L_h for RAI.
+   forward_bce is the BCE of the ordinary forward pass, the same for both. */
+typedef struct curve {
+    double *iterations, *objective, *output_loss, *hidden_loss, *forward_bce;
+    int n;
+} curve;
+
+/* Everything one training run produced. */
+typedef struct run_result {
+    unsigned long seed;
+    double objective, output_loss, hidden_loss, forward_bce;
+    double train_accuracy, test_accuracy, seconds;
+    float landscape[GRID * GRID]; /* sigmoid(output) at the cell centres */
+    curve curve;
+} run_result;
+
+/* The data every run shares. */
+typedef struct problem {
+    rn_dataset train, test;
+    float train_targets[TRAIN_POINTS];
+    rn_tensor grid;               /* GRID * GRID x 2 cell centres, row by row from y = -EXTENT */
+} problem;
+
+/* ---- options -------------------------------------------------------------- */
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: rai_moons [options]\n"
+            "Backpropagation against relaxed activation identity (RAI) training on two moons:\n"
+            "shallow (2,42,100,100,42,1) ReLU and deep (2, 100 x 100, 1) sigmoid MLPs, Rprop lr 0.1.\n"
+            "\n"
+            "  --iterations N  full-batch training iterations per run (default 10000)\n"
+            "  --runs R        weight-initialisation seeds per experiment (default 3)\n"
+            "  --seed S        seed of the first run; run r uses S + r (default 1)\n"
+            "  --depth D       hidden layers of the deep network (default 100)\n"
+            "  --resync K      RAI: reset Z from a forward pass every K iterations (default 0: never)\n"
+            "  --out DIR       report folder (default results/rai_moons)\n"
+            "  --quick         200 iterations, 1 run, depth 2: a check that takes seconds\n"
+            "  --help          this text\n"
+            "\n"
+            "The defaults reproduce the study; the deep runs dominate the time (about 0.1 s per\n"
+            "iteration each with scalar kernels).\n");
+}
+
+/* Reads a whole-number argument >= minimum; 0 when it is not one. */
+static int parse_count(const char *text, long minimum, long *value)
+{
+    char *end;
+    long v = strtol(text, &end, 10);
+    if (end == text || *end != '\0' || v < minimum || v > 100000000L) return 0;
+    *value = v;
+    return 1;
+}
+
+static int parse_options(int argc, char **argv, options *o)
+{
+    int i;
+    o->iterations = 10000;
+    o->runs = 3;
+    o->depth = 100;
+    o->resync_every = 0;
+    o->seed = 1;
+    o->out = "results/rai_moons";
+    for (i = 1; i < argc; i++) {
+        const char *flag = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
+        long number = 0;
+        if (strcmp(flag, "--help") == 0) {
+            usage(stdout);
+            exit(0);
+        } else if (strcmp(flag, "--quick") == 0) {
+            o->iterations = 200;
+            o->runs = 1;
+            o->depth = 2;
+            continue;
+        } else if (value == NULL) {
+            fprintf(stderr, "rai_moons: unknown option or missing value: %s (see --help)\n", flag);
+            return 0;
+        } else if (strcmp(flag, "--out") == 0) {
+            o->out = value;
+        } else if (strcmp(flag, "--iterations") == 0 && parse_count(value, 1, &number)) {
+            o->iterations = (int)number;
+        } else if (strcmp(flag, "--runs") == 0 && parse_count(value, 1, &number)) {
+            o->runs = (int)number;
+        } else if (strcmp(flag, "--seed") == 0 && parse_count(value, 0, &number)) {
+            o->seed = (unsigned long)number;
+        } else if (strcmp(flag, "--depth") == 0 && parse_count(value, 1, &number)) {
+            o->depth = (int)number;
+        } else if (strcmp(flag, "--resync") == 0 && parse_count(value, 0, &number)) {
+            o->resync_every = (int)number;
+        } else {
+            fprintf(stderr, "rai_moons: bad option or value: %s %s (see --help)\n", flag, value);
+            return 0;
+        }
+        i++;
+    }
+    return 1;
+}
+
+/* ---- data and networks ------------------------------------------------------ */
+
+static int make_problem(problem *p)
+{
+    int status, i;
+    memset(p, 0, sizeof *p);
+    status = rn_data_moons(TRAIN_POINTS, TRAIN_NOISE, 1, TRAIN_SEED, &p->train);
+    if (status == RN_OK) status = rn_data_moons(TEST_POINTS, TRAIN_NOISE, 1, TEST_SEED, &p->test);
+    if (status == RN_OK) status = rn_tensor_new(&p->grid, 2, (int[]){GRID * GRID, 2});
+    if (status != RN_OK) return status;
+    for (i = 0; i < TRAIN_POINTS; i++) p->train_targets[i] = (float)p->train.labels[i];
+    for (i = 0; i < GRID * GRID; i++) {
+        p->grid.data[2 * i] = (float)(-EXTENT + 2.0 * EXTENT * (i % GRID + 0.5) / GRID);
+        p->grid.data[2 * i + 1] = (float)(-EXTENT + 2.0 * EXTENT * (i / GRID + 0.5) / GRID);
+    }
+    return RN_OK;
+}
+
+static void free_problem(problem *p)
+{
+    rn_dataset_free(&p->train);
+    rn_dataset_free(&p->test);
+    rn_tensor_free(&p->grid);
+}
+
+/* Shallow: (2, 42, 100, 100, 42, 1) with ReLU; deep: (2, 100 x depth, 1)
+   with sigmoid. No activation after the last layer: the loss applies it. */
+static rn_net *make_network(int deep, int depth, unsigned long seed)
+{
+    static const int shallow_widths[] = {42, 100, 100, 42};
+    rn_net *net = rn_net_new(1, (int[]){2});
+    int hidden = deep ? depth : 4, i, status = net != NULL ? RN_OK : RN_ERR_MEMORY;
+    for (i = 0; i < hidden && status == RN_OK; i++) {
+        status = rn_net_add_linear(net, deep ? 100 : shallow_widths[i]);
+        if (status == RN_OK) status = rn_net_add_activation(net, deep ? RN_ACT_SIGMOID : RN_ACT_RELU);
+    }
+    if (status == RN_OK) status = rn_net_add_linear(net, 1);
+    if (status == RN_OK) status = rn_net_init(net, RN_INIT_TORCH_DEFAULT, 0.0f, seed);
+    if (status != RN_OK) {
+        rn_net_free(net);
+        return NULL;
+    }
+    return net;
+}
+
+/* Output logits for any number of points, CHUNK at a time so that a deep
+   network's cached activations stay small. */
+static int predict(rn_net *net, const rn_tensor *x, float *logits)
+{
+    int first, status = RN_OK;
+    for (first = 0; first < x->shape[0] && status == RN_OK; first += CHUNK) {
+        int count = x->shape[0] - first < CHUNK ? x->shape[0] - first : CHUNK;
+        rn_tensor part = rn_tensor_slice(x, first, count);
+        status = rn_net_forward(net, &part, RN_EVAL);
+        if (status == RN_OK) memcpy(logits + first, rn_net_output(net)->data, count * sizeof(float));
+    }
+    return status;
+}
+
+static double accuracy(const float *logits, const int *labels, int n)
+{
+    int i, correct = 0;
+    for (i = 0; i < n; i++) correct += (logits[i] > 0.0f) == (labels[i] == 1);
+    return (double)correct / n;
+}
+
+/* BCE of the ordinary forward pass on the training set. */
+static int forward_bce(rn_net *net, const problem *p, double *bce)
+{
+    float loss = NAN;
+    int status = rn_net_forward(net, &p->train.inputs, RN_EVAL);
+    if (status == RN_OK)
+        status = rn_loss_bce_logits(rn_net_output(net), p->train_targets, &loss, NULL);
+    *bce = loss;
+    return status;
+}
+
+/* ---- training ----------------------------------------------------------------- */
+
+/* One full-batch backprop step; *loss is the BCE before it. */
+static int backprop_step(rn_net *net, rn_optim *opt, const problem *p, double *loss)
+{
+    float value = NAN;
+    int status = rn_net_forward(net, &p->train.inputs, RN_TRAIN);
+    rn_net_zero_grad(net);
+    if (status == RN_OK)
+        status = rn_loss_bce_logits(rn_net_output(net), p->train_targets, &value,
+                                    rn_net_output_grad(net));
+    if (status == RN_OK) status = rn_net_backward(net);
+    if (status == RN_OK) status = rn_optim_step(opt);
+    *loss = value;
+    return status;
+}
+
+static int curve_alloc(curve *c, int capacity)
+{
+    double **arrays[5];
+    int k;
+    arrays[0] = &c->iterations;
+    arrays[1] = &c->objective;
+    arrays[2] = &c->output_loss;
+    arrays[3] = &c->hidden_loss;
+    arrays[4] = &c->forward_bce;
+    c->n = 0;
+    for (k = 0; k < 5; k++) {
+        *arrays[k] = (double *)calloc((size_t)capacity, sizeof(double));
+        if (*arrays[k] == NULL) return RN_ERR_MEMORY;
+    }
+    return RN_OK;
+}
+
+static void curve_free(curve *c)
+{
+    free(c->iterations);
+    free(c->objective);
+    free(c->output_loss);
+    free(c->hidden_loss);
+    free(c->forward_bce);
+}
+
+/* Trains one network for o->iterations and fills r with the curve and the
+   final losses (after the last step). */
+static int train(const experiment *e, rn_net *net, const problem *p, const options *o,
+                 run_result *r, report_progress *bar)
+{
+    rn_rai_desc desc;
+    rn_rai_losses losses;
+    rn_rai *rai = NULL;
+    rn_optim *opt = NULL;
+    int every = o->iterations / CURVE_POINTS > 1 ? o->iterations / CURVE_POINTS : 1;
+    int it, status = curve_alloc(&r->curve, o->iterations / every + 2);
+    memset(&desc, 0, sizeof desc);
+    desc.optim.kind = RN_RPROP;
+    desc.optim.lr = LEARNING_RATE;
+    desc.resync_every = o->resync_every;
+    if (status == RN_OK && e->rai) {
+        rai = rn_rai_new(net, &p->train.inputs, p->train_targets, NULL, &desc);
+        if (rai == NULL) status = RN_ERR_ARGUMENT;
+    } else if (status == RN_OK) {
+        opt = rn_optim_new(net, &desc.optim);
+        if (opt == NULL) status = RN_ERR_ARGUMENT;
+    }
+    /* Every value recorded at iteration it is measured before step it + 1;
+       the final one evaluates the trained network without stepping. */
+    for (it = 0; it <= o->iterations && status == RN_OK; it++) {
+        int last = it == o->iterations, logged = it % every == 0 || last;
+        double bce = NAN;
+        curve *c = &r->curve;
+        if (e->rai) {
+            if (logged) status = forward_bce(net, p, &bce);
+            if (status == RN_OK) status = last ? rn_rai_loss(rai, &losses) : rn_rai_step(rai, &losses);
+        } else {
+            status = last ? forward_bce(net, p, &bce) : backprop_step(net, opt, p, &bce);
+            losses.total = losses.output = bce;
+            losses.hidden = NAN;
+        }
+        if (status != RN_OK || !logged) continue;
+        c->iterations[c->n] = it;
+        c->objective[c->n] = losses.total;
+        c->output_loss[c->n] = losses.output;
+        c->hidden_loss[c->n] = losses.hidden;
+        c->forward_bce[c->n] = bce;
+        c->n++;
+        if (!last) report_progress_update(bar, it + 1, "loss %.4f", losses.total);
+    }
+    if (status == RN_OK) {
+        const curve *c = &r->curve;
+        r->objective = c->objective[c->n - 1];
+        r->output_loss = c->output_loss[c->n - 1];
+        r->hidden_loss = c->hidden_loss[c->n - 1];
+        r->forward_bce = c->forward_bce[c->n - 1];
+    }
+    rn_rai_free(rai);
+    rn_optim_free(opt);
+    return status;
+}
+
+/* Accuracy on the training and test sets and the landscape, all through the
+   ordinary forward pass. */
+static int evaluate(rn_net *net, const problem *p, run_result *r)
+{
+    float *logits = (float *)malloc(sizeof(float) * (GRID * GRID > TEST_POINTS ? GRID * GRID : TEST_POINTS));
+    int status = logits != NULL ? RN_OK : RN_ERR_MEMORY, i;
+    if (status == RN_OK) status = predict(net, &p->train.inputs, logits);
+    if (status == RN_OK) r->train_accuracy = accuracy(logits, p->train.labels, TRAIN_POINTS);
+    if (status == RN_OK) status = predict(net, &p->test.inputs, logits);
+    if (status == RN_OK) r->test_accuracy = accuracy(logits, p->test.labels, TEST_POINTS);
+    if (status == RN_OK) status = predict(net, &p->grid, logits);
+    for (i = 0; status == RN_OK && i < GRID * GRID; i++)
+        r->landscape[i] = 1.0f / (1.0f + expf(-logits[i]));
+    free(logits);
+    return status;
+}
+
+static int run_experiment(const experiment *e, int run, const problem *p, const options *o,
+                          run_result *r)
+{
+    report_progress bar;
+    char label[64];
+    double start = report_seconds();
+    rn_net *net;
+    int status;
+    r->seed = o->seed + (unsigned long)run;
+    net = make_network(e->deep, o->depth, r->seed);
+    if (net == NULL) return RN_ERR_MEMORY;
+    snprintf(label, sizeof label, "%s, run %d/%d", e->name, run + 1, o->runs);
+    report_progress_begin(&bar, label, o->iterations);
+    status = train(e, net, p, o, r, &bar);
+    report_progress_end(&bar);
+    r->seconds = report_seconds() - start;
+    if (status == RN_OK) status = evaluate(net, p, r);
+    rn_net_free(net);
+    return status;
+}
+
+/* ---- report ----------------------------------------------------------------- */
+
+typedef struct spread {
+    double mean, min, max;
+} spread;
+
+/* Mean, min and max over the runs of the value at byte offset `field`. */
+static spread spread_of(const run_result *runs, int n, size_t field)
+{
+    spread s = {0.0, INFINITY, -INFINITY};
+    int i;
+    for (i = 0; i < n; i++) {
+        double v = *(const double *)((const char *)&runs[i] + field);
+        s.mean += v / n;
+        s.min = v < s.min ? v : s.min;
+        s.max = v > s.max ? v : s.max;
+    }
+    return s;
+}
+
+static void format_spread(char *cell, size_t size, spread s, int runs, int decimals)
+{
+    if (s.mean != s.mean) snprintf(cell, size, "n/a");
+    else if (runs == 1) snprintf(cell, size, "%.*f", decimals, s.mean);
+    else snprintf(cell, size, "%.*f [%.*f, %.*f]", decimals, s.mean, decimals, s.min, decimals, s.max);
+}
+
+/* Share of grid cells whose predicted class differs between two runs,
+   averaged over all pairs of runs: how much the boundary moves with the seed. */
+static double boundary_disagreement(const run_result *runs, int n)
+{
+    double total = 0.0;
+    int a, b, i, pairs = 0;
+    for (a = 0; a < n; a++)
+        for (b = a + 1; b < n; b++, pairs++) {
+            int differ = 0;
+            for (i = 0; i < GRID * GRID; i++)
+                differ += (runs[a].landscape[i] > 0.5f) != (runs[b].landscape[i] > 0.5f);
+            total += (double)differ / (GRID * GRID);
+        }
+    return pairs > 0 ? total / pairs : NAN;
+}
+
+static int write_landscape(const char *dir, const experiment *e, int run, const run_result *r,
+                           const problem *p, char *name, size_t name_size)
+{
+    static const char *const classes[2] = {"moon 0", "moon 1"};
+    double xs[TRAIN_POINTS], ys[TRAIN_POINTS];
+    char title[96];
+    report_chart chart;
+    report_heatmap map;
+    report_points points;
+    int i;
+    for (i = 0; i < TRAIN_POINTS; i++) {
+        xs[i] = p->train.inputs.data[2 * i];
+        ys[i] = p->train.inputs.data[2 * i + 1];
+    }
+    snprintf(name, name_size, "landscape_%s_run%d.svg", e->slug, run + 1);
+    snprintf(title, sizeof title, "%s (seed %lu)", e->name, r->seed);
+    memset(&chart, 0, sizeof chart);
+    chart.title = title;
+    chart.x_label = "x1";
+    chart.y_label = "x2";
+    chart.width = 420;
+    chart.height = 360;
+    chart.x_min = chart.y_min = -EXTENT;
+    chart.x_max = chart.y_max = EXTENT;
+    memset(&map, 0, sizeof map);
+    map.values = r->landscape;
+    map.rows = map.columns = GRID;
+    map.colormap = REPORT_VIRIDIS;
+    map.value_min = 0.0;
+    map.value_max = 1.0;
+    map.value_label = "model output";
+    memset(&points, 0, sizeof points);
+    points.x = xs;
+    points.y = ys;
+    points.label = p->train.labels;
+    points.n = TRAIN_POINTS;
+    points.class_names = classes;
+    points.n_classes = 2;
+    return report_svg_heatmap(dir, name, &chart, &map, &points);
+}
+
+/* log10 of a curve, so that ln 2 and 1e-4 both show. */
+static double *log_curve(const double *values, int n)
+{
+    double *logs = (double *)malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
+    int i;
+    for (i = 0; logs != NULL && i < n; i++) logs[i] = log10(values[i] > 1e-12 ? values[i] : 1e-12);
+    return logs;
+}
+
+/* Objective and forward BCE of every run of one architecture's experiments. */
+static int write_loss_chart(const char *dir, int deep, run_result *const *results,
+                            const options *o, const char *name)
+{
+    report_series series[2 * N_EXPERIMENTS * 8];
+    char names[2 * N_EXPERIMENTS * 8][64];
+    double *logs[2 * N_EXPERIMENTS * 8];
+    report_chart chart;
+    int e, run, n = 0, status, k, shown_runs = o->runs < 8 ? o->runs : 8;
+    for (e = 0; e < N_EXPERIMENTS; e++) {
+        if (experiments[e].deep != deep) continue;
+        for (run = 0; run < shown_runs; run++) {
+            const curve *c = &results[e][run].curve;
+            for (k = 0; k < 1 + experiments[e].rai; k++) {
+                const char *what = k ? " forward BCE" : experiments[e].rai ? " objective" : "";
+                if (o->runs > 1)
+                    snprintf(names[n], sizeof names[n], "%s%s, run %d", experiments[e].name, what,
+                             run + 1);
+                else
+                    snprintf(names[n], sizeof names[n], "%s%s", experiments[e].name, what);
+                logs[n] = log_curve(k ? c->forward_bce : c->objective, c->n);
+                series[n].name = names[n];
+                series[n].x = c->iterations;
+                series[n].y = logs[n];
+                series[n].n = logs[n] != NULL ? c->n : 0;
+                n++;
+            }
+        }
+    }
+    memset(&chart, 0, sizeof chart);
+    chart.title = deep ? "Deep network: training loss" : "Shallow network: training loss";
+    chart.x_label = "iteration";
+    chart.y_label = "log10(loss)";
+    status = report_svg_line(dir, name, &chart, series, n);
+    for (k = 0; k < n; k++) free(logs[k]);
+    return status;
+}
+
+static int write_csvs(const char *dir, run_result *const *results, const options *o)
+{
+    static const char *const loss_header[8] = {"experiment", "run", "seed", "iteration",
+                                               "objective", "output_loss", "hidden_loss",
+                                               "forward_bce"};
+    static const char *const result_header[10] = {"experiment", "run", "seed", "objective",
+                                                  "output_loss", "hidden_loss", "forward_bce",
+                                                  "train_accuracy", "test_accuracy", "seconds"};
+    static const char *const grid_header[5] = {"experiment", "run", "x1", "x2", "output"};
+    report_csv losses, finals, grid;
+    int e, run, i, status = 0;
+    status |= report_csv_open(&losses, dir, "losses.csv", loss_header, 8);
+    status |= report_csv_open(&finals, dir, "results.csv", result_header, 10);
+    status |= report_csv_open(&grid, dir, "landscapes.csv", grid_header, 5);
+    for (e = 0; e < N_EXPERIMENTS && status == 0; e++)
+        for (run = 0; run < o->runs; run++) {
+            const run_result *r = &results[e][run];
+            for (i = 0; i < r->curve.n; i++) {
+                report_csv_str(&losses, experiments[e].slug);
+                report_csv_int(&losses, run + 1);
+                report_csv_int(&losses, (long)r->seed);
+                report_csv_num(&losses, r->curve.iterations[i]);
+                report_csv_num(&losses, r->curve.objective[i]);
+                report_csv_num(&losses, r->curve.output_loss[i]);
+                report_csv_num(&losses, r->curve.hidden_loss[i]);
+                report_csv_num(&losses, r->curve.forward_bce[i]);
+            }
+            report_csv_str(&finals, experiments[e].slug);
+            report_csv_int(&finals, run + 1);
+            report_csv_int(&finals, (long)r->seed);
+            report_csv_num(&finals, r->objective);
+            report_csv_num(&finals, r->output_loss);
+            report_csv_num(&finals, r->hidden_loss);
+            report_csv_num(&finals, r->forward_bce);
+            report_csv_num(&finals, r->train_accuracy);
+            report_csv_num(&finals, r->test_accuracy);
+            report_csv_num(&finals, r->seconds);
+            for (i = 0; i < GRID * GRID; i++) {
+                report_csv_str(&grid, experiments[e].slug);
+                report_csv_int(&grid, run + 1);
+                report_csv_num(&grid, -EXTENT + 2.0 * EXTENT * (i % GRID + 0.5) / GRID);
+                report_csv_num(&grid, -EXTENT + 2.0 * EXTENT * (i / GRID + 0.5) / GRID);
+                report_csv_num(&grid, r->landscape[i]);
+            }
+        }
+    if (losses.file) status |= report_csv_close(&losses);
+    if (finals.file) status |= report_csv_close(&finals);
+    if (grid.file) status |= report_csv_close(&grid);
+    return status;
+}
+
+/* The study's claim: the deep plain MLP stays at ln 2 (learns nothing) and
+   deep RAI trains to near zero. Checked on every run: backprop's final BCE
+   within 1% of ln 2, RAI's final objective below a tenth of ln 2. */
+static void write_finding(FILE *md, run_result *const *results, const options *o)
+{
+    const run_result *plain = results[2], *rai = results[3];
+    spread bp = spread_of(plain, o->runs, offsetof(run_result, forward_bce));
+    spread ra = spread_of(rai, o->runs, offsetof(run_result, objective));
+    spread ra_bce = spread_of(rai, o->runs, offsetof(run_result, forward_bce));
+    double ln2 = log(2.0);
+    int stays = fabs(bp.min - ln2) < 0.01 * ln2 && fabs(bp.max - ln2) < 0.01 * ln2;
+    int trains = ra.max < 0.1 * ln2;
+    fprintf(md, "## The deep-network finding\n\n");
+    fprintf(md, "The study reports that the deep plain MLP stays at loss ln 2 = %.4f (it learns "
+                "nothing) while the same network trained by RAI reaches a loss near zero.\n\n", ln2);
+    fprintf(md, "- Deep backprop, final BCE over %d run(s): mean %.4f, range [%.4f, %.4f]: %s.\n",
+            o->runs, bp.mean, bp.min, bp.max,
+            stays ? "stays at ln 2 in every run" : "does not stay at ln 2 in every run");
+    fprintf(md, "- Deep RAI, final RAI objective: mean %.4f, range [%.4f, %.4f]: %s. The "
+                "ordinary forward pass of the RAI-trained network has BCE %.4f [%.4f, %.4f].\n",
+            ra.mean, ra.min, ra.max,
+            trains ? "below ln 2 / 10 in every run" : "not below ln 2 / 10 in every run",
+            ra_bce.mean, ra_bce.min, ra_bce.max);
+    fprintf(md, "\n**Reproduced: %s** (criteria: backprop within 1%% of ln 2 and RAI objective "
+                "below ln 2 / 10, in every run; %d iterations, %d hidden layers).\n\n",
+            stays && trains ? "yes" : "no", o->iterations, o->depth);
+}
+
+static void write_summary_table(FILE *md, run_result *const *results, const options *o)
+{
+    static const char *const header[7] = {"experiment", "objective", "L_y on Z_L",
+                                          "forward BCE", "train accuracy", "test accuracy",
+                                          "seconds per run"};
+    static const size_t fields[6] = {offsetof(run_result, objective),
+                                     offsetof(run_result, output_loss),
+                                     offsetof(run_result, forward_bce),
+                                     offsetof(run_result, train_accuracy),
+                                     offsetof(run_result, test_accuracy),
+                                     offsetof(run_result, seconds)};
+    char cells[7][64];
+    const char *row[7];
+    int e, k;
+    report_md_header(md, header, 7);
+    for (e = 0; e < N_EXPERIMENTS; e++) {
+        snprintf(cells[0], sizeof cells[0], "%s", experiments[e].name);
+        for (k = 0; k < 6; k++) {
+            spread s = spread_of(results[e], o->runs, fields[k]);
+            if (k == 1 && !experiments[e].rai) s.mean = NAN; /* backprop has no Z */
+            format_spread(cells[k + 1], sizeof cells[k + 1], s, o->runs, k == 5 ? 1 : 4);
+        }
+        for (k = 0; k < 7; k++) row[k] = cells[k];
+        report_md_row(md, row, 7);
+    }
+    fprintf(md, "\n");
+}
+
+static int write_report(run_result *const *results, const problem *p, const options *o,
+                        double seconds)
+{
+    FILE *md;
+    char name[96];
+    int e, run, status = report_mkdir_p(o->out) == 0 ? 0 : -1;
+    if (status == 0) status |= write_csvs(o->out, results, o);
+    if (status == 0) status |= write_loss_chart(o->out, 0, results, o, "loss_shallow.svg");
+    if (status == 0) status |= write_loss_chart(o->out, 1, results, o, "loss_deep.svg");
+    md = status == 0 ? report_fopen(o->out, "REPORT.md", "w") : NULL;
+    if (md == NULL) return -1;
+    fprintf(md, "# Relaxed activation identity against backpropagation on two moons\n\n");
+    fprintf(md, "Reproduces the experiments of D. A. Mertens Velasquez, *An Empirical Study of "
+                "Relaxed Activation Identity's Effects on First-Order Optimization*.\n\n");
+    fprintf(md, "- Data: `make_moons(n_samples=%d, noise=%.1f, random_state=%d)` (scikit-learn's "
+                "exact points); test set: %d points from random_state=%d (the study had none).\n",
+            TRAIN_POINTS, TRAIN_NOISE, TRAIN_SEED, TEST_POINTS, TEST_SEED);
+    fprintf(md, "- Shallow MLP (2, 42, 100, 100, 42, 1), ReLU hidden; deep MLP (2, %d hidden layers "
+                "of 100, 1), sigmoid everywhere (%d linear layers). Sigmoid output with binary "
+                "cross-entropy, PyTorch's default initialisation, the same initial weights for "
+                "backprop and RAI in a run.\n", o->depth, o->depth + 1);
+    fprintf(md, "- Rprop, lr %.1f, full batch, %d iterations, %d run(s) with seeds %lu..%lu%s.\n",
+            (double)LEARNING_RATE, o->iterations, o->runs, o->seed,
+            o->seed + (unsigned long)o->runs - 1, o->resync_every ? "" : "; Z never re-synced");
+    if (o->resync_every) fprintf(md, "- RAI re-syncs Z from a forward pass every %d iterations.\n",
+                                 o->resync_every);
+    fprintf(md, "- RAI loss: L_y(Z_L) + sum_t mean((Z_t - Zhat_t)^2) over the %d (shallow 5) linear "
+                "layers, each mean over all n x d_t elements. *objective* is the loss each method "
+                "minimises (BCE for backprop, the RAI loss for RAI); *forward BCE* is the BCE of the "
+                "ordinary forward pass, which is also how every accuracy and landscape is "
+                "computed.\n", o->depth + 1);
+    fprintf(md, "- Total time %.0f s.\n\n", seconds);
+    write_finding(md, results, o);
+    fprintf(md, "## Final loss and accuracy\n\nAfter the last iteration; mean [min, max] over the "
+                "runs.\n\n");
+    write_summary_table(md, results, o);
+    if (o->runs > 1) {
+        fprintf(md, "Share of the [-3, 3]^2 grid whose predicted class changes between two runs "
+                    "(mean over pairs of runs): how much the decision boundary depends on the "
+                    "seed.\n\n");
+        report_md_header(md, (const char *const[]){"experiment", "boundary disagreement"}, 2);
+        for (e = 0; e < N_EXPERIMENTS; e++) {
+            double v = boundary_disagreement(results[e], o->runs);
+            report_md_row_numbers(md, experiments[e].name, &v, 1, 4);
+        }
+        fprintf(md, "\n");
+    }
+    fprintf(md, "## Decision landscapes\n\nModel output (sigmoid of the forward pass) on a %dx%d "
+                "grid over [-3, 3]^2, training points on top.\n\n", GRID, GRID);
+    report_md_header(md, (const char *const[]){"run", experiments[0].name, experiments[1].name,
+                                               experiments[2].name, experiments[3].name}, 5);
+    for (run = 0; run < o->runs; run++) {
+        fprintf(md, "| %d |", run + 1);
+        for (e = 0; e < N_EXPERIMENTS; e++) {
+            status |= write_landscape(o->out, &experiments[e], run, &results[e][run], p, name,
+                                      sizeof name);
+            fprintf(md, " ![%s, run %d](%s) |", experiments[e].name, run + 1, name);
+        }
+        fprintf(md, "\n");
+    }
+    fprintf(md, "\n## Loss curves\n\n");
+    fprintf(md, "log10 of the loss; losses below 1e-12 are drawn at -12.\n\n");
+    report_md_image(md, "Shallow network: loss per iteration", "loss_shallow.svg");
+    report_md_image(md, "Deep network: loss per iteration", "loss_deep.svg");
+    fprintf(md, "## Files\n\n- `losses.csv`: every curve point (experiment, run, seed, iteration, "
+                "objective, output_loss, hidden_loss, forward_bce)\n- `results.csv`: final values "
+                "per run\n- `landscapes.csv`: every landscape cell\n");
+    if (fclose(md) != 0) status = -1;
+    return status;
+}
+
+/* ---- main --------------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+    options o;
+    problem p;
+    run_result *results[N_EXPERIMENTS] = {NULL};
+    double start = report_seconds();
+    int e, run, status;
+    if (!parse_options(argc, argv, &o)) return 2;
+    status = make_problem(&p);
+    for (e = 0; e < N_EXPERIMENTS && status == RN_OK; e++) {
+        results[e] = (run_result *)calloc((size_t)o.runs, sizeof(run_result));
+        if (results[e] == NULL) status = RN_ERR_MEMORY;
+    }
+    for (run = 0; run < o.runs && status == RN_OK; run++)
+        for (e = 0; e < N_EXPERIMENTS && status == RN_OK; e++)
+            status = run_experiment(&experiments[e], run, &p, &o, &results[e][run]);
+    if (status != RN_OK) {
+        fprintf(stderr, "rai_moons: %s: %s\n", rn_status_string(status), rn_last_error());
+    } else if (write_report(results, &p, &o, report_seconds() - start) != 0) {
+        fprintf(stderr, "rai_moons: cannot write the report in %s\n", o.out);
+        status = RN_ERR_IO;
+    } else {
+        for (e = 0; e < N_EXPERIMENTS; e++) {
+            spread loss = spread_of(results[e], o.runs, offsetof(run_result, objective));
+            spread test = spread_of(results[e], o.runs, offsetof(run_result, test_accuracy));
+            printf("%-17s objective %.4f  test accuracy %.3f\n", experiments[e].name, loss.mean,
+                   test.mean);
+        }
+        printf("report: %s/REPORT.md\n", o.out);
+    }
+    for (e = 0; e < N_EXPERIMENTS; e++)
+        for (run = 0; results[e] != NULL && run < o.runs; run++) curve_free(&results[e][run].curve);
+    for (e = 0; e < N_EXPERIMENTS; e++) free(results[e]);
+    free_problem(&p);
+    return status == RN_OK ? 0 : 1;
+}
