@@ -125,7 +125,7 @@ $(BUILD)/%: examples/%.c $(HEADERS) | $(BUILD)
 
 # test_examples runs these with --quick.
 $(BUILD)/test_examples: $(BUILD)/relu_alpha_sweep $(BUILD)/conv_linearization \
-    $(BUILD)/adaptive_mixtures $(BUILD)/prelu_study
+    $(BUILD)/adaptive_mixtures $(BUILD)/prelu_study $(BUILD)/rai_moons
 
 # A short ReLU_alpha sweep: 6 lambdas, 2 runs each, 2 epochs (a minute or two on 2 cores).
 demo: deps $(BUILD)/relu_alpha_sweep

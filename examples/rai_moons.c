@@ -599,8 +599,10 @@ static void write_summary_table(FILE *md, run_result *const *results, const opti
         snprintf(cells[0], sizeof cells[0], "%s", experiments[e].name);
         for (k = 0; k < 6; k++) {
             spread s = spread_of(results[e], o->runs, fields[k]);
-            if (k == 1 && !experiments[e].rai) s.mean = NAN; /* backprop has no Z */
-            format_spread(cells[k + 1], sizeof cells[k + 1], s, o->runs, k == 5 ? 1 : 4);
+            if (k == 1 && !experiments[e].rai) /* backprop has no Z, so no hidden loss */
+                snprintf(cells[k + 1], sizeof cells[k + 1], "none");
+            else
+                format_spread(cells[k + 1], sizeof cells[k + 1], s, o->runs, k == 5 ? 1 : 4);
         }
         for (k = 0; k < 7; k++) row[k] = cells[k];
         report_md_row(md, row, 7);

@@ -341,6 +341,20 @@ static void test_prelu_quick(void)
     CHECK(csv_rows(out, "deep_init.csv", 3) >= 2);
 }
 
+static void test_rai_quick(void)
+{
+    static const char *const headings[] = {
+        "# Relaxed activation identity against backpropagation", "## The deep-network finding",
+        "## Final loss and accuracy", "## Decision landscapes", "## Loss curves", "## Files"};
+    char out[128];
+    snprintf(out, sizeof out, "%s/rai", test_dir);
+    CHECK(run("'%s/rai_moons' --quick --out '%s' > '%s.log' 2>&1", bin_dir, out, out) == 0);
+    CHECK(check_report(out, headings, 6) == 6); /* 4 landscapes, 2 loss charts */
+    CHECK(csv_rows(out, "results.csv", 10) == 4); /* 4 experiments, 1 run */
+    CHECK(csv_rows(out, "losses.csv", 8) > 4);
+    CHECK(csv_rows(out, "landscapes.csv", 5) == 4 * 100 * 100); /* 4 runs on the 100 x 100 grid */
+}
+
 int main(int argc, char **argv)
 {
     const char *slash = argc > 0 ? strrchr(argv[0], '/') : NULL;
@@ -357,6 +371,7 @@ int main(int argc, char **argv)
     CHECK(write_synthetic_cifar(cifar_dir) == 0);
     RUN(test_mixtures_quick);
     RUN(test_prelu_quick);
+    RUN(test_rai_quick);
     RUN(test_bad_input);
     if (getenv("RELUNET_KEEP_TEST_OUTPUT"))
         printf("output kept in %s\n", test_dir);
