@@ -88,8 +88,45 @@ static void test_learns_bars_deterministically(void)
     rn_net_free(second);
 }
 
+/* Full-batch steps are large enough for the kernels to split work between
+   threads (small ones run on one): the weights must not depend on how many.
+   Meaningful in the OpenMP build, which CI runs; elsewhere there is one. */
+static void test_thread_count_does_not_change_weights(void)
+{
+    rn_tensor images;
+    int labels[TRAIN], threads, step, i, count;
+    rn_net *nets[2];
+    make_bars(&images, labels, TRAIN, 3);
+    for (threads = 1; threads <= 2; threads++) {
+        rn_net *net = nets[threads - 1] = make_net();
+        rn_optim *opt = rn_optim_new(net, &(rn_optim_desc){.kind = RN_ADAM});
+        CHECK(rn_set_threads(threads) == RN_OK);
+        rn_net_init(net, RN_INIT_HE_NORMAL, 0.0f, 9);
+        for (step = 0; step < 3; step++) {
+            float loss;
+            CHECK(rn_net_forward(net, &images, RN_TRAIN) == RN_OK);
+            rn_net_zero_grad(net);
+            CHECK(rn_loss_cross_entropy(rn_net_output(net), labels, &loss,
+                                        rn_net_output_grad(net)) == RN_OK);
+            CHECK(rn_net_backward(net) == RN_OK);
+            CHECK(rn_optim_step(opt) == RN_OK);
+        }
+        rn_optim_free(opt);
+    }
+    rn_set_threads(0);
+    count = rn_net_param_count(nets[0]);
+    for (i = 0; i < count; i++) {
+        rn_param *a = rn_net_param(nets[0], i), *b = rn_net_param(nets[1], i);
+        CHECK(memcmp(a->value.data, b->value.data, a->value.size * sizeof(float)) == 0);
+    }
+    rn_net_free(nets[0]);
+    rn_net_free(nets[1]);
+    rn_tensor_free(&images);
+}
+
 int main(void)
 {
     RUN(test_learns_bars_deterministically);
+    RUN(test_thread_count_does_not_change_weights);
     return finish();
 }
