@@ -5575,7 +5575,7 @@ RN_API int rn_rai_loss(rn_rai *rai, rn_rai_losses *losses)
     memset(&sum, 0, sizeof sum);
     status = rn__rai_output_loss(rai, &sum.output);
     for (t = 0; t < rai->n_aux && status == RN_OK; t++) {
-        double hidden;
+        double hidden = 0.0;
         status = rn__rai_segment(rai, t, &hidden);
         sum.hidden += hidden;
     }
