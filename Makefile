@@ -58,7 +58,8 @@ test: deps $(TESTS) $(BUILD)/readme_quickstart
 	@RELUNET_MOONS_REFERENCE=$$(test -s $(BUILD)/moons_reference.txt && echo $(BUILD)/moons_reference.txt) \
 	    sh tests/run.sh $(TESTS) $(BUILD)/readme_quickstart
 
-# Each libFuzzer target runs FUZZ_SECONDS; a finding fails the run.
+# Each libFuzzer target runs FUZZ_SECONDS (0: the seed corpus replayed once);
+# a finding fails the run.
 FUZZ_SECONDS ?= 60
 fuzz:
 	@sh scripts/deps.sh fuzz

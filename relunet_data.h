@@ -1216,6 +1216,24 @@ static int rn__jpeg_tables_safe(const unsigned char *bytes, size_t size)
     return 1;
 }
 
+/* stb_image 2.27 sizes its buffer for a PNG's image data from each IDAT
+   chunk's claimed length before reading it, so a few hostile bytes can ask
+   for gigabytes. A chunk (4-byte length, type, data, 4-byte CRC) can never
+   be longer than what is left of the file: refuse any that claims to be. */
+static int rn__png_chunks_fit(const unsigned char *bytes, size_t size)
+{
+    static const unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+    size_t at = 8;
+    if (size < 8 || memcmp(bytes, signature, 8) != 0) return 1;
+    while (size - at >= 12) {
+        size_t length = (size_t)rn__be32(bytes + at);
+        if (length > size - at - 12) return 0;
+        if (memcmp(bytes + at + 4, "IEND", 4) == 0) return 1;
+        at += 12 + length;
+    }
+    return 1;
+}
+
 /* Decodes with stb_image (interleaved bytes) into C x H x W floats. */
 static int rn__image_decode(const unsigned char *bytes, size_t size, const char *name,
                             int channels, rn_tensor *image)
@@ -1224,6 +1242,8 @@ static int rn__image_decode(const unsigned char *bytes, size_t size, const char 
     unsigned char *pixels;
     if (!rn__jpeg_tables_safe(bytes, size))
         return rn_set_error(RN_ERR_FORMAT, "%s: JPEG Huffman table with more than 256 codes", name);
+    if (!rn__png_chunks_fit(bytes, size))
+        return rn_set_error(RN_ERR_FORMAT, "%s: a PNG chunk claims more bytes than the file has", name);
     if (size > INT_MAX || !stbi_info_from_memory(bytes, (int)size, &width, &height, &file_channels))
         return rn_set_error(RN_ERR_FORMAT, "%s: not a PNG, JPEG or BMP image (%s)", name,
                             size > INT_MAX ? "too large" : stbi_failure_reason());

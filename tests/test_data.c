@@ -643,6 +643,20 @@ static void test_images_corrupt(void)
     CHECK(rn_image_from_memory(bmp.data, bmp.size, 3, 0, 0, &image) == RN_ERR_FORMAT);
     CHECK(strstr(rn_last_error(), "too large") != NULL);
     CHECK(rn_image_from_memory("GIF89a", 6, 3, 0, 0, &image) == RN_ERR_FORMAT);
+    {   /* Regression (fuzz_image): an IDAT chunk claiming 2 GiB made stb_image
+           2.27 allocate it; any chunk longer than the file is refused. */
+        size_t at = 8;
+        while (at + 8 <= png.size && memcmp(png.data + at + 4, "IDAT", 4) != 0)
+            at += 12 + ((size_t)png.data[at] << 24 | (size_t)png.data[at + 1] << 16 |
+                        (size_t)png.data[at + 2] << 8 | png.data[at + 3]);
+        CHECK(at + 8 <= png.size);
+        if (at + 8 <= png.size) {
+            CHECK(rn_image_from_memory(png.data, png.size, 3, 0, 0, &image) == RN_OK);
+            png.data[at] = 0x80, png.data[at + 1] = 0, png.data[at + 2] = 0, png.data[at + 3] = 0;
+            CHECK(rn_image_from_memory(png.data, png.size, 3, 0, 0, &image) == RN_ERR_FORMAT);
+            CHECK(strstr(rn_last_error(), "PNG chunk claims more bytes") != NULL);
+        }
+    }
     {   /* stb_image decodes truncated JPEGs leniently: no crash, right size if any */
         bytes jpg = {NULL, 0}, prefixed;
         int ok = 1;

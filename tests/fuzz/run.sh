@@ -2,7 +2,9 @@
 # run.sh [SECONDS] - build the libFuzzer targets and run each for SECONDS
 # (default 60), starting from a small generated seed corpus. Needs clang and
 # libfuzzer-14-dev. Logs go to build/fuzz/<target>.log, findings to
-# build/fuzz/<target>-crash-* (and the script fails).
+# build/fuzz/<target>-crash-* (and the script fails). A fixed -seed makes a
+# run repeatable on the same machine. SECONDS = 0 only replays the seed
+# corpus once through every target: the deterministic check CI runs.
 set -eu
 seconds=${1:-60}
 out=build/fuzz
@@ -18,10 +20,15 @@ for target in idx cifar image model; do
         -fsanitize-ignorelist=tests/fuzz/ignorelist.txt \
         "tests/fuzz/fuzz_$target.c" -o "$out/fuzz_$target" -lm
     mkdir -p "$out/corpus/$target"
-    if "$out/fuzz_$target" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 \
-        -artifact_prefix="$out/$target-" -print_final_stats=1 \
-        "$out/corpus/$target" "$out/seeds/$target" > "$out/$target.log" 2>&1; then
-        echo "fuzz_$target: $(grep -o 'Done [0-9]* runs in [0-9]* second(s)' "$out/$target.log")"
+    if [ "$seconds" -eq 0 ]; then
+        inputs="-runs=0 $out/seeds/$target"
+    else
+        inputs="-max_total_time=$seconds -seed=1 $out/corpus/$target $out/seeds/$target"
+    fi
+    # shellcheck disable=SC2086 # $inputs is a list of arguments
+    if "$out/fuzz_$target" $inputs -max_len=65536 -rss_limit_mb=2048 \
+        -artifact_prefix="$out/$target-" -print_final_stats=1 > "$out/$target.log" 2>&1; then
+        echo "fuzz_$target: $(grep -o 'Done [0-9]* runs in [0-9]* second(s)\|Executed .* inputs' "$out/$target.log" | tail -n 1)"
     else
         tail -n 30 "$out/$target.log"
         echo "fuzz_$target: FAILED (see $out/$target.log)"
