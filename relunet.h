@@ -3743,16 +3743,27 @@ RN_API void rn_net_summary(const rn_net *net, FILE *out)
             (unsigned long)trainable);
 }
 
+/* The first parameter matching filter at or after parameter *k of layer
+   *layer, which then point just past it; NULL when there is none. Start
+   with *layer = *k = 0. One walk for every operation on a selection. */
+static rn_param *rn__next_match(rn_net *net, rn_param_filter filter, int *layer, int *k)
+{
+    for (; net != NULL && *layer < net->n_layers; ++*layer, *k = 0)
+        while (*k < net->layers[*layer]->n_params) {
+            rn_param *param = &net->layers[*layer]->params[(*k)++];
+            if (rn_param_matches(param, filter)) return param;
+        }
+    return NULL;
+}
+
 RN_API int rn_net_select(rn_net *net, rn_param_filter filter, rn_param **out, int max)
 {
-    int i, k, count = 0;
-    for (i = 0; net != NULL && i < net->n_layers; i++)
-        for (k = 0; k < net->layers[i]->n_params; k++) {
-            rn_param *param = &net->layers[i]->params[k];
-            if (!rn_param_matches(param, filter)) continue;
-            if (out != NULL && count < max) out[count] = param;
-            count++;
-        }
+    int layer = 0, k = 0, count = 0;
+    rn_param *param;
+    while ((param = rn__next_match(net, filter, &layer, &k)) != NULL) {
+        if (out != NULL && count < max) out[count] = param;
+        count++;
+    }
     return count;
 }
 
@@ -3773,19 +3784,16 @@ RN_API rn_param *rn_net_param(rn_net *net, int index)
 
 RN_API void rn_net_set_frozen(rn_net *net, rn_param_filter filter, int frozen)
 {
-    int i, count = rn_net_param_count(net);
-    for (i = 0; i < count; i++) {
-        rn_param *param = rn_net_param(net, i);
-        if (rn_param_matches(param, filter)) param->frozen = frozen;
-    }
+    int layer = 0, k = 0;
+    rn_param *param;
+    while ((param = rn__next_match(net, filter, &layer, &k)) != NULL) param->frozen = frozen;
 }
 
 RN_API void rn_net_set_range(rn_net *net, rn_param_filter filter, float min, float max)
 {
-    int i, count = rn_net_param_count(net);
-    for (i = 0; i < count; i++) {
-        rn_param *param = rn_net_param(net, i);
-        if (!rn_param_matches(param, filter)) continue;
+    int layer = 0, k = 0;
+    rn_param *param;
+    while ((param = rn__next_match(net, filter, &layer, &k)) != NULL) {
         param->min = min;
         param->max = max;
     }
@@ -3949,12 +3957,11 @@ RN_API int rn_loss_mse(const rn_tensor *prediction, const rn_tensor *target, flo
 RN_API double rn_net_penalty(rn_net *net, rn_param_filter filter, rn_penalty_kind kind,
                              float lambda)
 {
-    int i, count = rn_net_param_count(net);
+    int layer = 0, k = 0;
     double sum = 0.0, norm, scale;
+    rn_param *param;
     size_t j;
-    for (i = 0; i < count; i++) {
-        rn_param *param = rn_net_param(net, i);
-        if (!rn_param_matches(param, filter)) continue;
+    while ((param = rn__next_match(net, filter, &layer, &k)) != NULL) {
         for (j = 0; j < param->value.size; j++) {
             double v = param->value.data[j];
             sum += kind == RN_PENALTY_L1 ? fabs(v) : v * v;
@@ -3963,9 +3970,8 @@ RN_API double rn_net_penalty(rn_net *net, rn_param_filter filter, rn_penalty_kin
     norm = kind == RN_PENALTY_L2_NORM ? sqrt(sum) : sum;
     /* d/dp of lambda*sqrt(S) is lambda*p/sqrt(S); of lambda*S it is 2*lambda*p. */
     scale = kind == RN_PENALTY_L2_NORM ? (norm > 0.0 ? lambda / norm : 0.0) : 2.0 * lambda;
-    for (i = 0; i < count; i++) {
-        rn_param *param = rn_net_param(net, i);
-        if (!rn_param_matches(param, filter)) continue;
+    layer = k = 0;
+    while ((param = rn__next_match(net, filter, &layer, &k)) != NULL) {
         for (j = 0; j < param->grad.size; j++) { /* an arena network's have no gradient */
             float v = param->value.data[j];
             float *g = &param->grad.data[j];
