@@ -51,7 +51,8 @@ HOSTILE INPUT
    CRC-32 and length, and fails with a message naming the file and the
    problem. Each has a from-memory entry point; the fuzz targets in
    tests/fuzz/ drive those. JPEG Huffman tables that overflow stb_image 2.27
-   (Debian 12's version) are refused before stb_image sees them.
+   (Debian 12's version), or that a scan uses undefined, are refused before
+   stb_image sees them.
 
 API GROUPS
    datasets      rn_dataset_free rn_dataset_gather rn_dataset_subsample
@@ -1182,38 +1183,105 @@ RN_API int rn_image_resize(const rn_tensor *image, int height, int width, rn_ten
     return RN_OK;
 }
 
-/* stb_image 2.27 (Debian 12's) trusts a JPEG Huffman table's code counts:
-   more than 256 codes write past its tables (fixed upstream in 2.28). stb
-   reads a DHT segment wherever an FF byte is followed by C4, so every such
-   place is checked the way stb would read it, zeros past the end included. */
+/* stb_image 2.27 (Debian 12's) trusts a JPEG's Huffman tables in two ways
+   a hostile file can exploit:
+   - a scan decodes with whatever tables it names, whether a DHT segment
+     defined them or not; an undefined table is uninitialised memory, which
+     trips an assertion (abort) or indexes out of bounds;
+   - symbol index 255 doubles as its "no short code" mark and a table's
+     symbols go into 256 slots, so a table of 256 or more codes decodes
+     wrongly (an assertion again) or writes past its arrays.
+   A real JPEG never needs 256 codes (an AC table has at most 162 symbols),
+   and must define a table before the scan that uses it. So the markers are
+   walked the way stb_image walks them and such files are refused before it
+   sees them. Where stb_image would stop with an error anyway, the walk
+   stops too and lets it. Bytes past the end read as zero, as in stb_image. */
 static unsigned rn__byte_or_zero(const unsigned char *bytes, size_t size, size_t k)
 {
     return k < size ? bytes[k] : 0u;
 }
 
-static int rn__jpeg_tables_safe(const unsigned char *bytes, size_t size)
+/* Checks the tables of the DHT segment whose body (after the length) starts
+   at `at`, and marks them defined. */
+static int rn__jpeg_dht_safe(const unsigned char *bytes, size_t size, size_t at, long remaining,
+                             int defined[2][4])
 {
-    size_t i = 0;
-    /* stb_image takes any run of FF bytes, then D8, as a JPEG's start. */
-    while (i < size && bytes[i] == 0xFF) i++;
-    if (i == 0 || i == size || bytes[i] != 0xD8) return 1;
-    for (i = 0; i + 1 < size; i++) {
-        size_t p = i + 2;
-        long remaining;
-        if (bytes[i] != 0xFF || bytes[i + 1] != 0xC4) continue;
-        remaining = (long)(rn__byte_or_zero(bytes, size, p) << 8 |
-                           rn__byte_or_zero(bytes, size, p + 1)) - 2;
-        p += 2;
-        while (remaining > 0) {
-            unsigned table = rn__byte_or_zero(bytes, size, p), codes = 0, k;
-            if (table >> 4 > 1 || (table & 15) > 3) break; /* stb rejects it here */
-            for (k = 0; k < 16; k++) codes += rn__byte_or_zero(bytes, size, p + 1 + k);
-            if (codes > 256) return 0;
-            p += 17 + (size_t)codes;
-            remaining -= 17 + (long)codes;
-        }
+    while (remaining > 0) {
+        unsigned table = rn__byte_or_zero(bytes, size, at), codes = 0, k;
+        if (table >> 4 > 1 || (table & 15) > 3) return 1; /* stb_image refuses it */
+        for (k = 0; k < 16; k++) codes += rn__byte_or_zero(bytes, size, at + 1 + k);
+        if (codes >= 256) return 0;
+        defined[table >> 4][table & 15] = 1;
+        at += 17 + (size_t)codes;
+        remaining -= 17 + (long)codes;
     }
     return 1;
+}
+
+/* Whether a scan header (body at `at`) names only defined tables among those
+   it decodes with: a baseline scan uses both of each component's tables; a
+   progressive one the DC table in a first DC scan only, the AC table in AC
+   scans only. */
+static int rn__jpeg_scan_tables_defined(const unsigned char *bytes, size_t size, size_t at,
+                                        int progressive, int defined[2][4])
+{
+    unsigned components = rn__byte_or_zero(bytes, size, at), k;
+    unsigned spectral_start = rn__byte_or_zero(bytes, size, at + 1 + 2 * components);
+    unsigned refining = rn__byte_or_zero(bytes, size, at + 3 + 2 * components) >> 4;
+    int uses_dc = !progressive || (spectral_start == 0 && refining == 0);
+    int uses_ac = !progressive || spectral_start != 0;
+    if (components < 1 || components > 4) return 1; /* stb_image refuses it */
+    for (k = 0; k < components; k++) {
+        unsigned tables = rn__byte_or_zero(bytes, size, at + 2 + 2 * k);
+        if (tables >> 4 > 3 || (tables & 15) > 3) return 1;
+        if ((uses_dc && !defined[0][tables >> 4]) || (uses_ac && !defined[1][tables & 15]))
+            return 0;
+    }
+    return 1;
+}
+
+/* Entropy-coded data ends at the first marker: an FF byte followed by
+   anything but 00 (a stuffed FF byte), FF (fill) or D0-D7 (a restart). */
+static size_t rn__jpeg_skip_entropy_data(const unsigned char *bytes, size_t size, size_t at)
+{
+    for (; at + 1 < size; at++) {
+        unsigned next = bytes[at + 1];
+        if (bytes[at] == 0xFF && next != 0x00 && next != 0xFF && (next < 0xD0 || next > 0xD7))
+            return at;
+    }
+    return size;
+}
+
+/* What makes a JPEG unsafe for stb_image 2.27, or NULL if nothing does. */
+static const char *rn__jpeg_table_problem(const unsigned char *bytes, size_t size)
+{
+    int defined[2][4] = {{0, 0, 0, 0}, {0, 0, 0, 0}}, have_frame = 0, progressive = 0;
+    size_t at = 0;
+    /* stb_image takes any run of FF bytes, then D8, as a JPEG's start. */
+    while (at < size && bytes[at] == 0xFF) at++;
+    if (at == 0 || at == size || bytes[at] != 0xD8) return NULL;
+    for (at++;;) {
+        unsigned marker, length;
+        /* stb_image skips bytes up to the next FF before the frame header
+           and refuses them after it: skipping is never less safe. */
+        while (at < size && bytes[at] != 0xFF) at++;
+        while (at < size && bytes[at] == 0xFF) at++;
+        if (at >= size) return NULL;
+        marker = bytes[at++];
+        length = rn__byte_or_zero(bytes, size, at) << 8 | rn__byte_or_zero(bytes, size, at + 1);
+        if (marker == 0xD9 || length < 2) return NULL; /* the end, or stb_image refuses it */
+        if (marker == 0xC4 && !rn__jpeg_dht_safe(bytes, size, at + 2, (long)length - 2, defined))
+            return "a Huffman table of 256 or more codes";
+        if (marker >= 0xC0 && marker <= 0xC2) have_frame = 1, progressive = marker == 0xC2;
+        if (marker == 0xDA) {
+            if (!have_frame) return NULL;
+            if (!rn__jpeg_scan_tables_defined(bytes, size, at + 2, progressive, defined))
+                return "a scan uses a Huffman table that no DHT segment defines";
+            at = rn__jpeg_skip_entropy_data(bytes, size, at + length);
+        } else {
+            at += length;
+        }
+    }
 }
 
 /* stb_image 2.27 sizes its buffer for a PNG's image data from each IDAT
@@ -1240,8 +1308,9 @@ static int rn__image_decode(const unsigned char *bytes, size_t size, const char 
 {
     int width, height, file_channels, shape[3], c, k, status;
     unsigned char *pixels;
-    if (!rn__jpeg_tables_safe(bytes, size))
-        return rn_set_error(RN_ERR_FORMAT, "%s: JPEG Huffman table with more than 256 codes", name);
+    const char *jpeg_problem = rn__jpeg_table_problem(bytes, size);
+    if (jpeg_problem != NULL)
+        return rn_set_error(RN_ERR_FORMAT, "%s: JPEG refused: %s", name, jpeg_problem);
     if (!rn__png_chunks_fit(bytes, size))
         return rn_set_error(RN_ERR_FORMAT, "%s: a PNG chunk claims more bytes than the file has", name);
     if (size > INT_MAX || !stbi_info_from_memory(bytes, (int)size, &width, &height, &file_channels))
