@@ -29,6 +29,7 @@
 #include <string.h>
 
 enum { LAYERS = 3, MAX_LAMBDAS = 64, MAX_MODELS = 2 + 2 * MAX_LAMBDAS, RECORD_EVERY = 10 };
+enum { PULL_IMAGES = 5000 }; /* the training images the final pull on alpha is measured on */
 enum { RELU, LINEAR, RELU_ALPHA };
 #define FEATURE_LAMBDA 0.5 /* the ReLU_alpha model whose feature maps the study shows */
 
@@ -65,6 +66,7 @@ typedef struct model {
     char name[48];    /* file names: "relu", "lambda_0.5_12_epochs" */
     char label[48];   /* charts and tables: "lambda 0.5, 12 epochs" */
     study_result result;
+    double pull[LAYERS]; /* see measure_alpha_pull; ReLU_alpha models only */
 } model;
 
 /* The test images whose feature maps are shown: the first of each class. */
@@ -241,10 +243,41 @@ static int write_feature_maps(study *s, rn_net *net, const model *m)
     return failed;
 }
 
+/* How hard the cross-entropy pulls each alpha at the trained weights: minus
+   its mean gradient over the first PULL_IMAGES training images (positive:
+   towards ReLU). Penalised with lambda * |alpha|, alpha = 0 is a resting
+   point when the pull is at most lambda in size; any other alpha only
+   where the pull equals lambda * sign(alpha). */
+static int measure_alpha_pull(rn_net *net, const rn_dataset *train, double pull[LAYERS])
+{
+    rn_param *alphas[LAYERS];
+    rn_batch_iter batches;
+    int k, batches_seen = 0, status;
+    if (rn_net_select(net, RN_PARAMS_NAMED("alpha"), alphas, LAYERS) != LAYERS) return -1;
+    for (k = 0; k < LAYERS; k++) pull[k] = 0.0;
+    status = rn_batch_iter_begin(&batches, train, 100, NULL, 0);
+    while (status == RN_OK && batches_seen * 100 < PULL_IMAGES && rn_batch_iter_next(&batches) > 0) {
+        float loss;
+        status = rn_net_forward(net, &batches.inputs, RN_TRAIN);
+        rn_net_zero_grad(net);
+        if (status == RN_OK)
+            status = rn_loss_cross_entropy(rn_net_output(net), batches.labels, &loss,
+                                           rn_net_output_grad(net));
+        if (status == RN_OK) status = rn_net_backward(net);
+        for (k = 0; k < LAYERS && status == RN_OK; k++) pull[k] -= alphas[k]->grad.data[0];
+        batches_seen++;
+    }
+    rn_batch_iter_free(&batches);
+    for (k = 0; k < LAYERS; k++) pull[k] /= batches_seen > 0 ? batches_seen : 1;
+    if (status != RN_OK) fprintf(stderr, "measuring the pull on alpha: %s\n", rn_last_error());
+    return status == RN_OK ? 0 : -1;
+}
+
 static const char *const setting_names[] = {"activation", "lambda", "epochs", "clamp", "train_size"};
 enum { SETTINGS = sizeof setting_names / sizeof setting_names[0] };
 
-/* A study_task_fn: model `task` leaves its CSV file in models_dir. */
+/* A study_task_fn: model `task` leaves its CSV file in models_dir, and
+   its pull on the alphas (NaN for ReLU and linear) in result. */
 static int train_model(int task, void *context, void *result)
 {
     study *s = (study *)context;
@@ -255,8 +288,9 @@ static int train_model(int task, void *context, void *result)
     study_training t;
     study_log log;
     char name[64];
-    int failed;
-    (void)result;
+    double *pull = (double *)result;
+    int failed, k;
+    for (k = 0; k < LAYERS; k++) pull[k] = NAN;
     if (!net) return -1;
     memset(&t, 0, sizeof t);
     t.net = net;
@@ -279,6 +313,7 @@ static int train_model(int task, void *context, void *result)
         failed = study_train(&t) != 0;
         failed |= study_log_close(&log, failed ? NULL : &s->test) != 0;
     }
+    if (!failed && m->activation == RELU_ALPHA) failed = measure_alpha_pull(net, &s->train, pull);
     if (!failed && m->feature_maps) failed = write_feature_maps(s, net, m);
     if (failed) fprintf(stderr, "model %s failed\n", m->label);
     rn_optim_free(t.opt);
@@ -313,7 +348,7 @@ static void report_intro(FILE *md, const study *s, double seconds)
             "free; `--clamp` keeps it in [0, 1].\n",
             o->clamp ? "**clamped to [0, 1]** after every step (`--clamp`)"
                      : "**not clamped**: it may leave [0, 1]");
-    fprintf(md, "- %d models, %.0f s of processor time in all; wall time %.0f s with %d jobs.\n\n",
+    fprintf(md, "- %d models, %.0f s of processor time in all; wall time %.0f s (`--jobs %d`).\n\n",
             s->n_models, cpu, seconds, o->common.jobs);
 }
 
@@ -484,6 +519,45 @@ static void report_findings(FILE *md, const study *s)
             worst_gap, study_verdict(count && worst_gap < 1.0));
 }
 
+/* Why the alphas end where they do: each ReLU_alpha model's final pull on
+   its alphas against its lambda, as a table and alpha_pull.csv. */
+static int report_alpha_pull(FILE *md, const study *s)
+{
+    static const char *const header[] = {"lambda", "epochs", "alpha1", "alpha2", "alpha3",
+                                         "pull1",  "pull2",  "pull3"};
+    report_csv csv;
+    double strongest = 0.0, weakest_lambda = HUGE_VAL;
+    int i, k, failed = report_csv_open(&csv, s->opt.common.out, "alpha_pull.csv", header, 8);
+    fprintf(md,
+            "## Why the alphas end where they do\n\n"
+            "The pull of the cross-entropy on each alpha at the end of training: minus its mean "
+            "gradient over the first %d training images (positive: towards ReLU). Under the "
+            "penalty lambda * |alpha|, alpha = 0 is a resting point when the pull is at most "
+            "lambda in size, and a positive alpha rests only where the pull equals lambda, so no "
+            "alpha can rest at 1 for every lambda.\n\n",
+            s->train.inputs.shape[0] < PULL_IMAGES ? s->train.inputs.shape[0] : PULL_IMAGES);
+    report_md_header(md, (const char *const[]){"model", "pull on alpha1", "pull on alpha2",
+                                               "pull on alpha3"},
+                     4);
+    for (i = 0; i < s->n_models && !failed; i++) {
+        const model *m = &s->models[i];
+        if (m->activation != RELU_ALPHA) continue;
+        report_md_row_numbers(md, m->label, m->pull, LAYERS, 4);
+        report_csv_num(&csv, m->lambda);
+        report_csv_int(&csv, m->epochs);
+        for (k = 0; k < LAYERS; k++) report_csv_num(&csv, m->result.final[k]);
+        for (k = 0; k < LAYERS; k++) {
+            report_csv_num(&csv, m->pull[k]);
+            if (fabs(m->pull[k]) > strongest) strongest = fabs(m->pull[k]);
+        }
+        if (m->lambda < weakest_lambda) weakest_lambda = m->lambda;
+    }
+    if (weakest_lambda < HUGE_VAL)
+        fprintf(md, "\nThe strongest pull is %.4f, against a smallest lambda of %g.\n\n", strongest,
+                weakest_lambda);
+    return report_csv_close(&csv) != 0 || failed ? -1 : 0;
+}
+
 static int write_report(study *s, double seconds)
 {
     FILE *md = study_report_open(s->opt.common.out);
@@ -497,17 +571,19 @@ static int write_report(study *s, double seconds)
         report_intro(md, s, seconds);
         report_accuracy_table(md, s);
         report_findings(md, s);
+        failed = report_alpha_pull(md, s);
         fputs("## Loss and accuracy per iteration\n\n"
               "Means over windows of 10 iterations of the batches' cross-entropy (without the "
               "penalty) and accuracy.\n\n",
               md);
-        failed = report_curves(md, s, s->opt.common.epochs, "short");
+        failed |= report_curves(md, s, s->opt.common.epochs, "short");
         if (s->opt.n_long_lambdas > 0 && s->opt.long_epochs != s->opt.common.epochs)
             failed |= report_curves(md, s, s->opt.long_epochs, "long");
         failed |= report_alphas(md, s) | report_feature_maps(md, s);
         fputs("## Files\n\n"
               "- `models/<model>.csv`: per model, the means of every 10 iterations and the alphas "
               "(step 0: the initial ones), then a summary row with the test accuracy and times.\n"
+              "- `alpha_pull.csv`: each ReLU_alpha model's final alphas and the pull on them.\n"
               "- `*.svg`: the charts and feature-map grids above.\n",
               md);
     }
@@ -537,7 +613,8 @@ static int find_shown_images(study *s)
 int main(int argc, char **argv)
 {
     static study s; /* large: keep it off the stack */
-    int tasks[MAX_MODELS], failed, status = parse_options(argc, argv, &s.opt);
+    static double pulls[MAX_MODELS][LAYERS]; /* in the order of tasks */
+    int tasks[MAX_MODELS], failed, i, status = parse_options(argc, argv, &s.opt);
     double start = report_seconds();
     report_progress bar;
     if (status != 0) return status > 0 ? 0 : 2;
@@ -557,8 +634,10 @@ int main(int argc, char **argv)
                s.opt.common.jobs);
         report_progress_begin(&bar, "models", s.n_models);
         bar.tty = 0;
-        failed = study_run_tasks(tasks, s.n_models, s.opt.common.jobs, train_model, &s, NULL, 0, &bar);
+        failed = study_run_tasks(tasks, s.n_models, s.opt.common.jobs, train_model, &s, pulls,
+                                 sizeof pulls[0], &bar);
         if (failed) fprintf(stderr, "%d of %d models failed\n", failed, s.n_models);
+        for (i = 0; i < s.n_models; i++) memcpy(s.models[tasks[i]].pull, pulls[i], sizeof pulls[i]);
     }
     if (!failed) failed = write_report(&s, report_seconds() - start);
     rn_dataset_free(&s.train);

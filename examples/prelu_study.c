@@ -427,7 +427,7 @@ static void report_setup(FILE *md, const study *s, double seconds)
             "at 0.25.\n", flat_channels * flat_side * flat_side, HIDDEN, HIDDEN, BATCH, o->lr);
     fprintf(md, "- This run: %d training images, %d epochs, errors on %d test images; the "
             "deep-net experiment on %d of the training images for %d epochs; seed %d; %.0f s "
-            "in all with %d jobs.\n\n", s->train.inputs.shape[0], o->common.epochs,
+            "in all (`--jobs %d`).\n\n", s->train.inputs.shape[0], o->common.epochs,
             s->test.inputs.shape[0], s->deep_train.inputs.shape[0], o->deep_epochs,
             o->common.seed, seconds, o->common.jobs);
     fprintf(md, "**How it differs from the paper.** The paper trained 14- to 19-layer models "

@@ -686,7 +686,7 @@ static void report_intro(report_data *d, int n_dirs, double seconds)
     if (n_dirs > 0)
         fprintf(d->md, ", merged from %d folders of CSV files.\n\n", n_dirs);
     else
-        fprintf(d->md, "; wall time %.0f s with %d jobs.\n\n", seconds, o->common.jobs);
+        fprintf(d->md, "; wall time %.0f s (`--jobs %d`).\n\n", seconds, o->common.jobs);
 }
 
 static void report_files(FILE *md)

@@ -435,10 +435,11 @@ static int study__step(const study_training *t, const rn_tensor *inputs, const i
     rn_net_zero_grad(t->net);
     if (status == RN_OK)
         status = rn_loss_cross_entropy(rn_net_output(t->net), labels, loss, rn_net_output_grad(t->net));
-    if (status == RN_OK) {
-        if (t->lambda != 0.0f) rn_net_penalty(t->net, RN_PARAMS_NAMED("alpha"), t->penalty, t->lambda);
-        status = rn_net_backward(t->net);
-    }
+    if (status == RN_OK) status = rn_net_backward(t->net);
+    /* After the backward pass: at alpha = 0 the L1 penalty's slope depends
+       on the data's gradient. */
+    if (status == RN_OK && t->lambda != 0.0f)
+        rn_net_penalty(t->net, RN_PARAMS_NAMED("alpha"), t->penalty, t->lambda);
     if (status == RN_OK) status = rn_optim_step(t->opt);
     return status;
 }

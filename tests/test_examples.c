@@ -240,6 +240,7 @@ static void test_conv_quick(void)
     static const char *const headings[] = {"# Linearization of convolutional layers",
                                            "## Test accuracy",
                                            "## Comparison with the study",
+                                           "## Why the alphas end where they do",
                                            "## Loss and accuracy per iteration",
                                            "## Alpha per iteration",
                                            "## Feature maps",
@@ -249,10 +250,11 @@ static void test_conv_quick(void)
     CHECK(run("'%s/conv_linearization' --quick --jobs 2 --out '%s' > '%s.log' 2>&1", bin_dir, out,
               out) == 0);
     /* loss and accuracy for 1 and 2 epochs, 2 alpha charts, 3 inputs, 3 images x 3 layers x 3 models */
-    CHECK(check_report(out, headings, 7) == 4 + 2 + 3 + 27);
+    CHECK(check_report(out, headings, 8) == 4 + 2 + 3 + 27);
     CHECK(csv_rows(out, "models/relu.csv", 15) >= 3);
     CHECK(csv_rows(out, "models/linear.csv", 15) >= 3);
     CHECK(csv_rows(out, "models/lambda_0.5_2_epochs.csv", 15) >= 3);
+    CHECK(csv_rows(out, "alpha_pull.csv", 8) == 2); /* lambda 0.5 for 1 and 2 epochs */
 }
 
 /* ---- the CIFAR-10 examples ------------------------------------------------ */
