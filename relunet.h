@@ -522,7 +522,8 @@ RN_API void rn_net_free(rn_net *net);
 
 /* Each add checks that the layer fits the previous output and names its
    parameters after the layer ("conv1.weight"). On error the network is
-   unchanged. New layers start with RN_INIT_TORCH_DEFAULT from a fixed seed. */
+   unchanged. New layers start with RN_INIT_TORCH_DEFAULT from a fixed seed.
+   A convolution's padding is at most its kernel size. */
 RN_API int rn_net_add_conv2d(rn_net *net, int out_channels, int kernel, int stride, int padding);
 RN_API int rn_net_add_linear(rn_net *net, int out_features);
 RN_API int rn_net_add_maxpool2d(rn_net *net, int kernel, int stride);
@@ -2820,6 +2821,8 @@ static int rn__check_batch_shape(const rn_tensor *x, int ndim, const int *dims, 
 static rn__conv_geometry rn__layer_geometry(const rn_layer *layer, int batch)
 {
     rn__conv_geometry g;
+    int widest = (layer->in_shape[1] > layer->in_shape[2] ? layer->in_shape[1] : layer->in_shape[2]) +
+                 2 * layer->padding - layer->kernel + 1;
     g.batch = batch;
     g.in_channels = layer->in_shape[0];
     g.in_height = layer->in_shape[1];
@@ -2828,7 +2831,10 @@ static rn__conv_geometry rn__layer_geometry(const rn_layer *layer, int batch)
     g.out_height = layer->out_shape[1];
     g.out_width = layer->out_shape[2];
     g.kernel = layer->kernel;
-    g.stride = layer->stride;
+    /* A stride of `widest` or more leaves one output per row and column,
+       the same for any such stride; the kernels' scratch grows with the
+       stride squared, so they get the smallest stride that does the same. */
+    g.stride = layer->stride < widest ? layer->stride : widest;
     g.padding = layer->padding;
     return g;
 }
@@ -3425,11 +3431,14 @@ static int rn__layer_set_window(rn_layer *layer, int channels, int kernel, int s
 {
     int status = rn__check_image_input(layer, caller);
     if (status != RN_OK) return status;
+    /* A border wider than the kernel only adds outputs that see nothing but
+       zeros, and the kernels' scratch grows with it. */
     if (kernel < 1 || stride < 1 || padding < 0 || channels < 1 || kernel > RN_MAX_DIM_SIZE ||
-        stride > RN_MAX_DIM_SIZE || padding > RN_MAX_DIM_SIZE || channels > RN_MAX_DIM_SIZE)
+        stride > RN_MAX_DIM_SIZE || padding > kernel || channels > RN_MAX_DIM_SIZE)
         return rn_set_error(RN_ERR_ARGUMENT,
                             "%s: channels %d, kernel %d, stride %d, padding %d (need channels, "
-                            "kernel, stride >= 1 and padding >= 0, all at most %d)",
+                            "kernel, stride >= 1, all at most %d, and padding from 0 to the kernel "
+                            "size)",
                             caller, channels, kernel, stride, padding, RN_MAX_DIM_SIZE);
     layer->kernel = kernel;
     layer->stride = stride;

@@ -8,10 +8,12 @@
 
 /* A counting allocator that fails the fail_at-th allocation. */
 static long allocations, fail_at = -1, live;
+static size_t largest_allocation;
 
 static void *test_malloc(size_t size)
 {
     void *pointer;
+    if (size > largest_allocation) largest_allocation = size;
     if (allocations++ == fail_at) return NULL;
     pointer = malloc(size);
     live += pointer != NULL;
@@ -293,6 +295,42 @@ static void test_same_seed_same_bytes(void)
     CHECK(first_size != saved_size || memcmp(first, saved, first_size) != 0); /* it trained */
 }
 
+/* Regression (fuzz_model): a 992-byte model file whose convolution had a
+   stride of 7,936 made a forward pass allocate 24 GB of scratch. A stride
+   past the padded input leaves one output per row and column: it must
+   give what the smallest such stride gives (here 6 + 2 - 3 + 1 = 6), in as
+   little memory. */
+static void test_huge_stride_needs_little_memory(void)
+{
+    rn_net *huge = rn_net_new(3, (int[]){2, 6, 6}), *smallest = rn_net_new(3, (int[]){2, 6, 6});
+    rn_tensor x;
+    size_t j;
+    int same = 1;
+    make_input(&x, 3, 5);
+    CHECK(rn_net_add_conv2d(huge, 3, 3, 3000, 1) == RN_OK);
+    CHECK(rn_net_add_conv2d(smallest, 3, 3, 6, 1) == RN_OK);
+    CHECK(rn_net_add_conv2d(huge, 3, 3, 1, 4) == RN_ERR_ARGUMENT); /* padding past the kernel */
+    CHECK(memcmp(huge->layers[0]->params[0].value.data, smallest->layers[0]->params[0].value.data,
+                 huge->layers[0]->params[0].value.size * sizeof(float)) == 0);
+    largest_allocation = 0;
+    CHECK(rn_net_forward(huge, &x, RN_TRAIN) == RN_OK && rn_net_forward(smallest, &x, RN_TRAIN) == RN_OK);
+    rn_net_zero_grad(huge);
+    rn_net_zero_grad(smallest);
+    CHECK(rn_net_output(huge)->size == 3 * 3 * 1 * 1 && rn_net_output(smallest)->size == 3 * 3 * 1 * 1);
+    for (j = 0; j < rn_net_output(huge)->size; j++) {
+        same &= rn_net_output(huge)->data[j] == rn_net_output(smallest)->data[j];
+        rn_net_output_grad(huge)->data[j] = rn_net_output_grad(smallest)->data[j] = 0.5f - (float)j;
+    }
+    CHECK(rn_net_backward(huge) == RN_OK && rn_net_backward(smallest) == RN_OK);
+    CHECK(largest_allocation < (1 << 22)); /* 216 MB before the fix */
+    for (j = 0; j < huge->layers[0]->params[0].grad.size; j++)
+        same &= huge->layers[0]->params[0].grad.data[j] == smallest->layers[0]->params[0].grad.data[j];
+    CHECK(same);
+    rn_tensor_free(&x);
+    rn_net_free(huge);
+    rn_net_free(smallest);
+}
+
 int main(void)
 {
     build(&reference_net);
@@ -302,6 +340,7 @@ int main(void)
     RUN(test_every_allocation_of_a_training_step_fails_cleanly);
     RUN(test_non_finite_steps_change_nothing);
     RUN(test_same_seed_same_bytes);
+    RUN(test_huge_stride_needs_little_memory);
     rn_tensor_free(&inputs);
     rn_net_free(reference_net);
     CHECK(live == 0);
