@@ -258,12 +258,7 @@ static int measure_alpha_pull(rn_net *net, const rn_dataset *train, double pull[
     status = rn_batch_iter_begin(&batches, train, 100, NULL, 0);
     while (status == RN_OK && batches_seen * 100 < PULL_IMAGES && rn_batch_iter_next(&batches) > 0) {
         float loss;
-        status = rn_net_forward(net, &batches.inputs, RN_TRAIN);
-        rn_net_zero_grad(net);
-        if (status == RN_OK)
-            status = rn_loss_cross_entropy(rn_net_output(net), batches.labels, &loss,
-                                           rn_net_output_grad(net));
-        if (status == RN_OK) status = rn_net_backward(net);
+        status = study_backprop(net, &batches.inputs, batches.labels, &loss);
         for (k = 0; k < LAYERS && status == RN_OK; k++) pull[k] -= alphas[k]->grad.data[0];
         batches_seen++;
     }

@@ -98,6 +98,10 @@ typedef struct study_training {
     int plain_progress;       /* 1: whole lines, not a redrawn one (several trainings at a time) */
 } study_training;
 
+/* Forward, cross-entropy (*loss) and backward on one batch: every
+   parameter's gradient afterwards is the batch's alone. An RN_ status. */
+int study_backprop(rn_net *net, const rn_tensor *inputs, const int *labels, float *loss);
+
 /* Trains for t->epochs on a fresh random permutation each epoch (the data
    is not touched), minimising cross-entropy + lambda * penalty(alpha).
    0, or -1 after printing why. */
@@ -428,14 +432,20 @@ int study_load_cifar10(const char *dir, int train_size, int test_size, uint64_t 
 
 /* ---- training ------------------------------------------------------------- */
 
+int study_backprop(rn_net *net, const rn_tensor *inputs, const int *labels, float *loss)
+{
+    int status = rn_net_forward(net, inputs, RN_TRAIN);
+    rn_net_zero_grad(net);
+    if (status == RN_OK)
+        status = rn_loss_cross_entropy(rn_net_output(net), labels, loss, rn_net_output_grad(net));
+    if (status == RN_OK) status = rn_net_backward(net);
+    return status;
+}
+
 /* One optimizer step; *loss gets the batch's cross-entropy (without the penalty). */
 static int study__step(const study_training *t, const rn_tensor *inputs, const int *labels, float *loss)
 {
-    int status = rn_net_forward(t->net, inputs, RN_TRAIN);
-    rn_net_zero_grad(t->net);
-    if (status == RN_OK)
-        status = rn_loss_cross_entropy(rn_net_output(t->net), labels, loss, rn_net_output_grad(t->net));
-    if (status == RN_OK) status = rn_net_backward(t->net);
+    int status = study_backprop(t->net, inputs, labels, loss);
     /* After the backward pass: at alpha = 0 the L1 penalty's slope depends
        on the data's gradient. */
     if (status == RN_OK && t->lambda != 0.0f)
