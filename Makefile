@@ -15,6 +15,7 @@
 #   make fuzz          run every libFuzzer target for FUZZ_SECONDS (default 60)
 #   make test-s390x    the tests built for big-endian s390x, run under qemu-s390x
 #   make firmware-size the ReLU_alpha network for a Cortex-M4: flash, RAM, arena
+#   make test-firmware the same network run on emulated Cortex-M3/M4F/M7 boards
 #
 # CC, CFLAGS and LDLIBS pass through: make test CC=clang CFLAGS=-O1
 
@@ -38,7 +39,7 @@ PYTHON ?= /usr/bin/python3
 EXAMPLES = $(patsubst examples/%.c,$(BUILD)/%,$(wildcard examples/*.c))
 
 .PHONY: all test test-valgrind test-isa test-cross test-arm bench bench-compare fuzz examples demo deps \
-        deps-check check-headers clean test-s390x firmware-size
+        deps-check check-headers clean test-s390x firmware-size test-firmware
 
 all: $(TESTS) $(EXAMPLES)
 
@@ -182,6 +183,17 @@ firmware-size:
 	    '$$4 == "arena_memory" { printf "arena: %d bytes (RELU_ALPHA_ARENA_BYTES(1), in .bss)\n", $$2 + 0 } \
 	     $$4 ~ /^relu_alpha_.*_(weight|bias|alpha)$$/ { weights += $$2 + 0 } \
 	     END { printf "weights: %d bytes (const, in flash)\n", weights }'
+
+# The exported ReLU_alpha network run on QEMU's Cortex-M3 (MPS2 AN385),
+# Cortex-M4F (AN386) and Cortex-M7 (AN500) boards: bit-exact logits against
+# the desktop, instructions per inference, damaged models refused
+# (firmware/test_boards.sh).
+test-firmware:
+	@sh scripts/deps.sh firmware
+	mkdir -p $(FIRMWARE)/boards
+	cc $(WARNINGS) -O2 -I. firmware/export_relu_alpha.c -o $(FIRMWARE)/export_relu_alpha $(LDLIBS)
+	$(FIRMWARE)/export_relu_alpha $(FIRMWARE)/boards $(MODEL)
+	sh firmware/test_boards.sh $(FIRMWARE)/boards
 
 clean:
 	rm -rf build

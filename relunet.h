@@ -78,7 +78,8 @@ API GROUPS
                  rn_optim_save rn_optim_load rn_optim_save_memory
                  rn_optim_load_memory rn_crc32
    firmware      rn_net_export_c rn_arena_init rn_arena_alloc rn_net_new_arena
-                 rn_net_bind_params rn_net_arena_bytes RN_NET_ARENA_BYTES
+                 rn_net_bind_params rn_net_bind_params_checked rn_net_arena_bytes
+                 RN_NET_ARENA_BYTES
    RAI training  rn_rai_new rn_rai_step rn_rai_loss rn_rai_resync rn_rai_aux
                  rn_rai_optim rn_rai_free
 
@@ -716,9 +717,11 @@ RN_API int rn_optim_load_memory(rn_optim *opt, const void *bytes, size_t size);
 
 /* Writes a C header that holds the network's parameters as static const
    float arrays (name_conv1_weight, ...) and a function
-       rn_net *name_build(rn_arena *arena, int max_batch)
-   that builds the network in an arena around them, plus the macro
-   NAME_ARENA_BYTES(max_batch) for sizing the arena at compile time.
+       int name_build(rn_arena *arena, int max_batch, rn_net **net)
+   that builds the network in an arena around them (RN_OK and *net, or a
+   status and *net NULL), plus the macro NAME_ARENA_BYTES(max_batch) for
+   sizing the arena at compile time and NAME_PARAMS_CRC32, the checksum the
+   builder verifies (rn_net_bind_params_checked) before it binds the arrays.
    name must be a C identifier. Values are printed so that they read back
    bit-exact. */
 RN_API int rn_net_export_c(const rn_net *net, const char *path, const char *name);
@@ -749,6 +752,15 @@ RN_API rn_net *rn_net_new_arena(rn_arena *arena, int sample_ndim, const int *sam
 /* values[i] holds rn_net_param(net, i)'s values, in that order; the arrays
    must outlive the network and are only read. */
 RN_API int rn_net_bind_params(rn_net *net, const float *const *values);
+/* What an exported builder binds with: rn_net_bind_params, after checking
+   that there are n_values arrays, that values[i] holds counts[i] floats,
+   rn_net_param(net, i)'s size, and that the CRC-32 of all the values (each
+   float's bits as four little-endian bytes, parameter after parameter) is
+   crc32. Anything else is RN_ERR_FORMAT and nothing is bound, so a header
+   that was edited, damaged or built for another architecture is refused
+   rather than run. */
+RN_API int rn_net_bind_params_checked(rn_net *net, int n_values, const float *const *values,
+                                      const size_t *counts, uint32_t crc32);
 /* Bytes an arena needs for an inference copy of net built with max_layers =
    its layer count: RN_NET_ARENA_BYTES with net's figures. */
 RN_API size_t rn_net_arena_bytes(const rn_net *net, int max_batch);
@@ -5064,6 +5076,24 @@ RN_API int rn_optim_load(rn_optim *opt, const char *path)
 
 /* --- C export ------------------------------------------------------------ */
 
+/* CRC-32 of count floats' bit patterns, little-endian whatever the host, so
+   the exporter and the board (rn_net_bind_params_checked) agree. */
+static uint32_t rn__crc32_floats(uint32_t crc, const float *values, size_t count)
+{
+    size_t j;
+    for (j = 0; j < count; j++) {
+        unsigned char bytes[4];
+        uint32_t bits;
+        memcpy(&bits, &values[j], sizeof bits);
+        bytes[0] = (unsigned char)(bits & 0xFFu);
+        bytes[1] = (unsigned char)(bits >> 8 & 0xFFu);
+        bytes[2] = (unsigned char)(bits >> 16 & 0xFFu);
+        bytes[3] = (unsigned char)(bits >> 24 & 0xFFu);
+        crc = rn_crc32(crc, bytes, sizeof bytes);
+    }
+    return crc;
+}
+
 /* A float as a C literal that reads back bit-exact: 9 significant digits
    identify every float, and the literal needs a '.' or an exponent before
    its 'f'. */
@@ -5162,6 +5192,32 @@ static int rn__is_identifier(const char *name)
     return 1;
 }
 
+/* The checksum rn_net_bind_params_checked verifies: every parameter's
+   values, in rn_net_param order. */
+static uint32_t rn__params_crc32(const rn_net *net)
+{
+    uint32_t crc = 0;
+    int i, k;
+    for (i = 0; i < net->n_layers; i++)
+        for (k = 0; k < net->layers[i]->n_params; k++)
+            crc = rn__crc32_floats(crc, net->layers[i]->params[k].value.data,
+                                   net->layers[i]->params[k].value.size);
+    return crc;
+}
+
+/* The parameters' array names, one per line: "prefix name suffix,". */
+static void rn__export_param_list(FILE *file, const rn_net *net, const char *name,
+                                  const char *prefix, const char *suffix)
+{
+    int i, k;
+    for (i = 0; i < net->n_layers; i++)
+        for (k = 0; k < net->layers[i]->n_params; k++) {
+            fprintf(file, "\n        %s", prefix);
+            rn__export_array_name(file, name, &net->layers[i]->params[k]);
+            fprintf(file, "%s,", suffix);
+        }
+}
+
 static void rn__export_header(FILE *file, const rn_net *net, const char *name, const char *upper)
 {
     char shape[64];
@@ -5177,7 +5233,7 @@ static void rn__export_header(FILE *file, const rn_net *net, const char *name, c
             "       rn_arena arena;\n"
             "       rn_net *net;\n"
             "       rn_arena_init(&arena, memory, sizeof memory);\n"
-            "       net = %s_build(&arena, 1);     (NULL: rn_last_error() says why)\n"
+            "       status = %s_build(&arena, 1, &net);  (not RN_OK: rn_last_error() says why)\n"
             "       rn_net_forward(net, &input, RN_EVAL);   (input: shape %s)\n\n"
             "   Layers:", name, upper, name, shape);
     for (i = 0; i < net->n_layers; i++) {
@@ -5185,30 +5241,30 @@ static void rn__export_header(FILE *file, const rn_net *net, const char *name, c
         fprintf(file, "%s %s %s", i % 4 == 0 ? "\n  " : ",", net->layers[i]->name, shape);
     }
     fprintf(file, "\n*/\n#ifndef %s_MODEL_H\n#define %s_MODEL_H\n\n", upper, upper);
-    fprintf(file, "#define %s_ARENA_BYTES(max_batch) RN_NET_ARENA_BYTES(%d, %lu, (max_batch))\n\n",
+    fprintf(file, "#define %s_ARENA_BYTES(max_batch) RN_NET_ARENA_BYTES(%d, %lu, (max_batch))\n",
             upper, net->n_layers, (unsigned long)rn__max_layer_floats(net));
+    fprintf(file, "/* CRC-32 of the parameters' bits: the builder refuses values that differ. */\n"
+                  "#define %s_PARAMS_CRC32 0x%08lXu\n\n", upper, (unsigned long)rn__params_crc32(net));
 }
 
-static void rn__export_build(FILE *file, const rn_net *net, const char *name)
+static void rn__export_build(FILE *file, const rn_net *net, const char *name, const char *upper)
 {
-    int i, k;
-    fprintf(file, "static rn_net *%s_build(rn_arena *arena, int max_batch)\n{\n", name);
+    int i;
+    fprintf(file, "static int %s_build(rn_arena *arena, int max_batch, rn_net **built)\n{\n", name);
     fprintf(file, "    static const int sample_shape[%d] = {", net->in_ndim);
     for (i = 0; i < net->in_ndim; i++) fprintf(file, "%s%d", i ? ", " : "", net->in_shape[i]);
     fprintf(file, "};\n    static const float *const params[] = {");
-    for (i = 0; i < net->n_layers; i++)
-        for (k = 0; k < net->layers[i]->n_params; k++) {
-            fputs("\n        ", file);
-            rn__export_array_name(file, name, &net->layers[i]->params[k]);
-            fputc(',', file);
-        }
-    fprintf(file, "\n        NULL\n    };\n");
+    rn__export_param_list(file, net, name, "", "");
+    fprintf(file, "\n        NULL\n    };\n    static const size_t counts[] = {");
+    rn__export_param_list(file, net, name, "sizeof ", " / sizeof(float)");
+    fprintf(file, "\n        0\n    };\n");
     fprintf(file, "    rn_net *net = rn_net_new_arena(arena, %d, sample_shape, %d, max_batch);\n",
             net->in_ndim, net->n_layers);
     fprintf(file, "    int status = net != NULL ? RN_OK : RN_ERR_MEMORY;\n");
     for (i = 0; i < net->n_layers; i++) rn__export_layer(file, net->layers[i]);
-    fprintf(file, "    if (status == RN_OK) status = rn_net_bind_params(net, params);\n");
-    fprintf(file, "    return status == RN_OK ? net : NULL;\n}\n\n");
+    fprintf(file, "    if (status == RN_OK)\n        status = rn_net_bind_params_checked(net, %d, params, "
+                  "counts, %s_PARAMS_CRC32);\n", rn_net_param_count(net), upper);
+    fprintf(file, "    *built = status == RN_OK ? net : NULL;\n    return status;\n}\n\n");
 }
 
 RN_API int rn_net_export_c(const rn_net *net, const char *path, const char *name)
@@ -5239,7 +5295,7 @@ RN_API int rn_net_export_c(const rn_net *net, const char *path, const char *name
     for (i = 0; i < net->n_layers; i++)
         for (k = 0; k < net->layers[i]->n_params; k++)
             rn__export_values(file, name, &net->layers[i]->params[k]);
-    rn__export_build(file, net, name);
+    rn__export_build(file, net, name, upper);
     fprintf(file, "#endif\n");
     failed = ferror(file);
     if (fclose(file) != 0 || failed)
@@ -5327,6 +5383,32 @@ RN_API int rn_net_bind_params(rn_net *net, const float *const *values)
     /* Inference only reads parameters, so const arrays (in flash) can back them. */
     for (i = 0; i < count; i++) rn_net_param(net, i)->value.data = (float *)values[i];
     return RN_OK;
+}
+
+RN_API int rn_net_bind_params_checked(rn_net *net, int n_values, const float *const *values,
+                                      const size_t *counts, uint32_t crc32)
+{
+    uint32_t crc = 0;
+    int i, count = rn_net_param_count(net);
+    if (net == NULL || net->arena == NULL || values == NULL || counts == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_bind_params_checked: needs an arena network, "
+                            "values and counts");
+    if (n_values != count)
+        return rn_set_error(RN_ERR_FORMAT, "rn_net_bind_params_checked: %d arrays for %d "
+                            "parameters", n_values, count);
+    for (i = 0; i < count; i++) {
+        const rn_param *param = rn_net_param(net, i);
+        if (values[i] == NULL || counts[i] != param->value.size)
+            return rn_set_error(RN_ERR_FORMAT, "rn_net_bind_params_checked: %s has %lu values, "
+                                "the layer needs %lu", param->name, (unsigned long)counts[i],
+                                (unsigned long)param->value.size);
+        crc = rn__crc32_floats(crc, values[i], counts[i]);
+    }
+    if (crc != crc32)
+        return rn_set_error(RN_ERR_FORMAT, "rn_net_bind_params_checked: the values' CRC-32 is "
+                            "0x%08lX, the header says 0x%08lX", (unsigned long)crc,
+                            (unsigned long)crc32);
+    return rn_net_bind_params(net, values);
 }
 
 RN_API size_t rn_net_arena_bytes(const rn_net *net, int max_batch)

@@ -18,8 +18,7 @@ int main(void)
     const float *logits;
     int i, best = 0;
     rn_arena_init(&arena, arena_memory, sizeof arena_memory);
-    net = relu_alpha_build(&arena, 1);
-    if (net == NULL) return 1;
+    if (relu_alpha_build(&arena, 1, &net) != RN_OK) return 1;
     for (i = 0; i < 28 * 28; i++) image[i] = (float)(i % 28) / 28.0f; /* stands in for a sensor */
     input = rn_tensor_view(image, 4, (int[]){1, 1, 28, 28});
     if (rn_net_forward(net, &input, RN_EVAL) != RN_OK) return 2;

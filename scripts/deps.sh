@@ -19,7 +19,10 @@ group_packages() {
                 "gcc-arm-linux-gnueabihf:/usr/bin/arm-linux-gnueabihf-gcc" \
                 "gcc-s390x-linux-gnu:/usr/bin/s390x-linux-gnu-gcc" \
                 "qemu-user:/usr/bin/qemu-aarch64" ;;
-    firmware) echo "gcc-arm-none-eabi:/usr/bin/arm-none-eabi-gcc" ;;
+    firmware) echo "gcc-arm-none-eabi:/usr/bin/arm-none-eabi-gcc" \
+                   "libnewlib-arm-none-eabi:/usr/lib/arm-none-eabi/newlib/nano.specs" \
+                   "libnewlib-arm-none-eabi:/usr/lib/arm-none-eabi/newlib/rdimon.specs" \
+                   "qemu-system-arm:/usr/bin/qemu-system-arm" ;;
     reference) echo "python3-sklearn:/usr/lib/python3/dist-packages/sklearn/__init__.py" ;;
     torch) echo "python3-torch:/usr/lib/python3/dist-packages/torch/__init__.py" ;;
     *) echo "deps.sh: unknown group '$1'" >&2; exit 2 ;;

@@ -510,7 +510,7 @@ static void test_export_c_writes_every_value(void)
     CHECK(file != NULL);
     while (file != NULL && fgets(line, sizeof line, file) != NULL) {
         arrays += strncmp(line, "static const float every_layer_", 31) == 0;
-        builds += strstr(line, "every_layer_build(rn_arena *arena, int max_batch)") != NULL;
+        builds += strstr(line, "every_layer_build(rn_arena *arena, int max_batch, rn_net **built)") != NULL;
     }
     if (file != NULL) fclose(file);
     remove(temporary_path);
