@@ -77,9 +77,9 @@ API GROUPS
    model files   rn_net_save rn_net_load rn_net_save_memory rn_net_load_memory
                  rn_optim_save rn_optim_load rn_optim_save_memory
                  rn_optim_load_memory rn_crc32
-   firmware      rn_net_export_c rn_arena_init rn_arena_alloc rn_net_new_arena
-                 rn_net_bind_params rn_net_bind_params_checked rn_net_arena_bytes
-                 RN_NET_ARENA_BYTES
+   firmware      rn_net_export_c rn_net_fold_batchnorm rn_arena_init rn_arena_alloc
+                 rn_net_new_arena rn_net_bind_params rn_net_bind_params_checked
+                 rn_net_arena_bytes RN_NET_ARENA_BYTES
    RAI training  rn_rai_new rn_rai_step rn_rai_loss rn_rai_resync rn_rai_aux
                  rn_rai_optim rn_rai_free
 
@@ -726,8 +726,20 @@ RN_API int rn_optim_load_memory(rn_optim *opt, const void *bytes, size_t size);
    sizing the arena at compile time and NAME_PARAMS_CRC32, the checksum the
    builder verifies (rn_net_bind_params_checked) before it binds the arrays.
    name must be a C identifier. Values are printed so that they read back
-   bit-exact. */
+   bit-exact. What is exported is rn_net_fold_batchnorm's copy of net: batch
+   norms right after a convolution or linear layer disappear into it, and
+   the others run as batch norm in eval mode. */
 RN_API int rn_net_export_c(const rn_net *net, const char *path, const char *name);
+
+/* A copy of net for inference, in *folded, in which every batch norm right
+   after a convolution or linear layer is folded into that layer, as
+   deployment tools do: with s = scale / sqrt(running_var + eps) per
+   channel, output channel c's weights become w s[c] and its bias (added if
+   the layer had none) (b - running_mean[c]) s[c] + shift[c]. In RN_EVAL it
+   computes what net computes, up to float rounding (tests check 1e-5 of the
+   largest output). Other batch norms, and every other layer, are copied as
+   they are. Free it with rn_net_free. */
+RN_API int rn_net_fold_batchnorm(const rn_net *net, rn_net **folded);
 
 /* Heap-free inference. An arena hands out 64-byte aligned blocks of a
    caller's buffer and never frees them. A network made by rn_net_new_arena
@@ -738,7 +750,10 @@ RN_API int rn_net_export_c(const rn_net *net, const char *path, const char *name
    say). It does inference only: forward in RN_EVAL mode on batches of at
    most max_batch, and nothing else allocates; backward, rn_net_init and
    optimizers refuse it, adding layers after the first forward fails, and
-   rn_net_free does nothing (drop the arena). */
+   rn_net_free does nothing (drop the arena). A batch norm in an arena
+   network takes its statistics from the arena too (running mean 0,
+   variance 1 until the caller writes its layer's running_mean and
+   running_var, as exported builders do). */
 struct rn_arena {
     unsigned char *memory;
     size_t size;
@@ -3600,6 +3615,18 @@ RN_API int rn_net_add_activation_ex(rn_net *net, const rn_act_desc *desc)
     return rn__net_append(net, &layer, status);
 }
 
+/* A layer's per-channel state: from the heap, or from an arena network's
+   arena (section 12), which never frees it. */
+static int rn__net_state_new(rn_net *net, rn_tensor *state, int channels)
+{
+    float *values;
+    if (net->arena == NULL) return rn_tensor_new(state, 1, &channels);
+    values = (float *)rn_arena_alloc(net->arena, (size_t)channels * sizeof(float));
+    if (values == NULL) return RN_ERR_MEMORY;
+    *state = rn_tensor_view(values, 1, &channels);
+    return RN_OK;
+}
+
 RN_API int rn_net_add_batchnorm(rn_net *net)
 {
     return rn_net_add_batchnorm_ex(net, 1e-5f, 0.1f);
@@ -3611,8 +3638,6 @@ RN_API int rn_net_add_batchnorm_ex(rn_net *net, float eps, float momentum)
     int status = rn__layer_begin(net, RN_LAYER_BATCHNORM, &layer, "rn_net_add_batchnorm");
     int channels;
     if (status != RN_OK) return status;
-    if (net->arena != NULL) /* its running statistics would need the heap */
-        return rn_set_error(RN_ERR_UNSUPPORTED, "rn_net_add_batchnorm: not in an arena network");
     if (!(eps > 0.0f) || !(momentum >= 0.0f && momentum <= 1.0f))
         return rn_set_error(RN_ERR_ARGUMENT, "rn_net_add_batchnorm: eps %g, momentum %g (need "
                             "eps > 0 and momentum in [0, 1])", (double)eps, (double)momentum);
@@ -3623,10 +3648,11 @@ RN_API int rn_net_add_batchnorm_ex(rn_net *net, float eps, float momentum)
     memcpy(layer.out_shape, layer.in_shape, sizeof layer.out_shape);
     status = rn__layer_add_param(&layer, "scale", RN_PARAM_NORM, 1, &channels);
     if (status == RN_OK) status = rn__layer_add_param(&layer, "shift", RN_PARAM_NORM, 1, &channels);
-    if (status == RN_OK) status = rn_tensor_new(&layer.running_mean, 1, &channels);
-    if (status == RN_OK) status = rn_tensor_new(&layer.running_var, 1, &channels);
-    if (status == RN_OK) status = rn_tensor_new(&layer.used_mean, 1, &channels);
-    if (status == RN_OK) status = rn_tensor_new(&layer.used_inv_std, 1, &channels);
+    if (status == RN_OK) status = rn__net_state_new(net, &layer.running_mean, channels);
+    if (status == RN_OK) status = rn__net_state_new(net, &layer.running_var, channels);
+    if (status == RN_OK) status = rn__net_state_new(net, &layer.used_mean, channels);
+    if (status == RN_OK) status = rn__net_state_new(net, &layer.used_inv_std, channels);
+    if (status == RN_OK && net->arena != NULL) rn_tensor_fill(&layer.running_var, 1.0f);
     return rn__net_append(net, &layer, status);
 }
 
@@ -5122,29 +5148,46 @@ static void rn__export_float(FILE *file, float value)
     fprintf(file, strpbrk(text, ".e") ? "%sf" : "%s.0f", text);
 }
 
-static void rn__export_array_name(FILE *file, const char *name, const rn_param *param)
+/* name_conv1_weight for label "conv1.weight". */
+static void rn__export_array_name(FILE *file, const char *name, const char *label)
 {
     const char *c;
     fprintf(file, "%s_", name);
-    for (c = param->name; *c != '\0'; c++) fputc(*c == '.' ? '_' : *c, file);
+    for (c = label; *c != '\0'; c++) fputc(*c == '.' ? '_' : *c, file);
 }
 
-static void rn__export_values(FILE *file, const char *name, const rn_param *param)
+static void rn__export_values(FILE *file, const char *name, const char *label,
+                              const rn_tensor *values)
 {
     size_t j;
     fprintf(file, "static const float ");
-    rn__export_array_name(file, name, param);
-    fprintf(file, "[%lu] = {", (unsigned long)param->value.size);
-    for (j = 0; j < param->value.size; j++) {
+    rn__export_array_name(file, name, label);
+    fprintf(file, "[%lu] = {", (unsigned long)values->size);
+    for (j = 0; j < values->size; j++) {
         fputs(j % 6 == 0 ? "\n    " : " ", file);
-        rn__export_float(file, param->value.data[j]);
-        if (j + 1 < param->value.size) fputc(',', file);
+        rn__export_float(file, values->data[j]);
+        if (j + 1 < values->size) fputc(',', file);
     }
     fprintf(file, "\n};\n\n");
 }
 
+/* A batch norm's running statistics, which its builder copies into the
+   arena: "name_bn1_running_mean", "name_bn1_running_var". */
+static const char *const rn__norm_state_names[2] = {"running_mean", "running_var"};
+
+static void rn__export_state(FILE *file, const char *name, const rn_layer *layer)
+{
+    rn_tensor *state[2];
+    char label[48];
+    int k, n = rn__layer_state((rn_layer *)layer, state);
+    for (k = 0; k < n; k++) {
+        snprintf(label, sizeof label, "%s.%s", layer->name, rn__norm_state_names[k]);
+        rn__export_values(file, name, label, state[k]);
+    }
+}
+
 /* The rn_net_add_* call that rebuilds layer, from its hyper-parameters. */
-static void rn__export_layer(FILE *file, const rn_layer *layer)
+static void rn__export_layer(FILE *file, const rn_layer *layer, const char *name)
 {
     static const char *const calls[] = {"rn_net_add_conv2d(net, %d, %d, %d, %d)",
                                         "rn_net_add_linear(net, %d)",
@@ -5155,6 +5198,21 @@ static void rn__export_layer(FILE *file, const rn_layer *layer)
     rn__layer_hyper h;
     int k;
     rn__layer_hyper_get(layer, &h);
+    if (layer->type == RN_LAYER_BATCHNORM) { /* one that could not be folded */
+        fprintf(file, "%sstatus = rn_net_add_batchnorm_ex(net, ", guard);
+        rn__export_float(file, h.floats[0]);
+        fputs(", ", file);
+        rn__export_float(file, h.floats[1]);
+        fprintf(file, ");\n    if (status == RN_OK) {\n"
+                      "        rn_layer *norm = net->layers[net->n_layers - 1];\n");
+        for (k = 0; k < 2; k++) {
+            fprintf(file, "        memcpy(norm->%s.data, ", rn__norm_state_names[k]);
+            fprintf(file, "%s_%s_%s, sizeof ", name, layer->name, rn__norm_state_names[k]);
+            fprintf(file, "%s_%s_%s);\n", name, layer->name, rn__norm_state_names[k]);
+        }
+        fprintf(file, "    }\n");
+        return;
+    }
     if (layer->type == RN_LAYER_DROPOUT) { /* the identity in inference; kept for the names */
         fprintf(file, "%sstatus = rn_net_add_dropout(net, ", guard);
         rn__export_float(file, h.floats[0]);
@@ -5198,6 +5256,18 @@ static size_t rn__max_layer_floats(const rn_net *net)
     return largest;
 }
 
+/* What RN_NET_ARENA_BYTES leaves out: each batch norm's four per-channel
+   tensors (rn__net_state_new). */
+static size_t rn__arena_state_bytes(const rn_net *net)
+{
+    size_t bytes = 0;
+    int i;
+    for (i = 0; i < net->n_layers; i++)
+        if (net->layers[i]->type == RN_LAYER_BATCHNORM)
+            bytes += 4u * RN__ARENA_ROUND((size_t)net->layers[i]->in_shape[0] * sizeof(float));
+    return bytes;
+}
+
 static int rn__is_identifier(const char *name)
 {
     const char *c;
@@ -5231,7 +5301,7 @@ static void rn__export_param_list(FILE *file, const rn_net *net, const char *nam
     for (i = 0; i < net->n_layers; i++)
         for (k = 0; k < net->layers[i]->n_params; k++) {
             fprintf(file, "\n        %s", prefix);
-            rn__export_array_name(file, name, &net->layers[i]->params[k]);
+            rn__export_array_name(file, name, net->layers[i]->params[k].name);
             fprintf(file, "%s,", suffix);
         }
 }
@@ -5259,8 +5329,9 @@ static void rn__export_header(FILE *file, const rn_net *net, const char *name, c
         fprintf(file, "%s %s %s", i % 4 == 0 ? "\n  " : ",", net->layers[i]->name, shape);
     }
     fprintf(file, "\n*/\n#ifndef %s_MODEL_H\n#define %s_MODEL_H\n\n", upper, upper);
-    fprintf(file, "#define %s_ARENA_BYTES(max_batch) RN_NET_ARENA_BYTES(%d, %lu, (max_batch))\n",
-            upper, net->n_layers, (unsigned long)rn__max_layer_floats(net));
+    fprintf(file, "#define %s_ARENA_BYTES(max_batch) \\\n    (RN_NET_ARENA_BYTES(%d, %lu, "
+                  "(max_batch)) + %lu)\n", upper, net->n_layers,
+            (unsigned long)rn__max_layer_floats(net), (unsigned long)rn__arena_state_bytes(net));
     fprintf(file, "/* CRC-32 of the parameters' bits: the builder refuses values that differ. */\n"
                   "#define %s_PARAMS_CRC32 0x%08lXu\n\n", upper, (unsigned long)rn__params_crc32(net));
 }
@@ -5279,46 +5350,139 @@ static void rn__export_build(FILE *file, const rn_net *net, const char *name, co
     fprintf(file, "    rn_net *net = rn_net_new_arena(arena, %d, sample_shape, %d, max_batch);\n",
             net->in_ndim, net->n_layers);
     fprintf(file, "    int status = net != NULL ? RN_OK : RN_ERR_MEMORY;\n");
-    for (i = 0; i < net->n_layers; i++) rn__export_layer(file, net->layers[i]);
+    for (i = 0; i < net->n_layers; i++) rn__export_layer(file, net->layers[i], name);
     fprintf(file, "    if (status == RN_OK)\n        status = rn_net_bind_params_checked(net, %d, params, "
                   "counts, %s_PARAMS_CRC32);\n", rn_net_param_count(net), upper);
     fprintf(file, "    *built = status == RN_OK ? net : NULL;\n    return status;\n}\n\n");
 }
 
-RN_API int rn_net_export_c(const rn_net *net, const char *path, const char *name)
+/* --- batch norm folding --- */
+
+static int rn__folds_into_previous(const rn_net *net, int i)
+{
+    return i > 0 && net->layers[i]->type == RN_LAYER_BATCHNORM &&
+           (net->layers[i - 1]->type == RN_LAYER_CONV2D ||
+            net->layers[i - 1]->type == RN_LAYER_LINEAR);
+}
+
+/* copy has layer's kind and shapes (and perhaps a bias layer lacks). */
+static void rn__layer_copy_values(rn_layer *copy, const rn_layer *layer)
+{
+    rn_tensor *from[2], *to[2];
+    int k, n = rn__layer_state((rn_layer *)layer, from);
+    rn__layer_state(copy, to);
+    for (k = 0; k < layer->n_params; k++)
+        memcpy(copy->params[k].value.data, layer->params[k].value.data,
+               layer->params[k].value.size * sizeof(float));
+    for (k = 0; k < n; k++) memcpy(to[k]->data, from[k]->data, from[k]->size * sizeof(float));
+}
+
+/* copy = layer (a convolution or linear layer) followed by norm, in double
+   so that the folded values are the nearest floats to the exact ones. */
+static void rn__fold_norm(rn_layer *copy, const rn_layer *layer, const rn_layer *norm)
+{
+    size_t fan = layer->params[0].value.size / (size_t)layer->units, j;
+    int c;
+    for (c = 0; c < layer->units; c++) {
+        double s = norm->params[0].value.data[c] /
+                   sqrt((double)norm->running_var.data[c] + (double)norm->eps);
+        double bias = layer->has_bias ? layer->params[1].value.data[c] : 0.0;
+        const float *weights = layer->params[0].value.data + (size_t)c * fan;
+        float *folded = copy->params[0].value.data + (size_t)c * fan;
+        for (j = 0; j < fan; j++) folded[j] = (float)(weights[j] * s);
+        copy->params[1].value.data[c] =
+            (float)((bias - norm->running_mean.data[c]) * s + norm->params[1].value.data[c]);
+    }
+}
+
+RN_API int rn_net_fold_batchnorm(const rn_net *net, rn_net **folded)
+{
+    rn_net *copy;
+    int i, status = RN_OK;
+    if (folded != NULL) *folded = NULL;
+    if (net == NULL || folded == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_fold_batchnorm: NULL network or result");
+    copy = rn_net_new(net->in_ndim, net->in_shape);
+    if (copy == NULL) return RN_ERR_MEMORY;
+    for (i = 0; i < net->n_layers && status == RN_OK; i++) {
+        const rn_layer *layer = net->layers[i];
+        int folds = i + 1 < net->n_layers && rn__folds_into_previous(net, i + 1);
+        rn__layer_hyper h;
+        if (rn__folds_into_previous(net, i)) continue;
+        rn__layer_hyper_get(layer, &h);
+        if (folds) h.ints[h.n_ints - 1] = 1; /* has_bias, the last setting of both kinds */
+        status = rn__layer_hyper_add(copy, (int)layer->type, &h);
+        if (status != RN_OK) break;
+        rn__layer_copy_values(copy->layers[copy->n_layers - 1], layer);
+        if (folds) rn__fold_norm(copy->layers[copy->n_layers - 1], layer, net->layers[i + 1]);
+    }
+    if (status != RN_OK) {
+        rn_net_free(copy);
+        return status;
+    }
+    *folded = copy;
+    return RN_OK;
+}
+
+/* --- writing the header --- */
+
+static int rn__check_finite(const char *label, const rn_tensor *values)
+{
+    size_t j;
+    for (j = 0; j < values->size; j++)
+        if (!isfinite(values->data[j]))
+            return rn_set_error(RN_ERR_NUMERIC, "rn_net_export_c: %s[%lu] is not finite", label,
+                                (unsigned long)j);
+    return RN_OK;
+}
+
+static int rn__export_folded(const rn_net *net, const char *path, const char *name)
 {
     char upper[72];
     FILE *file;
-    int status = rn__check_savable(net, "rn_net_export_c"), i, k, failed;
+    rn_tensor *state[2];
+    int status = RN_OK, i, k, n, failed;
     size_t j;
+    for (i = 0; i < net->n_layers && status == RN_OK; i++) {
+        for (k = 0; k < net->layers[i]->n_params && status == RN_OK; k++)
+            status = rn__check_finite(net->layers[i]->params[k].name,
+                                      &net->layers[i]->params[k].value);
+        n = rn__layer_state(net->layers[i], state);
+        for (k = 0; k < n && status == RN_OK; k++)
+            status = rn__check_finite(net->layers[i]->name, state[k]);
+    }
     if (status != RN_OK) return status;
-    if (path == NULL || !rn__is_identifier(name))
-        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_export_c: NULL path, or the name is not a C "
-                            "identifier of at most 64 characters");
-    for (i = 0; i < net->n_layers; i++)
-        if (net->layers[i]->type == RN_LAYER_BATCHNORM)
-            return rn_set_error(RN_ERR_UNSUPPORTED, "rn_net_export_c: %s: batch norm cannot run "
-                                "in an arena yet", net->layers[i]->name);
-    for (i = 0; i < net->n_layers; i++)
-        for (k = 0; k < net->layers[i]->n_params; k++)
-            for (j = 0; j < net->layers[i]->params[k].value.size; j++)
-                if (!isfinite(net->layers[i]->params[k].value.data[j]))
-                    return rn_set_error(RN_ERR_NUMERIC, "rn_net_export_c: %s[%lu] is not finite",
-                                        net->layers[i]->params[k].name, (unsigned long)j);
     for (j = 0; j <= strlen(name); j++)
         upper[j] = name[j] >= 'a' && name[j] <= 'z' ? (char)(name[j] - 'a' + 'A') : name[j];
     file = fopen(path, "w");
     if (file == NULL) return rn_set_error(RN_ERR_IO, "rn_net_export_c: cannot create %s", path);
     rn__export_header(file, net, name, upper);
-    for (i = 0; i < net->n_layers; i++)
+    for (i = 0; i < net->n_layers; i++) {
         for (k = 0; k < net->layers[i]->n_params; k++)
-            rn__export_values(file, name, &net->layers[i]->params[k]);
+            rn__export_values(file, name, net->layers[i]->params[k].name,
+                              &net->layers[i]->params[k].value);
+        rn__export_state(file, name, net->layers[i]);
+    }
     rn__export_build(file, net, name, upper);
     fprintf(file, "#endif\n");
     failed = ferror(file);
     if (fclose(file) != 0 || failed)
         return rn_set_error(RN_ERR_IO, "rn_net_export_c: writing %s failed", path);
     return RN_OK;
+}
+
+RN_API int rn_net_export_c(const rn_net *net, const char *path, const char *name)
+{
+    rn_net *folded;
+    int status = rn__check_savable(net, "rn_net_export_c");
+    if (status != RN_OK) return status;
+    if (path == NULL || !rn__is_identifier(name))
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_export_c: NULL path, or the name is not a C "
+                            "identifier of at most 64 characters");
+    status = rn_net_fold_batchnorm(net, &folded);
+    if (status == RN_OK) status = rn__export_folded(folded, path, name);
+    rn_net_free(folded);
+    return status;
 }
 
 /* --- heap-free inference ------------------------------------------------- */
@@ -5432,7 +5596,8 @@ RN_API int rn_net_bind_params_checked(rn_net *net, int n_values, const float *co
 RN_API size_t rn_net_arena_bytes(const rn_net *net, int max_batch)
 {
     if (net == NULL || max_batch < 1) return 0;
-    return RN_NET_ARENA_BYTES(net->n_layers, rn__max_layer_floats(net), max_batch);
+    return RN_NET_ARENA_BYTES(net->n_layers, rn__max_layer_floats(net), max_batch) +
+           rn__arena_state_bytes(net);
 }
 
 /* Before an arena network's forward pass: only inference, only bound
