@@ -836,6 +836,7 @@ RN_API rn_optim *rn_rai_optim(rn_rai *rai);
 #if defined(RELUNET_IMPLEMENTATION) && !defined(RELUNET_IMPLEMENTATION_INCLUDED)
 #define RELUNET_IMPLEMENTATION_INCLUDED
 
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -4432,23 +4433,58 @@ static int rn__save_memory(const char *magic, rn__body_writer body, const void *
     return status;
 }
 
+/* Files are written under a temporary name beside the final one and renamed
+   into place only when complete, so an interrupted or failed write never
+   leaves half a file where a reader expects a whole one. */
+typedef struct rn__output {
+    FILE *file;
+    char temp[4096];
+} rn__output;
+
+static int rn__output_open(rn__output *out, const char *path, const char *mode, const char *caller)
+{
+    int length = snprintf(out->temp, sizeof out->temp, "%s.tmp", path);
+    out->file = NULL;
+    if (length < 0 || (size_t)length >= sizeof out->temp)
+        return rn_set_error(RN_ERR_ARGUMENT, "%s: path too long: %s", caller, path);
+    out->file = fopen(out->temp, mode);
+    if (out->file == NULL)
+        return rn_set_error(RN_ERR_IO, "%s: cannot create %s: %s", caller, out->temp,
+                            strerror(errno));
+    return RN_OK;
+}
+
+/* Closes the file and renames it to path when everything was written
+   (status RN_OK and no write error); otherwise removes it and keeps status. */
+static int rn__output_close(rn__output *out, int status, const char *path, const char *caller)
+{
+    int failed = ferror(out->file);
+    if (fclose(out->file) != 0) failed = 1;
+    if (status == RN_OK && failed)
+        status = rn_set_error(RN_ERR_IO, "%s: writing %s failed: %s", caller, out->temp,
+                              strerror(errno));
+    if (status == RN_OK && rename(out->temp, path) != 0)
+        status = rn_set_error(RN_ERR_IO, "%s: cannot rename %s to %s: %s", caller, out->temp,
+                              path, strerror(errno));
+    if (status != RN_OK) remove(out->temp);
+    return status;
+}
+
 static int rn__save_file(const char *magic, rn__body_writer body, const void *object,
                          const char *path, const char *caller)
 {
     rn__writer w;
-    FILE *file;
+    rn__output out;
     int status;
     if (object == NULL || path == NULL)
         return rn_set_error(RN_ERR_ARGUMENT, "%s: NULL object or path", caller);
-    file = fopen(path, "wb");
-    if (file == NULL) return rn_set_error(RN_ERR_IO, "%s: cannot create %s", caller, path);
+    if ((status = rn__output_open(&out, path, "wb", caller)) != RN_OK) return status;
     memset(&w, 0, sizeof w);
-    w.file = file;
+    w.file = out.file;
     status = rn__write_container(&w, magic, body, object, caller);
-    if (fclose(file) != 0) w.failed = 1;
     if (status == RN_OK && w.failed)
-        status = rn_set_error(RN_ERR_IO, "%s: writing %s failed", caller, path);
-    return status;
+        status = rn_set_error(RN_ERR_IO, "%s: writing %s failed", caller, out.temp);
+    return rn__output_close(&out, status, path, caller);
 }
 
 /* --- reading: every count is checked against the bytes that remain ------ */
@@ -4611,7 +4647,7 @@ static int rn__read_file(const char *path, unsigned char **bytes, size_t *size)
     *size = 0;
     if (path == NULL) return rn_set_error(RN_ERR_ARGUMENT, "cannot read a file: path is NULL");
     file = fopen(path, "rb");
-    if (file == NULL) return rn_set_error(RN_ERR_IO, "%s: cannot open", path);
+    if (file == NULL) return rn_set_error(RN_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     if (fseek(file, 0, SEEK_END) != 0 || (length = ftell(file)) < 0 || fseek(file, 0, SEEK_SET) != 0)
         status = rn_set_error(RN_ERR_IO, "%s: cannot determine the size", path);
     if (status == RN_OK) {
@@ -5214,8 +5250,9 @@ static void rn__export_build(FILE *file, const rn_net *net, const char *name)
 RN_API int rn_net_export_c(const rn_net *net, const char *path, const char *name)
 {
     char upper[72];
+    rn__output out;
     FILE *file;
-    int status = rn__check_savable(net, "rn_net_export_c"), i, k, failed;
+    int status = rn__check_savable(net, "rn_net_export_c"), i, k;
     size_t j;
     if (status != RN_OK) return status;
     if (path == NULL || !rn__is_identifier(name))
@@ -5233,18 +5270,15 @@ RN_API int rn_net_export_c(const rn_net *net, const char *path, const char *name
                                         net->layers[i]->params[k].name, (unsigned long)j);
     for (j = 0; j <= strlen(name); j++)
         upper[j] = name[j] >= 'a' && name[j] <= 'z' ? (char)(name[j] - 'a' + 'A') : name[j];
-    file = fopen(path, "w");
-    if (file == NULL) return rn_set_error(RN_ERR_IO, "rn_net_export_c: cannot create %s", path);
+    if (rn__output_open(&out, path, "w", "rn_net_export_c") != RN_OK) return RN_ERR_IO;
+    file = out.file;
     rn__export_header(file, net, name, upper);
     for (i = 0; i < net->n_layers; i++)
         for (k = 0; k < net->layers[i]->n_params; k++)
             rn__export_values(file, name, &net->layers[i]->params[k]);
     rn__export_build(file, net, name);
     fprintf(file, "#endif\n");
-    failed = ferror(file);
-    if (fclose(file) != 0 || failed)
-        return rn_set_error(RN_ERR_IO, "rn_net_export_c: writing %s failed", path);
-    return RN_OK;
+    return rn__output_close(&out, RN_OK, path, "rn_net_export_c");
 }
 
 /* --- heap-free inference ------------------------------------------------- */
