@@ -211,14 +211,16 @@ MODEL FILES
                     conv2d [out_channels, kernel, stride, padding, has_bias],
                     linear [out_features, has_bias], max/avg pool [kernel,
                     stride], flatten [], activation [kind (rn_act_kind),
-                    share, frozen, unnormalized]
+                    share, frozen, unnormalized], batch norm [], dropout []
        list of f32  its float settings: activation [slope, then the initial
-                    value of each parameter in the kind's order], others []
+                    value of each parameter in the kind's order], batch norm
+                    [eps, momentum], dropout [p], others []
        u32          its parameter count, then for each parameter (in
                     rn_net_param order): u32 frozen, f32 min and f32 max (the
                     projection range), list of f32 values
-       u32          state buffers: 0 (room for layers that keep state that
-                    is not a parameter, such as running statistics)
+       u32          its state buffer count, then each as a list of f32:
+                    batch norm 2 (running mean, running variance, one value
+                    per channel), every other layer 0
    Loading rebuilds each layer with the call its settings name and checks
    every count against that layer and against the bytes left, so an
    activation kind added to the table needs no change of format.
@@ -233,7 +235,10 @@ HEAP-FREE INFERENCE
    For a microcontroller: rn_net_export_c writes a header with the weights as
    const arrays and a builder; the network lives in a buffer you size at
    compile time with the header's NAME_ARENA_BYTES(max_batch), and a forward
-   pass allocates nothing (see "heap-free inference" in section 12).
+   pass allocates nothing (see "heap-free inference" in section 12). A
+   network with a batch norm layer cannot be exported yet: rn_net_export_c
+   returns RN_ERR_UNSUPPORTED naming the layer (arena networks have no batch
+   norm).
 
 LICENSE
    MIT. See the end of the file.
@@ -525,6 +530,9 @@ RN_API void rn_net_free(rn_net *net);
    unchanged. New layers start with RN_INIT_TORCH_DEFAULT from a fixed seed.
    A convolution's padding is at most its kernel size. */
 RN_API int rn_net_add_conv2d(rn_net *net, int out_channels, int kernel, int stride, int padding);
+/* A linear layer takes each sample as one vector: after a convolution or
+   pooling layer it reads the C x H x W values in NCHW order, as if a
+   flatten layer came first (PyTorch's nn.Linear would need nn.Flatten). */
 RN_API int rn_net_add_linear(rn_net *net, int out_features);
 RN_API int rn_net_add_maxpool2d(rn_net *net, int kernel, int stride);
 RN_API int rn_net_add_avgpool2d(rn_net *net, int kernel, int stride);
@@ -720,7 +728,7 @@ RN_API int rn_optim_load_memory(rn_optim *opt, const void *bytes, size_t size);
    that builds the network in an arena around them, plus the macro
    NAME_ARENA_BYTES(max_batch) for sizing the arena at compile time.
    name must be a C identifier. Values are printed so that they read back
-   bit-exact. */
+   bit-exact. Batch norm layers are not supported yet (RN_ERR_UNSUPPORTED). */
 RN_API int rn_net_export_c(const rn_net *net, const char *path, const char *name);
 
 /* Heap-free inference. An arena hands out 64-byte aligned blocks of a

@@ -1138,12 +1138,14 @@ RN_API int rn_data_cifar10(const char *dir, int train, rn_dataset *out)
         if (status != RN_OK) rn_dataset_free(out);
         return status;
     }
+    if (n_dirs == 0)
+        return rn_set_error(RN_ERR_IO, "rn_data_cifar10: no directory given and $RELUNET_DATA is "
+                            "not set; run scripts/get-cifar10.sh DIR and pass DIR");
     return rn_set_error(RN_ERR_IO,
                         "rn_data_cifar10: %s not found in %s%s%s (%s); run scripts/get-cifar10.sh "
                         "DIR (or download https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz "
                         "and unpack it in DIR: it creates cifar-10-batches-bin) and pass DIR",
-                        train ? train_files[0] : test_files[0],
-                        n_dirs > 0 ? dirs[0] : "no directory", n_dirs > 1 ? " or " : "",
+                        train ? train_files[0] : test_files[0], dirs[0], n_dirs > 1 ? " or " : "",
                         n_dirs > 1 ? dirs[1] : "", rn__dataset_origin(dir));
 }
 
