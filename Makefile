@@ -5,7 +5,8 @@
 #   make test-valgrind the same under valgrind's memcheck
 #   make examples      build the example programs
 #   make demo          a short ReLU_alpha study on Fashion-MNIST, written to demo/
-#   make check-headers compile the headers with gcc, clang (-Werror) and tcc
+#   make check-headers compile the headers with gcc, clang (-Werror) and tcc, and as
+#                      C++11 and C++17 with g++ and clang++
 #   make test-isa      the whole suite under every instruction set this CPU has
 #   make test-cross    test-arm and test-s390x: every other architecture CI covers
 #   make test-arm      the suite cross-compiled for AArch64 and 32-bit ARM (NEON
@@ -52,11 +53,12 @@ deps-check:
 # make_moons when Debian's python3-sklearn is there (sh scripts/deps.sh reference).
 SKLEARN_PYTHON = $(firstword $(wildcard /usr/bin/python3) python3)
 
-test: deps $(TESTS) $(BUILD)/readme_quickstart
+test: deps $(TESTS) $(BUILD)/readme_quickstart $(CXX_TESTS)
 	@$(SKLEARN_PYTHON) tests/moons_reference.py > $(BUILD)/moons_reference.txt 2>/dev/null \
 	    || rm -f $(BUILD)/moons_reference.txt
+	@$(if $(CXX_TESTS),,echo "test_cxx: skipped, no C++ compiler $(CXX_FOR_CC)")
 	@RELUNET_MOONS_REFERENCE=$$(test -s $(BUILD)/moons_reference.txt && echo $(BUILD)/moons_reference.txt) \
-	    sh tests/run.sh $(TESTS) $(BUILD)/readme_quickstart
+	    sh tests/run.sh $(TESTS) $(BUILD)/readme_quickstart $(CXX_TESTS)
 
 # Each libFuzzer target runs FUZZ_SECONDS (0: the seed corpus replayed once);
 # a finding fails the run.
@@ -65,9 +67,9 @@ fuzz:
 	@sh scripts/deps.sh fuzz
 	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
-test-valgrind: deps deps-check $(TESTS) $(BUILD)/readme_quickstart
+test-valgrind: deps deps-check $(TESTS) $(BUILD)/readme_quickstart $(CXX_TESTS)
 	@TEST_RUNNER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
-	    sh tests/run.sh $(TESTS) $(BUILD)/readme_quickstart
+	    sh tests/run.sh $(TESTS) $(BUILD)/readme_quickstart $(CXX_TESTS)
 
 examples: deps $(EXAMPLES)
 
@@ -132,6 +134,34 @@ $(BUILD)/test_examples: $(BUILD)/relu_alpha_sweep $(BUILD)/conv_linearization \
 demo: deps $(BUILD)/relu_alpha_sweep
 	$(BUILD)/relu_alpha_sweep --lambdas 0,0.01,0.02,0.03,0.04,0.05 --runs 2 --epochs 2 --out demo
 
+# C++: test_cxx links against the implementation compiled as C (C++11) and
+# as C++ (C++17), and the README's C++ example is compiled and run. The C++
+# compiler is the one beside CC (gcc -> g++, clang -> clang++, cc -> c++,
+# aarch64-linux-gnu-gcc -> aarch64-linux-gnu-g++); without it these are
+# skipped by name.
+CXX_FOR_CC = $(patsubst %gcc,%g++,$(patsubst %clang,%clang++,$(patsubst cc,c++,$(CC))))
+CXX_TESTS = $(if $(shell command -v $(CXX_FOR_CC)),$(BUILD)/test_cxx_c $(BUILD)/test_cxx_cxx \
+              $(BUILD)/readme_cxx)
+CXX_FLAGS = -Wall -Wextra -pedantic -Werror $(CFLAGS) $(SANITIZE) $(INCLUDES)
+
+$(BUILD)/relunet_impl_c.o: tests/relunet_impl.c relunet.h relunet_data.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/relunet_impl_cxx.o: tests/relunet_impl.c relunet.h relunet_data.h | $(BUILD)
+	$(CXX_FOR_CC) -std=c++17 -x c++ $(CXX_FLAGS) -c $< -o $@
+
+$(BUILD)/test_cxx_c: tests/test_cxx.cpp $(BUILD)/relunet_impl_c.o tests/harness.h
+	$(CXX_FOR_CC) -std=c++11 $(CXX_FLAGS) $< $(BUILD)/relunet_impl_c.o -o $@ $(LDLIBS)
+
+$(BUILD)/test_cxx_cxx: tests/test_cxx.cpp $(BUILD)/relunet_impl_cxx.o tests/harness.h
+	$(CXX_FOR_CC) -std=c++17 $(CXX_FLAGS) $< $(BUILD)/relunet_impl_cxx.o -o $@ $(LDLIBS)
+
+$(BUILD)/readme_cxx.cpp: README.md | $(BUILD)
+	awk '/^```cpp$$/ {inside = 1; next} /^```$$/ && inside {exit} inside' README.md > $@
+
+$(BUILD)/readme_cxx: $(BUILD)/readme_cxx.cpp relunet.h
+	$(CXX_FOR_CC) -std=c++11 $(CXX_FLAGS) $< -o $@ $(LDLIBS)
+
 # The README's quick start is compiled and run, so it cannot rot: the first
 # ```c block of README.md is extracted as a program.
 $(BUILD)/readme_quickstart.c: README.md | $(BUILD)
@@ -153,6 +183,11 @@ check-headers: deps-check | $(BUILD)
 	    echo "$$compiler: clean"; \
 	done
 	tcc -I. -I$(STB_INCLUDE) -c $(BUILD)/headers.c -o $(BUILD)/headers.o && echo "tcc: clean"
+	for compiler in g++ clang++; do for standard in c++11 c++17; do \
+	    $$compiler -std=$$standard -Wall -Wextra -pedantic -Werror -x c++ -I. -I$(STB_INCLUDE) \
+	        -c $(BUILD)/headers.c -o $(BUILD)/headers.o || exit 1; \
+	    echo "$$compiler -std=$$standard: clean"; \
+	done; done
 
 # Big-endian: the whole suite cross-compiled for s390x (static, so qemu needs
 # no sysroot) and run under qemu-s390x. GCC evaluates float expressions in

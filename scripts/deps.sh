@@ -12,7 +12,7 @@ group_packages() {
     case "$1" in
     build) echo "libstb-dev:/usr/include/stb/stb_image.h" ;;
     data) echo "dataset-fashion-mnist:/usr/share/datasets/fashion-mnist" ;;
-    check) echo "clang:/usr/bin/clang tcc:/usr/bin/tcc valgrind:/usr/bin/valgrind" \
+    check) echo "clang:/usr/bin/clang g++:/usr/bin/g++ tcc:/usr/bin/tcc valgrind:/usr/bin/valgrind" \
                 "libclang-rt-14-dev:/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.asan-x86_64.a" ;;
     fuzz) echo "clang:/usr/bin/clang libfuzzer-14-dev:/usr/lib/llvm-14/lib/libFuzzer.a" ;;
     cross) echo "gcc-aarch64-linux-gnu:/usr/bin/aarch64-linux-gnu-gcc" \
