@@ -8,7 +8,7 @@
 #   make check-headers compile the headers with gcc, clang (-Werror) and tcc, and as
 #                      C++11 and C++17 with g++ and clang++
 #   make test-isa      the whole suite under every instruction set this CPU has
-#   make test-cross    test-arm and test-s390x: every other architecture CI covers
+#   make test-cross    test-arm, test-s390x and test-riscv64: every other architecture CI covers
 #   make test-arm      the suite cross-compiled for AArch64 and 32-bit ARM (NEON
 #                      with and without FMA) and run under qemu
 #   make bench         kernel and training benchmarks (built with OpenMP)
@@ -39,7 +39,8 @@ PYTHON ?= /usr/bin/python3
 EXAMPLES = $(patsubst examples/%.c,$(BUILD)/%,$(wildcard examples/*.c))
 
 .PHONY: all test test-valgrind test-isa test-cross test-arm bench bench-compare fuzz examples demo deps \
-        deps-check check-headers clean test-s390x firmware-size
+        deps-check check-headers clean test-s390x firmware-size \
+        install uninstall test-install test-riscv64
 
 all: $(TESTS) $(EXAMPLES)
 
@@ -85,7 +86,7 @@ test-isa: deps $(TESTS)
 # readdir and stat need large-file support for the host's inode numbers.
 # test_examples starts the example programs, which only the host can run.
 cross_tests = $(patsubst tests/%.c,$(1)/%,$(filter-out tests/test_examples.c,$(wildcard tests/test_*.c)))
-test-cross: test-arm test-s390x
+test-cross: test-arm test-s390x test-riscv64
 
 test-arm:
 	@sh scripts/deps.sh build cross
@@ -199,6 +200,13 @@ test-s390x:
 	$(MAKE) test CC=s390x-linux-gnu-gcc CFLAGS="-O2 -static -fexcess-precision=fast" BUILD=build/s390x \
 	    TEST_RUNNER=qemu-s390x SAN= TESTS="$(call cross_tests,build/s390x)"
 
+# RISC-V: the suite for riscv64 (RV64GC, scalar kernels), static, under
+# qemu-riscv64.
+test-riscv64:
+	@sh scripts/deps.sh build cross
+	$(MAKE) test CC=riscv64-linux-gnu-gcc CFLAGS="-O2 -static" BUILD=build/riscv64 \
+	    TEST_RUNNER=qemu-riscv64 SAN= TESTS="$(call cross_tests,build/riscv64)"
+
 # The ReLU_alpha study's network, exported with rn_net_export_c, in an
 # inference-only program for a Cortex-M4F with no heap.
 FIRMWARE = build/firmware
@@ -217,6 +225,37 @@ firmware-size:
 	    '$$4 == "arena_memory" { printf "arena: %d bytes (RELU_ALPHA_ARENA_BYTES(1), in .bss)\n", $$2 + 0 } \
 	     $$4 ~ /^relu_alpha_.*_(weight|bias|alpha)$$/ { weights += $$2 + 0 } \
 	     END { printf "weights: %d bytes (const, in flash)\n", weights }'
+
+# make install PREFIX=... DESTDIR=...: both headers, a pkg-config file
+# (relunet.pc) and a CMake package (find_package(relunet), target
+# relunet::relunet), the same files `cmake --install` writes. The version
+# comes from relunet.h.
+PREFIX ?= /usr/local
+VERSION = $(shell sed -n 's/^\#define RELUNET_VERSION_STRING "\(.*\)"$$/\1/p' relunet.h)
+INSTALLED_PKGCONFIG = $(DESTDIR)$(PREFIX)/share/pkgconfig
+INSTALLED_CMAKE = $(DESTDIR)$(PREFIX)/share/cmake/relunet
+install:
+	mkdir -p $(DESTDIR)$(PREFIX)/include $(INSTALLED_PKGCONFIG) $(INSTALLED_CMAKE)
+	cp relunet.h relunet_data.h $(DESTDIR)$(PREFIX)/include/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' cmake/relunet.pc.in \
+	    > $(INSTALLED_PKGCONFIG)/relunet.pc
+	cp cmake/relunet-config.cmake cmake/relunet-deps.cmake $(INSTALLED_CMAKE)/
+	sed -e 's|@VERSION@|$(VERSION)|' -e 's|@VERSION_MAJOR@|$(firstword $(subst ., ,$(VERSION)))|' \
+	    cmake/relunet-config-version.cmake.in > $(INSTALLED_CMAKE)/relunet-config-version.cmake
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/include/relunet.h $(DESTDIR)$(PREFIX)/include/relunet_data.h \
+	    $(INSTALLED_PKGCONFIG)/relunet.pc $(INSTALLED_CMAKE)/relunet-config.cmake \
+	    $(INSTALLED_CMAKE)/relunet-deps.cmake $(INSTALLED_CMAKE)/relunet-config-version.cmake
+	-rmdir $(INSTALLED_CMAKE)
+
+# A tiny consumer built every way a project takes relunet: pkg-config after
+# make install, CMake add_subdirectory, FetchContent (from a local tarball),
+# find_package after make install and after cmake --install; then make
+# uninstall must leave the prefix empty.
+test-install:
+	@sh scripts/deps.sh build install
+	sh tests/install/run.sh
 
 clean:
 	rm -rf build

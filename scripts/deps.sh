@@ -18,7 +18,10 @@ group_packages() {
     cross) echo "gcc-aarch64-linux-gnu:/usr/bin/aarch64-linux-gnu-gcc" \
                 "gcc-arm-linux-gnueabihf:/usr/bin/arm-linux-gnueabihf-gcc" \
                 "gcc-s390x-linux-gnu:/usr/bin/s390x-linux-gnu-gcc" \
-                "qemu-user:/usr/bin/qemu-aarch64" ;;
+                "gcc-riscv64-linux-gnu:/usr/bin/riscv64-linux-gnu-gcc" \
+                "libc6-dev-riscv64-cross:/usr/riscv64-linux-gnu/lib/libc.a" \
+                "qemu-user:/usr/bin/qemu-aarch64" "qemu-user:/usr/bin/qemu-riscv64" ;;
+    install) echo "cmake:/usr/bin/cmake pkgconf:/usr/bin/pkg-config" ;;
     firmware) echo "gcc-arm-none-eabi:/usr/bin/arm-none-eabi-gcc" ;;
     reference) echo "python3-sklearn:/usr/lib/python3/dist-packages/sklearn/__init__.py" ;;
     torch) echo "python3-torch:/usr/lib/python3/dist-packages/torch/__init__.py" ;;
