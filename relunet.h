@@ -211,14 +211,16 @@ MODEL FILES
                     conv2d [out_channels, kernel, stride, padding, has_bias],
                     linear [out_features, has_bias], max/avg pool [kernel,
                     stride], flatten [], activation [kind (rn_act_kind),
-                    share, frozen, unnormalized]
+                    share, frozen, unnormalized], batch norm [], dropout []
        list of f32  its float settings: activation [slope, then the initial
-                    value of each parameter in the kind's order], others []
+                    value of each parameter in the kind's order], batch norm
+                    [eps, momentum], dropout [p], others []
        u32          its parameter count, then for each parameter (in
                     rn_net_param order): u32 frozen, f32 min and f32 max (the
                     projection range), list of f32 values
-       u32          state buffers: 0 (room for layers that keep state that
-                    is not a parameter, such as running statistics)
+       u32          its state buffer count, then each as a list of f32:
+                    batch norm 2 (running mean, running variance, one value
+                    per channel), every other layer 0
    Loading rebuilds each layer with the call its settings name and checks
    every count against that layer and against the bytes left, so an
    activation kind added to the table needs no change of format.
@@ -226,14 +228,20 @@ MODEL FILES
    Optimizer state's body: list of u32 [kind, nesterov]; list of f32 [lr,
    momentum, dampening, weight_decay, beta1, beta2, eps]; the step count as
    two u32 (low half first); the parameter count (u32), then per parameter
-   f32 learning rate, f32 weight decay and a list of state tensors, each a
-   list of f32 (SGD: the momentum buffer; Adam/AdamW: both moments).
+   f32 learning rate, f32 weight decay, u32 the number of steps that updated
+   it (its state starts at its first update; format 1 had no such count and
+   is read as if every step had updated every parameter) and a list of state
+   tensors, each a list of f32 (SGD: the momentum buffer; Adam/AdamW: both
+   moments; Rprop: the previous gradient and the step sizes).
 
 HEAP-FREE INFERENCE
    For a microcontroller: rn_net_export_c writes a header with the weights as
    const arrays and a builder; the network lives in a buffer you size at
    compile time with the header's NAME_ARENA_BYTES(max_batch), and a forward
-   pass allocates nothing (see "heap-free inference" in section 12).
+   pass allocates nothing (see "heap-free inference" in section 12). A
+   network with a batch norm layer cannot be exported yet: rn_net_export_c
+   returns RN_ERR_UNSUPPORTED naming the layer (arena networks have no batch
+   norm).
 
 LICENSE
    MIT. See the end of the file.
@@ -525,6 +533,9 @@ RN_API void rn_net_free(rn_net *net);
    unchanged. New layers start with RN_INIT_TORCH_DEFAULT from a fixed seed.
    A convolution's padding is at most its kernel size. */
 RN_API int rn_net_add_conv2d(rn_net *net, int out_channels, int kernel, int stride, int padding);
+/* A linear layer takes each sample as one vector: after a convolution or
+   pooling layer it reads the C x H x W values in NCHW order, as if a
+   flatten layer came first (PyTorch's nn.Linear would need nn.Flatten). */
 RN_API int rn_net_add_linear(rn_net *net, int out_features);
 RN_API int rn_net_add_maxpool2d(rn_net *net, int kernel, int stride);
 RN_API int rn_net_add_avgpool2d(rn_net *net, int kernel, int stride);
@@ -689,7 +700,7 @@ RN_API double rn_topk_error(const rn_tensor *logits, const int *labels, int k);
    0xCBF43926. */
 RN_API uint32_t rn_crc32(uint32_t crc, const void *data, size_t size);
 
-#define RN_FILE_VERSION 1 /* the newest model-file format this build reads and writes */
+#define RN_FILE_VERSION 2 /* the newest model-file format this build reads and writes */
 
 /* Model files (format under MODEL FILES at the top of this file). Saving
    writes the architecture, every hyper-parameter and every parameter value;
@@ -720,7 +731,7 @@ RN_API int rn_optim_load_memory(rn_optim *opt, const void *bytes, size_t size);
    that builds the network in an arena around them, plus the macro
    NAME_ARENA_BYTES(max_batch) for sizing the arena at compile time.
    name must be a C identifier. Values are printed so that they read back
-   bit-exact. */
+   bit-exact. Batch norm layers are not supported yet (RN_ERR_UNSUPPORTED). */
 RN_API int rn_net_export_c(const rn_net *net, const char *path, const char *name);
 
 /* Heap-free inference. An arena hands out 64-byte aligned blocks of a
@@ -836,6 +847,7 @@ RN_API rn_optim *rn_rai_optim(rn_rai *rai);
 #if defined(RELUNET_IMPLEMENTATION) && !defined(RELUNET_IMPLEMENTATION_INCLUDED)
 #define RELUNET_IMPLEMENTATION_INCLUDED
 
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -4005,6 +4017,9 @@ struct rn_optim {
     float *weight_decay;
     rn_tensor *first;    /* SGD momentum, Adam first moment, Rprop previous gradient */
     rn_tensor *second;   /* Adam second moment, Rprop step sizes */
+    long *updates;       /* per parameter: the steps that changed it. Its state
+                            starts at its first update, as torch.optim's does,
+                            so a parameter unfrozen late starts fresh. */
     long steps;
 };
 
@@ -4019,6 +4034,7 @@ RN_API void rn_optim_free(rn_optim *opt)
     if (opt->params) RN_FREE(opt->params);
     if (opt->lr) RN_FREE(opt->lr);
     if (opt->weight_decay) RN_FREE(opt->weight_decay);
+    if (opt->updates) RN_FREE(opt->updates);
     if (opt->first) RN_FREE(opt->first);
     if (opt->second) RN_FREE(opt->second);
     RN_FREE(opt);
@@ -4066,7 +4082,9 @@ RN_API rn_optim *rn_optim_new_params(rn_param *const *params, int count,
     opt->weight_decay = (float *)rn__calloc((size_t)count, sizeof *opt->weight_decay);
     opt->first = (rn_tensor *)rn__calloc((size_t)count, sizeof *opt->first);
     opt->second = (rn_tensor *)rn__calloc((size_t)count, sizeof *opt->second);
-    if (!opt->params || !opt->lr || !opt->weight_decay || !opt->first || !opt->second)
+    opt->updates = (long *)rn__calloc((size_t)count, sizeof *opt->updates);
+    if (!opt->params || !opt->lr || !opt->weight_decay || !opt->first || !opt->second ||
+        !opt->updates)
         status = rn_set_error(RN_ERR_MEMORY, "rn_optim_new: cannot allocate state");
     for (i = 0; i < count && status == RN_OK; i++) {
         rn_param *param = params[i];
@@ -4143,7 +4161,7 @@ static void rn__sgd_update(rn_optim *opt, int i)
     for (j = 0; j < param->value.size; j++) {
         float g = param->grad.data[j] + opt->weight_decay[i] * p[j];
         if (d->momentum != 0.0f) {
-            b[j] = opt->steps == 0 ? g : d->momentum * b[j] + (1.0f - d->dampening) * g;
+            b[j] = opt->updates[i] == 0 ? g : d->momentum * b[j] + (1.0f - d->dampening) * g;
             g = d->nesterov ? g + d->momentum * b[j] : b[j];
         }
         p[j] -= opt->lr[i] * g;
@@ -4157,7 +4175,7 @@ static void rn__adam_update(rn_optim *opt, int i)
     const rn_optim_desc *d = &opt->desc;
     rn_param *param = opt->params[i];
     float *p = param->value.data, *m = opt->first[i].data, *v = opt->second[i].data;
-    double t = (double)(opt->steps + 1);
+    double t = (double)(opt->updates[i] + 1);
     float correction1 = (float)(1.0 - pow(d->beta1, t));
     float sqrt_correction2 = (float)sqrt(1.0 - pow(d->beta2, t));
     float step = opt->lr[i] / correction1;
@@ -4182,7 +4200,7 @@ static void rn__rprop_update(rn_optim *opt, int i)
     rn_param *param = opt->params[i];
     float *p = param->value.data, *previous = opt->first[i].data, *step = opt->second[i].data;
     size_t j;
-    if (opt->steps == 0) rn_tensor_fill(&opt->second[i], opt->lr[i]);
+    if (opt->updates[i] == 0) rn_tensor_fill(&opt->second[i], opt->lr[i]);
     for (j = 0; j < param->value.size; j++) {
         float g = param->grad.data[j], agreement = g * previous[j];
         float size = step[j] * (agreement > 0.0f ? d->eta_plus : agreement < 0.0f ? d->eta_minus : 1.0f);
@@ -4222,6 +4240,7 @@ RN_API int rn_optim_step(rn_optim *opt)
         else if (opt->desc.kind == RN_RPROP) rn__rprop_update(opt, i);
         else rn__adam_update(opt, i);
         rn__project(opt->params[i]);
+        opt->updates[i]++;
     }
     opt->steps++;
     return RN_OK;
@@ -4432,23 +4451,58 @@ static int rn__save_memory(const char *magic, rn__body_writer body, const void *
     return status;
 }
 
+/* Files are written under a temporary name beside the final one and renamed
+   into place only when complete, so an interrupted or failed write never
+   leaves half a file where a reader expects a whole one. */
+typedef struct rn__output {
+    FILE *file;
+    char temp[4096];
+} rn__output;
+
+static int rn__output_open(rn__output *out, const char *path, const char *mode, const char *caller)
+{
+    int length = snprintf(out->temp, sizeof out->temp, "%s.tmp", path);
+    out->file = NULL;
+    if (length < 0 || (size_t)length >= sizeof out->temp)
+        return rn_set_error(RN_ERR_ARGUMENT, "%s: path too long: %s", caller, path);
+    out->file = fopen(out->temp, mode);
+    if (out->file == NULL)
+        return rn_set_error(RN_ERR_IO, "%s: cannot create %s: %s", caller, out->temp,
+                            strerror(errno));
+    return RN_OK;
+}
+
+/* Closes the file and renames it to path when everything was written
+   (status RN_OK and no write error); otherwise removes it and keeps status. */
+static int rn__output_close(rn__output *out, int status, const char *path, const char *caller)
+{
+    int failed = ferror(out->file);
+    if (fclose(out->file) != 0) failed = 1;
+    if (status == RN_OK && failed)
+        status = rn_set_error(RN_ERR_IO, "%s: writing %s failed: %s", caller, out->temp,
+                              strerror(errno));
+    if (status == RN_OK && rename(out->temp, path) != 0)
+        status = rn_set_error(RN_ERR_IO, "%s: cannot rename %s to %s: %s", caller, out->temp,
+                              path, strerror(errno));
+    if (status != RN_OK) remove(out->temp);
+    return status;
+}
+
 static int rn__save_file(const char *magic, rn__body_writer body, const void *object,
                          const char *path, const char *caller)
 {
     rn__writer w;
-    FILE *file;
+    rn__output out;
     int status;
     if (object == NULL || path == NULL)
         return rn_set_error(RN_ERR_ARGUMENT, "%s: NULL object or path", caller);
-    file = fopen(path, "wb");
-    if (file == NULL) return rn_set_error(RN_ERR_IO, "%s: cannot create %s", caller, path);
+    if ((status = rn__output_open(&out, path, "wb", caller)) != RN_OK) return status;
     memset(&w, 0, sizeof w);
-    w.file = file;
+    w.file = out.file;
     status = rn__write_container(&w, magic, body, object, caller);
-    if (fclose(file) != 0) w.failed = 1;
     if (status == RN_OK && w.failed)
-        status = rn_set_error(RN_ERR_IO, "%s: writing %s failed", caller, path);
-    return status;
+        status = rn_set_error(RN_ERR_IO, "%s: writing %s failed", caller, out.temp);
+    return rn__output_close(&out, status, path, caller);
 }
 
 /* --- reading: every count is checked against the bytes that remain ------ */
@@ -4456,6 +4510,7 @@ static int rn__save_file(const char *magic, rn__body_writer body, const void *ob
 typedef struct rn__reader {
     const unsigned char *data;
     size_t size, at;
+    uint32_t version;   /* the file's format version */
     const char *caller; /* names the loading function in messages */
 } rn__reader;
 
@@ -4590,6 +4645,7 @@ static int rn__open_container(rn__reader *r, const void *bytes, size_t size, con
         return rn_set_error(RN_ERR_FORMAT, "%s: CRC-32 mismatch: the file is damaged", caller);
     r->at = 12;
     r->size = size - 4;
+    r->version = version;
     return RN_OK;
 }
 
@@ -4611,7 +4667,7 @@ static int rn__read_file(const char *path, unsigned char **bytes, size_t *size)
     *size = 0;
     if (path == NULL) return rn_set_error(RN_ERR_ARGUMENT, "cannot read a file: path is NULL");
     file = fopen(path, "rb");
-    if (file == NULL) return rn_set_error(RN_ERR_IO, "%s: cannot open", path);
+    if (file == NULL) return rn_set_error(RN_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     if (fseek(file, 0, SEEK_END) != 0 || (length = ftell(file)) < 0 || fseek(file, 0, SEEK_SET) != 0)
         status = rn_set_error(RN_ERR_IO, "%s: cannot determine the size", path);
     if (status == RN_OK) {
@@ -4969,6 +5025,7 @@ static void rn__write_optim(rn__writer *w, const void *object)
         int n_state = rn__optim_state(opt, i, state);
         rn__write_f32(w, opt->lr[i]);
         rn__write_f32(w, opt->weight_decay[i]);
+        rn__write_u32(w, (uint32_t)opt->updates[i]);
         rn__write_u32(w, (uint32_t)n_state);
         for (k = 0; k < n_state; k++) rn__write_floats(w, state[k]->data, state[k]->size);
     }
@@ -4981,7 +5038,7 @@ static int rn__read_optim(rn__reader *r, rn_optim *opt, int commit)
 {
     int ints[RN__MAX_HYPER] = {0}, expected_ints[RN__OPTIM_INTS], n_ints = 0, n_floats = 0;
     float floats[RN__MAX_HYPER] = {0}, expected_floats[RN__OPTIM_FLOATS], lr = 0.0f, decay = 0.0f;
-    int count = 0;
+    int count = 0, updates = 0;
     uint32_t steps_low = 0, steps_high = 0;
     rn_tensor *state[2];
     int i, k, n_state = 0;
@@ -5004,6 +5061,10 @@ static int rn__read_optim(rn__reader *r, rn_optim *opt, int commit)
         int expected_state = rn__optim_state(opt, i, state);
         status = rn__read_values(r, &lr, 1, "a learning rate");
         if (status == RN_OK) status = rn__read_values(r, &decay, 1, "a weight decay");
+        /* Format 1 kept one step count for every parameter. */
+        updates = (int)steps_low;
+        if (status == RN_OK && r->version >= 2)
+            status = rn__read_int(r, 0, (int)steps_low, &updates, "a parameter's update count");
         if (status == RN_OK)
             status = rn__read_int(r, expected_state, expected_state, &n_state, "a state count");
         for (k = 0; k < n_state && status == RN_OK; k++)
@@ -5011,6 +5072,7 @@ static int rn__read_optim(rn__reader *r, rn_optim *opt, int commit)
         if (commit) {
             opt->lr[i] = lr;
             opt->weight_decay[i] = decay;
+            opt->updates[i] = updates;
         }
     }
     if (status == RN_OK && commit) {
@@ -5214,8 +5276,9 @@ static void rn__export_build(FILE *file, const rn_net *net, const char *name)
 RN_API int rn_net_export_c(const rn_net *net, const char *path, const char *name)
 {
     char upper[72];
+    rn__output out;
     FILE *file;
-    int status = rn__check_savable(net, "rn_net_export_c"), i, k, failed;
+    int status = rn__check_savable(net, "rn_net_export_c"), i, k;
     size_t j;
     if (status != RN_OK) return status;
     if (path == NULL || !rn__is_identifier(name))
@@ -5233,18 +5296,15 @@ RN_API int rn_net_export_c(const rn_net *net, const char *path, const char *name
                                         net->layers[i]->params[k].name, (unsigned long)j);
     for (j = 0; j <= strlen(name); j++)
         upper[j] = name[j] >= 'a' && name[j] <= 'z' ? (char)(name[j] - 'a' + 'A') : name[j];
-    file = fopen(path, "w");
-    if (file == NULL) return rn_set_error(RN_ERR_IO, "rn_net_export_c: cannot create %s", path);
+    if (rn__output_open(&out, path, "w", "rn_net_export_c") != RN_OK) return RN_ERR_IO;
+    file = out.file;
     rn__export_header(file, net, name, upper);
     for (i = 0; i < net->n_layers; i++)
         for (k = 0; k < net->layers[i]->n_params; k++)
             rn__export_values(file, name, &net->layers[i]->params[k]);
     rn__export_build(file, net, name);
     fprintf(file, "#endif\n");
-    failed = ferror(file);
-    if (fclose(file) != 0 || failed)
-        return rn_set_error(RN_ERR_IO, "rn_net_export_c: writing %s failed", path);
-    return RN_OK;
+    return rn__output_close(&out, RN_OK, path, "rn_net_export_c");
 }
 
 /* --- heap-free inference ------------------------------------------------- */
