@@ -1,7 +1,7 @@
 /* test_cxx.cpp - relunet from C++: the headers compile as C++ and a C++
    program trains a network through the public API. The Makefile links this
    file twice, against the implementation compiled as C and as C++
-   (tests/relunet_impl.c), so both linkages are proven. */
+   (tests/implementation.c), so both linkages are proven. */
 #include "relunet.h"
 #include "relunet_data.h"
 #include "harness.h"
