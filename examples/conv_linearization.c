@@ -652,11 +652,11 @@ int main(int argc, char **argv)
     if (status != 0) return status > 0 ? 0 : 2;
     snprintf(s.models_dir, sizeof s.models_dir, "%s/models", s.opt.common.out);
     if (!s.opt.common.list && study_make_folder(s.models_dir) != 0) return 1;
-    if (study_load_fashion_mnist(s.opt.common.data, s.opt.common.train_size, s.opt.common.test_size,
+    if (!s.opt.common.list && study_load_fashion_mnist(s.opt.common.data, s.opt.common.train_size, s.opt.common.test_size,
                                  (uint64_t)s.opt.common.seed, &s.train, &s.test) != 0)
         return 1;
     list_models(&s);
-    failed = find_shown_images(&s);
+    failed = !s.opt.common.list && find_shown_images(&s);
     if (!failed) status = train_models(&s);
     if (!failed && status == 0) failed = write_report(&s, report_seconds() - start);
     rn_dataset_free(&s.train);

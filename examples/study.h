@@ -201,6 +201,10 @@ void study_units_setting(study_units *u, const char *name, const char *format, .
 /* A list of numbers as one setting, "0,0.005,0.01". */
 void study_units_list_setting(study_units *u, const char *name, const double *values, int n);
 
+/* A unit name made from a label: lower-case letters and digits, every run
+   of anything else one '_' ("Method 1, X=Y=Z=1/3" -> "method_1_x_y_z_1_3"). */
+void study_unit_name_from(const char *label, char *name, size_t size);
+
 /* The --help lines of --shard, --merge and --list. */
 #define STUDY_UNITS_USAGE                                                                        \
     "  --shard I/N        train only units I, I+N, I+2N, ... (I from 1) and save them in\n"   \
@@ -1038,6 +1042,19 @@ void study_units_list_setting(study_units *u, const char *name, const double *va
     for (i = 0; i < n; i++)
         snprintf(text + strlen(text), sizeof text - strlen(text), "%s%.15g", i ? "," : "", values[i]);
     study_units_setting(u, name, "%s", text);
+}
+
+void study_unit_name_from(const char *label, char *name, size_t size)
+{
+    size_t n = 0;
+    for (; *label && n + 1 < size; label++) {
+        unsigned char c = (unsigned char)*label;
+        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) name[n++] = (char)c;
+        else if (c >= 'A' && c <= 'Z') name[n++] = (char)(c - 'A' + 'a');
+        else if (n > 0 && name[n - 1] != '_') name[n++] = '_';
+    }
+    if (n > 0 && name[n - 1] == '_') n--;
+    if (size > 0) name[n] = '\0';
 }
 
 /* The value of `name` in settings ("name=value" lines) into value; 0 when
