@@ -22,6 +22,8 @@ group_packages() {
     firmware) echo "gcc-arm-none-eabi:/usr/bin/arm-none-eabi-gcc" ;;
     reference) echo "python3-sklearn:/usr/lib/python3/dist-packages/sklearn/__init__.py" ;;
     torch) echo "python3-torch:/usr/lib/python3/dist-packages/torch/__init__.py" ;;
+    slurm) echo "slurm-wlm:/usr/sbin/slurmctld slurm-wlm:/usr/sbin/slurmd slurm-wlm:/usr/bin/sbatch" \
+                "munge:/usr/sbin/munged parallel:/usr/bin/parallel" ;;
     *) echo "deps.sh: unknown group '$1'" >&2; exit 2 ;;
     esac
 }

@@ -440,9 +440,22 @@ static void test_rai_quick(void)
     check_shards_merge("rai_moons", "", out, NULL);
 }
 
+/* tests/slurm.sh borrows two pieces: "--write-cifar DIR" writes the
+   synthetic CIFAR-10 into DIR, "--same-csv WHOLE MERGED [SUB]" exits 0 when
+   the CSV files agree as check_shards_merge wants them to. */
+static int helper_mode(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "--write-cifar") == 0) return write_synthetic_cifar(argv[2]) != 0;
+    if ((argc == 4 || argc == 5) && strcmp(argv[1], "--same-csv") == 0)
+        return !same_csv_files(argv[2], argv[3], argc == 5 ? argv[4] : "");
+    fprintf(stderr, "usage: test_examples [--write-cifar DIR | --same-csv WHOLE MERGED [SUB]]\n");
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
     const char *slash = argc > 0 ? strrchr(argv[0], '/') : NULL;
+    if (argc > 1) return helper_mode(argc, argv);
     snprintf(bin_dir, sizeof bin_dir, "%.*s", slash ? (int)(slash - argv[0]) : 1, slash ? argv[0] : ".");
     snprintf(test_dir, sizeof test_dir, "/tmp/relunet_examples_XXXXXX");
     if (!mkdtemp(test_dir)) {
