@@ -626,7 +626,7 @@ static int write_report(run_result *const *results, const problem *p, const opti
     fprintf(md, "## Files\n\n- `losses.csv`: every curve point (experiment, run, seed, iteration, "
                 "objective, output_loss, hidden_loss, forward_bce)\n- `results.csv`: final values "
                 "per run\n- `landscapes.csv`: every landscape cell\n");
-    if (fclose(md) != 0) status = -1;
+    if (report_fclose(md) != 0) status = -1;
     return status;
 }
 
@@ -685,6 +685,7 @@ int main(int argc, char **argv)
     double start = report_seconds();
     int e, status = parse_options(argc, argv, &o);
     if (status != 0) return status > 0 ? 0 : 2;
+    if (!o.common.list && study_make_folder(o.common.out) != 0) return 1; /* before the training */
     all = (run_result *)calloc((size_t)N_EXPERIMENTS * o.runs, sizeof *all);
     if (all == NULL || make_problem(&p) != RN_OK) {
         fprintf(stderr, "rai_moons: %s\n", all ? rn_last_error() : "out of memory");

@@ -64,13 +64,14 @@ int study_cores(void);
    train_size or test_size is below the set's size. When the data is
    missing, prints where it looked and how to get it, and returns -1. */
 
-/* Fashion-MNIST, pixels in [0, 1]; dir NULL: $RELUNET_DATA/fashion-mnist,
-   then the Debian package's folder. */
+/* Fashion-MNIST, pixels in [0, 1]; dir (or $RELUNET_DATA when NULL) is its
+   folder or the one holding fashion-mnist/; with neither, the Debian
+   package's folder. */
 int study_load_fashion_mnist(const char *dir, int train_size, int test_size, uint64_t seed,
                              rn_dataset *train, rn_dataset *test);
 /* CIFAR-10, every image standardised on its own (zero mean, unit variance,
-   as tf.image.per_image_standardization); dir is the cifar-10-batches-bin
-   folder, NULL: $RELUNET_DATA/cifar-10-batches-bin. */
+   as tf.image.per_image_standardization); dir (or $RELUNET_DATA when NULL)
+   is the cifar-10-batches-bin folder or the one holding it. */
 int study_load_cifar10(const char *dir, int train_size, int test_size, uint64_t seed,
                        rn_dataset *train, rn_dataset *test);
 
@@ -263,7 +264,8 @@ int study_result_read(const char *dir, const char *name, study_result *result);
 
 /* ---- pieces of every report ----------------------------------------------- */
 
-/* Creates dir and its missing parents; 0, or -1 after saying it cannot. */
+/* report_output_folder(dir) (created, writable, no stale REPORT.md); 0, or
+   -1 after saying why not. */
 int study_make_folder(const char *dir);
 /* dir/REPORT.md opened for writing, or NULL after saying it cannot be. */
 FILE *study_report_open(const char *dir);
@@ -510,16 +512,15 @@ int study_load_fashion_mnist(const char *dir, int train_size, int test_size, uin
     return study__load(rn_data_fashion_mnist, dir, train_size, test_size, seed, train, test,
                        "Fashion-MNIST could not be loaded. Install it (Debian/Ubuntu: apt-get "
                        "install dataset-fashion-mnist), or point\n--data DIR or RELUNET_DATA at a "
-                       "folder with the four IDX files.\n");
+                       "folder with the four IDX files or with fashion-mnist/ in it.\n");
 }
 
 int study_load_cifar10(const char *dir, int train_size, int test_size, uint64_t seed,
                        rn_dataset *train, rn_dataset *test)
 {
     if (study__load(rn_data_cifar10, dir, train_size, test_size, seed, train, test,
-                    "CIFAR-10 could not be loaded. Pass its binary version's folder with --data "
-                    "DIR/cifar-10-batches-bin,\nor set RELUNET_DATA=DIR (in development: "
-                    "RELUNET_DATA=../shared/data).\n") != 0)
+                    "CIFAR-10 could not be loaded. Fetch it with scripts/get-cifar10.sh DIR (or "
+                    "make data-cifar10),\nthen pass --data DIR or set RELUNET_DATA=DIR.\n") != 0)
         return -1;
     rn_data_standardize_images(&train->inputs);
     rn_data_standardize_images(&test->inputs);
@@ -1103,33 +1104,32 @@ static int study__same_settings(const char *path, const char *theirs, const char
     return 0;
 }
 
-static void study__unit_path(char *path, size_t size, const char *dir, const study_units *u, int unit)
+/* dir/units and the unit's file name in it. */
+static void study__unit_file(char *folder, char *name, size_t size, const char *dir, const study_units *u,
+                             int unit)
 {
-    char name[256];
-    u->name(unit, u->context, name, sizeof name);
-    snprintf(path, size, "%s/units/%s.unit", dir, name);
+    snprintf(folder, size, "%s/units", dir);
+    u->name(unit, u->context, name, size - 8);
+    strcat(name, ".unit");
 }
 
-/* Writes unit's result after the settings, through a temporary file, so
-   that a file under the unit's name is always whole. 0 or -1. */
+/* Writes unit's result after the settings (whole or not at all, as every
+   file of report_fopen). 0 or -1. */
 static int study__unit_save(const char *dir, const study_units *u, int unit, const void *result)
 {
-    char path[1200], temporary[1216];
+    char folder[1100], name[256];
     FILE *f;
     int failed;
-    study__unit_path(path, sizeof path, dir, u, unit);
-    snprintf(temporary, sizeof temporary, "%s.partial", path);
-    if ((f = fopen(temporary, "wb")) == NULL) {
-        fprintf(stderr, "cannot write %s\n", temporary);
+    study__unit_file(folder, name, sizeof name, dir, u, unit);
+    if ((f = report_fopen(folder, name, "wb")) == NULL) {
+        fprintf(stderr, "cannot write %s/%s\n", folder, name);
         return -1;
     }
     failed = fprintf(f, "%s\n%sresult=%lu\n", study__unit_magic, u->settings,
                      (unsigned long)u->result_size) < 0;
     failed |= fwrite(result, 1, u->result_size, f) != u->result_size;
-    failed |= fclose(f) != 0;
-    if (failed || rename(temporary, path) != 0) {
-        fprintf(stderr, "cannot write %s\n", path);
-        remove(temporary);
+    if ((report_fclose(f) != 0) | failed) {
+        fprintf(stderr, "cannot write %s/%s\n", folder, name);
         return -1;
     }
     return 0;
@@ -1139,11 +1139,12 @@ static int study__unit_save(const char *dir, const study_units *u, int unit, con
    after saying what is wrong with the file (other settings among it). */
 static int study__unit_load(const char *dir, const study_units *u, int unit, void *result)
 {
-    char path[1200], *line = NULL, *settings = NULL;
+    char folder[1100], name[256], path[1400], *line = NULL, *settings = NULL;
     size_t line_size = 0, length = 0;
     FILE *f;
     int status = -1;
-    study__unit_path(path, sizeof path, dir, u, unit);
+    study__unit_file(folder, name, sizeof name, dir, u, unit);
+    snprintf(path, sizeof path, "%s/%s", folder, name);
     if ((f = fopen(path, "rb")) == NULL) return 1;
     settings = (char *)calloc(STUDY_SETTINGS_SIZE, 1);
     if (settings && study__line(f, &line, &line_size) && strcmp(line, study__unit_magic) == 0) {
@@ -1202,14 +1203,14 @@ static int study__copy_file(const char *from, const char *to, const char *name)
     if (stat(source, &a) != 0 || !S_ISREG(a.st_mode)) return 0;
     if (stat(target, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) return 0;
     if ((in = fopen(source, "rb")) == NULL) return -1;
-    if ((out = fopen(target, "wb")) == NULL) {
+    if ((out = report_fopen(to, name, "wb")) == NULL) {
         fclose(in);
         return -1;
     }
     while ((n = fread(buffer, 1, sizeof buffer, in)) > 0) failed |= fwrite(buffer, 1, n, out) != n;
     failed |= ferror(in) != 0;
     fclose(in);
-    return fclose(out) != 0 || failed ? -1 : 0;
+    return (report_fclose(out) != 0) | failed ? -1 : 0;
 }
 
 /* Every file of dir/sub into out/sub. */
@@ -1223,7 +1224,8 @@ static int study__copy_folder(const char *dir, const char *out, const char *sub)
     snprintf(to, sizeof to, "%s/%s", out, sub);
     if ((listing = opendir(from)) == NULL) return 0; /* a shard without files */
     while (!failed && (entry = readdir(listing)) != NULL)
-        if (entry->d_name[0] != '.') failed = study__copy_file(from, to, entry->d_name);
+        if (entry->d_name[0] != '.' && !strstr(entry->d_name, ".tmp")) /* not half-written ones */
+            failed = study__copy_file(from, to, entry->d_name);
     closedir(listing);
     if (failed) fprintf(stderr, "cannot copy the files of %s into %s\n", from, to);
     return failed ? -1 : 0;
@@ -1324,8 +1326,8 @@ int study_run_units(const study_options *o, study_units *u)
 
 int study_make_folder(const char *dir)
 {
-    if (report_mkdir_p(dir) == 0) return 0;
-    fprintf(stderr, "cannot create the folder %s\n", dir);
+    if (report_output_folder(dir) == 0) return 0;
+    fprintf(stderr, "cannot write in the folder %s: %s\n", dir, strerror(errno));
     return -1;
 }
 
