@@ -226,8 +226,11 @@ MODEL FILES
    Optimizer state's body: list of u32 [kind, nesterov]; list of f32 [lr,
    momentum, dampening, weight_decay, beta1, beta2, eps]; the step count as
    two u32 (low half first); the parameter count (u32), then per parameter
-   f32 learning rate, f32 weight decay and a list of state tensors, each a
-   list of f32 (SGD: the momentum buffer; Adam/AdamW: both moments).
+   f32 learning rate, f32 weight decay, u32 the number of steps that updated
+   it (its state starts at its first update; format 1 had no such count and
+   is read as if every step had updated every parameter) and a list of state
+   tensors, each a list of f32 (SGD: the momentum buffer; Adam/AdamW: both
+   moments; Rprop: the previous gradient and the step sizes).
 
 HEAP-FREE INFERENCE
    For a microcontroller: rn_net_export_c writes a header with the weights as
@@ -689,7 +692,7 @@ RN_API double rn_topk_error(const rn_tensor *logits, const int *labels, int k);
    0xCBF43926. */
 RN_API uint32_t rn_crc32(uint32_t crc, const void *data, size_t size);
 
-#define RN_FILE_VERSION 1 /* the newest model-file format this build reads and writes */
+#define RN_FILE_VERSION 2 /* the newest model-file format this build reads and writes */
 
 /* Model files (format under MODEL FILES at the top of this file). Saving
    writes the architecture, every hyper-parameter and every parameter value;
@@ -4226,6 +4229,9 @@ struct rn_optim {
     float *weight_decay;
     rn_tensor *first;    /* SGD momentum, Adam first moment, Rprop previous gradient */
     rn_tensor *second;   /* Adam second moment, Rprop step sizes */
+    long *updates;       /* per parameter: the steps that changed it. Its state
+                            starts at its first update, as torch.optim's does,
+                            so a parameter unfrozen late starts fresh. */
     long steps;
 };
 
@@ -4240,6 +4246,7 @@ RN_API void rn_optim_free(rn_optim *opt)
     if (opt->params) RN_FREE(opt->params);
     if (opt->lr) RN_FREE(opt->lr);
     if (opt->weight_decay) RN_FREE(opt->weight_decay);
+    if (opt->updates) RN_FREE(opt->updates);
     if (opt->first) RN_FREE(opt->first);
     if (opt->second) RN_FREE(opt->second);
     RN_FREE(opt);
@@ -4287,7 +4294,9 @@ RN_API rn_optim *rn_optim_new_params(rn_param *const *params, int count,
     opt->weight_decay = (float *)rn__calloc((size_t)count, sizeof *opt->weight_decay);
     opt->first = (rn_tensor *)rn__calloc((size_t)count, sizeof *opt->first);
     opt->second = (rn_tensor *)rn__calloc((size_t)count, sizeof *opt->second);
-    if (!opt->params || !opt->lr || !opt->weight_decay || !opt->first || !opt->second)
+    opt->updates = (long *)rn__calloc((size_t)count, sizeof *opt->updates);
+    if (!opt->params || !opt->lr || !opt->weight_decay || !opt->first || !opt->second ||
+        !opt->updates)
         status = rn_set_error(RN_ERR_MEMORY, "rn_optim_new: cannot allocate state");
     for (i = 0; i < count && status == RN_OK; i++) {
         rn_param *param = params[i];
@@ -4364,7 +4373,7 @@ static void rn__sgd_update(rn_optim *opt, int i)
     for (j = 0; j < param->value.size; j++) {
         float g = param->grad.data[j] + opt->weight_decay[i] * p[j];
         if (d->momentum != 0.0f) {
-            b[j] = opt->steps == 0 ? g : d->momentum * b[j] + (1.0f - d->dampening) * g;
+            b[j] = opt->updates[i] == 0 ? g : d->momentum * b[j] + (1.0f - d->dampening) * g;
             g = d->nesterov ? g + d->momentum * b[j] : b[j];
         }
         p[j] -= opt->lr[i] * g;
@@ -4378,7 +4387,7 @@ static void rn__adam_update(rn_optim *opt, int i)
     const rn_optim_desc *d = &opt->desc;
     rn_param *param = opt->params[i];
     float *p = param->value.data, *m = opt->first[i].data, *v = opt->second[i].data;
-    double t = (double)(opt->steps + 1);
+    double t = (double)(opt->updates[i] + 1);
     float correction1 = (float)(1.0 - pow(d->beta1, t));
     float sqrt_correction2 = (float)sqrt(1.0 - pow(d->beta2, t));
     float step = opt->lr[i] / correction1;
@@ -4403,7 +4412,7 @@ static void rn__rprop_update(rn_optim *opt, int i)
     rn_param *param = opt->params[i];
     float *p = param->value.data, *previous = opt->first[i].data, *step = opt->second[i].data;
     size_t j;
-    if (opt->steps == 0) rn_tensor_fill(&opt->second[i], opt->lr[i]);
+    if (opt->updates[i] == 0) rn_tensor_fill(&opt->second[i], opt->lr[i]);
     for (j = 0; j < param->value.size; j++) {
         float g = param->grad.data[j], agreement = g * previous[j];
         float size = step[j] * (agreement > 0.0f ? d->eta_plus : agreement < 0.0f ? d->eta_minus : 1.0f);
@@ -4443,6 +4452,7 @@ RN_API int rn_optim_step(rn_optim *opt)
         else if (opt->desc.kind == RN_RPROP) rn__rprop_update(opt, i);
         else rn__adam_update(opt, i);
         rn__project(opt->params[i]);
+        opt->updates[i]++;
     }
     opt->steps++;
     return RN_OK;
@@ -4677,6 +4687,7 @@ static int rn__save_file(const char *magic, rn__body_writer body, const void *ob
 typedef struct rn__reader {
     const unsigned char *data;
     size_t size, at;
+    uint32_t version;   /* the file's format version */
     const char *caller; /* names the loading function in messages */
 } rn__reader;
 
@@ -4811,6 +4822,7 @@ static int rn__open_container(rn__reader *r, const void *bytes, size_t size, con
         return rn_set_error(RN_ERR_FORMAT, "%s: CRC-32 mismatch: the file is damaged", caller);
     r->at = 12;
     r->size = size - 4;
+    r->version = version;
     return RN_OK;
 }
 
@@ -5190,6 +5202,7 @@ static void rn__write_optim(rn__writer *w, const void *object)
         int n_state = rn__optim_state(opt, i, state);
         rn__write_f32(w, opt->lr[i]);
         rn__write_f32(w, opt->weight_decay[i]);
+        rn__write_u32(w, (uint32_t)opt->updates[i]);
         rn__write_u32(w, (uint32_t)n_state);
         for (k = 0; k < n_state; k++) rn__write_floats(w, state[k]->data, state[k]->size);
     }
@@ -5202,7 +5215,7 @@ static int rn__read_optim(rn__reader *r, rn_optim *opt, int commit)
 {
     int ints[RN__MAX_HYPER] = {0}, expected_ints[RN__OPTIM_INTS], n_ints = 0, n_floats = 0;
     float floats[RN__MAX_HYPER] = {0}, expected_floats[RN__OPTIM_FLOATS], lr = 0.0f, decay = 0.0f;
-    int count = 0;
+    int count = 0, updates = 0;
     uint32_t steps_low = 0, steps_high = 0;
     rn_tensor *state[2];
     int i, k, n_state = 0;
@@ -5225,6 +5238,10 @@ static int rn__read_optim(rn__reader *r, rn_optim *opt, int commit)
         int expected_state = rn__optim_state(opt, i, state);
         status = rn__read_values(r, &lr, 1, "a learning rate");
         if (status == RN_OK) status = rn__read_values(r, &decay, 1, "a weight decay");
+        /* Format 1 kept one step count for every parameter. */
+        updates = (int)steps_low;
+        if (status == RN_OK && r->version >= 2)
+            status = rn__read_int(r, 0, (int)steps_low, &updates, "a parameter's update count");
         if (status == RN_OK)
             status = rn__read_int(r, expected_state, expected_state, &n_state, "a state count");
         for (k = 0; k < n_state && status == RN_OK; k++)
@@ -5232,6 +5249,7 @@ static int rn__read_optim(rn__reader *r, rn_optim *opt, int commit)
         if (commit) {
             opt->lr[i] = lr;
             opt->weight_decay[i] = decay;
+            opt->updates[i] = updates;
         }
     }
     if (status == RN_OK && commit) {

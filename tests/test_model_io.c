@@ -155,7 +155,7 @@ static void test_round_trip_every_layer_and_kind(void)
    sigmoid: the complete file, written by hand from the documented format.
    Any host must write exactly these bytes and read them back. */
 static const unsigned char golden_file[] = {
-    'R', 'N', 'E', 'T', 1, 0, 0, 0, 124, 0, 0, 0,         /* magic, version, body size */
+    'R', 'N', 'E', 'T', 2, 0, 0, 0, 124, 0, 0, 0,         /* magic, version, body size */
     1, 0, 0, 0, 2, 0, 0, 0,                               /* sample shape: [2] */
     2, 0, 0, 0,                                           /* two layers */
     1, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0,       /* linear: units 1, bias 1 */
@@ -170,7 +170,7 @@ static const unsigned char golden_file[] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,                   /* per layer, not frozen, normalised */
     1, 0, 0, 0, 0, 0, 0, 0,                               /* slope 0 */
     0, 0, 0, 0, 0, 0, 0, 0,                               /* no params, no buffers */
-    0x4D, 0x2E, 0x71, 0x99                                /* CRC-32 */
+    0x7D, 0xA0, 0xDE, 0x1E                                /* CRC-32 */
 };
 
 static void test_golden_file(void)
@@ -192,6 +192,24 @@ static void test_golden_file(void)
     if (loaded != NULL) check_same_net(net, loaded, 1);
     rn_net_free(loaded);
     rn_net_free(net);
+}
+
+/* The same network in format 1 (no layer here keeps state, so only the
+   version and the CRC differ) still loads. */
+static void test_format_1_still_loads(void)
+{
+    unsigned char bytes[sizeof golden_file];
+    uint32_t crc;
+    rn_net *loaded = NULL;
+    memcpy(bytes, golden_file, sizeof bytes);
+    bytes[4] = 1;
+    crc = rn_crc32(0, bytes, sizeof bytes - 4);
+    bytes[sizeof bytes - 4] = (unsigned char)crc;
+    bytes[sizeof bytes - 3] = (unsigned char)(crc >> 8);
+    bytes[sizeof bytes - 2] = (unsigned char)(crc >> 16);
+    bytes[sizeof bytes - 1] = (unsigned char)(crc >> 24);
+    CHECK(rn_net_load_memory(bytes, sizeof bytes, &loaded) == RN_OK && loaded != NULL);
+    rn_net_free(loaded);
 }
 
 /* Loading must fail with a message and a NULL network, or (for resealed
@@ -296,7 +314,9 @@ static int same_params(rn_net *a, rn_net *b)
 
 /* Train 2K steps straight through, or K steps, save the network and the
    optimizer, load both into new objects (the optimizer made with other
-   settings) and train K more: the weights must agree to the bit. */
+   settings) and train K more: the weights must agree to the bit. The
+   biases are frozen for the first K steps, so their state must start at
+   their own first update after the resume too. */
 static void check_resume(rn_optim_desc desc)
 {
     rn_net *straight = make_small_net(), *first = make_small_net(), *resumed = NULL;
@@ -312,7 +332,11 @@ static void check_resume(rn_optim_desc desc)
     rn_tensor_fill(&y, 0.5f);
     rn_optim_set_group(opt_straight, RN_PARAMS_OF_KIND(RN_PARAM_BIAS), desc.lr * 0.5f, 0.01f);
     rn_optim_set_group(opt_first, RN_PARAMS_OF_KIND(RN_PARAM_BIAS), desc.lr * 0.5f, 0.01f);
-    CHECK(train_steps(straight, opt_straight, &x, &y, 2 * K));
+    rn_net_set_frozen(straight, RN_PARAMS_OF_KIND(RN_PARAM_BIAS), 1);
+    rn_net_set_frozen(first, RN_PARAMS_OF_KIND(RN_PARAM_BIAS), 1);
+    CHECK(train_steps(straight, opt_straight, &x, &y, K));
+    rn_net_set_frozen(straight, RN_PARAMS_OF_KIND(RN_PARAM_BIAS), 0);
+    CHECK(train_steps(straight, opt_straight, &x, &y, K));
     CHECK(train_steps(first, opt_first, &x, &y, K));
     rn_net_save_memory(first, NULL, 0, &net_size);
     rn_optim_save_memory(opt_first, NULL, 0, &opt_size);
@@ -325,6 +349,7 @@ static void check_resume(rn_optim_desc desc)
     other.beta1 = 0.5f;
     opt_resumed = rn_optim_new(resumed, &other);
     CHECK(rn_optim_load_memory(opt_resumed, opt_bytes, opt_size) == RN_OK);
+    rn_net_set_frozen(resumed, RN_PARAMS_OF_KIND(RN_PARAM_BIAS), 0);
     CHECK(train_steps(resumed, opt_resumed, &x, &y, K));
     CHECK(same_params(straight, resumed));
     /* The file route gives the same optimizer bytes. */
@@ -356,6 +381,13 @@ static void test_resume_adam(void)
 static void test_resume_adamw(void)
 {
     check_resume((rn_optim_desc){.kind = RN_ADAMW, .lr = 0.01f, .weight_decay = 0.1f});
+}
+
+static void test_resume_sgd_dampening_and_rprop(void)
+{
+    check_resume((rn_optim_desc){.kind = RN_SGD, .lr = 0.05f, .momentum = 0.9f,
+                                 .dampening = 0.5f});
+    check_resume((rn_optim_desc){.kind = RN_RPROP, .lr = 0.01f});
 }
 
 /* A bad optimizer file, or one for another kind or network, is refused and
@@ -528,11 +560,13 @@ int main(void)
     RUN(test_crc32);
     RUN(test_round_trip_every_layer_and_kind);
     RUN(test_golden_file);
+    RUN(test_format_1_still_loads);
     RUN(test_every_truncation_and_flip_fails);
     RUN(test_newer_version_is_refused);
     RUN(test_resume_sgd_momentum);
     RUN(test_resume_adam);
     RUN(test_resume_adamw);
+    RUN(test_resume_sgd_dampening_and_rprop);
     RUN(test_optim_load_errors_leave_it_unchanged);
     RUN(test_arena_inference);
     RUN(test_export_c_writes_every_value);
