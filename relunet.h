@@ -51,6 +51,9 @@ CONFIGURATION (define before including)
    RN_FREE(pointer)
    RN_ASSERT(condition)   internal invariant checks (default: assert)
    RELUNET_NO_SIMD        build the scalar kernels only
+   RELUNET_NO_ERROR_STRINGS  rn_last_error() names only the status, and no
+                          printf-family function is linked (microcontrollers;
+                          define NDEBUG too, or assert links fiprintf)
 
 VERSION
    0.1.0: RELUNET_VERSION_MAJOR, _MINOR, _PATCH and RELUNET_VERSION_STRING
@@ -103,7 +106,7 @@ API GROUPS
                  rn_optim_load_memory rn_crc32
    firmware      rn_net_export_c rn_net_fold_batchnorm rn_arena_init rn_arena_alloc
                  rn_net_new_arena rn_net_bind_params rn_net_bind_params_checked
-                 rn_net_arena_bytes RN_NET_ARENA_BYTES
+                 rn_net_arena_input rn_net_arena_bytes RN_NET_ARENA_BYTES
    RAI training  rn_rai_new rn_rai_step rn_rai_loss rn_rai_resync rn_rai_aux
                  rn_rai_optim rn_rai_free
 
@@ -800,8 +803,12 @@ RN_API int rn_net_fold_batchnorm(const rn_net *net, rn_net **folded);
 /* Heap-free inference. An arena hands out 64-byte aligned blocks of a
    caller's buffer and never frees them. A network made by rn_net_new_arena
    takes everything from it: the network and its layers, and at the first
-   forward pass two buffers its layers write to in turn (so only the last
-   layer's output survives a pass). Its parameters have no storage of their
+   forward pass two buffers its layers write to in turn. Layers that map
+   each value to the value in its place (activations, batch norm, dropout,
+   flatten) write over their input instead, and each buffer is sized for
+   the largest output planned into it, so only the last layer's output
+   survives a pass; the second buffer can hold the input too
+   (rn_net_arena_input). Its parameters have no storage of their
    own: rn_net_bind_params points them at arrays the caller keeps (in flash,
    say). It does inference only: forward in RN_EVAL mode on batches of at
    most max_batch, and nothing else allocates; backward, rn_net_init and
@@ -835,18 +842,25 @@ RN_API int rn_net_bind_params(rn_net *net, const float *const *values);
    rather than run. */
 RN_API int rn_net_bind_params_checked(rn_net *net, int n_values, const float *const *values,
                                       const size_t *counts, uint32_t crc32);
+/* Where to put a batch's input so that it costs no memory of its own: the
+   arena's second buffer, which holds max_batch samples of the input shape
+   (taken from the arena on the first call, NULL when it does not fit).
+   Pass rn_net_forward a view of it; the pass overwrites it. */
+RN_API float *rn_net_arena_input(rn_net *net);
 /* Bytes an arena needs for an inference copy of net built with max_layers =
    its layer count: RN_NET_ARENA_BYTES with net's figures. */
 RN_API size_t rn_net_arena_bytes(const rn_net *net, int max_batch);
 /* The same as a constant expression, for static buffers: a network of
-   n_layers layers whose largest layer output has max_layer_floats values
-   per sample. Includes 63 bytes for aligning a buffer that is not aligned. */
+   n_layers layers whose two buffers hold first_floats and second_floats
+   values per sample (rn_net_export_c writes the figures). Includes 63 bytes
+   for aligning a buffer that is not aligned. */
 #define RN__ARENA_ROUND(bytes) (((size_t)(bytes) + 63u) / 64u * 64u)
-#define RN_NET_ARENA_BYTES(n_layers, max_layer_floats, max_batch)                              \
+#define RN_NET_ARENA_BYTES(n_layers, first_floats, second_floats, max_batch)                  \
     (63u + RN__ARENA_ROUND(sizeof(rn_net)) + RN__ARENA_ROUND((n_layers) * sizeof(rn_layer *)) + \
      RN__ARENA_ROUND((n_layers) * sizeof(rn_tensor)) +                                          \
      (size_t)(n_layers) * RN__ARENA_ROUND(sizeof(rn_layer)) +                                   \
-     2u * RN__ARENA_ROUND((size_t)(max_batch) * (size_t)(max_layer_floats) * sizeof(float)))
+     RN__ARENA_ROUND((size_t)(max_batch) * (size_t)(first_floats) * sizeof(float)) +            \
+     RN__ARENA_ROUND((size_t)(max_batch) * (size_t)(second_floats) * sizeof(float)))
 
 /* ===== 13. relaxed activation identity (RAI) training ===================== */
 
@@ -984,7 +998,11 @@ RN_API const char *rn_version(void) { return RELUNET_VERSION_STRING; }
 
 /* ===== 2. status codes and error messages ================================= */
 
+#ifdef RELUNET_NO_ERROR_STRINGS
+static char rn__error_message[24] = "no error";
+#else
 static char rn__error_message[512] = "no error";
+#endif
 
 RN_API const char *rn_status_string(int status)
 {
@@ -1005,10 +1023,17 @@ RN_API const char *rn_last_error(void) { return rn__error_message; }
 
 RN_API int rn_set_error(int status, const char *format, ...)
 {
+#ifdef RELUNET_NO_ERROR_STRINGS
+    /* As stb_image's STBI_NO_FAILURE_STRINGS: the format is never read, so
+       vsnprintf is not linked. */
+    (void)format;
+    strncpy(rn__error_message, rn_status_string(status), sizeof rn__error_message - 1);
+#else
     va_list args;
     va_start(args, format);
     vsnprintf(rn__error_message, sizeof rn__error_message, format, args);
     va_end(args);
+#endif
     return status;
 }
 
@@ -1193,17 +1218,41 @@ RN_API int rn_tensor_reshape(rn_tensor *tensor, int ndim, const int *shape)
     return RN_OK;
 }
 
+/* Names and shapes are written without snprintf, which a microcontroller
+   build then need not link: text and decimal numbers appended to a buffer
+   of capacity bytes that stays terminated, cut where it is full. */
+static void rn__append_text(char *buffer, size_t capacity, size_t *used, const char *text)
+{
+    while (*text != '\0' && *used + 1 < capacity) buffer[(*used)++] = *text++;
+    buffer[*used] = '\0';
+}
+
+static void rn__append_int(char *buffer, size_t capacity, size_t *used, int value)
+{
+    char digits[12];
+    unsigned magnitude = value < 0 ? 0u - (unsigned)value : (unsigned)value;
+    int n = (int)sizeof digits - 1;
+    digits[n] = '\0';
+    do {
+        digits[--n] = (char)('0' + magnitude % 10u);
+        magnitude /= 10u;
+    } while (magnitude > 0);
+    if (value < 0) digits[--n] = '-';
+    rn__append_text(buffer, capacity, used, digits + n);
+}
+
 /* Formats dims as "[a, b, c]"; shared by tensors and layer shapes. */
 static void rn__dims_string(int ndim, const int *dims, char *buffer, size_t buffer_size)
 {
     size_t used = 0;
     int i;
     if (buffer_size == 0) return;
-    buffer[0] = '\0';
-    for (i = 0; i < ndim && used < buffer_size; i++)
-        used += (size_t)snprintf(buffer + used, buffer_size - used, "%s%d", i ? ", " : "[",
-                                 dims[i]);
-    if (used < buffer_size) snprintf(buffer + used, buffer_size - used, ndim ? "]" : "[]");
+    rn__append_text(buffer, buffer_size, &used, "[");
+    for (i = 0; i < ndim; i++) {
+        if (i > 0) rn__append_text(buffer, buffer_size, &used, ", ");
+        rn__append_int(buffer, buffer_size, &used, dims[i]);
+    }
+    rn__append_text(buffer, buffer_size, &used, "]");
 }
 
 RN_API void rn_tensor_shape_string(const rn_tensor *tensor, char *buffer, size_t buffer_size)
@@ -1228,11 +1277,13 @@ RN_API int rn_param_matches(const rn_param *param, rn_param_filter filter)
 static int rn__param_describe(rn_param *param, const char *layer_name, const char *short_name,
                               rn_param_kind kind, int layer, int ndim, const int *shape)
 {
-    size_t size;
+    size_t size, used = 0;
     int status = rn__shape_size(ndim, shape, &size, "rn_param");
     memset(param, 0, sizeof *param);
     if (status != RN_OK) return status;
-    snprintf(param->name, sizeof param->name, "%s.%s", layer_name, short_name);
+    rn__append_text(param->name, sizeof param->name, &used, layer_name);
+    rn__append_text(param->name, sizeof param->name, &used, ".");
+    rn__append_text(param->name, sizeof param->name, &used, short_name);
     param->kind = kind;
     param->layer = layer;
     param->min = -INFINITY;
@@ -2679,8 +2730,10 @@ static const rn__kernel_table *rn__kernels(void)
     if (rn__chosen_table == NULL) {
         const char *forced = getenv("RELUNET_ISA");
         if (forced == NULL || forced[0] == '\0' || rn_set_isa(forced) != RN_OK) {
+#ifndef RELUNET_NO_ERROR_STRINGS
             if (forced != NULL && forced[0] != '\0')
                 fprintf(stderr, "relunet: RELUNET_ISA ignored: %s\n", rn_last_error());
+#endif
             rn__chosen_table = rn__best_table();
         }
     }
@@ -3392,8 +3445,8 @@ static int rn__dropout_forward(rn_layer *layer, const rn_tensor *x, rn_tensor *y
     float keep_scale = 1.0f / (1.0f - layer->drop_rate);
     size_t i;
     int status;
-    if (mode == RN_EVAL) {
-        memcpy(y->data, x->data, x->size * sizeof(float));
+    if (mode == RN_EVAL) { /* in place in arena networks */
+        if (y->data != x->data) memcpy(y->data, x->data, x->size * sizeof(float));
         return RN_OK;
     }
     status = rn_tensor_resize(&layer->mask, x->ndim, x->shape);
@@ -3440,7 +3493,9 @@ RN_API int rn_layer_forward(rn_layer *layer, const rn_tensor *x, rn_tensor *y, r
     case RN_LAYER_LINEAR: rn__linear_forward(layer, x, y); break;
     case RN_LAYER_MAXPOOL2D:
     case RN_LAYER_AVGPOOL2D: rn__pool(layer, x->shape[0], x->data, y->data, NULL, NULL); break;
-    case RN_LAYER_FLATTEN: memcpy(y->data, x->data, x->size * sizeof(float)); break;
+    case RN_LAYER_FLATTEN: /* in place in arena networks */
+        if (y->data != x->data) memcpy(y->data, x->data, x->size * sizeof(float));
+        break;
     case RN_LAYER_ACTIVATION: rn__act_forward(layer, x, y); break;
     case RN_LAYER_BATCHNORM: return rn__batchnorm_forward(layer, x, y, mode);
     case RN_LAYER_DROPOUT: return rn__dropout_forward(layer, x, y, mode);
@@ -3580,6 +3635,7 @@ static void rn__layer_free(rn_layer *layer)
 /* Starts a layer that takes the network's current output as its input. */
 static int rn__layer_begin(rn_net *net, rn_layer_type type, rn_layer *layer, const char *caller)
 {
+    size_t used = 0;
     int i, same_type = 1;
     if (net == NULL) return rn_set_error(RN_ERR_ARGUMENT, "%s: network is NULL", caller);
     if (net->arena_outputs[0] != NULL)
@@ -3597,7 +3653,8 @@ static int rn__layer_begin(rn_net *net, rn_layer_type type, rn_layer *layer, con
         memcpy(layer->in_shape, previous->out_shape, sizeof layer->in_shape);
     }
     for (i = 0; i < net->n_layers; i++) same_type += net->layers[i]->type == type;
-    snprintf(layer->name, sizeof layer->name, "%s%d", rn__layer_type_names[type], same_type);
+    rn__append_text(layer->name, sizeof layer->name, &used, rn__layer_type_names[type]);
+    rn__append_int(layer->name, sizeof layer->name, &used, same_type);
     return RN_OK;
 }
 
@@ -5570,15 +5627,37 @@ static void rn__export_layer(FILE *file, const rn_layer *layer, const char *name
     fprintf(file, "        status = rn_net_add_activation_ex(net, &desc);\n    }\n");
 }
 
-static size_t rn__max_layer_floats(const rn_net *net)
+/* An arena network's buffer plan. Layer 0 writes the first buffer (its
+   input is the caller's, or in the second buffer); after it, a layer that
+   maps each value to the value in its place writes over its input, and any
+   other layer writes the buffer its input is not in. */
+static int rn__arena_in_place(const rn_layer *layer)
 {
-    size_t largest = 0;
+    return layer->type == RN_LAYER_ACTIVATION || layer->type == RN_LAYER_BATCHNORM ||
+           layer->type == RN_LAYER_DROPOUT || layer->type == RN_LAYER_FLATTEN;
+}
+
+/* Which buffer (0 or 1) layer writes: a walk from the start, which for the
+   few layers of a network on a microcontroller costs nothing worth storing. */
+static int rn__arena_buffer(const rn_net *net, int layer)
+{
+    int i, buffer = 0;
+    for (i = 1; i <= layer; i++) buffer = rn__arena_in_place(net->layers[i]) ? buffer : 1 - buffer;
+    return buffer;
+}
+
+/* Values per sample each buffer holds: the largest output planned into it,
+   and for the second the input as well. */
+static void rn__arena_plan(const rn_net *net, size_t floats[2])
+{
     int i;
+    floats[0] = 0;
+    floats[1] = rn__dims_product(net->in_ndim, net->in_shape);
     for (i = 0; i < net->n_layers; i++) {
-        size_t floats = rn__dims_product(net->layers[i]->out_ndim, net->layers[i]->out_shape);
-        largest = floats > largest ? floats : largest;
+        size_t out = rn__dims_product(net->layers[i]->out_ndim, net->layers[i]->out_shape);
+        int buffer = rn__arena_buffer(net, i);
+        floats[buffer] = out > floats[buffer] ? out : floats[buffer];
     }
-    return largest;
 }
 
 /* What RN_NET_ARENA_BYTES leaves out: each batch norm's four per-channel
@@ -5633,6 +5712,7 @@ static void rn__export_param_list(FILE *file, const rn_net *net, const char *nam
 
 static void rn__export_header(FILE *file, const rn_net *net, const char *name, const char *upper)
 {
+    size_t floats[2];
     char shape[64];
     int dims[RN_MAX_DIMS], i;
     dims[0] = 1;
@@ -5654,9 +5734,10 @@ static void rn__export_header(FILE *file, const rn_net *net, const char *name, c
         fprintf(file, "%s %s %s", i % 4 == 0 ? "\n  " : ",", net->layers[i]->name, shape);
     }
     fprintf(file, "\n*/\n#ifndef %s_MODEL_H\n#define %s_MODEL_H\n\n", upper, upper);
-    fprintf(file, "#define %s_ARENA_BYTES(max_batch) \\\n    (RN_NET_ARENA_BYTES(%d, %lu, "
-                  "(max_batch)) + %lu)\n", upper, net->n_layers,
-            (unsigned long)rn__max_layer_floats(net), (unsigned long)rn__arena_state_bytes(net));
+    rn__arena_plan(net, floats);
+    fprintf(file, "#define %s_ARENA_BYTES(max_batch) \\\n    (RN_NET_ARENA_BYTES(%d, %lu, %lu, "
+                  "(max_batch)) + %lu)\n", upper, net->n_layers, (unsigned long)floats[0],
+            (unsigned long)floats[1], (unsigned long)rn__arena_state_bytes(net));
     fprintf(file, "/* CRC-32 of the parameters' bits: the builder refuses values that differ. */\n"
                   "#define %s_PARAMS_CRC32 0x%08lXu\n\n", upper, (unsigned long)rn__params_crc32(net));
 }
@@ -5918,16 +5999,46 @@ RN_API int rn_net_bind_params_checked(rn_net *net, int n_values, const float *co
 
 RN_API size_t rn_net_arena_bytes(const rn_net *net, int max_batch)
 {
+    size_t floats[2];
     if (net == NULL || max_batch < 1) return 0;
-    return RN_NET_ARENA_BYTES(net->n_layers, rn__max_layer_floats(net), max_batch) +
+    rn__arena_plan(net, floats);
+    return RN_NET_ARENA_BYTES(net->n_layers, floats[0], floats[1], max_batch) +
            rn__arena_state_bytes(net);
+}
+
+/* The two buffers, taken from the arena once. */
+static int rn__arena_buffers_take(rn_net *net)
+{
+    size_t floats[2];
+    int k;
+    if (net->arena_outputs[0] != NULL) return RN_OK;
+    rn__arena_plan(net, floats);
+    for (k = 0; k < 2; k++) {
+        net->arena_outputs[k] =
+            (float *)rn_arena_alloc(net->arena, (size_t)net->max_batch * floats[k] * sizeof(float));
+        if (net->arena_outputs[k] == NULL) {
+            net->arena_outputs[0] = NULL;
+            return rn_set_error(RN_ERR_MEMORY, "rn_net_forward: the arena is too small for the "
+                                "buffers (rn_net_arena_bytes says %lu bytes)",
+                                (unsigned long)rn_net_arena_bytes(net, net->max_batch));
+        }
+    }
+    return RN_OK;
+}
+
+RN_API float *rn_net_arena_input(rn_net *net)
+{
+    if (net == NULL || net->arena == NULL || net->n_layers == 0) {
+        rn_set_error(RN_ERR_ARGUMENT, "rn_net_arena_input: needs an arena network with layers");
+        return NULL;
+    }
+    return rn__arena_buffers_take(net) == RN_OK ? net->arena_outputs[1] : NULL;
 }
 
 /* Before an arena network's forward pass: only inference, only bound
    parameters, and the output buffers taken from the arena once. */
 static int rn__arena_forward_begin(rn_net *net, const rn_tensor *x, rn_mode mode)
 {
-    size_t bytes = (size_t)net->max_batch * rn__max_layer_floats(net) * sizeof(float);
     int i, count = rn_net_param_count(net);
     if (mode != RN_EVAL || x->shape[0] > net->max_batch)
         return rn_set_error(RN_ERR_ARGUMENT, "rn_net_forward: an arena network does inference "
@@ -5937,25 +6048,18 @@ static int rn__arena_forward_begin(rn_net *net, const rn_tensor *x, rn_mode mode
         if (rn_net_param(net, i)->value.data == NULL)
             return rn_set_error(RN_ERR_ARGUMENT, "rn_net_forward: %s has no values; call "
                                 "rn_net_bind_params", rn_net_param(net, i)->name);
-    if (net->arena_outputs[0] != NULL) return RN_OK;
-    net->arena_outputs[0] = (float *)rn_arena_alloc(net->arena, bytes);
-    net->arena_outputs[1] = (float *)rn_arena_alloc(net->arena, bytes);
-    if (net->arena_outputs[1] != NULL) return RN_OK;
-    net->arena_outputs[0] = NULL;
-    return rn_set_error(RN_ERR_MEMORY, "rn_net_forward: the arena is too small for the outputs "
-                        "(rn_net_arena_bytes says %lu bytes)",
-                        (unsigned long)rn_net_arena_bytes(net, net->max_batch));
+    return rn__arena_buffers_take(net);
 }
 
-/* Layer i of an arena network writes into one buffer while it reads the
-   other. */
+/* Layer i of an arena network writes the buffer rn__arena_buffer plans. */
 static void rn__arena_output_bind(rn_net *net, int layer, int batch)
 {
     const rn_layer *l = net->layers[layer];
     int shape[RN_MAX_DIMS];
     shape[0] = batch;
     memcpy(shape + 1, l->out_shape, (size_t)l->out_ndim * sizeof(int));
-    net->outputs[layer] = rn_tensor_view(net->arena_outputs[layer % 2], l->out_ndim + 1, shape);
+    net->outputs[layer] =
+        rn_tensor_view(net->arena_outputs[rn__arena_buffer(net, layer)], l->out_ndim + 1, shape);
 }
 
 /* ===== 13. relaxed activation identity (RAI) training ===================== */

@@ -59,6 +59,16 @@ static void test_exported_net_runs_from_the_arena(void)
     CHECK(rn_net_forward(net, &one, RN_EVAL) == RN_OK);
     CHECK(memcmp(rn_net_output(net)->data, relu_alpha_reference_logits + 10,
                  10 * sizeof(float)) == 0);
+    /* The input can live in the arena, which the pass then overwrites. */
+    CHECK(rn_net_arena_input(net) != NULL);
+    if (rn_net_arena_input(net) != NULL) {
+        memcpy(rn_net_arena_input(net), relu_alpha_reference_input, sizeof input);
+        x = rn_tensor_view(rn_net_arena_input(net), 4, (int[]){BATCH, 1, 28, 28});
+        CHECK(rn_net_forward(net, &x, RN_EVAL) == RN_OK);
+        CHECK(memcmp(rn_net_output(net)->data, relu_alpha_reference_logits,
+                     sizeof relu_alpha_reference_logits) == 0);
+    }
+    CHECK(rn_net_arena_input(NULL) == NULL);
     /* The compile-time size is the run-time one, and all of it was needed. */
     CHECK(rn_net_arena_bytes(net, BATCH) == sizeof memory);
     CHECK(arena.used + 63 >= sizeof memory && arena.used <= sizeof memory);

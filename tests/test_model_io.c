@@ -682,6 +682,59 @@ static void test_save_is_atomic(void)
     rn_net_free(net);
 }
 
+/* The arena's buffer plan: layers that map values in place write over
+   their input, but never over the caller's; the input can live in the
+   arena; the result is the heap network's bit for bit either way. */
+static void test_arena_buffers_in_place(void)
+{
+    rn_net *net = rn_net_new(3, (int[]){2, 3, 3}), *copy;
+    static unsigned char memory[1 << 15];
+    float before[2 * 18];
+    rn_tensor x;
+    rn_arena arena;
+    rn_rng rng;
+    size_t i;
+    int ok = net != NULL;
+    ok = ok && rn_net_add_activation(net, RN_ACT_PRELU) == RN_OK; /* in place, but layer 0 */
+    ok = ok && rn_net_add_flatten(net) == RN_OK;
+    ok = ok && rn_net_add_linear(net, 40) == RN_OK;               /* the larger buffer */
+    ok = ok && rn_net_add_activation(net, RN_ACT_RELU_ALPHA) == RN_OK;
+    ok = ok && rn_net_add_dropout(net, 0.5f) == RN_OK;
+    ok = ok && rn_net_add_linear(net, 3) == RN_OK;
+    CHECK(ok);
+    if (!ok) return;
+    rn_rng_seed(&rng, 3, 3);
+    CHECK(rn_tensor_new(&x, 4, (int[]){2, 2, 3, 3}) == RN_OK);
+    for (i = 0; i < x.size; i++) x.data[i] = rn_rng_uniform(&rng) - 0.5f;
+    memcpy(before, x.data, sizeof before);
+    CHECK(rn_net_forward(net, &x, RN_EVAL) == RN_OK);
+    rn_arena_init(&arena, memory, sizeof memory);
+    copy = arena_copy(net, &arena, 2);
+    CHECK(copy != NULL);
+    if (copy != NULL) {
+        float *input;
+        CHECK(rn_net_forward(copy, &x, RN_EVAL) == RN_OK);
+        CHECK(memcmp(x.data, before, sizeof before) == 0); /* the caller's input is intact */
+        CHECK(memcmp(rn_net_output(copy)->data, rn_net_output(net)->data, 6 * sizeof(float)) == 0);
+        /* Buffers: 18 (act1, flatten1) and then 40 (linear1, act2, dropout1) in the first, the
+           input (18) and linear2's 3 in the second: 40 + 18 floats per sample. */
+        CHECK(rn_net_arena_bytes(copy, 2) ==
+              RN_NET_ARENA_BYTES(6, 40, 18, 2) && arena.used <= rn_net_arena_bytes(copy, 2));
+        input = rn_net_arena_input(copy);
+        CHECK(input != NULL);
+        if (input != NULL) {
+            rn_tensor inside = rn_tensor_view(input, 4, (int[]){2, 2, 3, 3});
+            memcpy(input, before, sizeof before);
+            CHECK(rn_net_forward(copy, &inside, RN_EVAL) == RN_OK);
+            CHECK(memcmp(rn_net_output(copy)->data, rn_net_output(net)->data,
+                         6 * sizeof(float)) == 0);
+        }
+    }
+    CHECK(rn_net_arena_input(net) == NULL); /* not an arena network */
+    rn_tensor_free(&x);
+    rn_net_free(net);
+}
+
 int main(void)
 {
     RUN(test_crc32);
@@ -698,6 +751,7 @@ int main(void)
     RUN(test_arena_inference);
     RUN(test_export_c_writes_every_value);
     RUN(test_fold_batchnorm);
+    RUN(test_arena_buffers_in_place);
     RUN(test_save_is_atomic);
     return finish();
 }
