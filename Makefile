@@ -262,10 +262,10 @@ firmware-size:
 	    -o $(FIRMWARE)/float-no-error-strings.elf -lm
 	@sh firmware/size_table.sh $(FIRMWARE)/float.elf $(FIRMWARE)/float-no-error-strings.elf
 
-# The exported ReLU_alpha network run on QEMU's Cortex-M3 (MPS2 AN385),
-# Cortex-M4F (AN386) and Cortex-M7 (AN500) boards: bit-exact logits against
-# the desktop, instructions per inference, damaged models refused
-# (firmware/test_boards.sh).
+# The exported ReLU_alpha and conv + batch norm + PReLU networks run on
+# QEMU's Cortex-M3 (MPS2 AN385), Cortex-M4F (AN386) and Cortex-M7 (AN500)
+# boards: bit-exact logits against the desktop, instructions per inference,
+# damaged models refused (firmware/test_boards.sh).
 test-firmware:
 	@sh scripts/deps.sh firmware
 	mkdir -p $(FIRMWARE)/boards

@@ -1,9 +1,11 @@
-/* board_classify - the exported ReLU_alpha network on an emulated Cortex-M
-   board (make test-firmware runs it on QEMU's MPS2 AN385, AN386 and AN500).
+/* board_classify - an exported network on an emulated Cortex-M board (make
+   test-firmware runs it on QEMU's MPS2 AN385, AN386 and AN500 with the
+   ReLU_alpha network and the conv + batch norm + PReLU one).
 
-   It builds the network from relu_alpha_model.h in a static arena, classifies
-   every image of relu_alpha_reference.h one at a time, and checks that the
-   logits are bit for bit the ones the desktop computed. It prints the
+   It builds the network from BOARD_MODEL_HEADER (default
+   relu_alpha_model.h) in a static arena, classifies every image of
+   BOARD_REFERENCE_HEADER one at a time, and checks that the logits are bit
+   for bit the ones the desktop computed. It prints the
    instructions each inference took, counted by mps2_board.h's timer under
    -icount, and exits with 0 when everything matched, 1 when a logit
    differed or the counter is off, and with the builder's status (RN_ERR_*)
@@ -11,15 +13,19 @@
 #define RELUNET_NO_SIMD /* scalar kernels, as the desktop's reference ran */
 #define RELUNET_IMPLEMENTATION
 #include "relunet.h"
-#include "relu_alpha_model.h"
-#include "relu_alpha_reference.h"
+#ifndef BOARD_MODEL_HEADER
+#define BOARD_MODEL_HEADER "relu_alpha_model.h"
+#define BOARD_REFERENCE_HEADER "relu_alpha_reference.h"
+#endif
+#include BOARD_MODEL_HEADER
+#include BOARD_REFERENCE_HEADER /* defines the BOARD_ and board_ names below */
 #include "mps2_board.h"
 
 #include <stdio.h>
 
 enum { CLASSES = 10, PIXELS = 28 * 28 };
 
-static unsigned char arena_memory[RELU_ALPHA_ARENA_BYTES(1)];
+static unsigned char arena_memory[BOARD_MODEL_ARENA_BYTES(1)];
 
 /* Ticks of an empty interval: what every measurement subtracts. */
 static uint32_t counter_overhead(void)
@@ -55,13 +61,13 @@ static int argmax(const float *values, int count)
    would; returns 1 when its logits are the desktop's. */
 static int classify(rn_net *net, int n, uint32_t overhead, unsigned long *instructions)
 {
-    const uint32_t *expected = relu_alpha_reference_logits + n * CLASSES;
+    const uint32_t *expected = board_reference_logits + n * CLASSES;
     float *image = rn_net_arena_input(net);
     rn_tensor input = rn_tensor_view(image, 4, (int[]){1, 1, 28, 28});
     const float *logits;
     uint32_t start, bits;
     int status, i, same = 1;
-    memcpy(image, relu_alpha_reference_input + n * PIXELS, PIXELS * sizeof(float));
+    memcpy(image, board_reference_input + n * PIXELS, PIXELS * sizeof(float));
     start = mps2_counter_read();
     status = rn_net_forward(net, &input, RN_EVAL);
     *instructions = mps2_instructions(start - mps2_counter_read() - overhead);
@@ -93,19 +99,20 @@ int main(void)
     mps2_counter_start();
     overhead = counter_overhead();
     rn_arena_init(&arena, arena_memory, sizeof arena_memory);
-    status = relu_alpha_build(&arena, 1, &net);
+    printf("model: %s\n", BOARD_MODEL_NAME);
+    status = BOARD_MODEL_BUILD(&arena, 1, &net);
     if (status != RN_OK) {
         printf("model refused: status %d (%s): %s\n", status, rn_status_string(status),
                rn_last_error());
         return status;
     }
     if (!counter_is_exact(overhead)) return 1;
-    for (n = 0; n < RELU_ALPHA_REFERENCE_BATCH; n++) {
+    for (n = 0; n < BOARD_REFERENCE_BATCH; n++) {
         exact += classify(net, n, overhead, &instructions);
         fewest = instructions < fewest ? instructions : fewest;
         most = instructions > most ? instructions : most;
     }
     printf("%d of %d images bit-exact; instructions per inference: %lu to %lu\n", exact,
-           RELU_ALPHA_REFERENCE_BATCH, fewest, most);
-    return exact == RELU_ALPHA_REFERENCE_BATCH ? 0 : 1;
+           BOARD_REFERENCE_BATCH, fewest, most);
+    return exact == BOARD_REFERENCE_BATCH ? 0 : 1;
 }

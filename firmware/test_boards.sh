@@ -1,11 +1,12 @@
 #!/bin/sh
 # test_boards.sh DIR - make test-firmware: board_classify on QEMU's MPS2
-# boards, with the ReLU_alpha network that export_relu_alpha wrote into DIR
-# and with two deliberately broken copies of it.
+# boards, with the two networks export_relu_alpha wrote into DIR and with two
+# deliberately broken copies of the ReLU_alpha one.
 #
-# Each board runs three programs, each under a timeout:
-#   good       must classify every reference image with the desktop's logits
-#              bit for bit (exit status 0);
+# Each board runs four programs, each under a timeout:
+#   good       the ReLU_alpha network must classify every reference image
+#              with the desktop's logits bit for bit (exit status 0);
+#   bn_prelu   so must conv + batch norm + PReLU, its batch norms folded;
 #   bad_crc    one weight changed: the builder must refuse it (RN_ERR_FORMAT);
 #   bad_shape  the last layer one unit narrower than its arrays: refused too.
 set -eu
@@ -41,22 +42,26 @@ done
 
 failed=0
 for board in mps2-an385 mps2-an386 mps2-an500; do
-    for model in good bad_crc bad_shape; do
-        include=$dir
-        [ "$model" = good ] || include=$dir/$model
+    for model in good bn_prelu bad_crc bad_shape; do
+        include=$dir name=relu_alpha
+        case $model in
+        bn_prelu) name=bn_prelu ;;
+        bad_*) include=$dir/$model ;;
+        esac
         elf=$dir/$board-$model.elf
         # shellcheck disable=SC2046 # the CPU flags are meant to split
         arm-none-eabi-gcc -std=c99 $(cpu_flags "$board") -mthumb -Os -ffp-contract=off \
             -Wall -Wextra -Werror -ffunction-sections -fdata-sections -Wl,--gc-sections \
             --specs=nano.specs --specs=rdimon.specs -nostartfiles -T firmware/mps2.ld \
             -DMPS2_ICOUNT_SHIFT=$icount_shift -I. -Ifirmware -I"$include" \
+            -DBOARD_MODEL_HEADER="\"${name}_model.h\"" -DBOARD_REFERENCE_HEADER="\"${name}_reference.h\"" \
             firmware/board_classify.c firmware/mps2_board.c -o "$elf" -lm
         status=0
         timeout $seconds qemu-system-arm -M "$board" -nographic -monitor none -serial none \
             -semihosting -icount shift=$icount_shift -kernel "$elf" > "$elf.log" 2>&1 || status=$?
         sed "s/^/$board $model: /" "$elf.log"
         case "$model:$status" in
-        good:0 | bad_*:$rn_err_format) echo "$board $model: ok (exit status $status)" ;;
+        good:0 | bn_prelu:0 | bad_*:$rn_err_format) echo "$board $model: ok (exit status $status)" ;;
         *:124) echo "$board $model: FAILED, no exit after $seconds s"; failed=1 ;;
         *) echo "$board $model: FAILED (exit status $status)"; failed=1 ;;
         esac
