@@ -376,6 +376,33 @@ static void test_conv_quick(void)
     check_shards_merge("conv_linearization", "", out, "models");
 }
 
+/* conv_linearization --protocol code trains ReLU and linear alone and says
+   so; --explain trains the stated lambda 0.5 and the four variants and
+   tables them beside the published alphas. */
+static void test_conv_protocols(void)
+{
+    static const char *const code_header[] = {
+        "Protocol: `--protocol code`, the authors' baseline code: ReLU and linear only, 7 epochs"};
+    static const char *const explain_headings[] = {
+        "Protocol: `--explain`", "## What explains the published alphas (`--explain`)",
+        "| published (the study) | any | 0.5 to 0.8 | 1 | 1 |", "| alpha clamped to [0, 1] | 0.5 |",
+        "| penalty without gradient | 0.5 |", "| lambda = 0 | 0 |", "| penalty on (1 - alpha) | 0.5 |"};
+    char out[128];
+    snprintf(out, sizeof out, "%s/conv_code", test_dir);
+    CHECK(run("'%s/conv_linearization' --quick --protocol code --out '%s' > '%s.log' 2>&1", bin_dir, out,
+              out) == 0);
+    check_report(out, code_header, 1);
+    CHECK(run("test \"$('%s/conv_linearization' --protocol code --list | tr '\\n' ' ')\" = 'relu linear '",
+              bin_dir) == 0);
+    CHECK(csv_rows(out, "models/lambda_0.5_1_epochs.csv", 15) < 0);
+    snprintf(out, sizeof out, "%s/conv_explain", test_dir);
+    CHECK(run("'%s/conv_linearization' --quick --explain --out '%s' > '%s.log' 2>&1", bin_dir, out, out) ==
+          0);
+    check_report(out, explain_headings, 7);
+    CHECK(csv_rows(out, "explain.csv", 7) == 5);
+    CHECK(run("'%s/conv_linearization' --explain --protocol code > /dev/null 2>&1", bin_dir) == 2);
+}
+
 /* ---- the CIFAR-10 examples ------------------------------------------------ */
 
 enum { CIFAR_RECORD = 1 + 3 * 32 * 32, SYNTHETIC_BATCH = 60, SYNTHETIC_TEST = 200 };
@@ -514,6 +541,7 @@ int main(int argc, char **argv)
     RUN(test_sweep_shards_merge);
     RUN(test_sweep_code_protocol);
     RUN(test_conv_quick);
+    RUN(test_conv_protocols);
     CHECK(write_synthetic_cifar(cifar_dir) == 0);
     RUN(test_mixtures_quick);
     RUN(test_prelu_quick);
