@@ -2543,16 +2543,23 @@ static __attribute__((target("avx512f"))) float rn__sum_avx512(__m512 v)
     _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ), b, a)
 #define RN__AVX512_SUB(a, b) _mm512_sub_ps(a, b)
 #define RN__AVX512_DIV(a, b) _mm512_div_ps(a, b)
-#define RN__AVX512_MIN(bound, x) _mm512_min_ps(bound, x)
-#define RN__AVX512_MAX(bound, x) _mm512_max_ps(bound, x)
+/* GCC 12's plain forms of these start from an "undefined" register that
+   g++ -Wall reports as uninitialised; the zero-masked forms with every
+   lane selected are the same instructions. */
+#define RN__AVX512_ALL ((__mmask16)0xffff)
+#define RN__AVX512_MIN(bound, x) _mm512_maskz_min_ps(RN__AVX512_ALL, bound, x)
+#define RN__AVX512_MAX(bound, x) _mm512_maskz_max_ps(RN__AVX512_ALL, bound, x)
 #define RN__AVX512_ABS(x) _mm512_abs_ps(x)
 #define RN__AVX512_SIGN_BIT _mm512_castps_si512(_mm512_set1_ps(-0.0f))
+/* Bit select, sign bit ? s : m (0xca is the truth table of a ? b : c). */
 #define RN__AVX512_COPYSIGN(m, s)                                                                  \
-    _mm512_castsi512_ps(_mm512_or_epi32(_mm512_andnot_epi32(RN__AVX512_SIGN_BIT, _mm512_castps_si512(m)), \
-                                        _mm512_and_epi32(RN__AVX512_SIGN_BIT, _mm512_castps_si512(s))))
+    _mm512_castsi512_ps(_mm512_ternarylogic_epi32(RN__AVX512_SIGN_BIT, _mm512_castps_si512(s),     \
+                                                  _mm512_castps_si512(m), 0xca))
 #define RN__AVX512_POW2(n)                                                                         \
     _mm512_castsi512_ps(                                                                           \
-        _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvttps_epi32(n), _mm512_set1_epi32(127)), 23))
+        _mm512_maskz_slli_epi32(RN__AVX512_ALL,                                                    \
+                                _mm512_add_epi32(_mm512_maskz_cvttps_epi32(RN__AVX512_ALL, n),     \
+                                                 _mm512_set1_epi32(127)), 23))
 RN__MICRO_KERNEL(avx512, __attribute__((target("avx512f"))), RN__ROWS8, 8, RN__AVX512)
 RN__ELEMENTWISE_KERNELS(avx512, __attribute__((target("avx512f"))), RN__AVX512)
 RN__CURVE_KERNELS(avx512, __attribute__((target("avx512f"))), RN__AVX512)
@@ -2895,13 +2902,19 @@ enum { RN__CURVE_BLOCK = 512 };
 
 typedef void (*rn__curve_fn)(const float *x, float *y, size_t n);
 
+/* The length of the block that starts at `first` of n. */
+static size_t rn__curve_block(size_t n, size_t first)
+{
+    return n - first < (size_t)RN__CURVE_BLOCK ? n - first : (size_t)RN__CURVE_BLOCK;
+}
+
 /* ASigmoid and ATanh: b * f(a x + c) + d with p = (a, b, c, d). */
 static void rn__affine_curve(rn__curve_fn curve, const float *x, float *y, size_t n, const float *p)
 {
     float a = p[0], b = p[1], c = p[2], d = p[3];
     size_t first, i;
     for (first = 0; first < n; first += RN__CURVE_BLOCK) {
-        size_t count = n - first < RN__CURVE_BLOCK ? n - first : RN__CURVE_BLOCK;
+        size_t count = rn__curve_block(n, first);
         float *out = y + first;
         for (i = 0; i < count; i++) out[i] = a * x[first + i] + c;
         curve(out, out, count);
@@ -3013,7 +3026,7 @@ static void rn__mix_adaptive_forward(const float *x, float *y, size_t n, const f
     float t[RN__CURVE_BLOCK], s[RN__CURVE_BLOCK];
     size_t first, i;
     for (first = 0; first < n; first += RN__CURVE_BLOCK) {
-        size_t count = n - first < RN__CURVE_BLOCK ? n - first : RN__CURVE_BLOCK;
+        size_t count = rn__curve_block(n, first);
         rn__mix_curves(x + first, count, a, c, t, s);
         for (i = 0; i < count; i++) {
             float u = a * x[first + i] + c, v = b * x[first + i] + d, r = u >= v ? u : v;
@@ -3031,7 +3044,7 @@ static void rn__mix_adaptive_backward(const float *x, const float *y, const floa
     size_t first, j;
     (void)y;
     for (first = 0; first < n; first += RN__CURVE_BLOCK) {
-        size_t count = n - first < RN__CURVE_BLOCK ? n - first : RN__CURVE_BLOCK;
+        size_t count = rn__curve_block(n, first);
         rn__mix_curves(x + first, count, a, c, curve_t, curve_s);
         for (j = 0; j < count; j++) {
             size_t i = first + j;
@@ -3067,7 +3080,7 @@ static void rn__mix_fixed_forward(const float *x, float *y, size_t n, const floa
     float t[RN__CURVE_BLOCK], s[RN__CURVE_BLOCK];
     size_t first, j;
     for (first = 0; first < n; first += RN__CURVE_BLOCK) {
-        size_t count = n - first < RN__CURVE_BLOCK ? n - first : RN__CURVE_BLOCK;
+        size_t count = rn__curve_block(n, first);
         const float *in = x + first;
         rn__mix_curves(in, count, 1.0f, 0.0f, t, s);
         for (j = 0; j < count; j++)
@@ -3084,7 +3097,7 @@ static void rn__mix_fixed_backward(const float *x, const float *y, const float *
     size_t first, j;
     (void)y;
     for (first = 0; first < n; first += RN__CURVE_BLOCK) {
-        size_t count = n - first < RN__CURVE_BLOCK ? n - first : RN__CURVE_BLOCK;
+        size_t count = rn__curve_block(n, first);
         rn__mix_curves(x + first, count, 1.0f, 0.0f, curve_t, curve_s);
         for (j = 0; j < count; j++) {
             size_t i = first + j;
