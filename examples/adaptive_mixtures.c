@@ -411,8 +411,9 @@ static int write_report(const options *o, int train_count, const run_result *res
     fprintf(md, "## Test accuracy and macro precision (after the last epoch)\n\n");
     report_md_header(md, table_header, 6);
     for (i = 0; i < N_COMPARED; i++) md_result_row(md, runs[i].label, &results[i], study_lenet[i]);
-    fprintf(md, "\nThe study's column is its Table 1 (LeNet, best precision over 150 epochs on "
-            "64-image batches): compare the ordering, not the values.\n\n");
+    fprintf(md, "\nThe study's column is its Table 1 (LeNet, the best precision it reached in "
+            "its 80 epochs, batch 64); this run reports the last epoch's of %d: compare the "
+            "ordering, not the values.\n\n", o->common.epochs);
     report_md_image(md, "Test macro precision per epoch", "test_precision.svg");
     report_md_image(md, "Test loss per epoch", "test_loss.svg");
     report_md_image(md, "Training loss per epoch", "train_loss.svg");

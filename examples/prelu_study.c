@@ -434,12 +434,12 @@ static void report_setup(FILE *md, const study *s, double seconds)
     fprintf(md, "**How it differs from the paper.** The paper trained 14- to 19-layer models "
             "with 64 to 512 channels on ImageNet (1.28 million 224x224 images, 1000 classes) "
             "for about 80 epochs with scale and colour augmentation, batch 128, and tested on "
-            "several views; this is a %d-layer CNN of at most %d channels on %d CIFAR-10 images "
-            "(32x32, 10 classes) for %d epochs, sized to train in about 20 minutes on 2 cores, "
-            "tested on one view. Top-5 error over 10 classes is a much easier score than over "
-            "1000. The gains and slopes can be compared in direction and pattern, not in "
-            "value.\n\n", N_CONV + 2, conv_channels[N_CONV - 1], s->train.inputs.shape[0],
-            o->common.epochs);
+            "several views; this is an %d-layer CNN of at most %d channels on %d CIFAR-10 images "
+            "(32x32, 10 classes) for %d epoch%s (%.0f s here), tested on one view. Top-5 error "
+            "over 10 classes is a much easier score than over 1000. The gains and slopes can be "
+            "compared in direction and pattern, not in value.\n\n", N_CONV + 2,
+            conv_channels[N_CONV - 1], s->train.inputs.shape[0], o->common.epochs,
+            o->common.epochs == 1 ? "" : "s", seconds);
 }
 
 /* The two comparison tables: errors per activation, slopes per layer. */
@@ -497,12 +497,18 @@ static void report_deep(FILE *md, const options *o, const task_result *results)
     report_md_header(md, deep_header, 4);
     for (i = DEEP_HE; i <= DEEP_XAVIER; i++) {
         const task_result *r = &results[i];
-        double row[3];
-        row[0] = r->n_points > 0 ? r->curve_loss[0] : NAN;
-        row[1] = r->n_points > 0 ? r->curve_loss[r->n_points - 1] : NAN;
-        row[2] = r->n_points > 0 ? r->curve_step[r->n_points - 1] : 0;
-        diverged |= !(row[1] == row[1]);
-        report_md_row_numbers(md, task_labels[i], row, 3, 4);
+        char cells[3][32];
+        const char *row[4];
+        double end = r->n_points > 0 ? r->curve_loss[r->n_points - 1] : NAN;
+        snprintf(cells[0], sizeof cells[0], "%.4f", r->n_points > 0 ? r->curve_loss[0] : NAN);
+        snprintf(cells[1], sizeof cells[1], "%.4f", end);
+        snprintf(cells[2], sizeof cells[2], "%.0f", r->n_points > 0 ? r->curve_step[r->n_points - 1] : 0.0);
+        diverged |= !(end == end);
+        row[0] = task_labels[i];
+        row[1] = cells[0];
+        row[2] = cells[1];
+        row[3] = cells[2];
+        report_md_row(md, row, 4); /* steps are a count: no decimals */
     }
     if (diverged) fprintf(md, "\n(n/a at the end: the loss stopped being finite.)\n");
     fprintf(md, "\n");
