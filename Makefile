@@ -5,6 +5,7 @@
 #   make test-valgrind the same under valgrind's memcheck
 #   make examples      build the example programs
 #   make demo          a short ReLU_alpha study on Fashion-MNIST, written to demo/
+#   make user-program  build and run tests/user_program.c (the training helpers end to end)
 #   make check-headers compile the headers with gcc, clang (-Werror) and tcc
 #   make test-isa      the whole suite under every instruction set this CPU has
 #   make test-cross    test-arm and test-s390x: every other architecture CI covers
@@ -44,7 +45,7 @@ PYTHON ?= /usr/bin/python3
 EXAMPLES = $(patsubst examples/%.c,$(BUILD)/%,$(wildcard examples/*.c))
 
 .PHONY: all test test-valgrind test-isa test-cross test-arm bench bench-compare fuzz examples demo deps \
-        deps-check test-deps check-headers clean test-s390x firmware-size
+        deps-check test-deps check-headers clean test-s390x firmware-size user-program
 
 all: $(TESTS) $(EXAMPLES)
 
@@ -67,7 +68,7 @@ test-deps:
 # make_moons when Debian's python3-sklearn is there (sh scripts/deps.sh reference).
 SKLEARN_PYTHON = $(firstword $(wildcard /usr/bin/python3) python3)
 
-test: deps $(TESTS) $(BUILD)/readme_quickstart
+test: deps $(TESTS) $(BUILD)/readme_quickstart $(BUILD)/user_program
 	@$(SKLEARN_PYTHON) tests/moons_reference.py > $(BUILD)/moons_reference.txt 2>/dev/null \
 	    || rm -f $(BUILD)/moons_reference.txt
 	@RELUNET_MOONS_REFERENCE=$$(test -s $(BUILD)/moons_reference.txt && echo $(BUILD)/moons_reference.txt) \
@@ -171,6 +172,15 @@ $(BUILD)/readme_quickstart: $(BUILD)/readme_quickstart.c relunet.h
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
 # Every build starts with the deps step, also under make -j.
+# tests/user_program.c, the README's Fashion-MNIST program with the training
+# helpers: make test compiles it, make user-program runs it (about 10 s).
+$(BUILD)/user_program: tests/user_program.c relunet.h relunet_data.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+
+user-program: deps $(BUILD)/user_program
+	mkdir -p $(BUILD)/user_program.out
+	cd $(BUILD)/user_program.out && ../user_program
+
 $(BUILD): | deps
 	mkdir -p $@
 

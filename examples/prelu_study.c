@@ -37,6 +37,9 @@ static const char usage[] =
     "  --deep-train N   training images of the deep-net experiment, drawn from the\n"
     "                   --train ones (default 10000)\n"
     "  --deep-epochs N  its epochs (default 4)\n"
+    "  --augment        the CIFAR-10 augmentation of He et al. for the comparison: each\n"
+    "                   batch randomly cropped from 4 pixels of zero padding and\n"
+    "                   flipped left-right with probability 1/2 (seeded by --seed)\n"
     "  --data DIR       CIFAR-10: the cifar-10-batches-bin folder, or one that\n"
     "                   holds it (default $RELUNET_DATA, the same rule;\n"
     "                   scripts/get-cifar10.sh DIR fetches it)\n"
@@ -49,7 +52,7 @@ static const char usage[] =
 
 typedef struct options {
     study_options common; /* --data, --out, --seed, --jobs, --train, --test, --epochs */
-    int deep_train, deep_epochs;
+    int deep_train, deep_epochs, augment;
     double lr;
 } options;
 
@@ -100,6 +103,7 @@ static int own_option(int argc, char **argv, int *i, void *context)
 {
     options *o = (options *)context;
     int found;
+    if (strcmp(argv[*i], "--augment") == 0) return o->augment = 1;
     if ((found = study_number_option(argc, argv, i, "--lr", 1e-7, 10.0, &o->lr)) != 0) return found;
     if ((found = study_int_option(argc, argv, i, "--deep-train", 64, 50000, &o->deep_train)) != 0)
         return found;
@@ -262,8 +266,11 @@ static int train_comparison(study *s, int task, task_result *r)
     const options *o = &s->o;
     rn_act_desc act = activation_of(task);
     study_training t;
+    rn_augment augment = {4, 1, {0, 0}};
     int status;
     memset(&t, 0, sizeof t);
+    rn_rng_seed(&augment.rng, (uint64_t)o->common.seed, 11);
+    if (o->augment) t.augment = &augment;
     if ((t.net = build_plain_cnn(&act)) == NULL) return -1;
     rn_net_init(t.net, RN_INIT_HE_NORMAL, init_slope_of(task), (uint64_t)o->common.seed);
     t.opt = make_optimizer(t.net, o, 1);
@@ -424,8 +431,11 @@ static void report_setup(FILE *md, const study *s, double seconds)
             "- Training: He-normal weights (gain for the activation's starting slope), zero "
             "biases; SGD, momentum 0.9, weight decay 5e-4 on the weights only (none on biases "
             "or slopes), batch %d, learning rate %g divided by 10 for the last fifth of the "
-            "epochs; every image standardised on its own, no augmentation. PReLU slopes start "
-            "at 0.25.\n", flat_channels * flat_side * flat_side, HIDDEN, HIDDEN, BATCH, o->lr);
+            "epochs; every image standardised on its own, %s. PReLU slopes start "
+            "at 0.25.\n", flat_channels * flat_side * flat_side, HIDDEN, HIDDEN, BATCH, o->lr,
+            o->augment ? "each batch randomly cropped from 4 pixels of zero padding and "
+                         "flipped left-right with probability 1/2 (`--augment`)"
+                       : "no augmentation (`--augment` adds He et al.'s crop and flip)");
     fprintf(md, "- This run: %d training images, %d epochs, errors on %d test images; the "
             "deep-net experiment on %d of the training images for %d epochs; seed %d; %.0f s "
             "in all (`--jobs %d`).\n\n", s->train.inputs.shape[0], o->common.epochs,

@@ -343,6 +343,26 @@ static void test_prelu_quick(void)
     CHECK(csv_rows(out, "deep_init.csv", 3) >= 2);
 }
 
+/* --augment trains on randomly cropped and flipped batches (other errors,
+   and the report says so); --data may name the folder that holds
+   cifar-10-batches-bin, as RELUNET_DATA may. */
+static void test_prelu_augment(void)
+{
+    char plain[128], out[128], *md, *a, *b;
+    snprintf(plain, sizeof plain, "%s/prelu", test_dir);
+    snprintf(out, sizeof out, "%s/prelu_augment", test_dir);
+    CHECK(run("'%s/prelu_study' --quick --augment --jobs 2 --data '%s' --out '%s' > '%s.log' 2>&1",
+              bin_dir, cifar_dir, out, out) == 0);
+    md = slurp(out, "REPORT.md");
+    CHECK(md && strstr(md, "randomly cropped from 4 pixels of zero padding"));
+    a = csv_without_last(plain, "errors.csv", 2); /* without seconds and images/s */
+    b = csv_without_last(out, "errors.csv", 2);
+    CHECK(a && b && strcmp(a, b) != 0);
+    free(md);
+    free(a);
+    free(b);
+}
+
 static void test_rai_quick(void)
 {
     static const char *const headings[] = {
@@ -373,6 +393,7 @@ int main(int argc, char **argv)
     CHECK(write_synthetic_cifar(cifar_dir) == 0);
     RUN(test_mixtures_quick);
     RUN(test_prelu_quick);
+    RUN(test_prelu_augment);
     RUN(test_rai_quick);
     RUN(test_bad_input);
     if (getenv("RELUNET_KEEP_TEST_OUTPUT"))
