@@ -120,6 +120,7 @@ bench: $(BENCHES)
 	$(BUILD)/bench_gemm
 	$(BUILD)/bench_conv
 	$(BUILD)/bench_train
+	$(BUILD)/bench_curves
 
 bench-compare: $(BUILD)/bench_train
 	$(BUILD)/bench_train --tsv | $(PYTHON) bench/torch_ref.py --compare -
