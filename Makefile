@@ -200,7 +200,6 @@ $(BUILD)/readme_quickstart.c: README.md | $(BUILD)
 $(BUILD)/readme_quickstart: $(BUILD)/readme_quickstart.c relunet.h
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
-# Every build starts with the deps step, also under make -j.
 # tests/user_program.c, the README's Fashion-MNIST program with the training
 # helpers: make test compiles it, make user-program runs it (about 10 s).
 $(BUILD)/user_program: tests/user_program.c relunet.h relunet_data.h | $(BUILD)
@@ -210,6 +209,7 @@ user-program: deps $(BUILD)/user_program
 	mkdir -p $(BUILD)/user_program.out
 	cd $(BUILD)/user_program.out && ../user_program
 
+# Every build starts with the deps step, also under make -j.
 $(BUILD): | deps
 	mkdir -p $@
 
