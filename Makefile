@@ -6,6 +6,8 @@
 #   make examples      build the example programs
 #   make demo          a short ReLU_alpha study on Fashion-MNIST, written to demo/
 #   make user-program  build and run tests/user_program.c (the training helpers end to end)
+#   make data-cifar10  fetch CIFAR-10 into data/ and check its MD5s (DATA_DIR=...)
+#   make test-get-cifar10  that script against good and corrupted local tarballs
 #   make check-headers compile the headers with gcc, clang (-Werror) and tcc, and as
 #                      C++11 and C++17 with g++ and clang++
 #   make test-isa      the whole suite under every instruction set this CPU has
@@ -47,7 +49,8 @@ EXAMPLES = $(patsubst examples/%.c,$(BUILD)/%,$(wildcard examples/*.c))
 
 .PHONY: all test test-valgrind test-isa test-cross test-arm bench bench-compare fuzz examples demo deps \
         deps-check test-deps check-headers clean test-s390x firmware-size \
-        install uninstall test-install test-riscv64 user-program
+        install uninstall test-install test-riscv64 user-program \
+        data-cifar10 test-get-cifar10
 
 all: $(TESTS) $(EXAMPLES)
 
@@ -199,6 +202,19 @@ $(BUILD)/readme_quickstart.c: README.md | $(BUILD)
 
 $(BUILD)/readme_quickstart: $(BUILD)/readme_quickstart.c relunet.h
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+
+# CIFAR-10's binary version, fetched and checked against its published MD5s,
+# into DATA_DIR (default data/; pass --data data or RELUNET_DATA=data).
+DATA_DIR ?= data
+data-cifar10:
+	@sh scripts/deps.sh fetch
+	sh scripts/get-cifar10.sh $(DATA_DIR)
+
+# get-cifar10.sh against a good and a corrupted local file:// tarball made
+# from an existing CIFAR-10 folder (about 30 s).
+test-get-cifar10:
+	@sh scripts/deps.sh fetch
+	sh tests/get_cifar10_test.sh
 
 # tests/user_program.c, the README's Fashion-MNIST program with the training
 # helpers: make test compiles it, make user-program runs it (about 10 s).
