@@ -21,6 +21,8 @@
 #   make firmware-size the ReLU_alpha network for a Cortex-M4: flash, RAM, arena
 #   make deps-check    every dependency group's proof files and what is missing
 #   make test-deps     the deps step on a fresh Debian root (debootstrap, root only)
+#   make test-slurm    every example's --quick as an sbatch --array on a one-node
+#                      Slurm cluster started on localhost (root), and GNU parallel
 #
 # CC, CFLAGS and LDLIBS pass through: make test CC=clang CFLAGS=-O1
 
@@ -49,7 +51,7 @@ EXAMPLES = $(patsubst examples/%.c,$(BUILD)/%,$(wildcard examples/*.c))
 
 .PHONY: all test test-valgrind test-isa test-cross test-arm bench bench-compare fuzz examples demo deps \
         deps-check test-deps check-headers clean test-s390x firmware-size \
-        install uninstall test-install test-riscv64 user-program \
+        install uninstall test-install test-riscv64 test-slurm user-program \
         data-cifar10 test-get-cifar10
 
 all: $(TESTS) $(EXAMPLES)
@@ -165,6 +167,10 @@ $(BUILD)/%: examples/%.c $(HEADERS) | $(BUILD)
 # test_examples runs these with --quick.
 $(BUILD)/test_examples: $(BUILD)/relu_alpha_sweep $(BUILD)/conv_linearization \
     $(BUILD)/adaptive_mixtures $(BUILD)/prelu_study $(BUILD)/rai_moons
+
+test-slurm: deps $(BUILD)/test_examples
+	@sh scripts/deps.sh slurm
+	sh tests/slurm.sh $(BUILD)
 
 # A short ReLU_alpha sweep: 6 lambdas, 2 runs each, 2 epochs (a minute or two on 2 cores).
 demo: deps $(BUILD)/relu_alpha_sweep
