@@ -270,8 +270,23 @@ int study_result_read(const char *dir, const char *name, study_result *result);
 int study_make_folder(const char *dir);
 /* dir/REPORT.md opened for writing, or NULL after saying it cannot be. */
 FILE *study_report_open(const char *dir);
-/* How a finding of the study fared: "**reproduced**" or "**not reproduced**". */
-const char *study_verdict(int reproduced);
+/* Whether a run trained enough for its findings to mean anything: a final
+   training loss within 5% of chance (ln classes) or a test accuracy under
+   twice chance (2 / classes) is too little, and reason then says which,
+   with the numbers. */
+typedef struct study_judgement {
+    int judged;
+    char reason[256];
+} study_judgement;
+void study_judge(study_judgement *j, double train_loss, double test_accuracy, int classes);
+/* For the top of a report: a bold line when the run cannot be judged,
+   nothing when it can. */
+void study_judgement_note(FILE *md, const study_judgement *j);
+/* Opens the findings section: "## Findings", and the note again. */
+void study_findings_begin(FILE *md, const study_judgement *j);
+/* How a finding fared: "**reproduced**", "**not reproduced**", or "**not
+   judged**" when the run was too short to judge. */
+const char *study_verdict(const study_judgement *j, int reproduced);
 
 #endif /* RELUNET_STUDY_H */
 
@@ -1351,8 +1366,37 @@ FILE *study_report_open(const char *dir)
     return md;
 }
 
-const char *study_verdict(int reproduced)
+void study_judge(study_judgement *j, double train_loss, double test_accuracy, int classes)
 {
+    double chance_loss = log((double)classes), chance = 1.0 / classes;
+    j->judged = 0;
+    if (!(train_loss < 0.95 * chance_loss))
+        snprintf(j->reason, sizeof j->reason, "the final training loss, %.3f, is within 5%% of "
+                 "chance (ln %d = %.3f)", train_loss, classes, chance_loss);
+    else if (!(test_accuracy >= 2.0 * chance))
+        snprintf(j->reason, sizeof j->reason, "the test accuracy, %.1f%%, is under twice chance "
+                 "(%.0f%%)", 100.0 * test_accuracy, 200.0 * chance);
+    else
+        j->judged = 1;
+}
+
+void study_judgement_note(FILE *md, const study_judgement *j)
+{
+    if (!j->judged)
+        fprintf(md, "**This run is too short to judge the study's findings:** %s. Every finding "
+                "below is marked not judged; train longer (more epochs or images) to judge "
+                "them.\n\n", j->reason);
+}
+
+void study_findings_begin(FILE *md, const study_judgement *j)
+{
+    fputs("## Findings\n\n", md);
+    study_judgement_note(md, j);
+}
+
+const char *study_verdict(const study_judgement *j, int reproduced)
+{
+    if (!j->judged) return "**not judged**";
     return reproduced ? "**reproduced**" : "**not reproduced**";
 }
 
