@@ -1503,6 +1503,11 @@ typedef struct rn__kernel_table {
     void (*exp_values)(const float *x, float *y, size_t n);
     void (*tanh_values)(const float *x, float *y, size_t n);
     void (*sigmoid_values)(const float *x, float *y, size_t n);
+    /* The backward of b f(a x + c) + d given f's values in dx, whose
+       derivative is k0 + f (k1 - f): overwrites dx with the input gradient
+       and returns the sums of the gradients of a, b, c and d in sums. */
+    void (*affine_backward)(const float *x, const float *dy, float *dx, size_t n, float a,
+                            float b, float k0, float k1, double *sums);
 } rn__kernel_table;
 
 /* The table in use, chosen on first call (defined with the tables below). */
@@ -1693,6 +1698,22 @@ static void rn__sigmoid_values_scalar(const float *x, float *y, size_t n)
         float e = expf(-fabsf(x[i]));
         y[i] = (x[i] > 0.0f ? 1.0f : e) / (1.0f + e);
     }
+}
+
+static void rn__affine_backward_scalar(const float *x, const float *dy, float *dx, size_t n,
+                                       float a, float b, float k0, float k1, double *sums)
+{
+    double da = 0.0, db = 0.0, dc = 0.0, dd = 0.0;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        float f = dx[i], g = dy[i], du = g * b * (k0 + f * (k1 - f));
+        da += du * x[i];
+        db += g * f;
+        dc += du;
+        dd += g;
+        dx[i] = du * a;
+    }
+    sums[0] = da, sums[1] = db, sums[2] = dc, sums[3] = dd;
 }
 
 /* The blocked product and the convolutions built on it exist only to run
@@ -2425,6 +2446,32 @@ enum { RN__SUM_BLOCK = 1024 };
             dslope += V##_SUM(sum);                                                                 \
         }                                                                                           \
         return dslope + rn__prelu_backward_scalar(x + i, dy + i, dx + i, n - i, slope);             \
+    }                                                                                               \
+    static target void rn__affine_backward_##isa(const float *x, const float *dy, float *dx,        \
+                                                 size_t n, float a, float b, float k0, float k1,    \
+                                                 double *sums)                                      \
+    {                                                                                               \
+        V##_TYPE va = V##_SET1(a), vb = V##_SET1(b), vk0 = V##_SET1(k0), vk1 = V##_SET1(k1);        \
+        double tail[4];                                                                             \
+        size_t i = 0;                                                                               \
+        sums[0] = sums[1] = sums[2] = sums[3] = 0.0;                                                \
+        while (i + V##_LANES <= n) {                                                                \
+            V##_TYPE da = V##_SET1(0.0f), db = da, dc = da, dd = da;                                \
+            size_t end = n - i > RN__SUM_BLOCK ? i + RN__SUM_BLOCK : n;                             \
+            for (; i + V##_LANES <= end; i += V##_LANES) {                                          \
+                V##_TYPE f = V##_LOAD(dx + i), g = V##_LOAD(dy + i), du;                            \
+                du = V##_MUL(V##_MUL(g, vb), V##_ADD(vk0, V##_MUL(f, V##_SUB(vk1, f))));            \
+                da = V##_MADD(da, du, V##_LOAD(x + i));                                             \
+                db = V##_MADD(db, g, f);                                                            \
+                dc = V##_ADD(dc, du);                                                               \
+                dd = V##_ADD(dd, g);                                                                \
+                V##_STORE(dx + i, V##_MUL(du, va));                                                 \
+            }                                                                                       \
+            sums[0] += V##_SUM(da), sums[1] += V##_SUM(db);                                         \
+            sums[2] += V##_SUM(dc), sums[3] += V##_SUM(dd);                                         \
+        }                                                                                           \
+        rn__affine_backward_scalar(x + i, dy + i, dx + i, n - i, a, b, k0, k1, tail);               \
+        sums[0] += tail[0], sums[1] += tail[1], sums[2] += tail[2], sums[3] += tail[3];             \
     }
 
 #define RN__ELEMENTWISE_ENTRIES(isa) rn__relu_forward_##isa, rn__relu_backward_##isa,               \
@@ -2515,7 +2562,8 @@ enum { RN__SUM_BLOCK = 1024 };
     RN__CURVE_ARRAY(tanh, isa, target, V)                                                           \
     RN__CURVE_ARRAY(sigmoid, isa, target, V)
 
-#define RN__CURVE_ENTRIES(isa) rn__exp_values_##isa, rn__tanh_values_##isa, rn__sigmoid_values_##isa
+#define RN__CURVE_ENTRIES(isa) rn__exp_values_##isa, rn__tanh_values_##isa,                      \
+    rn__sigmoid_values_##isa, rn__affine_backward_##isa
 
 #ifdef RN__X86
 /* SSE2 (4 x 8): no fused multiply-add before AVX2. */
@@ -2615,16 +2663,23 @@ static __attribute__((target("avx512f"))) float rn__sum_avx512(__m512 v)
     _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ), b, a)
 #define RN__AVX512_SUB(a, b) _mm512_sub_ps(a, b)
 #define RN__AVX512_DIV(a, b) _mm512_div_ps(a, b)
-#define RN__AVX512_MIN(bound, x) _mm512_min_ps(bound, x)
-#define RN__AVX512_MAX(bound, x) _mm512_max_ps(bound, x)
+/* GCC 12's plain forms of these start from an "undefined" register that
+   g++ -Wall reports as uninitialised; the zero-masked forms with every
+   lane selected are the same instructions. */
+#define RN__AVX512_ALL ((__mmask16)0xffff)
+#define RN__AVX512_MIN(bound, x) _mm512_maskz_min_ps(RN__AVX512_ALL, bound, x)
+#define RN__AVX512_MAX(bound, x) _mm512_maskz_max_ps(RN__AVX512_ALL, bound, x)
 #define RN__AVX512_ABS(x) _mm512_abs_ps(x)
 #define RN__AVX512_SIGN_BIT _mm512_castps_si512(_mm512_set1_ps(-0.0f))
+/* Bit select, sign bit ? s : m (0xca is the truth table of a ? b : c). */
 #define RN__AVX512_COPYSIGN(m, s)                                                                  \
-    _mm512_castsi512_ps(_mm512_or_epi32(_mm512_andnot_epi32(RN__AVX512_SIGN_BIT, _mm512_castps_si512(m)), \
-                                        _mm512_and_epi32(RN__AVX512_SIGN_BIT, _mm512_castps_si512(s))))
+    _mm512_castsi512_ps(_mm512_ternarylogic_epi32(RN__AVX512_SIGN_BIT, _mm512_castps_si512(s),     \
+                                                  _mm512_castps_si512(m), 0xca))
 #define RN__AVX512_POW2(n)                                                                         \
     _mm512_castsi512_ps(                                                                           \
-        _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvttps_epi32(n), _mm512_set1_epi32(127)), 23))
+        _mm512_maskz_slli_epi32(RN__AVX512_ALL,                                                    \
+                                _mm512_add_epi32(_mm512_maskz_cvttps_epi32(RN__AVX512_ALL, n),     \
+                                                 _mm512_set1_epi32(127)), 23))
 RN__MICRO_KERNEL(avx512, __attribute__((target("avx512f"))), RN__ROWS8, 8, RN__AVX512)
 RN__ELEMENTWISE_KERNELS(avx512, __attribute__((target("avx512f"))), RN__AVX512)
 RN__CURVE_KERNELS(avx512, __attribute__((target("avx512f"))), RN__AVX512)
@@ -2967,13 +3022,19 @@ enum { RN__CURVE_BLOCK = 512 };
 
 typedef void (*rn__curve_fn)(const float *x, float *y, size_t n);
 
+/* The length of the block that starts at `first` of n. */
+static size_t rn__curve_block(size_t n, size_t first)
+{
+    return n - first < (size_t)RN__CURVE_BLOCK ? n - first : (size_t)RN__CURVE_BLOCK;
+}
+
 /* ASigmoid and ATanh: b * f(a x + c) + d with p = (a, b, c, d). */
 static void rn__affine_curve(rn__curve_fn curve, const float *x, float *y, size_t n, const float *p)
 {
     float a = p[0], b = p[1], c = p[2], d = p[3];
     size_t first, i;
     for (first = 0; first < n; first += RN__CURVE_BLOCK) {
-        size_t count = n - first < RN__CURVE_BLOCK ? n - first : RN__CURVE_BLOCK;
+        size_t count = rn__curve_block(n, first);
         float *out = y + first;
         for (i = 0; i < count; i++) out[i] = a * x[first + i] + c;
         curve(out, out, count);
@@ -3007,21 +3068,10 @@ static void rn__mix_curves(const float *x, size_t n, float a, float c, float *t,
 static void rn__affine_backward(const float *x, const float *dy, float *dx, size_t n,
                                 const float *p, double *dp, float k0, float k1)
 {
-    float a = p[0], b = p[1];
-    double da = 0.0, db = 0.0, dc = 0.0, dd = 0.0;
-    size_t i;
-    for (i = 0; i < n; i++) {
-        float f = dx[i], g = dy[i], du = g * b * (k0 + f * (k1 - f));
-        da += du * x[i];
-        db += g * f;
-        dc += du;
-        dd += g;
-        dx[i] = du * a;
-    }
-    dp[0] += da;
-    dp[1] += db;
-    dp[2] += dc;
-    dp[3] += dd;
+    double sums[4];
+    int k;
+    rn__kernels()->affine_backward(x, dy, dx, n, p[0], p[1], k0, k1, sums);
+    for (k = 0; k < 4; k++) dp[k] += sums[k];
 }
 
 static void rn__asigmoid_backward(const float *x, const float *y, const float *dy, float *dx,
@@ -3085,7 +3135,7 @@ static void rn__mix_adaptive_forward(const float *x, float *y, size_t n, const f
     float t[RN__CURVE_BLOCK], s[RN__CURVE_BLOCK];
     size_t first, i;
     for (first = 0; first < n; first += RN__CURVE_BLOCK) {
-        size_t count = n - first < RN__CURVE_BLOCK ? n - first : RN__CURVE_BLOCK;
+        size_t count = rn__curve_block(n, first);
         rn__mix_curves(x + first, count, a, c, t, s);
         for (i = 0; i < count; i++) {
             float u = a * x[first + i] + c, v = b * x[first + i] + d, r = u >= v ? u : v;
@@ -3103,7 +3153,7 @@ static void rn__mix_adaptive_backward(const float *x, const float *y, const floa
     size_t first, j;
     (void)y;
     for (first = 0; first < n; first += RN__CURVE_BLOCK) {
-        size_t count = n - first < RN__CURVE_BLOCK ? n - first : RN__CURVE_BLOCK;
+        size_t count = rn__curve_block(n, first);
         rn__mix_curves(x + first, count, a, c, curve_t, curve_s);
         for (j = 0; j < count; j++) {
             size_t i = first + j;
@@ -3139,7 +3189,7 @@ static void rn__mix_fixed_forward(const float *x, float *y, size_t n, const floa
     float t[RN__CURVE_BLOCK], s[RN__CURVE_BLOCK];
     size_t first, j;
     for (first = 0; first < n; first += RN__CURVE_BLOCK) {
-        size_t count = n - first < RN__CURVE_BLOCK ? n - first : RN__CURVE_BLOCK;
+        size_t count = rn__curve_block(n, first);
         const float *in = x + first;
         rn__mix_curves(in, count, 1.0f, 0.0f, t, s);
         for (j = 0; j < count; j++)
@@ -3156,7 +3206,7 @@ static void rn__mix_fixed_backward(const float *x, const float *y, const float *
     size_t first, j;
     (void)y;
     for (first = 0; first < n; first += RN__CURVE_BLOCK) {
-        size_t count = n - first < RN__CURVE_BLOCK ? n - first : RN__CURVE_BLOCK;
+        size_t count = rn__curve_block(n, first);
         rn__mix_curves(x + first, count, 1.0f, 0.0f, curve_t, curve_s);
         for (j = 0; j < count; j++) {
             size_t i = first + j;

@@ -95,6 +95,7 @@ typedef struct study_training {
     int lr_drop_epoch;        /* from this epoch (from 1) on, a tenth of the learning rate; 0: never */
     rn_penalty_kind penalty;  /* lambda * penalty on every parameter named "alpha" */
     float lambda;             /* 0: no penalty */
+    float penalty_center;     /* L1 only: the penalty is on |alpha - penalty_center| (0: |alpha|) */
     uint64_t shuffle_seed;    /* the batch order of every epoch */
     int record_every;
     study_record_fn record;   /* or NULL */
@@ -555,6 +556,20 @@ int study_backprop(rn_net *net, const rn_tensor *inputs, const int *labels, floa
     return status;
 }
 
+/* The gradient of lambda * |alpha - center| added to every alpha's (the
+   slope at alpha = center taken as 0). */
+static void study__penalty_about(rn_net *net, float center, float lambda)
+{
+    rn_param *alphas[64];
+    int n = rn_net_select(net, RN_PARAMS_NAMED("alpha"), alphas, 64), i;
+    size_t k;
+    for (i = 0; i < n && i < 64; i++)
+        for (k = 0; k < alphas[i]->value.size; k++) {
+            float d = alphas[i]->value.data[k] - center;
+            alphas[i]->grad.data[k] += d > 0.0f ? lambda : d < 0.0f ? -lambda : 0.0f;
+        }
+}
+
 /* What study_train keeps between steps: the record window and the epoch's sums. */
 typedef struct study__totals {
     long step, window;
@@ -595,7 +610,10 @@ static int study__penalty(void *context, rn_net *net, rn_batch *batch)
 {
     const study_training *t = ((study__epoch_state *)context)->t;
     (void)batch;
-    if (t->lambda != 0.0f) rn_net_penalty(net, RN_PARAMS_NAMED("alpha"), t->penalty, t->lambda);
+    if (t->lambda != 0.0f && t->penalty_center != 0.0f)
+        study__penalty_about(net, t->penalty_center, t->lambda);
+    else if (t->lambda != 0.0f)
+        rn_net_penalty(net, RN_PARAMS_NAMED("alpha"), t->penalty, t->lambda);
     return RN_OK;
 }
 
