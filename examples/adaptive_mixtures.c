@@ -462,13 +462,7 @@ static void unit_name(int task, void *context, char *name, size_t size)
 static int train_all(study *s, run_result *results)
 {
     study_units units;
-    memset(&units, 0, sizeof units);
-    units.count = N_RUNS;
-    units.run = train_one;
-    units.name = unit_name;
-    units.context = s;
-    units.results = results;
-    units.result_size = sizeof *results;
+    study_units_init(&units, N_RUNS, train_one, unit_name, s, results, sizeof *results);
     study_units_setting(&units, "arch", "%s", s->o.study_arch ? "study" : "lenet5");
     study_units_setting(&units, "lr", "%.15g", s->o.lr);
     return study_run_units(&s->o.common, &units);
