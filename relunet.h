@@ -373,6 +373,8 @@ RN_API void rn_tensor_free(rn_tensor *tensor);
 RN_API void rn_tensor_fill(rn_tensor *tensor, float value);
 /* Copies values; both tensors must have the same number of elements. */
 RN_API int rn_tensor_copy(rn_tensor *destination, const rn_tensor *source);
+/* A new owning tensor with source's shape and values (a view becomes a copy). */
+RN_API int rn_tensor_clone(rn_tensor *clone, const rn_tensor *source);
 /* Same elements, new shape; the element count must not change. */
 RN_API int rn_tensor_reshape(rn_tensor *tensor, int ndim, const int *shape);
 /* Writes "[64, 1, 28, 28]" into buffer. */
@@ -658,6 +660,64 @@ typedef struct rn_act_recorder {
 RN_API int rn_act_recorder_add(rn_act_recorder *recorder, rn_net *net);
 RN_API void rn_act_recorder_free(rn_act_recorder *recorder);
 
+/* Training helpers: one epoch, an evaluation and a prediction over a whole
+   set of inputs (N x sample shape) and integer labels, in batches. With
+   classification in mind: the loss is rn_loss_cross_entropy. */
+
+/* The batch an epoch has in hand, as its callbacks see it. */
+typedef struct rn_batch {
+    int index, count;  /* this batch (from 0) and the epoch's batch count */
+    rn_tensor *inputs; /* the epoch's own copy of the items: prepare may change it */
+    const int *labels;
+    float loss;        /* the batch's mean cross-entropy (after the forward pass) */
+} rn_batch;
+
+/* RN_OK to go on; any other value ends the epoch and is returned. */
+typedef int (*rn_batch_fn)(void *context, rn_net *net, rn_batch *batch);
+
+typedef struct rn_epoch_desc {
+    int batch_size;
+    const int *order;        /* the items in this order (e.g. a fresh permutation per
+                                epoch), order[0 .. count); NULL: 0, 1, ... */
+    int count;               /* items used; 0: all N */
+    rn_batch_fn prepare;     /* before the forward pass: data augmentation */
+    rn_batch_fn before_step; /* after backward, before the step: rn_net_penalty */
+    rn_batch_fn after_step;  /* a recorder, a projection, a progress line */
+    void *context;           /* for all three */
+} rn_epoch_desc;
+
+typedef struct rn_epoch_stats {
+    double loss;              /* mean cross-entropy over the items */
+    double accuracy;          /* top-1 on the training batches, as they were seen */
+    double images_per_second; /* wall clock under C11, processor time under C99 */
+    int batches;
+} rn_epoch_stats;
+
+struct rn_optim; /* rn_optim, section 11 */
+
+/* One pass of forward, cross-entropy, backward and rn_optim_step per batch
+   (RN_TRAIN mode). stats may be NULL. On error the parameters hold the
+   last good step. */
+RN_API int rn_net_train_epoch(rn_net *net, struct rn_optim *opt, const rn_tensor *inputs,
+                              const int *labels, const rn_epoch_desc *desc, rn_epoch_stats *stats);
+
+typedef struct rn_eval_stats {
+    double loss;          /* mean cross-entropy */
+    double accuracy;      /* top-1 */
+    double topk_accuracy; /* the label among the k largest logits */
+} rn_eval_stats;
+
+/* The network on every input in RN_EVAL mode, batch_size at a time. k >= 1
+   for topk_accuracy. confusion, when not NULL, is K x K ints (K the
+   network's outputs) and is overwritten: confusion[true * K + predicted]. */
+RN_API int rn_net_evaluate(rn_net *net, const rn_tensor *inputs, const int *labels, int batch_size,
+                           int k, int *confusion, rn_eval_stats *stats);
+
+/* Predictions in RN_EVAL mode: classes[n] the index of the largest output
+   (or NULL), probabilities the N x K softmax of the outputs (or NULL). */
+RN_API int rn_net_predict(rn_net *net, const rn_tensor *inputs, int batch_size, int *classes,
+                          float *probabilities);
+
 /* ===== 10. losses and penalties =========================================== */
 
 /* Each computes the mean loss over the batch and, when grad is not NULL,
@@ -941,6 +1001,7 @@ RN_API rn_optim *rn_rai_optim(rn_rai *rai);
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ===== 1. configuration =================================================== */
 
@@ -1204,6 +1265,17 @@ RN_API int rn_tensor_copy(rn_tensor *destination, const rn_tensor *source)
     return RN_OK;
 }
 
+RN_API int rn_tensor_clone(rn_tensor *clone, const rn_tensor *source)
+{
+    int status;
+    if (clone == NULL || source == NULL || source->data == NULL || source->ndim < 1)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_tensor_clone: NULL or empty tensor");
+    memset(clone, 0, sizeof *clone);
+    status = rn_tensor_new(clone, source->ndim, source->shape);
+    if (status == RN_OK) memcpy(clone->data, source->data, source->size * sizeof(float));
+    return status;
+}
+
 RN_API int rn_tensor_reshape(rn_tensor *tensor, int ndim, const int *shape)
 {
     size_t size;
@@ -1431,6 +1503,11 @@ typedef struct rn__kernel_table {
     void (*exp_values)(const float *x, float *y, size_t n);
     void (*tanh_values)(const float *x, float *y, size_t n);
     void (*sigmoid_values)(const float *x, float *y, size_t n);
+    /* The backward of b f(a x + c) + d given f's values in dx, whose
+       derivative is k0 + f (k1 - f): overwrites dx with the input gradient
+       and returns the sums of the gradients of a, b, c and d in sums. */
+    void (*affine_backward)(const float *x, const float *dy, float *dx, size_t n, float a,
+                            float b, float k0, float k1, double *sums);
 } rn__kernel_table;
 
 /* The table in use, chosen on first call (defined with the tables below). */
@@ -1623,6 +1700,22 @@ static void rn__sigmoid_values_scalar(const float *x, float *y, size_t n)
     }
 }
 
+static void rn__affine_backward_scalar(const float *x, const float *dy, float *dx, size_t n,
+                                       float a, float b, float k0, float k1, double *sums)
+{
+    double da = 0.0, db = 0.0, dc = 0.0, dd = 0.0;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        float f = dx[i], g = dy[i], du = g * b * (k0 + f * (k1 - f));
+        da += du * x[i];
+        db += g * f;
+        dc += du;
+        dd += g;
+        dx[i] = du * a;
+    }
+    sums[0] = da, sums[1] = db, sums[2] = dc, sums[3] = dd;
+}
+
 /* The blocked product and the convolutions built on it exist only to run
    the SIMD micro-kernels: scalar-only builds (tcc, RELUNET_NO_SIMD, other
    CPUs) keep the reference kernels above and nothing else. */
@@ -1645,10 +1738,55 @@ static int rn__thread_id(void)
 
 /* ----- blocked matrix product ----- */
 
-/* Block sizes (Goto and van de Geijn 2008): a depth-RN__KC panel of B
-   (RN__KC x nr) stays in L1 while the micro-kernel sweeps the packed block
-   of A (mc x RN__KC, in L2) past it. Measured on Zen 4 with bench_gemm. */
-enum { RN__KC = 256, RN__MC_PANELS = 24, RN__NC_PANELS = 16, RN__MAX_MR = 8, RN__MAX_NR = 32 };
+enum { RN__MAX_KC = 512, RN__MAX_MR = 8, RN__MAX_NR = 32 };
+
+/* One core's share of each cache level, in bytes (0: not reported). */
+typedef struct rn__caches {
+    long l1, l2, l3;
+} rn__caches;
+
+#ifdef RN__X86
+/* Intel's deterministic cache parameters (leaf 4) and AMD's copy of them
+   (leaf 0x8000001D) describe one cache per subleaf: type (1 data, 3
+   unified), level, ways x partitions x line size x sets, and how many
+   logical processors share it. */
+static void rn__caches_from_cpuid(unsigned leaf, rn__caches *caches)
+{
+    unsigned subleaf, eax, ebx, ecx, edx;
+    if ((unsigned)__get_cpuid_max(leaf & 0x80000000u, NULL) < leaf) return;
+    for (subleaf = 0; subleaf < 16; subleaf++) {
+        long size, sharing;
+        __cpuid_count(leaf, subleaf, eax, ebx, ecx, edx);
+        if ((eax & 31u) == 0) break; /* no more caches */
+        if ((eax & 31u) != 1 && (eax & 31u) != 3) continue;
+        size = (long)((ebx >> 22) + 1) * (((ebx >> 12) & 1023u) + 1) * ((ebx & 4095u) + 1) *
+               ((long)ecx + 1);
+        sharing = (long)((eax >> 14) & 4095u) + 1;
+        switch ((eax >> 5) & 7u) {
+        case 1: caches->l1 = size; break;
+        case 2: caches->l2 = size / (sharing > 2 ? sharing / 2 : 1); break; /* per core, SMT pairs */
+        case 3: caches->l3 = size / (sharing > 2 ? sharing / 2 : 1); break;
+        }
+    }
+    (void)edx;
+}
+#elif defined(__linux__) && defined(_SC_LEVEL1_DCACHE_SIZE)
+#include <unistd.h>
+#endif
+
+static rn__caches rn__cpu_caches(void)
+{
+    rn__caches caches = {0, 0, 0};
+#ifdef RN__X86
+    rn__caches_from_cpuid(4, &caches);
+    if (caches.l1 == 0) rn__caches_from_cpuid(0x8000001Du, &caches);
+#elif defined(__linux__) && defined(_SC_LEVEL1_DCACHE_SIZE)
+    caches.l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE);
+    caches.l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    caches.l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
+#endif
+    return caches;
+}
 
 /* op(A) is m x k, op(B) is k x n; transposes are folded into strides:
    op(A)(i, p) = a[i * a_row + p * a_depth], op(B)(p, j) = b[p * b_depth + j * b_col].
@@ -1765,6 +1903,32 @@ typedef struct rn__blocking {
     int kc, mc, nc;
 } rn__blocking;
 
+/* Block sizes from the caches (Goto and van de Geijn 2008; Low et al.
+   2016 for the analytical model): the kc x nr micro-panel of B the
+   micro-kernel streams fills half of L1, the mc x kc block of A half of
+   L2, the kc x nc block of B half of the core's L3 share (at most 4096
+   columns, which keeps the workspace a few MiB). Caches the CPU
+   does not report count as 32 KiB, 512 KiB and 2 MiB. Each is rounded
+   down to whole micro-panels. */
+static rn__blocking rn__blocking_of(const rn__kernel_table *kt)
+{
+    static rn__caches caches;
+    static int known;
+    rn__blocking block;
+    long l1, l2, l3;
+    RN__OMP(omp critical(rn__caches))
+    if (!known) caches = rn__cpu_caches(), known = 1;
+    l1 = caches.l1 > 0 ? caches.l1 : 32768, l2 = caches.l2 > 0 ? caches.l2 : 524288;
+    l3 = caches.l3 > 0 ? caches.l3 : 2097152;
+    block.kc = (int)(l1 / 2 / ((long)kt->nr * (long)sizeof(float))) / 8 * 8;
+    block.kc = block.kc < 64 ? 64 : block.kc > RN__MAX_KC ? RN__MAX_KC : block.kc;
+    block.mc = (int)(l2 / 2 / ((long)block.kc * (long)sizeof(float))) / kt->mr * kt->mr;
+    block.mc = block.mc < kt->mr ? kt->mr : block.mc;
+    block.nc = (int)(l3 / 2 / ((long)block.kc * (long)sizeof(float))) / kt->nr * kt->nr;
+    block.nc = block.nc < 4 * kt->nr ? 4 * kt->nr : block.nc > 4096 ? 4096 / kt->nr * kt->nr : block.nc;
+    return block;
+}
+
 /* C[i0.., j0..] += the rows x cols region of op(A) op(B), in the loop
    order of Goto and van de Geijn: a block of B is packed once per depth
    step and reused by every block of A. Every element of C sums its
@@ -1772,7 +1936,7 @@ typedef struct rn__blocking {
 static void rn__gemm_region(const rn__kernel_table *kt, const rn__gemm *g, rn__blocking block,
                             int i0, int rows, int j0, int cols, float *packed_a, float *packed_b)
 {
-    ptrdiff_t packed_rows[RN__KC];
+    ptrdiff_t packed_rows[RN__MAX_KC];
     int jc, pc, ic, ir, jr;
     for (pc = 0; pc < block.kc && pc < g->k; pc++) packed_rows[pc] = (ptrdiff_t)pc * kt->nr;
     for (jc = j0; jc < j0 + cols; jc += block.nc) {
@@ -1826,9 +1990,11 @@ static void rn__gemm_run(const rn__gemm *g)
     size_t pack_size;
     float *workspace;
     if (g->m <= 0 || g->n <= 0 || g->k <= 0) return;
-    block.kc = RN__KC, block.mc = kt->mr * RN__MC_PANELS, block.nc = kt->nr * RN__NC_PANELS;
-    if (g->b_rows && !g->pack_b && g->n > block.nc) /* B read in place: no block of it to fit */
-        block.nc = g->n;
+    block = rn__blocking_of(kt);
+    /* No block larger than the matrix, so small products get small
+       workspaces; B read in place has no block of it to fit. */
+    if (block.mc > panels_m * kt->mr) block.mc = panels_m * kt->mr;
+    if (block.nc > panels_n * kt->nr || (g->b_rows && !g->pack_b)) block.nc = panels_n * kt->nr;
     pack_size = (size_t)block.kc * (block.mc + block.nc);
     workspace = (float *)rn__malloc_aligned(pack_size * regions * sizeof(float));
     if (workspace == NULL) {
@@ -2353,6 +2519,32 @@ enum { RN__SUM_BLOCK = 1024 };
             dslope += V##_SUM(sum);                                                                 \
         }                                                                                           \
         return dslope + rn__prelu_backward_scalar(x + i, dy + i, dx + i, n - i, slope);             \
+    }                                                                                               \
+    static target void rn__affine_backward_##isa(const float *x, const float *dy, float *dx,        \
+                                                 size_t n, float a, float b, float k0, float k1,    \
+                                                 double *sums)                                      \
+    {                                                                                               \
+        V##_TYPE va = V##_SET1(a), vb = V##_SET1(b), vk0 = V##_SET1(k0), vk1 = V##_SET1(k1);        \
+        double tail[4];                                                                             \
+        size_t i = 0;                                                                               \
+        sums[0] = sums[1] = sums[2] = sums[3] = 0.0;                                                \
+        while (i + V##_LANES <= n) {                                                                \
+            V##_TYPE da = V##_SET1(0.0f), db = da, dc = da, dd = da;                                \
+            size_t end = n - i > RN__SUM_BLOCK ? i + RN__SUM_BLOCK : n;                             \
+            for (; i + V##_LANES <= end; i += V##_LANES) {                                          \
+                V##_TYPE f = V##_LOAD(dx + i), g = V##_LOAD(dy + i), du;                            \
+                du = V##_MUL(V##_MUL(g, vb), V##_ADD(vk0, V##_MUL(f, V##_SUB(vk1, f))));            \
+                da = V##_MADD(da, du, V##_LOAD(x + i));                                             \
+                db = V##_MADD(db, g, f);                                                            \
+                dc = V##_ADD(dc, du);                                                               \
+                dd = V##_ADD(dd, g);                                                                \
+                V##_STORE(dx + i, V##_MUL(du, va));                                                 \
+            }                                                                                       \
+            sums[0] += V##_SUM(da), sums[1] += V##_SUM(db);                                         \
+            sums[2] += V##_SUM(dc), sums[3] += V##_SUM(dd);                                         \
+        }                                                                                           \
+        rn__affine_backward_scalar(x + i, dy + i, dx + i, n - i, a, b, k0, k1, tail);               \
+        sums[0] += tail[0], sums[1] += tail[1], sums[2] += tail[2], sums[3] += tail[3];             \
     }
 
 #define RN__ELEMENTWISE_ENTRIES(isa) rn__relu_forward_##isa, rn__relu_backward_##isa,               \
@@ -2443,7 +2635,8 @@ enum { RN__SUM_BLOCK = 1024 };
     RN__CURVE_ARRAY(tanh, isa, target, V)                                                           \
     RN__CURVE_ARRAY(sigmoid, isa, target, V)
 
-#define RN__CURVE_ENTRIES(isa) rn__exp_values_##isa, rn__tanh_values_##isa, rn__sigmoid_values_##isa
+#define RN__CURVE_ENTRIES(isa) rn__exp_values_##isa, rn__tanh_values_##isa,                      \
+    rn__sigmoid_values_##isa, rn__affine_backward_##isa
 
 #ifdef RN__X86
 /* SSE2 (4 x 8): no fused multiply-add before AVX2. */
@@ -2948,21 +3141,10 @@ static void rn__mix_curves(const float *x, size_t n, float a, float c, float *t,
 static void rn__affine_backward(const float *x, const float *dy, float *dx, size_t n,
                                 const float *p, double *dp, float k0, float k1)
 {
-    float a = p[0], b = p[1];
-    double da = 0.0, db = 0.0, dc = 0.0, dd = 0.0;
-    size_t i;
-    for (i = 0; i < n; i++) {
-        float f = dx[i], g = dy[i], du = g * b * (k0 + f * (k1 - f));
-        da += du * x[i];
-        db += g * f;
-        dc += du;
-        dd += g;
-        dx[i] = du * a;
-    }
-    dp[0] += da;
-    dp[1] += db;
-    dp[2] += dc;
-    dp[3] += dd;
+    double sums[4];
+    int k;
+    rn__kernels()->affine_backward(x, dy, dx, n, p[0], p[1], k0, k1, sums);
+    for (k = 0; k < 4; k++) dp[k] += sums[k];
 }
 
 static void rn__asigmoid_backward(const float *x, const float *y, const float *dy, float *dx,
@@ -4273,6 +4455,206 @@ RN_API void rn_act_recorder_free(rn_act_recorder *recorder)
     if (recorder == NULL) return;
     if (recorder->values != NULL) RN_FREE(recorder->values);
     memset(recorder, 0, sizeof *recorder);
+}
+
+/* --- training helpers ------------------------------------------------------ */
+
+static int rn__argmax(const float *row, int count);
+
+/* Seconds from some fixed point: the wall clock where C11 gives one,
+   processor time otherwise (the same on one thread). */
+static double rn__seconds(void)
+{
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && defined(TIME_UTC)
+    struct timespec now;
+    if (timespec_get(&now, TIME_UTC) == TIME_UTC) return (double)now.tv_sec + 1e-9 * now.tv_nsec;
+#endif
+    return (double)clock() / CLOCKS_PER_SEC;
+}
+
+/* inputs is N items of the network's sample shape and labels has N entries. */
+static int rn__check_inputs(const rn_net *net, const rn_tensor *inputs, const void *labels,
+                             int batch_size, const char *caller)
+{
+    size_t sample = 1;
+    int d;
+    if (net == NULL || inputs == NULL || inputs->data == NULL || labels == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "%s: NULL network, inputs or labels", caller);
+    if (batch_size < 1)
+        return rn_set_error(RN_ERR_ARGUMENT, "%s: batch size %d is below 1", caller, batch_size);
+    for (d = 0; d < net->in_ndim; d++) sample *= (size_t)net->in_shape[d];
+    if (inputs->ndim != net->in_ndim + 1 || inputs->size != (size_t)inputs->shape[0] * sample)
+        return rn_set_error(RN_ERR_SHAPE, "%s: inputs are not N samples of the network's shape",
+                            caller);
+    return RN_OK;
+}
+
+/* Items order[first .. first + count) (or first .. when order is NULL) into
+   batch and their labels into batch_labels. */
+static void rn__gather(const rn_tensor *inputs, const int *labels, const int *order, int first,
+                       int count, rn_tensor *batch, int *batch_labels)
+{
+    size_t sample = inputs->size / (size_t)inputs->shape[0];
+    int i;
+    for (i = 0; i < count; i++) {
+        int item = order != NULL ? order[first + i] : first + i;
+        memcpy(batch->data + (size_t)i * sample, inputs->data + (size_t)item * sample,
+               sample * sizeof(float));
+        batch_labels[i] = labels[item];
+    }
+}
+
+/* The whole number of items a batch's share of hits stands for. */
+static double rn__hits(double share, int items) { return floor(share * items + 0.5); }
+
+static int rn__call(rn_batch_fn fn, void *context, rn_net *net, rn_batch *batch)
+{
+    return fn != NULL ? fn(context, net, batch) : RN_OK;
+}
+
+/* Forward, cross-entropy, backward, the callbacks and the step on one batch. */
+static int rn__train_batch(rn_net *net, rn_optim *opt, const rn_epoch_desc *desc, rn_batch *batch)
+{
+    int status = rn__call(desc->prepare, desc->context, net, batch);
+    if (status == RN_OK) status = rn_net_forward(net, batch->inputs, RN_TRAIN);
+    rn_net_zero_grad(net);
+    if (status == RN_OK)
+        status = rn_loss_cross_entropy(rn_net_output(net), batch->labels, &batch->loss,
+                                       rn_net_output_grad(net));
+    if (status == RN_OK) status = rn_net_backward(net);
+    if (status == RN_OK) status = rn__call(desc->before_step, desc->context, net, batch);
+    if (status == RN_OK) status = rn_optim_step(opt);
+    if (status == RN_OK) status = rn__call(desc->after_step, desc->context, net, batch);
+    return status;
+}
+
+RN_API int rn_net_train_epoch(rn_net *net, rn_optim *opt, const rn_tensor *inputs,
+                              const int *labels, const rn_epoch_desc *desc, rn_epoch_stats *stats)
+{
+    int status, n, first, shape[RN_MAX_DIMS], *batch_labels = NULL;
+    double loss_sum = 0.0, correct = 0.0, start = rn__seconds(), seconds;
+    rn_tensor buffer;
+    rn_batch batch;
+    memset(&buffer, 0, sizeof buffer);
+    memset(&batch, 0, sizeof batch);
+    if (desc == NULL || opt == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_train_epoch: NULL optimizer or desc");
+    status = rn__check_inputs(net, inputs, labels, desc->batch_size, "rn_net_train_epoch");
+    if (status != RN_OK) return status;
+    n = desc->count > 0 ? desc->count : inputs->shape[0];
+    if (n > inputs->shape[0] || desc->count < 0)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_train_epoch: count %d for %d items",
+                            desc->count, inputs->shape[0]);
+    for (first = 0; desc->order != NULL && first < n; first++)
+        if (desc->order[first] < 0 || desc->order[first] >= inputs->shape[0])
+            return rn_set_error(RN_ERR_ARGUMENT, "rn_net_train_epoch: order[%d] = %d is not an "
+                                "item of %d", first, desc->order[first], inputs->shape[0]);
+    memcpy(shape, inputs->shape, sizeof shape);
+    shape[0] = desc->batch_size < n ? desc->batch_size : n;
+    status = rn_tensor_new(&buffer, inputs->ndim, shape);
+    batch_labels = (int *)rn__calloc((size_t)shape[0], sizeof(int));
+    if (status == RN_OK && batch_labels == NULL)
+        status = rn_set_error(RN_ERR_MEMORY, "rn_net_train_epoch: cannot allocate a batch");
+    batch.count = (n + shape[0] - 1) / shape[0];
+    batch.labels = batch_labels;
+    for (first = 0; status == RN_OK && first < n; first += shape[0], batch.index++) {
+        int size = n - first < shape[0] ? n - first : shape[0];
+        rn_tensor view = rn_tensor_slice(&buffer, 0, size);
+        rn__gather(inputs, labels, desc->order, first, size, &buffer, batch_labels);
+        batch.inputs = &view;
+        status = rn__train_batch(net, opt, desc, &batch);
+        if (status != RN_OK) break;
+        loss_sum += (double)batch.loss * size;
+        correct += rn__hits(1.0 - rn_topk_error(rn_net_output(net), batch_labels, 1), size);
+    }
+    seconds = rn__seconds() - start;
+    if (stats != NULL && status == RN_OK) {
+        stats->loss = loss_sum / n;
+        stats->accuracy = correct / n;
+        stats->images_per_second = seconds > 0.0 ? n / seconds : 0.0;
+        stats->batches = batch.count;
+    }
+    rn_tensor_free(&buffer);
+    RN_FREE(batch_labels);
+    return status;
+}
+
+/* The network's outputs per item: classes after the forward pass of a batch. */
+static int rn__output_classes(rn_net *net, int batch_items)
+{
+    return (int)(rn_net_output(net)->size / (size_t)batch_items);
+}
+
+RN_API int rn_net_evaluate(rn_net *net, const rn_tensor *inputs, const int *labels, int batch_size,
+                           int k, int *confusion, rn_eval_stats *stats)
+{
+    double loss_sum = 0.0, correct = 0.0, in_top = 0.0;
+    int status = rn__check_inputs(net, inputs, labels, batch_size, "rn_net_evaluate"), n, first;
+    int classes = 0;
+    if (status == RN_OK && (k < 1 || stats == NULL))
+        status = rn_set_error(RN_ERR_ARGUMENT, "rn_net_evaluate: k %d is below 1, or stats is "
+                              "NULL", k);
+    if (status != RN_OK) return status;
+    n = inputs->shape[0];
+    for (first = 0; status == RN_OK && first < n; first += batch_size) {
+        int size = n - first < batch_size ? n - first : batch_size;
+        rn_tensor batch = rn_tensor_slice(inputs, first, size);
+        float loss = 0.0f;
+        status = rn_net_forward(net, &batch, RN_EVAL);
+        if (status == RN_OK)
+            status = rn_loss_cross_entropy(rn_net_output(net), labels + first, &loss, NULL);
+        if (status == RN_OK && first == 0) {
+            classes = rn__output_classes(net, size);
+            if (confusion != NULL) memset(confusion, 0, (size_t)classes * classes * sizeof(int));
+        }
+        if (status == RN_OK && confusion != NULL)
+            status = rn_confusion_add(confusion, classes, rn_net_output(net), labels + first);
+        if (status != RN_OK) break;
+        loss_sum += (double)loss * size;
+        correct += rn__hits(1.0 - rn_topk_error(rn_net_output(net), labels + first, 1), size);
+        in_top += rn__hits(1.0 - rn_topk_error(rn_net_output(net), labels + first, k), size);
+    }
+    if (status != RN_OK) return status;
+    stats->loss = loss_sum / n;
+    stats->accuracy = correct / n;
+    stats->topk_accuracy = in_top / n;
+    return RN_OK;
+}
+
+/* Softmax of each row of K values, computed in double from the largest. */
+static void rn__softmax_rows(const float *logits, int rows, int classes, float *out)
+{
+    int r, j;
+    for (r = 0; r < rows; r++) {
+        const float *row = logits + (size_t)r * classes;
+        double top = row[rn__argmax(row, classes)], sum = 0.0;
+        for (j = 0; j < classes; j++) sum += exp((double)row[j] - top);
+        for (j = 0; j < classes; j++)
+            out[(size_t)r * classes + j] = (float)(exp((double)row[j] - top) / sum);
+    }
+}
+
+RN_API int rn_net_predict(rn_net *net, const rn_tensor *inputs, int batch_size, int *classes,
+                          float *probabilities)
+{
+    int dummy = 0, status = rn__check_inputs(net, inputs, &dummy, batch_size, "rn_net_predict");
+    int n, first, i;
+    if (status != RN_OK) return status;
+    n = inputs->shape[0];
+    for (first = 0; status == RN_OK && first < n; first += batch_size) {
+        int size = n - first < batch_size ? n - first : batch_size, k;
+        rn_tensor batch = rn_tensor_slice(inputs, first, size);
+        const float *out;
+        status = rn_net_forward(net, &batch, RN_EVAL);
+        if (status != RN_OK) break;
+        out = rn_net_output(net)->data;
+        k = rn__output_classes(net, size);
+        for (i = 0; classes != NULL && i < size; i++)
+            classes[first + i] = rn__argmax(out + (size_t)i * k, k);
+        if (probabilities != NULL)
+            rn__softmax_rows(out, size, k, probabilities + (size_t)first * k);
+    }
+    return status;
 }
 
 /* ===== 10. losses and penalties =========================================== */
