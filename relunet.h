@@ -1430,13 +1430,13 @@ static void rn__conv2d_backward_weight_scalar(const rn__conv_geometry *g, const 
 static void rn__relu_forward_scalar(const float *x, float *y, size_t n)
 {
     size_t i;
-    for (i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    for (i = 0; i < n; i++) y[i] = x[i] <= 0.0f ? 0.0f : x[i]; /* NaN stays NaN */
 }
 
 static void rn__relu_backward_scalar(const float *x, const float *dy, float *dx, size_t n)
 {
     size_t i;
-    for (i = 0; i < n; i++) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+    for (i = 0; i < n; i++) dx[i] = x[i] <= 0.0f ? 0.0f : dy[i];
 }
 
 static void rn__prelu_forward_scalar(const float *x, float *y, size_t n, float slope)
@@ -2101,7 +2101,9 @@ static void rn__conv2d_backward_weight_gemm(const rn__conv_geometry *g, const fl
    instruction set V defines below as V_TYPE (a vector of V_LANES floats),
    V_LOAD, V_STORE, V_SET1, V_ADD, V_MUL, V_MADD(acc, a, b) = acc + a b
    (fused where the set has it), V_SUM of the lanes, and
-   V_IF_POSITIVE(x, a, b), lane-wise x > 0 ? a : b.
+   V_IF_POSITIVE(x, a, b), lane-wise x > 0 ? a : b, and V_IF_NOT_POSITIVE(x,
+   a, b), x <= 0 ? a : b: both comparisons are false for NaN, so ReLU
+   written with the second keeps NaN as torch's does.
 
    The micro-kernel keeps an mr x (2 vectors) tile of C in registers: mr
    broadcasts of A and two loads of B feed 2 mr multiply-adds per step,
@@ -2148,7 +2150,7 @@ enum { RN__SUM_BLOCK = 1024 };
         size_t i;                                                                                   \
         for (i = 0; i + V##_LANES <= n; i += V##_LANES) {                                           \
             V##_TYPE v = V##_LOAD(x + i);                                                           \
-            V##_STORE(y + i, V##_IF_POSITIVE(v, v, zero));                                          \
+            V##_STORE(y + i, V##_IF_NOT_POSITIVE(v, zero, v));                                      \
         }                                                                                           \
         rn__relu_forward_scalar(x + i, y + i, n - i);                                               \
     }                                                                                               \
@@ -2158,7 +2160,7 @@ enum { RN__SUM_BLOCK = 1024 };
         V##_TYPE zero = V##_SET1(0.0f);                                                             \
         size_t i;                                                                                   \
         for (i = 0; i + V##_LANES <= n; i += V##_LANES)                                             \
-            V##_STORE(dx + i, V##_IF_POSITIVE(V##_LOAD(x + i), V##_LOAD(dy + i), zero));            \
+            V##_STORE(dx + i, V##_IF_NOT_POSITIVE(V##_LOAD(x + i), zero, V##_LOAD(dy + i)));        \
         rn__relu_backward_scalar(x + i, dy + i, dx + i, n - i);                                     \
     }                                                                                               \
     static target void rn__prelu_forward_##isa(const float *x, float *y, size_t n, float slope)     \
@@ -2201,6 +2203,12 @@ static __attribute__((target("sse2"))) __m128 rn__if_positive_sse2(__m128 x, __m
     return _mm_or_ps(_mm_and_ps(positive, a), _mm_andnot_ps(positive, b));
 }
 
+static __attribute__((target("sse2"))) __m128 rn__if_not_positive_sse2(__m128 x, __m128 a, __m128 b)
+{
+    __m128 not_positive = _mm_cmple_ps(x, _mm_setzero_ps());
+    return _mm_or_ps(_mm_and_ps(not_positive, a), _mm_andnot_ps(not_positive, b));
+}
+
 static __attribute__((target("sse2"))) float rn__sum_sse2(__m128 v)
 {
     float lanes[4];
@@ -2218,6 +2226,7 @@ static __attribute__((target("sse2"))) float rn__sum_sse2(__m128 v)
 #define RN__SSE2_MADD(acc, a, b) _mm_add_ps(acc, _mm_mul_ps(a, b))
 #define RN__SSE2_SUM(v) rn__sum_sse2(v)
 #define RN__SSE2_IF_POSITIVE(x, a, b) rn__if_positive_sse2(x, a, b)
+#define RN__SSE2_IF_NOT_POSITIVE(x, a, b) rn__if_not_positive_sse2(x, a, b)
 RN__MICRO_KERNEL(sse2, __attribute__((target("sse2"))), RN__ROWS4, 4, RN__SSE2)
 RN__ELEMENTWISE_KERNELS(sse2, __attribute__((target("sse2"))), RN__SSE2)
 
@@ -2226,6 +2235,12 @@ RN__ELEMENTWISE_KERNELS(sse2, __attribute__((target("sse2"))), RN__SSE2)
 static __attribute__((target("avx2,fma"))) __m256 rn__if_positive_avx2(__m256 x, __m256 a, __m256 b)
 {
     return _mm256_blendv_ps(b, a, _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GT_OQ));
+}
+
+static __attribute__((target("avx2,fma"))) __m256 rn__if_not_positive_avx2(__m256 x, __m256 a,
+                                                                           __m256 b)
+{
+    return _mm256_blendv_ps(b, a, _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LE_OQ));
 }
 
 static __attribute__((target("avx2,fma"))) float rn__sum_avx2(__m256 v)
@@ -2243,6 +2258,7 @@ static __attribute__((target("avx2,fma"))) float rn__sum_avx2(__m256 v)
 #define RN__AVX2_MADD(acc, a, b) _mm256_fmadd_ps(a, b, acc)
 #define RN__AVX2_SUM(v) rn__sum_avx2(v)
 #define RN__AVX2_IF_POSITIVE(x, a, b) rn__if_positive_avx2(x, a, b)
+#define RN__AVX2_IF_NOT_POSITIVE(x, a, b) rn__if_not_positive_avx2(x, a, b)
 RN__MICRO_KERNEL(avx2, __attribute__((target("avx2,fma"))), RN__ROWS6, 6, RN__AVX2)
 RN__ELEMENTWISE_KERNELS(avx2, __attribute__((target("avx2,fma"))), RN__AVX2)
 
@@ -2258,6 +2274,8 @@ RN__ELEMENTWISE_KERNELS(avx2, __attribute__((target("avx2,fma"))), RN__AVX2)
 #define RN__AVX512_SUM(v) _mm512_reduce_add_ps(v)
 #define RN__AVX512_IF_POSITIVE(x, a, b)                                                             \
     _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ), b, a)
+#define RN__AVX512_IF_NOT_POSITIVE(x, a, b)                                                         \
+    _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LE_OQ), b, a)
 RN__MICRO_KERNEL(avx512, __attribute__((target("avx512f"))), RN__ROWS8, 8, RN__AVX512)
 RN__ELEMENTWISE_KERNELS(avx512, __attribute__((target("avx512f"))), RN__AVX512)
 #endif /* RN__X86 */
@@ -2294,6 +2312,7 @@ static float rn__sum_neon(float32x4_t v)
 #endif
 #define RN__NEON_V_SUM(v) rn__sum_neon(v)
 #define RN__NEON_V_IF_POSITIVE(x, a, b) vbslq_f32(vcgtq_f32(x, vdupq_n_f32(0.0f)), a, b)
+#define RN__NEON_V_IF_NOT_POSITIVE(x, a, b) vbslq_f32(vcleq_f32(x, vdupq_n_f32(0.0f)), a, b)
 RN__MICRO_KERNEL(neon, , RN__NEON_ROWS, RN__NEON_MR, RN__NEON_V)
 RN__ELEMENTWISE_KERNELS(neon, , RN__NEON_V)
 #endif /* RN__NEON */
@@ -2874,7 +2893,8 @@ static void rn__linear_backward(rn_layer *layer, const rn_tensor *x, const rn_te
 
 /* Max and average pooling over kernel x kernel windows without padding.
    Backward of max pooling sends the gradient to the first maximum of each
-   window, found again from x rather than stored. */
+   window, found again from x rather than stored. A NaN in a window is its
+   maximum (the last NaN, as in torch), so NaN is never hidden. */
 static void rn__pool(const rn_layer *layer, int batch, const float *x, float *y, const float *dy,
                      float *dx)
 {
@@ -2893,7 +2913,7 @@ static void rn__pool(const rn_layer *layer, int batch, const float *x, float *y,
                 for (i = 0; i < k; i++)
                     for (j = 0; j < k; j++) {
                         size_t at = corner + (size_t)i * width + j;
-                        if (x[at] > x[best]) best = at;
+                        if (x[at] > x[best] || x[at] != x[at]) best = at;
                         sum += x[at];
                         if (dx != NULL && !is_max) dx[at] += dy[out] * inverse_area;
                     }
