@@ -602,7 +602,8 @@ RN_API void rn_act_recorder_free(rn_act_recorder *recorder);
 
 /* Each computes the mean loss over the batch and, when grad is not NULL,
    writes d loss / d input into it (same shape as the input). NaN or infinity
-   in the input is an RN_ERR_NUMERIC error. */
+   in the input, or NaN in a target, is an RN_ERR_NUMERIC error; BCE targets
+   outside [0, 1] and infinite MSE targets are RN_ERR_ARGUMENT. */
 RN_API int rn_loss_cross_entropy(const rn_tensor *logits, const int *labels, float *loss,
                                  rn_tensor *grad);
 RN_API int rn_loss_bce_logits(const rn_tensor *logits, const float *targets, float *loss,
@@ -636,7 +637,11 @@ typedef enum rn_optim_kind { RN_SGD, RN_ADAM, RN_ADAMW, RN_RPROP } rn_optim_kind
    at lr: it grows by eta_plus while the gradient keeps its sign and shrinks
    by eta_minus when the sign flips, and the flipped gradient then counts as 0
    (no move, and the next step neither grows nor shrinks). The element moves
-   by -sign(gradient) * step; only the sign of the gradient matters. */
+   by -sign(gradient) * step; only the sign of the gradient matters.
+   rn_optim_new refuses what torch.optim refuses: lr, momentum, weight decay
+   or eps negative or not finite, dampening outside [0, 1], Nesterov without
+   momentum > 0 and dampening 0, betas outside [0, 1), etas not 0 <
+   eta_minus < 1 < eta_plus, and step sizes not 0 <= step_min <= step_max. */
 typedef struct rn_optim_desc {
     rn_optim_kind kind;
     float lr;
@@ -658,11 +663,14 @@ RN_API rn_optim *rn_optim_new(rn_net *net, const rn_optim_desc *desc);
 RN_API rn_optim *rn_optim_new_params(rn_param *const *params, int count,
                                      const rn_optim_desc *desc);
 RN_API void rn_optim_free(rn_optim *opt);
-/* Gives the selected parameters their own learning rate and weight decay. */
+/* Gives the selected parameters their own learning rate and weight decay
+   (each finite and >= 0). */
 RN_API int rn_optim_set_group(rn_optim *opt, rn_param_filter filter, float lr,
                               float weight_decay);
-/* Multiplies every learning rate by factor: the hook for schedules. */
-RN_API void rn_optim_scale_lr(rn_optim *opt, float factor);
+/* Multiplies every learning rate by factor: the hook for schedules. A
+   factor (or a product) that is negative or not finite is RN_ERR_ARGUMENT
+   and changes nothing. */
+RN_API int rn_optim_scale_lr(rn_optim *opt, float factor);
 /* Step decay: the factor that takes the learning rate of epoch - 1 to that of
    epoch, gamma for every milestone equal to epoch and 1 otherwise. Scaling
    by it at the start of every epoch (epochs and milestones counted alike,
@@ -839,6 +847,7 @@ RN_API rn_optim *rn_rai_optim(rn_rai *rai);
 #if defined(RELUNET_IMPLEMENTATION) && !defined(RELUNET_IMPLEMENTATION_INCLUDED)
 #define RELUNET_IMPLEMENTATION_INCLUDED
 
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -3948,14 +3957,29 @@ RN_API int rn_loss_cross_entropy(const rn_tensor *logits, const int *labels, flo
     return RN_OK;
 }
 
+/* Targets in [low, high] (NaN is outside any range). */
+static int rn__check_targets(const float *targets, size_t count, float low, float high,
+                             const char *caller)
+{
+    size_t i;
+    if (targets == NULL) return rn_set_error(RN_ERR_ARGUMENT, "%s: targets is NULL", caller);
+    for (i = 0; i < count; i++)
+        if (!(targets[i] >= low && targets[i] <= high))
+            return rn_set_error(isnan(targets[i]) ? RN_ERR_NUMERIC : RN_ERR_ARGUMENT,
+                                "%s: target %lu is %g (need %g to %g)", caller, (unsigned long)i,
+                                (double)targets[i], (double)low, (double)high);
+    return RN_OK;
+}
+
 RN_API int rn_loss_bce_logits(const rn_tensor *logits, const float *targets, float *loss,
                               rn_tensor *grad)
 {
     int status = rn__check_loss_input(logits, loss, grad, "rn_loss_bce_logits");
     double total = 0.0;
     size_t i;
+    if (status == RN_OK)
+        status = rn__check_targets(targets, logits->size, 0.0f, 1.0f, "rn_loss_bce_logits");
     if (status != RN_OK) return status;
-    if (targets == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_loss_bce_logits: targets is NULL");
     for (i = 0; i < logits->size; i++) {
         double z = logits->data[i], t = targets[i];
         /* max(z,0) - z t + log(1 + e^-|z|) never overflows */
@@ -3977,6 +4001,8 @@ RN_API int rn_loss_mse(const rn_tensor *prediction, const rn_tensor *target, flo
         return rn_set_error(RN_ERR_SHAPE, "rn_loss_mse: target has %lu elements, prediction %lu",
                             target ? (unsigned long)target->size : 0UL,
                             (unsigned long)prediction->size);
+    status = rn__check_targets(target->data, target->size, -FLT_MAX, FLT_MAX, "rn_loss_mse");
+    if (status != RN_OK) return status;
     for (i = 0; i < prediction->size; i++) {
         double difference = (double)prediction->data[i] - target->data[i];
         total += difference * difference;
@@ -4065,17 +4091,60 @@ static rn_optim_desc rn__optim_defaults(const rn_optim_desc *desc)
     return d;
 }
 
+/* A learning rate or weight decay: finite and at least 0 (NaN fails). */
+static int rn__check_rate(float value, const char *what, const char *caller)
+{
+    if (value >= 0.0f && value <= FLT_MAX) return RN_OK;
+    return rn_set_error(RN_ERR_ARGUMENT, "%s: %s = %g (need a finite value >= 0)", caller, what,
+                        (double)value);
+}
+
+/* The ranges torch.optim enforces, on the settings after the defaults. */
+static int rn__check_optim_desc(const rn_optim_desc *d)
+{
+    const char *caller = "rn_optim_new";
+    int status = rn__check_rate(d->lr, "lr", caller);
+    if (status == RN_OK) status = rn__check_rate(d->momentum, "momentum", caller);
+    if (status == RN_OK) status = rn__check_rate(d->weight_decay, "weight_decay", caller);
+    if (status == RN_OK && !(d->dampening >= 0.0f && d->dampening <= 1.0f))
+        status = rn_set_error(RN_ERR_ARGUMENT, "%s: dampening = %g (need 0 to 1)", caller,
+                              (double)d->dampening);
+    if (status == RN_OK && d->nesterov && !(d->momentum > 0.0f && d->dampening == 0.0f))
+        status = rn_set_error(RN_ERR_ARGUMENT, "%s: Nesterov needs momentum > 0 and dampening "
+                              "0, not momentum %g and dampening %g", caller,
+                              (double)d->momentum, (double)d->dampening);
+    if (status == RN_OK && !(d->beta1 >= 0.0f && d->beta1 < 1.0f))
+        status = rn_set_error(RN_ERR_ARGUMENT, "%s: beta1 = %g (need 0 <= beta1 < 1)", caller,
+                              (double)d->beta1);
+    if (status == RN_OK && !(d->beta2 >= 0.0f && d->beta2 < 1.0f))
+        status = rn_set_error(RN_ERR_ARGUMENT, "%s: beta2 = %g (need 0 <= beta2 < 1)", caller,
+                              (double)d->beta2);
+    if (status == RN_OK) status = rn__check_rate(d->eps, "eps", caller);
+    if (status == RN_OK && !(d->eta_minus > 0.0f && d->eta_minus < 1.0f && d->eta_plus > 1.0f &&
+                             d->eta_plus <= FLT_MAX))
+        status = rn_set_error(RN_ERR_ARGUMENT, "%s: eta_minus = %g, eta_plus = %g (need 0 < "
+                              "eta_minus < 1 < eta_plus)", caller, (double)d->eta_minus,
+                              (double)d->eta_plus);
+    if (status == RN_OK && !(d->step_min >= 0.0f && d->step_min <= d->step_max))
+        status = rn_set_error(RN_ERR_ARGUMENT, "%s: step sizes [%g, %g] (need 0 <= step_min <= "
+                              "step_max)", caller, (double)d->step_min, (double)d->step_max);
+    return status;
+}
+
 RN_API rn_optim *rn_optim_new_params(rn_param *const *params, int count,
                                      const rn_optim_desc *desc)
 {
     rn_optim *opt;
+    rn_optim_desc settings;
     int i, status = RN_OK;
     if ((params == NULL && count > 0) || count < 0 || desc == NULL ||
-        (unsigned)desc->kind > RN_RPROP || desc->lr < 0.0f) {
+        (unsigned)desc->kind > RN_RPROP) {
         rn_set_error(RN_ERR_ARGUMENT, "rn_optim_new: NULL parameters or desc, %d parameters, "
-                     "unknown kind or lr < 0", count);
+                     "or unknown kind", count);
         return NULL;
     }
+    settings = rn__optim_defaults(desc);
+    if (rn__check_optim_desc(&settings) != RN_OK) return NULL;
     for (i = 0; i < count; i++)
         if (params[i] == NULL) {
             rn_set_error(RN_ERR_ARGUMENT, "rn_optim_new: parameter %d is NULL", i);
@@ -4086,7 +4155,7 @@ RN_API rn_optim *rn_optim_new_params(rn_param *const *params, int count,
         rn_set_error(RN_ERR_MEMORY, "rn_optim_new: cannot allocate the optimizer");
         return NULL;
     }
-    opt->desc = rn__optim_defaults(desc);
+    opt->desc = settings;
     opt->count = count;
     opt->params = (rn_param **)rn__calloc((size_t)count, sizeof *opt->params);
     opt->lr = (float *)rn__calloc((size_t)count, sizeof *opt->lr);
@@ -4135,9 +4204,11 @@ RN_API rn_optim *rn_optim_new(rn_net *net, const rn_optim_desc *desc)
 
 RN_API int rn_optim_set_group(rn_optim *opt, rn_param_filter filter, float lr, float weight_decay)
 {
-    int i;
-    if (opt == NULL || lr < 0.0f)
-        return rn_set_error(RN_ERR_ARGUMENT, "rn_optim_set_group: NULL optimizer or lr < 0");
+    int i, status;
+    if (opt == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_optim_set_group: optimizer is NULL");
+    status = rn__check_rate(lr, "lr", "rn_optim_set_group");
+    if (status == RN_OK) status = rn__check_rate(weight_decay, "weight_decay", "rn_optim_set_group");
+    if (status != RN_OK) return status;
     for (i = 0; i < opt->count; i++)
         if (rn_param_matches(opt->params[i], filter)) {
             opt->lr[i] = lr;
@@ -4146,10 +4217,15 @@ RN_API int rn_optim_set_group(rn_optim *opt, rn_param_filter filter, float lr, f
     return RN_OK;
 }
 
-RN_API void rn_optim_scale_lr(rn_optim *opt, float factor)
+RN_API int rn_optim_scale_lr(rn_optim *opt, float factor)
 {
-    int i;
-    for (i = 0; opt != NULL && i < opt->count; i++) opt->lr[i] *= factor;
+    int i, status;
+    if (opt == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_optim_scale_lr: optimizer is NULL");
+    status = rn__check_rate(factor, "factor", "rn_optim_scale_lr");
+    for (i = 0; status == RN_OK && i < opt->count; i++)
+        status = rn__check_rate(opt->lr[i] * factor, "the scaled lr", "rn_optim_scale_lr");
+    for (i = 0; status == RN_OK && i < opt->count; i++) opt->lr[i] *= factor;
+    return status;
 }
 
 RN_API float rn_lr_step_decay(int epoch, const int *milestones, int count, float gamma)
@@ -4786,6 +4862,18 @@ static int rn__layer_state(rn_layer *layer, rn_tensor **state)
     return 2;
 }
 
+/* What no training can produce: a negative running variance. */
+static int rn__check_layer_state(const rn_layer *layer, const char *caller)
+{
+    size_t c;
+    for (c = 0; layer->type == RN_LAYER_BATCHNORM && c < layer->running_var.size; c++)
+        if (!(layer->running_var.data[c] >= 0.0f))
+            return rn_set_error(RN_ERR_FORMAT, "%s: %s has running variance %g in channel %lu "
+                                "(a variance is >= 0)", caller, layer->name,
+                                (double)layer->running_var.data[c], (unsigned long)c);
+    return RN_OK;
+}
+
 static void rn__write_param(rn__writer *w, const rn_param *param)
 {
     rn__write_u32(w, (uint32_t)param->frozen);
@@ -4899,7 +4987,7 @@ static int rn__read_layer(rn__reader *r, rn_net *net)
     }
     for (k = 0; k < n_state && status == RN_OK; k++)
         status = rn__read_tensor(r, state[k], 1, layer->name);
-    return status;
+    return status == RN_OK ? rn__check_layer_state(layer, r->caller) : status;
 }
 
 static int rn__read_net(rn__reader *r, rn_net **out)

@@ -201,6 +201,29 @@ static void test_forward_backward_errors(void)
 }
 
 /* Input gradients through the whole network match layer-by-layer chaining. */
+/* Loss targets: NaN is an error, BCE targets lie in [0, 1]. */
+static void test_loss_targets_checked(void)
+{
+    rn_tensor logits, target;
+    float loss = 0.0f;
+    rn_tensor_new(&logits, 2, (int[]){2, 1});
+    rn_tensor_new(&target, 2, (int[]){2, 1});
+    rn_tensor_fill(&logits, 0.5f);
+    CHECK(rn_loss_bce_logits(&logits, (float[]){1.0f, NAN}, &loss, NULL) == RN_ERR_NUMERIC);
+    CHECK(strstr(rn_last_error(), "target 1 is nan") != NULL);
+    CHECK(rn_loss_bce_logits(&logits, (float[]){1.5f, 0.0f}, &loss, NULL) == RN_ERR_ARGUMENT);
+    CHECK(strstr(rn_last_error(), "target 0 is 1.5") != NULL);
+    CHECK(rn_loss_bce_logits(&logits, (float[]){-0.25f, 0.0f}, &loss, NULL) == RN_ERR_ARGUMENT);
+    CHECK(rn_loss_bce_logits(&logits, (float[]){1.0f, 0.0f}, &loss, NULL) == RN_OK);
+    target.data[0] = 2.0f, target.data[1] = NAN;
+    CHECK(rn_loss_mse(&logits, &target, &loss, NULL) == RN_ERR_NUMERIC);
+    CHECK(strstr(rn_last_error(), "rn_loss_mse: target 1 is nan") != NULL);
+    target.data[1] = -3.0f;
+    CHECK(rn_loss_mse(&logits, &target, &loss, NULL) == RN_OK && isfinite(loss));
+    rn_tensor_free(&logits);
+    rn_tensor_free(&target);
+}
+
 static void test_input_gradient(void)
 {
     rn_net *net = rn_net_new(1, (int[]){3});
@@ -281,6 +304,7 @@ int main(void)
     RUN(test_network_shapes_and_names);
     RUN(test_network_shape_errors_leave_network_unchanged);
     RUN(test_forward_backward_errors);
+    RUN(test_loss_targets_checked);
     RUN(test_input_gradient);
     RUN(test_metrics);
     RUN(test_initialisers);
