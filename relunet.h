@@ -217,8 +217,12 @@ MODEL FILES
        u32          its parameter count, then for each parameter (in
                     rn_net_param order): u32 frozen, f32 min and f32 max (the
                     projection range), list of f32 values
-       u32          state buffers: 0 (room for layers that keep state that
-                    is not a parameter, such as running statistics)
+       u32          its state buffer count, then each buffer: batch norm
+                    has two lists of f32, the running mean and the running
+                    variance (never negative); dropout (format 2 on) has its
+                    random stream, a list of four u32: the PCG32 state and
+                    increment, low halves first (so a resumed run drops the
+                    same values); other layers have none
    Loading rebuilds each layer with the call its settings name and checks
    every count against that layer and against the bytes left, so an
    activation kind added to the table needs no change of format.
@@ -4882,12 +4886,29 @@ static void rn__write_param(rn__writer *w, const rn_param *param)
     rn__write_floats(w, param->value.data, param->value.size);
 }
 
+/* Dropout's random stream (format 2 on), so that a resumed run drops the
+   same values: one more state buffer, of four u32 (state, then increment,
+   low halves first) rather than floats. */
+static int rn__has_stream(const rn_layer *layer, uint32_t version)
+{
+    return layer->type == RN_LAYER_DROPOUT && version >= 2;
+}
+
+static void rn__write_stream(rn__writer *w, const rn_rng *rng)
+{
+    rn__write_u32(w, 4);
+    rn__write_u32(w, (uint32_t)(rng->state & 0xFFFFFFFFu));
+    rn__write_u32(w, (uint32_t)(rng->state >> 32));
+    rn__write_u32(w, (uint32_t)(rng->increment & 0xFFFFFFFFu));
+    rn__write_u32(w, (uint32_t)(rng->increment >> 32));
+}
+
 static void rn__write_net(rn__writer *w, const void *object)
 {
     const rn_net *net = (const rn_net *)object;
     rn__layer_hyper h;
     rn_tensor *state[2];
-    int i, k, n_state;
+    int i, k, n_state, has_stream;
     rn__write_ints(w, net->in_shape, net->in_ndim);
     rn__write_u32(w, (uint32_t)net->n_layers);
     for (i = 0; i < net->n_layers; i++) {
@@ -4899,8 +4920,10 @@ static void rn__write_net(rn__writer *w, const void *object)
         rn__write_u32(w, (uint32_t)layer->n_params);
         for (k = 0; k < layer->n_params; k++) rn__write_param(w, &layer->params[k]);
         n_state = rn__layer_state(layer, state);
-        rn__write_u32(w, (uint32_t)n_state);
+        has_stream = rn__has_stream(layer, RN_FILE_VERSION);
+        rn__write_u32(w, (uint32_t)(n_state + has_stream));
         for (k = 0; k < n_state; k++) rn__write_floats(w, state[k]->data, state[k]->size);
+        if (has_stream) rn__write_stream(w, &layer->rng);
     }
 }
 
@@ -4956,6 +4979,24 @@ static int rn__read_param(rn__reader *r, rn_param *param)
     return status;
 }
 
+static int rn__read_stream(rn__reader *r, rn_rng *rng)
+{
+    uint32_t words[4];
+    size_t count = 0;
+    int status = rn__read_count(r, 4, &count, "a random stream"), k;
+    if (status == RN_OK && count != 4)
+        status = rn_set_error(RN_ERR_FORMAT, "%s: a random stream of %lu words, not 4", r->caller,
+                              (unsigned long)count);
+    for (k = 0; k < 4 && status == RN_OK; k++) status = rn__read_u32(r, &words[k]);
+    if (status == RN_OK && (words[2] & 1u) == 0) /* PCG32 needs an odd increment */
+        status = rn_set_error(RN_ERR_FORMAT, "%s: a random stream with an even increment",
+                              r->caller);
+    if (status != RN_OK) return status;
+    rng->state = (uint64_t)words[1] << 32 | words[0];
+    rng->increment = (uint64_t)words[3] << 32 | words[2];
+    return RN_OK;
+}
+
 /* Rebuilds a layer from its hyper-parameters, then reads its parameters. */
 static int rn__read_layer(rn__reader *r, rn_net *net)
 {
@@ -4963,7 +5004,7 @@ static int rn__read_layer(rn__reader *r, rn_net *net)
     rn_layer *layer;
     rn_tensor *state[2];
     char reason[sizeof rn__error_message];
-    int type = 0, n_params = 0, n_state = 0, k;
+    int type = 0, n_params = 0, n_state = 0, n_tensors = 0, has_stream = 0, k;
     int status = rn__read_int(r, 0, RN_MAX_DIM_SIZE, &type, "a layer type");
     if (status == RN_OK) status = rn__read_ints(r, h.ints, RN__MAX_HYPER, &h.n_ints, "settings");
     if (status == RN_OK)
@@ -4982,11 +5023,14 @@ static int rn__read_layer(rn__reader *r, rn_net *net)
     for (k = 0; k < layer->n_params && status == RN_OK; k++)
         status = rn__read_param(r, &layer->params[k]);
     if (status == RN_OK) {
-        int expected = rn__layer_state(layer, state);
-        status = rn__read_int(r, expected, expected, &n_state, "a state buffer count");
+        n_tensors = rn__layer_state(layer, state);
+        has_stream = rn__has_stream(layer, r->version);
+        status = rn__read_int(r, n_tensors + has_stream, n_tensors + has_stream, &n_state,
+                              "a state buffer count");
     }
-    for (k = 0; k < n_state && status == RN_OK; k++)
+    for (k = 0; k < n_tensors && status == RN_OK; k++)
         status = rn__read_tensor(r, state[k], 1, layer->name);
+    if (status == RN_OK && has_stream) status = rn__read_stream(r, &layer->rng);
     return status == RN_OK ? rn__check_layer_state(layer, r->caller) : status;
 }
 
