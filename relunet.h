@@ -992,9 +992,10 @@ static int rn__shape_size(int ndim, const int *shape, size_t *size, const char *
 {
     size_t count = 1;
     int i;
-    if (shape == NULL || ndim < 1 || ndim > RN_MAX_DIMS)
+    if (ndim < 1 || ndim > RN_MAX_DIMS)
         return rn_set_error(RN_ERR_ARGUMENT, "%s: %d dimensions (need 1 to %d)", caller, ndim,
                             RN_MAX_DIMS);
+    if (shape == NULL) return rn_set_error(RN_ERR_ARGUMENT, "%s: the shape is NULL", caller);
     for (i = 0; i < ndim; i++) {
         if (shape[i] < 1 || shape[i] > RN_MAX_DIM_SIZE)
             return rn_set_error(RN_ERR_ARGUMENT, "%s: dimension %d is %d (need 1 to %d)", caller,
@@ -1015,32 +1016,40 @@ static void rn__set_shape(rn_tensor *tensor, int ndim, const int *shape, size_t 
     tensor->size = size;
 }
 
+static int rn__tensor_resize(rn_tensor *tensor, int ndim, const int *shape, const char *caller);
+
 RN_API int rn_tensor_new(rn_tensor *tensor, int ndim, const int *shape)
 {
     int status;
     if (tensor == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_tensor_new: tensor is NULL");
     memset(tensor, 0, sizeof *tensor);
-    status = rn_tensor_resize(tensor, ndim, shape);
+    status = rn__tensor_resize(tensor, ndim, shape, "rn_tensor_new");
     if (status == RN_OK) rn_tensor_fill(tensor, 0.0f);
     return status;
 }
 
 RN_API int rn_tensor_resize(rn_tensor *tensor, int ndim, const int *shape)
 {
+    return rn__tensor_resize(tensor, ndim, shape, "rn_tensor_resize");
+}
+
+/* rn_tensor_resize, with the name of the public function in messages. */
+static int rn__tensor_resize(rn_tensor *tensor, int ndim, const int *shape, const char *caller)
+{
     size_t size;
     float *data;
     int status;
-    if (tensor == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_tensor_resize: tensor is NULL");
-    status = rn__shape_size(ndim, shape, &size, "rn_tensor_resize");
+    if (tensor == NULL) return rn_set_error(RN_ERR_ARGUMENT, "%s: tensor is NULL", caller);
+    status = rn__shape_size(ndim, shape, &size, caller);
     if (status != RN_OK) return status;
     if (tensor->capacity == 0 && tensor->data != NULL) {
         if (size != tensor->size)
-            return rn_set_error(RN_ERR_ARGUMENT, "rn_tensor_resize: cannot resize a view of %lu "
-                                "elements to %lu", (unsigned long)tensor->size, (unsigned long)size);
+            return rn_set_error(RN_ERR_ARGUMENT, "%s: cannot resize a view of %lu elements to %lu",
+                                caller, (unsigned long)tensor->size, (unsigned long)size);
     } else if (size > tensor->capacity) {
         data = (float *)rn__malloc_aligned(size * sizeof(float));
         if (data == NULL)
-            return rn_set_error(RN_ERR_MEMORY, "rn_tensor_resize: cannot allocate %lu floats",
+            return rn_set_error(RN_ERR_MEMORY, "%s: cannot allocate %lu floats", caller,
                                 (unsigned long)size);
         rn__free_aligned(tensor->data);
         tensor->data = data;
@@ -2845,6 +2854,9 @@ static int rn__check_batch_shape(const rn_tensor *x, int ndim, const int *dims, 
     ok = x->ndim == ndim + 1 && x->shape[0] >= 1;
     for (i = 0; ok && i < ndim; i++) ok = x->shape[i + 1] == dims[i];
     if (ok) return RN_OK;
+    if (x->ndim >= 1 && x->shape[0] < 1)
+        return rn_set_error(RN_ERR_SHAPE, "%s: %s has a batch of %d samples (need at least 1)",
+                            caller, what, x->shape[0]);
     shape[0] = x->shape[0];
     memcpy(shape + 1, dims, (size_t)ndim * sizeof(int));
     rn__dims_string(ndim + 1, shape, expected, sizeof expected);
@@ -3819,11 +3831,14 @@ RN_API int rn_net_param_count(const rn_net *net)
 
 RN_API rn_param *rn_net_param(rn_net *net, int index)
 {
-    int i;
+    int i, asked = index;
     for (i = 0; net != NULL && index >= 0 && i < net->n_layers; i++) {
         if (index < net->layers[i]->n_params) return &net->layers[i]->params[index];
         index -= net->layers[i]->n_params;
     }
+    if (net == NULL) rn_set_error(RN_ERR_ARGUMENT, "rn_net_param: network is NULL");
+    else rn_set_error(RN_ERR_ARGUMENT, "rn_net_param: index %d is outside [0, %d)", asked,
+                      rn_net_param_count(net));
     return NULL;
 }
 

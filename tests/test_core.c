@@ -200,7 +200,6 @@ static void test_forward_backward_errors(void)
     rn_net_free(net);
 }
 
-/* Input gradients through the whole network match layer-by-layer chaining. */
 /* Loss targets: NaN is an error, BCE targets lie in [0, 1]. */
 static void test_loss_targets_checked(void)
 {
@@ -224,6 +223,31 @@ static void test_loss_targets_checked(void)
     rn_tensor_free(&target);
 }
 
+/* Each message names the function that was called and what was wrong. */
+static void test_error_messages_say_what(void)
+{
+    rn_net *net = rn_net_new(3, (int[]){1, 8, 8});
+    rn_tensor t;
+    float storage[64];
+    rn_tensor empty_batch = rn_tensor_view(storage, 4, (int[]){0, 1, 8, 8});
+    rn_net_add_flatten(net);
+    rn_net_add_linear(net, 2);
+    rn_set_error(RN_OK, "nothing yet");
+    CHECK(rn_net_param(net, -1) == NULL);
+    CHECK(strstr(rn_last_error(), "rn_net_param: index -1 is outside [0, 2)") != NULL);
+    CHECK(rn_net_param(net, 2) == NULL);
+    CHECK(strstr(rn_last_error(), "index 2") != NULL);
+    CHECK(rn_net_param(NULL, 0) == NULL && strstr(rn_last_error(), "NULL") != NULL);
+    CHECK(rn_net_new(3, NULL) == NULL);
+    CHECK(strstr(rn_last_error(), "rn_net_new: the shape is NULL") != NULL);
+    CHECK(rn_tensor_new(&t, 1, NULL) == RN_ERR_ARGUMENT);
+    CHECK(strstr(rn_last_error(), "rn_tensor_new: the shape is NULL") != NULL);
+    CHECK(rn_net_forward(net, &empty_batch, RN_EVAL) == RN_ERR_SHAPE);
+    CHECK(strstr(rn_last_error(), "a batch of 0 samples") != NULL);
+    rn_net_free(net);
+}
+
+/* Input gradients through the whole network match layer-by-layer chaining. */
 static void test_input_gradient(void)
 {
     rn_net *net = rn_net_new(1, (int[]){3});
@@ -305,6 +329,7 @@ int main(void)
     RUN(test_network_shape_errors_leave_network_unchanged);
     RUN(test_forward_backward_errors);
     RUN(test_loss_targets_checked);
+    RUN(test_error_messages_say_what);
     RUN(test_input_gradient);
     RUN(test_metrics);
     RUN(test_initialisers);
