@@ -110,6 +110,9 @@ $(BUILD)/bench_%: bench/bench_%.c bench/bench.h relunet.h | $(BUILD)
 $(BUILD)/test_%: tests/test_%.c $(HEADERS) | $(BUILD)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
+# test_threads trains two networks in two POSIX threads.
+$(BUILD)/test_threads: LDLIBS += -pthread
+
 # test_export includes the ReLU_alpha network's exported header, written by
 # firmware/export_relu_alpha.c (run through TEST_RUNNER when cross-testing)
 # with the reference outputs it computed on this platform.

@@ -49,7 +49,10 @@ ERRORS
    rn_status_string(status) names the code; rn_last_error() says what was wrong
    (which function, which shape or value). Functions that return a pointer
    return NULL on failure and set the same message. Bad input never aborts.
-   The message buffer is global: read it from the thread that got the error.
+   Each thread has its own message (thread-local storage: C11, C++11, GCC,
+   Clang, MSVC), so networks trained in separate threads keep their errors
+   apart. A compiler without thread-local storage (tcc) shares one buffer,
+   and its implementation defines RN_THREAD_LOCAL_MISSING.
 
 API GROUPS
    status        rn_status_string rn_last_error rn_set_error
@@ -911,7 +914,25 @@ static void *rn__calloc(size_t count, size_t size)
 
 /* ===== 2. status codes and error messages ================================= */
 
-static char rn__error_message[512] = "no error";
+/* Storage of one copy per thread: C11's _Thread_local, C++11's
+   thread_local, else the compilers' own __thread or __declspec(thread).
+   A compiler with none of them (tcc) gets one copy for the whole program:
+   RN_THREAD_LOCAL_MISSING is then defined, and errors are only reliable
+   from one thread at a time. */
+#if defined(__cplusplus) && __cplusplus >= 201103L
+#define RN__THREAD_LOCAL thread_local
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && !defined(__STDC_NO_THREADS__)
+#define RN__THREAD_LOCAL _Thread_local
+#elif defined(_MSC_VER)
+#define RN__THREAD_LOCAL __declspec(thread)
+#elif (defined(__GNUC__) || defined(__clang__)) && !defined(__TINYC__)
+#define RN__THREAD_LOCAL __thread
+#else
+#define RN__THREAD_LOCAL
+#define RN_THREAD_LOCAL_MISSING 1
+#endif
+
+static RN__THREAD_LOCAL char rn__error_message[512] = "no error";
 
 RN_API const char *rn_status_string(int status)
 {
@@ -1237,9 +1258,11 @@ static int rn__team_size(int items, double flops)
 }
 
 /* Set when a SIMD kernel could not get its scratch memory and did nothing;
-   the layer that called it reports RN_ERR_MEMORY. (The scalar kernels need
-   none: heap-free builds define RELUNET_NO_SIMD.) */
-static int rn__kernel_out_of_memory;
+   the layer pass that called it reports RN_ERR_MEMORY. (The scalar kernels
+   need none: heap-free builds define RELUNET_NO_SIMD.) One flag per
+   thread, so that networks trained in two threads keep their own; the
+   workers of a parallel region hand theirs to the calling thread. */
+static RN__THREAD_LOCAL int rn__kernel_out_of_memory;
 
 /* RN_OK, or the error for kernels that found no scratch memory since the
    flag was last cleared. */
@@ -1485,10 +1508,15 @@ static double rn__prelu_backward_scalar(const float *x, const float *dy, float *
    CPUs) keep the reference kernels above and nothing else. */
 #if defined(RN__X86) || defined(RN__NEON)
 
-static void rn__kernel_fail(void)
+static void rn__kernel_fail(void) { rn__kernel_out_of_memory = 1; }
+
+/* This thread's flag, cleared: a parallel region or's its workers' flags
+   together and sets the calling thread's after the region. */
+static int rn__kernel_fail_take(void)
 {
-    RN__OMP(omp atomic write)
-    rn__kernel_out_of_memory = 1;
+    int failed = rn__kernel_out_of_memory;
+    rn__kernel_out_of_memory = 0;
+    return failed;
 }
 
 static int rn__thread_id(void)
@@ -1912,16 +1940,20 @@ static void rn__conv2d_forward_gemm(const rn__conv_geometry *g, const float *x, 
 {
     double flops = 2.0 * g->batch * g->out_channels * g->out_height * g->out_width *
                    g->in_channels * g->kernel * g->kernel;
-    int threads = rn__team_size(g->batch, flops), group;
+    int threads = rn__team_size(g->batch, flops), group, failed = 0;
     rn__conv_work work;
     if (!rn__conv_work_new(&work, g, threads)) {
         rn__kernel_fail();
         return;
     }
     (void)threads; /* only OpenMP's pragma reads it */
-    RN__OMP(omp parallel for num_threads(threads) if (threads > 1) schedule(static))
-    for (group = 0; group < work.groups; group++)
+    RN__OMP(omp parallel for num_threads(threads) if (threads > 1) schedule(static) \
+            reduction(|: failed))
+    for (group = 0; group < work.groups; group++) {
         rn__conv_group_forward(g, &work, group, x, w, bias, y);
+        failed |= rn__kernel_fail_take();
+    }
+    if (failed) rn__kernel_fail();
     rn__free_aligned(work.taps);
 }
 
@@ -1979,13 +2011,13 @@ static void rn__conv2d_backward_input_col2im(const rn__conv_geometry *g, const f
     int taps = g->in_channels * g->kernel * g->kernel, out_plane = g->out_height * g->out_width;
     size_t in_size = (size_t)g->in_channels * g->in_height * g->in_width;
     size_t out_size = (size_t)g->out_channels * out_plane, columns_size = (size_t)taps * out_plane;
-    int threads = rn__team_size(g->batch, 2.0 * g->batch * out_size * taps);
+    int threads = rn__team_size(g->batch, 2.0 * g->batch * out_size * taps), failed = 0;
     float *workspace = (float *)rn__malloc_aligned(columns_size * threads * sizeof(float));
     if (workspace == NULL) {
         rn__kernel_fail();
         return;
     }
-    RN__OMP(omp parallel num_threads(threads) if (threads > 1))
+    RN__OMP(omp parallel num_threads(threads) if (threads > 1) reduction(|: failed))
     {
         float *columns = workspace + columns_size * rn__thread_id();
         int n;
@@ -1996,7 +2028,9 @@ static void rn__conv2d_backward_input_col2im(const rn__conv_geometry *g, const f
             memset(dx + n * in_size, 0, in_size * sizeof(float));
             rn__col2im(&one, columns, dx + n * in_size);
         }
+        failed |= rn__kernel_fail_take();
     }
+    if (failed) rn__kernel_fail();
     rn__free_aligned(workspace);
 }
 
@@ -2083,7 +2117,7 @@ static void rn__conv2d_backward_weight_gemm(const rn__conv_geometry *g, const fl
     double flops = 2.0 * g->batch * g->out_channels * g->out_height * g->out_width * taps;
     float *partials;
     rn__conv_work work;
-    int threads = rn__team_size(RN__GRAD_SLICES, flops);
+    int threads = rn__team_size(RN__GRAD_SLICES, flops), failed = 0;
     if (!rn__conv_work_new(&work, g, threads)) {
         rn__kernel_fail();
         return;
@@ -2096,13 +2130,16 @@ static void rn__conv2d_backward_weight_gemm(const rn__conv_geometry *g, const fl
         return;
     }
     (void)threads;
-    RN__OMP(omp parallel for num_threads(threads) if (threads > 1) schedule(static))
+    RN__OMP(omp parallel for num_threads(threads) if (threads > 1) schedule(static) \
+            reduction(|: failed))
     for (slice = 0; slice < slices; slice++) {
         int group = (int)((long)work.groups * slice / slices);
         int last = (int)((long)work.groups * (slice + 1) / slices);
         for (; group < last; group++)
             rn__conv_group_weight_grad(g, &work, group, x, dy, partials + partial_size * slice);
+        failed |= rn__kernel_fail_take();
     }
+    if (failed) rn__kernel_fail();
     for (slice = 0; slice < slices; slice++) {
         const float *partial = partials + partial_size * slice;
         for (o = 0; o < g->out_channels; o++) {
