@@ -214,18 +214,20 @@ MODEL FILES
                     conv2d [out_channels, kernel, stride, padding, has_bias],
                     linear [out_features, has_bias], max/avg pool [kernel,
                     stride], flatten [], activation [kind (rn_act_kind),
-                    share, frozen, unnormalized]
+                    share, frozen, unnormalized], batch norm [], dropout []
        list of f32  its float settings: activation [slope, then the initial
-                    value of each parameter in the kind's order], others []
+                    value of each parameter in the kind's order], batch norm
+                    [eps, momentum], dropout [p], others []
        u32          its parameter count, then for each parameter (in
                     rn_net_param order): u32 frozen, f32 min and f32 max (the
                     projection range), list of f32 values
        u32          its state buffer count, then each buffer: batch norm
-                    has two lists of f32, the running mean and the running
-                    variance (never negative); dropout (format 2 on) has its
-                    random stream, a list of four u32: the PCG32 state and
-                    increment, low halves first (so a resumed run drops the
-                    same values); other layers have none
+                    has two lists of f32 (running mean, running variance,
+                    one value per channel; a variance is never negative);
+                    dropout (format 2 on) has its random stream, a list of
+                    four u32: the PCG32 state and increment, low halves
+                    first (so a resumed run drops the same values); every
+                    other layer has none
    Loading rebuilds each layer with the call its settings name and checks
    every count against that layer and against the bytes left, so an
    activation kind added to the table needs no change of format.
@@ -243,7 +245,10 @@ HEAP-FREE INFERENCE
    For a microcontroller: rn_net_export_c writes a header with the weights as
    const arrays and a builder; the network lives in a buffer you size at
    compile time with the header's NAME_ARENA_BYTES(max_batch), and a forward
-   pass allocates nothing (see "heap-free inference" in section 12).
+   pass allocates nothing (see "heap-free inference" in section 12). A
+   network with a batch norm layer cannot be exported yet: rn_net_export_c
+   returns RN_ERR_UNSUPPORTED naming the layer (arena networks have no batch
+   norm).
 
 LICENSE
    MIT. See the end of the file.
@@ -535,6 +540,9 @@ RN_API void rn_net_free(rn_net *net);
    unchanged. New layers start with RN_INIT_TORCH_DEFAULT from a fixed seed.
    A convolution's padding is at most its kernel size. */
 RN_API int rn_net_add_conv2d(rn_net *net, int out_channels, int kernel, int stride, int padding);
+/* A linear layer takes each sample as one vector: after a convolution or
+   pooling layer it reads the C x H x W values in NCHW order, as if a
+   flatten layer came first (PyTorch's nn.Linear would need nn.Flatten). */
 RN_API int rn_net_add_linear(rn_net *net, int out_features);
 RN_API int rn_net_add_maxpool2d(rn_net *net, int kernel, int stride);
 RN_API int rn_net_add_avgpool2d(rn_net *net, int kernel, int stride);
@@ -738,7 +746,7 @@ RN_API int rn_optim_load_memory(rn_optim *opt, const void *bytes, size_t size);
    that builds the network in an arena around them, plus the macro
    NAME_ARENA_BYTES(max_batch) for sizing the arena at compile time.
    name must be a C identifier. Values are printed so that they read back
-   bit-exact. */
+   bit-exact. Batch norm layers are not supported yet (RN_ERR_UNSUPPORTED). */
 RN_API int rn_net_export_c(const rn_net *net, const char *path, const char *name);
 
 /* Heap-free inference. An arena hands out 64-byte aligned blocks of a
@@ -854,6 +862,7 @@ RN_API rn_optim *rn_rai_optim(rn_rai *rai);
 #if defined(RELUNET_IMPLEMENTATION) && !defined(RELUNET_IMPLEMENTATION_INCLUDED)
 #define RELUNET_IMPLEMENTATION_INCLUDED
 
+#include <errno.h>
 #include <float.h>
 #include <math.h>
 #include <stdarg.h>
@@ -4594,23 +4603,58 @@ static int rn__save_memory(const char *magic, rn__body_writer body, const void *
     return status;
 }
 
+/* Files are written under a temporary name beside the final one and renamed
+   into place only when complete, so an interrupted or failed write never
+   leaves half a file where a reader expects a whole one. */
+typedef struct rn__output {
+    FILE *file;
+    char temp[4096];
+} rn__output;
+
+static int rn__output_open(rn__output *out, const char *path, const char *mode, const char *caller)
+{
+    int length = snprintf(out->temp, sizeof out->temp, "%s.tmp", path);
+    out->file = NULL;
+    if (length < 0 || (size_t)length >= sizeof out->temp)
+        return rn_set_error(RN_ERR_ARGUMENT, "%s: path too long: %s", caller, path);
+    out->file = fopen(out->temp, mode);
+    if (out->file == NULL)
+        return rn_set_error(RN_ERR_IO, "%s: cannot create %s: %s", caller, out->temp,
+                            strerror(errno));
+    return RN_OK;
+}
+
+/* Closes the file and renames it to path when everything was written
+   (status RN_OK and no write error); otherwise removes it and keeps status. */
+static int rn__output_close(rn__output *out, int status, const char *path, const char *caller)
+{
+    int failed = ferror(out->file);
+    if (fclose(out->file) != 0) failed = 1;
+    if (status == RN_OK && failed)
+        status = rn_set_error(RN_ERR_IO, "%s: writing %s failed: %s", caller, out->temp,
+                              strerror(errno));
+    if (status == RN_OK && rename(out->temp, path) != 0)
+        status = rn_set_error(RN_ERR_IO, "%s: cannot rename %s to %s: %s", caller, out->temp,
+                              path, strerror(errno));
+    if (status != RN_OK) remove(out->temp);
+    return status;
+}
+
 static int rn__save_file(const char *magic, rn__body_writer body, const void *object,
                          const char *path, const char *caller)
 {
     rn__writer w;
-    FILE *file;
+    rn__output out;
     int status;
     if (object == NULL || path == NULL)
         return rn_set_error(RN_ERR_ARGUMENT, "%s: NULL object or path", caller);
-    file = fopen(path, "wb");
-    if (file == NULL) return rn_set_error(RN_ERR_IO, "%s: cannot create %s", caller, path);
+    if ((status = rn__output_open(&out, path, "wb", caller)) != RN_OK) return status;
     memset(&w, 0, sizeof w);
-    w.file = file;
+    w.file = out.file;
     status = rn__write_container(&w, magic, body, object, caller);
-    if (fclose(file) != 0) w.failed = 1;
     if (status == RN_OK && w.failed)
-        status = rn_set_error(RN_ERR_IO, "%s: writing %s failed", caller, path);
-    return status;
+        status = rn_set_error(RN_ERR_IO, "%s: writing %s failed", caller, out.temp);
+    return rn__output_close(&out, status, path, caller);
 }
 
 /* --- reading: every count is checked against the bytes that remain ------ */
@@ -4775,7 +4819,7 @@ static int rn__read_file(const char *path, unsigned char **bytes, size_t *size)
     *size = 0;
     if (path == NULL) return rn_set_error(RN_ERR_ARGUMENT, "cannot read a file: path is NULL");
     file = fopen(path, "rb");
-    if (file == NULL) return rn_set_error(RN_ERR_IO, "%s: cannot open", path);
+    if (file == NULL) return rn_set_error(RN_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     if (fseek(file, 0, SEEK_END) != 0 || (length = ftell(file)) < 0 || fseek(file, 0, SEEK_SET) != 0)
         status = rn_set_error(RN_ERR_IO, "%s: cannot determine the size", path);
     if (status == RN_OK) {
@@ -5436,8 +5480,9 @@ static void rn__export_build(FILE *file, const rn_net *net, const char *name)
 RN_API int rn_net_export_c(const rn_net *net, const char *path, const char *name)
 {
     char upper[72];
+    rn__output out;
     FILE *file;
-    int status = rn__check_savable(net, "rn_net_export_c"), i, k, failed;
+    int status = rn__check_savable(net, "rn_net_export_c"), i, k;
     size_t j;
     if (status != RN_OK) return status;
     if (path == NULL || !rn__is_identifier(name))
@@ -5455,18 +5500,15 @@ RN_API int rn_net_export_c(const rn_net *net, const char *path, const char *name
                                         net->layers[i]->params[k].name, (unsigned long)j);
     for (j = 0; j <= strlen(name); j++)
         upper[j] = name[j] >= 'a' && name[j] <= 'z' ? (char)(name[j] - 'a' + 'A') : name[j];
-    file = fopen(path, "w");
-    if (file == NULL) return rn_set_error(RN_ERR_IO, "rn_net_export_c: cannot create %s", path);
+    if (rn__output_open(&out, path, "w", "rn_net_export_c") != RN_OK) return RN_ERR_IO;
+    file = out.file;
     rn__export_header(file, net, name, upper);
     for (i = 0; i < net->n_layers; i++)
         for (k = 0; k < net->layers[i]->n_params; k++)
             rn__export_values(file, name, &net->layers[i]->params[k]);
     rn__export_build(file, net, name);
     fprintf(file, "#endif\n");
-    failed = ferror(file);
-    if (fclose(file) != 0 || failed)
-        return rn_set_error(RN_ERR_IO, "rn_net_export_c: writing %s failed", path);
-    return RN_OK;
+    return rn__output_close(&out, RN_OK, path, "rn_net_export_c");
 }
 
 /* --- heap-free inference ------------------------------------------------- */

@@ -37,13 +37,17 @@ QUICK START
        rn_dataset_free(&test);
 
 WHERE DATA LIVES
-   Fashion-MNIST: the dir argument; else $RELUNET_DATA/fashion-mnist; else
-   /usr/share/datasets/fashion-mnist (Debian: apt-get install
-   dataset-fashion-mnist). Files: train-images-idx3-ubyte, train-labels-
-   idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each raw or
-   with .gz appended. CIFAR-10 (binary version): the dir argument; else
-   $RELUNET_DATA/cifar-10-batches-bin. A missing dataset is an RN_ERR_IO
-   error that lists every place looked and how to get the data.
+   One rule for the dir argument and $RELUNET_DATA (used when dir is NULL):
+   DIR is the dataset's own folder, or a folder that holds it as
+   DIR/fashion-mnist or DIR/cifar-10-batches-bin. With neither, Fashion-MNIST
+   is looked for in /usr/share/datasets/fashion-mnist (Debian: apt-get
+   install dataset-fashion-mnist) and CIFAR-10 nowhere. A DIR that holds no
+   dataset is an RN_ERR_IO error naming both places looked; it never falls
+   back to another location. Fashion-MNIST files: train-images-idx3-ubyte,
+   train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte,
+   each raw or with .gz appended. CIFAR-10: the binary version's
+   data_batch_1..5.bin, test_batch.bin and batches.meta.txt
+   (scripts/get-cifar10.sh DIR fetches and checks them).
 
 HOSTILE INPUT
    Every reader checks magic numbers, dimensions (against the maximums
@@ -241,6 +245,7 @@ RN_API int rn_data_moons(int n_samples, double noise, int shuffle, uint32_t seed
 #include "stb_image.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <limits.h>
 
 /* ===== 0. files =========================================================== */
@@ -263,21 +268,32 @@ static int rn__join_path(char *path, size_t path_size, const char *dir, const ch
 
 #define RN__PATH_SIZE 4096
 
-/* The directories a dataset may live in, most specific first: the caller's
-   dir alone if given, else $RELUNET_DATA/<env_subdir>, then system_dir. */
-static int rn__dataset_dirs(const char *dir, const char *env_subdir, const char *system_dir,
+/* The directories a dataset may live in, most specific first. One rule for
+   the dir argument (an example's --data) and $RELUNET_DATA alike: the
+   dataset's own folder, or a folder holding it as <subdir>. Only when
+   neither is given does system_dir (or NULL) count: a location that was
+   given and holds no dataset is an error, never a silent fallback. */
+static int rn__dataset_dirs(const char *dir, const char *subdir, const char *system_dir,
                             char dirs[2][RN__PATH_SIZE])
 {
-    const char *root = getenv("RELUNET_DATA");
-    int count = 0;
-    if (dir != NULL) {
-        snprintf(dirs[count++], RN__PATH_SIZE, "%s", dir);
-        return count;
+    const char *root = dir != NULL ? dir : getenv("RELUNET_DATA");
+    if (root != NULL && root[0] != '\0') {
+        snprintf(dirs[0], RN__PATH_SIZE, "%s", root);
+        snprintf(dirs[1], RN__PATH_SIZE, "%s/%s", root, subdir);
+        return 2;
     }
-    if (root != NULL && root[0] != '\0')
-        snprintf(dirs[count++], RN__PATH_SIZE, "%s/%s", root, env_subdir);
-    if (system_dir != NULL) snprintf(dirs[count++], RN__PATH_SIZE, "%s", system_dir);
-    return count;
+    if (system_dir == NULL) return 0;
+    snprintf(dirs[0], RN__PATH_SIZE, "%s", system_dir);
+    return 1;
+}
+
+/* Who chose the directories rn__dataset_dirs gave, for an error message. */
+static const char *rn__dataset_origin(const char *dir)
+{
+    const char *root = getenv("RELUNET_DATA");
+    if (dir != NULL) return "the directory given";
+    return root != NULL && root[0] != '\0' ? "from $RELUNET_DATA"
+                                           : "the default place; $RELUNET_DATA is not set";
 }
 
 /* ===== 1. datasets ======================================================== */
@@ -986,13 +1002,12 @@ RN_API int rn_data_fashion_mnist(const char *dir, int train, rn_dataset *out)
         return status;
     }
     return rn_set_error(RN_ERR_IO,
-                        "rn_data_fashion_mnist: %s and %s (raw or .gz) not found in %s%s%s%s; "
+                        "rn_data_fashion_mnist: %s and %s (raw or .gz) not found in %s%s%s (%s); "
                         "install them with `apt-get install dataset-fashion-mnist`, or download "
                         "them from https://github.com/zalandoresearch/fashion-mnist into "
-                        "$RELUNET_DATA/fashion-mnist",
-                        images_name, labels_name, n_dirs > 0 ? dirs[0] : "(no directory)",
-                        n_dirs > 1 ? " and " : "", n_dirs > 1 ? dirs[1] : "",
-                        dir == NULL && n_dirs < 2 ? " ($RELUNET_DATA is not set)" : "");
+                        "DIR/fashion-mnist and pass DIR",
+                        images_name, labels_name, dirs[0], n_dirs > 1 ? " or " : "",
+                        n_dirs > 1 ? dirs[1] : "", rn__dataset_origin(dir));
 }
 
 /* ===== 6. CIFAR-10 ======================================================== */
@@ -1123,13 +1138,15 @@ RN_API int rn_data_cifar10(const char *dir, int train, rn_dataset *out)
         if (status != RN_OK) rn_dataset_free(out);
         return status;
     }
+    if (n_dirs == 0)
+        return rn_set_error(RN_ERR_IO, "rn_data_cifar10: no directory given and $RELUNET_DATA is "
+                            "not set; run scripts/get-cifar10.sh DIR and pass DIR");
     return rn_set_error(RN_ERR_IO,
-                        "rn_data_cifar10: %s not found in %s; download "
-                        "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz and unpack it "
-                        "into $RELUNET_DATA (it creates cifar-10-batches-bin), or pass the "
-                        "directory",
-                        train ? train_files[0] : test_files[0],
-                        n_dirs > 0 ? dirs[0] : "any directory ($RELUNET_DATA is not set)");
+                        "rn_data_cifar10: %s not found in %s%s%s (%s); run scripts/get-cifar10.sh "
+                        "DIR (or download https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz "
+                        "and unpack it in DIR: it creates cifar-10-batches-bin) and pass DIR",
+                        train ? train_files[0] : test_files[0], dirs[0], n_dirs > 1 ? " or " : "",
+                        n_dirs > 1 ? dirs[1] : "", rn__dataset_origin(dir));
 }
 
 /* ===== 7. images ========================================================== */
@@ -1456,7 +1473,8 @@ static int rn__list_dir(const char *dir, int want_dirs, rn__names *names)
     DIR *handle = opendir(dir);
     struct dirent *entry;
     int status = RN_OK;
-    if (handle == NULL) return rn_set_error(RN_ERR_IO, "%s: cannot open the directory", dir);
+    if (handle == NULL)
+        return rn_set_error(RN_ERR_IO, "%s: cannot open the directory: %s", dir, strerror(errno));
     while (status == RN_OK && (entry = readdir(handle)) != NULL) {
         char path[RN__PATH_SIZE];
         struct stat info;
@@ -1491,12 +1509,15 @@ static int rn__list_images(const char *root, rn__names *classes, rn__names *path
             status = rn__join_path(path, sizeof path, class_dir, files.items[i]);
             if (status == RN_OK) status = rn__names_add(paths, path);
         }
+        if (status == RN_OK && files.count == 0)
+            status = rn_set_error(RN_ERR_FORMAT, "%s: an empty class folder (no .png, .jpg, "
+                                  ".jpeg or .bmp images)", class_dir);
         class_end[c] = paths->count;
         rn__names_free(&files);
     }
     if (status == RN_OK && paths->count == 0)
-        status = rn_set_error(RN_ERR_IO, "%s: no class folders with .png, .jpg or .bmp images",
-                              root);
+        status = rn_set_error(RN_ERR_IO, "%s: no class folders with .png, .jpg, .jpeg or .bmp "
+                              "images", root);
     if (status == RN_OK && (*labels = (int *)rn__calloc((size_t)paths->count, sizeof(int))) == NULL)
         status = rn_set_error(RN_ERR_MEMORY, "cannot allocate %d labels", paths->count);
     for (i = 0, c = 0; status == RN_OK && i < paths->count; i++) {

@@ -9,7 +9,7 @@
  * the unnormalised weights frozen at 1.
  *
  *     cc -O2 -I/usr/include/stb examples/adaptive_mixtures.c -o adaptive_mixtures -lm
- *     RELUNET_DATA=../shared/data ./adaptive_mixtures          (see --help)
+ *     ./adaptive_mixtures --data DIR          (see --help)
  *
  * Writes REPORT.md, CSV files and SVG charts to results/adaptive_mixtures/.
  */
@@ -36,8 +36,9 @@ static const char usage[] =
     "  --train N        training images, a stratified subsample (default 50000: all)\n"
     "  --test N         test images (default 10000, all of them)\n"
     "  --lr X           SGD learning rate (default 0.001), batch 64\n"
-    "  --data DIR       the cifar-10-batches-bin folder (default\n"
-    "                   $RELUNET_DATA/cifar-10-batches-bin)\n"
+    "  --data DIR       CIFAR-10: the cifar-10-batches-bin folder, or one that\n"
+    "                   holds it (default $RELUNET_DATA, the same rule;\n"
+    "                   scripts/get-cifar10.sh DIR fetches it)\n"
     "  --out DIR        output folder (default results/adaptive_mixtures)\n"
     "  --seed N         weights, batch order and dropout (default 1)\n"
     "  --jobs N         trainings run side by side (default: processors; 1 on systems\n"
@@ -436,7 +437,7 @@ static int write_report(const options *o, int train_count, const run_result *res
     report_md_image(md, "Mixtures: learned vs frozen weights", "mixtures_precision.svg");
     fprintf(md, "\nFiles: `results.csv` (the tables), `curves.csv` (every epoch of every run), "
             "`xyz.csv` (X, Y, Z per layer, also for the frozen runs).\n");
-    return fclose(md) == 0 ? 0 : -1;
+    return report_fclose(md) == 0 ? 0 : -1;
 }
 
 static void print_results(const run_result *results)

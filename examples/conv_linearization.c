@@ -37,8 +37,9 @@ static const char *const usage =
     "usage: conv_linearization [options]\n"
     "  ReLU vs linear vs ReLU_alpha CNNs on Fashion-MNIST; writes OUT/REPORT.md, CSV and SVG files.\n"
     "  --quick              a small run in seconds (200 images, 1 and 2 epochs, lambda 0.5)\n"
-    "  --data DIR           Fashion-MNIST folder (default: $RELUNET_DATA/fashion-mnist,\n"
-    "                       then /usr/share/datasets/fashion-mnist)\n"
+    "  --data DIR           Fashion-MNIST: the folder with its IDX files, or one that\n"
+    "                       holds fashion-mnist/ (default $RELUNET_DATA, the same rule;\n"
+    "                       without it /usr/share/datasets/fashion-mnist)\n"
     "  --out DIR            output folder (default results/conv_linearization)\n"
     "  --seed N             weights and batch order, the same for every model (default 1)\n"
     "  --lambdas LIST       ReLU_alpha models trained --epochs (default 0.1,0.3,0.5,0.7,0.9,2,5)\n"
@@ -582,7 +583,7 @@ static int write_report(study *s, double seconds)
               "- `*.svg`: the charts and feature-map grids above.\n",
               md);
     }
-    if (md) failed |= fclose(md) != 0;
+    if (md) failed |= report_fclose(md) != 0;
     for (i = 0; i < s->n_models; i++) study_table_free(&s->models[i].result.table);
     return failed ? -1 : 0;
 }
@@ -614,10 +615,7 @@ int main(int argc, char **argv)
     report_progress bar;
     if (status != 0) return status > 0 ? 0 : 2;
     snprintf(s.models_dir, sizeof s.models_dir, "%s/models", s.opt.common.out);
-    if (report_mkdir_p(s.models_dir) != 0) {
-        fprintf(stderr, "cannot create the folder %s\n", s.models_dir);
-        return 1;
-    }
+    if (study_make_folder(s.opt.common.out) != 0 || study_make_folder(s.models_dir) != 0) return 1;
     if (study_load_fashion_mnist(s.opt.common.data, s.opt.common.train_size, s.opt.common.test_size,
                                  (uint64_t)s.opt.common.seed, &s.train, &s.test) != 0)
         return 1;

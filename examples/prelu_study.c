@@ -7,7 +7,7 @@
  *      trained from He and from Xavier initialisation: loss curves.
  *
  *     cc -O2 -I/usr/include/stb examples/prelu_study.c -o prelu_study -lm
- *     RELUNET_DATA=../shared/data ./prelu_study                (see --help)
+ *     ./prelu_study --data DIR                (see --help)
  *
  * Writes REPORT.md, CSV files and SVG charts to results/prelu_study/.
  */
@@ -37,8 +37,9 @@ static const char usage[] =
     "  --deep-train N   training images of the deep-net experiment, drawn from the\n"
     "                   --train ones (default 10000)\n"
     "  --deep-epochs N  its epochs (default 4)\n"
-    "  --data DIR       the cifar-10-batches-bin folder (default\n"
-    "                   $RELUNET_DATA/cifar-10-batches-bin)\n"
+    "  --data DIR       CIFAR-10: the cifar-10-batches-bin folder, or one that\n"
+    "                   holds it (default $RELUNET_DATA, the same rule;\n"
+    "                   scripts/get-cifar10.sh DIR fetches it)\n"
     "  --out DIR        output folder (default results/prelu_study)\n"
     "  --seed N         weights and batch order (default 1)\n"
     "  --jobs N         trainings run side by side (default: processors; 1 on systems\n"
@@ -517,7 +518,7 @@ static int write_report(const study *s, const task_result *results, double secon
     report_comparison(md, results);
     report_deep(md, &s->o, results);
     fprintf(md, "\nFiles: `errors.csv`, `slopes.csv`, `deep_init.csv`.\n");
-    return fclose(md) == 0 ? 0 : -1;
+    return report_fclose(md) == 0 ? 0 : -1;
 }
 
 /* The training and test sets, and the deep net's share of the training set. */

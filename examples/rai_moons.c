@@ -22,6 +22,7 @@
 #define REPORT_IMPLEMENTATION
 #include "report.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -677,7 +678,7 @@ static int write_report(run_result *const *results, const problem *p, const opti
     fprintf(md, "## Files\n\n- `losses.csv`: every curve point (experiment, run, seed, iteration, "
                 "objective, output_loss, hidden_loss, forward_bce)\n- `results.csv`: final values "
                 "per run\n- `landscapes.csv`: every landscape cell\n");
-    if (fclose(md) != 0) status = -1;
+    if (report_fclose(md) != 0) status = -1;
     return status;
 }
 
@@ -691,6 +692,10 @@ int main(int argc, char **argv)
     double start = report_seconds();
     int e, run, status;
     if (!parse_options(argc, argv, &o)) return 2;
+    if (report_output_folder(o.out) != 0) { /* before the training, not after it */
+        fprintf(stderr, "rai_moons: cannot write in the folder %s: %s\n", o.out, strerror(errno));
+        return 1;
+    }
     status = make_problem(&p);
     for (e = 0; e < N_EXPERIMENTS && status == RN_OK; e++) {
         results[e] = (run_result *)calloc((size_t)o.runs, sizeof(run_result));

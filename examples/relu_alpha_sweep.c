@@ -38,8 +38,9 @@ static const char *const usage =
     "usage: relu_alpha_sweep [options]\n"
     "  The ReLU_alpha lambda sweep on Fashion-MNIST; writes OUT/REPORT.md, CSV and SVG files.\n"
     "  --quick            a small sweep in seconds (2000 images, 1 epoch, 3 lambdas, 2 runs)\n"
-    "  --data DIR         Fashion-MNIST folder (default: $RELUNET_DATA/fashion-mnist,\n"
-    "                     then /usr/share/datasets/fashion-mnist)\n"
+    "  --data DIR         Fashion-MNIST: the folder with its IDX files, or one that\n"
+    "                     holds fashion-mnist/ (default $RELUNET_DATA, the same rule;\n"
+    "                     without it /usr/share/datasets/fashion-mnist)\n"
     "  --out DIR          output folder (default results/relu_alpha_sweep)\n"
     "  --seed N           training subsample, weights, alphas and batch order (default 1)\n"
     "  --lambdas LIST     comma-separated penalty weights (default 0,0.005,...,0.05)\n"
@@ -722,7 +723,7 @@ static int write_report(options *o, char **dirs, int n_dirs, int merged, double 
             report_per_lambda(&d);
         report_findings(&d);
         report_files(d.md);
-        failed |= fclose(d.md) != 0;
+        failed |= report_fclose(d.md) != 0;
         if (failed) fprintf(stderr, "writing the report's files in %s failed\n", o->common.out);
     }
     while (read-- > 0) study_table_free(&d.runs[read].result.table);
@@ -739,10 +740,8 @@ int main(int argc, char **argv)
     int status = parse_options(argc, argv, &o);
     if (status != 0) return status > 0 ? 0 : 2;
     snprintf(runs_dir, sizeof runs_dir, "%s/runs", o.common.out);
-    if (report_mkdir_p(o.n_merge_dirs ? o.common.out : runs_dir) != 0) {
-        fprintf(stderr, "cannot create the folder %s\n", runs_dir);
+    if (study_make_folder(o.common.out) != 0 || (!o.n_merge_dirs && study_make_folder(runs_dir) != 0))
         return 1;
-    }
     if (o.n_merge_dirs == 0 && run_sweep(&o, runs_dir) != 0) return 1;
     if (o.shards > 1 && o.n_merge_dirs == 0) {
         printf("shard %d/%d: run files in %s; build the report with --merge\n", o.shard, o.shards,

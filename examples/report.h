@@ -50,8 +50,20 @@
 
 /* Creates path and its missing parents (like mkdir -p); 0 when it is a folder afterwards. */
 REPORT_API int report_mkdir_p(const char *path);
-/* fopen(dir "/" name, mode); NULL on failure. */
+/* Readies the output folder of a run before any work: creates it, checks
+   that it takes a file, and removes the REPORT.md of an earlier run, which
+   would otherwise sit beside CSV files it does not describe. 0, or -1 with
+   errno saying why. */
+REPORT_API int report_output_folder(const char *dir);
+/* fopen(dir "/" name, mode); NULL on failure (errno says why). A file
+   opened for writing ("w", "wb") is written under the name + ".tmp" and
+   becomes dir/name only in report_fclose, so a folder never holds a
+   half-written file, whatever interrupts the program (a device or pipe is
+   written in place). */
 REPORT_API FILE *report_fopen(const char *dir, const char *name, const char *mode);
+/* Closes a file from report_fopen; one opened for writing is renamed into
+   place when every write succeeded and removed otherwise. 0 on success. */
+REPORT_API int report_fclose(FILE *f);
 
 /* ---- progress bar on stderr --------------------------------------------- */
 
@@ -209,6 +221,19 @@ static int report__is_dir(const char *path)
 #endif
 }
 
+/* Something that is there but not a plain file (a device such as /dev/null,
+   a pipe): written in place, since renaming onto it would replace it. */
+static int report__is_special(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) return 0;
+#ifdef S_ISREG
+    return !S_ISREG(st.st_mode);
+#else
+    return (st.st_mode & _S_IFREG) == 0;
+#endif
+}
+
 static int report__mkdir(const char *path)
 {
 #if defined(_WIN32)
@@ -250,30 +275,95 @@ REPORT_API int report_mkdir_p(const char *path)
     return status;
 }
 
-REPORT_API FILE *report_fopen(const char *dir, const char *name, const char *mode)
+/* The files report_fopen has open for writing: where each goes when done. */
+enum { REPORT__MAX_OPEN = 64 };
+static struct report__pending {
+    FILE *file;
+    char *path; /* the final name; the file is path + ".tmp" until then */
+} report__open_files[REPORT__MAX_OPEN];
+
+/* dir "/" name [suffix] in a new string, or NULL. */
+static char *report__join(const char *dir, const char *name, const char *suffix)
 {
-    size_t dn = dir ? strlen(dir) : 0, nn = name ? strlen(name) : 0;
-    char *path;
-    FILE *f;
-    if (!name || !*name) return NULL;
-    path = (char *)malloc(dn + nn + 2);
+    size_t dn = dir ? strlen(dir) : 0, nn = strlen(name), sn = strlen(suffix);
+    char *path = (char *)malloc(dn + nn + sn + 2);
     if (!path) return NULL;
     memcpy(path, dir ? dir : "", dn);
     if (dn > 0 && !report__is_separator(dir[dn - 1])) path[dn++] = '/';
-    memcpy(path + dn, name, nn + 1);
-    f = fopen(path, mode);
+    memcpy(path + dn, name, nn);
+    memcpy(path + dn + nn, suffix, sn + 1);
+    return path;
+}
+
+REPORT_API FILE *report_fopen(const char *dir, const char *name, const char *mode)
+{
+    int writing = mode && mode[0] == 'w', slot = 0;
+    char *path, *temp;
+    FILE *f;
+    if (!name || !*name || !mode) return NULL;
+    path = report__join(dir, name, "");
+    if (path && report__is_special(path)) writing = 0;
     free(path);
+    if (!writing) {
+        path = report__join(dir, name, "");
+        f = path ? fopen(path, mode) : NULL;
+        free(path);
+        return f;
+    }
+    while (slot < REPORT__MAX_OPEN && report__open_files[slot].file) slot++;
+    if (slot == REPORT__MAX_OPEN) return NULL;
+    path = report__join(dir, name, "");
+    temp = report__join(dir, name, ".tmp");
+    f = path && temp ? fopen(temp, mode) : NULL;
+    free(temp);
+    if (!f) {
+        free(path);
+        return NULL;
+    }
+    report__open_files[slot].file = f;
+    report__open_files[slot].path = path;
     return f;
 }
 
-/* fclose that also reports earlier write errors. */
-static int report__close(FILE *f)
+REPORT_API int report_fclose(FILE *f)
 {
-    int bad;
+    int bad, slot = 0;
+    char *temp = NULL, *path = NULL;
     if (!f) return -1;
+    while (slot < REPORT__MAX_OPEN && report__open_files[slot].file != f) slot++;
+    if (slot < REPORT__MAX_OPEN) {
+        path = report__open_files[slot].path;
+        report__open_files[slot].file = NULL;
+        report__open_files[slot].path = NULL;
+        temp = report__join(NULL, path, ".tmp");
+    }
     bad = ferror(f);
     if (fclose(f) != 0) bad = 1;
+    if (path && (!temp || bad || rename(temp, path) != 0)) bad = 1;
+    if (temp && bad) remove(temp);
+    free(temp);
+    free(path);
     return bad ? -1 : 0;
+}
+
+REPORT_API int report_output_folder(const char *dir)
+{
+    char *path;
+    FILE *probe;
+    int status;
+    if (report_mkdir_p(dir) != 0) return -1;
+    path = report__join(dir, "REPORT.md", ".tmp");
+    if (!path) return -1;
+    probe = fopen(path, "w");
+    status = probe ? 0 : -1;
+    if (probe) {
+        fclose(probe);
+        remove(path);
+        path[strlen(path) - 4] = '\0';
+        remove(path); /* absent is fine */
+    }
+    free(path);
+    return status;
 }
 
 /* ---- progress bar ------------------------------------------------------- */
@@ -464,7 +554,7 @@ REPORT_API int report_csv_close(report_csv *csv)
     FILE *f = csv->file;
     if (f && csv->column != 0) fputc('\n', f); /* finish a short last row */
     csv->file = NULL;
-    return report__close(f);
+    return report_fclose(f);
 }
 
 REPORT_API int report_csv_series(const char *dir, const char *name,
@@ -607,7 +697,7 @@ static FILE *report__svg_open(const char *dir, const char *name, double width, d
 static int report__svg_close(FILE *f)
 {
     fputs("</svg>\n", f);
-    return report__close(f);
+    return report_fclose(f);
 }
 
 /* Rectangles of pixel cells, with runs of one colour in a row merged into one

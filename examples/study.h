@@ -59,13 +59,14 @@ int study_cores(void);
    train_size or test_size is below the set's size. When the data is
    missing, prints where it looked and how to get it, and returns -1. */
 
-/* Fashion-MNIST, pixels in [0, 1]; dir NULL: $RELUNET_DATA/fashion-mnist,
-   then the Debian package's folder. */
+/* Fashion-MNIST, pixels in [0, 1]; dir (or $RELUNET_DATA when NULL) is its
+   folder or the one holding fashion-mnist/; with neither, the Debian
+   package's folder. */
 int study_load_fashion_mnist(const char *dir, int train_size, int test_size, uint64_t seed,
                              rn_dataset *train, rn_dataset *test);
 /* CIFAR-10, every image standardised on its own (zero mean, unit variance,
-   as tf.image.per_image_standardization); dir is the cifar-10-batches-bin
-   folder, NULL: $RELUNET_DATA/cifar-10-batches-bin. */
+   as tf.image.per_image_standardization); dir (or $RELUNET_DATA when NULL)
+   is the cifar-10-batches-bin folder or the one holding it. */
 int study_load_cifar10(const char *dir, int train_size, int test_size, uint64_t seed,
                        rn_dataset *train, rn_dataset *test);
 
@@ -200,7 +201,8 @@ int study_result_read(const char *dir, const char *name, study_result *result);
 
 /* ---- pieces of every report ----------------------------------------------- */
 
-/* Creates dir and its missing parents; 0, or -1 after saying it cannot. */
+/* report_output_folder(dir) (created, writable, no stale REPORT.md); 0, or
+   -1 after saying why not. */
 int study_make_folder(const char *dir);
 /* dir/REPORT.md opened for writing, or NULL after saying it cannot be. */
 FILE *study_report_open(const char *dir);
@@ -414,16 +416,15 @@ int study_load_fashion_mnist(const char *dir, int train_size, int test_size, uin
     return study__load(rn_data_fashion_mnist, dir, train_size, test_size, seed, train, test,
                        "Fashion-MNIST could not be loaded. Install it (Debian/Ubuntu: apt-get "
                        "install dataset-fashion-mnist), or point\n--data DIR or RELUNET_DATA at a "
-                       "folder with the four IDX files.\n");
+                       "folder with the four IDX files or with fashion-mnist/ in it.\n");
 }
 
 int study_load_cifar10(const char *dir, int train_size, int test_size, uint64_t seed,
                        rn_dataset *train, rn_dataset *test)
 {
     if (study__load(rn_data_cifar10, dir, train_size, test_size, seed, train, test,
-                    "CIFAR-10 could not be loaded. Pass its binary version's folder with --data "
-                    "DIR/cifar-10-batches-bin,\nor set RELUNET_DATA=DIR (in development: "
-                    "RELUNET_DATA=../shared/data).\n") != 0)
+                    "CIFAR-10 could not be loaded. Fetch it with scripts/get-cifar10.sh DIR (or "
+                    "make data-cifar10),\nthen pass --data DIR or set RELUNET_DATA=DIR.\n") != 0)
         return -1;
     rn_data_standardize_images(&train->inputs);
     rn_data_standardize_images(&test->inputs);
@@ -926,8 +927,8 @@ int study_result_read(const char *dir, const char *name, study_result *result)
 
 int study_make_folder(const char *dir)
 {
-    if (report_mkdir_p(dir) == 0) return 0;
-    fprintf(stderr, "cannot create the folder %s\n", dir);
+    if (report_output_folder(dir) == 0) return 0;
+    fprintf(stderr, "cannot write in the folder %s: %s\n", dir, strerror(errno));
     return -1;
 }
 

@@ -384,6 +384,47 @@ static void test_idx_files_and_fashion_mnist(void)
     free(images_gz.data);
 }
 
+/* D2: --data DIR and $RELUNET_DATA follow one rule (the dataset's folder or
+   its parent), and a location that holds no dataset is an error naming it,
+   even where the system's copy would have been found. */
+static void test_data_locations(void)
+{
+    bytes images = make_idx_images(), labels = make_idx_labels();
+    const char *root = temp_mkdir("root"), *inner = temp_mkdir("root/fashion-mnist");
+    const char *saved = getenv("RELUNET_DATA");
+    char saved_copy[RN__PATH_SIZE] = "";
+    const char *places[2];
+    rn_dataset data;
+    int i;
+    if (saved != NULL) snprintf(saved_copy, sizeof saved_copy, "%s", saved);
+    temp_write("root/fashion-mnist/train-images-idx3-ubyte", images.data, images.size);
+    temp_write("root/fashion-mnist/train-labels-idx1-ubyte", labels.data, labels.size);
+    places[0] = root;
+    places[1] = inner;
+    for (i = 0; i < 2; i++) {
+        CHECK(rn_data_fashion_mnist(places[i], 1, &data) == RN_OK);
+        check_idx_fixture(&data);
+        rn_dataset_free(&data);
+        setenv("RELUNET_DATA", places[i], 1);
+        CHECK(rn_data_fashion_mnist(NULL, 1, &data) == RN_OK);
+        check_idx_fixture(&data);
+        rn_dataset_free(&data);
+    }
+    setenv("RELUNET_DATA", "/nonexistent/data", 1);
+    CHECK(failed_cleanly(rn_data_fashion_mnist(NULL, 1, &data), &data));
+    CHECK(strstr(rn_last_error(), "/nonexistent/data/fashion-mnist") != NULL &&
+          strstr(rn_last_error(), "$RELUNET_DATA") != NULL);
+    CHECK(failed_cleanly(rn_data_cifar10(NULL, 1, &data), &data));
+    CHECK(strstr(rn_last_error(), "/nonexistent/data/cifar-10-batches-bin") != NULL);
+    CHECK(failed_cleanly(rn_data_fashion_mnist("/nonexistent/given", 1, &data), &data));
+    CHECK(strstr(rn_last_error(), "/nonexistent/given") != NULL &&
+          strstr(rn_last_error(), "the directory given") != NULL);
+    if (saved != NULL) setenv("RELUNET_DATA", saved_copy, 1);
+    else unsetenv("RELUNET_DATA");
+    free(images.data);
+    free(labels.data);
+}
+
 /* ---- CIFAR-10 ------------------------------------------------------------ */
 
 static void check_cifar_item(const rn_dataset *data, int item, int record, int label)
@@ -769,6 +810,11 @@ static void test_image_folder(void)
           data.inputs.shape[3] == 6 && data.labels[3] == 1);
     rn_dataset_free(&data);
     CHECK(failed_cleanly(rn_data_image_folder("/nonexistent", 3, 0, 0, &data), &data));
+    CHECK(strstr(rn_last_error(), "No such file") != NULL); /* D15: the OS's reason */
+    /* D11: an empty class folder is an error, not a class with no images. */
+    temp_mkdir("folder/empty");
+    CHECK(failed_cleanly(rn_data_image_folder(root, 1, 4, 6, &data), &data));
+    CHECK(strstr(rn_last_error(), "empty") != NULL && strstr(rn_last_error(), ".jpeg") != NULL);
     free(png.data);
     free(bmp.data);
     free(wide.data);
@@ -1125,9 +1171,12 @@ static int fashion_mnist_present(void)
 static int cifar10_present(void)
 {
     char dirs[2][RN__PATH_SIZE], path[RN__PATH_SIZE];
-    int n = rn__dataset_dirs(NULL, "cifar-10-batches-bin", NULL, dirs);
-    return n > 0 && rn__join_path(path, sizeof path, dirs[0], "data_batch_1.bin") == RN_OK &&
-           rn__file_exists(path);
+    int n = rn__dataset_dirs(NULL, "cifar-10-batches-bin", NULL, dirs), i;
+    for (i = 0; i < n; i++)
+        if (rn__join_path(path, sizeof path, dirs[i], "data_batch_1.bin") == RN_OK &&
+            rn__file_exists(path))
+            return 1;
+    return 0;
 }
 
 int main(void)
@@ -1143,6 +1192,7 @@ int main(void)
     RUN(test_idx_raw_and_gzip);
     RUN(test_idx_corrupt);
     RUN(test_idx_files_and_fashion_mnist);
+    RUN(test_data_locations);
     RUN(test_cifar_memory);
     RUN(test_cifar_corrupt);
     RUN(test_cifar_directory);
@@ -1161,10 +1211,10 @@ int main(void)
         RUN(test_moons_reference_file);
     else printf("skipped: moons vs scikit-learn file (RELUNET_MOONS_REFERENCE not set)\n");
     if (fashion_mnist_present()) RUN(test_real_fashion_mnist);
-    else printf("skipped: real Fashion-MNIST (not in $RELUNET_DATA/fashion-mnist or "
-                "/usr/share/datasets/fashion-mnist)\n");
+    else printf("skipped: real Fashion-MNIST (not in $RELUNET_DATA, $RELUNET_DATA/fashion-mnist "
+                "or, without it, /usr/share/datasets/fashion-mnist)\n");
     if (cifar10_present()) RUN(test_real_cifar10);
-    else printf("skipped: real CIFAR-10 (not in $RELUNET_DATA/cifar-10-batches-bin)\n");
+    else printf("skipped: real CIFAR-10 (not in $RELUNET_DATA or $RELUNET_DATA/cifar-10-batches-bin)\n");
     temp_cleanup();
     return finish();
 }

@@ -576,6 +576,30 @@ static void test_export_c_writes_every_value(void)
     rn_net_free(with_batchnorm);
 }
 
+/* Files appear whole or not at all: written under path.tmp and renamed, no
+   temporary left behind, and a failure says what the system said. */
+static void test_save_is_atomic(void)
+{
+    rn_net *net = make_every_layer_net(0), *loaded = NULL;
+    char temp[256];
+    FILE *file;
+    snprintf(temp, sizeof temp, "%s.tmp", temporary_path);
+    CHECK(rn_net_save(net, temporary_path) == RN_OK);
+    CHECK((file = fopen(temp, "rb")) == NULL);
+    if (file != NULL) fclose(file);
+    CHECK(rn_net_export_c(net, temporary_path, "again") == RN_OK);
+    CHECK((file = fopen(temp, "rb")) == NULL);
+    if (file != NULL) fclose(file);
+    CHECK(rn_net_load(temporary_path, &loaded) == RN_ERR_FORMAT); /* now the C export */
+    remove(temporary_path);
+    CHECK(rn_net_save(net, "/nonexistent/folder/model.rnet") == RN_ERR_IO);
+    CHECK(strstr(rn_last_error(), "/nonexistent/folder/model.rnet.tmp") != NULL &&
+          strstr(rn_last_error(), "No such file") != NULL);
+    CHECK(rn_net_load("/nonexistent/folder/model.rnet", &loaded) == RN_ERR_IO);
+    CHECK(strstr(rn_last_error(), "No such file") != NULL);
+    rn_net_free(net);
+}
+
 int main(void)
 {
     RUN(test_crc32);
@@ -592,5 +616,6 @@ int main(void)
     RUN(test_optim_load_errors_leave_it_unchanged);
     RUN(test_arena_inference);
     RUN(test_export_c_writes_every_value);
+    RUN(test_save_is_atomic);
     return finish();
 }

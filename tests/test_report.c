@@ -164,10 +164,56 @@ static void test_mkdir_p(void)
     f = report_fopen(path, "file", "w");
     remember("a/b/c/file");
     CHECK(f != NULL);
-    if (f) fclose(f);
+    CHECK(report_fclose(f) == 0);
     snprintf(path, sizeof path, "%s/a/b/c/file/d", test_dir); /* a file in the way */
     CHECK(report_mkdir_p(path) != 0);
     CHECK(report_mkdir_p("") != 0);
+}
+
+/* D5: a file is under its name only once it is whole: while it is being
+   written the folder holds NAME.tmp, and a failed write leaves neither. */
+static void test_files_appear_whole(void)
+{
+    FILE *f = report_fopen(test_dir, remember("whole.txt"), "w"), *old;
+    char *text;
+    CHECK(f != NULL);
+    fputs("first", f);
+    fflush(f);
+    CHECK(slurp("whole.txt") == NULL);
+    text = slurp("whole.txt.tmp");
+    CHECK(text && strcmp(text, "first") == 0);
+    free(text);
+    CHECK(report_fclose(f) == 0);
+    CHECK(slurp("whole.txt.tmp") == NULL);
+    text = slurp("whole.txt");
+    CHECK(text && strcmp(text, "first") == 0);
+    free(text);
+    /* Rewriting keeps the old version readable until the new one is done. */
+    f = report_fopen(test_dir, "whole.txt", "w");
+    fputs("second", f);
+    text = slurp("whole.txt");
+    CHECK(text && strcmp(text, "first") == 0);
+    free(text);
+    CHECK(report_fclose(f) == 0);
+    text = slurp("whole.txt");
+    CHECK(text && strcmp(text, "second") == 0);
+    free(text);
+    /* A stream that failed is removed, and the old file stays. */
+    f = report_fopen(test_dir, "whole.txt", "w");
+    old = f;
+    CHECK(f != NULL && fputs("third", f) >= 0);
+    if (f) fgetc(f); /* reading a write-only stream sets its error flag */
+    CHECK(report_fclose(old) != 0);
+    CHECK(slurp("whole.txt.tmp") == NULL);
+    text = slurp("whole.txt");
+    CHECK(text && strcmp(text, "second") == 0);
+    free(text);
+    /* The output folder is checked before any work, and a stale report goes. */
+    f = report_fopen(test_dir, remember("REPORT.md"), "w");
+    CHECK(report_fclose(f) == 0);
+    CHECK(report_output_folder(test_dir) == 0);
+    CHECK(slurp("REPORT.md") == NULL && slurp("REPORT.md.tmp") == NULL);
+    CHECK(report_output_folder("/proc/relunet/out") != 0);
 }
 
 static void test_csv(void)
@@ -477,6 +523,7 @@ int main(void)
     RUN(test_nice_ticks);
     RUN(test_axis_range);
     RUN(test_mkdir_p);
+    RUN(test_files_appear_whole);
     RUN(test_csv);
     RUN(test_csv_series_and_errors);
     RUN(test_line_chart);
