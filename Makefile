@@ -7,6 +7,7 @@
 #   make demo          a short ReLU_alpha study on Fashion-MNIST, written to demo/
 #   make check-headers compile the headers with gcc, clang (-Werror) and tcc
 #   make test-isa      the whole suite under every instruction set this CPU has
+#   make test-torch    a differential test against PyTorch in float64 (python3-torch)
 #   make test-cross    test-arm and test-s390x: every other architecture CI covers
 #   make test-arm      the suite cross-compiled for AArch64 and 32-bit ARM (NEON
 #                      with and without FMA) and run under qemu
@@ -37,7 +38,7 @@ BENCHES = $(patsubst bench/%.c,$(BUILD)/%,$(wildcard bench/bench_*.c))
 PYTHON ?= /usr/bin/python3
 EXAMPLES = $(patsubst examples/%.c,$(BUILD)/%,$(wildcard examples/*.c))
 
-.PHONY: all test test-valgrind test-isa test-cross test-arm bench bench-compare fuzz examples demo deps \
+.PHONY: all test test-torch test-valgrind test-isa test-cross test-arm bench bench-compare fuzz examples demo deps \
         deps-check check-headers clean test-s390x firmware-size
 
 all: $(TESTS) $(EXAMPLES)
@@ -100,6 +101,22 @@ bench: $(BENCHES)
 	$(BUILD)/bench_gemm
 	$(BUILD)/bench_conv
 	$(BUILD)/bench_train
+
+# A live differential test against PyTorch (float64, python3-torch): every
+# layer, activation kind and loss, optimizer trajectories and 50 steps of the
+# ReLU_alpha study network, under every instruction set this CPU has.
+# tests/torch_driver.c writes the cases and relunet's numbers,
+# tests/torch_reference.py recomputes them with torch and compares.
+test-torch: deps $(BUILD)/torch_driver $(BUILD)/test_simd
+	@sh scripts/deps.sh torch
+	@for isa in $$($(BUILD)/test_simd --isa-list); do \
+	    echo "=== RELUNET_ISA=$$isa"; \
+	    RELUNET_ISA=$$isa $(BUILD)/torch_driver > $(BUILD)/torch_cases_$$isa.jsonl || exit 1; \
+	    $(PYTHON) tests/torch_reference.py $(BUILD)/torch_cases_$$isa.jsonl || exit 1; \
+	done
+
+$(BUILD)/torch_driver: tests/torch_driver.c relunet.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
 bench-compare: $(BUILD)/bench_train
 	$(BUILD)/bench_train --tsv | $(PYTHON) bench/torch_ref.py --compare -
