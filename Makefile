@@ -16,8 +16,14 @@
 #   make fuzz          run every libFuzzer target for FUZZ_SECONDS (default 60)
 #   make test-s390x    the tests built for big-endian s390x, run under qemu-s390x
 #   make firmware-size the ReLU_alpha network for a Cortex-M4: flash, RAM, arena
+#   make deps-check    every dependency group's proof files and what is missing
+#   make test-deps     the deps step on a fresh Debian root (debootstrap, root only)
 #
 # CC, CFLAGS and LDLIBS pass through: make test CC=clang CFLAGS=-O1
+
+# Builds use every core, their output kept whole line by line; the tests
+# themselves run one at a time.
+MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 1) --output-sync=line
 
 CFLAGS ?= -O2 -g
 LDLIBS ?= -lm
@@ -38,16 +44,25 @@ BENCHES = $(patsubst bench/%.c,$(BUILD)/%,$(wildcard bench/bench_*.c))
 PYTHON ?= /usr/bin/python3
 EXAMPLES = $(patsubst examples/%.c,$(BUILD)/%,$(wildcard examples/*.c))
 
-.PHONY: all test test-torch test-valgrind test-isa test-cross test-arm bench bench-compare fuzz examples demo deps \
-        deps-check check-headers clean test-s390x firmware-size
+.PHONY: all test test-torch test-valgrind test-isa test-cross test-arm bench bench-compare fuzz \
+        examples demo deps deps-check test-deps check-headers clean test-s390x firmware-size
 
 all: $(TESTS) $(EXAMPLES)
 
 deps:
 	@sh scripts/deps.sh build data
 
+# Every group's proof files, with what is missing; installs nothing.
 deps-check:
-	@sh scripts/deps.sh build check
+	@sh scripts/deps.sh --check all
+
+# The deps step itself, tested: a Debian root with only gcc and make
+# (debootstrap), in which each named make target must install what it needs
+# and pass (default: the whole of .ci/run). Needs root and the package archive.
+FRESH_TARGETS ?=
+test-deps:
+	@sh scripts/deps.sh fresh-root
+	sh scripts/test-deps.sh $(FRESH_TARGETS)
 
 # The two-moons generator is compared point by point with scikit-learn's
 # make_moons when Debian's python3-sklearn is there (sh scripts/deps.sh reference).
@@ -66,7 +81,8 @@ fuzz:
 	@sh scripts/deps.sh fuzz
 	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
-test-valgrind: deps deps-check $(TESTS) $(BUILD)/readme_quickstart
+test-valgrind: deps $(TESTS) $(BUILD)/readme_quickstart
+	@sh scripts/deps.sh check
 	@TEST_RUNNER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
 	    sh tests/run.sh $(TESTS) $(BUILD)/readme_quickstart
 
@@ -124,6 +140,20 @@ bench-compare: $(BUILD)/bench_train
 $(BUILD)/bench_%: bench/bench_%.c bench/bench.h relunet.h | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -fopenmp $< -o $@ $(LDLIBS)
 
+# The implementation is compiled once per configuration (build folder), and
+# every test links it, except the tests that define RELUNET_IMPLEMENTATION
+# themselves: they reach the library's internals or set configuration macros
+# of their own (a failing allocator, RELUNET_NO_SIMD).
+SELF_CONTAINED_TESTS = $(patsubst tests/%.c,$(BUILD)/%,\
+    $(shell grep -l '^.define RELUNET_IMPLEMENTATION' tests/test_*.c))
+LINKED_TESTS = $(filter-out $(SELF_CONTAINED_TESTS),$(TESTS))
+
+$(BUILD)/relunet.o: tests/implementation.c relunet.h relunet_data.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LINKED_TESTS): $(BUILD)/%: tests/%.c $(BUILD)/relunet.o $(HEADERS) | $(BUILD)
+	$(CC) $(ALL_CFLAGS) $< $(BUILD)/relunet.o -o $@ $(LDLIBS)
+
 $(BUILD)/test_%: tests/test_%.c $(HEADERS) | $(BUILD)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
@@ -160,12 +190,14 @@ $(BUILD)/readme_quickstart.c: README.md | $(BUILD)
 $(BUILD)/readme_quickstart: $(BUILD)/readme_quickstart.c relunet.h
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
-$(BUILD):
+# Every build starts with the deps step, also under make -j.
+$(BUILD): | deps
 	mkdir -p $@
 
 # Every header, alone and together, as C99 with warnings as errors, and with
 # tcc (which only gets the scalar kernels).
-check-headers: deps-check | $(BUILD)
+check-headers: | $(BUILD)
+	@sh scripts/deps.sh build check
 	printf '#define RELUNET_IMPLEMENTATION\n#include "relunet.h"\n%s\nint main(void) { return 0; }\n' \
 	    "$$(test -f relunet_data.h && echo '#include "relunet_data.h"')" > $(BUILD)/headers.c
 	for compiler in gcc clang; do \

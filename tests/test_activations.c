@@ -1,6 +1,5 @@
 /* test_activations.c - the activation kinds: gradients, known values,
    projection, freezing, the L1 penalty, and reading learned values. */
-#define RELUNET_IMPLEMENTATION
 #include "relunet.h"
 #include "harness.h"
 #include "gradcheck.h"

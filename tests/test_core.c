@@ -1,6 +1,5 @@
 /* Status messages, random numbers, tensors, network construction, metrics,
    and bad input: every wrong call gets an error status, never a crash. */
-#define RELUNET_IMPLEMENTATION
 #include "relunet.h"
 #include "harness.h"
 

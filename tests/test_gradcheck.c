@@ -1,5 +1,4 @@
 /* Finite-difference gradient checks of every layer, loss and penalty. */
-#define RELUNET_IMPLEMENTATION
 #include "relunet.h"
 #include "harness.h"
 #include "gradcheck.h"

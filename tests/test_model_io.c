@@ -2,7 +2,6 @@
    every layer and activation kind, a golden file that pins the on-disk
    bytes (so a big-endian host must write the same), exact resumption of
    training, and files damaged every possible way. */
-#define RELUNET_IMPLEMENTATION
 #include "relunet.h"
 #include "harness.h"
 #include "reseal.h"

@@ -1,5 +1,4 @@
 /* Batch normalisation, dropout and the step-decay learning-rate schedule. */
-#define RELUNET_IMPLEMENTATION
 #include "relunet.h"
 #include "harness.h"
 #include "gradcheck.h"

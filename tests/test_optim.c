@@ -1,5 +1,4 @@
 /* Optimizer steps against reference values, groups, projection, freezing. */
-#define RELUNET_IMPLEMENTATION
 #include "relunet.h"
 #include "harness.h"
 

@@ -3,7 +3,6 @@
  * eta_plus while the gradient keeps its sign, shrinks by eta_minus when it
  * flips (and that gradient then counts as 0), and is clamped to
  * [step_min, step_max]; the element moves by -sign(gradient) * step. */
-#define RELUNET_IMPLEMENTATION
 #include "relunet.h"
 #include "harness.h"
 

@@ -2,7 +2,6 @@
  * reference computed here in double from its definition, finite-difference
  * gradients with respect to W, b and every Z, the start from a forward pass,
  * re-syncing, training, and the argument checks. */
-#define RELUNET_IMPLEMENTATION
 #include "relunet.h"
 #include "harness.h"
 #include "gradcheck.h"

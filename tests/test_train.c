@@ -1,6 +1,5 @@
 /* End to end: a small CNN learns a generated two-class image problem, and
    the same seed gives bit-identical weights. */
-#define RELUNET_IMPLEMENTATION
 #include "relunet.h"
 #include "harness.h"
 
