@@ -63,16 +63,17 @@ API GROUPS
    kernels       rn_isa_name rn_set_isa rn_set_threads rn_threads
    layers        rn_net_add_conv2d rn_net_add_linear rn_net_add_maxpool2d
                  rn_net_add_avgpool2d rn_net_add_flatten rn_net_add_activation(_ex)
-                 rn_net_add_batchnorm(_ex) rn_net_add_dropout
+                 rn_net_add_batchnorm(_ex) rn_net_add_dropout rn_net_remove_bias
                  rn_layer_forward rn_layer_backward rn_layer_init
    activations   rn_act_kind_name rn_act_param_count rn_act_param_name
                  rn_net_act_values rn_act_recorder_add rn_act_recorder_free
    losses        rn_loss_cross_entropy rn_loss_bce_logits rn_loss_mse
    penalties     rn_net_penalty (L1, squared L2, L2 norm) on a parameter selection
    network       rn_net_new rn_net_free rn_net_init rn_net_forward rn_net_backward
-                 rn_net_zero_grad rn_net_output rn_net_output_grad rn_net_input_grad
+                 rn_net_zero_grad rn_net_output rn_net_layer_output rn_net_output_grad
+                 rn_net_input_grad
                  rn_net_summary rn_net_param_count rn_net_param rn_net_select
-                 rn_net_set_frozen rn_net_set_range
+                 rn_net_set_frozen rn_net_set_range rn_param_matches
    optimizers    rn_optim_new rn_optim_new_params rn_optim_set_group rn_optim_step
                  rn_optim_scale_lr rn_optim_free rn_lr_step_decay
    metrics       rn_accuracy rn_confusion_add rn_macro_precision rn_macro_recall
@@ -244,8 +245,10 @@ MODEL FILES
 HEAP-FREE INFERENCE
    For a microcontroller: rn_net_export_c writes a header with the weights as
    const arrays and a builder; the network lives in a buffer you size at
-   compile time with the header's NAME_ARENA_BYTES(max_batch), and a forward
-   pass allocates nothing (see "heap-free inference" in section 12). A
+   compile time with the header's NAME_ARENA_BYTES(max_batch). Built with
+   RELUNET_NO_SIMD (as a firmware build is), a forward pass allocates
+   nothing (see "heap-free inference" in section 12); the SIMD matrix
+   products take scratch memory from RN_MALLOC on every call. A
    network with a batch norm layer cannot be exported yet: rn_net_export_c
    returns RN_ERR_UNSUPPORTED naming the layer (arena networks have no batch
    norm).
@@ -386,8 +389,9 @@ RN_API int rn_param_matches(const rn_param *param, rn_param_filter filter);
 
 /* ===== 6. kernels: instruction sets and threads =========================== */
 
-/* The convolutions, matrix products and optimizer updates run on the best
-   instruction set the CPU has, chosen once, at first use: "avx512", "avx2"
+/* The convolutions, matrix products and the ReLU and PReLU kernels run on
+   the best instruction set the CPU has (optimizer updates and the other
+   layers are plain C loops), chosen once, at first use: "avx512", "avx2"
    (with FMA), "sse2" or "neon", else "scalar", the plain C reference.
    RELUNET_ISA=scalar|sse2|avx2|avx512|neon in the environment (read at
    first use) or rn_set_isa() forces one. Built without GCC/Clang extensions
@@ -568,6 +572,10 @@ RN_API int rn_net_init(rn_net *net, rn_init init, float slope, uint64_t seed);
 /* x must be N x sample shape and stay alive until backward. */
 RN_API int rn_net_forward(rn_net *net, const rn_tensor *x, rn_mode mode);
 RN_API rn_tensor *rn_net_output(rn_net *net);
+/* What layer index (from 0) put out in the last forward pass, e.g. the
+   feature maps after an activation; NULL, with a message, for an index
+   outside the network. */
+RN_API const rn_tensor *rn_net_layer_output(const rn_net *net, int index);
 /* Where the loss writes its gradient for rn_net_backward to start from. */
 RN_API rn_tensor *rn_net_output_grad(rn_net *net);
 /* Back-propagates rn_net_output_grad(), adding to every parameter gradient. */
@@ -756,9 +764,10 @@ RN_API int rn_net_export_c(const rn_net *net, const char *path, const char *name
    layer's output survives a pass). Its parameters have no storage of their
    own: rn_net_bind_params points them at arrays the caller keeps (in flash,
    say). It does inference only: forward in RN_EVAL mode on batches of at
-   most max_batch, and nothing else allocates; backward, rn_net_init and
-   optimizers refuse it, adding layers after the first forward fails, and
-   rn_net_free does nothing (drop the arena). */
+   most max_batch; built with RELUNET_NO_SIMD nothing else allocates (the
+   SIMD kernels take scratch from RN_MALLOC on every call); backward,
+   rn_net_init and optimizers refuse it, adding layers after the first
+   forward fails, and rn_net_free does nothing (drop the arena). */
 struct rn_arena {
     unsigned char *memory;
     size_t size;
@@ -3782,6 +3791,16 @@ RN_API int rn_net_forward(rn_net *net, const rn_tensor *x, rn_mode mode)
 RN_API rn_tensor *rn_net_output(rn_net *net)
 {
     return net != NULL && net->n_layers > 0 ? &net->outputs[net->n_layers - 1] : NULL;
+}
+
+RN_API const rn_tensor *rn_net_layer_output(const rn_net *net, int index)
+{
+    if (net == NULL || index < 0 || index >= net->n_layers) {
+        rn_set_error(RN_ERR_ARGUMENT, "rn_net_layer_output: layer %d of %d", index,
+                     net != NULL ? net->n_layers : 0);
+        return NULL;
+    }
+    return &net->outputs[index];
 }
 
 RN_API rn_tensor *rn_net_output_grad(rn_net *net)

@@ -3,6 +3,7 @@
 #include "relunet.h"
 #include "harness.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* Reference output of the PCG32 demo program (pcg32_srandom(42, 54)). */
@@ -229,6 +230,7 @@ static void test_error_messages_say_what(void)
     rn_tensor t;
     float storage[64];
     rn_tensor empty_batch = rn_tensor_view(storage, 4, (int[]){0, 1, 8, 8});
+    rn_tensor one_image;
     rn_net_add_flatten(net);
     rn_net_add_linear(net, 2);
     rn_set_error(RN_OK, "nothing yet");
@@ -243,6 +245,14 @@ static void test_error_messages_say_what(void)
     CHECK(strstr(rn_last_error(), "rn_tensor_new: the shape is NULL") != NULL);
     CHECK(rn_net_forward(net, &empty_batch, RN_EVAL) == RN_ERR_SHAPE);
     CHECK(strstr(rn_last_error(), "a batch of 0 samples") != NULL);
+    CHECK(rn_net_layer_output(net, 2) == NULL);
+    CHECK(strstr(rn_last_error(), "rn_net_layer_output: layer 2 of 2") != NULL);
+    CHECK(rn_net_layer_output(net, -1) == NULL && rn_net_layer_output(NULL, 0) == NULL);
+    memset(storage, 0, sizeof storage);
+    one_image = rn_tensor_view(storage, 4, (int[]){1, 1, 8, 8});
+    CHECK(rn_net_forward(net, &one_image, RN_EVAL) == RN_OK);
+    CHECK(rn_net_layer_output(net, 1) == rn_net_output(net));
+    CHECK(rn_net_layer_output(net, 0)->shape[1] == 64); /* flattened */
     rn_net_free(net);
 }
 
