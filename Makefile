@@ -5,10 +5,11 @@
 #   make test-valgrind the same under valgrind's memcheck
 #   make examples      build the example programs
 #   make demo          a short ReLU_alpha study on Fashion-MNIST, written to demo/
-#   make check-headers compile the headers with gcc, clang (-Werror) and tcc
+#   make check-headers compile the headers with gcc, clang (-Werror) and tcc, and as
+#                      C++11 and C++17 with g++ and clang++
 #   make test-isa      the whole suite under every instruction set this CPU has
 #   make test-torch    a differential test against PyTorch in float64 (python3-torch)
-#   make test-cross    test-arm and test-s390x: every other architecture CI covers
+#   make test-cross    test-arm, test-s390x and test-riscv64: every other architecture CI covers
 #   make test-arm      the suite cross-compiled for AArch64 and 32-bit ARM (NEON
 #                      with and without FMA) and run under qemu
 #   make bench         kernel and training benchmarks (built with OpenMP)
@@ -45,7 +46,8 @@ PYTHON ?= /usr/bin/python3
 EXAMPLES = $(patsubst examples/%.c,$(BUILD)/%,$(wildcard examples/*.c))
 
 .PHONY: all test test-torch test-valgrind test-isa test-cross test-arm bench bench-compare fuzz \
-        examples demo deps deps-check test-deps check-headers clean test-s390x firmware-size
+        examples demo deps deps-check test-deps check-headers clean test-s390x firmware-size \
+        install uninstall test-install test-riscv64
 
 all: $(TESTS) $(EXAMPLES)
 
@@ -68,11 +70,12 @@ test-deps:
 # make_moons when Debian's python3-sklearn is there (sh scripts/deps.sh reference).
 SKLEARN_PYTHON = $(firstword $(wildcard /usr/bin/python3) python3)
 
-test: deps $(TESTS) $(BUILD)/readme_quickstart
+test: deps $(TESTS) $(BUILD)/readme_quickstart $(CXX_TESTS)
 	@$(SKLEARN_PYTHON) tests/moons_reference.py > $(BUILD)/moons_reference.txt 2>/dev/null \
 	    || rm -f $(BUILD)/moons_reference.txt
+	@$(if $(CXX_TESTS),,echo "test_cxx: skipped, no C++ compiler $(CXX_FOR_CC)")
 	@RELUNET_MOONS_REFERENCE=$$(test -s $(BUILD)/moons_reference.txt && echo $(BUILD)/moons_reference.txt) \
-	    sh tests/run.sh $(TESTS) $(BUILD)/readme_quickstart
+	    sh tests/run.sh $(TESTS) $(BUILD)/readme_quickstart $(CXX_TESTS)
 
 # Each libFuzzer target runs FUZZ_SECONDS (0: the seed corpus replayed once);
 # a finding fails the run.
@@ -81,10 +84,10 @@ fuzz:
 	@sh scripts/deps.sh fuzz
 	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
-test-valgrind: deps $(TESTS) $(BUILD)/readme_quickstart
+test-valgrind: deps $(TESTS) $(BUILD)/readme_quickstart $(CXX_TESTS)
 	@sh scripts/deps.sh check
 	@TEST_RUNNER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
-	    sh tests/run.sh $(TESTS) $(BUILD)/readme_quickstart
+	    sh tests/run.sh $(TESTS) $(BUILD)/readme_quickstart $(CXX_TESTS)
 
 examples: deps $(EXAMPLES)
 
@@ -100,7 +103,7 @@ test-isa: deps $(TESTS)
 # readdir and stat need large-file support for the host's inode numbers.
 # test_examples starts the example programs, which only the host can run.
 cross_tests = $(patsubst tests/%.c,$(1)/%,$(filter-out tests/test_examples.c,$(wildcard tests/test_*.c)))
-test-cross: test-arm test-s390x
+test-cross: test-arm test-s390x test-riscv64
 
 test-arm:
 	@sh scripts/deps.sh build cross
@@ -182,6 +185,31 @@ $(BUILD)/test_examples: $(BUILD)/relu_alpha_sweep $(BUILD)/conv_linearization \
 demo: deps $(BUILD)/relu_alpha_sweep
 	$(BUILD)/relu_alpha_sweep --lambdas 0,0.01,0.02,0.03,0.04,0.05 --runs 2 --epochs 2 --out demo
 
+# C++: test_cxx links against the implementation compiled as C (C++11) and
+# as C++ (C++17), and the README's C++ example is compiled and run. The C++
+# compiler is the one beside CC (gcc -> g++, clang -> clang++, cc -> c++,
+# aarch64-linux-gnu-gcc -> aarch64-linux-gnu-g++); without it these are
+# skipped by name.
+CXX_FOR_CC = $(patsubst %gcc,%g++,$(patsubst %clang,%clang++,$(patsubst cc,c++,$(CC))))
+CXX_TESTS = $(if $(shell command -v $(CXX_FOR_CC)),$(BUILD)/test_cxx_c $(BUILD)/test_cxx_cxx \
+              $(BUILD)/readme_cxx)
+CXX_FLAGS = -Wall -Wextra -pedantic -Werror $(CFLAGS) $(SANITIZE) $(INCLUDES)
+
+$(BUILD)/relunet_cxx.o: tests/implementation.c relunet.h relunet_data.h | $(BUILD)
+	$(CXX_FOR_CC) -std=c++17 -x c++ $(CXX_FLAGS) -c $< -o $@
+
+$(BUILD)/test_cxx_c: tests/test_cxx.cpp $(BUILD)/relunet.o tests/harness.h
+	$(CXX_FOR_CC) -std=c++11 $(CXX_FLAGS) $< $(BUILD)/relunet.o -o $@ $(LDLIBS)
+
+$(BUILD)/test_cxx_cxx: tests/test_cxx.cpp $(BUILD)/relunet_cxx.o tests/harness.h
+	$(CXX_FOR_CC) -std=c++17 $(CXX_FLAGS) $< $(BUILD)/relunet_cxx.o -o $@ $(LDLIBS)
+
+$(BUILD)/readme_cxx.cpp: README.md | $(BUILD)
+	awk '/^```cpp$$/ {inside = 1; next} /^```$$/ && inside {exit} inside' README.md > $@
+
+$(BUILD)/readme_cxx: $(BUILD)/readme_cxx.cpp relunet.h
+	$(CXX_FOR_CC) -std=c++11 $(CXX_FLAGS) $< -o $@ $(LDLIBS)
+
 # The README's quick start is compiled and run, so it cannot rot: the first
 # ```c block of README.md is extracted as a program.
 $(BUILD)/readme_quickstart.c: README.md | $(BUILD)
@@ -205,6 +233,11 @@ check-headers: | $(BUILD)
 	    echo "$$compiler: clean"; \
 	done
 	tcc -I. -I$(STB_INCLUDE) -c $(BUILD)/headers.c -o $(BUILD)/headers.o && echo "tcc: clean"
+	for compiler in g++ clang++; do for standard in c++11 c++17; do \
+	    $$compiler -std=$$standard -Wall -Wextra -pedantic -Werror -x c++ -I. -I$(STB_INCLUDE) \
+	        -c $(BUILD)/headers.c -o $(BUILD)/headers.o || exit 1; \
+	    echo "$$compiler -std=$$standard: clean"; \
+	done; done
 
 # Big-endian: the whole suite cross-compiled for s390x (static, so qemu needs
 # no sysroot) and run under qemu-s390x. GCC evaluates float expressions in
@@ -215,6 +248,13 @@ test-s390x:
 	@sh scripts/deps.sh build cross
 	$(MAKE) test CC=s390x-linux-gnu-gcc CFLAGS="-O2 -static -fexcess-precision=fast" BUILD=build/s390x \
 	    TEST_RUNNER=qemu-s390x SAN= TESTS="$(call cross_tests,build/s390x)"
+
+# RISC-V: the suite for riscv64 (RV64GC, scalar kernels), static, under
+# qemu-riscv64.
+test-riscv64:
+	@sh scripts/deps.sh build cross
+	$(MAKE) test CC=riscv64-linux-gnu-gcc CFLAGS="-O2 -static" BUILD=build/riscv64 \
+	    TEST_RUNNER=qemu-riscv64 SAN= TESTS="$(call cross_tests,build/riscv64)"
 
 # The ReLU_alpha study's network, exported with rn_net_export_c, in an
 # inference-only program for a Cortex-M4F with no heap.
@@ -234,6 +274,37 @@ firmware-size:
 	    '$$4 == "arena_memory" { printf "arena: %d bytes (RELU_ALPHA_ARENA_BYTES(1), in .bss)\n", $$2 + 0 } \
 	     $$4 ~ /^relu_alpha_.*_(weight|bias|alpha)$$/ { weights += $$2 + 0 } \
 	     END { printf "weights: %d bytes (const, in flash)\n", weights }'
+
+# make install PREFIX=... DESTDIR=...: both headers, a pkg-config file
+# (relunet.pc) and a CMake package (find_package(relunet), target
+# relunet::relunet), the same files `cmake --install` writes. The version
+# comes from relunet.h.
+PREFIX ?= /usr/local
+VERSION = $(shell sed -n 's/^\#define RELUNET_VERSION_STRING "\(.*\)"$$/\1/p' relunet.h)
+INSTALLED_PKGCONFIG = $(DESTDIR)$(PREFIX)/share/pkgconfig
+INSTALLED_CMAKE = $(DESTDIR)$(PREFIX)/share/cmake/relunet
+install:
+	mkdir -p $(DESTDIR)$(PREFIX)/include $(INSTALLED_PKGCONFIG) $(INSTALLED_CMAKE)
+	cp relunet.h relunet_data.h $(DESTDIR)$(PREFIX)/include/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' cmake/relunet.pc.in \
+	    > $(INSTALLED_PKGCONFIG)/relunet.pc
+	cp cmake/relunet-config.cmake cmake/relunet-deps.cmake $(INSTALLED_CMAKE)/
+	sed -e 's|@VERSION@|$(VERSION)|' -e 's|@VERSION_MAJOR@|$(firstword $(subst ., ,$(VERSION)))|' \
+	    cmake/relunet-config-version.cmake.in > $(INSTALLED_CMAKE)/relunet-config-version.cmake
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/include/relunet.h $(DESTDIR)$(PREFIX)/include/relunet_data.h \
+	    $(INSTALLED_PKGCONFIG)/relunet.pc $(INSTALLED_CMAKE)/relunet-config.cmake \
+	    $(INSTALLED_CMAKE)/relunet-deps.cmake $(INSTALLED_CMAKE)/relunet-config-version.cmake
+	-rmdir $(INSTALLED_CMAKE)
+
+# A tiny consumer built every way a project takes relunet: pkg-config after
+# make install, CMake add_subdirectory, FetchContent (from a local tarball),
+# find_package after make install and after cmake --install; then make
+# uninstall must leave the prefix empty.
+test-install:
+	@sh scripts/deps.sh build install
+	sh tests/install/run.sh
 
 clean:
 	rm -rf build

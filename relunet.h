@@ -30,12 +30,35 @@ QUICK START
 
    The README has the complete program; a test compiles and runs it.
 
+C++
+   The headers compile as C++11 and later, and the implementation can be
+   compiled as C or as C++ (tests/test_cxx.cpp links against both). ISO C++
+   has no compound literals, nor designated initializers before C++20, so
+   the quick start's arguments become named variables there:
+
+       int sample[] = {1, 28, 28};
+       rn_net *net = rn_net_new(3, sample);
+       rn_optim_desc desc = {};        // every field zero: the defaults
+       desc.kind = RN_SGD;
+       desc.lr = 0.01f;
+       rn_optim *opt = rn_optim_new(net, &desc);
+
+   The RN_PARAMS_* selections are written the same in both languages.
+
 CONFIGURATION (define before including)
    RELUNET_STATIC         give every function static linkage (private copy per file)
    RN_MALLOC(size)        allocator; define RN_MALLOC and RN_FREE together
    RN_FREE(pointer)
    RN_ASSERT(condition)   internal invariant checks (default: assert)
    RELUNET_NO_SIMD        build the scalar kernels only
+
+VERSION
+   0.1.0: RELUNET_VERSION_MAJOR, _MINOR, _PATCH and RELUNET_VERSION_STRING
+   are the header's; rn_version() returns the linked implementation's.
+   `make install PREFIX=...` installs the headers with a pkg-config file
+   (relunet.pc) and a CMake package (find_package(relunet), target
+   relunet::relunet); CMakeLists.txt also works through add_subdirectory and
+   FetchContent.
 
 SPEED
    Kernels for SSE2, AVX2+FMA, AVX-512 and NEON are compiled into every
@@ -55,6 +78,7 @@ ERRORS
    and its implementation defines RN_THREAD_LOCAL_MISSING.
 
 API GROUPS
+   version       rn_version RELUNET_VERSION_STRING
    status        rn_status_string rn_last_error rn_set_error
    random        rn_rng_seed rn_rng_u32 rn_rng_below rn_rng_uniform rn_rng_normal
    tensors       rn_tensor_new rn_tensor_resize rn_tensor_view rn_tensor_slice
@@ -272,9 +296,18 @@ LICENSE
 #define RN_API extern
 #endif
 
+/* The header's version; rn_version() gives the implementation's, which can
+   differ when a program links a relunet compiled elsewhere. */
+#define RELUNET_VERSION_MAJOR 0
+#define RELUNET_VERSION_MINOR 1
+#define RELUNET_VERSION_PATCH 0
+#define RELUNET_VERSION_STRING "0.1.0"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+RN_API const char *rn_version(void);
 
 /* ===== 2. status codes and error messages ================================= */
 
@@ -380,10 +413,25 @@ typedef struct rn_param_filter {
     const char *name;
 } rn_param_filter;
 
-#define RN_PARAMS_ALL ((rn_param_filter){0u, -1, NULL})
-#define RN_PARAMS_OF_KIND(kind) ((rn_param_filter){1u << (kind), -1, NULL})
-#define RN_PARAMS_OF_LAYER(index) ((rn_param_filter){0u, (index), NULL})
-#define RN_PARAMS_NAMED(short_name) ((rn_param_filter){0u, -1, (short_name)})
+/* C builds a selection with a compound literal; ISO C++ has none, so there
+   the same macros call an inline constructor (as sokol_gfx.h does). */
+#ifdef __cplusplus
+inline rn_param_filter rn__param_filter(unsigned kinds, int layer, const char *name)
+{
+    rn_param_filter filter;
+    filter.kinds = kinds;
+    filter.layer = layer;
+    filter.name = name;
+    return filter;
+}
+#define RN__PARAM_FILTER(kinds, layer, name) rn__param_filter(kinds, layer, name)
+#else
+#define RN__PARAM_FILTER(kinds, layer, name) ((rn_param_filter){kinds, layer, name})
+#endif
+#define RN_PARAMS_ALL RN__PARAM_FILTER(0u, -1, NULL)
+#define RN_PARAMS_OF_KIND(kind) RN__PARAM_FILTER(1u << (kind), -1, NULL)
+#define RN_PARAMS_OF_LAYER(index) RN__PARAM_FILTER(0u, (index), NULL)
+#define RN_PARAMS_NAMED(short_name) RN__PARAM_FILTER(0u, -1, (short_name))
 
 RN_API int rn_param_matches(const rn_param *param, rn_param_filter filter);
 
@@ -929,6 +977,8 @@ static void *rn__calloc(size_t count, size_t size)
     if (pointer != NULL) memset(pointer, 0, bytes);
     return pointer;
 }
+
+RN_API const char *rn_version(void) { return RELUNET_VERSION_STRING; }
 
 /* ===== 2. status codes and error messages ================================= */
 
@@ -2339,7 +2389,17 @@ static __attribute__((target("avx2,fma"))) float rn__sum_avx2(__m256 v)
 RN__MICRO_KERNEL(avx2, __attribute__((target("avx2,fma"))), RN__ROWS6, 6, RN__AVX2)
 RN__ELEMENTWISE_KERNELS(avx2, __attribute__((target("avx2,fma"))), RN__AVX2)
 
-/* AVX-512 (8 x 32: sixteen of the 32 registers accumulate). */
+/* AVX-512 (8 x 32: sixteen of the 32 registers accumulate). The sum goes
+   through memory: GCC 12's own definitions of _mm512_reduce_add_ps and of
+   every 512-to-256-bit extract warn (-Wmaybe-uninitialized, inside the
+   compiler's header) when this file is compiled as C++. */
+static __attribute__((target("avx512f"))) float rn__sum_avx512(__m512 v)
+{
+    float lanes[16];
+    _mm512_storeu_ps(lanes, v);
+    return rn__sum_avx2(_mm256_add_ps(_mm256_loadu_ps(lanes), _mm256_loadu_ps(lanes + 8)));
+}
+
 #define RN__AVX512_TYPE __m512
 #define RN__AVX512_LANES 16
 #define RN__AVX512_LOAD(p) _mm512_loadu_ps(p)
@@ -2348,7 +2408,7 @@ RN__ELEMENTWISE_KERNELS(avx2, __attribute__((target("avx2,fma"))), RN__AVX2)
 #define RN__AVX512_ADD(a, b) _mm512_add_ps(a, b)
 #define RN__AVX512_MUL(a, b) _mm512_mul_ps(a, b)
 #define RN__AVX512_MADD(acc, a, b) _mm512_fmadd_ps(a, b, acc)
-#define RN__AVX512_SUM(v) _mm512_reduce_add_ps(v)
+#define RN__AVX512_SUM(v) rn__sum_avx512(v)
 #define RN__AVX512_IF_POSITIVE(x, a, b)                                                             \
     _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ), b, a)
 #define RN__AVX512_IF_NOT_POSITIVE(x, a, b)                                                         \
@@ -2530,7 +2590,7 @@ static double rn__elementwise(rn__elementwise_pass pass, const float *x, const f
                               float *out, size_t n, float slope)
 {
     const rn__kernel_table *kt = rn__kernels();
-    size_t chunk = n / RN__MAX_CHUNKS + 1 > RN__CHUNK ? n / RN__MAX_CHUNKS + 1 : RN__CHUNK;
+    size_t chunk = n / RN__MAX_CHUNKS + 1 > (size_t)RN__CHUNK ? n / RN__MAX_CHUNKS + 1 : (size_t)RN__CHUNK;
     int chunks = (int)((n + chunk - 1) / chunk), threads = rn__team_size(chunks, 8.0 * n), i;
     double sums[RN__MAX_CHUNKS], total = 0.0;
     (void)threads;

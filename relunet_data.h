@@ -68,7 +68,7 @@ API GROUPS
    IDX           rn_data_idx_from_memory rn_data_idx_load rn_data_fashion_mnist
    CIFAR-10      rn_data_cifar10_from_memory rn_data_cifar10
    images        rn_image_from_memory rn_image_load rn_image_resize
-                 rn_data_image_folder (POSIX systems)
+                 rn_data_image_folder (POSIX and Windows)
    two moons     rn_data_moons
 
 LICENSE
@@ -1398,19 +1398,70 @@ RN_API int rn_image_load(const char *path, int channels, int height, int width, 
     return status;
 }
 
+/* One directory's entries, one at a time, with whether each is a directory
+   or a regular file: _findfirst on Windows (MSVC's and MinGW's C library),
+   opendir and stat elsewhere. */
 #if defined(_WIN32)
+#include <io.h>
 
-RN_API int rn_data_image_folder(const char *root, int channels, int height, int width,
-                                rn_dataset *out)
+typedef struct rn__dir_walk {
+    intptr_t handle;
+    int started;
+    struct _finddata_t entry;
+} rn__dir_walk;
+
+static int rn__dir_open(rn__dir_walk *walk, const char *dir)
 {
-    (void)root, (void)channels, (void)height, (void)width, (void)out;
-    return rn_set_error(RN_ERR_UNSUPPORTED, "rn_data_image_folder: needs POSIX directories");
+    char pattern[RN__PATH_SIZE];
+    if (rn__join_path(pattern, sizeof pattern, dir, "*") != RN_OK) return 0;
+    walk->started = 0;
+    walk->handle = _findfirst(pattern, &walk->entry);
+    return walk->handle != -1;
 }
 
-#else
+static const char *rn__dir_next(rn__dir_walk *walk, const char *dir, int *is_dir, int *is_file)
+{
+    (void)dir;
+    if (walk->started && _findnext(walk->handle, &walk->entry) != 0) return NULL;
+    walk->started = 1;
+    *is_dir = (walk->entry.attrib & _A_SUBDIR) != 0;
+    *is_file = !*is_dir;
+    return walk->entry.name;
+}
 
+static void rn__dir_close(rn__dir_walk *walk) { _findclose(walk->handle); }
+
+#else
 #include <dirent.h>
 #include <sys/stat.h>
+
+typedef struct rn__dir_walk {
+    DIR *handle;
+} rn__dir_walk;
+
+static int rn__dir_open(rn__dir_walk *walk, const char *dir)
+{
+    walk->handle = opendir(dir);
+    return walk->handle != NULL;
+}
+
+/* Entries whose kind stat cannot tell (a dangling link) are neither. */
+static const char *rn__dir_next(rn__dir_walk *walk, const char *dir, int *is_dir, int *is_file)
+{
+    struct dirent *entry = readdir(walk->handle);
+    char path[RN__PATH_SIZE];
+    struct stat info;
+    if (entry == NULL) return NULL;
+    *is_dir = *is_file = 0;
+    if (rn__join_path(path, sizeof path, dir, entry->d_name) == RN_OK && stat(path, &info) == 0) {
+        *is_dir = S_ISDIR(info.st_mode);
+        *is_file = S_ISREG(info.st_mode);
+    }
+    return entry->d_name;
+}
+
+static void rn__dir_close(rn__dir_walk *walk) { closedir(walk->handle); }
+#endif
 
 /* A growable list of RN_MALLOC'ed strings. */
 typedef struct rn__names {
@@ -1470,22 +1521,17 @@ static int rn__has_image_extension(const char *name)
    sorted by name; hidden entries are skipped. */
 static int rn__list_dir(const char *dir, int want_dirs, rn__names *names)
 {
-    DIR *handle = opendir(dir);
-    struct dirent *entry;
-    int status = RN_OK;
-    if (handle == NULL)
+    rn__dir_walk walk;
+    const char *name;
+    int status = RN_OK, is_dir, is_file;
+    if (!rn__dir_open(&walk, dir))
         return rn_set_error(RN_ERR_IO, "%s: cannot open the directory: %s", dir, strerror(errno));
-    while (status == RN_OK && (entry = readdir(handle)) != NULL) {
-        char path[RN__PATH_SIZE];
-        struct stat info;
-        if (entry->d_name[0] == '.') continue;
-        status = rn__join_path(path, sizeof path, dir, entry->d_name);
-        if (status != RN_OK || stat(path, &info) != 0) continue;
-        if (want_dirs ? S_ISDIR(info.st_mode)
-                      : S_ISREG(info.st_mode) && rn__has_image_extension(entry->d_name))
-            status = rn__names_add(names, entry->d_name);
+    while (status == RN_OK && (name = rn__dir_next(&walk, dir, &is_dir, &is_file)) != NULL) {
+        if (name[0] == '.') continue;
+        if (want_dirs ? is_dir : is_file && rn__has_image_extension(name))
+            status = rn__names_add(names, name);
     }
-    closedir(handle);
+    rn__dir_close(&walk);
     if (names->count > 1)
         qsort(names->items, (size_t)names->count, sizeof(char *), rn__compare_names);
     return status;
@@ -1566,8 +1612,6 @@ RN_API int rn_data_image_folder(const char *root, int channels, int height, int 
     if (status != RN_OK) rn_dataset_free(out);
     return status;
 }
-
-#endif
 
 /* ===== 8. two moons ======================================================= */
 

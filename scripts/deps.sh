@@ -20,7 +20,7 @@
 # and fails.
 set -eu
 
-GROUPS_ALL="build data check fuzz cross firmware reference torch fresh-root"
+GROUPS_ALL="build data check fuzz cross install firmware reference torch fresh-root"
 
 # The cross targets of make test-cross: their compiler, their C library (for
 # static linking) and their user-mode emulator.
@@ -37,7 +37,7 @@ group_packages() {
                 "libstb-dev:/usr/include/stb/stb_image_write.h" ;;
     data) echo "dataset-fashion-mnist:/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz" \
                "dataset-fashion-mnist:/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz" ;;
-    check) echo "clang:/usr/bin/clang tcc:/usr/bin/tcc valgrind:/usr/bin/valgrind" \
+    check) echo "clang:/usr/bin/clang g++:/usr/bin/g++ tcc:/usr/bin/tcc valgrind:/usr/bin/valgrind" \
                 "libclang-rt-14-dev:/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.asan-x86_64.a" \
                 "libasan8:/usr/lib/x86_64-linux-gnu/libasan.so.8" \
                 "libubsan1:/usr/lib/x86_64-linux-gnu/libubsan.so.1" \
@@ -49,6 +49,7 @@ group_packages() {
            cross_target armhf arm-linux-gnueabihf arm
            cross_target s390x s390x-linux-gnu s390x
            cross_target riscv64 riscv64-linux-gnu riscv64 ;;
+    install) echo "cmake:/usr/bin/cmake pkgconf:/usr/bin/pkg-config" ;;
     firmware) echo "gcc-arm-none-eabi:/usr/bin/arm-none-eabi-gcc" \
                    "libnewlib-arm-none-eabi:/usr/lib/arm-none-eabi/newlib/nano.specs" \
                    "libnewlib-arm-none-eabi:/usr/lib/arm-none-eabi/newlib/rdimon.specs" \
