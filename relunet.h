@@ -3031,10 +3031,22 @@ static void rn__linear_backward(rn_layer *layer, const rn_tensor *x, const rn_te
                           dx->data, in);
 }
 
+/* The last NaN of the window at corner, or best when it has none. */
+static size_t rn__window_nan(const float *x, size_t corner, int kernel, int width, size_t best)
+{
+    int i, j;
+    for (i = 0; i < kernel; i++)
+        for (j = 0; j < kernel; j++)
+            if (isnan(x[corner + (size_t)i * width + j])) best = corner + (size_t)i * width + j;
+    return best;
+}
+
 /* Max and average pooling over kernel x kernel windows without padding.
    Backward of max pooling sends the gradient to the first maximum of each
    window, found again from x rather than stored. A NaN in a window is its
-   maximum (the last NaN, as in torch), so NaN is never hidden. */
+   maximum (the last NaN, as in torch), so NaN is never hidden: the window's
+   sum, which both poolings compute, is NaN then (or when it holds both
+   infinities), and only such windows are searched again. */
 static void rn__pool(const rn_layer *layer, int batch, const float *x, float *y, const float *dy,
                      float *dx)
 {
@@ -3053,10 +3065,11 @@ static void rn__pool(const rn_layer *layer, int batch, const float *x, float *y,
                 for (i = 0; i < k; i++)
                     for (j = 0; j < k; j++) {
                         size_t at = corner + (size_t)i * width + j;
-                        if (x[at] > x[best] || x[at] != x[at]) best = at;
+                        if (x[at] > x[best]) best = at;
                         sum += x[at];
                         if (dx != NULL && !is_max) dx[at] += dy[out] * inverse_area;
                     }
+                if (is_max && isnan(sum)) best = rn__window_nan(x, corner, k, width, best);
                 if (dx == NULL) y[out] = is_max ? x[best] : sum * inverse_area;
                 else if (is_max) dx[best] += dy[out];
             }

@@ -17,10 +17,11 @@ static int is_name_char(char c) { return isalnum((unsigned char)c) || c == '_'; 
 
 static void add_name(const char *start, size_t length, const char *suffix)
 {
-    char *name = names[name_count];
-    if (name_count == MAX_NAMES || length + strlen(suffix) >= NAME_SIZE) return;
-    memcpy(name, start, length);
-    strcpy(name + length, suffix);
+    size_t suffix_length = strlen(suffix);
+    if (name_count == MAX_NAMES || length >= NAME_SIZE || suffix_length >= NAME_SIZE - length)
+        return;
+    memcpy(names[name_count], start, length);
+    memcpy(names[name_count] + length, suffix, suffix_length + 1);
     name_count++;
 }
 
