@@ -19,6 +19,8 @@
 #   make firmware-size the ReLU_alpha network for a Cortex-M4: flash, RAM, arena
 #   make deps-check    every dependency group's proof files and what is missing
 #   make test-deps     the deps step on a fresh Debian root (debootstrap, root only)
+#   make test-slurm    every example's --quick as an sbatch --array on a one-node
+#                      Slurm cluster started on localhost (root), and GNU parallel
 #
 # CC, CFLAGS and LDLIBS pass through: make test CC=clang CFLAGS=-O1
 
@@ -47,7 +49,7 @@ EXAMPLES = $(patsubst examples/%.c,$(BUILD)/%,$(wildcard examples/*.c))
 
 .PHONY: all test test-torch test-valgrind test-isa test-cross test-arm bench bench-compare fuzz \
         examples demo deps deps-check test-deps check-headers clean test-s390x firmware-size \
-        install uninstall test-install test-riscv64
+        install uninstall test-install test-riscv64 test-slurm
 
 all: $(TESTS) $(EXAMPLES)
 
@@ -70,7 +72,7 @@ test-deps:
 # make_moons when Debian's python3-sklearn is there (sh scripts/deps.sh reference).
 SKLEARN_PYTHON = $(firstword $(wildcard /usr/bin/python3) python3)
 
-test: deps $(TESTS) $(BUILD)/readme_quickstart $(CXX_TESTS)
+test: deps $(TESTS) $(BUILD)/readme_quickstart
 	@$(SKLEARN_PYTHON) tests/moons_reference.py > $(BUILD)/moons_reference.txt 2>/dev/null \
 	    || rm -f $(BUILD)/moons_reference.txt
 	@$(if $(CXX_TESTS),,echo "test_cxx: skipped, no C++ compiler $(CXX_FOR_CC)")
@@ -120,6 +122,7 @@ bench: $(BENCHES)
 	$(BUILD)/bench_gemm
 	$(BUILD)/bench_conv
 	$(BUILD)/bench_train
+	$(BUILD)/bench_curves
 
 # A live differential test against PyTorch (float64, python3-torch): every
 # layer, activation kind and loss, optimizer trajectories and 50 steps of the
@@ -181,6 +184,10 @@ $(BUILD)/%: examples/%.c $(HEADERS) | $(BUILD)
 $(BUILD)/test_examples: $(BUILD)/relu_alpha_sweep $(BUILD)/conv_linearization \
     $(BUILD)/adaptive_mixtures $(BUILD)/prelu_study $(BUILD)/rai_moons
 
+test-slurm: deps $(BUILD)/test_examples
+	@sh scripts/deps.sh slurm
+	sh tests/slurm.sh $(BUILD)
+
 # A short ReLU_alpha sweep: 6 lambdas, 2 runs each, 2 epochs (a minute or two on 2 cores).
 demo: deps $(BUILD)/relu_alpha_sweep
 	$(BUILD)/relu_alpha_sweep --lambdas 0,0.01,0.02,0.03,0.04,0.05 --runs 2 --epochs 2 --out demo
@@ -194,6 +201,10 @@ CXX_FOR_CC = $(patsubst %gcc,%g++,$(patsubst %clang,%clang++,$(patsubst cc,c++,$
 CXX_TESTS = $(if $(shell command -v $(CXX_FOR_CC)),$(BUILD)/test_cxx_c $(BUILD)/test_cxx_cxx \
               $(BUILD)/readme_cxx)
 CXX_FLAGS = -Wall -Wextra -pedantic -Werror $(CFLAGS) $(SANITIZE) $(INCLUDES)
+
+# Here, not on test's first line: a rule's prerequisites are expanded when
+# make reads it, before CXX_TESTS is set.
+test: $(CXX_TESTS)
 
 $(BUILD)/relunet_cxx.o: tests/implementation.c relunet.h relunet_data.h | $(BUILD)
 	$(CXX_FOR_CC) -std=c++17 -x c++ $(CXX_FLAGS) -c $< -o $@
