@@ -437,9 +437,9 @@ RN_API int rn_param_matches(const rn_param *param, rn_param_filter filter);
 
 /* ===== 6. kernels: instruction sets and threads =========================== */
 
-/* The convolutions, matrix products and the ReLU and PReLU kernels run on
-   the best instruction set the CPU has (optimizer updates and the other
-   layers are plain C loops), chosen once, at first use: "avx512", "avx2"
+/* The convolutions, matrix products, ReLU, PReLU, e^x, tanh and sigmoid run
+   on the best instruction set the CPU has (optimizer updates, pooling and
+   batch norm are plain C loops), chosen once, at first use: "avx512", "avx2"
    (with FMA), "sse2" or "neon", else "scalar", the plain C reference.
    RELUNET_ISA=scalar|sse2|avx2|avx512|neon in the environment (read at
    first use) or rn_set_isa() forces one. Built without GCC/Clang extensions
@@ -1354,7 +1354,16 @@ static int rn__kernel_status(const char *caller)
 #endif
 #ifdef RN__X86
 #include <cpuid.h>
+/* GCC 12's AVX-512 intrinsics start their undefined vectors from
+   themselves (__Y = __Y), which g++ -Wuninitialized reports in them. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
 #include <immintrin.h>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 #endif
 #ifdef RN__NEON
 #include <arm_neon.h>
@@ -2898,7 +2907,7 @@ static void rn__relu_alpha_backward(const float *x, const float *y, const float 
 
 /* The curves run on blocks small enough to stay in L1 between the passes
    around them. */
-enum { RN__CURVE_BLOCK = 512 };
+#define RN__CURVE_BLOCK ((size_t)512) /* a size_t, so C++ sees one type in ?: */
 
 typedef void (*rn__curve_fn)(const float *x, float *y, size_t n);
 
