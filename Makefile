@@ -33,6 +33,8 @@ CFLAGS ?= -O2 -g
 LDLIBS ?= -lm
 STB_INCLUDE ?= /usr/include/stb
 WARNINGS = -std=c99 -Wall -Wextra -pedantic
+# A test that forgets an include is an error, whichever way it is built.
+TEST_WARNINGS = -Werror=implicit-function-declaration
 ifeq ($(SAN),1)
 SANITIZE = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 BUILD = build/san
@@ -40,13 +42,23 @@ else
 BUILD = build/plain
 endif
 INCLUDES = -I. -Itests -Iexamples -I$(STB_INCLUDE)
-ALL_CFLAGS = $(WARNINGS) $(CFLAGS) $(SANITIZE) $(INCLUDES)
+ALL_CFLAGS = $(WARNINGS) $(TEST_WARNINGS) $(CFLAGS) $(SANITIZE) $(INCLUDES)
 HEADERS = $(wildcard relunet*.h) tests/harness.h $(wildcard tests/*.h) $(wildcard examples/*.h)
 
 TESTS = $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
 BENCHES = $(patsubst bench/%.c,$(BUILD)/%,$(wildcard bench/bench_*.c))
 PYTHON ?= /usr/bin/python3
 EXAMPLES = $(patsubst examples/%.c,$(BUILD)/%,$(wildcard examples/*.c))
+
+# C++: test_cxx links against the implementation compiled as C (C++11) and
+# as C++ (C++17), and the README's C++ example is compiled and run. The C++
+# compiler is the one beside CC (gcc -> g++, clang -> clang++, cc -> c++,
+# aarch64-linux-gnu-gcc -> aarch64-linux-gnu-g++); without it these are
+# skipped by name.
+CXX_FOR_CC = $(patsubst %gcc,%g++,$(patsubst %clang,%clang++,$(patsubst cc,c++,$(CC))))
+CXX_TESTS = $(if $(shell command -v $(CXX_FOR_CC)),$(BUILD)/test_cxx_c $(BUILD)/test_cxx_cxx \
+              $(BUILD)/readme_cxx)
+CXX_FLAGS = -Wall -Wextra -pedantic -Werror $(CFLAGS) $(SANITIZE) $(INCLUDES)
 
 .PHONY: all test test-torch test-valgrind test-isa test-cross test-arm bench bench-compare fuzz \
         examples demo deps deps-check test-deps check-headers clean test-s390x firmware-size \
@@ -73,7 +85,7 @@ test-deps:
 # make_moons when Debian's python3-sklearn is there (sh scripts/deps.sh reference).
 SKLEARN_PYTHON = $(firstword $(wildcard /usr/bin/python3) python3)
 
-test: deps $(TESTS) $(BUILD)/readme_quickstart
+test: deps $(TESTS) $(BUILD)/readme_quickstart $(CXX_TESTS)
 	@$(SKLEARN_PYTHON) tests/moons_reference.py > $(BUILD)/moons_reference.txt 2>/dev/null \
 	    || rm -f $(BUILD)/moons_reference.txt
 	@$(if $(CXX_TESTS),,echo "test_cxx: skipped, no C++ compiler $(CXX_FOR_CC)")
@@ -193,19 +205,6 @@ test-slurm: deps $(BUILD)/test_examples
 demo: deps $(BUILD)/relu_alpha_sweep
 	$(BUILD)/relu_alpha_sweep --lambdas 0,0.01,0.02,0.03,0.04,0.05 --runs 2 --epochs 2 --out demo
 
-# C++: test_cxx links against the implementation compiled as C (C++11) and
-# as C++ (C++17), and the README's C++ example is compiled and run. The C++
-# compiler is the one beside CC (gcc -> g++, clang -> clang++, cc -> c++,
-# aarch64-linux-gnu-gcc -> aarch64-linux-gnu-g++); without it these are
-# skipped by name.
-CXX_FOR_CC = $(patsubst %gcc,%g++,$(patsubst %clang,%clang++,$(patsubst cc,c++,$(CC))))
-CXX_TESTS = $(if $(shell command -v $(CXX_FOR_CC)),$(BUILD)/test_cxx_c $(BUILD)/test_cxx_cxx \
-              $(BUILD)/readme_cxx)
-CXX_FLAGS = -Wall -Wextra -pedantic -Werror $(CFLAGS) $(SANITIZE) $(INCLUDES)
-
-# Here, not on test's first line: a rule's prerequisites are expanded when
-# make reads it, before CXX_TESTS is set.
-test: $(CXX_TESTS)
 
 $(BUILD)/relunet_cxx.o: tests/implementation.c relunet.h relunet_data.h | $(BUILD)
 	$(CXX_FOR_CC) -std=c++17 -x c++ $(CXX_FLAGS) -c $< -o $@
