@@ -14,7 +14,7 @@
 #   make test-cross    test-arm, test-s390x and test-riscv64: every other architecture CI covers
 #   make test-arm      the suite cross-compiled for AArch64 and 32-bit ARM (NEON
 #                      with and without FMA) and run under qemu
-#   make bench         kernel and training benchmarks (built with OpenMP)
+#   make bench         kernel, curve (exp/tanh/sigmoid) and training benchmarks (OpenMP)
 #   make bench-compare training throughput beside PyTorch's (python3-torch)
 #   make fuzz          run every libFuzzer target for FUZZ_SECONDS (default 60)
 #   make test-s390x    the tests built for big-endian s390x, run under qemu-s390x
