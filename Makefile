@@ -90,12 +90,20 @@ test-valgrind: deps $(TESTS) $(BUILD)/readme_quickstart $(CXX_TESTS)
 
 examples: deps $(EXAMPLES)
 
-# test_simd --isa-list names the instruction sets this CPU runs.
+# test_simd --isa-list names the instruction sets this CPU runs, and
+# --isa-skipped those this build has but the CPU lacks: they are named as
+# skipped, and on x86 tests/isa_compile.sh still proves their kernels compile
+# (gcc and clang, with and without -mavx512f).
 test-isa: deps $(TESTS)
 	@for isa in $$($(BUILD)/test_simd --isa-list); do \
 	    echo "=== RELUNET_ISA=$$isa"; \
 	    RELUNET_ISA=$$isa sh tests/run.sh $(TESTS) || exit 1; \
 	done
+	@echo "=== kernels compiled for every instruction set"
+	@case "$$(uname -m)" in x86_64|i?86) sh tests/isa_compile.sh $(BUILD) ;; \
+	    *) echo "isa_compile: skipped, not an x86 machine" ;; esac
+	@echo "=== test-isa: ran $$($(BUILD)/test_simd --isa-list | tr '\n' ' ')"
+	@$(BUILD)/test_simd --isa-skipped | sed 's/$$/: skipped, CPU lacks it/'
 
 # NEON on every CI run: the suite for AArch64 and for 32-bit ARM with
 # (vfpv4) and without (Cortex-A8/A9) fused multiply-add, under qemu. 32-bit
