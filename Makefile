@@ -44,9 +44,19 @@ BENCHES = $(patsubst bench/%.c,$(BUILD)/%,$(wildcard bench/bench_*.c))
 PYTHON ?= /usr/bin/python3
 EXAMPLES = $(patsubst examples/%.c,$(BUILD)/%,$(wildcard examples/*.c))
 
+# C++: test_cxx links against the implementation compiled as C (C++11) and
+# as C++ (C++17), and the README's C++ example is compiled and run. The C++
+# compiler is the one beside CC (gcc -> g++, clang -> clang++, cc -> c++,
+# aarch64-linux-gnu-gcc -> aarch64-linux-gnu-g++); without it these are
+# skipped by name.
+CXX_FOR_CC = $(patsubst %gcc,%g++,$(patsubst %clang,%clang++,$(patsubst cc,c++,$(CC))))
+CXX_TESTS = $(if $(shell command -v $(CXX_FOR_CC)),$(BUILD)/test_cxx_c $(BUILD)/test_cxx_cxx \
+              $(BUILD)/readme_cxx)
+CXX_FLAGS = -Wall -Wextra -pedantic -Werror $(CFLAGS) $(SANITIZE) $(INCLUDES)
+
 .PHONY: all test test-valgrind test-isa test-cross test-arm bench bench-compare fuzz examples demo deps \
         deps-check test-deps check-headers clean test-s390x firmware-size \
-        install uninstall test-install test-riscv64
+        install uninstall test-install test-riscv64 test-windows
 
 all: $(TESTS) $(EXAMPLES)
 
@@ -173,15 +183,8 @@ $(BUILD)/test_examples: $(BUILD)/relu_alpha_sweep $(BUILD)/conv_linearization \
 demo: deps $(BUILD)/relu_alpha_sweep
 	$(BUILD)/relu_alpha_sweep --lambdas 0,0.01,0.02,0.03,0.04,0.05 --runs 2 --epochs 2 --out demo
 
-# C++: test_cxx links against the implementation compiled as C (C++11) and
-# as C++ (C++17), and the README's C++ example is compiled and run. The C++
-# compiler is the one beside CC (gcc -> g++, clang -> clang++, cc -> c++,
-# aarch64-linux-gnu-gcc -> aarch64-linux-gnu-g++); without it these are
-# skipped by name.
-CXX_FOR_CC = $(patsubst %gcc,%g++,$(patsubst %clang,%clang++,$(patsubst cc,c++,$(CC))))
-CXX_TESTS = $(if $(shell command -v $(CXX_FOR_CC)),$(BUILD)/test_cxx_c $(BUILD)/test_cxx_cxx \
-              $(BUILD)/readme_cxx)
-CXX_FLAGS = -Wall -Wextra -pedantic -Werror $(CFLAGS) $(SANITIZE) $(INCLUDES)
+# C++: test_cxx against the implementation compiled as C and as C++, and
+# the README's C++ example (CXX_TESTS above).
 
 $(BUILD)/relunet_cxx.o: tests/implementation.c relunet.h relunet_data.h | $(BUILD)
 	$(CXX_FOR_CC) -std=c++17 -x c++ $(CXX_FLAGS) -c $< -o $@
@@ -243,6 +246,30 @@ test-riscv64:
 	@sh scripts/deps.sh build cross
 	$(MAKE) test CC=riscv64-linux-gnu-gcc CFLAGS="-O2 -static" BUILD=build/riscv64 \
 	    TEST_RUNNER=qemu-riscv64 SAN= TESTS="$(call cross_tests,build/riscv64)"
+
+# Windows: the suite cross-compiled with MinGW-w64 (static, so no DLLs to
+# find) and run under wine, in a wine prefix of its own. scripts/mingw/gcc
+# keeps the output names make expects (no .exe). The x86 kernels are
+# dispatched by cpuid/xgetbv there as on Linux, so test_simd checks every
+# instruction set the CPU has. test_examples, which forks, stays on the host;
+# instead two examples run --quick under wine, the sweep with --jobs 2 (one
+# training at a time there: study.h has no fork on Windows) and must write
+# their reports.
+WINE ?= $(firstword $(wildcard /usr/bin/wine-stable) wine)
+WINDOWS_ENV = WINEDEBUG=-all WINEPREFIX=$(CURDIR)/build/wine
+test-windows:
+	@sh scripts/deps.sh build data windows
+	$(WINDOWS_ENV) $(MAKE) test CC=scripts/mingw/gcc \
+	    CFLAGS="-O2 -static" BUILD=build/windows TEST_RUNNER=$(WINE) SAN= \
+	    TESTS="$(call cross_tests,build/windows)"
+	$(MAKE) CC=scripts/mingw/gcc CFLAGS="-O2 -static" BUILD=build/windows \
+	    build/windows/rai_moons build/windows/relu_alpha_sweep
+	rm -rf build/windows/examples
+	$(WINDOWS_ENV) $(WINE) build/windows/rai_moons --quick --out build/windows/examples/rai > /dev/null
+	$(WINDOWS_ENV) $(WINE) build/windows/relu_alpha_sweep --quick --jobs 2 \
+	    --out build/windows/examples/sweep > /dev/null
+	test -s build/windows/examples/rai/REPORT.md && test -s build/windows/examples/sweep/REPORT.md
+	@echo "windows examples: rai_moons and relu_alpha_sweep --quick wrote their reports"
 
 # The ReLU_alpha study's network, exported with rn_net_export_c, in an
 # inference-only program for a Cortex-M4F with no heap.

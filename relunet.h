@@ -4541,6 +4541,11 @@ static int rn__output_close(rn__output *out, int status, const char *path, const
     if (status == RN_OK && failed)
         status = rn_set_error(RN_ERR_IO, "%s: writing %s failed: %s", caller, out->temp,
                               strerror(errno));
+#if defined(_WIN32)
+    /* Windows' rename does not replace a file; removing it first gives up
+       atomicity there (MoveFileEx would keep it, but needs windows.h). */
+    if (status == RN_OK) remove(path);
+#endif
     if (status == RN_OK && rename(out->temp, path) != 0)
         status = rn_set_error(RN_ERR_IO, "%s: cannot rename %s to %s: %s", caller, out->temp,
                               path, strerror(errno));
