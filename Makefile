@@ -18,6 +18,8 @@
 #   make firmware-size the ReLU_alpha network for a Cortex-M4: flash, RAM, arena
 #   make deps-check    every dependency group's proof files and what is missing
 #   make test-deps     the deps step on a fresh Debian root (debootstrap, root only)
+#   make test-slurm    every example's --quick as an sbatch --array on a one-node
+#                      Slurm cluster started on localhost (root), and GNU parallel
 #
 # CC, CFLAGS and LDLIBS pass through: make test CC=clang CFLAGS=-O1
 
@@ -56,7 +58,7 @@ CXX_FLAGS = -Wall -Wextra -pedantic -Werror $(CFLAGS) $(SANITIZE) $(INCLUDES)
 
 .PHONY: all test test-valgrind test-isa test-cross test-arm bench bench-compare fuzz examples demo deps \
         deps-check test-deps check-headers clean test-s390x firmware-size \
-        install uninstall test-install test-riscv64 test-windows
+        install uninstall test-install test-riscv64 test-slurm test-windows
 
 all: $(TESTS) $(EXAMPLES)
 
@@ -137,6 +139,7 @@ bench: $(BENCHES)
 	$(BUILD)/bench_gemm
 	$(BUILD)/bench_conv
 	$(BUILD)/bench_train
+	$(BUILD)/bench_curves
 
 bench-compare: $(BUILD)/bench_train
 	$(BUILD)/bench_train --tsv | $(PYTHON) bench/torch_ref.py --compare -
@@ -178,6 +181,10 @@ $(BUILD)/%: examples/%.c $(HEADERS) | $(BUILD)
 # test_examples runs these with --quick.
 $(BUILD)/test_examples: $(BUILD)/relu_alpha_sweep $(BUILD)/conv_linearization \
     $(BUILD)/adaptive_mixtures $(BUILD)/prelu_study $(BUILD)/rai_moons
+
+test-slurm: deps $(BUILD)/test_examples
+	@sh scripts/deps.sh slurm
+	sh tests/slurm.sh $(BUILD)
 
 # A short ReLU_alpha sweep: 6 lambdas, 2 runs each, 2 epochs (a minute or two on 2 cores).
 demo: deps $(BUILD)/relu_alpha_sweep

@@ -1349,6 +1349,10 @@ typedef struct rn__kernel_table {
     void (*relu_backward)(const float *x, const float *dy, float *dx, size_t n);
     void (*prelu_forward)(const float *x, float *y, size_t n, float slope);
     double (*prelu_backward)(const float *x, const float *dy, float *dx, size_t n, float slope);
+    /* y = e^x, tanh x and 1 / (1 + e^-x) over n elements; y may be x. */
+    void (*exp_values)(const float *x, float *y, size_t n);
+    void (*tanh_values)(const float *x, float *y, size_t n);
+    void (*sigmoid_values)(const float *x, float *y, size_t n);
 } rn__kernel_table;
 
 /* The table in use, chosen on first call (defined with the tables below). */
@@ -1515,6 +1519,30 @@ static double rn__prelu_backward_scalar(const float *x, const float *dy, float *
         dslope += positive ? 0.0f : dy[i] * x[i];
     }
     return dslope;
+}
+
+/* The references are the C library's expf and tanhf. */
+static void rn__exp_values_scalar(const float *x, float *y, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) y[i] = expf(x[i]);
+}
+
+static void rn__tanh_values_scalar(const float *x, float *y, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) y[i] = tanhf(x[i]);
+}
+
+/* 1 / (1 + e) for x >= 0, e / (1 + e) below, e = e^-|x|: the tail below
+   -88 stays subnormal instead of 1 / infinity. */
+static void rn__sigmoid_values_scalar(const float *x, float *y, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        float e = expf(-fabsf(x[i]));
+        y[i] = (x[i] > 0.0f ? 1.0f : e) / (1.0f + e);
+    }
 }
 
 /* The blocked product and the convolutions built on it exist only to run
@@ -2252,6 +2280,93 @@ enum { RN__SUM_BLOCK = 1024 };
 #define RN__ELEMENTWISE_ENTRIES(isa) rn__relu_forward_##isa, rn__relu_backward_##isa,               \
     rn__prelu_forward_##isa, rn__prelu_backward_##isa
 
+/* e^x, tanh and the logistic sigmoid, in vectors: the same range reduction
+   and polynomials for every instruction set, each within 2e-7 of the exact
+   value relative to it (or 2^-149 absolute where it is subnormal), NaN in
+   NaN out, and the limits at infinity. They need, besides the operations
+   above, V_SUB, V_DIV, V_ABS, V_COPYSIGN(magnitude, sign), V_MIN(bound, x)
+   and V_MAX(bound, x) (both return x when x is NaN) and V_POW2(n), 2^n for
+   whole numbers n in [-126, 127].
+
+   e^x = 2^n e^r with n = round(x / ln 2) and r = x - n ln 2 in
+   [-ln 2 / 2, ln 2 / 2], ln 2 split in two (Cody and Waite) so that n times
+   the first part is exact. e^r = 1 + r + r^2 P(r) with Cephes' expf
+   coefficients. x is clamped to [-104, 89], where e^x is 0 or infinite in
+   float, and 2^n is applied in two halves so that neither overflows nor
+   goes subnormal before the product does. Rounding to a whole number adds
+   and subtracts 1.5 * 2^23, which leaves no fraction bits. */
+#define RN__EXP_FUNCTION(isa, target, V)                                                            \
+    static target V##_TYPE rn__exp_vector_##isa(V##_TYPE x)                                        \
+    {                                                                                               \
+        V##_TYPE round = V##_SET1(12582912.0f), n, half, r, p;                                      \
+        x = V##_MIN(V##_SET1(89.0f), V##_MAX(V##_SET1(-104.0f), x));                                \
+        n = V##_SUB(V##_ADD(V##_MUL(x, V##_SET1(1.44269504f)), round), round);                      \
+        r = V##_MADD(x, n, V##_SET1(-0.693359375f));                                                \
+        r = V##_MADD(r, n, V##_SET1(2.12194440e-4f));                                               \
+        p = V##_MADD(V##_SET1(1.3981999507e-3f), r, V##_SET1(1.9875691500e-4f));                    \
+        p = V##_MADD(V##_SET1(8.3334519073e-3f), r, p);                                             \
+        p = V##_MADD(V##_SET1(4.1665795894e-2f), r, p);                                             \
+        p = V##_MADD(V##_SET1(1.6666665459e-1f), r, p);                                             \
+        p = V##_MADD(V##_SET1(5.0000001201e-1f), r, p);                                             \
+        p = V##_ADD(V##_MADD(r, V##_MUL(r, r), p), V##_SET1(1.0f));                                 \
+        half = V##_SUB(V##_ADD(V##_MUL(n, V##_SET1(0.5f)), round), round);                          \
+        return V##_MUL(V##_MUL(p, V##_POW2(half)), V##_POW2(V##_SUB(n, half)));                     \
+    }
+
+/* tanh x = x + x^3 Q(x^2) for |x| < 0.625, Q a degree-5 fit (Chebyshev
+   interpolation of (tanh x / x - 1) / x^2, worked out in long double),
+   and 1 - 2 / (e^2|x| + 1) above, where the quotient is small enough
+   that its rounding hardly shows; both on |x|, then given x's sign (so
+   tanh -0 = -0). The logistic sigmoid is
+   1 / (1 + e) for x >= 0 and e / (1 + e) below, e = e^-|x|, so that
+   neither side loses bits to cancellation or overflows. */
+#define RN__CURVE_FUNCTIONS(isa, target, V)                                                         \
+    RN__EXP_FUNCTION(isa, target, V)                                                                \
+    static target V##_TYPE rn__tanh_vector_##isa(V##_TYPE x)                                       \
+    {                                                                                               \
+        V##_TYPE magnitude = V##_ABS(x), one = V##_SET1(1.0f), z = V##_MUL(x, x), q, far;           \
+        q = V##_MADD(V##_SET1(-8.343945516e-3f), z, V##_SET1(2.292744816e-3f));                     \
+        q = V##_MADD(V##_SET1(2.176891865e-2f), z, q);                                              \
+        q = V##_MADD(V##_SET1(-5.395925958e-2f), z, q);                                             \
+        q = V##_MADD(V##_SET1(1.333330356e-1f), z, q);                                              \
+        q = V##_MADD(V##_SET1(-3.333333317e-1f), z, q);                                             \
+        far = V##_ADD(rn__exp_vector_##isa(V##_ADD(magnitude, magnitude)), one);                    \
+        far = V##_SUB(one, V##_DIV(V##_SET1(2.0f), far));                                           \
+        q = V##_MADD(magnitude, V##_MUL(magnitude, z), q);                                          \
+        return V##_COPYSIGN(V##_IF_POSITIVE(V##_SUB(V##_SET1(0.625f), magnitude), q, far), x);      \
+    }                                                                                               \
+    static target V##_TYPE rn__sigmoid_vector_##isa(V##_TYPE x)                                    \
+    {                                                                                               \
+        V##_TYPE e = rn__exp_vector_##isa(V##_SUB(V##_SET1(0.0f), V##_ABS(x)));                     \
+        V##_TYPE one = V##_SET1(1.0f);                                                              \
+        return V##_DIV(V##_IF_POSITIVE(x, one, e), V##_ADD(one, e));                                \
+    }
+
+/* Whole arrays: the elements past the last full vector go through one
+   zero-padded vector, so every element gets the same arithmetic wherever
+   it sits. y may be x. */
+#define RN__CURVE_ARRAY(curve, isa, target, V)                                                      \
+    static target void rn__##curve##_values_##isa(const float *x, float *y, size_t n)              \
+    {                                                                                               \
+        float tail[V##_LANES];                                                                      \
+        size_t i;                                                                                   \
+        for (i = 0; i + V##_LANES <= n; i += V##_LANES)                                             \
+            V##_STORE(y + i, rn__##curve##_vector_##isa(V##_LOAD(x + i)));                          \
+        if (i == n) return;                                                                         \
+        memset(tail, 0, sizeof tail);                                                               \
+        memcpy(tail, x + i, (n - i) * sizeof(float));                                               \
+        V##_STORE(tail, rn__##curve##_vector_##isa(V##_LOAD(tail)));                                \
+        memcpy(y + i, tail, (n - i) * sizeof(float));                                               \
+    }
+
+#define RN__CURVE_KERNELS(isa, target, V)                                                           \
+    RN__CURVE_FUNCTIONS(isa, target, V)                                                             \
+    RN__CURVE_ARRAY(exp, isa, target, V)                                                            \
+    RN__CURVE_ARRAY(tanh, isa, target, V)                                                           \
+    RN__CURVE_ARRAY(sigmoid, isa, target, V)
+
+#define RN__CURVE_ENTRIES(isa) rn__exp_values_##isa, rn__tanh_values_##isa, rn__sigmoid_values_##isa
+
 #ifdef RN__X86
 /* SSE2 (4 x 8): no fused multiply-add before AVX2. */
 static __attribute__((target("sse2"))) __m128 rn__if_positive_sse2(__m128 x, __m128 a, __m128 b)
@@ -2277,8 +2392,18 @@ static __attribute__((target("sse2"))) float rn__sum_sse2(__m128 v)
 #define RN__SSE2_MADD(acc, a, b) _mm_add_ps(acc, _mm_mul_ps(a, b))
 #define RN__SSE2_SUM(v) rn__sum_sse2(v)
 #define RN__SSE2_IF_POSITIVE(x, a, b) rn__if_positive_sse2(x, a, b)
+#define RN__SSE2_SUB(a, b) _mm_sub_ps(a, b)
+#define RN__SSE2_DIV(a, b) _mm_div_ps(a, b)
+#define RN__SSE2_MIN(bound, x) _mm_min_ps(bound, x) /* the second operand when either is NaN */
+#define RN__SSE2_MAX(bound, x) _mm_max_ps(bound, x)
+#define RN__SSE2_ABS(x) _mm_andnot_ps(_mm_set1_ps(-0.0f), x)
+#define RN__SSE2_COPYSIGN(m, s)                                                                    \
+    _mm_or_ps(_mm_andnot_ps(_mm_set1_ps(-0.0f), m), _mm_and_ps(_mm_set1_ps(-0.0f), s))
+#define RN__SSE2_POW2(n)                                                                           \
+    _mm_castsi128_ps(_mm_slli_epi32(_mm_add_epi32(_mm_cvttps_epi32(n), _mm_set1_epi32(127)), 23))
 RN__MICRO_KERNEL(sse2, __attribute__((target("sse2"))), RN__ROWS4, 4, RN__SSE2)
 RN__ELEMENTWISE_KERNELS(sse2, __attribute__((target("sse2"))), RN__SSE2)
+RN__CURVE_KERNELS(sse2, __attribute__((target("sse2"))), RN__SSE2)
 
 /* AVX2 with FMA (6 x 16, twelve accumulators: two FMA ports times a
    latency of four, with room to spare). */
@@ -2302,8 +2427,19 @@ static __attribute__((target("avx2,fma"))) float rn__sum_avx2(__m256 v)
 #define RN__AVX2_MADD(acc, a, b) _mm256_fmadd_ps(a, b, acc)
 #define RN__AVX2_SUM(v) rn__sum_avx2(v)
 #define RN__AVX2_IF_POSITIVE(x, a, b) rn__if_positive_avx2(x, a, b)
+#define RN__AVX2_SUB(a, b) _mm256_sub_ps(a, b)
+#define RN__AVX2_DIV(a, b) _mm256_div_ps(a, b)
+#define RN__AVX2_MIN(bound, x) _mm256_min_ps(bound, x)
+#define RN__AVX2_MAX(bound, x) _mm256_max_ps(bound, x)
+#define RN__AVX2_ABS(x) _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x)
+#define RN__AVX2_COPYSIGN(m, s)                                                                    \
+    _mm256_or_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), m), _mm256_and_ps(_mm256_set1_ps(-0.0f), s))
+#define RN__AVX2_POW2(n)                                                                           \
+    _mm256_castsi256_ps(                                                                           \
+        _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(n), _mm256_set1_epi32(127)), 23))
 RN__MICRO_KERNEL(avx2, __attribute__((target("avx2,fma"))), RN__ROWS6, 6, RN__AVX2)
 RN__ELEMENTWISE_KERNELS(avx2, __attribute__((target("avx2,fma"))), RN__AVX2)
+RN__CURVE_KERNELS(avx2, __attribute__((target("avx2,fma"))), RN__AVX2)
 
 /* AVX-512 (8 x 32: sixteen of the 32 registers accumulate). The sum goes
    through memory: GCC 12's own definitions of _mm512_reduce_add_ps and of
@@ -2327,8 +2463,21 @@ static __attribute__((target("avx512f"))) float rn__sum_avx512(__m512 v)
 #define RN__AVX512_SUM(v) rn__sum_avx512(v)
 #define RN__AVX512_IF_POSITIVE(x, a, b)                                                             \
     _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ), b, a)
+#define RN__AVX512_SUB(a, b) _mm512_sub_ps(a, b)
+#define RN__AVX512_DIV(a, b) _mm512_div_ps(a, b)
+#define RN__AVX512_MIN(bound, x) _mm512_min_ps(bound, x)
+#define RN__AVX512_MAX(bound, x) _mm512_max_ps(bound, x)
+#define RN__AVX512_ABS(x) _mm512_abs_ps(x)
+#define RN__AVX512_SIGN_BIT _mm512_castps_si512(_mm512_set1_ps(-0.0f))
+#define RN__AVX512_COPYSIGN(m, s)                                                                  \
+    _mm512_castsi512_ps(_mm512_or_epi32(_mm512_andnot_epi32(RN__AVX512_SIGN_BIT, _mm512_castps_si512(m)), \
+                                        _mm512_and_epi32(RN__AVX512_SIGN_BIT, _mm512_castps_si512(s))))
+#define RN__AVX512_POW2(n)                                                                         \
+    _mm512_castsi512_ps(                                                                           \
+        _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvttps_epi32(n), _mm512_set1_epi32(127)), 23))
 RN__MICRO_KERNEL(avx512, __attribute__((target("avx512f"))), RN__ROWS8, 8, RN__AVX512)
 RN__ELEMENTWISE_KERNELS(avx512, __attribute__((target("avx512f"))), RN__AVX512)
+RN__CURVE_KERNELS(avx512, __attribute__((target("avx512f"))), RN__AVX512)
 #endif /* RN__X86 */
 
 #ifdef RN__NEON
@@ -2363,8 +2512,32 @@ static float rn__sum_neon(float32x4_t v)
 #endif
 #define RN__NEON_V_SUM(v) rn__sum_neon(v)
 #define RN__NEON_V_IF_POSITIVE(x, a, b) vbslq_f32(vcgtq_f32(x, vdupq_n_f32(0.0f)), a, b)
+#define RN__NEON_V_SUB(a, b) vsubq_f32(a, b)
+#define RN__NEON_V_MIN(bound, x) vminq_f32(bound, x) /* NaN when either is */
+#define RN__NEON_V_MAX(bound, x) vmaxq_f32(bound, x)
+#define RN__NEON_V_ABS(x) vabsq_f32(x)
+#define RN__NEON_V_COPYSIGN(m, s) vbslq_f32(vdupq_n_u32(0x80000000u), s, m)
+#define RN__NEON_V_POW2(n)                                                                         \
+    vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127)), 23))
+#ifdef __aarch64__
+#define RN__NEON_V_DIV(a, b) vdivq_f32(a, b)
+#else
+/* 32-bit NEON has only a reciprocal estimate: divide lane by lane, which
+   rounds correctly. */
+static float32x4_t rn__div_neon(float32x4_t a, float32x4_t b)
+{
+    float top[4], bottom[4];
+    int lane;
+    vst1q_f32(top, a);
+    vst1q_f32(bottom, b);
+    for (lane = 0; lane < 4; lane++) top[lane] /= bottom[lane];
+    return vld1q_f32(top);
+}
+#define RN__NEON_V_DIV(a, b) rn__div_neon(a, b)
+#endif
 RN__MICRO_KERNEL(neon, , RN__NEON_ROWS, RN__NEON_MR, RN__NEON_V)
 RN__ELEMENTWISE_KERNELS(neon, , RN__NEON_V)
+RN__CURVE_KERNELS(neon, , RN__NEON_V)
 #endif /* RN__NEON */
 
 /* ----- CPU features and dispatch ----- */
@@ -2376,14 +2549,18 @@ RN__ELEMENTWISE_KERNELS(neon, , RN__NEON_V)
 static const rn__kernel_table rn__kernel_tables[] = {
     {"scalar", 1, 1, NULL, rn__sgemm_scalar, rn__conv2d_forward_scalar,
      rn__conv2d_backward_input_scalar, rn__conv2d_backward_weight_scalar,
-     RN__ELEMENTWISE_ENTRIES(scalar)},
+     RN__ELEMENTWISE_ENTRIES(scalar), RN__CURVE_ENTRIES(scalar)},
 #ifdef RN__X86
-    {"sse2", 4, 8, rn__micro_sse2, RN__SIMD_ENTRIES, RN__ELEMENTWISE_ENTRIES(sse2)},
-    {"avx2", 6, 16, rn__micro_avx2, RN__SIMD_ENTRIES, RN__ELEMENTWISE_ENTRIES(avx2)},
-    {"avx512", 8, 32, rn__micro_avx512, RN__SIMD_ENTRIES, RN__ELEMENTWISE_ENTRIES(avx512)},
+    {"sse2", 4, 8, rn__micro_sse2, RN__SIMD_ENTRIES, RN__ELEMENTWISE_ENTRIES(sse2),
+     RN__CURVE_ENTRIES(sse2)},
+    {"avx2", 6, 16, rn__micro_avx2, RN__SIMD_ENTRIES, RN__ELEMENTWISE_ENTRIES(avx2),
+     RN__CURVE_ENTRIES(avx2)},
+    {"avx512", 8, 32, rn__micro_avx512, RN__SIMD_ENTRIES, RN__ELEMENTWISE_ENTRIES(avx512),
+     RN__CURVE_ENTRIES(avx512)},
 #endif
 #ifdef RN__NEON
-    {"neon", RN__NEON_MR, 8, rn__micro_neon, RN__SIMD_ENTRIES, RN__ELEMENTWISE_ENTRIES(neon)},
+    {"neon", RN__NEON_MR, 8, rn__micro_neon, RN__SIMD_ENTRIES, RN__ELEMENTWISE_ENTRIES(neon),
+     RN__CURVE_ENTRIES(neon)},
 #endif
 };
 
@@ -2576,9 +2753,8 @@ static void rn__relu_backward(const float *x, const float *y, const float *dy, f
 
 static void rn__sigmoid_forward(const float *x, float *y, size_t n, const float *p)
 {
-    size_t i;
     (void)p;
-    for (i = 0; i < n; i++) y[i] = 1.0f / (1.0f + expf(-x[i]));
+    rn__kernels()->sigmoid_values(x, y, n);
 }
 
 static void rn__sigmoid_backward(const float *x, const float *y, const float *dy, float *dx,
@@ -2591,9 +2767,8 @@ static void rn__sigmoid_backward(const float *x, const float *y, const float *dy
 
 static void rn__tanh_forward(const float *x, float *y, size_t n, const float *p)
 {
-    size_t i;
     (void)p;
-    for (i = 0; i < n; i++) y[i] = tanhf(x[i]);
+    rn__kernels()->tanh_values(x, y, n);
 }
 
 static void rn__tanh_backward(const float *x, const float *y, const float *dy, float *dx,
@@ -2634,19 +2809,43 @@ static void rn__relu_alpha_backward(const float *x, const float *y, const float 
     dp[0] -= dslope;
 }
 
+/* The curves run on blocks small enough to stay in L1 between the passes
+   around them. */
+enum { RN__CURVE_BLOCK = 512 };
+
+typedef void (*rn__curve_fn)(const float *x, float *y, size_t n);
+
 /* ASigmoid and ATanh: b * f(a x + c) + d with p = (a, b, c, d). */
-static void rn__asigmoid_forward(const float *x, float *y, size_t n, const float *p)
+static void rn__affine_curve(rn__curve_fn curve, const float *x, float *y, size_t n, const float *p)
 {
     float a = p[0], b = p[1], c = p[2], d = p[3];
-    size_t i;
-    for (i = 0; i < n; i++) y[i] = b / (1.0f + expf(-(a * x[i] + c))) + d;
+    size_t first, i;
+    for (first = 0; first < n; first += RN__CURVE_BLOCK) {
+        size_t count = n - first < RN__CURVE_BLOCK ? n - first : RN__CURVE_BLOCK;
+        float *out = y + first;
+        for (i = 0; i < count; i++) out[i] = a * x[first + i] + c;
+        curve(out, out, count);
+        for (i = 0; i < count; i++) out[i] = b * out[i] + d;
+    }
+}
+
+static void rn__asigmoid_forward(const float *x, float *y, size_t n, const float *p)
+{
+    rn__affine_curve(rn__kernels()->sigmoid_values, x, y, n, p);
 }
 
 static void rn__atanh_forward(const float *x, float *y, size_t n, const float *p)
 {
-    float a = p[0], b = p[1], c = p[2], d = p[3];
+    rn__affine_curve(rn__kernels()->tanh_values, x, y, n, p);
+}
+
+/* The mixtures' tanh and sigmoid of u = a x + c over one block. */
+static void rn__mix_curves(const float *x, size_t n, float a, float c, float *t, float *s)
+{
     size_t i;
-    for (i = 0; i < n; i++) y[i] = b * tanhf(a * x[i] + c) + d;
+    for (i = 0; i < n; i++) t[i] = a * x[i] + c;
+    rn__kernels()->sigmoid_values(t, s, n);
+    rn__kernels()->tanh_values(t, t, n);
 }
 
 /* The backward of b f(a x + c) + d, given f = f(a x + c) in dx (overwritten
@@ -2731,11 +2930,15 @@ static void rn__arelu_backward(const float *x, const float *y, const float *dy, 
 static void rn__mix_adaptive_forward(const float *x, float *y, size_t n, const float *p)
 {
     float wt = p[0], ws = p[1], wr = p[2], a = p[3], b = p[4], c = p[5], d = p[6];
-    size_t i;
-    for (i = 0; i < n; i++) {
-        float u = a * x[i] + c, v = b * x[i] + d;
-        float t = tanhf(u), s = 1.0f / (1.0f + expf(-u)), r = u >= v ? u : v;
-        y[i] = wt * (b * t + d) + ws * (b * s + d) + wr * r;
+    float t[RN__CURVE_BLOCK], s[RN__CURVE_BLOCK];
+    size_t first, i;
+    for (first = 0; first < n; first += RN__CURVE_BLOCK) {
+        size_t count = n - first < RN__CURVE_BLOCK ? n - first : RN__CURVE_BLOCK;
+        rn__mix_curves(x + first, count, a, c, t, s);
+        for (i = 0; i < count; i++) {
+            float u = a * x[first + i] + c, v = b * x[first + i] + d, r = u >= v ? u : v;
+            y[first + i] = wt * (b * t[i] + d) + ws * (b * s[i] + d) + wr * r;
+        }
     }
 }
 
@@ -2744,23 +2947,29 @@ static void rn__mix_adaptive_backward(const float *x, const float *y, const floa
 {
     float wt = p[0], ws = p[1], wr = p[2], a = p[3], b = p[4], c = p[5], d = p[6];
     double dwt = 0.0, dws = 0.0, dwr = 0.0, da = 0.0, db = 0.0, dc = 0.0, dd = 0.0;
-    size_t i;
+    float curve_t[RN__CURVE_BLOCK], curve_s[RN__CURVE_BLOCK];
+    size_t first, j;
     (void)y;
-    for (i = 0; i < n; i++) {
-        float u = a * x[i] + c, v = b * x[i] + d, g = dy[i];
-        float t = tanhf(u), s = 1.0f / (1.0f + expf(-u)), r = u >= v ? u : v;
-        float gt = g * wt, gs = g * ws, gr_first = u >= v ? g * wr : 0.0f;
-        float gr_second = g * wr - gr_first;
-        /* all that reaches u = a x + c; AReLU's second line gets gr_second */
-        float du = b * (gt * (1.0f - t * t) + gs * s * (1.0f - s)) + gr_first;
-        dwt += g * (b * t + d);
-        dws += g * (b * s + d);
-        dwr += g * r;
-        da += du * x[i];
-        db += gt * t + gs * s + gr_second * x[i];
-        dc += du;
-        dd += gt + gs + gr_second;
-        dx[i] = du * a + gr_second * b;
+    for (first = 0; first < n; first += RN__CURVE_BLOCK) {
+        size_t count = n - first < RN__CURVE_BLOCK ? n - first : RN__CURVE_BLOCK;
+        rn__mix_curves(x + first, count, a, c, curve_t, curve_s);
+        for (j = 0; j < count; j++) {
+            size_t i = first + j;
+            float u = a * x[i] + c, v = b * x[i] + d, g = dy[i];
+            float t = curve_t[j], s = curve_s[j], r = u >= v ? u : v;
+            float gt = g * wt, gs = g * ws, gr_first = u >= v ? g * wr : 0.0f;
+            float gr_second = g * wr - gr_first;
+            /* all that reaches u = a x + c; AReLU's second line gets gr_second */
+            float du = b * (gt * (1.0f - t * t) + gs * s * (1.0f - s)) + gr_first;
+            dwt += g * (b * t + d);
+            dws += g * (b * s + d);
+            dwr += g * r;
+            da += du * x[i];
+            db += gt * t + gs * s + gr_second * x[i];
+            dc += du;
+            dd += gt + gs + gr_second;
+            dx[i] = du * a + gr_second * b;
+        }
     }
     dp[0] += dwt;
     dp[1] += dws;
@@ -2775,9 +2984,15 @@ static void rn__mix_adaptive_backward(const float *x, const float *y, const floa
 static void rn__mix_fixed_forward(const float *x, float *y, size_t n, const float *p)
 {
     float wt = p[0], ws = p[1], wr = p[2];
-    size_t i;
-    for (i = 0; i < n; i++)
-        y[i] = wt * tanhf(x[i]) + ws / (1.0f + expf(-x[i])) + wr * (x[i] > 0.0f ? x[i] : 0.0f);
+    float t[RN__CURVE_BLOCK], s[RN__CURVE_BLOCK];
+    size_t first, j;
+    for (first = 0; first < n; first += RN__CURVE_BLOCK) {
+        size_t count = n - first < RN__CURVE_BLOCK ? n - first : RN__CURVE_BLOCK;
+        const float *in = x + first;
+        rn__mix_curves(in, count, 1.0f, 0.0f, t, s);
+        for (j = 0; j < count; j++)
+            y[first + j] = wt * t[j] + ws * s[j] + wr * (in[j] > 0.0f ? in[j] : 0.0f);
+    }
 }
 
 static void rn__mix_fixed_backward(const float *x, const float *y, const float *dy, float *dx,
@@ -2785,14 +3000,20 @@ static void rn__mix_fixed_backward(const float *x, const float *y, const float *
 {
     float wt = p[0], ws = p[1], wr = p[2];
     double dwt = 0.0, dws = 0.0, dwr = 0.0;
-    size_t i;
+    float curve_t[RN__CURVE_BLOCK], curve_s[RN__CURVE_BLOCK];
+    size_t first, j;
     (void)y;
-    for (i = 0; i < n; i++) {
-        float t = tanhf(x[i]), s = 1.0f / (1.0f + expf(-x[i])), positive = x[i] > 0.0f, g = dy[i];
-        dwt += g * t;
-        dws += g * s;
-        dwr += g * positive * x[i];
-        dx[i] = g * (wt * (1.0f - t * t) + ws * s * (1.0f - s) + wr * positive);
+    for (first = 0; first < n; first += RN__CURVE_BLOCK) {
+        size_t count = n - first < RN__CURVE_BLOCK ? n - first : RN__CURVE_BLOCK;
+        rn__mix_curves(x + first, count, 1.0f, 0.0f, curve_t, curve_s);
+        for (j = 0; j < count; j++) {
+            size_t i = first + j;
+            float t = curve_t[j], s = curve_s[j], positive = x[i] > 0.0f, g = dy[i];
+            dwt += g * t;
+            dws += g * s;
+            dwr += g * positive * x[i];
+            dx[i] = g * (wt * (1.0f - t * t) + ws * s * (1.0f - s) + wr * positive);
+        }
     }
     dp[0] += dwt;
     dp[1] += dws;

@@ -72,7 +72,7 @@ static float bench_fma_loop(long rounds, int *lanes)
 
 /* Single-core peak in GFLOP/s: the best of 40 runs of about 5 ms, so that
    on a shared machine some run has the core to itself. */
-static double bench_peak_gflops(void)
+static inline double bench_peak_gflops(void)
 {
     static double peak;
     volatile float sink;
@@ -90,7 +90,7 @@ static double bench_peak_gflops(void)
 
 /* Seconds per call of run(context): the best of `repeats` timed calls
    after one warm-up, so that a neighbour's burst does not count. */
-static double bench_time(void (*run)(void *), void *context, int repeats)
+static inline double bench_time(void (*run)(void *), void *context, int repeats)
 {
     double best = 1e30;
     int i;
@@ -102,6 +102,24 @@ static double bench_time(void (*run)(void *), void *context, int repeats)
         if (elapsed < best) best = elapsed;
     }
     return best;
+}
+
+/* Seconds per call of run(context): the median of `repeats` timed calls
+   after one warm-up, for figures quoted from a machine others share. */
+static inline double bench_median_time(void (*run)(void *), void *context, int repeats)
+{
+    double times[101], start, swap;
+    int i, j;
+    if (repeats > 101) repeats = 101;
+    run(context);
+    for (i = 0; i < repeats; i++) {
+        start = bench_seconds();
+        run(context);
+        times[i] = bench_seconds() - start;
+        for (j = i; j > 0 && times[j - 1] > times[j]; j--)
+            swap = times[j], times[j] = times[j - 1], times[j - 1] = swap;
+    }
+    return times[repeats / 2];
 }
 
 /* The instruction sets this CPU runs, best last, as rn_set_isa names. */

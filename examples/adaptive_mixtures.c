@@ -44,7 +44,8 @@ static const char usage[] =
     "  --jobs N         trainings run side by side (default: processors; 1 on systems\n"
     "                   without fork)\n"
     "  --quick          seconds: 192 training and 200 test images, 2 epochs, lenet5\n"
-    "  --help           this text\n";
+    "  --help           this text\n"
+    STUDY_UNITS_USAGE;
 
 typedef struct options {
     study_options common; /* --data, --out, --seed, --jobs, --train, --test, --epochs */
@@ -449,6 +450,30 @@ static void print_results(const run_result *results)
                results[i].seconds, results[i].images_per_second);
 }
 
+/* A study_unit_name_fn: the training's label as a name. */
+static void unit_name(int task, void *context, char *name, size_t size)
+{
+    (void)context;
+    study_unit_name_from(runs[task].label, name, size);
+}
+
+/* The trainings the options ask for (see study_run_units): 0 when every
+   result is in, 1 when there is nothing more to do, -1 on failure. */
+static int train_all(study *s, run_result *results)
+{
+    study_units units;
+    memset(&units, 0, sizeof units);
+    units.count = N_RUNS;
+    units.run = train_one;
+    units.name = unit_name;
+    units.context = s;
+    units.results = results;
+    units.result_size = sizeof *results;
+    study_units_setting(&units, "arch", "%s", s->o.study_arch ? "study" : "lenet5");
+    study_units_setting(&units, "lr", "%.15g", s->o.lr);
+    return study_run_units(&s->o.common, &units);
+}
+
 int main(int argc, char **argv)
 {
     static study s;
@@ -457,17 +482,16 @@ int main(int argc, char **argv)
     int failed, status = parse_options(argc, argv, &s.o);
     const study_options *c = &s.o.common;
     if (status != 0) return status > 0 ? 0 : 2;
-    if (study_make_folder(c->out) != 0 ||
+    if (!c->list && (study_make_folder(c->out) != 0 ||
         study_load_cifar10(c->data, c->train_size, c->test_size, (uint64_t)c->seed, &s.train,
-                           &s.test) != 0)
+                           &s.test) != 0))
         return 1;
     results = (run_result *)calloc(N_RUNS, sizeof *results);
-    failed = results ? study_run_tasks(NULL, N_RUNS, c->jobs, train_one, &s, results,
-                                       sizeof *results, NULL)
-                     : N_RUNS;
-    if (results) print_results(results);
+    failed = results ? train_all(&s, results) : -1;
+    if (failed == 0) print_results(results);
     if (failed) {
-        fprintf(stderr, "%d of %d trainings failed; no report written\n", failed, N_RUNS);
+        if (failed < 0) fprintf(stderr, "no report written\n");
+        failed = failed < 0;
     } else if (write_csv_files(&s.o, results) != 0 || write_charts(&s.o, results) != 0 ||
                write_report(&s.o, s.train.inputs.shape[0], results, report_seconds() - start) != 0) {
         fprintf(stderr, "writing the report's files in %s failed\n", c->out);

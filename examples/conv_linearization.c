@@ -49,7 +49,8 @@ static const char *const usage =
     "  --clamp              keep every alpha in [0, 1] (default: unclamped, as in the study)\n"
     "  --train-size N       training images, a stratified subsample (default 60000: all)\n"
     "  --test-size N        test images (default 10000: all)\n"
-    "  --jobs N             models at a time, in child processes (default: processors)\n";
+    "  --jobs N             models at a time, in child processes (default: processors)\n"
+    STUDY_UNITS_USAGE;
 
 typedef struct options {
     study_options common; /* --data, --out, --seed, --jobs, --*-size, --epochs */
@@ -206,7 +207,7 @@ static const char *const class_names[] = {"T-shirt/top", "trouser", "pullover", 
 
 static void feature_file(char *name, size_t size, const model *m, int image, int layer)
 {
-    snprintf(name, size, "features_%s_%s_layer%d.svg", m->name,
+    snprintf(name, size, "models/features_%s_%s_layer%d.svg", m->name,
              shown_classes[image] == 9 ? "boot" : class_names[shown_classes[image]], layer + 1);
 }
 
@@ -606,36 +607,65 @@ static int find_shown_images(study *s)
     return 0;
 }
 
+/* A study_unit_name_fn: the model's name. */
+static void unit_name(int task, void *context, char *name, size_t size)
+{
+    snprintf(name, size, "%s", ((const study *)context)->models[task].name);
+}
+
+/* Trains the models the options ask for (see study_run_units), their pulls
+   into the models: 0 when every model is in, 1 when there is nothing more
+   to do, -1 on failure. */
+static int train_models(study *s)
+{
+    static double pulls[MAX_MODELS][LAYERS];
+    const options *o = &s->opt;
+    study_units units;
+    int tasks[MAX_MODELS], status, i;
+    schedule(s, tasks);
+    memset(&units, 0, sizeof units);
+    units.count = s->n_models;
+    units.order = tasks;
+    units.run = train_model;
+    units.name = unit_name;
+    units.context = s;
+    units.results = pulls;
+    units.result_size = sizeof pulls[0];
+    units.files = "models";
+    units.label = "models";
+    study_units_list_setting(&units, "lambdas", o->lambdas, o->n_lambdas);
+    study_units_list_setting(&units, "long_lambdas", o->long_lambdas, o->n_long_lambdas);
+    study_units_setting(&units, "long_epochs", "%d", o->long_epochs);
+    study_units_setting(&units, "clamp", "%d", o->clamp);
+    if (!o->common.list && o->common.n_merge_dirs == 0)
+        printf("%d models on %d training images, %d at a time\n", s->n_models, s->train.inputs.shape[0],
+               o->common.jobs);
+    status = study_run_units(&o->common, &units);
+    for (i = 0; i < s->n_models && status == 0; i++) memcpy(s->models[i].pull, pulls[i], sizeof pulls[i]);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     static study s; /* large: keep it off the stack */
-    static double pulls[MAX_MODELS][LAYERS]; /* in the order of tasks */
-    int tasks[MAX_MODELS], failed, i, status = parse_options(argc, argv, &s.opt);
+    int failed, status = parse_options(argc, argv, &s.opt);
     double start = report_seconds();
-    report_progress bar;
     if (status != 0) return status > 0 ? 0 : 2;
     snprintf(s.models_dir, sizeof s.models_dir, "%s/models", s.opt.common.out);
-    if (study_make_folder(s.opt.common.out) != 0 || study_make_folder(s.models_dir) != 0) return 1;
-    if (study_load_fashion_mnist(s.opt.common.data, s.opt.common.train_size, s.opt.common.test_size,
+    if (!s.opt.common.list &&
+        (study_make_folder(s.opt.common.out) != 0 || study_make_folder(s.models_dir) != 0))
+        return 1;
+    if (!s.opt.common.list &&
+        study_load_fashion_mnist(s.opt.common.data, s.opt.common.train_size, s.opt.common.test_size,
                                  (uint64_t)s.opt.common.seed, &s.train, &s.test) != 0)
         return 1;
     list_models(&s);
-    failed = find_shown_images(&s);
-    schedule(&s, tasks);
-    if (!failed) {
-        printf("%d models on %d training images, %d at a time\n", s.n_models, s.train.inputs.shape[0],
-               s.opt.common.jobs);
-        report_progress_begin(&bar, "models", s.n_models);
-        bar.tty = 0;
-        failed = study_run_tasks(tasks, s.n_models, s.opt.common.jobs, train_model, &s, pulls,
-                                 sizeof pulls[0], &bar);
-        if (failed) fprintf(stderr, "%d of %d models failed\n", failed, s.n_models);
-        for (i = 0; i < s.n_models; i++) memcpy(s.models[tasks[i]].pull, pulls[i], sizeof pulls[i]);
-    }
-    if (!failed) failed = write_report(&s, report_seconds() - start);
+    failed = !s.opt.common.list && find_shown_images(&s);
+    if (!failed) status = train_models(&s);
+    if (!failed && status == 0) failed = write_report(&s, report_seconds() - start);
     rn_dataset_free(&s.train);
     rn_dataset_free(&s.test);
-    if (failed) return 1;
-    printf("report: %s/REPORT.md\n", s.opt.common.out);
+    if (failed || status < 0) return 1;
+    if (status == 0) printf("report: %s/REPORT.md\n", s.opt.common.out);
     return 0;
 }

@@ -45,7 +45,8 @@ static const char usage[] =
     "  --jobs N         trainings run side by side (default: processors; 1 on systems\n"
     "                   without fork)\n"
     "  --quick          seconds: 256 training and 200 test images, 1 epoch\n"
-    "  --help           this text\n";
+    "  --help           this text\n"
+    STUDY_UNITS_USAGE;
 
 typedef struct options {
     study_options common; /* --data, --out, --seed, --jobs, --train, --test, --epochs */
@@ -552,6 +553,31 @@ static void print_results(const task_result *results)
     }
 }
 
+/* A study_unit_name_fn: the training's label as a name. */
+static void unit_name(int task, void *context, char *name, size_t size)
+{
+    (void)context;
+    study_unit_name_from(task_labels[task], name, size);
+}
+
+/* The trainings the options ask for (see study_run_units): 0 when every
+   result is in, 1 when there is nothing more to do, -1 on failure. */
+static int train_all(study *s, task_result *results)
+{
+    study_units units;
+    memset(&units, 0, sizeof units);
+    units.count = N_TASKS;
+    units.run = run_task;
+    units.name = unit_name;
+    units.context = s;
+    units.results = results;
+    units.result_size = sizeof *results;
+    study_units_setting(&units, "deep_train", "%d", s->o.deep_train);
+    study_units_setting(&units, "deep_epochs", "%d", s->o.deep_epochs);
+    study_units_setting(&units, "lr", "%.15g", s->o.lr);
+    return study_run_units(&s->o.common, &units);
+}
+
 int main(int argc, char **argv)
 {
     static study s;
@@ -559,15 +585,14 @@ int main(int argc, char **argv)
     double start = report_seconds();
     int failed, status = parse_options(argc, argv, &s.o);
     if (status != 0) return status > 0 ? 0 : 2;
-    if (study_make_folder(s.o.common.out) != 0 || load_data(&s) != 0) return 1;
+    if (!s.o.common.list && (study_make_folder(s.o.common.out) != 0 || load_data(&s) != 0)) return 1;
     results = (task_result *)calloc(N_TASKS, sizeof *results);
-    failed = results ? study_run_tasks(NULL, N_TASKS, s.o.common.jobs, run_task, &s, results,
-                                       sizeof *results, NULL)
-                     : N_TASKS;
-    if (results) print_results(results);
-    if (failed)
-        fprintf(stderr, "%d of %d trainings failed; no report written\n", failed, N_TASKS);
-    else if (write_csv_files(&s.o, results) != 0 || write_charts(&s.o, results) != 0 ||
+    failed = results ? train_all(&s, results) : -1;
+    if (failed == 0) print_results(results);
+    if (failed) {
+        if (failed < 0) fprintf(stderr, "no report written\n");
+        failed = failed < 0;
+    } else if (write_csv_files(&s.o, results) != 0 || write_charts(&s.o, results) != 0 ||
              write_report(&s, results, report_seconds() - start) != 0) {
         fprintf(stderr, "writing the report's files in %s failed\n", s.o.common.out);
         failed = 1;

@@ -21,8 +21,9 @@
 #include "../relunet_data.h"
 #define REPORT_IMPLEMENTATION
 #include "report.h"
+#define STUDY_IMPLEMENTATION
+#include "study.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,12 +38,12 @@
 #define EXTENT 3.0
 #define CHUNK 250          /* points per forward pass when predicting */
 #define CURVE_POINTS 500   /* loss curves keep about this many points */
+#define CURVE_CAPACITY (2 * CURVE_POINTS + 2) /* the most they can keep (see train) */
 #define N_EXPERIMENTS 4
 
 typedef struct options {
+    study_options common; /* --out, --seed, --jobs and the runner's options */
     int iterations, runs, depth, resync_every;
-    unsigned long seed;
-    const char *out;
 } options;
 
 typedef struct experiment {
@@ -60,11 +61,13 @@ static const experiment experiments[N_EXPERIMENTS] = {
    optimizer minimises: BCE for backprop, the RAI loss L_y + sum L_h for RAI.
    forward_bce is the BCE of the ordinary forward pass, the same for both. */
 typedef struct curve {
-    double *iterations, *objective, *output_loss, *hidden_loss, *forward_bce;
+    double iterations[CURVE_CAPACITY], objective[CURVE_CAPACITY], output_loss[CURVE_CAPACITY];
+    double hidden_loss[CURVE_CAPACITY], forward_bce[CURVE_CAPACITY];
     int n;
 } curve;
 
-/* Everything one training run produced. */
+/* Everything one training run produced: plain data, saved as a unit of
+   the study (see study_run_units). */
 typedef struct run_result {
     unsigned long seed;
     double objective, output_loss, hidden_loss, forward_bce;
@@ -82,78 +85,48 @@ typedef struct problem {
 
 /* ---- options -------------------------------------------------------------- */
 
-static void usage(FILE *out)
+static const char usage[] =
+    "usage: rai_moons [options]\n"
+    "Backpropagation against relaxed activation identity (RAI) training on two moons:\n"
+    "shallow (2,42,100,100,42,1) ReLU and deep (2, 100 x 100, 1) sigmoid MLPs, Rprop lr 0.1.\n"
+    "\n"
+    "  --iterations N     full-batch training iterations per run (default 10000)\n"
+    "  --runs R           weight-initialisation seeds per experiment (default 3)\n"
+    "  --seed S           seed of the first run; run r uses S + r (default 1)\n"
+    "  --depth D          hidden layers of the deep network (default 100)\n"
+    "  --resync K         RAI: reset Z from a forward pass every K iterations (default 0: never)\n"
+    "  --out DIR          report folder (default results/rai_moons)\n"
+    "  --jobs N           runs at a time, in child processes (default: processors)\n"
+    "  --quick            200 iterations, 1 run, depth 2: a check that takes seconds\n"
+    "  --help             this text\n"
+    STUDY_UNITS_USAGE
+    "\n"
+    "The defaults reproduce the study; the deep runs dominate the time (about 0.1 s per\n"
+    "iteration each with scalar kernels).\n";
+
+/* A study_option_fn for this example's own options. */
+static int own_option(int argc, char **argv, int *i, void *context)
 {
-    fprintf(out,
-            "usage: rai_moons [options]\n"
-            "Backpropagation against relaxed activation identity (RAI) training on two moons:\n"
-            "shallow (2,42,100,100,42,1) ReLU and deep (2, 100 x 100, 1) sigmoid MLPs, Rprop lr 0.1.\n"
-            "\n"
-            "  --iterations N  full-batch training iterations per run (default 10000)\n"
-            "  --runs R        weight-initialisation seeds per experiment (default 3)\n"
-            "  --seed S        seed of the first run; run r uses S + r (default 1)\n"
-            "  --depth D       hidden layers of the deep network (default 100)\n"
-            "  --resync K      RAI: reset Z from a forward pass every K iterations (default 0: never)\n"
-            "  --out DIR       report folder (default results/rai_moons)\n"
-            "  --quick         200 iterations, 1 run, depth 2: a check that takes seconds\n"
-            "  --help          this text\n"
-            "\n"
-            "The defaults reproduce the study; the deep runs dominate the time (about 0.1 s per\n"
-            "iteration each with scalar kernels).\n");
+    options *o = (options *)context;
+    int found;
+    if ((found = study_int_option(argc, argv, i, "--iterations", 1, 100000000L, &o->iterations)) != 0)
+        return found;
+    if ((found = study_int_option(argc, argv, i, "--runs", 1, 100000000L, &o->runs)) != 0) return found;
+    if ((found = study_int_option(argc, argv, i, "--depth", 1, 100000000L, &o->depth)) != 0) return found;
+    return study_int_option(argc, argv, i, "--resync", 0, 100000000L, &o->resync_every);
 }
 
-/* Reads a whole-number argument >= minimum; 0 when it is not one. */
-static int parse_count(const char *text, long minimum, long *value)
-{
-    char *end;
-    long v = strtol(text, &end, 10);
-    if (end == text || *end != '\0' || v < minimum || v > 100000000L) return 0;
-    *value = v;
-    return 1;
-}
-
+/* 0: go on; 1: done (help shown); -1: bad arguments. */
 static int parse_options(int argc, char **argv, options *o)
 {
-    int i;
-    o->iterations = 10000;
-    o->runs = 3;
-    o->depth = 100;
-    o->resync_every = 0;
-    o->seed = 1;
-    o->out = "results/rai_moons";
-    for (i = 1; i < argc; i++) {
-        const char *flag = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
-        long number = 0;
-        if (strcmp(flag, "--help") == 0) {
-            usage(stdout);
-            exit(0);
-        } else if (strcmp(flag, "--quick") == 0) {
-            o->iterations = 200;
-            o->runs = 1;
-            o->depth = 2;
-            continue;
-        } else if (value == NULL) {
-            fprintf(stderr, "rai_moons: unknown option or missing value: %s (see --help)\n", flag);
-            return 0;
-        } else if (strcmp(flag, "--out") == 0) {
-            o->out = value;
-        } else if (strcmp(flag, "--iterations") == 0 && parse_count(value, 1, &number)) {
-            o->iterations = (int)number;
-        } else if (strcmp(flag, "--runs") == 0 && parse_count(value, 1, &number)) {
-            o->runs = (int)number;
-        } else if (strcmp(flag, "--seed") == 0 && parse_count(value, 0, &number)) {
-            o->seed = (unsigned long)number;
-        } else if (strcmp(flag, "--depth") == 0 && parse_count(value, 1, &number)) {
-            o->depth = (int)number;
-        } else if (strcmp(flag, "--resync") == 0 && parse_count(value, 0, &number)) {
-            o->resync_every = (int)number;
-        } else {
-            fprintf(stderr, "rai_moons: bad option or value: %s %s (see --help)\n", flag, value);
-            return 0;
-        }
-        i++;
-    }
-    return 1;
+    int quick = study_has_flag(argc, argv, "--quick");
+    if (study_help(argc, argv, usage)) return 1;
+    memset(o, 0, sizeof *o);
+    study_defaults(&o->common, "results/rai_moons", 1, TRAIN_POINTS, TEST_POINTS);
+    o->iterations = quick ? 200 : 10000;
+    o->runs = quick ? 1 : 3;
+    o->depth = quick ? 2 : 100;
+    return study_parse_options(argc, argv, &o->common, own_option, o);
 }
 
 /* ---- data and networks ------------------------------------------------------ */
@@ -250,32 +223,6 @@ static int backprop_step(rn_net *net, rn_optim *opt, const problem *p, double *l
     return status;
 }
 
-static int curve_alloc(curve *c, int capacity)
-{
-    double **arrays[5];
-    int k;
-    arrays[0] = &c->iterations;
-    arrays[1] = &c->objective;
-    arrays[2] = &c->output_loss;
-    arrays[3] = &c->hidden_loss;
-    arrays[4] = &c->forward_bce;
-    c->n = 0;
-    for (k = 0; k < 5; k++) {
-        *arrays[k] = (double *)calloc((size_t)capacity, sizeof(double));
-        if (*arrays[k] == NULL) return RN_ERR_MEMORY;
-    }
-    return RN_OK;
-}
-
-static void curve_free(curve *c)
-{
-    free(c->iterations);
-    free(c->objective);
-    free(c->output_loss);
-    free(c->hidden_loss);
-    free(c->forward_bce);
-}
-
 /* Trains one network for o->iterations and fills r with the curve and the
    final losses (after the last step). */
 static int train(const experiment *e, rn_net *net, const problem *p, const options *o,
@@ -286,7 +233,7 @@ static int train(const experiment *e, rn_net *net, const problem *p, const optio
     rn_rai *rai = NULL;
     rn_optim *opt = NULL;
     int every = o->iterations / CURVE_POINTS > 1 ? o->iterations / CURVE_POINTS : 1;
-    int it, status = curve_alloc(&r->curve, o->iterations / every + 2);
+    int it, status = RN_OK;
     memset(&desc, 0, sizeof desc);
     desc.optim.kind = RN_RPROP;
     desc.optim.lr = LEARNING_RATE;
@@ -358,11 +305,12 @@ static int run_experiment(const experiment *e, int run, const problem *p, const 
     double start = report_seconds();
     rn_net *net;
     int status;
-    r->seed = o->seed + (unsigned long)run;
+    r->seed = (unsigned long)o->common.seed + (unsigned long)run;
     net = make_network(e->deep, o->depth, r->seed);
     if (net == NULL) return RN_ERR_MEMORY;
     snprintf(label, sizeof label, "%s, run %d/%d", e->name, run + 1, o->runs);
     report_progress_begin(&bar, label, o->iterations);
+    bar.tty = bar.tty && o->common.jobs == 1; /* several runs share the terminal */
     status = train(e, net, p, o, r, &bar);
     report_progress_end(&bar);
     r->seconds = report_seconds() - start;
@@ -616,11 +564,11 @@ static int write_report(run_result *const *results, const problem *p, const opti
 {
     FILE *md;
     char name[96];
-    int e, run, status = report_mkdir_p(o->out) == 0 ? 0 : -1;
-    if (status == 0) status |= write_csvs(o->out, results, o);
-    if (status == 0) status |= write_loss_chart(o->out, 0, results, o, "loss_shallow.svg");
-    if (status == 0) status |= write_loss_chart(o->out, 1, results, o, "loss_deep.svg");
-    md = status == 0 ? report_fopen(o->out, "REPORT.md", "wb") : NULL;
+    int e, run, status = report_mkdir_p(o->common.out) == 0 ? 0 : -1;
+    if (status == 0) status |= write_csvs(o->common.out, results, o);
+    if (status == 0) status |= write_loss_chart(o->common.out, 0, results, o, "loss_shallow.svg");
+    if (status == 0) status |= write_loss_chart(o->common.out, 1, results, o, "loss_deep.svg");
+    md = status == 0 ? report_fopen(o->common.out, "REPORT.md", "wb") : NULL;
     if (md == NULL) return -1;
     fprintf(md, "# Relaxed activation identity against backpropagation on two moons\n\n");
     fprintf(md, "Reproduces the experiments of D. A. Mertens Velasquez, *An Empirical Study of "
@@ -633,8 +581,8 @@ static int write_report(run_result *const *results, const problem *p, const opti
                 "cross-entropy, PyTorch's default initialisation, the same initial weights for "
                 "backprop and RAI in a run.\n", o->depth, o->depth + 1);
     fprintf(md, "- Rprop, lr %.1f, full batch, %d iterations, %d run(s) with seeds %lu..%lu%s.\n",
-            (double)LEARNING_RATE, o->iterations, o->runs, o->seed,
-            o->seed + (unsigned long)o->runs - 1, o->resync_every ? "" : "; Z never re-synced");
+            (double)LEARNING_RATE, o->iterations, o->runs, (unsigned long)o->common.seed,
+            (unsigned long)o->common.seed + (unsigned long)o->runs - 1, o->resync_every ? "" : "; Z never re-synced");
     if (o->resync_every) fprintf(md, "- RAI re-syncs Z from a forward pass every %d iterations.\n",
                                  o->resync_every);
     fprintf(md, "- RAI loss: L_y(Z_L) + sum_t mean((Z_t - Zhat_t)^2) over the %d (shallow 5) linear "
@@ -665,7 +613,7 @@ static int write_report(run_result *const *results, const problem *p, const opti
     for (run = 0; run < o->runs; run++) {
         fprintf(md, "| %d |", run + 1);
         for (e = 0; e < N_EXPERIMENTS; e++) {
-            status |= write_landscape(o->out, &experiments[e], run, &results[e][run], p, name,
+            status |= write_landscape(o->common.out, &experiments[e], run, &results[e][run], p, name,
                                       sizeof name);
             fprintf(md, " ![%s, run %d](%s) |", experiments[e].name, run + 1, name);
         }
@@ -684,43 +632,82 @@ static int write_report(run_result *const *results, const problem *p, const opti
 
 /* ---- main --------------------------------------------------------------------- */
 
+/* What a run needs. */
+typedef struct moons_study {
+    const problem *p;
+    const options *o;
+} moons_study;
+
+/* A study_task_fn: unit k is run k % runs of experiment k / runs. */
+static int run_unit(int unit, void *context, void *result)
+{
+    const moons_study *s = (const moons_study *)context;
+    int status = run_experiment(&experiments[unit / s->o->runs], unit % s->o->runs, s->p, s->o,
+                                (run_result *)result);
+    if (status != RN_OK) fprintf(stderr, "rai_moons: %s: %s\n", rn_status_string(status), rn_last_error());
+    return status == RN_OK ? 0 : -1;
+}
+
+/* A study_unit_name_fn: "deep_rai_run_2". */
+static void unit_name(int unit, void *context, char *name, size_t size)
+{
+    const moons_study *s = (const moons_study *)context;
+    snprintf(name, size, "%s_run_%d", experiments[unit / s->o->runs].slug, unit % s->o->runs + 1);
+}
+
+/* Every run the options ask for into results, experiment after experiment
+   (see study_run_units): 0, 1 when there is nothing more to do, -1. */
+static int run_all(const problem *p, const options *o, run_result *results)
+{
+    moons_study s;
+    study_units units;
+    s.p = p;
+    s.o = o;
+    memset(&units, 0, sizeof units);
+    units.count = N_EXPERIMENTS * o->runs;
+    units.run = run_unit;
+    units.name = unit_name;
+    units.context = &s;
+    units.results = results;
+    units.result_size = sizeof *results;
+    study_units_setting(&units, "iterations", "%d", o->iterations);
+    study_units_setting(&units, "runs", "%d", o->runs);
+    study_units_setting(&units, "depth", "%d", o->depth);
+    study_units_setting(&units, "resync", "%d", o->resync_every);
+    return study_run_units(&o->common, &units);
+}
+
 int main(int argc, char **argv)
 {
     options o;
     problem p;
-    run_result *results[N_EXPERIMENTS] = {NULL};
+    run_result *all, *results[N_EXPERIMENTS];
     double start = report_seconds();
-    int e, run, status;
-    if (!parse_options(argc, argv, &o)) return 2;
-    if (report_output_folder(o.out) != 0) { /* before the training, not after it */
-        fprintf(stderr, "rai_moons: cannot write in the folder %s: %s\n", o.out, strerror(errno));
+    int e, status = parse_options(argc, argv, &o);
+    if (status != 0) return status > 0 ? 0 : 2;
+    if (!o.common.list && study_make_folder(o.common.out) != 0) return 1; /* before the training */
+    all = (run_result *)calloc((size_t)N_EXPERIMENTS * o.runs, sizeof *all);
+    if (all == NULL || make_problem(&p) != RN_OK) {
+        fprintf(stderr, "rai_moons: %s\n", all ? rn_last_error() : "out of memory");
+        if (all) free_problem(&p);
+        free(all);
         return 1;
     }
-    status = make_problem(&p);
-    for (e = 0; e < N_EXPERIMENTS && status == RN_OK; e++) {
-        results[e] = (run_result *)calloc((size_t)o.runs, sizeof(run_result));
-        if (results[e] == NULL) status = RN_ERR_MEMORY;
-    }
-    for (run = 0; run < o.runs && status == RN_OK; run++)
-        for (e = 0; e < N_EXPERIMENTS && status == RN_OK; e++)
-            status = run_experiment(&experiments[e], run, &p, &o, &results[e][run]);
-    if (status != RN_OK) {
-        fprintf(stderr, "rai_moons: %s: %s\n", rn_status_string(status), rn_last_error());
-    } else if (write_report(results, &p, &o, report_seconds() - start) != 0) {
-        fprintf(stderr, "rai_moons: cannot write the report in %s\n", o.out);
-        status = RN_ERR_IO;
-    } else {
+    for (e = 0; e < N_EXPERIMENTS; e++) results[e] = all + (size_t)e * o.runs;
+    status = run_all(&p, &o, all);
+    if (status == 0 && write_report(results, &p, &o, report_seconds() - start) != 0) {
+        fprintf(stderr, "rai_moons: cannot write the report in %s\n", o.common.out);
+        status = -1;
+    } else if (status == 0) {
         for (e = 0; e < N_EXPERIMENTS; e++) {
             spread loss = spread_of(results[e], o.runs, offsetof(run_result, objective));
             spread test = spread_of(results[e], o.runs, offsetof(run_result, test_accuracy));
             printf("%-17s objective %.4f  test accuracy %.3f\n", experiments[e].name, loss.mean,
                    test.mean);
         }
-        printf("report: %s/REPORT.md\n", o.out);
+        printf("report: %s/REPORT.md\n", o.common.out);
     }
-    for (e = 0; e < N_EXPERIMENTS; e++)
-        for (run = 0; results[e] != NULL && run < o.runs; run++) curve_free(&results[e][run].curve);
-    for (e = 0; e < N_EXPERIMENTS; e++) free(results[e]);
+    free(all);
     free_problem(&p);
-    return status == RN_OK ? 0 : 1;
+    return status < 0 ? 1 : 0;
 }

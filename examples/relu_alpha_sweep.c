@@ -51,16 +51,13 @@ static const char *const usage =
     "  --test-size N      test images (default 10000, the whole test set)\n"
     "  --epochs N         epochs per run (default 10)\n"
     "  --jobs N           runs at a time, in child processes (default: processors)\n"
-    "  --shard I/N        run only runs I, I+N, I+2N, ... (I from 1) and write their CSV files\n"
-    "  --merge DIR...     no training: the report from the CSV files in DIR/runs of every DIR\n";
+    STUDY_UNITS_USAGE;
 
 typedef struct options {
     study_options common; /* --data, --out, --seed, --jobs, --*-size, --epochs */
     int n_lambdas;
     double lambdas[MAX_LAMBDAS];
-    int runs, penalty_norm, shard, shards;
-    char **merge_dirs;
-    int n_merge_dirs;
+    int runs, penalty_norm;
 } options;
 
 /* One run read back from its CSV file. */
@@ -87,39 +84,17 @@ static void set_defaults(options *o, int quick)
                    quick ? 1000 : 10000);
     o->runs = quick ? 2 : 6;
     o->penalty_norm = 1;
-    o->shard = o->shards = 1;
     o->n_lambdas = quick ? 3 : 11;
     for (i = 0; i < o->n_lambdas; i++)
         o->lambdas[i] = quick ? (double[]){0.0, 0.02, 0.05}[i] : 0.005 * i;
 }
 
-/* Each returns 1 when the value is good, else -1 after saying why. */
-static int parse_shard(const char *text, options *o)
-{
-    char extra;
-    if (sscanf(text, "%d/%d%c", &o->shard, &o->shards, &extra) != 2 || o->shards < 1 || o->shard < 1 ||
-        o->shard > o->shards) {
-        fprintf(stderr, "--shard: '%s' is not I/N with 1 <= I <= N\n", text);
-        return -1;
-    }
-    return 1;
-}
-
+/* 1 when the value is good, else -1 after saying why. */
 static int parse_penalty(const char *text, options *o)
 {
     o->penalty_norm = strcmp(text, "l1") == 0 ? 1 : strcmp(text, "l2") == 0 ? 2 : 0;
     if (o->penalty_norm != 0) return 1;
     fprintf(stderr, "--penalty: '%s' is neither l1 nor l2\n", text);
-    return -1;
-}
-
-/* --merge takes the arguments after it up to the next option. */
-static int take_merge_dirs(int argc, char **argv, int *i, options *o)
-{
-    o->merge_dirs = argv + *i + 1;
-    while (*i + 1 < argc && strncmp(argv[*i + 1], "--", 2) != 0) ++*i, o->n_merge_dirs++;
-    if (o->n_merge_dirs > 0) return 1;
-    fprintf(stderr, "--merge needs at least one folder\n");
     return -1;
 }
 
@@ -132,11 +107,9 @@ static int sweep_option(int argc, char **argv, int *i, void *context)
     if ((found = study_list_option(argc, argv, i, "--lambdas", o->lambdas, MAX_LAMBDAS, &o->n_lambdas)) != 0)
         return found;
     if ((found = study_int_option(argc, argv, i, "--runs", 1, MAX_RUNS, &o->runs)) != 0) return found;
-    if ((found = study_option_value(argc, argv, i, "--shard", &v)) != 0)
-        return found > 0 ? parse_shard(v, o) : found;
     if ((found = study_option_value(argc, argv, i, "--penalty", &v)) != 0)
         return found > 0 ? parse_penalty(v, o) : found;
-    return strcmp(argv[*i], "--merge") == 0 ? take_merge_dirs(argc, argv, i, o) : 0;
+    return 0;
 }
 
 /* 0: go on; 1: done (help shown); -1: bad arguments. */
@@ -237,76 +210,59 @@ static int train_run(int task, void *context, void *result)
     return failed ? -1 : 0;
 }
 
+/* A study_unit_name_fn: run k's file name without .csv. */
+static void unit_name(int task, void *context, char *name, size_t size)
+{
+    const options *o = ((const sweep *)context)->opt;
+    snprintf(name, size, "lambda_%g_run_%d", o->lambdas[task / o->runs], task % o->runs + 1);
+}
+
+/* Trains the runs the options ask for (see study_run_units): 0 when every
+   run's file is in OUT/runs, 1 when there is nothing more to do, -1 on failure. */
 static int run_sweep(const options *o, const char *runs_dir)
 {
     rn_dataset train, test;
     sweep s;
-    report_progress bar;
-    int total = o->n_lambdas * o->runs, count = 0, k, failed;
-    int *tasks = (int *)malloc((size_t)total * sizeof *tasks);
-    if (!tasks) return -1;
-    for (k = o->shard - 1; k < total; k += o->shards) tasks[count++] = k;
-    if (study_load_fashion_mnist(o->common.data, o->common.train_size, o->common.test_size,
-                                 (uint64_t)o->common.seed, &train, &test) != 0) {
-        free(tasks);
-        return -1;
-    }
+    study_units units;
+    int status;
+    memset(&train, 0, sizeof train);
+    memset(&test, 0, sizeof test);
     s.opt = o;
     s.train = &train;
     s.test = &test;
     snprintf(s.runs_dir, sizeof s.runs_dir, "%s", runs_dir);
-    printf("%d runs (%d lambdas x %d), %d at a time: %d training images, %d epochs, batch 64\n", count,
-           o->n_lambdas, o->runs, o->common.jobs, train.inputs.shape[0], o->common.epochs);
-    report_progress_begin(&bar, "runs", count);
-    failed = study_run_tasks(tasks, count, o->common.jobs, train_run, &s, NULL, 0, &bar);
-    report_progress_end(&bar);
+    memset(&units, 0, sizeof units);
+    units.count = o->n_lambdas * o->runs;
+    units.run = train_run;
+    units.name = unit_name;
+    units.context = &s;
+    units.files = "runs";
+    units.label = "runs";
+    study_units_list_setting(&units, "lambdas", o->lambdas, o->n_lambdas);
+    study_units_setting(&units, "runs", "%d", o->runs);
+    study_units_setting(&units, "penalty_norm", "%d", o->penalty_norm);
+    if (!o->common.list && o->common.n_merge_dirs == 0) {
+        if (study_load_fashion_mnist(o->common.data, o->common.train_size, o->common.test_size,
+                                     (uint64_t)o->common.seed, &train, &test) != 0)
+            return -1;
+        printf("%d lambdas x %d runs, %d at a time: %d training images, %d epochs, batch 64\n",
+               o->n_lambdas, o->runs, o->common.jobs, train.inputs.shape[0], o->common.epochs);
+    }
+    status = study_run_units(&o->common, &units);
     rn_dataset_free(&train);
     rn_dataset_free(&test);
-    free(tasks);
-    if (failed) fprintf(stderr, "%d of %d runs failed\n", failed, count);
-    return failed ? -1 : 0;
+    return status;
 }
 
 /* ---- reading the runs back -------------------------------------------------- */
 
-/* The run's file from the first folder that has it. */
-static int read_run(const options *o, char **dirs, int n_dirs, int task, run_result *r)
+static int read_run(const options *o, const char *runs_dir, int task, run_result *r)
 {
-    char name[128], path[1200];
-    int d;
-    FILE *probe = NULL;
+    char name[128];
     r->lambda = o->lambdas[task / o->runs];
     r->run = task % o->runs;
     run_file_name(name, sizeof name, r->lambda, r->run);
-    for (d = 0; d < n_dirs && !probe; d++) {
-        snprintf(path, sizeof path, "%s/runs", dirs[d]);
-        probe = report_fopen(path, name, "r");
-    }
-    if (!probe) {
-        fprintf(stderr, "no %s in any of the folders' runs/ (is a shard missing?)\n", name);
-        return -1;
-    }
-    fclose(probe);
-    return study_result_read(path, name, &r->result);
-}
-
-/* The settings every run was trained with; -1 when the runs disagree. */
-static int read_settings(const run_result *runs, int n, options *o)
-{
-    static const char *const keys[] = {"penalty_norm", "train_size", "epochs"};
-    int *fields[] = {&o->penalty_norm, &o->common.train_size, &o->common.epochs}, k, i;
-    for (k = 0; k < 3; k++) {
-        double first = study_table_get(&runs[0].result.table, 0, keys[k]);
-        for (i = 1; i < n; i++) {
-            if (study_table_get(&runs[i].result.table, 0, keys[k]) != first) {
-                fprintf(stderr, "the runs were trained with different %s (%g and %g)\n", keys[k], first,
-                        study_table_get(&runs[i].result.table, 0, keys[k]));
-                return -1;
-            }
-        }
-        *fields[k] = (int)first;
-    }
-    return 0;
+    return study_result_read(runs_dir, name, &r->result);
 }
 
 /* ---- statistics ------------------------------------------------------------- */
@@ -685,7 +641,7 @@ static void report_intro(report_data *d, int n_dirs, double seconds)
             "processor time)",
             o->n_lambdas, o->runs, o->n_lambdas * o->runs, wall, cpu);
     if (n_dirs > 0)
-        fprintf(d->md, ", merged from %d folders of CSV files.\n\n", n_dirs);
+        fprintf(d->md, ", merged from %d folders of shards.\n\n", n_dirs);
     else
         fprintf(d->md, "; wall time %.0f s (`--jobs %d`).\n\n", seconds, o->common.jobs);
 }
@@ -702,7 +658,7 @@ static void report_files(FILE *md)
         md);
 }
 
-static int write_report(options *o, char **dirs, int n_dirs, int merged, double seconds)
+static int write_report(options *o, const char *runs_dir, int n_dirs, double seconds)
 {
     int total = o->n_lambdas * o->runs, read = 0, l, failed = 0;
     report_data d;
@@ -712,13 +668,12 @@ static int write_report(options *o, char **dirs, int n_dirs, int merged, double 
     d.runs = (run_result *)calloc((size_t)total, sizeof *d.runs);
     d.stats = (lambda_stats *)calloc((size_t)o->n_lambdas, sizeof *d.stats);
     if (!d.runs || !d.stats) failed = -1;
-    for (; read < total && !failed; read++) failed = read_run(o, dirs, n_dirs, read, &d.runs[read]);
-    if (!failed) failed = read_settings(d.runs, total, o);
+    for (; read < total && !failed; read++) failed = read_run(o, runs_dir, read, &d.runs[read]);
     for (l = 0; l < o->n_lambdas && !failed; l++)
         lambda_summary(d.runs + l * o->runs, o->runs, &d.stats[l]);
     if (!failed && !(d.md = study_report_open(o->common.out))) failed = -1;
     if (!failed) {
-        report_intro(&d, merged ? n_dirs : 0, seconds);
+        report_intro(&d, n_dirs, seconds);
         failed |= report_share_zero(&d) | report_trajectories(&d) | report_final_alphas(&d) |
             report_per_lambda(&d);
         report_findings(&d);
@@ -740,19 +695,11 @@ int main(int argc, char **argv)
     int status = parse_options(argc, argv, &o);
     if (status != 0) return status > 0 ? 0 : 2;
     snprintf(runs_dir, sizeof runs_dir, "%s/runs", o.common.out);
-    if (study_make_folder(o.common.out) != 0 || (!o.n_merge_dirs && study_make_folder(runs_dir) != 0))
+    if (!o.common.list && (study_make_folder(o.common.out) != 0 || study_make_folder(runs_dir) != 0))
         return 1;
-    if (o.n_merge_dirs == 0 && run_sweep(&o, runs_dir) != 0) return 1;
-    if (o.shards > 1 && o.n_merge_dirs == 0) {
-        printf("shard %d/%d: run files in %s; build the report with --merge\n", o.shard, o.shards,
-               runs_dir);
-        return 0;
-    }
-    if (o.n_merge_dirs > 0)
-        status = write_report(&o, o.merge_dirs, o.n_merge_dirs, 1, 0.0);
-    else
-        status = write_report(&o, (char *[]){(char *)o.common.out}, 1, 0, report_seconds() - start);
-    if (status != 0) return 1;
+    status = run_sweep(&o, runs_dir);
+    if (status != 0) return status > 0 ? 0 : 1;
+    if (write_report(&o, runs_dir, o.common.n_merge_dirs, report_seconds() - start) != 0) return 1;
     printf("report: %s/REPORT.md\n", o.common.out);
     return 0;
 }

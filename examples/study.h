@@ -16,10 +16,15 @@
 
 /* ---- command line --------------------------------------------------------- */
 
-/* The options every example has; the defaults are the example's. */
+/* The options every example has; the defaults are the example's. The last
+   four choose what a run does with the study's units (see study_run_units). */
 typedef struct study_options {
     const char *data, *out;
     int seed, jobs, train_size, test_size, epochs;
+    int shard, shards;  /* --shard I/N: units I-1, I-1+N, ... of the study (1/1: all) */
+    char **merge_dirs;  /* --merge DIR...: no training, the units saved in these folders */
+    int n_merge_dirs;
+    int list;           /* --list: print the units, one per line, and stop */
 } study_options;
 
 /* Looks at argv[*i], an option of the example's own: 1 when it was one (its
@@ -35,8 +40,8 @@ int study_has_flag(int argc, char **argv, const char *flag);
 /* With --help or -h anywhere: prints usage and returns 1. */
 int study_help(int argc, char **argv, const char *usage);
 /* Every argument after argv[0]: --quick, --data, --out, --seed, --jobs,
-   --train-size (or --train), --test-size (or --test) and --epochs into
-   common, the rest through own(argc, argv, &i, options). 0, or -1 after
+   --train-size (or --train), --test-size (or --test), --epochs, --shard,
+   --merge and --list into common, the rest through own(argc, argv, &i, options). 0, or -1 after
    printing what was wrong (an unknown option among it). */
 int study_parse_options(int argc, char **argv, study_options *common, study_option_fn own,
                         void *options);
@@ -164,6 +169,64 @@ typedef int (*study_task_fn)(int task, void *context, void *result);
 int study_run_tasks(const int *tasks, int count, int jobs, study_task_fn task, void *context,
                     void *results, size_t result_size, report_progress *bar);
 
+/* ---- a study's units: --list, --shard and --merge ------------------------- */
+
+/* A study is a list of independent units (one training each), each known by
+   a name and made only from the study's settings and --seed. Each unit's
+   result is saved in OUT/units/NAME.unit after the settings that made it,
+   so the shards of a study can run anywhere and be merged into the report
+   of one run, bit for bit. */
+
+enum { STUDY_SETTINGS_SIZE = 4096 };
+
+/* A file name for unit k, unique within the study. */
+typedef void (*study_unit_name_fn)(int unit, void *context, char *name, size_t size);
+
+typedef struct study_units {
+    int count;               /* units in the study */
+    const int *order;        /* the order to start them in (say, the longest first); NULL: 0, 1, ... */
+    study_task_fn run;       /* trains unit k: run(k, context, its result) */
+    study_unit_name_fn name;
+    void *context;           /* for both */
+    void *results;           /* count results of result_size bytes: unit k's at k * result_size */
+    size_t result_size;      /* plain data, no pointers (it goes through a file) */
+    const char *files;       /* the subfolder of --out the units leave files in, which --merge
+                                copies from every folder; NULL: none */
+    const char *label;       /* a progress line with this label as units finish; NULL: none */
+    char settings[STUDY_SETTINGS_SIZE]; /* "name=value" lines, see study_units_setting */
+} study_units;
+
+/* Records a setting that changes the units' numbers (a printf format for
+   its value). Merging refuses units saved under other settings. */
+void study_units_setting(study_units *u, const char *name, const char *format, ...);
+/* A list of numbers as one setting, "0,0.005,0.01". */
+void study_units_list_setting(study_units *u, const char *name, const double *values, int n);
+
+/* A unit name made from a label: lower-case letters and digits, every run
+   of anything else one '_' ("Method 1, X=Y=Z=1/3" -> "method_1_x_y_z_1_3"). */
+void study_unit_name_from(const char *label, char *name, size_t size);
+
+/* The --help lines of --shard, --merge and --list. */
+#define STUDY_UNITS_USAGE                                                                        \
+    "  --shard I/N        train only units I, I+N, I+2N, ... (I from 1) and save them in\n"   \
+    "                     OUT/units; --list shows the units\n"                                \
+    "  --merge DIR...     no training: the report from the units saved in every DIR (give\n"  \
+    "                     the shards' options; units made with other settings are refused)\n" \
+    "  --list             print the study's units, one per line, and stop\n"
+
+/* Does with the units what the options ask, after adding the common
+   settings (--seed, --epochs, --train-size, --test-size):
+   --list         prints every unit's name, one per line; returns 1.
+   --merge DIR... reads every unit's result from the first DIR that has it
+                  (refusing units saved under other settings, naming the
+                  setting), copies the units' files into --out; returns 0.
+   --shard I/N    trains units I-1, I-1+N, ... of the order, --jobs at a
+                  time, and saves them; returns 1 when N > 1, else reads them
+                  all back and returns 0.
+   0: u->results holds every unit's result, write the report; 1: nothing
+   more to do; -1: failed, after saying why. */
+int study_run_units(const study_options *o, study_units *u);
+
 /* ---- reading CSV files back ------------------------------------------------- */
 
 /* A CSV file of numbers under one header line: values[row * columns + column];
@@ -216,6 +279,7 @@ const char *study_verdict(int reproduced);
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -223,7 +287,9 @@ const char *study_verdict(int reproduced);
 #include <unistd.h>
 #endif
 #if defined(_POSIX_VERSION) && _POSIX_VERSION >= 200112L
+#include <dirent.h>
 #include <sys/select.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #define STUDY_HAVE_FORK 1
@@ -240,6 +306,7 @@ void study_defaults(study_options *o, const char *out, int epochs, int train_siz
     o->epochs = epochs;
     o->train_size = train_size;
     o->test_size = test_size;
+    o->shard = o->shards = 1;
 }
 
 int study_has_flag(int argc, char **argv, const char *flag)
@@ -265,10 +332,39 @@ static int study__int_option2(int argc, char **argv, int *i, const char *name, c
     return found != 0 ? found : study_int_option(argc, argv, i, other, 1, max, out);
 }
 
+/* --shard I/N with 1 <= I <= N. */
+static int study__shard_option(int argc, char **argv, int *i, study_options *o)
+{
+    const char *text = NULL;
+    char extra;
+    int found = study_option_value(argc, argv, i, "--shard", &text);
+    if (found <= 0) return found;
+    if (sscanf(text, "%d/%d%c", &o->shard, &o->shards, &extra) == 2 && o->shards >= 1 &&
+        o->shard >= 1 && o->shard <= o->shards)
+        return 1;
+    fprintf(stderr, "--shard: '%s' is not I/N with 1 <= I <= N\n", text);
+    return -1;
+}
+
+/* --merge takes the arguments after it up to the next option. */
+static int study__merge_option(int argc, char **argv, int *i, study_options *o)
+{
+    if (strcmp(argv[*i], "--merge") != 0) return 0;
+    o->merge_dirs = argv + *i + 1;
+    o->n_merge_dirs = 0;
+    while (*i + 1 < argc && strncmp(argv[*i + 1], "--", 2) != 0) ++*i, o->n_merge_dirs++;
+    if (o->n_merge_dirs > 0) return 1;
+    fprintf(stderr, "--merge needs at least one folder\n");
+    return -1;
+}
+
 static int study__common_option(int argc, char **argv, int *i, study_options *o)
 {
     int found;
     if (strcmp(argv[*i], "--quick") == 0) return 1; /* the defaults have been chosen */
+    if (strcmp(argv[*i], "--list") == 0) return o->list = 1;
+    if ((found = study__shard_option(argc, argv, i, o)) != 0) return found;
+    if ((found = study__merge_option(argc, argv, i, o)) != 0) return found;
     if ((found = study_option_value(argc, argv, i, "--data", &o->data)) != 0) return found;
     if ((found = study_option_value(argc, argv, i, "--out", &o->out)) != 0) return found;
     if ((found = study_int_option(argc, argv, i, "--seed", 0, 2147483647L, &o->seed)) != 0) return found;
@@ -920,6 +1016,309 @@ int study_result_read(const char *dir, const char *name, study_result *result)
         result->final[i] = study_table_get(&result->table, last, column);
     }
     result->table.rows--; /* the summary row is not part of the trajectory */
+    return 0;
+}
+
+/* ---- a study's units: --list, --shard and --merge ------------------------- */
+
+static const char study__unit_magic[] = "relunet study unit";
+
+void study_units_setting(study_units *u, const char *name, const char *format, ...)
+{
+    size_t used = strlen(u->settings);
+    va_list args;
+    if (used + strlen(name) + 3 >= sizeof u->settings) return;
+    used += (size_t)snprintf(u->settings + used, sizeof u->settings - used, "%s=", name);
+    va_start(args, format);
+    vsnprintf(u->settings + used, sizeof u->settings - used, format, args);
+    va_end(args);
+    used = strlen(u->settings);
+    if (used + 1 < sizeof u->settings) strcat(u->settings, "\n");
+}
+
+void study_units_list_setting(study_units *u, const char *name, const double *values, int n)
+{
+    char text[STUDY_SETTINGS_SIZE / 2] = "";
+    int i;
+    for (i = 0; i < n; i++)
+        snprintf(text + strlen(text), sizeof text - strlen(text), "%s%.15g", i ? "," : "", values[i]);
+    study_units_setting(u, name, "%s", text);
+}
+
+void study_unit_name_from(const char *label, char *name, size_t size)
+{
+    size_t n = 0;
+    for (; *label && n + 1 < size; label++) {
+        unsigned char c = (unsigned char)*label;
+        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) name[n++] = (char)c;
+        else if (c >= 'A' && c <= 'Z') name[n++] = (char)(c - 'A' + 'a');
+        else if (n > 0 && name[n - 1] != '_') name[n++] = '_';
+    }
+    if (n > 0 && name[n - 1] == '_') n--;
+    if (size > 0) name[n] = '\0';
+}
+
+/* The value of `name` in settings ("name=value" lines) into value; 0 when
+   it is not there. */
+static int study__setting_value(const char *settings, const char *name, char *value, size_t size)
+{
+    size_t n = strlen(name);
+    const char *line;
+    for (line = settings; *line; line += strcspn(line, "\n") + (line[strcspn(line, "\n")] == '\n')) {
+        if (strncmp(line, name, n) == 0 && line[n] == '=') {
+            size_t length = strcspn(line + n + 1, "\n");
+            if (length >= size) length = size - 1;
+            memcpy(value, line + n + 1, length);
+            value[length] = '\0';
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* 0 when two settings texts name the same settings with the same values;
+   else -1 after saying which setting differs in which file. */
+static int study__same_settings(const char *path, const char *theirs, const char *ours)
+{
+    const char *texts[2] = {ours, theirs}, *line;
+    int t;
+    for (t = 0; t < 2; t++) {
+        for (line = texts[t]; *line; line += strcspn(line, "\n") + (line[strcspn(line, "\n")] == '\n')) {
+            char name[128], mine[512], other[512];
+            size_t n = strcspn(line, "=\n");
+            if (n >= sizeof name) n = sizeof name - 1;
+            memcpy(name, line, n);
+            name[n] = '\0';
+            if (!study__setting_value(ours, name, mine, sizeof mine)) snprintf(mine, sizeof mine, "(none)");
+            if (!study__setting_value(theirs, name, other, sizeof other))
+                snprintf(other, sizeof other, "(none)");
+            if (strcmp(mine, other) != 0) {
+                fprintf(stderr,
+                        "%s was made with %s=%s, but this run has %s=%s: merge with the options "
+                        "the shards were run with\n",
+                        path, name, other, name, mine);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* dir/units and the unit's file name in it. */
+static void study__unit_file(char *folder, char *name, size_t size, const char *dir, const study_units *u,
+                             int unit)
+{
+    snprintf(folder, size, "%s/units", dir);
+    u->name(unit, u->context, name, size - 8);
+    strcat(name, ".unit");
+}
+
+/* Writes unit's result after the settings (whole or not at all, as every
+   file of report_fopen). 0 or -1. */
+static int study__unit_save(const char *dir, const study_units *u, int unit, const void *result)
+{
+    char folder[1100], name[256];
+    FILE *f;
+    int failed;
+    study__unit_file(folder, name, sizeof name, dir, u, unit);
+    if ((f = report_fopen(folder, name, "wb")) == NULL) {
+        fprintf(stderr, "cannot write %s/%s\n", folder, name);
+        return -1;
+    }
+    failed = fprintf(f, "%s\n%sresult=%lu\n", study__unit_magic, u->settings,
+                     (unsigned long)u->result_size) < 0;
+    failed |= fwrite(result, 1, u->result_size, f) != u->result_size;
+    if ((report_fclose(f) != 0) | failed) {
+        fprintf(stderr, "cannot write %s/%s\n", folder, name);
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads unit's result from dir/units: 0, 1 when dir has no such unit, -1
+   after saying what is wrong with the file (other settings among it). */
+static int study__unit_load(const char *dir, const study_units *u, int unit, void *result)
+{
+    char folder[1100], name[256], path[1400], *line = NULL, *settings = NULL;
+    size_t line_size = 0, length = 0;
+    FILE *f;
+    int status = -1;
+    study__unit_file(folder, name, sizeof name, dir, u, unit);
+    snprintf(path, sizeof path, "%s/%s", folder, name);
+    if ((f = fopen(path, "rb")) == NULL) return 1;
+    settings = (char *)calloc(STUDY_SETTINGS_SIZE, 1);
+    if (settings && study__line(f, &line, &line_size) && strcmp(line, study__unit_magic) == 0) {
+        while (study__line(f, &line, &line_size) && strncmp(line, "result=", 7) != 0) {
+            if (length + strlen(line) + 2 > STUDY_SETTINGS_SIZE) break;
+            strcat(strcat(settings + length, line), "\n");
+            length += strlen(line) + 1;
+        }
+        if (line && strncmp(line, "result=", 7) == 0) {
+            char size[32];
+            snprintf(size, sizeof size, "%lu", (unsigned long)u->result_size);
+            if (study__same_settings(path, settings, u->settings) != 0) {
+                status = -2; /* said */
+            } else if (strcmp(line + 7, size) == 0 &&
+                       fread(result, 1, u->result_size, f) == u->result_size && fgetc(f) == EOF) {
+                status = 0;
+            }
+        }
+    }
+    if (status == -1) fprintf(stderr, "%s is not a whole unit of this program's study\n", path);
+    free(line);
+    free(settings);
+    fclose(f);
+    return status < 0 ? -1 : 0;
+}
+
+/* Every unit from the first of dirs that has it; 0 or -1 after saying why. */
+static int study__units_load(char **dirs, int n_dirs, const study_units *u)
+{
+    int unit, d;
+    for (unit = 0; unit < u->count; unit++) {
+        char scrap[1], *result = u->results ? (char *)u->results + (size_t)unit * u->result_size : scrap;
+        int status = 1;
+        for (d = 0; d < n_dirs && status == 1; d++) status = study__unit_load(dirs[d], u, unit, result);
+        if (status == 1) {
+            char name[256];
+            u->name(unit, u->context, name, sizeof name);
+            fprintf(stderr, "unit %s is in none of the folders' units/ (is a shard missing?)\n", name);
+        }
+        if (status != 0) return -1;
+    }
+    return 0;
+}
+
+#ifdef STUDY_HAVE_FORK
+/* Copies from/name to to/name unless both are the same file. 0 or -1. */
+static int study__copy_file(const char *from, const char *to, const char *name)
+{
+    char source[1200], target[1200], buffer[65536];
+    struct stat a, b;
+    FILE *in, *out;
+    size_t n;
+    int failed = 0;
+    snprintf(source, sizeof source, "%s/%s", from, name);
+    snprintf(target, sizeof target, "%s/%s", to, name);
+    if (stat(source, &a) != 0 || !S_ISREG(a.st_mode)) return 0;
+    if (stat(target, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) return 0;
+    if ((in = fopen(source, "rb")) == NULL) return -1;
+    if ((out = report_fopen(to, name, "wb")) == NULL) {
+        fclose(in);
+        return -1;
+    }
+    while ((n = fread(buffer, 1, sizeof buffer, in)) > 0) failed |= fwrite(buffer, 1, n, out) != n;
+    failed |= ferror(in) != 0;
+    fclose(in);
+    return (report_fclose(out) != 0) | failed ? -1 : 0;
+}
+
+/* Every file of dir/sub into out/sub. */
+static int study__copy_folder(const char *dir, const char *out, const char *sub)
+{
+    char from[1100], to[1100];
+    DIR *listing;
+    struct dirent *entry;
+    int failed = 0;
+    snprintf(from, sizeof from, "%s/%s", dir, sub);
+    snprintf(to, sizeof to, "%s/%s", out, sub);
+    if ((listing = opendir(from)) == NULL) return 0; /* a shard without files */
+    while (!failed && (entry = readdir(listing)) != NULL)
+        if (entry->d_name[0] != '.' && !strstr(entry->d_name, ".tmp")) /* not half-written ones */
+            failed = study__copy_file(from, to, entry->d_name);
+    closedir(listing);
+    if (failed) fprintf(stderr, "cannot copy the files of %s into %s\n", from, to);
+    return failed ? -1 : 0;
+}
+#else
+static int study__copy_folder(const char *dir, const char *out, const char *sub)
+{
+    fprintf(stderr, "merging %s/%s: copying folders needs a POSIX system; copy it into %s/%s\n", dir,
+            sub, out, sub);
+    return -1;
+}
+#endif
+
+/* What a unit's training needs: the units and where to save them. */
+typedef struct study__unit_run {
+    const study_units *units;
+    const char *out;
+} study__unit_run;
+
+/* A study_task_fn: trains the unit and saves it (in the child that ran it). */
+static int study__run_unit(int unit, void *context, void *unused)
+{
+    const study__unit_run *r = (const study__unit_run *)context;
+    void *result = calloc(1, r->units->result_size ? r->units->result_size : 1);
+    int status = result ? r->units->run(unit, r->units->context, result) : -1;
+    (void)unused;
+    if (status == 0) status = study__unit_save(r->out, r->units, unit, result);
+    free(result);
+    return status;
+}
+
+/* Trains this shard's units and saves them in out/units. 0 or -1. */
+static int study__units_train(const study_options *o, const study_units *u)
+{
+    study__unit_run context;
+    report_progress bar;
+    char folder[1100];
+    int *mine = (int *)malloc((size_t)u->count * sizeof *mine), count = 0, k, failed;
+    snprintf(folder, sizeof folder, "%s/units", o->out);
+    if (!mine || study_make_folder(folder) != 0) {
+        free(mine);
+        return -1;
+    }
+    for (k = o->shard - 1; k < u->count; k += o->shards) mine[count++] = u->order ? u->order[k] : k;
+    context.units = u;
+    context.out = o->out;
+    if (u->label) {
+        report_progress_begin(&bar, u->label, count);
+        bar.tty = 0; /* the units print their own progress */
+    }
+    failed = study_run_tasks(mine, count, o->jobs, study__run_unit, &context, NULL, 0,
+                             u->label ? &bar : NULL);
+    if (u->label) report_progress_end(&bar);
+    if (failed) fprintf(stderr, "%d of %d units failed\n", failed, count);
+    free(mine);
+    return failed ? -1 : 0;
+}
+
+int study_run_units(const study_options *o, study_units *u)
+{
+    char settings[STUDY_SETTINGS_SIZE], name[256], *out = (char *)o->out;
+    int unit, d;
+    snprintf(settings, sizeof settings, "%s", u->settings);
+    u->settings[0] = '\0';
+    study_units_setting(u, "seed", "%d", o->seed);
+    study_units_setting(u, "epochs", "%d", o->epochs);
+    study_units_setting(u, "train_size", "%d", o->train_size);
+    study_units_setting(u, "test_size", "%d", o->test_size);
+    if (strlen(u->settings) + strlen(settings) < sizeof u->settings) strcat(u->settings, settings);
+    if (o->list) {
+        for (unit = 0; unit < u->count; unit++) {
+            u->name(u->order ? u->order[unit] : unit, u->context, name, sizeof name);
+            printf("%s\n", name);
+        }
+        return 1;
+    }
+    if (o->n_merge_dirs == 0) {
+        if (study__units_train(o, u) != 0) return -1;
+        if (o->shards > 1) {
+            printf("shard %d/%d: its units are in %s/units; build the report with --merge\n", o->shard,
+                   o->shards, o->out);
+            return 1;
+        }
+        return study__units_load(&out, 1, u);
+    }
+    if (study__units_load(o->merge_dirs, o->n_merge_dirs, u) != 0) return -1;
+    if (u->files) {
+        char folder[1100];
+        snprintf(folder, sizeof folder, "%s/%s", o->out, u->files);
+        if (study_make_folder(folder) != 0) return -1;
+        for (d = 0; d < o->n_merge_dirs; d++)
+            if (study__copy_folder(o->merge_dirs[d], o->out, u->files) != 0) return -1;
+    }
     return 0;
 }
 

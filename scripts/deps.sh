@@ -20,7 +20,7 @@
 # and fails.
 set -eu
 
-GROUPS_ALL="build data check fuzz cross windows install firmware reference torch fresh-root"
+GROUPS_ALL="build data check fuzz cross windows install firmware reference torch fresh-root slurm"
 
 # The cross targets of make test-cross: their compiler, their C library (for
 # static linking) and their user-mode emulator.
@@ -62,6 +62,8 @@ group_packages() {
     reference) echo "python3-sklearn:/usr/lib/python3/dist-packages/sklearn/__init__.py" ;;
     torch) echo "python3-torch:/usr/lib/python3/dist-packages/torch/__init__.py" ;;
     fresh-root) echo "debootstrap:/usr/sbin/debootstrap" ;;
+    slurm) echo "slurm-wlm:/usr/sbin/slurmctld slurm-wlm:/usr/sbin/slurmd slurm-wlm:/usr/bin/sbatch" \
+                "munge:/usr/sbin/munged parallel:/usr/bin/parallel" ;;
     esac
 }
 

@@ -2,9 +2,10 @@
  * relu_alpha_sweep and conv_linearization; the CIFAR-10 ones,
  * adaptive_mixtures and prelu_study) and checks what they write: REPORT.md
  * with every section, every SVG it embeds present and well-formed, CSV files
- * with the rows they should have; that a sweep split into shards and merged
- * gives the same numbers as one run; and that bad input and missing data
- * fail clearly.
+ * with the rows they should have; that every example split into 3 shards
+ * and merged writes the CSV files of one run, bit for bit, and refuses to
+ * merge shards made with other settings; and that bad input and missing
+ * data fail clearly.
  *
  * The example programs are looked for beside this test's binary (the
  * Makefile builds them into the same folder). Needs Fashion-MNIST (make test
@@ -17,6 +18,7 @@
 #include "harness.h"
 #include "xmlcheck.h"
 
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,23 +130,72 @@ static int csv_rows(const char *dir, const char *name, int columns)
     return rows < 0 ? -1 : rows;
 }
 
-/* The text of a CSV file with the last `drop` cells of every row cut off
-   (the timing columns, which differ between runs). */
-static char *csv_without_last(const char *dir, const char *name, int drop)
+/* The text of a CSV file without its timing columns (those whose name has
+   "second" in it: they differ between runs); NULL when it is missing.
+   Commas in quoted cells do not count. */
+static char *csv_without_timing(const char *dir, const char *name)
 {
     char *text = slurp(dir, name), *in, *out;
+    unsigned long long drop = 0; /* bit c: column c is dropped */
+    int line;
     if (!text) return NULL;
-    for (in = out = text; *in;) {
-        size_t n = strcspn(in, "\n"), keep = n;
-        int cut = 0;
-        while (keep > 0 && cut < drop) cut += in[--keep] == ',';
-        memmove(out, in, keep);
-        out += keep;
-        *out++ = '\n';
-        in += n + (in[n] == '\n');
+    for (in = out = text, line = 0; *in; line++) {
+        int column = 0, kept = 0, quoted = 0;
+        char *cell = in;
+        for (;; in++) {
+            size_t n = (size_t)(in - cell);
+            int end = *in == '\0' || *in == '\n';
+            if (!end && (*in != ',' || quoted)) {
+                quoted ^= *in == '"';
+                continue;
+            }
+            if (line == 0 && column < 64) {
+                char header[128];
+                snprintf(header, sizeof header, "%.*s", (int)(n < 127 ? n : 127), cell);
+                if (strstr(header, "second")) drop |= 1ull << column;
+            }
+            if (column >= 64 || !(drop >> column & 1)) {
+                if (kept++ > 0) *out++ = ',';
+                memmove(out, cell, n);
+                out += n;
+            }
+            column++;
+            if (end) break;
+            cell = in + 1;
+        }
+        if (*in) *out++ = *in++; /* the line break */
     }
     *out = '\0';
     return text;
+}
+
+/* 1 when every CSV file in whole/sub (sub "": whole itself) is in merged/sub
+   with the same text but for the timing columns. */
+static int same_csv_files(const char *whole, const char *merged, const char *sub)
+{
+    char from[256], to[256];
+    DIR *listing;
+    struct dirent *entry;
+    int same = 1, files = 0;
+    snprintf(from, sizeof from, "%s/%s", whole, sub);
+    snprintf(to, sizeof to, "%s/%s", merged, sub);
+    if ((listing = opendir(from)) == NULL) return 0;
+    while ((entry = readdir(listing)) != NULL) {
+        size_t n = strlen(entry->d_name);
+        char *a, *b;
+        if (n < 4 || strcmp(entry->d_name + n - 4, ".csv") != 0) continue;
+        a = csv_without_timing(from, entry->d_name);
+        b = csv_without_timing(to, entry->d_name);
+        if (!a || !b || strcmp(a, b) != 0) {
+            fprintf(stderr, "%s/%s differs from %s/%s\n", to, entry->d_name, from, entry->d_name);
+            same = 0;
+        }
+        files++;
+        free(a);
+        free(b);
+    }
+    closedir(listing);
+    return same && files > 0;
 }
 
 static const char *const sweep_headings[] = {"# ReLU_alpha lambda sweep",
@@ -172,36 +223,56 @@ static void test_sweep_quick(void)
     CHECK(csv_rows(out, "runs/lambda_0.02_run_2.csv", 15) >= 3); /* initial, final, summary */
 }
 
-/* Two shards merged give the numbers of the single run (test_sweep_quick's). */
+/* 1 when dir/name's text has every one of the words. */
+static int log_says(const char *dir, const char *name, const char *word1, const char *word2)
+{
+    char *text = slurp(dir, name);
+    int says = text && strstr(text, word1) && strstr(text, word2);
+    if (!says) fprintf(stderr, "%s/%s does not say '%s' and '%s'\n", dir, name, word1, word2);
+    free(text);
+    return says;
+}
+
+/* An example's --quick (with args) split into 3 shards and merged writes
+   the CSV files of its whole run (already in whole, made with --jobs 2),
+   the same text but for the timings, also in the subfolder `files` its
+   units leave files in (or NULL); --list names as many units as the shards
+   saved; a merge without one shard, or with another --seed, is refused. */
+static void check_shards_merge(const char *program, const char *args, const char *whole, const char *files)
+{
+    char base[160], command[1024];
+    int i;
+    snprintf(base, sizeof base, "%s/%s_shards", test_dir, program);
+    snprintf(command, sizeof command, "'%s/%s' --quick %s", bin_dir, program, args);
+    CHECK(run("mkdir -p '%s'", base) == 0);
+    for (i = 1; i <= 3; i++)
+        CHECK(run("%s --jobs 1 --shard %d/3 --out '%s/%d' > '%s/%d.log' 2>&1", command, i, base, i, base, i) ==
+              0);
+    CHECK(slurp(base, "1/REPORT.md") == NULL); /* a shard alone writes no report */
+    CHECK(run("test $(%s --list | wc -l) -eq $(ls '%s'/[123]/units/*.unit | wc -l)", command, base) == 0);
+    CHECK(run("%s --out '%s/part' --merge '%s/1' '%s/3' > '%s/part.log' 2>&1", command, base, base, base,
+              base) == 1);
+    CHECK(log_says(base, "part.log", "is a shard missing", "units/"));
+    CHECK(run("%s --seed 7 --out '%s/other' --merge '%s/1' '%s/2' '%s/3' > '%s/other.log' 2>&1", command,
+              base, base, base, base, base) == 1);
+    CHECK(log_says(base, "other.log", "seed=1", "seed=7"));
+    CHECK(run("%s --out '%s/merged' --merge '%s/1' '%s/2' '%s/3' > '%s/merged.log' 2>&1", command, base,
+              base, base, base, base) == 0);
+    snprintf(base + strlen(base), sizeof base - strlen(base), "/merged");
+    CHECK(same_csv_files(whole, base, ""));
+    if (files) CHECK(same_csv_files(whole, base, files));
+}
+
 static void test_sweep_shards_merge(void)
 {
-    char whole[128], merged[128];
-    char *a, *b;
-    int i;
+    char whole[128];
     snprintf(whole, sizeof whole, "%s/sweep", test_dir);
-    snprintf(merged, sizeof merged, "%s/merged", test_dir);
-    for (i = 1; i <= 2; i++)
-        CHECK(run("'%s/relu_alpha_sweep' --quick --jobs 1 --shard %d/2 --out '%s/shard%d' > "
-                  "'%s/shard%d.log' 2>&1",
-                  bin_dir, i, test_dir, i, test_dir, i) == 0);
-    /* a shard alone has half the runs: no report */
-    CHECK(csv_rows(test_dir, "shard1/runs/lambda_0_run_1.csv", 15) >= 3);
-    CHECK(csv_rows(test_dir, "shard1/runs/lambda_0_run_2.csv", 15) < 0);
-    CHECK(run("'%s/relu_alpha_sweep' --quick --merge '%s/shard1' > /dev/null 2>&1", bin_dir, test_dir) !=
-          0);
-    CHECK(run("'%s/relu_alpha_sweep' --quick --out '%s' --merge '%s/shard1' '%s/shard2' > '%s.log' 2>&1",
-              bin_dir, merged, test_dir, test_dir, merged) == 0);
-    CHECK(check_report(merged, sweep_headings, 9) == 7);
-    a = csv_without_last(whole, "final_alphas.csv", 2);
-    b = csv_without_last(merged, "final_alphas.csv", 2);
-    CHECK(a && b && strcmp(a, b) == 0);
-    free(a);
-    free(b);
-    a = slurp(whole, "per_lambda.csv");
-    b = slurp(merged, "per_lambda.csv");
-    CHECK(a && b && strcmp(a, b) == 0);
-    free(a);
-    free(b);
+    check_shards_merge("relu_alpha_sweep", "", whole, "runs");
+    /* a setting of the example's own is named too */
+    CHECK(run("'%s/relu_alpha_sweep' --quick --lambdas 0,0.02 --out '%s/lambdas' --merge "
+              "'%s/relu_alpha_sweep_shards/1' > '%s/lambdas.log' 2>&1",
+              bin_dir, test_dir, test_dir, test_dir) == 1);
+    CHECK(log_says(test_dir, "lambdas.log", "lambdas=0,0.02,0.05", "lambdas=0,0.02:"));
 }
 
 /* Missing data says where to get it; bad options exit 2, for every example. */
@@ -255,6 +326,7 @@ static void test_conv_quick(void)
     CHECK(csv_rows(out, "models/linear.csv", 15) >= 3);
     CHECK(csv_rows(out, "models/lambda_0.5_2_epochs.csv", 15) >= 3);
     CHECK(csv_rows(out, "alpha_pull.csv", 8) == 2); /* lambda 0.5 for 1 and 2 epochs */
+    check_shards_merge("conv_linearization", "", out, "models");
 }
 
 /* ---- the CIFAR-10 examples ------------------------------------------------ */
@@ -305,11 +377,19 @@ static int write_synthetic_cifar(const char *dir)
     return fclose(meta) == 0 && !failed ? 0 : -1;
 }
 
+/* --data for the synthetic set. */
+static const char *cifar_data(void)
+{
+    static char option[256];
+    snprintf(option, sizeof option, "--data '%s/cifar-10-batches-bin'", cifar_dir);
+    return option;
+}
+
 /* Runs an example with --quick on the synthetic set; 1 when it exits 0. */
 static int run_cifar_quick(const char *program, const char *out)
 {
-    return run("'%s/%s' --quick --jobs 2 --data '%s/cifar-10-batches-bin' --out '%s' > '%s.log' 2>&1",
-               bin_dir, program, cifar_dir, out, out) == 0;
+    return run("'%s/%s' --quick --jobs 2 %s --out '%s' > '%s.log' 2>&1", bin_dir, program, cifar_data(),
+               out, out) == 0;
 }
 
 static void test_mixtures_quick(void)
@@ -326,6 +406,7 @@ static void test_mixtures_quick(void)
     CHECK(csv_rows(out, "results.csv", 8) == 12);        /* 8 activations, 4 retrainings */
     CHECK(csv_rows(out, "curves.csv", 6) == 12 * 2);     /* every run, 2 epochs */
     CHECK(csv_rows(out, "xyz.csv", 5) == 6 * 3);         /* 6 mixture runs, 3 layers */
+    check_shards_merge("adaptive_mixtures", cifar_data(), out, NULL);
 }
 
 static void test_prelu_quick(void)
@@ -341,6 +422,7 @@ static void test_prelu_quick(void)
     CHECK(csv_rows(out, "errors.csv", 7) == 5);
     CHECK(csv_rows(out, "slopes.csv", 4) == 7); /* 6 conv layers and fc1 */
     CHECK(csv_rows(out, "deep_init.csv", 3) >= 2);
+    check_shards_merge("prelu_study", cifar_data(), out, NULL);
 }
 
 static void test_rai_quick(void)
@@ -355,11 +437,25 @@ static void test_rai_quick(void)
     CHECK(csv_rows(out, "results.csv", 10) == 4); /* 4 experiments, 1 run */
     CHECK(csv_rows(out, "losses.csv", 8) > 4);
     CHECK(csv_rows(out, "landscapes.csv", 5) == 4 * 100 * 100); /* 4 runs on the 100 x 100 grid */
+    check_shards_merge("rai_moons", "", out, NULL);
+}
+
+/* tests/slurm.sh borrows two pieces: "--write-cifar DIR" writes the
+   synthetic CIFAR-10 into DIR, "--same-csv WHOLE MERGED [SUB]" exits 0 when
+   the CSV files agree as check_shards_merge wants them to. */
+static int helper_mode(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "--write-cifar") == 0) return write_synthetic_cifar(argv[2]) != 0;
+    if ((argc == 4 || argc == 5) && strcmp(argv[1], "--same-csv") == 0)
+        return !same_csv_files(argv[2], argv[3], argc == 5 ? argv[4] : "");
+    fprintf(stderr, "usage: test_examples [--write-cifar DIR | --same-csv WHOLE MERGED [SUB]]\n");
+    return 2;
 }
 
 int main(int argc, char **argv)
 {
     const char *slash = argc > 0 ? strrchr(argv[0], '/') : NULL;
+    if (argc > 1) return helper_mode(argc, argv);
     snprintf(bin_dir, sizeof bin_dir, "%.*s", slash ? (int)(slash - argv[0]) : 1, slash ? argv[0] : ".");
     snprintf(test_dir, sizeof test_dir, "/tmp/relunet_examples_XXXXXX");
     if (!mkdtemp(test_dir)) {
