@@ -2368,6 +2368,16 @@ enum { RN__SUM_BLOCK = 1024 };
 #define RN__CURVE_ENTRIES(isa) rn__exp_values_##isa, rn__tanh_values_##isa, rn__sigmoid_values_##isa
 
 #ifdef RN__X86
+/* GCC 12's AVX-512 intrinsics pass _mm512_undefined_ps() and its kin, which
+   it defines as a self-initialised variable, and compiled as C++ it warns
+   about them inside its own header (-Wuninitialized); GCC 13 does not. */
+#if defined(__cplusplus) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
+#define RN__QUIET_GCC12_AVX512 1
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 /* SSE2 (4 x 8): no fused multiply-add before AVX2. */
 static __attribute__((target("sse2"))) __m128 rn__if_positive_sse2(__m128 x, __m128 a, __m128 b)
 {
@@ -2441,17 +2451,7 @@ RN__MICRO_KERNEL(avx2, __attribute__((target("avx2,fma"))), RN__ROWS6, 6, RN__AV
 RN__ELEMENTWISE_KERNELS(avx2, __attribute__((target("avx2,fma"))), RN__AVX2)
 RN__CURVE_KERNELS(avx2, __attribute__((target("avx2,fma"))), RN__AVX2)
 
-/* AVX-512 (8 x 32: sixteen of the 32 registers accumulate). The sum goes
-   through memory: GCC 12's own definitions of _mm512_reduce_add_ps and of
-   every 512-to-256-bit extract warn (-Wmaybe-uninitialized, inside the
-   compiler's header) when this file is compiled as C++. */
-static __attribute__((target("avx512f"))) float rn__sum_avx512(__m512 v)
-{
-    float lanes[16];
-    _mm512_storeu_ps(lanes, v);
-    return rn__sum_avx2(_mm256_add_ps(_mm256_loadu_ps(lanes), _mm256_loadu_ps(lanes + 8)));
-}
-
+/* AVX-512 (8 x 32: sixteen of the 32 registers accumulate). */
 #define RN__AVX512_TYPE __m512
 #define RN__AVX512_LANES 16
 #define RN__AVX512_LOAD(p) _mm512_loadu_ps(p)
@@ -2460,7 +2460,7 @@ static __attribute__((target("avx512f"))) float rn__sum_avx512(__m512 v)
 #define RN__AVX512_ADD(a, b) _mm512_add_ps(a, b)
 #define RN__AVX512_MUL(a, b) _mm512_mul_ps(a, b)
 #define RN__AVX512_MADD(acc, a, b) _mm512_fmadd_ps(a, b, acc)
-#define RN__AVX512_SUM(v) rn__sum_avx512(v)
+#define RN__AVX512_SUM(v) _mm512_reduce_add_ps(v)
 #define RN__AVX512_IF_POSITIVE(x, a, b)                                                             \
     _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ), b, a)
 #define RN__AVX512_SUB(a, b) _mm512_sub_ps(a, b)
@@ -2478,6 +2478,9 @@ static __attribute__((target("avx512f"))) float rn__sum_avx512(__m512 v)
 RN__MICRO_KERNEL(avx512, __attribute__((target("avx512f"))), RN__ROWS8, 8, RN__AVX512)
 RN__ELEMENTWISE_KERNELS(avx512, __attribute__((target("avx512f"))), RN__AVX512)
 RN__CURVE_KERNELS(avx512, __attribute__((target("avx512f"))), RN__AVX512)
+#ifdef RN__QUIET_GCC12_AVX512
+#pragma GCC diagnostic pop
+#endif
 #endif /* RN__X86 */
 
 #ifdef RN__NEON
@@ -2821,7 +2824,7 @@ static void rn__affine_curve(rn__curve_fn curve, const float *x, float *y, size_
     float a = p[0], b = p[1], c = p[2], d = p[3];
     size_t first, i;
     for (first = 0; first < n; first += RN__CURVE_BLOCK) {
-        size_t count = n - first < RN__CURVE_BLOCK ? n - first : RN__CURVE_BLOCK;
+        size_t count = n - first < (size_t)RN__CURVE_BLOCK ? n - first : (size_t)RN__CURVE_BLOCK;
         float *out = y + first;
         for (i = 0; i < count; i++) out[i] = a * x[first + i] + c;
         curve(out, out, count);
@@ -2933,7 +2936,7 @@ static void rn__mix_adaptive_forward(const float *x, float *y, size_t n, const f
     float t[RN__CURVE_BLOCK], s[RN__CURVE_BLOCK];
     size_t first, i;
     for (first = 0; first < n; first += RN__CURVE_BLOCK) {
-        size_t count = n - first < RN__CURVE_BLOCK ? n - first : RN__CURVE_BLOCK;
+        size_t count = n - first < (size_t)RN__CURVE_BLOCK ? n - first : (size_t)RN__CURVE_BLOCK;
         rn__mix_curves(x + first, count, a, c, t, s);
         for (i = 0; i < count; i++) {
             float u = a * x[first + i] + c, v = b * x[first + i] + d, r = u >= v ? u : v;
@@ -2951,7 +2954,7 @@ static void rn__mix_adaptive_backward(const float *x, const float *y, const floa
     size_t first, j;
     (void)y;
     for (first = 0; first < n; first += RN__CURVE_BLOCK) {
-        size_t count = n - first < RN__CURVE_BLOCK ? n - first : RN__CURVE_BLOCK;
+        size_t count = n - first < (size_t)RN__CURVE_BLOCK ? n - first : (size_t)RN__CURVE_BLOCK;
         rn__mix_curves(x + first, count, a, c, curve_t, curve_s);
         for (j = 0; j < count; j++) {
             size_t i = first + j;
@@ -2987,7 +2990,7 @@ static void rn__mix_fixed_forward(const float *x, float *y, size_t n, const floa
     float t[RN__CURVE_BLOCK], s[RN__CURVE_BLOCK];
     size_t first, j;
     for (first = 0; first < n; first += RN__CURVE_BLOCK) {
-        size_t count = n - first < RN__CURVE_BLOCK ? n - first : RN__CURVE_BLOCK;
+        size_t count = n - first < (size_t)RN__CURVE_BLOCK ? n - first : (size_t)RN__CURVE_BLOCK;
         const float *in = x + first;
         rn__mix_curves(in, count, 1.0f, 0.0f, t, s);
         for (j = 0; j < count; j++)
@@ -3004,7 +3007,7 @@ static void rn__mix_fixed_backward(const float *x, const float *y, const float *
     size_t first, j;
     (void)y;
     for (first = 0; first < n; first += RN__CURVE_BLOCK) {
-        size_t count = n - first < RN__CURVE_BLOCK ? n - first : RN__CURVE_BLOCK;
+        size_t count = n - first < (size_t)RN__CURVE_BLOCK ? n - first : (size_t)RN__CURVE_BLOCK;
         rn__mix_curves(x + first, count, 1.0f, 0.0f, curve_t, curve_s);
         for (j = 0; j < count; j++) {
             size_t i = first + j;
