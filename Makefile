@@ -16,6 +16,7 @@
 #   make fuzz          run every libFuzzer target for FUZZ_SECONDS (default 60)
 #   make test-s390x    the tests built for big-endian s390x, run under qemu-s390x
 #   make firmware-size the ReLU_alpha network for a Cortex-M4: flash, RAM, arena
+#   make test-firmware the same network run on emulated Cortex-M3/M4F/M7 boards
 #   make deps-check    every dependency group's proof files and what is missing
 #   make test-deps     the deps step on a fresh Debian root (debootstrap, root only)
 #   make test-slurm    every example's --quick as an sbatch --array on a one-node
@@ -58,7 +59,7 @@ CXX_FLAGS = -Wall -Wextra -pedantic -Werror $(CFLAGS) $(SANITIZE) $(INCLUDES)
 
 .PHONY: all test test-valgrind test-isa test-cross test-arm bench bench-compare fuzz examples demo deps \
         deps-check test-deps check-headers clean test-s390x firmware-size \
-        install uninstall test-install test-riscv64 test-slurm test-windows
+        install uninstall test-install test-riscv64 test-slurm test-firmware test-windows
 
 all: $(TESTS) $(EXAMPLES)
 
@@ -279,23 +280,33 @@ test-windows:
 	@echo "windows examples: rai_moons and relu_alpha_sweep --quick wrote their reports"
 
 # The ReLU_alpha study's network, exported with rn_net_export_c, in an
-# inference-only program for a Cortex-M4F with no heap.
+# inference-only program for a Cortex-M4F with no heap, built twice: as it
+# comes, and with RELUNET_NO_ERROR_STRINGS and NDEBUG (no printf or assert
+# messages linked). Prints the table README.md shows.
 FIRMWARE = build/firmware
 FIRMWARE_CFLAGS = -std=c99 -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os \
                   -ffunction-sections -fdata-sections -Wl,--gc-sections \
-                  --specs=nano.specs --specs=nosys.specs
+                  --specs=nano.specs --specs=nosys.specs -Wall -Wextra -I. -I$(FIRMWARE)
 firmware-size:
 	@sh scripts/deps.sh firmware
 	mkdir -p $(FIRMWARE)
 	cc $(WARNINGS) -O2 -I. firmware/export_relu_alpha.c -o $(FIRMWARE)/export_relu_alpha $(LDLIBS)
 	$(FIRMWARE)/export_relu_alpha $(FIRMWARE) $(MODEL)
-	arm-none-eabi-gcc $(FIRMWARE_CFLAGS) -Wall -Wextra -I. -I$(FIRMWARE) firmware/main.c \
-	    -o $(FIRMWARE)/relu_alpha.elf -lm
-	arm-none-eabi-size $(FIRMWARE)/relu_alpha.elf
-	@arm-none-eabi-nm -S -t d --size-sort $(FIRMWARE)/relu_alpha.elf | awk \
-	    '$$4 == "arena_memory" { printf "arena: %d bytes (RELU_ALPHA_ARENA_BYTES(1), in .bss)\n", $$2 + 0 } \
-	     $$4 ~ /^relu_alpha_.*_(weight|bias|alpha)$$/ { weights += $$2 + 0 } \
-	     END { printf "weights: %d bytes (const, in flash)\n", weights }'
+	arm-none-eabi-gcc $(FIRMWARE_CFLAGS) firmware/main.c -o $(FIRMWARE)/float.elf -lm
+	arm-none-eabi-gcc $(FIRMWARE_CFLAGS) -DRELUNET_NO_ERROR_STRINGS -DNDEBUG firmware/main.c \
+	    -o $(FIRMWARE)/float-no-error-strings.elf -lm
+	@sh firmware/size_table.sh $(FIRMWARE)/float.elf $(FIRMWARE)/float-no-error-strings.elf
+
+# The exported ReLU_alpha network run on QEMU's Cortex-M3 (MPS2 AN385),
+# Cortex-M4F (AN386) and Cortex-M7 (AN500) boards: bit-exact logits against
+# the desktop, instructions per inference, damaged models refused
+# (firmware/test_boards.sh).
+test-firmware:
+	@sh scripts/deps.sh firmware
+	mkdir -p $(FIRMWARE)/boards
+	cc $(WARNINGS) -O2 -I. firmware/export_relu_alpha.c -o $(FIRMWARE)/export_relu_alpha $(LDLIBS)
+	$(FIRMWARE)/export_relu_alpha $(FIRMWARE)/boards $(MODEL)
+	sh firmware/test_boards.sh $(FIRMWARE)/boards
 
 # make install PREFIX=... DESTDIR=...: both headers, a pkg-config file
 # (relunet.pc) and a CMake package (find_package(relunet), target

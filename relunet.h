@@ -51,6 +51,9 @@ CONFIGURATION (define before including)
    RN_FREE(pointer)
    RN_ASSERT(condition)   internal invariant checks (default: assert)
    RELUNET_NO_SIMD        build the scalar kernels only
+   RELUNET_NO_ERROR_STRINGS  rn_last_error() names only the status, and no
+                          printf-family function is linked (microcontrollers;
+                          define NDEBUG too, or assert links fiprintf)
 
 VERSION
    0.1.0: RELUNET_VERSION_MAJOR, _MINOR, _PATCH and RELUNET_VERSION_STRING
@@ -101,8 +104,9 @@ API GROUPS
    model files   rn_net_save rn_net_load rn_net_save_memory rn_net_load_memory
                  rn_optim_save rn_optim_load rn_optim_save_memory
                  rn_optim_load_memory rn_crc32
-   firmware      rn_net_export_c rn_arena_init rn_arena_alloc rn_net_new_arena
-                 rn_net_bind_params rn_net_arena_bytes RN_NET_ARENA_BYTES
+   firmware      rn_net_export_c rn_net_fold_batchnorm rn_arena_init rn_arena_alloc
+                 rn_net_new_arena rn_net_bind_params rn_net_bind_params_checked
+                 rn_net_arena_input rn_net_arena_bytes RN_NET_ARENA_BYTES
    RAI training  rn_rai_new rn_rai_step rn_rai_loss rn_rai_resync rn_rai_aux
                  rn_rai_optim rn_rai_free
 
@@ -775,23 +779,44 @@ RN_API int rn_optim_load_memory(rn_optim *opt, const void *bytes, size_t size);
 
 /* Writes a C header that holds the network's parameters as static const
    float arrays (name_conv1_weight, ...) and a function
-       rn_net *name_build(rn_arena *arena, int max_batch)
-   that builds the network in an arena around them, plus the macro
-   NAME_ARENA_BYTES(max_batch) for sizing the arena at compile time.
+       int name_build(rn_arena *arena, int max_batch, rn_net **net)
+   that builds the network in an arena around them (RN_OK and *net, or a
+   status and *net NULL), plus the macro NAME_ARENA_BYTES(max_batch) for
+   sizing the arena at compile time and NAME_PARAMS_CRC32, the checksum the
+   builder verifies (rn_net_bind_params_checked) before it binds the arrays.
    name must be a C identifier. Values are printed so that they read back
-   bit-exact. Batch norm layers are not supported yet (RN_ERR_UNSUPPORTED). */
+   bit-exact. What is exported is rn_net_fold_batchnorm's copy of net: batch
+   norms right after a convolution or linear layer disappear into it, and
+   the others run as batch norm in eval mode. */
 RN_API int rn_net_export_c(const rn_net *net, const char *path, const char *name);
+
+/* A copy of net for inference, in *folded, in which every batch norm right
+   after a convolution or linear layer is folded into that layer, as
+   deployment tools do: with s = scale / sqrt(running_var + eps) per
+   channel, output channel c's weights become w s[c] and its bias (added if
+   the layer had none) (b - running_mean[c]) s[c] + shift[c]. In RN_EVAL it
+   computes what net computes, up to float rounding (tests check 1e-5 of the
+   largest output). Other batch norms, and every other layer, are copied as
+   they are. Free it with rn_net_free. */
+RN_API int rn_net_fold_batchnorm(const rn_net *net, rn_net **folded);
 
 /* Heap-free inference. An arena hands out 64-byte aligned blocks of a
    caller's buffer and never frees them. A network made by rn_net_new_arena
    takes everything from it: the network and its layers, and at the first
-   forward pass two buffers its layers write to in turn (so only the last
-   layer's output survives a pass). Its parameters have no storage of their
+   forward pass two buffers its layers write to in turn. Layers that map
+   each value to the value in its place (activations, batch norm, dropout,
+   flatten) write over their input instead, and each buffer is sized for
+   the largest output planned into it, so only the last layer's output
+   survives a pass; the second buffer can hold the input too
+   (rn_net_arena_input). Its parameters have no storage of their
    own: rn_net_bind_params points them at arrays the caller keeps (in flash,
    say). It does inference only: forward in RN_EVAL mode on batches of at
    most max_batch, and nothing else allocates; backward, rn_net_init and
    optimizers refuse it, adding layers after the first forward fails, and
-   rn_net_free does nothing (drop the arena). */
+   rn_net_free does nothing (drop the arena). A batch norm in an arena
+   network takes its statistics from the arena too (running mean 0,
+   variance 1 until the caller writes its layer's running_mean and
+   running_var, as exported builders do). */
 struct rn_arena {
     unsigned char *memory;
     size_t size;
@@ -808,18 +833,34 @@ RN_API rn_net *rn_net_new_arena(rn_arena *arena, int sample_ndim, const int *sam
 /* values[i] holds rn_net_param(net, i)'s values, in that order; the arrays
    must outlive the network and are only read. */
 RN_API int rn_net_bind_params(rn_net *net, const float *const *values);
+/* What an exported builder binds with: rn_net_bind_params, after checking
+   that there are n_values arrays, that values[i] holds counts[i] floats,
+   rn_net_param(net, i)'s size, and that the CRC-32 of all the values (each
+   float's bits as four little-endian bytes, parameter after parameter) is
+   crc32. Anything else is RN_ERR_FORMAT and nothing is bound, so a header
+   that was edited, damaged or built for another architecture is refused
+   rather than run. */
+RN_API int rn_net_bind_params_checked(rn_net *net, int n_values, const float *const *values,
+                                      const size_t *counts, uint32_t crc32);
+/* Where to put a batch's input so that it costs no memory of its own: the
+   arena's second buffer, which holds max_batch samples of the input shape
+   (taken from the arena on the first call, NULL when it does not fit).
+   Pass rn_net_forward a view of it; the pass overwrites it. */
+RN_API float *rn_net_arena_input(rn_net *net);
 /* Bytes an arena needs for an inference copy of net built with max_layers =
    its layer count: RN_NET_ARENA_BYTES with net's figures. */
 RN_API size_t rn_net_arena_bytes(const rn_net *net, int max_batch);
 /* The same as a constant expression, for static buffers: a network of
-   n_layers layers whose largest layer output has max_layer_floats values
-   per sample. Includes 63 bytes for aligning a buffer that is not aligned. */
+   n_layers layers whose two buffers hold first_floats and second_floats
+   values per sample (rn_net_export_c writes the figures). Includes 63 bytes
+   for aligning a buffer that is not aligned. */
 #define RN__ARENA_ROUND(bytes) (((size_t)(bytes) + 63u) / 64u * 64u)
-#define RN_NET_ARENA_BYTES(n_layers, max_layer_floats, max_batch)                              \
+#define RN_NET_ARENA_BYTES(n_layers, first_floats, second_floats, max_batch)                  \
     (63u + RN__ARENA_ROUND(sizeof(rn_net)) + RN__ARENA_ROUND((n_layers) * sizeof(rn_layer *)) + \
      RN__ARENA_ROUND((n_layers) * sizeof(rn_tensor)) +                                          \
      (size_t)(n_layers) * RN__ARENA_ROUND(sizeof(rn_layer)) +                                   \
-     2u * RN__ARENA_ROUND((size_t)(max_batch) * (size_t)(max_layer_floats) * sizeof(float)))
+     RN__ARENA_ROUND((size_t)(max_batch) * (size_t)(first_floats) * sizeof(float)) +            \
+     RN__ARENA_ROUND((size_t)(max_batch) * (size_t)(second_floats) * sizeof(float)))
 
 /* ===== 13. relaxed activation identity (RAI) training ===================== */
 
@@ -957,7 +998,11 @@ RN_API const char *rn_version(void) { return RELUNET_VERSION_STRING; }
 
 /* ===== 2. status codes and error messages ================================= */
 
+#ifdef RELUNET_NO_ERROR_STRINGS
+static char rn__error_message[24] = "no error";
+#else
 static char rn__error_message[512] = "no error";
+#endif
 
 RN_API const char *rn_status_string(int status)
 {
@@ -978,10 +1023,17 @@ RN_API const char *rn_last_error(void) { return rn__error_message; }
 
 RN_API int rn_set_error(int status, const char *format, ...)
 {
+#ifdef RELUNET_NO_ERROR_STRINGS
+    /* As stb_image's STBI_NO_FAILURE_STRINGS: the format is never read, so
+       vsnprintf is not linked. */
+    (void)format;
+    strncpy(rn__error_message, rn_status_string(status), sizeof rn__error_message - 1);
+#else
     va_list args;
     va_start(args, format);
     vsnprintf(rn__error_message, sizeof rn__error_message, format, args);
     va_end(args);
+#endif
     return status;
 }
 
@@ -1166,17 +1218,41 @@ RN_API int rn_tensor_reshape(rn_tensor *tensor, int ndim, const int *shape)
     return RN_OK;
 }
 
+/* Names and shapes are written without snprintf, which a microcontroller
+   build then need not link: text and decimal numbers appended to a buffer
+   of capacity bytes that stays terminated, cut where it is full. */
+static void rn__append_text(char *buffer, size_t capacity, size_t *used, const char *text)
+{
+    while (*text != '\0' && *used + 1 < capacity) buffer[(*used)++] = *text++;
+    buffer[*used] = '\0';
+}
+
+static void rn__append_int(char *buffer, size_t capacity, size_t *used, int value)
+{
+    char digits[12];
+    unsigned magnitude = value < 0 ? 0u - (unsigned)value : (unsigned)value;
+    int n = (int)sizeof digits - 1;
+    digits[n] = '\0';
+    do {
+        digits[--n] = (char)('0' + magnitude % 10u);
+        magnitude /= 10u;
+    } while (magnitude > 0);
+    if (value < 0) digits[--n] = '-';
+    rn__append_text(buffer, capacity, used, digits + n);
+}
+
 /* Formats dims as "[a, b, c]"; shared by tensors and layer shapes. */
 static void rn__dims_string(int ndim, const int *dims, char *buffer, size_t buffer_size)
 {
     size_t used = 0;
     int i;
     if (buffer_size == 0) return;
-    buffer[0] = '\0';
-    for (i = 0; i < ndim && used < buffer_size; i++)
-        used += (size_t)snprintf(buffer + used, buffer_size - used, "%s%d", i ? ", " : "[",
-                                 dims[i]);
-    if (used < buffer_size) snprintf(buffer + used, buffer_size - used, ndim ? "]" : "[]");
+    rn__append_text(buffer, buffer_size, &used, "[");
+    for (i = 0; i < ndim; i++) {
+        if (i > 0) rn__append_text(buffer, buffer_size, &used, ", ");
+        rn__append_int(buffer, buffer_size, &used, dims[i]);
+    }
+    rn__append_text(buffer, buffer_size, &used, "]");
 }
 
 RN_API void rn_tensor_shape_string(const rn_tensor *tensor, char *buffer, size_t buffer_size)
@@ -1201,11 +1277,13 @@ RN_API int rn_param_matches(const rn_param *param, rn_param_filter filter)
 static int rn__param_describe(rn_param *param, const char *layer_name, const char *short_name,
                               rn_param_kind kind, int layer, int ndim, const int *shape)
 {
-    size_t size;
+    size_t size, used = 0;
     int status = rn__shape_size(ndim, shape, &size, "rn_param");
     memset(param, 0, sizeof *param);
     if (status != RN_OK) return status;
-    snprintf(param->name, sizeof param->name, "%s.%s", layer_name, short_name);
+    rn__append_text(param->name, sizeof param->name, &used, layer_name);
+    rn__append_text(param->name, sizeof param->name, &used, ".");
+    rn__append_text(param->name, sizeof param->name, &used, short_name);
     param->kind = kind;
     param->layer = layer;
     param->min = -INFINITY;
@@ -2465,16 +2543,23 @@ RN__CURVE_KERNELS(avx2, __attribute__((target("avx2,fma"))), RN__AVX2)
     _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ), b, a)
 #define RN__AVX512_SUB(a, b) _mm512_sub_ps(a, b)
 #define RN__AVX512_DIV(a, b) _mm512_div_ps(a, b)
-#define RN__AVX512_MIN(bound, x) _mm512_min_ps(bound, x)
-#define RN__AVX512_MAX(bound, x) _mm512_max_ps(bound, x)
+/* GCC 12's plain forms of these start from an "undefined" register that
+   g++ -Wall reports as uninitialised; the zero-masked forms with every
+   lane selected are the same instructions. */
+#define RN__AVX512_ALL ((__mmask16)0xffff)
+#define RN__AVX512_MIN(bound, x) _mm512_maskz_min_ps(RN__AVX512_ALL, bound, x)
+#define RN__AVX512_MAX(bound, x) _mm512_maskz_max_ps(RN__AVX512_ALL, bound, x)
 #define RN__AVX512_ABS(x) _mm512_abs_ps(x)
 #define RN__AVX512_SIGN_BIT _mm512_castps_si512(_mm512_set1_ps(-0.0f))
+/* Bit select, sign bit ? s : m (0xca is the truth table of a ? b : c). */
 #define RN__AVX512_COPYSIGN(m, s)                                                                  \
-    _mm512_castsi512_ps(_mm512_or_epi32(_mm512_andnot_epi32(RN__AVX512_SIGN_BIT, _mm512_castps_si512(m)), \
-                                        _mm512_and_epi32(RN__AVX512_SIGN_BIT, _mm512_castps_si512(s))))
+    _mm512_castsi512_ps(_mm512_ternarylogic_epi32(RN__AVX512_SIGN_BIT, _mm512_castps_si512(s),     \
+                                                  _mm512_castps_si512(m), 0xca))
 #define RN__AVX512_POW2(n)                                                                         \
     _mm512_castsi512_ps(                                                                           \
-        _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvttps_epi32(n), _mm512_set1_epi32(127)), 23))
+        _mm512_maskz_slli_epi32(RN__AVX512_ALL,                                                    \
+                                _mm512_add_epi32(_mm512_maskz_cvttps_epi32(RN__AVX512_ALL, n),     \
+                                                 _mm512_set1_epi32(127)), 23))
 RN__MICRO_KERNEL(avx512, __attribute__((target("avx512f"))), RN__ROWS8, 8, RN__AVX512)
 RN__ELEMENTWISE_KERNELS(avx512, __attribute__((target("avx512f"))), RN__AVX512)
 RN__CURVE_KERNELS(avx512, __attribute__((target("avx512f"))), RN__AVX512)
@@ -2655,8 +2740,10 @@ static const rn__kernel_table *rn__kernels(void)
     if (rn__chosen_table == NULL) {
         const char *forced = getenv("RELUNET_ISA");
         if (forced == NULL || forced[0] == '\0' || rn_set_isa(forced) != RN_OK) {
+#ifndef RELUNET_NO_ERROR_STRINGS
             if (forced != NULL && forced[0] != '\0')
                 fprintf(stderr, "relunet: RELUNET_ISA ignored: %s\n", rn_last_error());
+#endif
             rn__chosen_table = rn__best_table();
         }
     }
@@ -2818,13 +2905,19 @@ enum { RN__CURVE_BLOCK = 512 };
 
 typedef void (*rn__curve_fn)(const float *x, float *y, size_t n);
 
+/* The length of the block that starts at `first` of n. */
+static size_t rn__curve_block(size_t n, size_t first)
+{
+    return n - first < (size_t)RN__CURVE_BLOCK ? n - first : (size_t)RN__CURVE_BLOCK;
+}
+
 /* ASigmoid and ATanh: b * f(a x + c) + d with p = (a, b, c, d). */
 static void rn__affine_curve(rn__curve_fn curve, const float *x, float *y, size_t n, const float *p)
 {
     float a = p[0], b = p[1], c = p[2], d = p[3];
     size_t first, i;
     for (first = 0; first < n; first += RN__CURVE_BLOCK) {
-        size_t count = n - first < (size_t)RN__CURVE_BLOCK ? n - first : (size_t)RN__CURVE_BLOCK;
+        size_t count = rn__curve_block(n, first);
         float *out = y + first;
         for (i = 0; i < count; i++) out[i] = a * x[first + i] + c;
         curve(out, out, count);
@@ -2936,7 +3029,7 @@ static void rn__mix_adaptive_forward(const float *x, float *y, size_t n, const f
     float t[RN__CURVE_BLOCK], s[RN__CURVE_BLOCK];
     size_t first, i;
     for (first = 0; first < n; first += RN__CURVE_BLOCK) {
-        size_t count = n - first < (size_t)RN__CURVE_BLOCK ? n - first : (size_t)RN__CURVE_BLOCK;
+        size_t count = rn__curve_block(n, first);
         rn__mix_curves(x + first, count, a, c, t, s);
         for (i = 0; i < count; i++) {
             float u = a * x[first + i] + c, v = b * x[first + i] + d, r = u >= v ? u : v;
@@ -2954,7 +3047,7 @@ static void rn__mix_adaptive_backward(const float *x, const float *y, const floa
     size_t first, j;
     (void)y;
     for (first = 0; first < n; first += RN__CURVE_BLOCK) {
-        size_t count = n - first < (size_t)RN__CURVE_BLOCK ? n - first : (size_t)RN__CURVE_BLOCK;
+        size_t count = rn__curve_block(n, first);
         rn__mix_curves(x + first, count, a, c, curve_t, curve_s);
         for (j = 0; j < count; j++) {
             size_t i = first + j;
@@ -2990,7 +3083,7 @@ static void rn__mix_fixed_forward(const float *x, float *y, size_t n, const floa
     float t[RN__CURVE_BLOCK], s[RN__CURVE_BLOCK];
     size_t first, j;
     for (first = 0; first < n; first += RN__CURVE_BLOCK) {
-        size_t count = n - first < (size_t)RN__CURVE_BLOCK ? n - first : (size_t)RN__CURVE_BLOCK;
+        size_t count = rn__curve_block(n, first);
         const float *in = x + first;
         rn__mix_curves(in, count, 1.0f, 0.0f, t, s);
         for (j = 0; j < count; j++)
@@ -3007,7 +3100,7 @@ static void rn__mix_fixed_backward(const float *x, const float *y, const float *
     size_t first, j;
     (void)y;
     for (first = 0; first < n; first += RN__CURVE_BLOCK) {
-        size_t count = n - first < (size_t)RN__CURVE_BLOCK ? n - first : (size_t)RN__CURVE_BLOCK;
+        size_t count = rn__curve_block(n, first);
         rn__mix_curves(x + first, count, 1.0f, 0.0f, curve_t, curve_s);
         for (j = 0; j < count; j++) {
             size_t i = first + j;
@@ -3368,8 +3461,8 @@ static int rn__dropout_forward(rn_layer *layer, const rn_tensor *x, rn_tensor *y
     float keep_scale = 1.0f / (1.0f - layer->drop_rate);
     size_t i;
     int status;
-    if (mode == RN_EVAL) {
-        memcpy(y->data, x->data, x->size * sizeof(float));
+    if (mode == RN_EVAL) { /* in place in arena networks */
+        if (y->data != x->data) memcpy(y->data, x->data, x->size * sizeof(float));
         return RN_OK;
     }
     status = rn_tensor_resize(&layer->mask, x->ndim, x->shape);
@@ -3416,7 +3509,9 @@ RN_API int rn_layer_forward(rn_layer *layer, const rn_tensor *x, rn_tensor *y, r
     case RN_LAYER_LINEAR: rn__linear_forward(layer, x, y); break;
     case RN_LAYER_MAXPOOL2D:
     case RN_LAYER_AVGPOOL2D: rn__pool(layer, x->shape[0], x->data, y->data, NULL, NULL); break;
-    case RN_LAYER_FLATTEN: memcpy(y->data, x->data, x->size * sizeof(float)); break;
+    case RN_LAYER_FLATTEN: /* in place in arena networks */
+        if (y->data != x->data) memcpy(y->data, x->data, x->size * sizeof(float));
+        break;
     case RN_LAYER_ACTIVATION: rn__act_forward(layer, x, y); break;
     case RN_LAYER_BATCHNORM: return rn__batchnorm_forward(layer, x, y, mode);
     case RN_LAYER_DROPOUT: return rn__dropout_forward(layer, x, y, mode);
@@ -3556,6 +3651,7 @@ static void rn__layer_free(rn_layer *layer)
 /* Starts a layer that takes the network's current output as its input. */
 static int rn__layer_begin(rn_net *net, rn_layer_type type, rn_layer *layer, const char *caller)
 {
+    size_t used = 0;
     int i, same_type = 1;
     if (net == NULL) return rn_set_error(RN_ERR_ARGUMENT, "%s: network is NULL", caller);
     if (net->arena_outputs[0] != NULL)
@@ -3573,7 +3669,8 @@ static int rn__layer_begin(rn_net *net, rn_layer_type type, rn_layer *layer, con
         memcpy(layer->in_shape, previous->out_shape, sizeof layer->in_shape);
     }
     for (i = 0; i < net->n_layers; i++) same_type += net->layers[i]->type == type;
-    snprintf(layer->name, sizeof layer->name, "%s%d", rn__layer_type_names[type], same_type);
+    rn__append_text(layer->name, sizeof layer->name, &used, rn__layer_type_names[type]);
+    rn__append_int(layer->name, sizeof layer->name, &used, same_type);
     return RN_OK;
 }
 
@@ -3881,6 +3978,18 @@ RN_API int rn_net_add_activation_ex(rn_net *net, const rn_act_desc *desc)
     return rn__net_append(net, &layer, status);
 }
 
+/* A layer's per-channel state: from the heap, or from an arena network's
+   arena (section 12), which never frees it. */
+static int rn__net_state_new(rn_net *net, rn_tensor *state, int channels)
+{
+    float *values;
+    if (net->arena == NULL) return rn_tensor_new(state, 1, &channels);
+    values = (float *)rn_arena_alloc(net->arena, (size_t)channels * sizeof(float));
+    if (values == NULL) return RN_ERR_MEMORY;
+    *state = rn_tensor_view(values, 1, &channels);
+    return RN_OK;
+}
+
 RN_API int rn_net_add_batchnorm(rn_net *net)
 {
     return rn_net_add_batchnorm_ex(net, 1e-5f, 0.1f);
@@ -3892,8 +4001,6 @@ RN_API int rn_net_add_batchnorm_ex(rn_net *net, float eps, float momentum)
     int status = rn__layer_begin(net, RN_LAYER_BATCHNORM, &layer, "rn_net_add_batchnorm");
     int channels;
     if (status != RN_OK) return status;
-    if (net->arena != NULL) /* its running statistics would need the heap */
-        return rn_set_error(RN_ERR_UNSUPPORTED, "rn_net_add_batchnorm: not in an arena network");
     if (!(eps > 0.0f) || !(momentum >= 0.0f && momentum <= 1.0f))
         return rn_set_error(RN_ERR_ARGUMENT, "rn_net_add_batchnorm: eps %g, momentum %g (need "
                             "eps > 0 and momentum in [0, 1])", (double)eps, (double)momentum);
@@ -3904,10 +4011,11 @@ RN_API int rn_net_add_batchnorm_ex(rn_net *net, float eps, float momentum)
     memcpy(layer.out_shape, layer.in_shape, sizeof layer.out_shape);
     status = rn__layer_add_param(&layer, "scale", RN_PARAM_NORM, 1, &channels);
     if (status == RN_OK) status = rn__layer_add_param(&layer, "shift", RN_PARAM_NORM, 1, &channels);
-    if (status == RN_OK) status = rn_tensor_new(&layer.running_mean, 1, &channels);
-    if (status == RN_OK) status = rn_tensor_new(&layer.running_var, 1, &channels);
-    if (status == RN_OK) status = rn_tensor_new(&layer.used_mean, 1, &channels);
-    if (status == RN_OK) status = rn_tensor_new(&layer.used_inv_std, 1, &channels);
+    if (status == RN_OK) status = rn__net_state_new(net, &layer.running_mean, channels);
+    if (status == RN_OK) status = rn__net_state_new(net, &layer.running_var, channels);
+    if (status == RN_OK) status = rn__net_state_new(net, &layer.used_mean, channels);
+    if (status == RN_OK) status = rn__net_state_new(net, &layer.used_inv_std, channels);
+    if (status == RN_OK && net->arena != NULL) rn_tensor_fill(&layer.running_var, 1.0f);
     return rn__net_append(net, &layer, status);
 }
 
@@ -5415,6 +5523,24 @@ RN_API int rn_optim_load(rn_optim *opt, const char *path)
 
 /* --- C export ------------------------------------------------------------ */
 
+/* CRC-32 of count floats' bit patterns, little-endian whatever the host, so
+   the exporter and the board (rn_net_bind_params_checked) agree. */
+static uint32_t rn__crc32_floats(uint32_t crc, const float *values, size_t count)
+{
+    size_t j;
+    for (j = 0; j < count; j++) {
+        unsigned char bytes[4];
+        uint32_t bits;
+        memcpy(&bits, &values[j], sizeof bits);
+        bytes[0] = (unsigned char)(bits & 0xFFu);
+        bytes[1] = (unsigned char)(bits >> 8 & 0xFFu);
+        bytes[2] = (unsigned char)(bits >> 16 & 0xFFu);
+        bytes[3] = (unsigned char)(bits >> 24 & 0xFFu);
+        crc = rn_crc32(crc, bytes, sizeof bytes);
+    }
+    return crc;
+}
+
 /* A float as a C literal that reads back bit-exact: 9 significant digits
    identify every float, and the literal needs a '.' or an exponent before
    its 'f'. */
@@ -5425,29 +5551,46 @@ static void rn__export_float(FILE *file, float value)
     fprintf(file, strpbrk(text, ".e") ? "%sf" : "%s.0f", text);
 }
 
-static void rn__export_array_name(FILE *file, const char *name, const rn_param *param)
+/* name_conv1_weight for label "conv1.weight". */
+static void rn__export_array_name(FILE *file, const char *name, const char *label)
 {
     const char *c;
     fprintf(file, "%s_", name);
-    for (c = param->name; *c != '\0'; c++) fputc(*c == '.' ? '_' : *c, file);
+    for (c = label; *c != '\0'; c++) fputc(*c == '.' ? '_' : *c, file);
 }
 
-static void rn__export_values(FILE *file, const char *name, const rn_param *param)
+static void rn__export_values(FILE *file, const char *name, const char *label,
+                              const rn_tensor *values)
 {
     size_t j;
     fprintf(file, "static const float ");
-    rn__export_array_name(file, name, param);
-    fprintf(file, "[%lu] = {", (unsigned long)param->value.size);
-    for (j = 0; j < param->value.size; j++) {
+    rn__export_array_name(file, name, label);
+    fprintf(file, "[%lu] = {", (unsigned long)values->size);
+    for (j = 0; j < values->size; j++) {
         fputs(j % 6 == 0 ? "\n    " : " ", file);
-        rn__export_float(file, param->value.data[j]);
-        if (j + 1 < param->value.size) fputc(',', file);
+        rn__export_float(file, values->data[j]);
+        if (j + 1 < values->size) fputc(',', file);
     }
     fprintf(file, "\n};\n\n");
 }
 
+/* A batch norm's running statistics, which its builder copies into the
+   arena: "name_bn1_running_mean", "name_bn1_running_var". */
+static const char *const rn__norm_state_names[2] = {"running_mean", "running_var"};
+
+static void rn__export_state(FILE *file, const char *name, const rn_layer *layer)
+{
+    rn_tensor *state[2];
+    char label[48];
+    int k, n = rn__layer_state((rn_layer *)layer, state);
+    for (k = 0; k < n; k++) {
+        snprintf(label, sizeof label, "%s.%s", layer->name, rn__norm_state_names[k]);
+        rn__export_values(file, name, label, state[k]);
+    }
+}
+
 /* The rn_net_add_* call that rebuilds layer, from its hyper-parameters. */
-static void rn__export_layer(FILE *file, const rn_layer *layer)
+static void rn__export_layer(FILE *file, const rn_layer *layer, const char *name)
 {
     static const char *const calls[] = {"rn_net_add_conv2d(net, %d, %d, %d, %d)",
                                         "rn_net_add_linear(net, %d)",
@@ -5458,6 +5601,21 @@ static void rn__export_layer(FILE *file, const rn_layer *layer)
     rn__layer_hyper h;
     int k;
     rn__layer_hyper_get(layer, &h);
+    if (layer->type == RN_LAYER_BATCHNORM) { /* one that could not be folded */
+        fprintf(file, "%sstatus = rn_net_add_batchnorm_ex(net, ", guard);
+        rn__export_float(file, h.floats[0]);
+        fputs(", ", file);
+        rn__export_float(file, h.floats[1]);
+        fprintf(file, ");\n    if (status == RN_OK) {\n"
+                      "        rn_layer *norm = net->layers[net->n_layers - 1];\n");
+        for (k = 0; k < 2; k++) {
+            fprintf(file, "        memcpy(norm->%s.data, ", rn__norm_state_names[k]);
+            fprintf(file, "%s_%s_%s, sizeof ", name, layer->name, rn__norm_state_names[k]);
+            fprintf(file, "%s_%s_%s);\n", name, layer->name, rn__norm_state_names[k]);
+        }
+        fprintf(file, "    }\n");
+        return;
+    }
     if (layer->type == RN_LAYER_DROPOUT) { /* the identity in inference; kept for the names */
         fprintf(file, "%sstatus = rn_net_add_dropout(net, ", guard);
         rn__export_float(file, h.floats[0]);
@@ -5490,15 +5648,49 @@ static void rn__export_layer(FILE *file, const rn_layer *layer)
     fprintf(file, "        status = rn_net_add_activation_ex(net, &desc);\n    }\n");
 }
 
-static size_t rn__max_layer_floats(const rn_net *net)
+/* An arena network's buffer plan. Layer 0 writes the first buffer (its
+   input is the caller's, or in the second buffer); after it, a layer that
+   maps each value to the value in its place writes over its input, and any
+   other layer writes the buffer its input is not in. */
+static int rn__arena_in_place(const rn_layer *layer)
 {
-    size_t largest = 0;
+    return layer->type == RN_LAYER_ACTIVATION || layer->type == RN_LAYER_BATCHNORM ||
+           layer->type == RN_LAYER_DROPOUT || layer->type == RN_LAYER_FLATTEN;
+}
+
+/* Which buffer (0 or 1) layer writes: a walk from the start, which for the
+   few layers of a network on a microcontroller costs nothing worth storing. */
+static int rn__arena_buffer(const rn_net *net, int layer)
+{
+    int i, buffer = 0;
+    for (i = 1; i <= layer; i++) buffer = rn__arena_in_place(net->layers[i]) ? buffer : 1 - buffer;
+    return buffer;
+}
+
+/* Values per sample each buffer holds: the largest output planned into it,
+   and for the second the input as well. */
+static void rn__arena_plan(const rn_net *net, size_t floats[2])
+{
     int i;
+    floats[0] = 0;
+    floats[1] = rn__dims_product(net->in_ndim, net->in_shape);
     for (i = 0; i < net->n_layers; i++) {
-        size_t floats = rn__dims_product(net->layers[i]->out_ndim, net->layers[i]->out_shape);
-        largest = floats > largest ? floats : largest;
+        size_t out = rn__dims_product(net->layers[i]->out_ndim, net->layers[i]->out_shape);
+        int buffer = rn__arena_buffer(net, i);
+        floats[buffer] = out > floats[buffer] ? out : floats[buffer];
     }
-    return largest;
+}
+
+/* What RN_NET_ARENA_BYTES leaves out: each batch norm's four per-channel
+   tensors (rn__net_state_new). */
+static size_t rn__arena_state_bytes(const rn_net *net)
+{
+    size_t bytes = 0;
+    int i;
+    for (i = 0; i < net->n_layers; i++)
+        if (net->layers[i]->type == RN_LAYER_BATCHNORM)
+            bytes += 4u * RN__ARENA_ROUND((size_t)net->layers[i]->in_shape[0] * sizeof(float));
+    return bytes;
 }
 
 static int rn__is_identifier(const char *name)
@@ -5513,8 +5705,35 @@ static int rn__is_identifier(const char *name)
     return 1;
 }
 
+/* The checksum rn_net_bind_params_checked verifies: every parameter's
+   values, in rn_net_param order. */
+static uint32_t rn__params_crc32(const rn_net *net)
+{
+    uint32_t crc = 0;
+    int i, k;
+    for (i = 0; i < net->n_layers; i++)
+        for (k = 0; k < net->layers[i]->n_params; k++)
+            crc = rn__crc32_floats(crc, net->layers[i]->params[k].value.data,
+                                   net->layers[i]->params[k].value.size);
+    return crc;
+}
+
+/* The parameters' array names, one per line: "prefix name suffix,". */
+static void rn__export_param_list(FILE *file, const rn_net *net, const char *name,
+                                  const char *prefix, const char *suffix)
+{
+    int i, k;
+    for (i = 0; i < net->n_layers; i++)
+        for (k = 0; k < net->layers[i]->n_params; k++) {
+            fprintf(file, "\n        %s", prefix);
+            rn__export_array_name(file, name, net->layers[i]->params[k].name);
+            fprintf(file, "%s,", suffix);
+        }
+}
+
 static void rn__export_header(FILE *file, const rn_net *net, const char *name, const char *upper)
 {
+    size_t floats[2];
     char shape[64];
     int dims[RN_MAX_DIMS], i;
     dims[0] = 1;
@@ -5528,7 +5747,7 @@ static void rn__export_header(FILE *file, const rn_net *net, const char *name, c
             "       rn_arena arena;\n"
             "       rn_net *net;\n"
             "       rn_arena_init(&arena, memory, sizeof memory);\n"
-            "       net = %s_build(&arena, 1);     (NULL: rn_last_error() says why)\n"
+            "       status = %s_build(&arena, 1, &net);  (not RN_OK: rn_last_error() says why)\n"
             "       rn_net_forward(net, &input, RN_EVAL);   (input: shape %s)\n\n"
             "   Layers:", name, upper, name, shape);
     for (i = 0; i < net->n_layers; i++) {
@@ -5536,64 +5755,159 @@ static void rn__export_header(FILE *file, const rn_net *net, const char *name, c
         fprintf(file, "%s %s %s", i % 4 == 0 ? "\n  " : ",", net->layers[i]->name, shape);
     }
     fprintf(file, "\n*/\n#ifndef %s_MODEL_H\n#define %s_MODEL_H\n\n", upper, upper);
-    fprintf(file, "#define %s_ARENA_BYTES(max_batch) RN_NET_ARENA_BYTES(%d, %lu, (max_batch))\n\n",
-            upper, net->n_layers, (unsigned long)rn__max_layer_floats(net));
+    rn__arena_plan(net, floats);
+    fprintf(file, "#define %s_ARENA_BYTES(max_batch) \\\n    (RN_NET_ARENA_BYTES(%d, %lu, %lu, "
+                  "(max_batch)) + %lu)\n", upper, net->n_layers, (unsigned long)floats[0],
+            (unsigned long)floats[1], (unsigned long)rn__arena_state_bytes(net));
+    fprintf(file, "/* CRC-32 of the parameters' bits: the builder refuses values that differ. */\n"
+                  "#define %s_PARAMS_CRC32 0x%08lXu\n\n", upper, (unsigned long)rn__params_crc32(net));
 }
 
-static void rn__export_build(FILE *file, const rn_net *net, const char *name)
+static void rn__export_build(FILE *file, const rn_net *net, const char *name, const char *upper)
 {
-    int i, k;
-    fprintf(file, "static rn_net *%s_build(rn_arena *arena, int max_batch)\n{\n", name);
+    int i;
+    fprintf(file, "static int %s_build(rn_arena *arena, int max_batch, rn_net **built)\n{\n", name);
     fprintf(file, "    static const int sample_shape[%d] = {", net->in_ndim);
     for (i = 0; i < net->in_ndim; i++) fprintf(file, "%s%d", i ? ", " : "", net->in_shape[i]);
     fprintf(file, "};\n    static const float *const params[] = {");
-    for (i = 0; i < net->n_layers; i++)
-        for (k = 0; k < net->layers[i]->n_params; k++) {
-            fputs("\n        ", file);
-            rn__export_array_name(file, name, &net->layers[i]->params[k]);
-            fputc(',', file);
-        }
-    fprintf(file, "\n        NULL\n    };\n");
+    rn__export_param_list(file, net, name, "", "");
+    fprintf(file, "\n        NULL\n    };\n    static const size_t counts[] = {");
+    rn__export_param_list(file, net, name, "sizeof ", " / sizeof(float)");
+    fprintf(file, "\n        0\n    };\n");
     fprintf(file, "    rn_net *net = rn_net_new_arena(arena, %d, sample_shape, %d, max_batch);\n",
             net->in_ndim, net->n_layers);
     fprintf(file, "    int status = net != NULL ? RN_OK : RN_ERR_MEMORY;\n");
-    for (i = 0; i < net->n_layers; i++) rn__export_layer(file, net->layers[i]);
-    fprintf(file, "    if (status == RN_OK) status = rn_net_bind_params(net, params);\n");
-    fprintf(file, "    return status == RN_OK ? net : NULL;\n}\n\n");
+    for (i = 0; i < net->n_layers; i++) rn__export_layer(file, net->layers[i], name);
+    fprintf(file, "    if (status == RN_OK)\n        status = rn_net_bind_params_checked(net, %d, params, "
+                  "counts, %s_PARAMS_CRC32);\n", rn_net_param_count(net), upper);
+    fprintf(file, "    *built = status == RN_OK ? net : NULL;\n    return status;\n}\n\n");
 }
 
-RN_API int rn_net_export_c(const rn_net *net, const char *path, const char *name)
+/* --- batch norm folding --- */
+
+static int rn__folds_into_previous(const rn_net *net, int i)
+{
+    return i > 0 && net->layers[i]->type == RN_LAYER_BATCHNORM &&
+           (net->layers[i - 1]->type == RN_LAYER_CONV2D ||
+            net->layers[i - 1]->type == RN_LAYER_LINEAR);
+}
+
+/* copy has layer's kind and shapes (and perhaps a bias layer lacks). */
+static void rn__layer_copy_values(rn_layer *copy, const rn_layer *layer)
+{
+    rn_tensor *from[2], *to[2];
+    int k, n = rn__layer_state((rn_layer *)layer, from);
+    rn__layer_state(copy, to);
+    for (k = 0; k < layer->n_params; k++)
+        memcpy(copy->params[k].value.data, layer->params[k].value.data,
+               layer->params[k].value.size * sizeof(float));
+    for (k = 0; k < n; k++) memcpy(to[k]->data, from[k]->data, from[k]->size * sizeof(float));
+}
+
+/* copy = layer (a convolution or linear layer) followed by norm, in double
+   so that the folded values are the nearest floats to the exact ones. */
+static void rn__fold_norm(rn_layer *copy, const rn_layer *layer, const rn_layer *norm)
+{
+    size_t fan = layer->params[0].value.size / (size_t)layer->units, j;
+    int c;
+    for (c = 0; c < layer->units; c++) {
+        double s = norm->params[0].value.data[c] /
+                   sqrt((double)norm->running_var.data[c] + (double)norm->eps);
+        double bias = layer->has_bias ? layer->params[1].value.data[c] : 0.0;
+        const float *weights = layer->params[0].value.data + (size_t)c * fan;
+        float *folded = copy->params[0].value.data + (size_t)c * fan;
+        for (j = 0; j < fan; j++) folded[j] = (float)(weights[j] * s);
+        copy->params[1].value.data[c] =
+            (float)((bias - norm->running_mean.data[c]) * s + norm->params[1].value.data[c]);
+    }
+}
+
+RN_API int rn_net_fold_batchnorm(const rn_net *net, rn_net **folded)
+{
+    rn_net *copy;
+    int i, status = RN_OK;
+    if (folded != NULL) *folded = NULL;
+    if (net == NULL || folded == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_fold_batchnorm: NULL network or result");
+    copy = rn_net_new(net->in_ndim, net->in_shape);
+    if (copy == NULL) return RN_ERR_MEMORY;
+    for (i = 0; i < net->n_layers && status == RN_OK; i++) {
+        const rn_layer *layer = net->layers[i];
+        int folds = i + 1 < net->n_layers && rn__folds_into_previous(net, i + 1);
+        rn__layer_hyper h;
+        if (rn__folds_into_previous(net, i)) continue;
+        rn__layer_hyper_get(layer, &h);
+        if (folds) h.ints[h.n_ints - 1] = 1; /* has_bias, the last setting of both kinds */
+        status = rn__layer_hyper_add(copy, (int)layer->type, &h);
+        if (status != RN_OK) break;
+        rn__layer_copy_values(copy->layers[copy->n_layers - 1], layer);
+        if (folds) rn__fold_norm(copy->layers[copy->n_layers - 1], layer, net->layers[i + 1]);
+    }
+    if (status != RN_OK) {
+        rn_net_free(copy);
+        return status;
+    }
+    *folded = copy;
+    return RN_OK;
+}
+
+/* --- writing the header --- */
+
+static int rn__check_finite(const char *label, const rn_tensor *values)
+{
+    size_t j;
+    for (j = 0; j < values->size; j++)
+        if (!isfinite(values->data[j]))
+            return rn_set_error(RN_ERR_NUMERIC, "rn_net_export_c: %s[%lu] is not finite", label,
+                                (unsigned long)j);
+    return RN_OK;
+}
+
+static int rn__export_folded(const rn_net *net, const char *path, const char *name)
 {
     char upper[72];
     rn__output out;
     FILE *file;
-    int status = rn__check_savable(net, "rn_net_export_c"), i, k;
+    rn_tensor *state[2];
+    int status = RN_OK, i, k, n;
     size_t j;
+    for (i = 0; i < net->n_layers && status == RN_OK; i++) {
+        for (k = 0; k < net->layers[i]->n_params && status == RN_OK; k++)
+            status = rn__check_finite(net->layers[i]->params[k].name,
+                                      &net->layers[i]->params[k].value);
+        n = rn__layer_state(net->layers[i], state);
+        for (k = 0; k < n && status == RN_OK; k++)
+            status = rn__check_finite(net->layers[i]->name, state[k]);
+    }
     if (status != RN_OK) return status;
-    if (path == NULL || !rn__is_identifier(name))
-        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_export_c: NULL path, or the name is not a C "
-                            "identifier of at most 64 characters");
-    for (i = 0; i < net->n_layers; i++)
-        if (net->layers[i]->type == RN_LAYER_BATCHNORM)
-            return rn_set_error(RN_ERR_UNSUPPORTED, "rn_net_export_c: %s: batch norm cannot run "
-                                "in an arena yet", net->layers[i]->name);
-    for (i = 0; i < net->n_layers; i++)
-        for (k = 0; k < net->layers[i]->n_params; k++)
-            for (j = 0; j < net->layers[i]->params[k].value.size; j++)
-                if (!isfinite(net->layers[i]->params[k].value.data[j]))
-                    return rn_set_error(RN_ERR_NUMERIC, "rn_net_export_c: %s[%lu] is not finite",
-                                        net->layers[i]->params[k].name, (unsigned long)j);
     for (j = 0; j <= strlen(name); j++)
         upper[j] = name[j] >= 'a' && name[j] <= 'z' ? (char)(name[j] - 'a' + 'A') : name[j];
     if (rn__output_open(&out, path, "w", "rn_net_export_c") != RN_OK) return RN_ERR_IO;
     file = out.file;
     rn__export_header(file, net, name, upper);
-    for (i = 0; i < net->n_layers; i++)
+    for (i = 0; i < net->n_layers; i++) {
         for (k = 0; k < net->layers[i]->n_params; k++)
-            rn__export_values(file, name, &net->layers[i]->params[k]);
-    rn__export_build(file, net, name);
+            rn__export_values(file, name, net->layers[i]->params[k].name,
+                              &net->layers[i]->params[k].value);
+        rn__export_state(file, name, net->layers[i]);
+    }
+    rn__export_build(file, net, name, upper);
     fprintf(file, "#endif\n");
     return rn__output_close(&out, RN_OK, path, "rn_net_export_c");
+}
+
+RN_API int rn_net_export_c(const rn_net *net, const char *path, const char *name)
+{
+    rn_net *folded;
+    int status = rn__check_savable(net, "rn_net_export_c");
+    if (status != RN_OK) return status;
+    if (path == NULL || !rn__is_identifier(name))
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_export_c: NULL path, or the name is not a C "
+                            "identifier of at most 64 characters");
+    status = rn_net_fold_batchnorm(net, &folded);
+    if (status == RN_OK) status = rn__export_folded(folded, path, name);
+    rn_net_free(folded);
+    return status;
 }
 
 /* --- heap-free inference ------------------------------------------------- */
@@ -5678,17 +5992,74 @@ RN_API int rn_net_bind_params(rn_net *net, const float *const *values)
     return RN_OK;
 }
 
+RN_API int rn_net_bind_params_checked(rn_net *net, int n_values, const float *const *values,
+                                      const size_t *counts, uint32_t crc32)
+{
+    uint32_t crc = 0;
+    int i, count = rn_net_param_count(net);
+    if (net == NULL || net->arena == NULL || values == NULL || counts == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_bind_params_checked: needs an arena network, "
+                            "values and counts");
+    if (n_values != count)
+        return rn_set_error(RN_ERR_FORMAT, "rn_net_bind_params_checked: %d arrays for %d "
+                            "parameters", n_values, count);
+    for (i = 0; i < count; i++) {
+        const rn_param *param = rn_net_param(net, i);
+        if (values[i] == NULL || counts[i] != param->value.size)
+            return rn_set_error(RN_ERR_FORMAT, "rn_net_bind_params_checked: %s has %lu values, "
+                                "the layer needs %lu", param->name, (unsigned long)counts[i],
+                                (unsigned long)param->value.size);
+        crc = rn__crc32_floats(crc, values[i], counts[i]);
+    }
+    if (crc != crc32)
+        return rn_set_error(RN_ERR_FORMAT, "rn_net_bind_params_checked: the values' CRC-32 is "
+                            "0x%08lX, the header says 0x%08lX", (unsigned long)crc,
+                            (unsigned long)crc32);
+    return rn_net_bind_params(net, values);
+}
+
 RN_API size_t rn_net_arena_bytes(const rn_net *net, int max_batch)
 {
+    size_t floats[2];
     if (net == NULL || max_batch < 1) return 0;
-    return RN_NET_ARENA_BYTES(net->n_layers, rn__max_layer_floats(net), max_batch);
+    rn__arena_plan(net, floats);
+    return RN_NET_ARENA_BYTES(net->n_layers, floats[0], floats[1], max_batch) +
+           rn__arena_state_bytes(net);
+}
+
+/* The two buffers, taken from the arena once. */
+static int rn__arena_buffers_take(rn_net *net)
+{
+    size_t floats[2];
+    int k;
+    if (net->arena_outputs[0] != NULL) return RN_OK;
+    rn__arena_plan(net, floats);
+    for (k = 0; k < 2; k++) {
+        net->arena_outputs[k] =
+            (float *)rn_arena_alloc(net->arena, (size_t)net->max_batch * floats[k] * sizeof(float));
+        if (net->arena_outputs[k] == NULL) {
+            net->arena_outputs[0] = NULL;
+            return rn_set_error(RN_ERR_MEMORY, "rn_net_forward: the arena is too small for the "
+                                "buffers (rn_net_arena_bytes says %lu bytes)",
+                                (unsigned long)rn_net_arena_bytes(net, net->max_batch));
+        }
+    }
+    return RN_OK;
+}
+
+RN_API float *rn_net_arena_input(rn_net *net)
+{
+    if (net == NULL || net->arena == NULL || net->n_layers == 0) {
+        rn_set_error(RN_ERR_ARGUMENT, "rn_net_arena_input: needs an arena network with layers");
+        return NULL;
+    }
+    return rn__arena_buffers_take(net) == RN_OK ? net->arena_outputs[1] : NULL;
 }
 
 /* Before an arena network's forward pass: only inference, only bound
    parameters, and the output buffers taken from the arena once. */
 static int rn__arena_forward_begin(rn_net *net, const rn_tensor *x, rn_mode mode)
 {
-    size_t bytes = (size_t)net->max_batch * rn__max_layer_floats(net) * sizeof(float);
     int i, count = rn_net_param_count(net);
     if (mode != RN_EVAL || x->shape[0] > net->max_batch)
         return rn_set_error(RN_ERR_ARGUMENT, "rn_net_forward: an arena network does inference "
@@ -5698,25 +6069,18 @@ static int rn__arena_forward_begin(rn_net *net, const rn_tensor *x, rn_mode mode
         if (rn_net_param(net, i)->value.data == NULL)
             return rn_set_error(RN_ERR_ARGUMENT, "rn_net_forward: %s has no values; call "
                                 "rn_net_bind_params", rn_net_param(net, i)->name);
-    if (net->arena_outputs[0] != NULL) return RN_OK;
-    net->arena_outputs[0] = (float *)rn_arena_alloc(net->arena, bytes);
-    net->arena_outputs[1] = (float *)rn_arena_alloc(net->arena, bytes);
-    if (net->arena_outputs[1] != NULL) return RN_OK;
-    net->arena_outputs[0] = NULL;
-    return rn_set_error(RN_ERR_MEMORY, "rn_net_forward: the arena is too small for the outputs "
-                        "(rn_net_arena_bytes says %lu bytes)",
-                        (unsigned long)rn_net_arena_bytes(net, net->max_batch));
+    return rn__arena_buffers_take(net);
 }
 
-/* Layer i of an arena network writes into one buffer while it reads the
-   other. */
+/* Layer i of an arena network writes the buffer rn__arena_buffer plans. */
 static void rn__arena_output_bind(rn_net *net, int layer, int batch)
 {
     const rn_layer *l = net->layers[layer];
     int shape[RN_MAX_DIMS];
     shape[0] = batch;
     memcpy(shape + 1, l->out_shape, (size_t)l->out_ndim * sizeof(int));
-    net->outputs[layer] = rn_tensor_view(net->arena_outputs[layer % 2], l->out_ndim + 1, shape);
+    net->outputs[layer] =
+        rn_tensor_view(net->arena_outputs[rn__arena_buffer(net, layer)], l->out_ndim + 1, shape);
 }
 
 /* ===== 13. relaxed activation identity (RAI) training ===================== */

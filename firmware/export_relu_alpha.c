@@ -19,7 +19,7 @@
 
 #include <stdio.h>
 
-enum { BATCH = 2 };
+enum { BATCH = 4 }; /* the fixed test images: random pixels in [0, 1) */
 
 static rn_net *make_study_net(void)
 {

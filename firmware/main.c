@@ -7,7 +7,6 @@
 #include "relu_alpha_model.h"
 
 static unsigned char arena_memory[RELU_ALPHA_ARENA_BYTES(1)];
-static float image[28 * 28];
 volatile int predicted_class; /* what a debugger (or the next stage) reads */
 
 int main(void)
@@ -16,10 +15,12 @@ int main(void)
     rn_net *net;
     rn_tensor input;
     const float *logits;
+    float *image;
     int i, best = 0;
     rn_arena_init(&arena, arena_memory, sizeof arena_memory);
-    net = relu_alpha_build(&arena, 1);
-    if (net == NULL) return 1;
+    if (relu_alpha_build(&arena, 1, &net) != RN_OK) return 1;
+    image = rn_net_arena_input(net); /* the input lives in the arena's second buffer */
+    if (image == NULL) return 1;
     for (i = 0; i < 28 * 28; i++) image[i] = (float)(i % 28) / 28.0f; /* stands in for a sensor */
     input = rn_tensor_view(image, 4, (int[]){1, 1, 28, 28});
     if (rn_net_forward(net, &input, RN_EVAL) != RN_OK) return 2;

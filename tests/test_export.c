@@ -36,8 +36,7 @@ static void test_exported_net_runs_from_the_arena(void)
     rn_tensor x, one;
     int i;
     rn_arena_init(&arena, memory, sizeof memory);
-    net = relu_alpha_build(&arena, BATCH);
-    CHECK(net != NULL);
+    CHECK(relu_alpha_build(&arena, BATCH, &net) == RN_OK);
     if (net == NULL) {
         fprintf(stderr, "%s\n", rn_last_error());
         return;
@@ -60,6 +59,16 @@ static void test_exported_net_runs_from_the_arena(void)
     CHECK(rn_net_forward(net, &one, RN_EVAL) == RN_OK);
     CHECK(memcmp(rn_net_output(net)->data, relu_alpha_reference_logits + 10,
                  10 * sizeof(float)) == 0);
+    /* The input can live in the arena, which the pass then overwrites. */
+    CHECK(rn_net_arena_input(net) != NULL);
+    if (rn_net_arena_input(net) != NULL) {
+        memcpy(rn_net_arena_input(net), relu_alpha_reference_input, sizeof input);
+        x = rn_tensor_view(rn_net_arena_input(net), 4, (int[]){BATCH, 1, 28, 28});
+        CHECK(rn_net_forward(net, &x, RN_EVAL) == RN_OK);
+        CHECK(memcmp(rn_net_output(net)->data, relu_alpha_reference_logits,
+                     sizeof relu_alpha_reference_logits) == 0);
+    }
+    CHECK(rn_net_arena_input(NULL) == NULL);
     /* The compile-time size is the run-time one, and all of it was needed. */
     CHECK(rn_net_arena_bytes(net, BATCH) == sizeof memory);
     CHECK(arena.used + 63 >= sizeof memory && arena.used <= sizeof memory);
@@ -74,7 +83,7 @@ static void test_too_small_an_arena_fails_cleanly(void)
         rn_net *net;
         rn_tensor x;
         rn_arena_init(&arena, memory, size);
-        net = relu_alpha_build(&arena, BATCH);
+        relu_alpha_build(&arena, BATCH, &net);
         x = rn_tensor_view(input, 4, (int[]){BATCH, 1, 28, 28});
         built += net != NULL && rn_net_forward(net, &x, RN_EVAL) == RN_OK;
         CHECK(arena.used <= size);
@@ -82,10 +91,56 @@ static void test_too_small_an_arena_fails_cleanly(void)
     CHECK(built == 0);
 }
 
+/* rn_net_bind_params_checked, which the exported builder ends with, refuses
+   values that are not the exporter's, and leaves the network as it was. */
+static void test_damaged_parameters_are_refused(void)
+{
+    enum { PARAMS = sizeof relu_alpha_reference_params / sizeof *relu_alpha_reference_params };
+    static float pool[4096];
+    const float *values[PARAMS];
+    size_t counts[PARAMS], used = 0;
+    rn_arena arena;
+    rn_net *net;
+    int i;
+    rn_arena_init(&arena, memory, sizeof memory);
+    CHECK(relu_alpha_build(&arena, BATCH, &net) == RN_OK);
+    if (net == NULL) return;
+    for (i = 0; i < PARAMS; i++) {
+        counts[i] = rn_net_param(net, i)->value.size;
+        CHECK(used + counts[i] <= sizeof pool / sizeof *pool);
+        memcpy(pool + used, relu_alpha_reference_params[i], counts[i] * sizeof(float));
+        values[i] = pool + used;
+        used += counts[i];
+    }
+    CHECK(rn_net_bind_params_checked(net, PARAMS, values, counts, RELU_ALPHA_PARAMS_CRC32) ==
+          RN_OK);
+    CHECK(rn_net_param(net, 0)->value.data == pool);
+    rn_arena_init(&arena, memory, sizeof memory); /* again, bound to the header's arrays */
+    CHECK(relu_alpha_build(&arena, BATCH, &net) == RN_OK);
+    if (net == NULL) return;
+    pool[used - 1] = nextafterf(pool[used - 1], 1.0f);     /* one bit of one value */
+    CHECK(rn_net_bind_params_checked(net, PARAMS, values, counts, RELU_ALPHA_PARAMS_CRC32) ==
+          RN_ERR_FORMAT);
+    CHECK(strstr(rn_last_error(), "CRC-32") != NULL);
+    pool[used - 1] = nextafterf(pool[used - 1], -1.0f);
+    counts[PARAMS - 1]--;
+    CHECK(rn_net_bind_params_checked(net, PARAMS, values, counts, RELU_ALPHA_PARAMS_CRC32) ==
+          RN_ERR_FORMAT);
+    CHECK(strstr(rn_last_error(), rn_net_param(net, PARAMS - 1)->name) != NULL);
+    counts[PARAMS - 1]++;
+    CHECK(rn_net_bind_params_checked(net, PARAMS - 1, values, counts, RELU_ALPHA_PARAMS_CRC32) ==
+          RN_ERR_FORMAT);
+    CHECK(rn_net_bind_params_checked(net, PARAMS, values, NULL, 0) == RN_ERR_ARGUMENT);
+    for (i = 0; i < PARAMS; i++) /* still the header's arrays */
+        CHECK(memcmp(rn_net_param(net, i)->value.data, relu_alpha_reference_params[i],
+                     counts[i] * sizeof(float)) == 0 && rn_net_param(net, i)->value.data != values[i]);
+}
+
 int main(void)
 {
     RUN(test_no_heap_is_available);
     RUN(test_exported_net_runs_from_the_arena);
     RUN(test_too_small_an_arena_fails_cleanly);
+    RUN(test_damaged_parameters_are_refused);
     return finish();
 }

@@ -460,7 +460,16 @@ static rn_net *arena_copy(const rn_net *net, rn_arena *arena, int max_batch)
         case RN_LAYER_AVGPOOL2D: status = rn_net_add_avgpool2d(copy, layer->kernel, layer->stride); break;
         case RN_LAYER_FLATTEN: status = rn_net_add_flatten(copy); break;
         case RN_LAYER_DROPOUT: status = rn_net_add_dropout(copy, layer->drop_rate); break;
-        case RN_LAYER_BATCHNORM: status = RN_ERR_UNSUPPORTED; break;
+        case RN_LAYER_BATCHNORM: /* eval mode, its statistics copied in as exports do */
+            status = rn_net_add_batchnorm_ex(copy, layer->eps, layer->momentum);
+            if (status == RN_OK) {
+                rn_layer *norm = copy->layers[copy->n_layers - 1];
+                memcpy(norm->running_mean.data, layer->running_mean.data,
+                       layer->running_mean.size * sizeof(float));
+                memcpy(norm->running_var.data, layer->running_var.data,
+                       layer->running_var.size * sizeof(float));
+            }
+            break;
         case RN_LAYER_ACTIVATION:
             desc = layer->act;
             desc.init = layer->act_init;
@@ -541,7 +550,7 @@ static void test_export_c_writes_every_value(void)
     CHECK(file != NULL);
     while (file != NULL && fgets(line, sizeof line, file) != NULL) {
         arrays += strncmp(line, "static const float every_layer_", 31) == 0;
-        builds += strstr(line, "every_layer_build(rn_arena *arena, int max_batch)") != NULL;
+        builds += strstr(line, "every_layer_build(rn_arena *arena, int max_batch, rn_net **built)") != NULL;
     }
     if (file != NULL) fclose(file);
     remove(temporary_path);
@@ -549,9 +558,104 @@ static void test_export_c_writes_every_value(void)
     CHECK(builds == 1);
     rn_net_param(net, 0)->value.data[0] = NAN;
     CHECK(rn_net_export_c(net, temporary_path, "every_layer") == RN_ERR_NUMERIC);
-    CHECK(rn_net_export_c(with_batchnorm, temporary_path, "bn") == RN_ERR_UNSUPPORTED);
+    /* Its batch norm follows a convolution, so it is folded away. */
+    CHECK(rn_net_export_c(with_batchnorm, temporary_path, "bn") == RN_OK);
+    file = fopen(temporary_path, "r");
+    CHECK(file != NULL);
+    arrays = 0;
+    while (file != NULL && fgets(line, sizeof line, file) != NULL)
+        arrays += strstr(line, "batchnorm") != NULL || strstr(line, "bn_norm") != NULL;
+    if (file != NULL) fclose(file);
+    remove(temporary_path);
+    CHECK(arrays == 0);
     rn_net_free(net);
     rn_net_free(with_batchnorm);
+}
+
+/* Batch norm with statistics and affine parameters far from their
+   initial values, as after training. */
+static void randomize_norm(rn_layer *norm, rn_rng *rng)
+{
+    size_t c;
+    for (c = 0; c < norm->running_mean.size; c++) {
+        norm->params[0].value.data[c] = 0.5f + rn_rng_uniform(rng);
+        norm->params[1].value.data[c] = rn_rng_uniform(rng) - 0.5f;
+        norm->running_mean.data[c] = 2.0f * rn_rng_uniform(rng) - 1.0f;
+        norm->running_var.data[c] = 0.25f + 1.75f * rn_rng_uniform(rng);
+    }
+}
+
+static float largest_magnitude(const rn_tensor *t)
+{
+    float largest = 0.0f;
+    size_t i;
+    for (i = 0; i < t->size; i++) largest = fabsf(t->data[i]) > largest ? fabsf(t->data[i]) : largest;
+    return largest;
+}
+
+static void test_fold_batchnorm(void)
+{
+    rn_net *net = rn_net_new(3, (int[]){2, 6, 6}), *folded = NULL, *copy;
+    rn_tensor x, unfolded;
+    rn_rng rng;
+    rn_arena arena;
+    static unsigned char memory[1 << 16];
+    float tolerance;
+    size_t i;
+    int norms = 0, ok = 1;
+    ok &= rn_net_add_conv2d(net, 3, 3, 1, 1) == RN_OK;
+    ok &= rn_net_add_batchnorm(net) == RN_OK; /* folds into conv1 */
+    ok &= rn_net_add_activation(net, RN_ACT_PRELU) == RN_OK;
+    ok &= rn_net_add_conv2d(net, 4, 2, 1, 0) == RN_OK;
+    ok &= rn_net_remove_bias(net) == RN_OK;
+    ok &= rn_net_add_batchnorm_ex(net, 1e-3f, 0.1f) == RN_OK; /* folds, and conv2 gets a bias */
+    ok &= rn_net_add_activation(net, RN_ACT_RELU_ALPHA) == RN_OK;
+    ok &= rn_net_add_batchnorm(net) == RN_OK; /* after an activation: stays */
+    ok &= rn_net_add_flatten(net) == RN_OK;
+    ok &= rn_net_add_linear(net, 5) == RN_OK;
+    ok &= rn_net_add_batchnorm(net) == RN_OK; /* folds into linear1 */
+    ok &= rn_net_add_linear(net, 3) == RN_OK;
+    CHECK(ok);
+    if (!ok) return;
+    rn_rng_seed(&rng, 9, 9);
+    for (i = 0; i < (size_t)net->n_layers; i++)
+        if (net->layers[i]->type == RN_LAYER_BATCHNORM) randomize_norm(net->layers[i], &rng);
+    CHECK(rn_tensor_new(&x, 4, (int[]){3, 2, 6, 6}) == RN_OK);
+    CHECK(rn_tensor_new(&unfolded, 2, (int[]){3, 3}) == RN_OK);
+    for (i = 0; i < x.size; i++) x.data[i] = 2.0f * rn_rng_uniform(&rng) - 1.0f;
+    CHECK(rn_net_forward(net, &x, RN_EVAL) == RN_OK);
+    memcpy(unfolded.data, rn_net_output(net)->data, unfolded.size * sizeof(float));
+    CHECK(rn_net_fold_batchnorm(net, &folded) == RN_OK);
+    if (folded == NULL) return;
+    CHECK(folded->n_layers == net->n_layers - 3);
+    for (i = 0; i < (size_t)folded->n_layers; i++) norms += folded->layers[i]->type == RN_LAYER_BATCHNORM;
+    CHECK(norms == 1);
+    CHECK(folded->layers[2]->has_bias);
+    CHECK(rn_net_forward(folded, &x, RN_EVAL) == RN_OK);
+    tolerance = 1e-5f * largest_magnitude(&unfolded);
+    for (i = 0; i < unfolded.size; i++)
+        CHECK(fabsf(rn_net_output(folded)->data[i] - unfolded.data[i]) <= tolerance);
+    /* An arena network runs the batch norm that is left, bit for bit. */
+    rn_arena_init(&arena, memory, sizeof memory);
+    copy = arena_copy(folded, &arena, 3);
+    CHECK(copy != NULL);
+    if (copy != NULL) {
+        CHECK(rn_net_forward(copy, &x, RN_EVAL) == RN_OK);
+        CHECK(memcmp(rn_net_output(copy)->data, rn_net_output(folded)->data,
+                     unfolded.size * sizeof(float)) == 0);
+        CHECK(arena.used <= rn_net_arena_bytes(copy, 3));
+        CHECK(rn_net_forward(copy, &x, RN_TRAIN) == RN_ERR_ARGUMENT);
+    }
+    /* The batch norm that is left is exported with its statistics. */
+    CHECK(rn_net_export_c(folded, temporary_path, "left") == RN_OK);
+    CHECK(rn_net_export_c(net, temporary_path, "folded") == RN_OK);
+    remove(temporary_path);
+    rn_net_free(folded);
+    CHECK(rn_net_fold_batchnorm(NULL, &folded) == RN_ERR_ARGUMENT && folded == NULL);
+    CHECK(rn_net_fold_batchnorm(net, NULL) == RN_ERR_ARGUMENT);
+    rn_tensor_free(&x);
+    rn_tensor_free(&unfolded);
+    rn_net_free(net);
 }
 
 /* Files appear whole or not at all: written under path.tmp and renamed, no
@@ -578,6 +682,59 @@ static void test_save_is_atomic(void)
     rn_net_free(net);
 }
 
+/* The arena's buffer plan: layers that map values in place write over
+   their input, but never over the caller's; the input can live in the
+   arena; the result is the heap network's bit for bit either way. */
+static void test_arena_buffers_in_place(void)
+{
+    rn_net *net = rn_net_new(3, (int[]){2, 3, 3}), *copy;
+    static unsigned char memory[1 << 15];
+    float before[2 * 18];
+    rn_tensor x;
+    rn_arena arena;
+    rn_rng rng;
+    size_t i;
+    int ok = net != NULL;
+    ok = ok && rn_net_add_activation(net, RN_ACT_PRELU) == RN_OK; /* in place, but layer 0 */
+    ok = ok && rn_net_add_flatten(net) == RN_OK;
+    ok = ok && rn_net_add_linear(net, 40) == RN_OK;               /* the larger buffer */
+    ok = ok && rn_net_add_activation(net, RN_ACT_RELU_ALPHA) == RN_OK;
+    ok = ok && rn_net_add_dropout(net, 0.5f) == RN_OK;
+    ok = ok && rn_net_add_linear(net, 3) == RN_OK;
+    CHECK(ok);
+    if (!ok) return;
+    rn_rng_seed(&rng, 3, 3);
+    CHECK(rn_tensor_new(&x, 4, (int[]){2, 2, 3, 3}) == RN_OK);
+    for (i = 0; i < x.size; i++) x.data[i] = rn_rng_uniform(&rng) - 0.5f;
+    memcpy(before, x.data, sizeof before);
+    CHECK(rn_net_forward(net, &x, RN_EVAL) == RN_OK);
+    rn_arena_init(&arena, memory, sizeof memory);
+    copy = arena_copy(net, &arena, 2);
+    CHECK(copy != NULL);
+    if (copy != NULL) {
+        float *input;
+        CHECK(rn_net_forward(copy, &x, RN_EVAL) == RN_OK);
+        CHECK(memcmp(x.data, before, sizeof before) == 0); /* the caller's input is intact */
+        CHECK(memcmp(rn_net_output(copy)->data, rn_net_output(net)->data, 6 * sizeof(float)) == 0);
+        /* Buffers: 18 (act1, flatten1) and then 40 (linear1, act2, dropout1) in the first, the
+           input (18) and linear2's 3 in the second: 40 + 18 floats per sample. */
+        CHECK(rn_net_arena_bytes(copy, 2) ==
+              RN_NET_ARENA_BYTES(6, 40, 18, 2) && arena.used <= rn_net_arena_bytes(copy, 2));
+        input = rn_net_arena_input(copy);
+        CHECK(input != NULL);
+        if (input != NULL) {
+            rn_tensor inside = rn_tensor_view(input, 4, (int[]){2, 2, 3, 3});
+            memcpy(input, before, sizeof before);
+            CHECK(rn_net_forward(copy, &inside, RN_EVAL) == RN_OK);
+            CHECK(memcmp(rn_net_output(copy)->data, rn_net_output(net)->data,
+                         6 * sizeof(float)) == 0);
+        }
+    }
+    CHECK(rn_net_arena_input(net) == NULL); /* not an arena network */
+    rn_tensor_free(&x);
+    rn_net_free(net);
+}
+
 int main(void)
 {
     RUN(test_crc32);
@@ -593,6 +750,8 @@ int main(void)
     RUN(test_optim_load_errors_leave_it_unchanged);
     RUN(test_arena_inference);
     RUN(test_export_c_writes_every_value);
+    RUN(test_fold_batchnorm);
+    RUN(test_arena_buffers_in_place);
     RUN(test_save_is_atomic);
     return finish();
 }
