@@ -52,14 +52,14 @@ EXAMPLES = $(patsubst examples/%.c,$(BUILD)/%,$(wildcard examples/*.c))
 # compiler is the one beside CC (gcc -> g++, clang -> clang++, cc -> c++,
 # aarch64-linux-gnu-gcc -> aarch64-linux-gnu-g++); without it these are
 # skipped by name.
-CXX_FOR_CC = $(patsubst %gcc,%g++,$(patsubst %clang,%clang++,$(patsubst cc,c++,$(CC))))
+CXX_FOR_CC = $(patsubst %gcc,%g++,$(patsubst %clang,%clang++,$(patsubst cc,c++,$(patsubst emcc,em++,$(CC)))))
 CXX_TESTS = $(if $(shell command -v $(CXX_FOR_CC)),$(BUILD)/test_cxx_c $(BUILD)/test_cxx_cxx \
               $(BUILD)/readme_cxx)
 CXX_FLAGS = -Wall -Wextra -pedantic -Werror $(CFLAGS) $(SANITIZE) $(INCLUDES)
 
 .PHONY: all test test-valgrind test-isa test-cross test-arm bench bench-compare fuzz examples demo deps \
         deps-check test-deps check-headers clean test-s390x firmware-size \
-        install uninstall test-install test-riscv64 test-slurm test-firmware test-windows
+        install uninstall test-install test-riscv64 test-slurm test-firmware test-windows test-wasm
 
 all: $(TESTS) $(EXAMPLES)
 
@@ -278,6 +278,18 @@ test-windows:
 	    --out build/windows/examples/sweep > /dev/null
 	test -s build/windows/examples/rai/REPORT.md && test -s build/windows/examples/sweep/REPORT.md
 	@echo "windows examples: rai_moons and relu_alpha_sweep --quick wrote their reports"
+
+# WebAssembly: the suite built with Emscripten (scalar kernels: dispatch is
+# at compile time there and no SIMD128 set exists yet) and run under node,
+# with the host's files (NODERAWFS) and one self-contained .js per program,
+# named as make expects. Debian's emscripten finds its node modules (acorn)
+# in /usr/share/nodejs.
+WASM_LDLIBS = -lm -sNODERAWFS=1 -sEXIT_RUNTIME=1 -sENVIRONMENT=node -sSINGLE_FILE=1 \
+              -sALLOW_MEMORY_GROWTH=1
+test-wasm:
+	@sh scripts/deps.sh build wasm
+	NODE_PATH=/usr/share/nodejs $(MAKE) test CC=emcc CFLAGS="-O2" LDLIBS="$(WASM_LDLIBS)" \
+	    BUILD=build/wasm TEST_RUNNER=node SAN= TESTS="$(call cross_tests,build/wasm)"
 
 # The ReLU_alpha study's network, exported with rn_net_export_c, in an
 # inference-only program for a Cortex-M4F with no heap, built twice: as it

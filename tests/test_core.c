@@ -3,6 +3,7 @@
 #include "relunet.h"
 #include "harness.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* Reference output of the PCG32 demo program (pcg32_srandom(42, 54)). */

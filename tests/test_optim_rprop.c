@@ -6,6 +6,9 @@
 #include "relunet.h"
 #include "harness.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 /* A 3-input linear unit: weight[0..2] and bias are four independent
    elements, each given its own gradient sequence. */
 static rn_net *make_unit(const float *start)
