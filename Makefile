@@ -32,6 +32,8 @@ CFLAGS ?= -O2 -g
 LDLIBS ?= -lm
 STB_INCLUDE ?= /usr/include/stb
 WARNINGS = -std=c99 -Wall -Wextra -pedantic
+# A test that forgets an include is an error, whichever way it is built.
+TEST_WARNINGS = -Werror=implicit-function-declaration
 ifeq ($(SAN),1)
 SANITIZE = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 BUILD = build/san
@@ -39,7 +41,7 @@ else
 BUILD = build/plain
 endif
 INCLUDES = -I. -Itests -Iexamples -I$(STB_INCLUDE)
-ALL_CFLAGS = $(WARNINGS) $(CFLAGS) $(SANITIZE) $(INCLUDES)
+ALL_CFLAGS = $(WARNINGS) $(TEST_WARNINGS) $(CFLAGS) $(SANITIZE) $(INCLUDES)
 HEADERS = $(wildcard relunet*.h) tests/harness.h $(wildcard tests/*.h) $(wildcard examples/*.h)
 
 TESTS = $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))

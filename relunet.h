@@ -1431,6 +1431,11 @@ typedef struct rn__kernel_table {
     void (*exp_values)(const float *x, float *y, size_t n);
     void (*tanh_values)(const float *x, float *y, size_t n);
     void (*sigmoid_values)(const float *x, float *y, size_t n);
+    /* The backward of b f(a x + c) + d given f's values in dx, whose
+       derivative is k0 + f (k1 - f): overwrites dx with the input gradient
+       and returns the sums of the gradients of a, b, c and d in sums. */
+    void (*affine_backward)(const float *x, const float *dy, float *dx, size_t n, float a,
+                            float b, float k0, float k1, double *sums);
 } rn__kernel_table;
 
 /* The table in use, chosen on first call (defined with the tables below). */
@@ -1621,6 +1626,22 @@ static void rn__sigmoid_values_scalar(const float *x, float *y, size_t n)
         float e = expf(-fabsf(x[i]));
         y[i] = (x[i] > 0.0f ? 1.0f : e) / (1.0f + e);
     }
+}
+
+static void rn__affine_backward_scalar(const float *x, const float *dy, float *dx, size_t n,
+                                       float a, float b, float k0, float k1, double *sums)
+{
+    double da = 0.0, db = 0.0, dc = 0.0, dd = 0.0;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        float f = dx[i], g = dy[i], du = g * b * (k0 + f * (k1 - f));
+        da += du * x[i];
+        db += g * f;
+        dc += du;
+        dd += g;
+        dx[i] = du * a;
+    }
+    sums[0] = da, sums[1] = db, sums[2] = dc, sums[3] = dd;
 }
 
 /* The blocked product and the convolutions built on it exist only to run
@@ -2353,6 +2374,32 @@ enum { RN__SUM_BLOCK = 1024 };
             dslope += V##_SUM(sum);                                                                 \
         }                                                                                           \
         return dslope + rn__prelu_backward_scalar(x + i, dy + i, dx + i, n - i, slope);             \
+    }                                                                                               \
+    static target void rn__affine_backward_##isa(const float *x, const float *dy, float *dx,        \
+                                                 size_t n, float a, float b, float k0, float k1,    \
+                                                 double *sums)                                      \
+    {                                                                                               \
+        V##_TYPE va = V##_SET1(a), vb = V##_SET1(b), vk0 = V##_SET1(k0), vk1 = V##_SET1(k1);        \
+        double tail[4];                                                                             \
+        size_t i = 0;                                                                               \
+        sums[0] = sums[1] = sums[2] = sums[3] = 0.0;                                                \
+        while (i + V##_LANES <= n) {                                                                \
+            V##_TYPE da = V##_SET1(0.0f), db = da, dc = da, dd = da;                                \
+            size_t end = n - i > RN__SUM_BLOCK ? i + RN__SUM_BLOCK : n;                             \
+            for (; i + V##_LANES <= end; i += V##_LANES) {                                          \
+                V##_TYPE f = V##_LOAD(dx + i), g = V##_LOAD(dy + i), du;                            \
+                du = V##_MUL(V##_MUL(g, vb), V##_ADD(vk0, V##_MUL(f, V##_SUB(vk1, f))));            \
+                da = V##_MADD(da, du, V##_LOAD(x + i));                                             \
+                db = V##_MADD(db, g, f);                                                            \
+                dc = V##_ADD(dc, du);                                                               \
+                dd = V##_ADD(dd, g);                                                                \
+                V##_STORE(dx + i, V##_MUL(du, va));                                                 \
+            }                                                                                       \
+            sums[0] += V##_SUM(da), sums[1] += V##_SUM(db);                                         \
+            sums[2] += V##_SUM(dc), sums[3] += V##_SUM(dd);                                         \
+        }                                                                                           \
+        rn__affine_backward_scalar(x + i, dy + i, dx + i, n - i, a, b, k0, k1, tail);               \
+        sums[0] += tail[0], sums[1] += tail[1], sums[2] += tail[2], sums[3] += tail[3];             \
     }
 
 #define RN__ELEMENTWISE_ENTRIES(isa) rn__relu_forward_##isa, rn__relu_backward_##isa,               \
@@ -2443,7 +2490,8 @@ enum { RN__SUM_BLOCK = 1024 };
     RN__CURVE_ARRAY(tanh, isa, target, V)                                                           \
     RN__CURVE_ARRAY(sigmoid, isa, target, V)
 
-#define RN__CURVE_ENTRIES(isa) rn__exp_values_##isa, rn__tanh_values_##isa, rn__sigmoid_values_##isa
+#define RN__CURVE_ENTRIES(isa) rn__exp_values_##isa, rn__tanh_values_##isa,                      \
+    rn__sigmoid_values_##isa, rn__affine_backward_##isa
 
 #ifdef RN__X86
 /* GCC 12's AVX-512 intrinsics pass _mm512_undefined_ps() and its kin, which
@@ -2951,21 +2999,10 @@ static void rn__mix_curves(const float *x, size_t n, float a, float c, float *t,
 static void rn__affine_backward(const float *x, const float *dy, float *dx, size_t n,
                                 const float *p, double *dp, float k0, float k1)
 {
-    float a = p[0], b = p[1];
-    double da = 0.0, db = 0.0, dc = 0.0, dd = 0.0;
-    size_t i;
-    for (i = 0; i < n; i++) {
-        float f = dx[i], g = dy[i], du = g * b * (k0 + f * (k1 - f));
-        da += du * x[i];
-        db += g * f;
-        dc += du;
-        dd += g;
-        dx[i] = du * a;
-    }
-    dp[0] += da;
-    dp[1] += db;
-    dp[2] += dc;
-    dp[3] += dd;
+    double sums[4];
+    int k;
+    rn__kernels()->affine_backward(x, dy, dx, n, p[0], p[1], k0, k1, sums);
+    for (k = 0; k < 4; k++) dp[k] += sums[k];
 }
 
 static void rn__asigmoid_backward(const float *x, const float *y, const float *dy, float *dx,

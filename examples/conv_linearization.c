@@ -47,6 +47,13 @@ static const char *const usage =
     "  --epochs N           epochs of ReLU, linear and --lambdas models (default 3)\n"
     "  --long-epochs N      epochs of --long-lambdas models (default 12)\n"
     "  --clamp              keep every alpha in [0, 1] (default: unclamped, as in the study)\n"
+    "  --protocol P         text (default): the models above, as the study's text describes;\n"
+    "                       code: the authors' baseline code, ReLU and linear only, 7 epochs\n"
+    "  --explain            instead of --lambdas: lambda 0.5 as stated and the variants that\n"
+    "                       could explain the published alphas (alpha2, alpha3 -> 1, alpha1\n"
+    "                       in [0.5, 0.8]): alpha clamped to [0, 1]; the penalty in the loss\n"
+    "                       but without a gradient (computed on detached values); lambda = 0;\n"
+    "                       the penalty on (1 - alpha)\n"
     "  --train-size N       training images, a stratified subsample (default 60000: all)\n"
     "  --test-size N        test images (default 10000: all)\n"
     "  --jobs N             models at a time, in child processes (default: processors)\n"
@@ -55,13 +62,23 @@ static const char *const usage =
 typedef struct options {
     study_options common; /* --data, --out, --seed, --jobs, --*-size, --epochs */
     int long_epochs, clamp;
+    int code_protocol, explain; /* --protocol code, --explain */
     int n_lambdas, n_long_lambdas;
     double lambdas[MAX_LAMBDAS], long_lambdas[MAX_LAMBDAS];
 } options;
 
 /* One network to train and its place in the report. */
+/* How a ReLU_alpha model departs from the stated setup (--explain). */
+enum { STATED, CLAMPED, DETACHED, NO_LAMBDA, TOWARD_ONE, N_VARIANTS };
+static const char *const variant_labels[N_VARIANTS] = {
+    "as stated", "alpha clamped to [0, 1]", "penalty without gradient", "lambda = 0",
+    "penalty on (1 - alpha)"};
+static const char *const variant_names[N_VARIANTS] = {"stated", "clamped", "detached", "no_lambda",
+                                                      "toward_one"};
+
 typedef struct model {
     int activation; /* RELU, LINEAR or RELU_ALPHA */
+    int variant;    /* RELU_ALPHA: STATED, or one of --explain's */
     double lambda;  /* RELU_ALPHA only */
     int epochs;
     int feature_maps; /* 1: the report shows its feature maps */
@@ -86,15 +103,20 @@ typedef struct study {
 
 /* ---- command line ---------------------------------------------------------- */
 
-static void set_defaults(options *o, int quick)
+/* The defaults of --quick, --protocol code (ReLU and linear for 7 epochs)
+   and --explain (its variants instead of the lambdas); the other options
+   change them. */
+static void set_defaults(options *o, int quick, int code, int explain)
 {
     static const double lambdas[] = {0.1, 0.3, 0.5, 0.7, 0.9, 2, 5}, long_lambdas[] = {0.5, 0.7};
     memset(o, 0, sizeof *o);
-    study_defaults(&o->common, "results/conv_linearization", quick ? 1 : 3, quick ? 200 : 60000,
-                   quick ? 200 : 10000);
+    study_defaults(&o->common, "results/conv_linearization", quick ? 1 : code ? 7 : 3,
+                   quick ? 200 : 60000, quick ? 200 : 10000);
+    o->code_protocol = code;
+    o->explain = explain;
     o->long_epochs = quick ? 2 : 12;
-    o->n_lambdas = quick ? 1 : 7;
-    o->n_long_lambdas = quick ? 1 : 2;
+    o->n_lambdas = code || explain ? 0 : quick ? 1 : 7;
+    o->n_long_lambdas = code || explain ? 0 : quick ? 1 : 2;
     memcpy(o->lambdas, quick ? long_lambdas : lambdas,
            (size_t)o->n_lambdas * sizeof *lambdas);
     memcpy(o->long_lambdas, long_lambdas, (size_t)o->n_long_lambdas * sizeof *long_lambdas);
@@ -104,6 +126,7 @@ static void set_defaults(options *o, int quick)
 static int own_option(int argc, char **argv, int *i, void *context)
 {
     options *o = (options *)context;
+    const char *v = NULL;
     int found;
     if ((found = study_list_option(argc, argv, i, "--lambdas", o->lambdas, MAX_LAMBDAS, &o->n_lambdas)) != 0)
         return found;
@@ -112,15 +135,27 @@ static int own_option(int argc, char **argv, int *i, void *context)
         return found;
     if ((found = study_int_option(argc, argv, i, "--long-epochs", 1, 10000, &o->long_epochs)) != 0)
         return found;
+    if ((found = study_option_value(argc, argv, i, "--protocol", &v)) != 0) {
+        if (found < 0 || strcmp(v, "text") == 0 || strcmp(v, "code") == 0) return found;
+        fprintf(stderr, "--protocol: '%s' is neither text nor code\n", v);
+        return -1;
+    }
+    if (strcmp(argv[*i], "--explain") == 0) return 1; /* the defaults have been chosen */
     return strcmp(argv[*i], "--clamp") == 0 ? (o->clamp = 1) : 0;
 }
 
 /* 0: go on; 1: done (help shown); -1: bad arguments. */
 static int parse_options(int argc, char **argv, options *o)
 {
+    int i, code = 0;
     if (study_help(argc, argv, usage)) return 1;
-    set_defaults(o, study_has_flag(argc, argv, "--quick"));
-    return study_parse_options(argc, argv, &o->common, own_option, o);
+    for (i = 1; i + 1 < argc; i++) /* a bad value is refused below */
+        if (strcmp(argv[i], "--protocol") == 0) code = strcmp(argv[i + 1], "code") == 0;
+    set_defaults(o, study_has_flag(argc, argv, "--quick"), code, study_has_flag(argc, argv, "--explain"));
+    if (study_parse_options(argc, argv, &o->common, own_option, o) != 0) return -1;
+    if (!(o->code_protocol && o->explain)) return 0;
+    fprintf(stderr, "--explain: --protocol code trains no ReLU_alpha model to explain\n");
+    return -1;
 }
 
 /* ---- the models ------------------------------------------------------------- */
@@ -158,6 +193,13 @@ static void list_models(study *s)
         if (shown < 0 ||
             fabs(m->lambda - FEATURE_LAMBDA) < fabs(s->models[shown].lambda - FEATURE_LAMBDA))
             shown = s->n_models - 1;
+    }
+    for (i = 0; o->explain && i < N_VARIANTS; i++) {
+        model *m = &s->models[s->n_models];
+        add_model(s, RELU_ALPHA, i == NO_LAMBDA ? 0.0 : FEATURE_LAMBDA, o->common.epochs);
+        m->variant = i;
+        snprintf(m->name, sizeof m->name, "explain_%s", variant_names[i]);
+        snprintf(m->label, sizeof m->label, "%s (lambda %g)", variant_labels[i], m->lambda);
     }
     s->models[0].feature_maps = s->models[1].feature_maps = 1;
     if (shown >= 0) s->models[shown].feature_maps = 1;
@@ -198,7 +240,7 @@ static rn_net *make_net(const model *m, const options *o)
         rn_net_free(net);
         return NULL;
     }
-    if (o->clamp) rn_net_set_range(net, RN_PARAMS_NAMED("alpha"), 0.0f, 1.0f);
+    if (o->clamp || m->variant == CLAMPED) rn_net_set_range(net, RN_PARAMS_NAMED("alpha"), 0.0f, 1.0f);
     return net;
 }
 
@@ -296,7 +338,9 @@ static int train_model(int task, void *context, void *result)
     t.batch_size = 100;
     t.epochs = m->epochs;
     t.penalty = RN_PENALTY_L1;
-    t.lambda = (float)m->lambda;
+    /* a penalty without a gradient changes the reported loss, not the training */
+    t.lambda = m->variant == DETACHED ? 0.0f : (float)m->lambda;
+    t.penalty_center = m->variant == TOWARD_ONE ? 1.0f : 0.0f;
     t.shuffle_seed = (uint64_t)s->opt.common.seed;
     t.record_every = RECORD_EVERY;
     t.record = study_log_record;
@@ -328,6 +372,7 @@ static void report_intro(FILE *md, const study *s, double seconds)
     for (i = 0; i < s->n_models; i++) cpu += s->models[i].result.cpu_seconds;
     fprintf(md,
             "# Linearization of convolutional layers on Fashion-MNIST\n\n"
+            "Protocol: %s\n\n"
             "Reproduces \"On the Linearization of Convolutional Layers for FashionMNIST Dataset\" "
             "(C. Curaba, F. Olivetti, 2023). ReLU_alpha(x) = ReLU(x) - (1 - alpha) ReLU(-x): "
             "alpha = 1 is ReLU, alpha = 0 the identity.\n\n"
@@ -338,6 +383,12 @@ static void report_intro(FILE *md, const study *s, double seconds)
             "Every model starts from the same weights (seed %d) and sees the same batches.\n"
             "- Models: ReLU; linear (no activation); ReLU_alpha with one alpha per layer "
             "starting at 0.5, loss cross-entropy + lambda * (|alpha1| + |alpha2| + |alpha3|).\n",
+            o->code_protocol ? "`--protocol code`, the authors' baseline code: ReLU and linear only, "
+                               "7 epochs (the lines below say what this run used)."
+            : o->explain ? "`--explain`: lambda 0.5 as the text states it, beside the variants that "
+                           "could explain the published alphas (see the last table)."
+                         : "`--protocol text` (the default): the models of the study's text "
+                           "(`--protocol code`: the authors' baseline code).",
             s->train.inputs.shape[0], s->test.inputs.shape[0], o->common.seed);
     fprintf(md,
             "- Alpha is %s. The study does not say whether it clamped alpha, and "
@@ -516,6 +567,47 @@ static void report_findings(FILE *md, const study *s)
             worst_gap, study_verdict(count && worst_gap < 1.0));
 }
 
+/* --explain: each variant's final alphas beside the published ones, and
+   whether they match them, as a table and explain.csv. */
+static int report_explain(FILE *md, const study *s)
+{
+    static const char *const header[] = {"variant", "lambda", "alpha1", "alpha2", "alpha3",
+                                         "test_accuracy", "matches"};
+    report_csv csv;
+    int i, failed = report_csv_open(&csv, s->opt.common.out, "explain.csv", header, 7);
+    fputs("## What explains the published alphas (`--explain`)\n\n"
+          "The study reports alpha2 and alpha3 going to 1 and alpha1 settling in [0.5, 0.8] "
+          "whatever lambda, which the stated setup (an L1 penalty pulling every alpha towards 0, "
+          "alpha free) does not give. Each variant changes one thing the text leaves open: "
+          "*clamped* keeps alpha in [0, 1]; *penalty without gradient* adds the penalty to the "
+          "reported loss only, as if computed on detached values (so it trains as lambda = 0, "
+          "which is the next row, run on its own as a check); *penalty on (1 - alpha)* pulls "
+          "towards ReLU instead of the identity. A variant matches when alpha2 and alpha3 end "
+          "within 0.05 of 1 and alpha1 in [0.5, 0.8].\n\n",
+          md);
+    report_md_header(md, (const char *const[]){"variant", "lambda", "alpha1", "alpha2", "alpha3",
+                                               "test accuracy", "matches the published alphas"},
+                     7);
+    fputs("| published (the study) | any | 0.5 to 0.8 | 1 | 1 | | |\n", md);
+    for (i = 0; i < s->n_models; i++) {
+        const model *m = &s->models[i];
+        const double *a = m->result.final;
+        int matches = a[0] >= 0.5 && a[0] <= 0.8 && fabs(a[1] - 1) <= 0.05 && fabs(a[2] - 1) <= 0.05;
+        if (!s->opt.explain || m->activation != RELU_ALPHA || m->name[0] != 'e') continue;
+        fprintf(md, "| %s | %g | %.3f | %.3f | %.3f | %.2f%% | %s |\n", variant_labels[m->variant],
+                m->lambda, a[0], a[1], a[2], 100 * m->result.test_accuracy, matches ? "**yes**" : "no");
+        report_csv_str(&csv, variant_names[m->variant]);
+        report_csv_num(&csv, m->lambda);
+        report_csv_num(&csv, a[0]);
+        report_csv_num(&csv, a[1]);
+        report_csv_num(&csv, a[2]);
+        report_csv_num(&csv, m->result.test_accuracy);
+        report_csv_int(&csv, matches);
+    }
+    fputs("\n", md);
+    return report_csv_close(&csv) | failed;
+}
+
 /* Why the alphas end where they do: each ReLU_alpha model's final pull on
    its alphas against its lambda, as a table and alpha_pull.csv. */
 static int report_alpha_pull(FILE *md, const study *s)
@@ -568,6 +660,7 @@ static int write_report(study *s, double seconds)
         report_intro(md, s, seconds);
         report_accuracy_table(md, s);
         report_findings(md, s);
+        if (s->opt.explain) failed |= report_explain(md, s);
         failed = report_alpha_pull(md, s);
         fputs("## Loss and accuracy per iteration\n\n"
               "Means over windows of 10 iterations of the batches' cross-entropy (without the "
@@ -637,6 +730,8 @@ static int train_models(study *s)
     study_units_list_setting(&units, "long_lambdas", o->long_lambdas, o->n_long_lambdas);
     study_units_setting(&units, "long_epochs", "%d", o->long_epochs);
     study_units_setting(&units, "clamp", "%d", o->clamp);
+    study_units_setting(&units, "protocol", "%s", o->code_protocol ? "code" : "text");
+    study_units_setting(&units, "explain", "%d", o->explain);
     if (!o->common.list && o->common.n_merge_dirs == 0)
         printf("%d models on %d training images, %d at a time\n", s->n_models, s->train.inputs.shape[0],
                o->common.jobs);

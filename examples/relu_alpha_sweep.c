@@ -45,6 +45,16 @@ static const char *const usage =
     "  --seed N           training subsample, weights, alphas and batch order (default 1)\n"
     "  --lambdas LIST     comma-separated penalty weights (default 0,0.005,...,0.05)\n"
     "  --runs N           runs per lambda (default 6)\n"
+    "  --repetitions K    the runs of a lambda in K groups, each group's share of zeros\n"
+    "                     reported beside the pooled one (default 1)\n"
+    "  --protocol P       text (default): the study's text, L1 penalty, 10,000 images;\n"
+    "                     code: the author's code as published: penalty lambda*||alpha||_2\n"
+    "                     unsquared, all 60,000 images, alphas logged before the step of\n"
+    "                     every batch whose index in its epoch is divisible by 100 and the\n"
+    "                     last logged one taken as final (batch 900 of epoch 10), 6 runs\n"
+    "                     repeated 5 times (--runs 30 --repetitions 5); SGD lr 0.01, batch\n"
+    "                     64, 10 epochs, alphas from {0, 0.05, ..., 0.95} clamped to [0, 1]\n"
+    "                     after every step in both\n"
     "  --penalty l1|l2    lambda*||alpha||_1 (default, the study's formula) or\n"
     "                     lambda*||alpha||_2 unsquared (what its published numbers used)\n"
     "  --train-size N     training images, a stratified subsample (default 10000)\n"
@@ -58,6 +68,8 @@ typedef struct options {
     int n_lambdas;
     double lambdas[MAX_LAMBDAS];
     int runs, penalty_norm;
+    int repetitions;   /* the runs of a lambda in this many groups */
+    int code_protocol; /* 1: --protocol code */
 } options;
 
 /* One run read back from its CSV file. */
@@ -76,14 +88,17 @@ typedef struct sweep {
 
 /* ---- command line ---------------------------------------------------------- */
 
-static void set_defaults(options *o, int quick)
+/* The defaults of --quick and --protocol code (the other options change them). */
+static void set_defaults(options *o, int quick, int code)
 {
     int i;
     memset(o, 0, sizeof *o);
-    study_defaults(&o->common, "results/relu_alpha_sweep", quick ? 1 : 10, quick ? 2000 : 10000,
-                   quick ? 1000 : 10000);
-    o->runs = quick ? 2 : 6;
-    o->penalty_norm = 1;
+    study_defaults(&o->common, "results/relu_alpha_sweep", quick ? 1 : 10,
+                   quick ? 2000 : code ? 60000 : 10000, quick ? 1000 : 10000);
+    o->code_protocol = code;
+    o->repetitions = code ? (quick ? 2 : 5) : 1;
+    o->runs = (quick ? 2 : 6) * o->repetitions;
+    o->penalty_norm = code ? 2 : 1;
     o->n_lambdas = quick ? 3 : 11;
     for (i = 0; i < o->n_lambdas; i++)
         o->lambdas[i] = quick ? (double[]){0.0, 0.02, 0.05}[i] : 0.005 * i;
@@ -98,6 +113,18 @@ static int parse_penalty(const char *text, options *o)
     return -1;
 }
 
+/* --protocol: text or code, chosen before the other options (it sets their defaults). */
+static int protocol_option(int argc, char **argv, int *i, options *o)
+{
+    const char *v = NULL;
+    int found = study_option_value(argc, argv, i, "--protocol", &v);
+    if (found <= 0) return found;
+    o->code_protocol = strcmp(v, "code") == 0;
+    if (o->code_protocol || strcmp(v, "text") == 0) return 1;
+    fprintf(stderr, "--protocol: '%s' is neither text nor code\n", v);
+    return -1;
+}
+
 /* A study_option_fn for the sweep's own options. */
 static int sweep_option(int argc, char **argv, int *i, void *context)
 {
@@ -107,6 +134,9 @@ static int sweep_option(int argc, char **argv, int *i, void *context)
     if ((found = study_list_option(argc, argv, i, "--lambdas", o->lambdas, MAX_LAMBDAS, &o->n_lambdas)) != 0)
         return found;
     if ((found = study_int_option(argc, argv, i, "--runs", 1, MAX_RUNS, &o->runs)) != 0) return found;
+    if ((found = study_int_option(argc, argv, i, "--repetitions", 1, MAX_RUNS, &o->repetitions)) != 0)
+        return found;
+    if ((found = protocol_option(argc, argv, i, o)) != 0) return found;
     if ((found = study_option_value(argc, argv, i, "--penalty", &v)) != 0)
         return found > 0 ? parse_penalty(v, o) : found;
     return 0;
@@ -115,9 +145,16 @@ static int sweep_option(int argc, char **argv, int *i, void *context)
 /* 0: go on; 1: done (help shown); -1: bad arguments. */
 static int parse_options(int argc, char **argv, options *o)
 {
+    int i, code = 0;
     if (study_help(argc, argv, usage)) return 1;
-    set_defaults(o, study_has_flag(argc, argv, "--quick"));
-    return study_parse_options(argc, argv, &o->common, sweep_option, o);
+    for (i = 1; i + 1 < argc; i++) /* a bad value is refused below */
+        if (strcmp(argv[i], "--protocol") == 0) code = strcmp(argv[i + 1], "code") == 0;
+    set_defaults(o, study_has_flag(argc, argv, "--quick"), code);
+    if (study_parse_options(argc, argv, &o->common, sweep_option, o) != 0) return -1;
+    if (o->runs % o->repetitions == 0) return 0;
+    fprintf(stderr, "--repetitions: %d runs per lambda do not split into %d groups\n", o->runs,
+            o->repetitions);
+    return -1;
 }
 
 /* ---- one run ---------------------------------------------------------------- */
@@ -162,6 +199,25 @@ static void run_file_name(char *name, size_t size, double lambda, int run)
     snprintf(name, size, "lambda_%g_run_%d.csv", lambda, run + 1);
 }
 
+/* --protocol code logs as the author's code does: the alphas before the
+   step of every batch whose index in its epoch is divisible by
+   RECORD_EVERY, so the last row is before batch 900 of the last epoch. */
+typedef struct code_log {
+    study_log *log;
+    long batches_per_epoch, last_step;
+} code_log;
+
+/* A study_record_fn called after every step: after `step` steps come the
+   alphas before the step of batch step % batches_per_epoch. */
+static void record_before_step(void *context, long step, int epoch, double loss, double accuracy)
+{
+    const code_log *c = (const code_log *)context;
+    long batch = step % c->batches_per_epoch;
+    (void)epoch;
+    if (step < c->last_step && batch % RECORD_EVERY == 0)
+        study_log_record(c->log, step, (int)(step / c->batches_per_epoch) + 1, loss, accuracy);
+}
+
 static const char *const setting_names[] = {"lambda", "run", "penalty_norm", "train_size", "epochs"};
 enum { SETTINGS = sizeof setting_names / sizeof setting_names[0] };
 
@@ -178,6 +234,7 @@ static int train_run(int task, void *context, void *result)
     rn_net *net = make_net();
     study_training t;
     study_log log;
+    code_log before_step;
     char name[128];
     (void)result;
     if (!net) return -1;
@@ -196,6 +253,14 @@ static int train_run(int task, void *context, void *result)
     t.record_every = RECORD_EVERY;
     t.record = study_log_record;
     t.context = &log;
+    if (o->code_protocol) {
+        before_step.log = &log;
+        before_step.batches_per_epoch = (s->train->inputs.shape[0] + t.batch_size - 1) / t.batch_size;
+        before_step.last_step = before_step.batches_per_epoch * t.epochs;
+        t.record_every = 1;
+        t.record = record_before_step;
+        t.context = &before_step;
+    }
     run_file_name(name, sizeof name, lambda, run);
     failed =
         !t.opt || study_log_open(&log, s->runs_dir, name, net, setting_names, settings, SETTINGS) != 0;
@@ -239,6 +304,7 @@ static int run_sweep(const options *o, const char *runs_dir)
     units.files = "runs";
     units.label = "runs";
     study_units_list_setting(&units, "lambdas", o->lambdas, o->n_lambdas);
+    study_units_setting(&units, "protocol", "%s", o->code_protocol ? "code" : "text");
     study_units_setting(&units, "runs", "%d", o->runs);
     study_units_setting(&units, "penalty_norm", "%d", o->penalty_norm);
     if (!o->common.list && o->common.n_merge_dirs == 0) {
@@ -262,7 +328,16 @@ static int read_run(const options *o, const char *runs_dir, int task, run_result
     r->lambda = o->lambdas[task / o->runs];
     r->run = task % o->runs;
     run_file_name(name, sizeof name, r->lambda, r->run);
-    return study_result_read(runs_dir, name, &r->result);
+    if (study_result_read(runs_dir, name, &r->result) != 0) return -1;
+    if (o->code_protocol) { /* the author's "final": the last logged alphas, not those after the last step */
+        int k, last = r->result.table.rows - 1;
+        for (k = 0; k < LAYERS; k++) {
+            char column[16];
+            snprintf(column, sizeof column, "alpha%d", k + 1);
+            r->result.final[k] = study_table_get(&r->result.table, last, column);
+        }
+    }
+    return 0;
 }
 
 /* ---- statistics ------------------------------------------------------------- */
@@ -323,6 +398,48 @@ typedef struct report_data {
 static const char *const layer_names[] = {"alpha1 (layer 1)", "alpha2 (layer 2)", "alpha3 (layer 3)",
                                           "all layers"};
 
+/* The share of alphas below ZERO_BELOW over runs [first, first + n) of a lambda, all layers. */
+static double share_zero(const run_result *runs, int first, int n)
+{
+    int r, k, zeros = 0;
+    for (r = first; r < first + n; r++)
+        for (k = 0; k < LAYERS; k++) zeros += runs[r].result.final[k] < ZERO_BELOW;
+    return (double)zeros / ((double)n * LAYERS);
+}
+
+/* (1, --repetitions) the share of zeros of every group of runs beside the
+   pooled one, as the author's plots give them: table and CSV. */
+static int report_share_zero_repetitions(report_data *d)
+{
+    const options *o = d->opt;
+    int group = o->runs / o->repetitions, l, g, failed;
+    const char *header[3] = {"lambda", "repetition", "share_zero_all"};
+    report_csv csv;
+    failed = report_csv_open(&csv, d->out, "share_zero_repetitions.csv", header, 3);
+    fprintf(d->md, "Per repetition (%d groups of %d runs; percent of all alphas below %g) and pooled:\n\n",
+            o->repetitions, group, ZERO_BELOW);
+    fputs("| lambda |", d->md);
+    for (g = 0; g < o->repetitions; g++) fprintf(d->md, " rep. %d |", g + 1);
+    fputs(" pooled |\n|---|", d->md);
+    for (g = 0; g <= o->repetitions; g++) fputs("---|", d->md);
+    fputs("\n", d->md);
+    for (l = 0; l < o->n_lambdas; l++) {
+        fprintf(d->md, "| %g |", o->lambdas[l]);
+        for (g = 0; g <= o->repetitions; g++) {
+            double share = g < o->repetitions ? share_zero(d->runs + l * o->runs, g * group, group)
+                                              : d->stats[l].zero[LAYERS];
+            fprintf(d->md, " %.1f |", 100 * share);
+            report_csv_num(&csv, o->lambdas[l]);
+            if (g < o->repetitions) report_csv_int(&csv, g + 1);
+            else report_csv_str(&csv, "pooled");
+            report_csv_num(&csv, share);
+        }
+        fputs("\n", d->md);
+    }
+    fputs("\n", d->md);
+    return failed | report_csv_close(&csv);
+}
+
 /* (1) share of alphas at zero per lambda: chart, table and CSV. */
 static int report_share_zero(report_data *d)
 {
@@ -361,7 +478,7 @@ static int report_share_zero(report_data *d)
         report_md_row_numbers(d->md, label, percent, LAYERS + 1, 1);
     }
     fputs("\n(percent of alphas below 0.05)\n\n", d->md);
-    return failed;
+    return failed | (d->opt->repetitions > 1 ? report_share_zero_repetitions(d) : 0);
 }
 
 /* The lambda in the sweep closest to TRAJECTORY_LAMBDA. */
@@ -620,6 +737,18 @@ static void report_intro(report_data *d, int n_dirs, double seconds)
         wall += d->runs[i].result.seconds, cpu += d->runs[i].result.cpu_seconds;
     fprintf(d->md,
             "# ReLU_alpha lambda sweep on Fashion-MNIST\n\n"
+            "Protocol: %s\n\n",
+            o->code_protocol
+                ? "`--protocol code`, the author's code as published: penalty lambda * ||alpha||_2 "
+                  "(unsquared), all 60,000 training images, SGD lr 0.01, batch 64, 10 epochs, alpha "
+                  "clamped to [0, 1] after every step, alphas from {0, 0.05, ..., 0.95}, alphas logged "
+                  "before the step of every batch whose index in its epoch is divisible by 100, final "
+                  "= the last logged value (batch 900 of epoch 10), 6 runs x 5 repetitions per lambda "
+                  "(the lines below say what this run used)."
+                : "`--protocol text` (the default), the study's text: penalty lambda * ||alpha||_1, a "
+                  "10,000-image subsample, the alphas after the last step (`--protocol code` runs "
+                  "the author's code as published).");
+    fprintf(d->md,
             "Reproduces \"Advanced Topics in Machine Learning, Challenge 2\" (P. Pettenà, 2024): "
             "ReLU_alpha(x) = ReLU(x) - (1 - alpha) ReLU(-x), one alpha per layer (alpha = 1: "
             "ReLU, alpha = 0: the identity).\n\n"
@@ -640,10 +769,15 @@ static void report_intro(report_data *d, int n_dirs, double seconds)
             "- Sweep: %d lambdas x %d runs = %d trainings; the runs took %.0f s in all (%.0f s of "
             "processor time)",
             o->n_lambdas, o->runs, o->n_lambdas * o->runs, wall, cpu);
+    if (o->repetitions > 1) fprintf(d->md, " in %d repetitions per lambda", o->repetitions);
     if (n_dirs > 0)
         fprintf(d->md, ", merged from %d folders of shards.\n\n", n_dirs);
     else
-        fprintf(d->md, "; wall time %.0f s (`--jobs %d`).\n\n", seconds, o->common.jobs);
+        fprintf(d->md, "; wall time %.0f s (`--jobs %d`).\n", seconds, o->common.jobs);
+    fprintf(d->md, "- Final alpha: %s.\n\n",
+            o->code_protocol ? "the last logged one, logged before the step of every batch whose index "
+                               "in its epoch is divisible by 100"
+                             : "after the last step");
 }
 
 static void report_files(FILE *md)

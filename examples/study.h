@@ -95,6 +95,7 @@ typedef struct study_training {
     int lr_drop_epoch;        /* from this epoch (from 1) on, a tenth of the learning rate; 0: never */
     rn_penalty_kind penalty;  /* lambda * penalty on every parameter named "alpha" */
     float lambda;             /* 0: no penalty */
+    float penalty_center;     /* L1 only: the penalty is on |alpha - penalty_center| (0: |alpha|) */
     uint64_t shuffle_seed;    /* the batch order of every epoch */
     int record_every;
     study_record_fn record;   /* or NULL */
@@ -539,13 +540,29 @@ int study_backprop(rn_net *net, const rn_tensor *inputs, const int *labels, floa
     return status;
 }
 
+/* The gradient of lambda * |alpha - center| added to every alpha's (the
+   slope at alpha = center taken as 0). */
+static void study__penalty_about(rn_net *net, float center, float lambda)
+{
+    rn_param *alphas[64];
+    int n = rn_net_select(net, RN_PARAMS_NAMED("alpha"), alphas, 64), i;
+    size_t k;
+    for (i = 0; i < n && i < 64; i++)
+        for (k = 0; k < alphas[i]->value.size; k++) {
+            float d = alphas[i]->value.data[k] - center;
+            alphas[i]->grad.data[k] += d > 0.0f ? lambda : d < 0.0f ? -lambda : 0.0f;
+        }
+}
+
 /* One optimizer step; *loss gets the batch's cross-entropy (without the penalty). */
 static int study__step(const study_training *t, const rn_tensor *inputs, const int *labels, float *loss)
 {
     int status = study_backprop(t->net, inputs, labels, loss);
     /* After the backward pass: at alpha = 0 the L1 penalty's slope depends
        on the data's gradient. */
-    if (status == RN_OK && t->lambda != 0.0f)
+    if (status == RN_OK && t->lambda != 0.0f && t->penalty_center != 0.0f)
+        study__penalty_about(t->net, t->penalty_center, t->lambda);
+    else if (status == RN_OK && t->lambda != 0.0f)
         rn_net_penalty(t->net, RN_PARAMS_NAMED("alpha"), t->penalty, t->lambda);
     if (status == RN_OK) status = rn_optim_step(t->opt);
     return status;

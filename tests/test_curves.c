@@ -187,8 +187,43 @@ static void test_lengths(void)
     CHECK(mismatches == 0);
 }
 
+/* The ATanh/ASigmoid backward kernel of every table against the scalar
+   one on every length to 70 and two that cross the summing blocks: the
+   input gradient within 1e-6 relative, the parameter sums within 1e-5 of
+   the sum of their terms' magnitudes. */
+static void test_affine_backward(void)
+{
+    const rn__kernel_table *tables[RN__TABLE_COUNT];
+    enum { LONG = 5003 };
+    static float x[LONG], dy[LONG], f[LONG], dx[LONG], reference[LONG];
+    int count = usable_tables(tables), t, k, mismatches = 0;
+    size_t n, i;
+    rn_rng rng;
+    rn_rng_seed(&rng, 13, 0);
+    for (i = 0; i < LONG; i++) {
+        x[i] = 4.0f * rn_rng_uniform(&rng) - 2.0f;
+        dy[i] = rn_rng_uniform(&rng) - 0.5f;
+        f[i] = 2.0f * rn_rng_uniform(&rng) - 1.0f;
+    }
+    for (t = 1; t < count; t++)
+        for (n = 0; n <= 70 || n == 1031 || n == LONG; n = n == 70 ? 1031 : n == 1031 ? LONG : n + 1) {
+            double sums[4], expected[4], magnitude = 0.0;
+            memcpy(dx, f, n * sizeof(float));
+            memcpy(reference, f, n * sizeof(float));
+            tables[t]->affine_backward(x, dy, dx, n, 1.3f, 0.7f, 1.0f, 0.0f, sums);
+            tables[0]->affine_backward(x, dy, reference, n, 1.3f, 0.7f, 1.0f, 0.0f, expected);
+            for (i = 0; i < n; i++) {
+                mismatches += fabsf(dx[i] - reference[i]) > 1e-6f * fabsf(reference[i]) + 1e-30f;
+                magnitude += fabs(dy[i]) * 2.0 + fabs(x[i] * dy[i]);
+            }
+            for (k = 0; k < 4; k++) mismatches += fabs(sums[k] - expected[k]) > 1e-5 * (magnitude + 1e-30);
+        }
+    CHECK(mismatches == 0);
+}
+
 int main(void)
 {
+    RUN(test_affine_backward);
     RUN(test_special_values);
     RUN(test_lengths);
     RUN(test_accuracy);

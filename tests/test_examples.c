@@ -198,6 +198,16 @@ static int same_csv_files(const char *whole, const char *merged, const char *sub
     return same && files > 0;
 }
 
+/* 1 when dir/name's text has every one of the words. */
+static int log_says(const char *dir, const char *name, const char *word1, const char *word2)
+{
+    char *text = slurp(dir, name);
+    int says = text && strstr(text, word1) && strstr(text, word2);
+    if (!says) fprintf(stderr, "%s/%s does not say '%s' and '%s'\n", dir, name, word1, word2);
+    free(text);
+    return says;
+}
+
 static const char *const sweep_headings[] = {"# ReLU_alpha lambda sweep",
                                              "## 1. Share of alphas",
                                              "## 2. Alpha trajectories",
@@ -221,16 +231,7 @@ static void test_sweep_quick(void)
     CHECK(csv_rows(out, "share_zero.csv", 3) == 4 * 3);
     CHECK(csv_rows(out, "trajectories.csv", 3) > 0);
     CHECK(csv_rows(out, "runs/lambda_0.02_run_2.csv", 15) >= 3); /* initial, final, summary */
-}
-
-/* 1 when dir/name's text has every one of the words. */
-static int log_says(const char *dir, const char *name, const char *word1, const char *word2)
-{
-    char *text = slurp(dir, name);
-    int says = text && strstr(text, word1) && strstr(text, word2);
-    if (!says) fprintf(stderr, "%s/%s does not say '%s' and '%s'\n", dir, name, word1, word2);
-    free(text);
-    return says;
+    CHECK(log_says(out, "REPORT.md", "Protocol: `--protocol text` (the default)", "lambda * ||alpha||_1"));
 }
 
 /* An example's --quick (with args) split into 3 shards and merged writes
@@ -273,6 +274,52 @@ static void test_sweep_shards_merge(void)
               "'%s/relu_alpha_sweep_shards/1' > '%s/lambdas.log' 2>&1",
               bin_dir, test_dir, test_dir, test_dir) == 1);
     CHECK(log_says(test_dir, "lambdas.log", "lambdas=0,0.02,0.05", "lambdas=0,0.02:"));
+}
+
+/* The n-th comma-separated cell (from 0) of line `line` (from 0) of a
+   file, into cell; 0 when there is none. */
+static int csv_cell(const char *dir, const char *name, int line, int n, char *cell, size_t size)
+{
+    char *text = slurp(dir, name), *at = text;
+    int found = 0;
+    while (at && line-- > 0 && (at = strchr(at, '\n')) != NULL) at++;
+    while (at && n-- > 0 && (at = strpbrk(at, ",\n")) != NULL && *at == ',') at++;
+    if (at && n < 0 && *at != '\n') {
+        size_t length = strcspn(at, ",\n");
+        snprintf(cell, size, "%.*s", (int)(length < size ? length : size - 1), at);
+        found = 1;
+    }
+    free(text);
+    return found;
+}
+
+/* --protocol code: the settings its report header records, the logging
+   before the step (6500 images: 102 batches, logged before batches 0 and
+   100), "final" the last logged value, and 11 x 30 units in full. */
+static void test_sweep_code_protocol(void)
+{
+    static const char *const header[] = {
+        "Protocol: `--protocol code`, the author's code as published",
+        "penalty lambda * ||alpha||_2 (unsquared)", "all 60,000 training images",
+        "SGD lr 0.01, batch 64, 10 epochs", "alpha clamped to [0, 1] after every step",
+        "alphas from {0, 0.05, ..., 0.95}",
+        "logged before the step of every batch whose index in its epoch is divisible by 100",
+        "final = the last logged value (batch 900 of epoch 10)", "6 runs x 5 repetitions per lambda",
+        "- Loss: cross-entropy + lambda * ||alpha||_2, unsquared", "Per repetition (2 groups of 2 runs"};
+    char out[128], logged[64], final[64], step[64];
+    snprintf(out, sizeof out, "%s/code", test_dir);
+    CHECK(run("'%s/relu_alpha_sweep' --protocol code --quick --train-size 6500 --out '%s' > '%s.log' 2>&1",
+              bin_dir, out, out) == 0);
+    check_report(out, header, 11);
+    CHECK(csv_rows(out, "runs/lambda_0.02_run_1.csv", 15) == 3); /* steps 0 and 100, the summary */
+    CHECK(csv_cell(out, "runs/lambda_0.02_run_1.csv", 2, 5, step, sizeof step) && strcmp(step, "100") == 0);
+    CHECK(csv_cell(out, "runs/lambda_0.02_run_1.csv", 2, 9, logged, sizeof logged));
+    CHECK(csv_cell(out, "final_alphas.csv", 5, 5, final, sizeof final)); /* lambda 0.02 (4 runs a lambda), run 1 */
+    CHECK(strcmp(logged, final) == 0);
+    CHECK(csv_rows(out, "share_zero_repetitions.csv", 3) == 3 * 3);
+    CHECK(run("test $('%s/relu_alpha_sweep' --protocol code --list | wc -l) -eq 330", bin_dir) == 0);
+    CHECK(run("'%s/relu_alpha_sweep' --protocol code --list | grep -qx lambda_0.05_run_30", bin_dir) == 0);
+    CHECK(run("'%s/relu_alpha_sweep' --protocol paper > /dev/null 2>&1", bin_dir) == 2);
 }
 
 /* Missing data says where to get it; bad options exit 2, for every example. */
@@ -327,6 +374,33 @@ static void test_conv_quick(void)
     CHECK(csv_rows(out, "models/lambda_0.5_2_epochs.csv", 15) >= 3);
     CHECK(csv_rows(out, "alpha_pull.csv", 8) == 2); /* lambda 0.5 for 1 and 2 epochs */
     check_shards_merge("conv_linearization", "", out, "models");
+}
+
+/* conv_linearization --protocol code trains ReLU and linear alone and says
+   so; --explain trains the stated lambda 0.5 and the four variants and
+   tables them beside the published alphas. */
+static void test_conv_protocols(void)
+{
+    static const char *const code_header[] = {
+        "Protocol: `--protocol code`, the authors' baseline code: ReLU and linear only, 7 epochs"};
+    static const char *const explain_headings[] = {
+        "Protocol: `--explain`", "## What explains the published alphas (`--explain`)",
+        "| published (the study) | any | 0.5 to 0.8 | 1 | 1 |", "| alpha clamped to [0, 1] | 0.5 |",
+        "| penalty without gradient | 0.5 |", "| lambda = 0 | 0 |", "| penalty on (1 - alpha) | 0.5 |"};
+    char out[128];
+    snprintf(out, sizeof out, "%s/conv_code", test_dir);
+    CHECK(run("'%s/conv_linearization' --quick --protocol code --out '%s' > '%s.log' 2>&1", bin_dir, out,
+              out) == 0);
+    check_report(out, code_header, 1);
+    CHECK(run("test \"$('%s/conv_linearization' --protocol code --list | tr '\\n' ' ')\" = 'relu linear '",
+              bin_dir) == 0);
+    CHECK(csv_rows(out, "models/lambda_0.5_1_epochs.csv", 15) < 0);
+    snprintf(out, sizeof out, "%s/conv_explain", test_dir);
+    CHECK(run("'%s/conv_linearization' --quick --explain --out '%s' > '%s.log' 2>&1", bin_dir, out, out) ==
+          0);
+    check_report(out, explain_headings, 7);
+    CHECK(csv_rows(out, "explain.csv", 7) == 5);
+    CHECK(run("'%s/conv_linearization' --explain --protocol code > /dev/null 2>&1", bin_dir) == 2);
 }
 
 /* ---- the CIFAR-10 examples ------------------------------------------------ */
@@ -465,7 +539,9 @@ int main(int argc, char **argv)
     snprintf(cifar_dir, sizeof cifar_dir, "%s/cifar", test_dir);
     RUN(test_sweep_quick);
     RUN(test_sweep_shards_merge);
+    RUN(test_sweep_code_protocol);
     RUN(test_conv_quick);
+    RUN(test_conv_protocols);
     CHECK(write_synthetic_cifar(cifar_dir) == 0);
     RUN(test_mixtures_quick);
     RUN(test_prelu_quick);
