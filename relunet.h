@@ -1666,10 +1666,55 @@ static int rn__thread_id(void)
 
 /* ----- blocked matrix product ----- */
 
-/* Block sizes (Goto and van de Geijn 2008): a depth-RN__KC panel of B
-   (RN__KC x nr) stays in L1 while the micro-kernel sweeps the packed block
-   of A (mc x RN__KC, in L2) past it. Measured on Zen 4 with bench_gemm. */
-enum { RN__KC = 256, RN__MC_PANELS = 24, RN__NC_PANELS = 16, RN__MAX_MR = 8, RN__MAX_NR = 32 };
+enum { RN__MAX_KC = 512, RN__MAX_MR = 8, RN__MAX_NR = 32 };
+
+/* One core's share of each cache level, in bytes (0: not reported). */
+typedef struct rn__caches {
+    long l1, l2, l3;
+} rn__caches;
+
+#ifdef RN__X86
+/* Intel's deterministic cache parameters (leaf 4) and AMD's copy of them
+   (leaf 0x8000001D) describe one cache per subleaf: type (1 data, 3
+   unified), level, ways x partitions x line size x sets, and how many
+   logical processors share it. */
+static void rn__caches_from_cpuid(unsigned leaf, rn__caches *caches)
+{
+    unsigned subleaf, eax, ebx, ecx, edx;
+    if (__get_cpuid_max(leaf & 0x80000000u, NULL) < leaf) return;
+    for (subleaf = 0; subleaf < 16; subleaf++) {
+        long size, sharing;
+        __cpuid_count(leaf, subleaf, eax, ebx, ecx, edx);
+        if ((eax & 31u) == 0) break; /* no more caches */
+        if ((eax & 31u) != 1 && (eax & 31u) != 3) continue;
+        size = (long)((ebx >> 22) + 1) * (((ebx >> 12) & 1023u) + 1) * ((ebx & 4095u) + 1) *
+               ((long)ecx + 1);
+        sharing = (long)((eax >> 14) & 4095u) + 1;
+        switch ((eax >> 5) & 7u) {
+        case 1: caches->l1 = size; break;
+        case 2: caches->l2 = size / (sharing > 2 ? sharing / 2 : 1); break; /* per core, SMT pairs */
+        case 3: caches->l3 = size / (sharing > 2 ? sharing / 2 : 1); break;
+        }
+    }
+    (void)edx;
+}
+#elif defined(__linux__) && defined(_SC_LEVEL1_DCACHE_SIZE)
+#include <unistd.h>
+#endif
+
+static rn__caches rn__cpu_caches(void)
+{
+    rn__caches caches = {0, 0, 0};
+#ifdef RN__X86
+    rn__caches_from_cpuid(4, &caches);
+    if (caches.l1 == 0) rn__caches_from_cpuid(0x8000001Du, &caches);
+#elif defined(__linux__) && defined(_SC_LEVEL1_DCACHE_SIZE)
+    caches.l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE);
+    caches.l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    caches.l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
+#endif
+    return caches;
+}
 
 /* op(A) is m x k, op(B) is k x n; transposes are folded into strides:
    op(A)(i, p) = a[i * a_row + p * a_depth], op(B)(p, j) = b[p * b_depth + j * b_col].
@@ -1786,6 +1831,32 @@ typedef struct rn__blocking {
     int kc, mc, nc;
 } rn__blocking;
 
+/* Block sizes from the caches (Goto and van de Geijn 2008; Low et al.
+   2016 for the analytical model): the kc x nr micro-panel of B the
+   micro-kernel streams fills half of L1, the mc x kc block of A half of
+   L2, the kc x nc block of B half of the core's L3 share (at most 4096
+   columns, which keeps the workspace a few MiB). Caches the CPU
+   does not report count as 32 KiB, 512 KiB and 2 MiB. Each is rounded
+   down to whole micro-panels. */
+static rn__blocking rn__blocking_of(const rn__kernel_table *kt)
+{
+    static rn__caches caches;
+    static int known;
+    rn__blocking block;
+    long l1, l2, l3;
+    RN__OMP(omp critical(rn__caches))
+    if (!known) caches = rn__cpu_caches(), known = 1;
+    l1 = caches.l1 > 0 ? caches.l1 : 32768, l2 = caches.l2 > 0 ? caches.l2 : 524288;
+    l3 = caches.l3 > 0 ? caches.l3 : 2097152;
+    block.kc = (int)(l1 / 2 / ((long)kt->nr * (long)sizeof(float))) / 8 * 8;
+    block.kc = block.kc < 64 ? 64 : block.kc > RN__MAX_KC ? RN__MAX_KC : block.kc;
+    block.mc = (int)(l2 / 2 / ((long)block.kc * (long)sizeof(float))) / kt->mr * kt->mr;
+    block.mc = block.mc < kt->mr ? kt->mr : block.mc;
+    block.nc = (int)(l3 / 2 / ((long)block.kc * (long)sizeof(float))) / kt->nr * kt->nr;
+    block.nc = block.nc < 4 * kt->nr ? 4 * kt->nr : block.nc > 4096 ? 4096 / kt->nr * kt->nr : block.nc;
+    return block;
+}
+
 /* C[i0.., j0..] += the rows x cols region of op(A) op(B), in the loop
    order of Goto and van de Geijn: a block of B is packed once per depth
    step and reused by every block of A. Every element of C sums its
@@ -1793,7 +1864,7 @@ typedef struct rn__blocking {
 static void rn__gemm_region(const rn__kernel_table *kt, const rn__gemm *g, rn__blocking block,
                             int i0, int rows, int j0, int cols, float *packed_a, float *packed_b)
 {
-    ptrdiff_t packed_rows[RN__KC];
+    ptrdiff_t packed_rows[RN__MAX_KC];
     int jc, pc, ic, ir, jr;
     for (pc = 0; pc < block.kc && pc < g->k; pc++) packed_rows[pc] = (ptrdiff_t)pc * kt->nr;
     for (jc = j0; jc < j0 + cols; jc += block.nc) {
@@ -1847,9 +1918,11 @@ static void rn__gemm_run(const rn__gemm *g)
     size_t pack_size;
     float *workspace;
     if (g->m <= 0 || g->n <= 0 || g->k <= 0) return;
-    block.kc = RN__KC, block.mc = kt->mr * RN__MC_PANELS, block.nc = kt->nr * RN__NC_PANELS;
-    if (g->b_rows && !g->pack_b && g->n > block.nc) /* B read in place: no block of it to fit */
-        block.nc = g->n;
+    block = rn__blocking_of(kt);
+    /* No block larger than the matrix, so small products get small
+       workspaces; B read in place has no block of it to fit. */
+    if (block.mc > panels_m * kt->mr) block.mc = panels_m * kt->mr;
+    if (block.nc > panels_n * kt->nr || (g->b_rows && !g->pack_b)) block.nc = panels_n * kt->nr;
     pack_size = (size_t)block.kc * (block.mc + block.nc);
     workspace = (float *)rn__malloc_aligned(pack_size * regions * sizeof(float));
     if (workspace == NULL) {
