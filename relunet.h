@@ -1681,7 +1681,7 @@ typedef struct rn__caches {
 static void rn__caches_from_cpuid(unsigned leaf, rn__caches *caches)
 {
     unsigned subleaf, eax, ebx, ecx, edx;
-    if (__get_cpuid_max(leaf & 0x80000000u, NULL) < leaf) return;
+    if ((unsigned)__get_cpuid_max(leaf & 0x80000000u, NULL) < leaf) return;
     for (subleaf = 0; subleaf < 16; subleaf++) {
         long size, sharing;
         __cpuid_count(leaf, subleaf, eax, ebx, ecx, edx);
