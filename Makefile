@@ -5,13 +5,16 @@
 #   make test-valgrind the same under valgrind's memcheck
 #   make examples      build the example programs
 #   make demo          a short ReLU_alpha study on Fashion-MNIST, written to demo/
+#   make user-program  build and run tests/user_program.c (the training helpers end to end)
+#   make data-cifar10  fetch CIFAR-10 into data/ and check its MD5s (DATA_DIR=...)
+#   make test-get-cifar10  that script against good and corrupted local tarballs
 #   make check-headers compile the headers with gcc, clang (-Werror) and tcc, and as
 #                      C++11 and C++17 with g++ and clang++
 #   make test-isa      the whole suite under every instruction set this CPU has
 #   make test-cross    test-arm, test-s390x and test-riscv64: every other architecture CI covers
 #   make test-arm      the suite cross-compiled for AArch64 and 32-bit ARM (NEON
 #                      with and without FMA) and run under qemu
-#   make bench         kernel and training benchmarks (built with OpenMP)
+#   make bench         kernel, curve (exp/tanh/sigmoid) and training benchmarks (OpenMP)
 #   make bench-compare training throughput beside PyTorch's (python3-torch)
 #   make fuzz          run every libFuzzer target for FUZZ_SECONDS (default 60)
 #   make test-s390x    the tests built for big-endian s390x, run under qemu-s390x
@@ -61,7 +64,8 @@ CXX_FLAGS = -Wall -Wextra -pedantic -Werror $(CFLAGS) $(SANITIZE) $(INCLUDES)
 
 .PHONY: all test test-valgrind test-isa test-cross test-arm bench bench-compare fuzz examples demo deps \
         deps-check test-deps check-headers clean test-s390x firmware-size \
-        install uninstall test-install test-riscv64 test-slurm test-firmware test-windows test-wasm
+        install uninstall test-install test-riscv64 test-slurm test-firmware user-program \
+        data-cifar10 test-get-cifar10 test-windows test-wasm
 
 all: $(TESTS) $(EXAMPLES)
 
@@ -84,7 +88,7 @@ test-deps:
 # make_moons when Debian's python3-sklearn is there (sh scripts/deps.sh reference).
 SKLEARN_PYTHON = $(firstword $(wildcard /usr/bin/python3) python3)
 
-test: deps $(TESTS) $(BUILD)/readme_quickstart $(CXX_TESTS)
+test: deps $(TESTS) $(BUILD)/readme_quickstart $(BUILD)/user_program $(CXX_TESTS)
 	@$(SKLEARN_PYTHON) tests/moons_reference.py > $(BUILD)/moons_reference.txt 2>/dev/null \
 	    || rm -f $(BUILD)/moons_reference.txt
 	@$(if $(CXX_TESTS),,echo "test_cxx: skipped, no C++ compiler $(CXX_FOR_CC)")
@@ -218,6 +222,28 @@ $(BUILD)/readme_quickstart.c: README.md | $(BUILD)
 
 $(BUILD)/readme_quickstart: $(BUILD)/readme_quickstart.c relunet.h
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+
+# CIFAR-10's binary version, fetched and checked against its published MD5s,
+# into DATA_DIR (default data/; pass --data data or RELUNET_DATA=data).
+DATA_DIR ?= data
+data-cifar10:
+	@sh scripts/deps.sh fetch
+	sh scripts/get-cifar10.sh $(DATA_DIR)
+
+# get-cifar10.sh against a good and a corrupted local file:// tarball made
+# from an existing CIFAR-10 folder (about 30 s).
+test-get-cifar10:
+	@sh scripts/deps.sh fetch
+	sh tests/get_cifar10_test.sh
+
+# tests/user_program.c, the README's Fashion-MNIST program with the training
+# helpers: make test compiles it, make user-program runs it (about 10 s).
+$(BUILD)/user_program: tests/user_program.c relunet.h relunet_data.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+
+user-program: deps $(BUILD)/user_program
+	mkdir -p $(BUILD)/user_program.out
+	cd $(BUILD)/user_program.out && ../user_program
 
 # Every build starts with the deps step, also under make -j.
 $(BUILD): | deps

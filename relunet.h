@@ -373,6 +373,8 @@ RN_API void rn_tensor_free(rn_tensor *tensor);
 RN_API void rn_tensor_fill(rn_tensor *tensor, float value);
 /* Copies values; both tensors must have the same number of elements. */
 RN_API int rn_tensor_copy(rn_tensor *destination, const rn_tensor *source);
+/* A new owning tensor with source's shape and values (a view becomes a copy). */
+RN_API int rn_tensor_clone(rn_tensor *clone, const rn_tensor *source);
 /* Same elements, new shape; the element count must not change. */
 RN_API int rn_tensor_reshape(rn_tensor *tensor, int ndim, const int *shape);
 /* Writes "[64, 1, 28, 28]" into buffer. */
@@ -658,6 +660,64 @@ typedef struct rn_act_recorder {
 RN_API int rn_act_recorder_add(rn_act_recorder *recorder, rn_net *net);
 RN_API void rn_act_recorder_free(rn_act_recorder *recorder);
 
+/* Training helpers: one epoch, an evaluation and a prediction over a whole
+   set of inputs (N x sample shape) and integer labels, in batches. With
+   classification in mind: the loss is rn_loss_cross_entropy. */
+
+/* The batch an epoch has in hand, as its callbacks see it. */
+typedef struct rn_batch {
+    int index, count;  /* this batch (from 0) and the epoch's batch count */
+    rn_tensor *inputs; /* the epoch's own copy of the items: prepare may change it */
+    const int *labels;
+    float loss;        /* the batch's mean cross-entropy (after the forward pass) */
+} rn_batch;
+
+/* RN_OK to go on; any other value ends the epoch and is returned. */
+typedef int (*rn_batch_fn)(void *context, rn_net *net, rn_batch *batch);
+
+typedef struct rn_epoch_desc {
+    int batch_size;
+    const int *order;        /* the items in this order (e.g. a fresh permutation per
+                                epoch), order[0 .. count); NULL: 0, 1, ... */
+    int count;               /* items used; 0: all N */
+    rn_batch_fn prepare;     /* before the forward pass: data augmentation */
+    rn_batch_fn before_step; /* after backward, before the step: rn_net_penalty */
+    rn_batch_fn after_step;  /* a recorder, a projection, a progress line */
+    void *context;           /* for all three */
+} rn_epoch_desc;
+
+typedef struct rn_epoch_stats {
+    double loss;              /* mean cross-entropy over the items */
+    double accuracy;          /* top-1 on the training batches, as they were seen */
+    double images_per_second; /* wall clock under C11, processor time under C99 */
+    int batches;
+} rn_epoch_stats;
+
+struct rn_optim; /* rn_optim, section 11 */
+
+/* One pass of forward, cross-entropy, backward and rn_optim_step per batch
+   (RN_TRAIN mode). stats may be NULL. On error the parameters hold the
+   last good step. */
+RN_API int rn_net_train_epoch(rn_net *net, struct rn_optim *opt, const rn_tensor *inputs,
+                              const int *labels, const rn_epoch_desc *desc, rn_epoch_stats *stats);
+
+typedef struct rn_eval_stats {
+    double loss;          /* mean cross-entropy */
+    double accuracy;      /* top-1 */
+    double topk_accuracy; /* the label among the k largest logits */
+} rn_eval_stats;
+
+/* The network on every input in RN_EVAL mode, batch_size at a time. k >= 1
+   for topk_accuracy. confusion, when not NULL, is K x K ints (K the
+   network's outputs) and is overwritten: confusion[true * K + predicted]. */
+RN_API int rn_net_evaluate(rn_net *net, const rn_tensor *inputs, const int *labels, int batch_size,
+                           int k, int *confusion, rn_eval_stats *stats);
+
+/* Predictions in RN_EVAL mode: classes[n] the index of the largest output
+   (or NULL), probabilities the N x K softmax of the outputs (or NULL). */
+RN_API int rn_net_predict(rn_net *net, const rn_tensor *inputs, int batch_size, int *classes,
+                          float *probabilities);
+
 /* ===== 10. losses and penalties =========================================== */
 
 /* Each computes the mean loss over the batch and, when grad is not NULL,
@@ -941,6 +1001,7 @@ RN_API rn_optim *rn_rai_optim(rn_rai *rai);
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ===== 1. configuration =================================================== */
 
@@ -1202,6 +1263,17 @@ RN_API int rn_tensor_copy(rn_tensor *destination, const rn_tensor *source)
                             (unsigned long)source->size, (unsigned long)destination->size);
     if (source->size > 0) memmove(destination->data, source->data, source->size * sizeof(float));
     return RN_OK;
+}
+
+RN_API int rn_tensor_clone(rn_tensor *clone, const rn_tensor *source)
+{
+    int status;
+    if (clone == NULL || source == NULL || source->data == NULL || source->ndim < 1)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_tensor_clone: NULL or empty tensor");
+    memset(clone, 0, sizeof *clone);
+    status = rn_tensor_new(clone, source->ndim, source->shape);
+    if (status == RN_OK) memcpy(clone->data, source->data, source->size * sizeof(float));
+    return status;
 }
 
 RN_API int rn_tensor_reshape(rn_tensor *tensor, int ndim, const int *shape)
@@ -4386,6 +4458,206 @@ RN_API void rn_act_recorder_free(rn_act_recorder *recorder)
     if (recorder == NULL) return;
     if (recorder->values != NULL) RN_FREE(recorder->values);
     memset(recorder, 0, sizeof *recorder);
+}
+
+/* --- training helpers ------------------------------------------------------ */
+
+static int rn__argmax(const float *row, int count);
+
+/* Seconds from some fixed point: the wall clock where C11 gives one,
+   processor time otherwise (the same on one thread). */
+static double rn__seconds(void)
+{
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && defined(TIME_UTC)
+    struct timespec now;
+    if (timespec_get(&now, TIME_UTC) == TIME_UTC) return (double)now.tv_sec + 1e-9 * now.tv_nsec;
+#endif
+    return (double)clock() / CLOCKS_PER_SEC;
+}
+
+/* inputs is N items of the network's sample shape and labels has N entries. */
+static int rn__check_inputs(const rn_net *net, const rn_tensor *inputs, const void *labels,
+                             int batch_size, const char *caller)
+{
+    size_t sample = 1;
+    int d;
+    if (net == NULL || inputs == NULL || inputs->data == NULL || labels == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "%s: NULL network, inputs or labels", caller);
+    if (batch_size < 1)
+        return rn_set_error(RN_ERR_ARGUMENT, "%s: batch size %d is below 1", caller, batch_size);
+    for (d = 0; d < net->in_ndim; d++) sample *= (size_t)net->in_shape[d];
+    if (inputs->ndim != net->in_ndim + 1 || inputs->size != (size_t)inputs->shape[0] * sample)
+        return rn_set_error(RN_ERR_SHAPE, "%s: inputs are not N samples of the network's shape",
+                            caller);
+    return RN_OK;
+}
+
+/* Items order[first .. first + count) (or first .. when order is NULL) into
+   batch and their labels into batch_labels. */
+static void rn__gather(const rn_tensor *inputs, const int *labels, const int *order, int first,
+                       int count, rn_tensor *batch, int *batch_labels)
+{
+    size_t sample = inputs->size / (size_t)inputs->shape[0];
+    int i;
+    for (i = 0; i < count; i++) {
+        int item = order != NULL ? order[first + i] : first + i;
+        memcpy(batch->data + (size_t)i * sample, inputs->data + (size_t)item * sample,
+               sample * sizeof(float));
+        batch_labels[i] = labels[item];
+    }
+}
+
+/* The whole number of items a batch's share of hits stands for. */
+static double rn__hits(double share, int items) { return floor(share * items + 0.5); }
+
+static int rn__call(rn_batch_fn fn, void *context, rn_net *net, rn_batch *batch)
+{
+    return fn != NULL ? fn(context, net, batch) : RN_OK;
+}
+
+/* Forward, cross-entropy, backward, the callbacks and the step on one batch. */
+static int rn__train_batch(rn_net *net, rn_optim *opt, const rn_epoch_desc *desc, rn_batch *batch)
+{
+    int status = rn__call(desc->prepare, desc->context, net, batch);
+    if (status == RN_OK) status = rn_net_forward(net, batch->inputs, RN_TRAIN);
+    rn_net_zero_grad(net);
+    if (status == RN_OK)
+        status = rn_loss_cross_entropy(rn_net_output(net), batch->labels, &batch->loss,
+                                       rn_net_output_grad(net));
+    if (status == RN_OK) status = rn_net_backward(net);
+    if (status == RN_OK) status = rn__call(desc->before_step, desc->context, net, batch);
+    if (status == RN_OK) status = rn_optim_step(opt);
+    if (status == RN_OK) status = rn__call(desc->after_step, desc->context, net, batch);
+    return status;
+}
+
+RN_API int rn_net_train_epoch(rn_net *net, rn_optim *opt, const rn_tensor *inputs,
+                              const int *labels, const rn_epoch_desc *desc, rn_epoch_stats *stats)
+{
+    int status, n, first, shape[RN_MAX_DIMS], *batch_labels = NULL;
+    double loss_sum = 0.0, correct = 0.0, start = rn__seconds(), seconds;
+    rn_tensor buffer;
+    rn_batch batch;
+    memset(&buffer, 0, sizeof buffer);
+    memset(&batch, 0, sizeof batch);
+    if (desc == NULL || opt == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_train_epoch: NULL optimizer or desc");
+    status = rn__check_inputs(net, inputs, labels, desc->batch_size, "rn_net_train_epoch");
+    if (status != RN_OK) return status;
+    n = desc->count > 0 ? desc->count : inputs->shape[0];
+    if (n > inputs->shape[0] || desc->count < 0)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_train_epoch: count %d for %d items",
+                            desc->count, inputs->shape[0]);
+    for (first = 0; desc->order != NULL && first < n; first++)
+        if (desc->order[first] < 0 || desc->order[first] >= inputs->shape[0])
+            return rn_set_error(RN_ERR_ARGUMENT, "rn_net_train_epoch: order[%d] = %d is not an "
+                                "item of %d", first, desc->order[first], inputs->shape[0]);
+    memcpy(shape, inputs->shape, sizeof shape);
+    shape[0] = desc->batch_size < n ? desc->batch_size : n;
+    status = rn_tensor_new(&buffer, inputs->ndim, shape);
+    batch_labels = (int *)rn__calloc((size_t)shape[0], sizeof(int));
+    if (status == RN_OK && batch_labels == NULL)
+        status = rn_set_error(RN_ERR_MEMORY, "rn_net_train_epoch: cannot allocate a batch");
+    batch.count = (n + shape[0] - 1) / shape[0];
+    batch.labels = batch_labels;
+    for (first = 0; status == RN_OK && first < n; first += shape[0], batch.index++) {
+        int size = n - first < shape[0] ? n - first : shape[0];
+        rn_tensor view = rn_tensor_slice(&buffer, 0, size);
+        rn__gather(inputs, labels, desc->order, first, size, &buffer, batch_labels);
+        batch.inputs = &view;
+        status = rn__train_batch(net, opt, desc, &batch);
+        if (status != RN_OK) break;
+        loss_sum += (double)batch.loss * size;
+        correct += rn__hits(1.0 - rn_topk_error(rn_net_output(net), batch_labels, 1), size);
+    }
+    seconds = rn__seconds() - start;
+    if (stats != NULL && status == RN_OK) {
+        stats->loss = loss_sum / n;
+        stats->accuracy = correct / n;
+        stats->images_per_second = seconds > 0.0 ? n / seconds : 0.0;
+        stats->batches = batch.count;
+    }
+    rn_tensor_free(&buffer);
+    RN_FREE(batch_labels);
+    return status;
+}
+
+/* The network's outputs per item: classes after the forward pass of a batch. */
+static int rn__output_classes(rn_net *net, int batch_items)
+{
+    return (int)(rn_net_output(net)->size / (size_t)batch_items);
+}
+
+RN_API int rn_net_evaluate(rn_net *net, const rn_tensor *inputs, const int *labels, int batch_size,
+                           int k, int *confusion, rn_eval_stats *stats)
+{
+    double loss_sum = 0.0, correct = 0.0, in_top = 0.0;
+    int status = rn__check_inputs(net, inputs, labels, batch_size, "rn_net_evaluate"), n, first;
+    int classes = 0;
+    if (status == RN_OK && (k < 1 || stats == NULL))
+        status = rn_set_error(RN_ERR_ARGUMENT, "rn_net_evaluate: k %d is below 1, or stats is "
+                              "NULL", k);
+    if (status != RN_OK) return status;
+    n = inputs->shape[0];
+    for (first = 0; status == RN_OK && first < n; first += batch_size) {
+        int size = n - first < batch_size ? n - first : batch_size;
+        rn_tensor batch = rn_tensor_slice(inputs, first, size);
+        float loss = 0.0f;
+        status = rn_net_forward(net, &batch, RN_EVAL);
+        if (status == RN_OK)
+            status = rn_loss_cross_entropy(rn_net_output(net), labels + first, &loss, NULL);
+        if (status == RN_OK && first == 0) {
+            classes = rn__output_classes(net, size);
+            if (confusion != NULL) memset(confusion, 0, (size_t)classes * classes * sizeof(int));
+        }
+        if (status == RN_OK && confusion != NULL)
+            status = rn_confusion_add(confusion, classes, rn_net_output(net), labels + first);
+        if (status != RN_OK) break;
+        loss_sum += (double)loss * size;
+        correct += rn__hits(1.0 - rn_topk_error(rn_net_output(net), labels + first, 1), size);
+        in_top += rn__hits(1.0 - rn_topk_error(rn_net_output(net), labels + first, k), size);
+    }
+    if (status != RN_OK) return status;
+    stats->loss = loss_sum / n;
+    stats->accuracy = correct / n;
+    stats->topk_accuracy = in_top / n;
+    return RN_OK;
+}
+
+/* Softmax of each row of K values, computed in double from the largest. */
+static void rn__softmax_rows(const float *logits, int rows, int classes, float *out)
+{
+    int r, j;
+    for (r = 0; r < rows; r++) {
+        const float *row = logits + (size_t)r * classes;
+        double top = row[rn__argmax(row, classes)], sum = 0.0;
+        for (j = 0; j < classes; j++) sum += exp((double)row[j] - top);
+        for (j = 0; j < classes; j++)
+            out[(size_t)r * classes + j] = (float)(exp((double)row[j] - top) / sum);
+    }
+}
+
+RN_API int rn_net_predict(rn_net *net, const rn_tensor *inputs, int batch_size, int *classes,
+                          float *probabilities)
+{
+    int dummy = 0, status = rn__check_inputs(net, inputs, &dummy, batch_size, "rn_net_predict");
+    int n, first, i;
+    if (status != RN_OK) return status;
+    n = inputs->shape[0];
+    for (first = 0; status == RN_OK && first < n; first += batch_size) {
+        int size = n - first < batch_size ? n - first : batch_size, k;
+        rn_tensor batch = rn_tensor_slice(inputs, first, size);
+        const float *out;
+        status = rn_net_forward(net, &batch, RN_EVAL);
+        if (status != RN_OK) break;
+        out = rn_net_output(net)->data;
+        k = rn__output_classes(net, size);
+        for (i = 0; classes != NULL && i < size; i++)
+            classes[first + i] = rn__argmax(out + (size_t)i * k, k);
+        if (probabilities != NULL)
+            rn__softmax_rows(out, size, k, probabilities + (size_t)first * k);
+    }
+    return status;
 }
 
 /* ===== 10. losses and penalties =========================================== */

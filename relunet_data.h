@@ -64,6 +64,7 @@ API GROUPS
    batches       rn_batch_iter_begin rn_batch_iter_next rn_batch_iter_free
    normalisation rn_data_minmax_scale rn_data_channel_stats rn_data_normalize
                  rn_data_standardize_images
+   augmentation  rn_data_augment_crop_flip rn_data_augment_batch (rn_augment)
    gzip          rn_gunzip (rn_crc32 is in relunet.h)
    IDX           rn_data_idx_from_memory rn_data_idx_load rn_data_fashion_mnist
    CIFAR-10      rn_data_cifar10_from_memory rn_data_cifar10
@@ -160,6 +161,21 @@ RN_API int rn_data_normalize(rn_tensor *inputs, const float *mean, const float *
    max(std, 1/sqrt(values per item)) like tf.image.per_image_standardization,
    so a blank image does not blow up. */
 RN_API void rn_data_standardize_images(rn_tensor *inputs);
+
+/* Augmentation, in place on a batch of images (N x C x H x W): each image is
+   shifted by a random offset in [-padding, padding] down and across, with
+   zeros where it leaves the frame (a random H x W crop of the image padded
+   with `padding` zeros), then, when flip is set, mirrored left-right with
+   probability 1/2. The CIFAR-10 defaults of He et al. 2015 are padding 4
+   and flip 1. The same rng state gives the same images everywhere. */
+RN_API int rn_data_augment_crop_flip(rn_tensor *images, int padding, int flip, rn_rng *rng);
+
+/* The same as an rn_epoch_desc.prepare callback: context is an rn_augment. */
+typedef struct rn_augment {
+    int padding, flip;
+    rn_rng rng;
+} rn_augment;
+RN_API int rn_data_augment_batch(void *augment, rn_net *net, rn_batch *batch);
 
 /* ===== 4. gzip ============================================================ */
 
@@ -713,6 +729,61 @@ RN_API void rn_data_standardize_images(rn_tensor *inputs)
         if (std < 1.0 / sqrt((double)item)) std = 1.0 / sqrt((double)item);
         for (k = 0; k < item; k++) x[k] = (float)((x[k] - mean) / std);
     }
+}
+
+/* One image's planes shifted by (dy, dx) and mirrored when flip, through the
+   scratch copy of the image. */
+static void rn__shift_image(float *image, float *scratch, int channels, int height, int width,
+                            int dy, int dx, int flip)
+{
+    size_t plane = (size_t)height * width;
+    int c, y, x;
+    memcpy(scratch, image, (size_t)channels * plane * sizeof(float));
+    for (c = 0; c < channels; c++)
+        for (y = 0; y < height; y++)
+            for (x = 0; x < width; x++) {
+                int from_y = y + dy, from_x = (flip ? width - 1 - x : x) + dx;
+                int inside = from_y >= 0 && from_y < height && from_x >= 0 && from_x < width;
+                image[c * plane + (size_t)y * width + x] =
+                    inside ? scratch[c * plane + (size_t)from_y * width + from_x] : 0.0f;
+            }
+}
+
+RN_API int rn_data_augment_crop_flip(rn_tensor *images, int padding, int flip, rn_rng *rng)
+{
+    size_t item;
+    float *scratch;
+    int n;
+    if (images == NULL || images->data == NULL || images->ndim != 4 || rng == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_data_augment_crop_flip: need N x C x H x W "
+                            "images and an rng");
+    if (padding < 0 || padding >= images->shape[2] || padding >= images->shape[3])
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_data_augment_crop_flip: padding %d outside "
+                            "[0, %d)", padding, images->shape[2] < images->shape[3]
+                                                    ? images->shape[2] : images->shape[3]);
+    item = rn__item_size(images);
+    scratch = (float *)RN_MALLOC(item * sizeof(float));
+    if (scratch == NULL)
+        return rn_set_error(RN_ERR_MEMORY, "rn_data_augment_crop_flip: cannot allocate an image");
+    for (n = 0; n < images->shape[0]; n++) {
+        /* Drawn in this order for every image, whatever is used. */
+        int dy = (int)rn_rng_below(rng, 2u * (uint32_t)padding + 1u) - padding;
+        int dx = (int)rn_rng_below(rng, 2u * (uint32_t)padding + 1u) - padding;
+        int mirror = (int)(rn_rng_u32(rng) >> 31) & (flip != 0);
+        rn__shift_image(images->data + (size_t)n * item, scratch, images->shape[1],
+                        images->shape[2], images->shape[3], dy, dx, mirror);
+    }
+    RN_FREE(scratch);
+    return RN_OK;
+}
+
+RN_API int rn_data_augment_batch(void *augment, rn_net *net, rn_batch *batch)
+{
+    rn_augment *a = (rn_augment *)augment;
+    (void)net;
+    if (a == NULL || batch == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_data_augment_batch: NULL augment or batch");
+    return rn_data_augment_crop_flip(batch->inputs, a->padding, a->flip, &a->rng);
 }
 
 /* ===== 4. gzip ============================================================ */

@@ -99,6 +99,7 @@ typedef struct study {
     rn_dataset train, test;
     int shown[SHOWN]; /* test-set indices of the shown images */
     char models_dir[1024];
+    study_judgement judgement; /* of the ReLU model, the baseline */
 } study;
 
 /* ---- command line ---------------------------------------------------------- */
@@ -534,12 +535,12 @@ static void report_findings(FILE *md, const study *s)
     const model *relu = &s->models[0], *linear = &s->models[1];
     double gap = 100 * (relu->result.test_accuracy - linear->result.test_accuracy), worst_gap = 0.0;
     int i, alpha23 = 1, alpha1 = 1, count = 0;
-    fputs("## Comparison with the study\n\n", md);
+    study_findings_begin(md, &s->judgement);
     fprintf(md,
             "- *Linear is about 7.5 points below ReLU.* Here ReLU %.2f%%, linear %.2f%%: %.2f "
             "points (taken as reproduced within 5 to 10): %s.\n",
             100 * relu->result.test_accuracy, 100 * linear->result.test_accuracy, gap,
-            study_verdict(gap >= 5.0 && gap <= 10.0));
+            study_verdict(&s->judgement, gap >= 5.0 && gap <= 10.0));
     fputs("- *alpha2 and alpha3 go to 1 and alpha1 settles in [0.5, 0.8], for every lambda.* Final "
           "values (alpha2, alpha3 within 0.05 of 1?; alpha1 in [0.5, 0.8]?):\n",
           md);
@@ -559,12 +560,12 @@ static void report_findings(FILE *md, const study *s)
                 m->result.final[0], settled ? "yes" : "no", m->result.final[1], m->result.final[2],
                 ones ? "yes" : "no");
     }
-    fprintf(md, "\n  alpha2 and alpha3 to 1: %s; alpha1 in [0.5, 0.8]: %s.\n", study_verdict(count && alpha23),
-            study_verdict(count && alpha1));
+    fprintf(md, "\n  alpha2 and alpha3 to 1: %s; alpha1 in [0.5, 0.8]: %s.\n", study_verdict(&s->judgement, count && alpha23),
+            study_verdict(&s->judgement, count && alpha1));
     fprintf(md,
             "- *ReLU_alpha reaches the accuracy of ReLU.* The largest difference between a "
             "ReLU_alpha model and ReLU is %.2f points (taken as reproduced below 1): %s.\n\n",
-            worst_gap, study_verdict(count && worst_gap < 1.0));
+            worst_gap, study_verdict(&s->judgement, count && worst_gap < 1.0));
 }
 
 /* --explain: each variant's final alphas beside the published ones, and
@@ -657,7 +658,11 @@ static int write_report(study *s, double seconds)
         failed = study_result_read(s->models_dir, name, &s->models[i].result);
     }
     if (!failed) {
+        const study_table *relu = &s->models[0].result.table;
+        study_judge(&s->judgement, study_table_get(relu, relu->rows - 1, "train_loss"),
+                    s->models[0].result.test_accuracy, 10);
         report_intro(md, s, seconds);
+        study_judgement_note(md, &s->judgement);
         report_accuracy_table(md, s);
         report_findings(md, s);
         if (s->opt.explain) failed |= report_explain(md, s);

@@ -392,6 +392,7 @@ typedef struct report_data {
     const char *out;
     run_result *runs; /* lambda-major: runs[l * opt->runs + r] */
     lambda_stats *stats;
+    study_judgement judgement; /* of the sweep's mean final training loss and test accuracy */
     FILE *md;
 } report_data;
 
@@ -694,20 +695,20 @@ static void report_findings(report_data *d)
     largest1 = lambdas_with_relu(d, 0, relu1, sizeof relu1);
     largest3 = lambdas_with_relu(d, 2, relu3, sizeof relu3);
     for (l = 0; l < n; l++) *(l < (n + 1) / 2 ? &between_low : &between_high) += d->stats[l].between;
-    fputs("## Comparison with the study\n\n", d->md);
+    study_findings_begin(d->md, &d->judgement);
     fprintf(d->md,
             "- *Higher lambda drives more alphas to zero.* Correlation of lambda with the share "
             "at zero: %.2f; share %.0f%% at lambda = %g, %.0f%% at lambda = %g: %s.\n",
             trend, 100 * d->stats[0].zero[LAYERS], d->opt->lambdas[0],
             100 * d->stats[n - 1].zero[LAYERS], d->opt->lambdas[n - 1],
-            study_verdict(trend > 0 && d->stats[n - 1].zero[LAYERS] > d->stats[0].zero[LAYERS]));
+            study_verdict(&d->judgement, trend > 0 && d->stats[n - 1].zero[LAYERS] > d->stats[0].zero[LAYERS]));
     if (peak >= 0 && peak + 1 < n)
         fprintf(d->md,
                 "- *The share drops after lambda = 0.02* (the study could not explain it). Here "
                 "%.0f%% at 0.02 and %.0f%% at %g: %s.\n",
                 100 * d->stats[peak].zero[LAYERS], 100 * d->stats[peak + 1].zero[LAYERS],
                 d->opt->lambdas[peak + 1],
-                study_verdict(d->stats[peak + 1].zero[LAYERS] < d->stats[peak].zero[LAYERS]));
+                study_verdict(&d->judgement, d->stats[peak + 1].zero[LAYERS] < d->stats[peak].zero[LAYERS]));
     else
         fputs("- *The share drops after lambda = 0.02*: not testable, the sweep does not have 0.02 and "
               "a larger lambda.\n",
@@ -715,17 +716,17 @@ static void report_findings(report_data *d)
     fprintf(d->md,
             "- *alpha1 rarely settles at 1, only for lambda = 0 and 0.005.* Lambdas with a final "
             "alpha1 >= %g here: %s: %s.\n",
-            ONE_FROM, relu1, study_verdict(largest1 >= 0 && largest1 <= 0.005 + 1e-9));
+            ONE_FROM, relu1, study_verdict(&d->judgement, largest1 >= 0 && largest1 <= 0.005 + 1e-9));
     fprintf(d->md,
             "- *alpha3 (the study's alpha_2, last layer) never goes to 1.* Lambdas with a final "
             "alpha3 >= %g: %s: %s.\n",
-            ONE_FROM, relu3, study_verdict(largest3 < 0));
+            ONE_FROM, relu3, study_verdict(&d->judgement, largest3 < 0));
     fprintf(d->md,
             "- *Intermediate alphas are seldom and come with small lambdas.* Alphas ending in "
             "[%g, %g): %.0f%% over the smaller half of the lambdas, %.0f%% over the larger: "
             "%s.\n\n",
             ZERO_BELOW, ONE_FROM, 100 * between_low / ((n + 1) / 2),
-            n > 1 ? 100 * between_high / (n / 2) : 0.0, study_verdict(between_low > between_high));
+            n > 1 ? 100 * between_high / (n / 2) : 0.0, study_verdict(&d->judgement, between_low > between_high));
 }
 
 static void report_intro(report_data *d, int n_dirs, double seconds)
@@ -751,7 +752,9 @@ static void report_intro(report_data *d, int n_dirs, double seconds)
     fprintf(d->md,
             "Reproduces \"Advanced Topics in Machine Learning, Challenge 2\" (P. Pettenà, 2024): "
             "ReLU_alpha(x) = ReLU(x) - (1 - alpha) ReLU(-x), one alpha per layer (alpha = 1: "
-            "ReLU, alpha = 0: the identity).\n\n"
+            "ReLU, alpha = 0: the identity).\n\n");
+    study_judgement_note(d->md, &d->judgement);
+    fprintf(d->md,
             "- Network: conv(1->15, k2, s2) -> ReLU_alpha -> conv(15->15, k2, s2) -> "
             "ReLU_alpha -> conv(15->1, k2, s1) -> ReLU_alpha -> flatten (36) -> "
             "linear(36->10), PyTorch's default initialisation; pixels in [0, 1].\n"
@@ -780,6 +783,19 @@ static void report_intro(report_data *d, int n_dirs, double seconds)
                              : "after the last step");
 }
 
+/* The sweep as a whole: its runs' mean final training loss and test accuracy. */
+static void judge_sweep(report_data *d)
+{
+    int total = d->opt->n_lambdas * d->opt->runs, i;
+    double loss = 0.0, accuracy = 0.0;
+    for (i = 0; i < total; i++) {
+        const study_table *t = &d->runs[i].result.table;
+        loss += study_table_get(t, t->rows - 1, "train_loss") / total;
+        accuracy += d->runs[i].result.test_accuracy / total;
+    }
+    study_judge(&d->judgement, loss, accuracy, 10);
+}
+
 static void report_files(FILE *md)
 {
     fputs(
@@ -805,6 +821,7 @@ static int write_report(options *o, const char *runs_dir, int n_dirs, double sec
     for (; read < total && !failed; read++) failed = read_run(o, runs_dir, read, &d.runs[read]);
     for (l = 0; l < o->n_lambdas && !failed; l++)
         lambda_summary(d.runs + l * o->runs, o->runs, &d.stats[l]);
+    if (!failed) judge_sweep(&d);
     if (!failed && !(d.md = study_report_open(o->common.out))) failed = -1;
     if (!failed) {
         report_intro(&d, n_dirs, seconds);

@@ -101,6 +101,7 @@ typedef struct study_training {
     study_record_fn record;   /* or NULL */
     study_epoch_fn epoch_end; /* or NULL */
     void *context;            /* for both */
+    rn_augment *augment;      /* random crop and flip of every batch, or NULL */
     const char *label;        /* a progress bar on stderr with this label, or NULL for none */
     int plain_progress;       /* 1: whole lines, not a redrawn one (several trainings at a time) */
 } study_training;
@@ -270,8 +271,23 @@ int study_result_read(const char *dir, const char *name, study_result *result);
 int study_make_folder(const char *dir);
 /* dir/REPORT.md opened for writing, or NULL after saying it cannot be. */
 FILE *study_report_open(const char *dir);
-/* How a finding of the study fared: "**reproduced**" or "**not reproduced**". */
-const char *study_verdict(int reproduced);
+/* Whether a run trained enough for its findings to mean anything: a final
+   training loss within 5% of chance (ln classes) or a test accuracy under
+   twice chance (2 / classes) is too little, and reason then says which,
+   with the numbers. */
+typedef struct study_judgement {
+    int judged;
+    char reason[256];
+} study_judgement;
+void study_judge(study_judgement *j, double train_loss, double test_accuracy, int classes);
+/* For the top of a report: a bold line when the run cannot be judged,
+   nothing when it can. */
+void study_judgement_note(FILE *md, const study_judgement *j);
+/* Opens the findings section: "## Findings", and the note again. */
+void study_findings_begin(FILE *md, const study_judgement *j);
+/* How a finding fared: "**reproduced**", "**not reproduced**", or "**not
+   judged**" when the run was too short to judge. */
+const char *study_verdict(const study_judgement *j, int reproduced);
 
 #endif /* RELUNET_STUDY_H */
 
@@ -554,20 +570,6 @@ static void study__penalty_about(rn_net *net, float center, float lambda)
         }
 }
 
-/* One optimizer step; *loss gets the batch's cross-entropy (without the penalty). */
-static int study__step(const study_training *t, const rn_tensor *inputs, const int *labels, float *loss)
-{
-    int status = study_backprop(t->net, inputs, labels, loss);
-    /* After the backward pass: at alpha = 0 the L1 penalty's slope depends
-       on the data's gradient. */
-    if (status == RN_OK && t->lambda != 0.0f && t->penalty_center != 0.0f)
-        study__penalty_about(t->net, t->penalty_center, t->lambda);
-    else if (status == RN_OK && t->lambda != 0.0f)
-        rn_net_penalty(t->net, RN_PARAMS_NAMED("alpha"), t->penalty, t->lambda);
-    if (status == RN_OK) status = rn_optim_step(t->opt);
-    return status;
-}
-
 /* What study_train keeps between steps: the record window and the epoch's sums. */
 typedef struct study__totals {
     long step, window;
@@ -588,34 +590,76 @@ static void study__record(const study_training *t, study__totals *s, int epoch, 
     s->window = 0;
 }
 
+/* What the callbacks of one epoch share. */
+typedef struct study__epoch_state {
+    const study_training *t;
+    study__totals *s;
+    report_progress *bar;
+    int epoch;
+    long last; /* the training's last step */
+} study__epoch_state;
+
+static int study__augment(void *context, rn_net *net, rn_batch *batch)
+{
+    return rn_data_augment_batch(((study__epoch_state *)context)->t->augment, net, batch);
+}
+
+/* After the backward pass: at alpha = 0 the L1 penalty's slope depends on
+   the data's gradient. */
+static int study__penalty(void *context, rn_net *net, rn_batch *batch)
+{
+    const study_training *t = ((study__epoch_state *)context)->t;
+    (void)batch;
+    if (t->lambda != 0.0f && t->penalty_center != 0.0f)
+        study__penalty_about(net, t->penalty_center, t->lambda);
+    else if (t->lambda != 0.0f)
+        rn_net_penalty(net, RN_PARAMS_NAMED("alpha"), t->penalty, t->lambda);
+    return RN_OK;
+}
+
+/* The window's and the epoch's sums, the progress bar and the records. */
+static int study__after_step(void *context, rn_net *net, rn_batch *batch)
+{
+    study__epoch_state *e = (study__epoch_state *)context;
+    const study_training *t = e->t;
+    study__totals *s = e->s;
+    int count = batch->inputs->shape[0];
+    s->step++;
+    s->window++;
+    s->window_loss += batch->loss;
+    s->window_correct += rn_accuracy(rn_net_output(net), batch->labels) * count;
+    s->window_seen += count;
+    s->epoch_loss += (double)batch->loss * count;
+    s->epoch_seen += count;
+    if (t->label)
+        report_progress_update(e->bar, s->step, "epoch %d/%d  loss %.4f  %.0f img/s", e->epoch,
+                               t->epochs, batch->loss,
+                               report_progress_rate(e->bar, (double)s->step * t->batch_size));
+    if (t->record && (s->step % t->record_every == 0 || s->step == e->last))
+        study__record(t, s, e->epoch, 0);
+    return RN_OK;
+}
+
 /* One epoch in the order given; RN_OK or the failed step's status. */
 static int study__epoch(const study_training *t, const int *order, int epoch, study__totals *s,
                         report_progress *bar)
 {
-    int n = t->train->inputs.shape[0], status;
-    long last = (long)t->epochs * ((n + t->batch_size - 1) / t->batch_size);
-    rn_batch_iter batches;
-    status = rn_batch_iter_begin(&batches, t->train, t->batch_size, order, n);
-    while (status == RN_OK && rn_batch_iter_next(&batches) > 0) {
-        float loss = 0.0f;
-        status = study__step(t, &batches.inputs, batches.labels, &loss);
-        if (status != RN_OK) break;
-        s->step++;
-        s->window++;
-        s->window_loss += loss;
-        s->window_correct += rn_accuracy(rn_net_output(t->net), batches.labels) * batches.count;
-        s->window_seen += batches.count;
-        s->epoch_loss += (double)loss * batches.count;
-        s->epoch_seen += batches.count;
-        if (t->label)
-            report_progress_update(bar, s->step, "epoch %d/%d  loss %.4f  %.0f img/s", epoch,
-                                   t->epochs, loss,
-                                   report_progress_rate(bar, (double)s->step * t->batch_size));
-        if (t->record && (s->step % t->record_every == 0 || s->step == last))
-            study__record(t, s, epoch, 0);
-    }
-    rn_batch_iter_free(&batches);
-    return status;
+    int n = t->train->inputs.shape[0];
+    study__epoch_state e;
+    rn_epoch_desc desc;
+    e.t = t;
+    e.s = s;
+    e.bar = bar;
+    e.epoch = epoch;
+    e.last = (long)t->epochs * ((n + t->batch_size - 1) / t->batch_size);
+    memset(&desc, 0, sizeof desc);
+    desc.batch_size = t->batch_size;
+    desc.order = order;
+    desc.prepare = t->augment ? study__augment : NULL;
+    desc.before_step = study__penalty;
+    desc.after_step = study__after_step;
+    desc.context = &e;
+    return rn_net_train_epoch(t->net, t->opt, &t->train->inputs, t->train->labels, &desc, NULL);
 }
 
 int study_train(const study_training *t)
@@ -652,34 +696,19 @@ int study_train(const study_training *t)
 
 int study_evaluate(rn_net *net, const rn_dataset *data, study_metrics *out)
 {
-    int classes = data->n_classes, status = RN_OK;
+    int classes = data->n_classes;
     int *confusion = (int *)calloc((size_t)classes * classes, sizeof *confusion);
-    double loss = 0.0, wrong1 = 0.0, wrong5 = 0.0, items = 0.0;
-    rn_batch_iter batches;
-    if (!confusion || rn_batch_iter_begin(&batches, data, 250, NULL, 0) != RN_OK) {
-        free(confusion);
-        fprintf(stderr, "evaluation failed: out of memory\n");
-        return -1;
-    }
-    while (status == RN_OK && rn_batch_iter_next(&batches) > 0) {
-        const rn_tensor *logits = rn_net_output(net); /* filled by each forward pass */
-        float batch_loss = 0.0f;
-        status = rn_net_forward(net, &batches.inputs, RN_EVAL);
-        if (status == RN_OK) status = rn_loss_cross_entropy(logits, batches.labels, &batch_loss, NULL);
-        if (status == RN_OK) status = rn_confusion_add(confusion, classes, logits, batches.labels);
-        loss += (double)batch_loss * batches.count;
-        wrong1 += rn_topk_error(logits, batches.labels, 1) * batches.count;
-        wrong5 += rn_topk_error(logits, batches.labels, 5) * batches.count;
-        items += batches.count;
-    }
-    rn_batch_iter_free(&batches);
+    rn_eval_stats stats;
+    int status = confusion ? rn_net_evaluate(net, &data->inputs, data->labels, 250, 5, confusion,
+                                             &stats)
+                           : RN_ERR_MEMORY;
     if (status == RN_OK) {
-        out->loss = loss / items;
-        out->accuracy = 1.0 - wrong1 / items;
-        out->top5_error = wrong5 / items;
+        out->loss = stats.loss;
+        out->accuracy = stats.accuracy;
+        out->top5_error = 1.0 - stats.topk_accuracy;
         out->precision = rn_macro_precision(confusion, classes);
     } else {
-        fprintf(stderr, "evaluation failed: %s\n", rn_last_error());
+        fprintf(stderr, "evaluation failed: %s\n", confusion ? rn_last_error() : "out of memory");
     }
     free(confusion);
     return status == RN_OK ? 0 : -1;
@@ -1355,8 +1384,37 @@ FILE *study_report_open(const char *dir)
     return md;
 }
 
-const char *study_verdict(int reproduced)
+void study_judge(study_judgement *j, double train_loss, double test_accuracy, int classes)
 {
+    double chance_loss = log((double)classes), chance = 1.0 / classes;
+    j->judged = 0;
+    if (!(train_loss < 0.95 * chance_loss))
+        snprintf(j->reason, sizeof j->reason, "the final training loss, %.3f, is within 5%% of "
+                 "chance (ln %d = %.3f)", train_loss, classes, chance_loss);
+    else if (!(test_accuracy >= 2.0 * chance))
+        snprintf(j->reason, sizeof j->reason, "the test accuracy, %.1f%%, is under twice chance "
+                 "(%.0f%%)", 100.0 * test_accuracy, 200.0 * chance);
+    else
+        j->judged = 1;
+}
+
+void study_judgement_note(FILE *md, const study_judgement *j)
+{
+    if (!j->judged)
+        fprintf(md, "**This run is too short to judge the study's findings:** %s. Every finding "
+                "below is marked not judged; train longer (more epochs or images) to judge "
+                "them.\n\n", j->reason);
+}
+
+void study_findings_begin(FILE *md, const study_judgement *j)
+{
+    fputs("## Findings\n\n", md);
+    study_judgement_note(md, j);
+}
+
+const char *study_verdict(const study_judgement *j, int reproduced)
+{
+    if (!j->judged) return "**not judged**";
     return reproduced ? "**reproduced**" : "**not reproduced**";
 }
 

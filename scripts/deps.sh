@@ -20,7 +20,7 @@
 # and fails.
 set -eu
 
-GROUPS_ALL="build data check fuzz cross windows wasm install firmware reference torch fresh-root slurm"
+GROUPS_ALL="build data fetch check fuzz cross windows wasm install firmware reference torch fresh-root slurm"
 
 # The cross targets of make test-cross: their compiler, their C library (for
 # static linking) and their user-mode emulator.
@@ -37,6 +37,7 @@ group_packages() {
                 "libstb-dev:/usr/include/stb/stb_image_write.h" ;;
     data) echo "dataset-fashion-mnist:/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz" \
                "dataset-fashion-mnist:/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz" ;;
+    fetch) echo "curl:/usr/bin/curl coreutils:/usr/bin/md5sum tar:/bin/tar" ;;
     check) echo "clang:/usr/bin/clang g++:/usr/bin/g++ tcc:/usr/bin/tcc valgrind:/usr/bin/valgrind" \
                 "libclang-rt-14-dev:/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.asan-x86_64.a" \
                 "libasan8:/usr/lib/x86_64-linux-gnu/libasan.so.8" \

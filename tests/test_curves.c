@@ -12,6 +12,7 @@
 #define RELUNET_IMPLEMENTATION
 #include "relunet.h"
 #include "harness.h"
+#include "kernel_tables.h"
 
 #include <float.h>
 #include <string.h>
@@ -91,14 +92,6 @@ static int check_batch(const rn__kernel_table **tables, int count, const float *
         }
     }
     return failures;
-}
-
-static int usable_tables(const rn__kernel_table **tables)
-{
-    int i, count = 0;
-    for (i = 0; i < RN__TABLE_COUNT; i++)
-        if (rn__cpu_has(rn__kernel_tables[i].isa)) tables[count++] = &rn__kernel_tables[i];
-    return count;
 }
 
 static void test_accuracy(void)

@@ -423,6 +423,71 @@ static void test_data_locations(void)
     free(labels.data);
 }
 
+/* ---- augmentation ---------------------------------------------------------- */
+
+/* The crop written the other way round: pad with zeros, cut an H x W window
+   at (padding + dy, padding + dx), mirror it. */
+static float reference_crop(const float *image, int height, int width, int padding, int dy,
+                            int dx, int mirror, int y, int x)
+{
+    int padded_y = padding + dy + y, padded_x = padding + dx + (mirror ? width - 1 - x : x);
+    int from_y = padded_y - padding, from_x = padded_x - padding;
+    if (from_y < 0 || from_y >= height || from_x < 0 || from_x >= width) return 0.0f;
+    return image[from_y * width + from_x];
+}
+
+static void test_augment_crop_flip(void)
+{
+    enum { N = 400, C = 2, H = 5, W = 6, P = 2 };
+    rn_tensor images, again;
+    rn_rng rng, replay;
+    int n, c, y, x, same = 1, flips = 0, seen_dx[2 * P + 1] = {0}, changed = 0;
+    rn_tensor_new(&images, 4, (int[]){N, C, H, W});
+    for (n = 0; n < (int)images.size; n++) images.data[n] = 1.0f + (float)(n % 97);
+    rn_tensor_clone(&again, &images);
+    rn_rng_seed(&rng, 11, 0);
+    replay = rng;
+    CHECK(rn_data_augment_crop_flip(&images, P, 1, &rng) == RN_OK);
+    for (n = 0; n < N; n++) {
+        int dy = (int)rn_rng_below(&replay, 2 * P + 1) - P;
+        int dx = (int)rn_rng_below(&replay, 2 * P + 1) - P;
+        int mirror = (int)(rn_rng_u32(&replay) >> 31);
+        flips += mirror;
+        seen_dx[dx + P]++;
+        for (c = 0; c < C; c++)
+            for (y = 0; y < H; y++)
+                for (x = 0; x < W; x++) {
+                    const float *original = again.data + ((size_t)n * C + c) * H * W;
+                    float got = images.data[(((size_t)n * C + c) * H + y) * W + x];
+                    same &= got == reference_crop(original, H, W, P, dy, dx, mirror, y, x);
+                }
+    }
+    CHECK(same);
+    CHECK(flips > N / 2 - 60 && flips < N / 2 + 60);
+    for (x = 0; x <= 2 * P; x++) CHECK(seen_dx[x] > N / (2 * P + 1) / 2);
+    /* The same seed gives the same images; padding 0 without flip changes nothing. */
+    rn_rng_seed(&rng, 11, 0);
+    CHECK(rn_data_augment_crop_flip(&again, P, 1, &rng) == RN_OK);
+    CHECK(memcmp(again.data, images.data, images.size * sizeof(float)) == 0);
+    rn_tensor_free(&again);
+    rn_tensor_clone(&again, &images);
+    CHECK(rn_data_augment_crop_flip(&images, 0, 0, &rng) == RN_OK);
+    CHECK(memcmp(again.data, images.data, images.size * sizeof(float)) == 0);
+    CHECK(rn_data_augment_crop_flip(&images, 0, 1, &rng) == RN_OK); /* flips only */
+    for (n = 0; n < N; n++)
+        changed += memcmp(images.data + (size_t)n * C * H * W, again.data + (size_t)n * C * H * W,
+                          C * H * W * sizeof(float)) != 0;
+    CHECK(changed > N / 2 - 60 && changed < N / 2 + 60);
+    /* bad arguments */
+    CHECK(rn_data_augment_crop_flip(&images, H, 1, &rng) == RN_ERR_ARGUMENT);
+    CHECK(rn_data_augment_crop_flip(&images, -1, 1, &rng) == RN_ERR_ARGUMENT);
+    CHECK(rn_data_augment_crop_flip(&images, 1, 1, NULL) == RN_ERR_ARGUMENT);
+    rn_tensor_reshape(&images, 3, (int[]){N * C, H, W});
+    CHECK(rn_data_augment_crop_flip(&images, 1, 1, &rng) == RN_ERR_ARGUMENT);
+    rn_tensor_free(&images);
+    rn_tensor_free(&again);
+}
+
 /* ---- CIFAR-10 ------------------------------------------------------------ */
 
 static void check_cifar_item(const rn_dataset *data, int item, int record, int label)
@@ -1201,6 +1266,7 @@ int main(void)
     RUN(test_shuffle_split_permutation);
     RUN(test_batches);
     RUN(test_normalisation);
+    RUN(test_augment_crop_flip);
     if (getenv("RELUNET_MOONS_REFERENCE") != NULL && getenv("RELUNET_MOONS_REFERENCE")[0] != '\0')
         RUN(test_moons_reference_file);
     else printf("skipped: moons vs scikit-learn file (RELUNET_MOONS_REFERENCE not set)\n");

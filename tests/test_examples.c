@@ -77,6 +77,22 @@ static void check_svg(const char *dir, const char *name)
     free(text);
 }
 
+/* A findings section never claims more than the run shows: a run too short
+   to judge says so at the top and marks every finding not judged; one that
+   can be judged marks each reproduced or not. */
+static void check_verdicts(const char *dir, const char *md)
+{
+    const char *findings = strstr(md, "## Findings"), *note = strstr(md, "too short to judge");
+    int judged = strstr(md, "**reproduced**") || strstr(md, "**not reproduced**");
+    if (!findings) return;
+    if (note) {
+        CHECK(note < findings && !judged && strstr(findings, "**not judged**"));
+    } else {
+        CHECK(judged && !strstr(md, "**not judged**"));
+    }
+    printf("%s: findings %s\n", dir, note ? "not judged (too short)" : "judged");
+}
+
 /* REPORT.md holds every heading given, and every image it embeds is a
    well-formed SVG beside it; returns how many images it embeds. */
 static int check_report(const char *dir, const char *const *headings, int n_headings)
@@ -90,6 +106,7 @@ static int check_report(const char *dir, const char *const *headings, int n_head
         CHECK(strstr(md, headings[i]) != NULL);
     }
     CHECK(!strstr(md, "nan") && !strstr(md, "n/a"));
+    check_verdicts(dir, md);
     for (link = strstr(md, "]("); link; link = strstr(link, "](")) {
         char name[256];
         size_t n;
@@ -215,7 +232,7 @@ static const char *const sweep_headings[] = {"# ReLU_alpha lambda sweep",
                                              "## 4. Final alpha against lambda",
                                              "## 5. Per lambda",
                                              "## 6. Test accuracy",
-                                             "## Comparison with the study",
+                                             "## Findings",
                                              "## Files"};
 
 static void test_sweep_quick(void)
@@ -357,7 +374,7 @@ static void test_conv_quick(void)
 {
     static const char *const headings[] = {"# Linearization of convolutional layers",
                                            "## Test accuracy",
-                                           "## Comparison with the study",
+                                           "## Findings",
                                            "## Why the alphas end where they do",
                                            "## Loss and accuracy per iteration",
                                            "## Alpha per iteration",
@@ -471,12 +488,12 @@ static void test_mixtures_quick(void)
     static const char *const headings[] = {
         "# Customization of Activation Layer", "**How it differs from the study.**",
         "## Test accuracy and macro precision", "## Learned X, Y, Z per activation layer",
-        "## Retraining with X, Y, Z frozen", "5x5 (`--arch lenet5`)"};
+        "## Retraining with X, Y, Z frozen", "5x5 (`--arch lenet5`)", "## Findings"};
     char out[128];
     snprintf(out, sizeof out, "%s/mixtures", test_dir);
     CHECK(run_cifar_quick("adaptive_mixtures", out));
     /* precision, test loss, training loss, mixtures */
-    CHECK(check_report(out, headings, 6) == 4);
+    CHECK(check_report(out, headings, 7) == 4);
     CHECK(csv_rows(out, "results.csv", 8) == 12);        /* 8 activations, 4 retrainings */
     CHECK(csv_rows(out, "curves.csv", 6) == 12 * 2);     /* every run, 2 epochs */
     CHECK(csv_rows(out, "xyz.csv", 5) == 6 * 3);         /* 6 mixture runs, 3 layers */
@@ -488,15 +505,35 @@ static void test_prelu_quick(void)
     static const char *const headings[] = {
         "# Delving Deep into Rectifiers", "**How it differs from the paper.**",
         "## Top-1 and top-5 test error", "## Learned slopes per layer",
-        "## Initialisation of a 30-layer plain ReLU net"};
+        "## Initialisation of a 30-layer plain ReLU net", "## Findings"};
     char out[128];
     snprintf(out, sizeof out, "%s/prelu", test_dir);
     CHECK(run_cifar_quick("prelu_study", out));
-    CHECK(check_report(out, headings, 5) == 3); /* loss, slopes, deep net */
+    CHECK(check_report(out, headings, 6) == 3); /* loss, slopes, deep net */
     CHECK(csv_rows(out, "errors.csv", 7) == 5);
     CHECK(csv_rows(out, "slopes.csv", 4) == 7); /* 6 conv layers and fc1 */
     CHECK(csv_rows(out, "deep_init.csv", 3) >= 2);
     check_shards_merge("prelu_study", cifar_data(), out, NULL);
+}
+
+/* --augment trains on randomly cropped and flipped batches (other errors,
+   and the report says so); --data may name the folder that holds
+   cifar-10-batches-bin, as RELUNET_DATA may. */
+static void test_prelu_augment(void)
+{
+    char plain[128], out[128], *md, *a, *b;
+    snprintf(plain, sizeof plain, "%s/prelu", test_dir);
+    snprintf(out, sizeof out, "%s/prelu_augment", test_dir);
+    CHECK(run("'%s/prelu_study' --quick --augment --jobs 2 --data '%s' --out '%s' > '%s.log' 2>&1",
+              bin_dir, cifar_dir, out, out) == 0);
+    md = slurp(out, "REPORT.md");
+    CHECK(md && strstr(md, "randomly cropped from 4 pixels of zero padding"));
+    a = csv_without_timing(plain, "errors.csv");
+    b = csv_without_timing(out, "errors.csv");
+    CHECK(a && b && strcmp(a, b) != 0);
+    free(md);
+    free(a);
+    free(b);
 }
 
 static void test_rai_quick(void)
@@ -545,6 +582,7 @@ int main(int argc, char **argv)
     CHECK(write_synthetic_cifar(cifar_dir) == 0);
     RUN(test_mixtures_quick);
     RUN(test_prelu_quick);
+    RUN(test_prelu_augment);
     RUN(test_rai_quick);
     RUN(test_bad_input);
     if (getenv("RELUNET_KEEP_TEST_OUTPUT"))

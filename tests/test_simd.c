@@ -13,6 +13,7 @@
 #define RELUNET_IMPLEMENTATION
 #include "relunet.h"
 #include "harness.h"
+#include "kernel_tables.h"
 
 #include <string.h>
 
@@ -24,15 +25,6 @@ static float *random_array(size_t count)
     size_t i;
     for (i = 0; i < count; i++) values[i] = 2.0f * rn_rng_uniform(&rng) - 1.0f;
     return values;
-}
-
-/* The tables of this build the CPU can run, the scalar reference first. */
-static int usable_tables(const rn__kernel_table **tables)
-{
-    int i, count = 0;
-    for (i = 0; i < RN__TABLE_COUNT; i++)
-        if (rn__cpu_has(rn__kernel_tables[i].isa)) tables[count++] = &rn__kernel_tables[i];
-    return count;
 }
 
 /* A product's worst error is about k units in the last place of the sum of
