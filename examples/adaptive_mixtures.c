@@ -43,13 +43,17 @@ static const char usage[] =
     "  --seed N         weights, batch order and dropout (default 1)\n"
     "  --jobs N         trainings run side by side (default: processors; 1 on systems\n"
     "                   without fork)\n"
+    "  --trials K       every training K times, trial t with seed --seed + t - 1; the\n"
+    "                   report adds the study's Table 2 layout (max precision at its\n"
+    "                   epoch, last-epoch precision: mean +- sd over the trials) and\n"
+    "                   Table 5's for the frozen-weight retraining (default 1)\n"
     "  --quick          seconds: 192 training and 200 test images, 2 epochs, lenet5\n"
     "  --help           this text\n"
     STUDY_UNITS_USAGE;
 
 typedef struct options {
     study_options common; /* --data, --out, --seed, --jobs, --train, --test, --epochs */
-    int study_arch;
+    int study_arch, trials;
     double lr;
 } options;
 
@@ -106,6 +110,7 @@ static void set_defaults(options *o, int quick)
     study_defaults(&o->common, "results/adaptive_mixtures", quick ? 2 : 8, quick ? 192 : 50000,
                    quick ? 200 : 10000);
     o->study_arch = !quick;
+    o->trials = 1;
     o->lr = 1e-3;
 }
 
@@ -116,6 +121,7 @@ static int own_option(int argc, char **argv, int *i, void *context)
     const char *arch = NULL;
     int found;
     if ((found = study_number_option(argc, argv, i, "--lr", 1e-7, 10.0, &o->lr)) != 0) return found;
+    if ((found = study_int_option(argc, argv, i, "--trials", 1, 1000, &o->trials)) != 0) return found;
     if ((found = study_option_value(argc, argv, i, "--arch", &arch)) <= 0) return found;
     o->study_arch = strcmp(arch, "study") == 0;
     if (o->study_arch || strcmp(arch, "lenet5") == 0) return 1;
@@ -211,12 +217,13 @@ static int evaluate_epoch(void *context, int epoch, double train_loss)
     return 0;
 }
 
-/* Task `task` of runs[]: a study_task_fn. */
+/* Task `task`: training task % N_RUNS of runs[], trial task / N_RUNS; a study_task_fn. */
 static int train_one(int task, void *context, void *result)
 {
     study *s = (study *)context;
     const options *o = &s->o;
-    const run_spec *spec = &runs[task];
+    const run_spec *spec = &runs[task % N_RUNS];
+    uint64_t seed = (uint64_t)o->common.seed + (uint64_t)(task / N_RUNS);
     run_result *r = (run_result *)result;
     epoch_context hook;
     study_training t;
@@ -230,7 +237,7 @@ static int train_one(int task, void *context, void *result)
     act.unnormalized = spec->weights == FROZEN_ONE;
     if ((t.net = build_net(o->study_arch, &act)) == NULL) return -1;
     /* TensorFlow's defaults, as the study's code had: Glorot uniform, zero biases */
-    rn_net_init(t.net, RN_INIT_XAVIER_UNIFORM, 0.0f, (uint64_t)o->common.seed);
+    rn_net_init(t.net, RN_INIT_XAVIER_UNIFORM, 0.0f, seed);
     if (spec->weights != LEARNED)
         for (k = 0; k < 3; k++) rn_net_set_frozen(t.net, RN_PARAMS_NAMED(mix_names[k]), 1);
     t.opt = rn_optim_new(t.net, &(rn_optim_desc){.kind = RN_SGD, .lr = (float)o->lr});
@@ -239,7 +246,7 @@ static int train_one(int task, void *context, void *result)
     t.batch_size = 64;
     t.epochs = o->common.epochs;
     t.lr_drop_epoch = lr_drop_epoch(o);
-    t.shuffle_seed = (uint64_t)o->common.seed;
+    t.shuffle_seed = seed;
     t.epoch_end = evaluate_epoch;
     t.context = &hook;
     t.label = spec->label;
@@ -369,6 +376,50 @@ static void md_result_row(FILE *md, const char *label, const run_result *r, doub
     report_md_row(md, row, n);
 }
 
+/* What the trial tables show of a training. */
+static double best_precision_of(const run_result *r) { return r->best_precision; }
+static double best_epoch_of(const run_result *r) { return r->best_epoch; }
+static double last_precision_of(const run_result *r) { return r->final.precision; }
+
+/* "mean +- sd" of value() over the trials of training i (results[i + t * N_RUNS]). */
+static void trial_spread(char *cell, size_t size, const options *o, const run_result *results, int i,
+                         double (*value)(const run_result *), int decimals)
+{
+    double sum = 0.0, squares = 0.0;
+    int t;
+    for (t = 0; t < o->trials; t++) {
+        double v = value(&results[i + t * N_RUNS]);
+        sum += v;
+        squares += v * v;
+    }
+    sum /= o->trials;
+    snprintf(cell, size, "%.*f ± %.*f", decimals, sum, decimals,
+             sqrt(fmax(0.0, (squares / o->trials - sum * sum) * o->trials / (o->trials - 1))));
+}
+
+/* --trials: the study's Table 2 (trainings [0, N_COMPARED)) and Table 5
+   (the frozen retraining) layouts, mean +- sd over the trials. */
+static void write_trials(FILE *md, const options *o, const run_result *results)
+{
+    static const char *const header[] = {"Activation", "max precision", "(at epoch)",
+                                         "last epoch precision"};
+    int table, i;
+    for (table = 0; table < 2; table++) {
+        fprintf(md, "\n## %s over %d trials (the study's Table %d layout)\n\n",
+                table ? "Retraining with X, Y, Z frozen" : "Precision", o->trials, table ? 5 : 2);
+        report_md_header(md, header, 4);
+        for (i = table ? N_COMPARED : 0; i < (table ? N_RUNS : N_COMPARED); i++) {
+            char best[64], epoch[64], last[64];
+            trial_spread(best, sizeof best, o, results, i, best_precision_of, 4);
+            trial_spread(epoch, sizeof epoch, o, results, i, best_epoch_of, 1);
+            trial_spread(last, sizeof last, o, results, i, last_precision_of, 4);
+            fprintf(md, "| %s | %s | (%s) | %s |\n", runs[i].label, best, epoch, last);
+        }
+    }
+    fprintf(md, "\nmean ± sd over trials with seeds %d to %d; the tables above are trial 1.\n",
+            o->common.seed, o->common.seed + o->trials - 1);
+}
+
 /* The study's findings, each checked against this run. */
 static void report_findings(FILE *md, const study_judgement *j, const run_result *results)
 {
@@ -474,6 +525,7 @@ static int write_report(const options *o, int train_count, const run_result *res
     for (i = 6; i < N_RUNS; i++) md_result_row(md, runs[i].label, &results[i], 0.0);
     fprintf(md, "\n");
     report_md_image(md, "Mixtures: learned vs frozen weights", "mixtures_precision.svg");
+    if (o->trials > 1) write_trials(md, o, results);
     report_findings(md, &judgement, results);
     fprintf(md, "Files: `results.csv` (the tables), `curves.csv` (every epoch of every run), "
             "`xyz.csv` (X, Y, Z per layer, also for the frozen runs).\n");
@@ -492,8 +544,10 @@ static void print_results(const run_result *results)
 /* A study_unit_name_fn: the training's label as a name. */
 static void unit_name(int task, void *context, char *name, size_t size)
 {
-    (void)context;
-    study_unit_name_from(runs[task].label, name, size);
+    size_t n;
+    study_unit_name_from(runs[task % N_RUNS].label, name, size);
+    n = strlen(name);
+    if (((const study *)context)->o.trials > 1) snprintf(name + n, size - n, "_trial_%d", task / N_RUNS + 1);
 }
 
 /* The trainings the options ask for (see study_run_units): 0 when every
@@ -501,13 +555,8 @@ static void unit_name(int task, void *context, char *name, size_t size)
 static int train_all(study *s, run_result *results)
 {
     study_units units;
-    memset(&units, 0, sizeof units);
-    units.count = N_RUNS;
-    units.run = train_one;
-    units.name = unit_name;
-    units.context = s;
-    units.results = results;
-    units.result_size = sizeof *results;
+    study_units_init(&units, N_RUNS * s->o.trials, train_one, unit_name, s, results, sizeof *results);
+    study_units_setting(&units, "trials", "%d", s->o.trials);
     study_units_setting(&units, "arch", "%s", s->o.study_arch ? "study" : "lenet5");
     study_units_setting(&units, "lr", "%.15g", s->o.lr);
     return study_run_units(&s->o.common, &units);
@@ -525,7 +574,7 @@ int main(int argc, char **argv)
         study_load_cifar10(c->data, c->train_size, c->test_size, (uint64_t)c->seed, &s.train,
                            &s.test) != 0))
         return 1;
-    results = (run_result *)calloc(N_RUNS, sizeof *results);
+    results = (run_result *)calloc((size_t)N_RUNS * s.o.trials, sizeof *results);
     failed = results ? train_all(&s, results) : -1;
     if (failed == 0) print_results(results);
     if (failed) {

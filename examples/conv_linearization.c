@@ -721,14 +721,8 @@ static int train_models(study *s)
     study_units units;
     int tasks[MAX_MODELS], status, i;
     schedule(s, tasks);
-    memset(&units, 0, sizeof units);
-    units.count = s->n_models;
+    study_units_init(&units, s->n_models, train_model, unit_name, s, pulls, sizeof pulls[0]);
     units.order = tasks;
-    units.run = train_model;
-    units.name = unit_name;
-    units.context = s;
-    units.results = pulls;
-    units.result_size = sizeof pulls[0];
     units.files = "models";
     units.label = "models";
     study_units_list_setting(&units, "lambdas", o->lambdas, o->n_lambdas);

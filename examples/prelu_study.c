@@ -613,13 +613,7 @@ static void unit_name(int task, void *context, char *name, size_t size)
 static int train_all(study *s, task_result *results)
 {
     study_units units;
-    memset(&units, 0, sizeof units);
-    units.count = N_TASKS;
-    units.run = run_task;
-    units.name = unit_name;
-    units.context = s;
-    units.results = results;
-    units.result_size = sizeof *results;
+    study_units_init(&units, N_TASKS, run_task, unit_name, s, results, sizeof *results);
     study_units_setting(&units, "deep_train", "%d", s->o.deep_train);
     study_units_setting(&units, "deep_epochs", "%d", s->o.deep_epochs);
     study_units_setting(&units, "lr", "%.15g", s->o.lr);

@@ -663,13 +663,7 @@ static int run_all(const problem *p, const options *o, run_result *results)
     study_units units;
     s.p = p;
     s.o = o;
-    memset(&units, 0, sizeof units);
-    units.count = N_EXPERIMENTS * o->runs;
-    units.run = run_unit;
-    units.name = unit_name;
-    units.context = &s;
-    units.results = results;
-    units.result_size = sizeof *results;
+    study_units_init(&units, N_EXPERIMENTS * o->runs, run_unit, unit_name, &s, results, sizeof *results);
     study_units_setting(&units, "iterations", "%d", o->iterations);
     study_units_setting(&units, "runs", "%d", o->runs);
     study_units_setting(&units, "depth", "%d", o->depth);

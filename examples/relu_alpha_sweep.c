@@ -296,11 +296,7 @@ static int run_sweep(const options *o, const char *runs_dir)
     s.train = &train;
     s.test = &test;
     snprintf(s.runs_dir, sizeof s.runs_dir, "%s", runs_dir);
-    memset(&units, 0, sizeof units);
-    units.count = o->n_lambdas * o->runs;
-    units.run = train_run;
-    units.name = unit_name;
-    units.context = &s;
+    study_units_init(&units, o->n_lambdas * o->runs, train_run, unit_name, &s, NULL, 0);
     units.files = "runs";
     units.label = "runs";
     study_units_list_setting(&units, "lambdas", o->lambdas, o->n_lambdas);

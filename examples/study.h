@@ -198,6 +198,11 @@ typedef struct study_units {
     char settings[STUDY_SETTINGS_SIZE]; /* "name=value" lines, see study_units_setting */
 } study_units;
 
+/* u with count units that run(k, context, result) trains and name(k, ...)
+   names, their results in results (result_size bytes each; NULL, 0: none),
+   the rest of it empty. */
+void study_units_init(study_units *u, int count, study_task_fn run, study_unit_name_fn name,
+                      void *context, void *results, size_t result_size);
 /* Records a setting that changes the units' numbers (a printf format for
    its value). Merging refuses units saved under other settings. */
 void study_units_setting(study_units *u, const char *name, const char *format, ...);
@@ -1080,6 +1085,18 @@ void study_units_setting(study_units *u, const char *name, const char *format, .
     va_end(args);
     used = strlen(u->settings);
     if (used + 1 < sizeof u->settings) strcat(u->settings, "\n");
+}
+
+void study_units_init(study_units *u, int count, study_task_fn run, study_unit_name_fn name,
+                      void *context, void *results, size_t result_size)
+{
+    memset(u, 0, sizeof *u);
+    u->count = count;
+    u->run = run;
+    u->name = name;
+    u->context = context;
+    u->results = results;
+    u->result_size = result_size;
 }
 
 void study_units_list_setting(study_units *u, const char *name, const double *values, int n)

@@ -34,6 +34,10 @@ if [ -z "$archive" ] || [ -z "$suite" ]; then
 fi
 
 root=$(mktemp -d "${TMPDIR:-/tmp}/relunet-fresh.XXXXXX")
+# mktemp's folder is private (0700); as the root's / it would keep every
+# user but root out, and packages whose scripts run as their own user
+# (munge) would fail there as they never do on a real machine.
+chmod 755 "$root"
 cleanup() {
     for mount_point in src/shared sys dev proc; do
         umount -R -l "$root/$mount_point" 2>/dev/null || true

@@ -500,6 +500,24 @@ static void test_mixtures_quick(void)
     check_shards_merge("adaptive_mixtures", cifar_data(), out, NULL);
 }
 
+/* --trials 2: every training twice (seeds 1 and 2), the study's Table 2 and
+   Table 5 layouts as mean +- sd over the trials. */
+static void test_mixtures_trials(void)
+{
+    static const char *const headings[] = {
+        "## Precision over 2 trials (the study's Table 2 layout)",
+        "## Retraining with X, Y, Z frozen over 2 trials (the study's Table 5 layout)",
+        "| Activation | max precision | (at epoch) | last epoch precision |",
+        "mean ± sd over trials with seeds 1 to 2"};
+    char out[128];
+    snprintf(out, sizeof out, "%s/mixtures_trials", test_dir);
+    CHECK(run("'%s/adaptive_mixtures' --quick --trials 2 --jobs 2 %s --out '%s' > '%s.log' 2>&1", bin_dir,
+              cifar_data(), out, out) == 0);
+    check_report(out, headings, 4);
+    CHECK(run("test $('%s/adaptive_mixtures' --quick --trials 2 --list | grep -c _trial_2$) -eq 12", bin_dir) ==
+          0);
+}
+
 static void test_prelu_quick(void)
 {
     static const char *const headings[] = {
@@ -581,6 +599,7 @@ int main(int argc, char **argv)
     RUN(test_conv_protocols);
     CHECK(write_synthetic_cifar(cifar_dir) == 0);
     RUN(test_mixtures_quick);
+    RUN(test_mixtures_trials);
     RUN(test_prelu_quick);
     RUN(test_prelu_augment);
     RUN(test_rai_quick);
