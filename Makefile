@@ -11,6 +11,7 @@
 #   make check-headers compile the headers with gcc, clang (-Werror) and tcc, and as
 #                      C++11 and C++17 with g++ and clang++
 #   make test-isa      the whole suite under every instruction set this CPU has
+#   make test-torch    a differential test against PyTorch in float64 (python3-torch)
 #   make test-cross    test-arm, test-s390x and test-riscv64: every other architecture CI covers
 #   make test-arm      the suite cross-compiled for AArch64 and 32-bit ARM (NEON
 #                      with and without FMA) and run under qemu
@@ -62,8 +63,8 @@ CXX_TESTS = $(if $(shell command -v $(CXX_FOR_CC)),$(BUILD)/test_cxx_c $(BUILD)/
               $(BUILD)/readme_cxx)
 CXX_FLAGS = -Wall -Wextra -pedantic -Werror $(CFLAGS) $(SANITIZE) $(INCLUDES)
 
-.PHONY: all test test-valgrind test-isa test-cross test-arm bench bench-compare fuzz examples demo deps \
-        deps-check test-deps check-headers clean test-s390x firmware-size \
+.PHONY: all test test-torch test-valgrind test-isa test-cross test-arm bench bench-compare fuzz \
+        examples demo deps deps-check test-deps check-headers clean test-s390x firmware-size \
         install uninstall test-install test-riscv64 test-slurm test-firmware user-program \
         data-cifar10 test-get-cifar10 test-windows test-wasm
 
@@ -148,6 +149,22 @@ bench: $(BENCHES)
 	$(BUILD)/bench_train
 	$(BUILD)/bench_curves
 
+# A live differential test against PyTorch (float64, python3-torch): every
+# layer, activation kind and loss, optimizer trajectories and 50 steps of the
+# ReLU_alpha study network, under every instruction set this CPU has.
+# tests/torch_driver.c writes the cases and relunet's numbers,
+# tests/torch_reference.py recomputes them with torch and compares.
+test-torch: deps $(BUILD)/torch_driver $(BUILD)/test_simd
+	@sh scripts/deps.sh torch
+	@for isa in $$($(BUILD)/test_simd --isa-list); do \
+	    echo "=== RELUNET_ISA=$$isa"; \
+	    RELUNET_ISA=$$isa $(BUILD)/torch_driver > $(BUILD)/torch_cases_$$isa.jsonl || exit 1; \
+	    $(PYTHON) tests/torch_reference.py $(BUILD)/torch_cases_$$isa.jsonl || exit 1; \
+	done
+
+$(BUILD)/torch_driver: tests/torch_driver.c relunet.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+
 bench-compare: $(BUILD)/bench_train
 	$(BUILD)/bench_train --tsv | $(PYTHON) bench/torch_ref.py --compare -
 
@@ -170,6 +187,9 @@ $(LINKED_TESTS): $(BUILD)/%: tests/%.c $(BUILD)/relunet.o $(HEADERS) | $(BUILD)
 
 $(BUILD)/test_%: tests/test_%.c $(HEADERS) | $(BUILD)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+
+# test_threads trains two networks in two POSIX threads.
+$(BUILD)/test_threads: LDLIBS += -pthread
 
 # test_export includes the ReLU_alpha network's exported header, written by
 # firmware/export_relu_alpha.c (run through TEST_RUNNER when cross-testing)

@@ -75,7 +75,10 @@ ERRORS
    rn_status_string(status) names the code; rn_last_error() says what was wrong
    (which function, which shape or value). Functions that return a pointer
    return NULL on failure and set the same message. Bad input never aborts.
-   The message buffer is global: read it from the thread that got the error.
+   Each thread has its own message (thread-local storage: C11, C++11, GCC,
+   Clang, MSVC), so networks trained in separate threads keep their errors
+   apart. A compiler without thread-local storage (tcc) shares one buffer,
+   and its implementation defines RN_THREAD_LOCAL_MISSING.
 
 API GROUPS
    version       rn_version RELUNET_VERSION_STRING
@@ -87,16 +90,17 @@ API GROUPS
    kernels       rn_isa_name rn_set_isa rn_set_threads rn_threads
    layers        rn_net_add_conv2d rn_net_add_linear rn_net_add_maxpool2d
                  rn_net_add_avgpool2d rn_net_add_flatten rn_net_add_activation(_ex)
-                 rn_net_add_batchnorm(_ex) rn_net_add_dropout
+                 rn_net_add_batchnorm(_ex) rn_net_add_dropout rn_net_remove_bias
                  rn_layer_forward rn_layer_backward rn_layer_init
    activations   rn_act_kind_name rn_act_param_count rn_act_param_name
                  rn_net_act_values rn_act_recorder_add rn_act_recorder_free
    losses        rn_loss_cross_entropy rn_loss_bce_logits rn_loss_mse
    penalties     rn_net_penalty (L1, squared L2, L2 norm) on a parameter selection
    network       rn_net_new rn_net_free rn_net_init rn_net_forward rn_net_backward
-                 rn_net_zero_grad rn_net_output rn_net_output_grad rn_net_input_grad
+                 rn_net_zero_grad rn_net_output rn_net_layer_output rn_net_output_grad
+                 rn_net_input_grad
                  rn_net_summary rn_net_param_count rn_net_param rn_net_select
-                 rn_net_set_frozen rn_net_set_range
+                 rn_net_set_frozen rn_net_set_range rn_param_matches
    optimizers    rn_optim_new rn_optim_new_params rn_optim_set_group rn_optim_step
                  rn_optim_scale_lr rn_optim_free rn_lr_step_decay
    metrics       rn_accuracy rn_confusion_add rn_macro_precision rn_macro_recall
@@ -246,9 +250,13 @@ MODEL FILES
        u32          its parameter count, then for each parameter (in
                     rn_net_param order): u32 frozen, f32 min and f32 max (the
                     projection range), list of f32 values
-       u32          its state buffer count, then each as a list of f32:
-                    batch norm 2 (running mean, running variance, one value
-                    per channel), every other layer 0
+       u32          its state buffer count, then each buffer: batch norm
+                    has two lists of f32 (running mean, running variance,
+                    one value per channel; a variance is never negative);
+                    dropout (format 2 on) has its random stream, a list of
+                    four u32: the PCG32 state and increment, low halves
+                    first (so a resumed run drops the same values); every
+                    other layer has none
    Loading rebuilds each layer with the call its settings name and checks
    every count against that layer and against the bytes left, so an
    activation kind added to the table needs no change of format.
@@ -265,8 +273,10 @@ MODEL FILES
 HEAP-FREE INFERENCE
    For a microcontroller: rn_net_export_c writes a header with the weights as
    const arrays and a builder; the network lives in a buffer you size at
-   compile time with the header's NAME_ARENA_BYTES(max_batch), and a forward
-   pass allocates nothing (see "heap-free inference" in section 12). A
+   compile time with the header's NAME_ARENA_BYTES(max_batch). Built with
+   RELUNET_NO_SIMD (as a firmware build is), a forward pass allocates
+   nothing (see "heap-free inference" in section 12); the SIMD matrix
+   products take scratch memory from RN_MALLOC on every call. A
    network with a batch norm layer cannot be exported yet: rn_net_export_c
    returns RN_ERR_UNSUPPORTED naming the layer (arena networks have no batch
    norm).
@@ -433,8 +443,9 @@ RN_API int rn_param_matches(const rn_param *param, rn_param_filter filter);
 
 /* ===== 6. kernels: instruction sets and threads =========================== */
 
-/* The convolutions, matrix products and optimizer updates run on the best
-   instruction set the CPU has, chosen once, at first use: "avx512", "avx2"
+/* The convolutions, matrix products, ReLU, PReLU, e^x, tanh and sigmoid run
+   on the best instruction set the CPU has (optimizer updates, pooling and
+   batch norm are plain C loops), chosen once, at first use: "avx512", "avx2"
    (with FMA), "sse2" or "neon", else "scalar", the plain C reference.
    RELUNET_ISA=scalar|sse2|avx2|avx512|neon in the environment (read at
    first use) or rn_set_isa() forces one. Built without GCC/Clang extensions
@@ -615,6 +626,10 @@ RN_API int rn_net_init(rn_net *net, rn_init init, float slope, uint64_t seed);
 /* x must be N x sample shape and stay alive until backward. */
 RN_API int rn_net_forward(rn_net *net, const rn_tensor *x, rn_mode mode);
 RN_API rn_tensor *rn_net_output(rn_net *net);
+/* What layer index (from 0) put out in the last forward pass, e.g. the
+   feature maps after an activation; NULL, with a message, for an index
+   outside the network. */
+RN_API const rn_tensor *rn_net_layer_output(const rn_net *net, int index);
 /* Where the loss writes its gradient for rn_net_backward to start from. */
 RN_API rn_tensor *rn_net_output_grad(rn_net *net);
 /* Back-propagates rn_net_output_grad(), adding to every parameter gradient. */
@@ -722,7 +737,8 @@ RN_API int rn_net_predict(rn_net *net, const rn_tensor *inputs, int batch_size, 
 
 /* Each computes the mean loss over the batch and, when grad is not NULL,
    writes d loss / d input into it (same shape as the input). NaN or infinity
-   in the input is an RN_ERR_NUMERIC error. */
+   in the input, or NaN in a target, is an RN_ERR_NUMERIC error; BCE targets
+   outside [0, 1] and infinite MSE targets are RN_ERR_ARGUMENT. */
 RN_API int rn_loss_cross_entropy(const rn_tensor *logits, const int *labels, float *loss,
                                  rn_tensor *grad);
 RN_API int rn_loss_bce_logits(const rn_tensor *logits, const float *targets, float *loss,
@@ -756,7 +772,11 @@ typedef enum rn_optim_kind { RN_SGD, RN_ADAM, RN_ADAMW, RN_RPROP } rn_optim_kind
    at lr: it grows by eta_plus while the gradient keeps its sign and shrinks
    by eta_minus when the sign flips, and the flipped gradient then counts as 0
    (no move, and the next step neither grows nor shrinks). The element moves
-   by -sign(gradient) * step; only the sign of the gradient matters. */
+   by -sign(gradient) * step; only the sign of the gradient matters.
+   rn_optim_new refuses what torch.optim refuses: lr, momentum, weight decay
+   or eps negative or not finite, dampening outside [0, 1], Nesterov without
+   momentum > 0 and dampening 0, betas outside [0, 1), etas not 0 <
+   eta_minus < 1 < eta_plus, and step sizes not 0 <= step_min <= step_max. */
 typedef struct rn_optim_desc {
     rn_optim_kind kind;
     float lr;
@@ -778,11 +798,14 @@ RN_API rn_optim *rn_optim_new(rn_net *net, const rn_optim_desc *desc);
 RN_API rn_optim *rn_optim_new_params(rn_param *const *params, int count,
                                      const rn_optim_desc *desc);
 RN_API void rn_optim_free(rn_optim *opt);
-/* Gives the selected parameters their own learning rate and weight decay. */
+/* Gives the selected parameters their own learning rate and weight decay
+   (each finite and >= 0). */
 RN_API int rn_optim_set_group(rn_optim *opt, rn_param_filter filter, float lr,
                               float weight_decay);
-/* Multiplies every learning rate by factor: the hook for schedules. */
-RN_API void rn_optim_scale_lr(rn_optim *opt, float factor);
+/* Multiplies every learning rate by factor: the hook for schedules. A
+   factor (or a product) that is negative or not finite is RN_ERR_ARGUMENT
+   and changes nothing. */
+RN_API int rn_optim_scale_lr(rn_optim *opt, float factor);
 /* Step decay: the factor that takes the learning rate of epoch - 1 to that of
    epoch, gamma for every milestone equal to epoch and 1 otherwise. Scaling
    by it at the start of every epoch (epochs and milestones counted alike,
@@ -871,12 +894,13 @@ RN_API int rn_net_fold_batchnorm(const rn_net *net, rn_net **folded);
    (rn_net_arena_input). Its parameters have no storage of their
    own: rn_net_bind_params points them at arrays the caller keeps (in flash,
    say). It does inference only: forward in RN_EVAL mode on batches of at
-   most max_batch, and nothing else allocates; backward, rn_net_init and
-   optimizers refuse it, adding layers after the first forward fails, and
-   rn_net_free does nothing (drop the arena). A batch norm in an arena
-   network takes its statistics from the arena too (running mean 0,
-   variance 1 until the caller writes its layer's running_mean and
-   running_var, as exported builders do). */
+   most max_batch; built with RELUNET_NO_SIMD nothing else allocates (the
+   SIMD kernels take scratch from RN_MALLOC on every call); backward,
+   rn_net_init and optimizers refuse it, adding layers after the first
+   forward fails, and rn_net_free does nothing (drop the arena). A batch
+   norm in an arena network takes its statistics from the arena too
+   (running mean 0, variance 1 until the caller writes its layer's
+   running_mean and running_var, as exported builders do). */
 struct rn_arena {
     unsigned char *memory;
     size_t size;
@@ -997,6 +1021,7 @@ RN_API rn_optim *rn_rai_optim(rn_rai *rai);
 #define RELUNET_IMPLEMENTATION_INCLUDED
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -1059,10 +1084,28 @@ RN_API const char *rn_version(void) { return RELUNET_VERSION_STRING; }
 
 /* ===== 2. status codes and error messages ================================= */
 
-#ifdef RELUNET_NO_ERROR_STRINGS
-static char rn__error_message[24] = "no error";
+/* Storage of one copy per thread: C11's _Thread_local, C++11's
+   thread_local, else the compilers' own __thread or __declspec(thread).
+   A compiler with none of them (tcc) gets one copy for the whole program:
+   RN_THREAD_LOCAL_MISSING is then defined, and errors are only reliable
+   from one thread at a time. */
+#if defined(__cplusplus) && __cplusplus >= 201103L
+#define RN__THREAD_LOCAL thread_local
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && !defined(__STDC_NO_THREADS__)
+#define RN__THREAD_LOCAL _Thread_local
+#elif defined(_MSC_VER)
+#define RN__THREAD_LOCAL __declspec(thread)
+#elif (defined(__GNUC__) || defined(__clang__)) && !defined(__TINYC__)
+#define RN__THREAD_LOCAL __thread
 #else
-static char rn__error_message[512] = "no error";
+#define RN__THREAD_LOCAL
+#define RN_THREAD_LOCAL_MISSING 1
+#endif
+
+#ifdef RELUNET_NO_ERROR_STRINGS
+static RN__THREAD_LOCAL char rn__error_message[24] = "no error";
+#else
+static RN__THREAD_LOCAL char rn__error_message[512] = "no error";
 #endif
 
 RN_API const char *rn_status_string(int status)
@@ -1151,9 +1194,10 @@ static int rn__shape_size(int ndim, const int *shape, size_t *size, const char *
 {
     size_t count = 1;
     int i;
-    if (shape == NULL || ndim < 1 || ndim > RN_MAX_DIMS)
+    if (ndim < 1 || ndim > RN_MAX_DIMS)
         return rn_set_error(RN_ERR_ARGUMENT, "%s: %d dimensions (need 1 to %d)", caller, ndim,
                             RN_MAX_DIMS);
+    if (shape == NULL) return rn_set_error(RN_ERR_ARGUMENT, "%s: the shape is NULL", caller);
     for (i = 0; i < ndim; i++) {
         if (shape[i] < 1 || shape[i] > RN_MAX_DIM_SIZE)
             return rn_set_error(RN_ERR_ARGUMENT, "%s: dimension %d is %d (need 1 to %d)", caller,
@@ -1174,32 +1218,40 @@ static void rn__set_shape(rn_tensor *tensor, int ndim, const int *shape, size_t 
     tensor->size = size;
 }
 
+static int rn__tensor_resize(rn_tensor *tensor, int ndim, const int *shape, const char *caller);
+
 RN_API int rn_tensor_new(rn_tensor *tensor, int ndim, const int *shape)
 {
     int status;
     if (tensor == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_tensor_new: tensor is NULL");
     memset(tensor, 0, sizeof *tensor);
-    status = rn_tensor_resize(tensor, ndim, shape);
+    status = rn__tensor_resize(tensor, ndim, shape, "rn_tensor_new");
     if (status == RN_OK) rn_tensor_fill(tensor, 0.0f);
     return status;
 }
 
 RN_API int rn_tensor_resize(rn_tensor *tensor, int ndim, const int *shape)
 {
+    return rn__tensor_resize(tensor, ndim, shape, "rn_tensor_resize");
+}
+
+/* rn_tensor_resize, with the name of the public function in messages. */
+static int rn__tensor_resize(rn_tensor *tensor, int ndim, const int *shape, const char *caller)
+{
     size_t size;
     float *data;
     int status;
-    if (tensor == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_tensor_resize: tensor is NULL");
-    status = rn__shape_size(ndim, shape, &size, "rn_tensor_resize");
+    if (tensor == NULL) return rn_set_error(RN_ERR_ARGUMENT, "%s: tensor is NULL", caller);
+    status = rn__shape_size(ndim, shape, &size, caller);
     if (status != RN_OK) return status;
     if (tensor->capacity == 0 && tensor->data != NULL) {
         if (size != tensor->size)
-            return rn_set_error(RN_ERR_ARGUMENT, "rn_tensor_resize: cannot resize a view of %lu "
-                                "elements to %lu", (unsigned long)tensor->size, (unsigned long)size);
+            return rn_set_error(RN_ERR_ARGUMENT, "%s: cannot resize a view of %lu elements to %lu",
+                                caller, (unsigned long)tensor->size, (unsigned long)size);
     } else if (size > tensor->capacity) {
         data = (float *)rn__malloc_aligned(size * sizeof(float));
         if (data == NULL)
-            return rn_set_error(RN_ERR_MEMORY, "rn_tensor_resize: cannot allocate %lu floats",
+            return rn_set_error(RN_ERR_MEMORY, "%s: cannot allocate %lu floats", caller,
                                 (unsigned long)size);
         rn__free_aligned(tensor->data);
         tensor->data = data;
@@ -1424,9 +1476,11 @@ static int rn__team_size(int items, double flops)
 }
 
 /* Set when a SIMD kernel could not get its scratch memory and did nothing;
-   the layer that called it reports RN_ERR_MEMORY. (The scalar kernels need
-   none: heap-free builds define RELUNET_NO_SIMD.) */
-static int rn__kernel_out_of_memory;
+   the layer pass that called it reports RN_ERR_MEMORY. (The scalar kernels
+   need none: heap-free builds define RELUNET_NO_SIMD.) One flag per
+   thread, so that networks trained in two threads keep their own; the
+   workers of a parallel region hand theirs to the calling thread. */
+static RN__THREAD_LOCAL int rn__kernel_out_of_memory;
 
 /* RN_OK, or the error for kernels that found no scratch memory since the
    flag was last cleared. */
@@ -1450,7 +1504,16 @@ static int rn__kernel_status(const char *caller)
 #endif
 #ifdef RN__X86
 #include <cpuid.h>
+/* GCC 12's AVX-512 intrinsics start their undefined vectors from
+   themselves (__Y = __Y), which g++ -Wuninitialized reports in them. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
 #include <immintrin.h>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 #endif
 #ifdef RN__NEON
 #include <arm_neon.h>
@@ -1648,13 +1711,13 @@ static void rn__conv2d_backward_weight_scalar(const rn__conv_geometry *g, const 
 static void rn__relu_forward_scalar(const float *x, float *y, size_t n)
 {
     size_t i;
-    for (i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    for (i = 0; i < n; i++) y[i] = x[i] <= 0.0f ? 0.0f : x[i]; /* NaN stays NaN */
 }
 
 static void rn__relu_backward_scalar(const float *x, const float *dy, float *dx, size_t n)
 {
     size_t i;
-    for (i = 0; i < n; i++) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+    for (i = 0; i < n; i++) dx[i] = x[i] <= 0.0f ? 0.0f : dy[i];
 }
 
 static void rn__prelu_forward_scalar(const float *x, float *y, size_t n, float slope)
@@ -1721,10 +1784,15 @@ static void rn__affine_backward_scalar(const float *x, const float *dy, float *d
    CPUs) keep the reference kernels above and nothing else. */
 #if defined(RN__X86) || defined(RN__NEON)
 
-static void rn__kernel_fail(void)
+static void rn__kernel_fail(void) { rn__kernel_out_of_memory = 1; }
+
+/* This thread's flag, cleared: a parallel region or's its workers' flags
+   together and sets the calling thread's after the region. */
+static int rn__kernel_fail_take(void)
 {
-    RN__OMP(omp atomic write)
-    rn__kernel_out_of_memory = 1;
+    int failed = rn__kernel_out_of_memory;
+    rn__kernel_out_of_memory = 0;
+    return failed;
 }
 
 static int rn__thread_id(void)
@@ -2221,16 +2289,20 @@ static void rn__conv2d_forward_gemm(const rn__conv_geometry *g, const float *x, 
 {
     double flops = 2.0 * g->batch * g->out_channels * g->out_height * g->out_width *
                    g->in_channels * g->kernel * g->kernel;
-    int threads = rn__team_size(g->batch, flops), group;
+    int threads = rn__team_size(g->batch, flops), group, failed = 0;
     rn__conv_work work;
     if (!rn__conv_work_new(&work, g, threads)) {
         rn__kernel_fail();
         return;
     }
     (void)threads; /* only OpenMP's pragma reads it */
-    RN__OMP(omp parallel for num_threads(threads) if (threads > 1) schedule(static))
-    for (group = 0; group < work.groups; group++)
+    RN__OMP(omp parallel for num_threads(threads) if (threads > 1) schedule(static) \
+            reduction(|: failed))
+    for (group = 0; group < work.groups; group++) {
         rn__conv_group_forward(g, &work, group, x, w, bias, y);
+        failed |= rn__kernel_fail_take();
+    }
+    if (failed) rn__kernel_fail();
     rn__free_aligned(work.taps);
 }
 
@@ -2288,13 +2360,13 @@ static void rn__conv2d_backward_input_col2im(const rn__conv_geometry *g, const f
     int taps = g->in_channels * g->kernel * g->kernel, out_plane = g->out_height * g->out_width;
     size_t in_size = (size_t)g->in_channels * g->in_height * g->in_width;
     size_t out_size = (size_t)g->out_channels * out_plane, columns_size = (size_t)taps * out_plane;
-    int threads = rn__team_size(g->batch, 2.0 * g->batch * out_size * taps);
+    int threads = rn__team_size(g->batch, 2.0 * g->batch * out_size * taps), failed = 0;
     float *workspace = (float *)rn__malloc_aligned(columns_size * threads * sizeof(float));
     if (workspace == NULL) {
         rn__kernel_fail();
         return;
     }
-    RN__OMP(omp parallel num_threads(threads) if (threads > 1))
+    RN__OMP(omp parallel num_threads(threads) if (threads > 1) reduction(|: failed))
     {
         float *columns = workspace + columns_size * rn__thread_id();
         int n;
@@ -2305,7 +2377,9 @@ static void rn__conv2d_backward_input_col2im(const rn__conv_geometry *g, const f
             memset(dx + n * in_size, 0, in_size * sizeof(float));
             rn__col2im(&one, columns, dx + n * in_size);
         }
+        failed |= rn__kernel_fail_take();
     }
+    if (failed) rn__kernel_fail();
     rn__free_aligned(workspace);
 }
 
@@ -2392,7 +2466,7 @@ static void rn__conv2d_backward_weight_gemm(const rn__conv_geometry *g, const fl
     double flops = 2.0 * g->batch * g->out_channels * g->out_height * g->out_width * taps;
     float *partials;
     rn__conv_work work;
-    int threads = rn__team_size(RN__GRAD_SLICES, flops);
+    int threads = rn__team_size(RN__GRAD_SLICES, flops), failed = 0;
     if (!rn__conv_work_new(&work, g, threads)) {
         rn__kernel_fail();
         return;
@@ -2405,13 +2479,16 @@ static void rn__conv2d_backward_weight_gemm(const rn__conv_geometry *g, const fl
         return;
     }
     (void)threads;
-    RN__OMP(omp parallel for num_threads(threads) if (threads > 1) schedule(static))
+    RN__OMP(omp parallel for num_threads(threads) if (threads > 1) schedule(static) \
+            reduction(|: failed))
     for (slice = 0; slice < slices; slice++) {
         int group = (int)((long)work.groups * slice / slices);
         int last = (int)((long)work.groups * (slice + 1) / slices);
         for (; group < last; group++)
             rn__conv_group_weight_grad(g, &work, group, x, dy, partials + partial_size * slice);
+        failed |= rn__kernel_fail_take();
     }
+    if (failed) rn__kernel_fail();
     for (slice = 0; slice < slices; slice++) {
         const float *partial = partials + partial_size * slice;
         for (o = 0; o < g->out_channels; o++) {
@@ -2432,7 +2509,9 @@ static void rn__conv2d_backward_weight_gemm(const rn__conv_geometry *g, const fl
    instruction set V defines below as V_TYPE (a vector of V_LANES floats),
    V_LOAD, V_STORE, V_SET1, V_ADD, V_MUL, V_MADD(acc, a, b) = acc + a b
    (fused where the set has it), V_SUM of the lanes, and
-   V_IF_POSITIVE(x, a, b), lane-wise x > 0 ? a : b.
+   V_IF_POSITIVE(x, a, b), lane-wise x > 0 ? a : b, and V_IF_NOT_POSITIVE(x,
+   a, b), x <= 0 ? a : b: both comparisons are false for NaN, so ReLU
+   written with the second keeps NaN as torch's does.
 
    The micro-kernel keeps an mr x (2 vectors) tile of C in registers: mr
    broadcasts of A and two loads of B feed 2 mr multiply-adds per step,
@@ -2479,7 +2558,7 @@ enum { RN__SUM_BLOCK = 1024 };
         size_t i;                                                                                   \
         for (i = 0; i + V##_LANES <= n; i += V##_LANES) {                                           \
             V##_TYPE v = V##_LOAD(x + i);                                                           \
-            V##_STORE(y + i, V##_IF_POSITIVE(v, v, zero));                                          \
+            V##_STORE(y + i, V##_IF_NOT_POSITIVE(v, zero, v));                                      \
         }                                                                                           \
         rn__relu_forward_scalar(x + i, y + i, n - i);                                               \
     }                                                                                               \
@@ -2489,7 +2568,7 @@ enum { RN__SUM_BLOCK = 1024 };
         V##_TYPE zero = V##_SET1(0.0f);                                                             \
         size_t i;                                                                                   \
         for (i = 0; i + V##_LANES <= n; i += V##_LANES)                                             \
-            V##_STORE(dx + i, V##_IF_POSITIVE(V##_LOAD(x + i), V##_LOAD(dy + i), zero));            \
+            V##_STORE(dx + i, V##_IF_NOT_POSITIVE(V##_LOAD(x + i), zero, V##_LOAD(dy + i)));        \
         rn__relu_backward_scalar(x + i, dy + i, dx + i, n - i);                                     \
     }                                                                                               \
     static target void rn__prelu_forward_##isa(const float *x, float *y, size_t n, float slope)     \
@@ -2656,6 +2735,12 @@ static __attribute__((target("sse2"))) __m128 rn__if_positive_sse2(__m128 x, __m
     return _mm_or_ps(_mm_and_ps(positive, a), _mm_andnot_ps(positive, b));
 }
 
+static __attribute__((target("sse2"))) __m128 rn__if_not_positive_sse2(__m128 x, __m128 a, __m128 b)
+{
+    __m128 not_positive = _mm_cmple_ps(x, _mm_setzero_ps());
+    return _mm_or_ps(_mm_and_ps(not_positive, a), _mm_andnot_ps(not_positive, b));
+}
+
 static __attribute__((target("sse2"))) float rn__sum_sse2(__m128 v)
 {
     float lanes[4];
@@ -2673,6 +2758,7 @@ static __attribute__((target("sse2"))) float rn__sum_sse2(__m128 v)
 #define RN__SSE2_MADD(acc, a, b) _mm_add_ps(acc, _mm_mul_ps(a, b))
 #define RN__SSE2_SUM(v) rn__sum_sse2(v)
 #define RN__SSE2_IF_POSITIVE(x, a, b) rn__if_positive_sse2(x, a, b)
+#define RN__SSE2_IF_NOT_POSITIVE(x, a, b) rn__if_not_positive_sse2(x, a, b)
 #define RN__SSE2_SUB(a, b) _mm_sub_ps(a, b)
 #define RN__SSE2_DIV(a, b) _mm_div_ps(a, b)
 #define RN__SSE2_MIN(bound, x) _mm_min_ps(bound, x) /* the second operand when either is NaN */
@@ -2693,6 +2779,12 @@ static __attribute__((target("avx2,fma"))) __m256 rn__if_positive_avx2(__m256 x,
     return _mm256_blendv_ps(b, a, _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GT_OQ));
 }
 
+static __attribute__((target("avx2,fma"))) __m256 rn__if_not_positive_avx2(__m256 x, __m256 a,
+                                                                           __m256 b)
+{
+    return _mm256_blendv_ps(b, a, _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LE_OQ));
+}
+
 static __attribute__((target("avx2,fma"))) float rn__sum_avx2(__m256 v)
 {
     return rn__sum_sse2(_mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1)));
@@ -2708,6 +2800,7 @@ static __attribute__((target("avx2,fma"))) float rn__sum_avx2(__m256 v)
 #define RN__AVX2_MADD(acc, a, b) _mm256_fmadd_ps(a, b, acc)
 #define RN__AVX2_SUM(v) rn__sum_avx2(v)
 #define RN__AVX2_IF_POSITIVE(x, a, b) rn__if_positive_avx2(x, a, b)
+#define RN__AVX2_IF_NOT_POSITIVE(x, a, b) rn__if_not_positive_avx2(x, a, b)
 #define RN__AVX2_SUB(a, b) _mm256_sub_ps(a, b)
 #define RN__AVX2_DIV(a, b) _mm256_div_ps(a, b)
 #define RN__AVX2_MIN(bound, x) _mm256_min_ps(bound, x)
@@ -2734,6 +2827,8 @@ RN__CURVE_KERNELS(avx2, __attribute__((target("avx2,fma"))), RN__AVX2)
 #define RN__AVX512_SUM(v) _mm512_reduce_add_ps(v)
 #define RN__AVX512_IF_POSITIVE(x, a, b)                                                             \
     _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ), b, a)
+#define RN__AVX512_IF_NOT_POSITIVE(x, a, b)                                                         \
+    _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LE_OQ), b, a)
 #define RN__AVX512_SUB(a, b) _mm512_sub_ps(a, b)
 #define RN__AVX512_DIV(a, b) _mm512_div_ps(a, b)
 /* GCC 12's plain forms of these start from an "undefined" register that
@@ -2793,6 +2888,7 @@ static float rn__sum_neon(float32x4_t v)
 #endif
 #define RN__NEON_V_SUM(v) rn__sum_neon(v)
 #define RN__NEON_V_IF_POSITIVE(x, a, b) vbslq_f32(vcgtq_f32(x, vdupq_n_f32(0.0f)), a, b)
+#define RN__NEON_V_IF_NOT_POSITIVE(x, a, b) vbslq_f32(vcleq_f32(x, vdupq_n_f32(0.0f)), a, b)
 #define RN__NEON_V_SUB(a, b) vsubq_f32(a, b)
 #define RN__NEON_V_MIN(bound, x) vminq_f32(bound, x) /* NaN when either is */
 #define RN__NEON_V_MAX(bound, x) vmaxq_f32(bound, x)
@@ -3094,7 +3190,7 @@ static void rn__relu_alpha_backward(const float *x, const float *y, const float 
 
 /* The curves run on blocks small enough to stay in L1 between the passes
    around them. */
-enum { RN__CURVE_BLOCK = 512 };
+#define RN__CURVE_BLOCK ((size_t)512) /* a size_t, so C++ sees one type in ?: */
 
 typedef void (*rn__curve_fn)(const float *x, float *y, size_t n);
 
@@ -3381,6 +3477,9 @@ static int rn__check_batch_shape(const rn_tensor *x, int ndim, const int *dims, 
     ok = x->ndim == ndim + 1 && x->shape[0] >= 1;
     for (i = 0; ok && i < ndim; i++) ok = x->shape[i + 1] == dims[i];
     if (ok) return RN_OK;
+    if (x->ndim >= 1 && x->shape[0] < 1)
+        return rn_set_error(RN_ERR_SHAPE, "%s: %s has a batch of %d samples (need at least 1)",
+                            caller, what, x->shape[0]);
     shape[0] = x->shape[0];
     memcpy(shape + 1, dims, (size_t)ndim * sizeof(int));
     rn__dims_string(ndim + 1, shape, expected, sizeof expected);
@@ -3440,9 +3539,22 @@ static void rn__linear_backward(rn_layer *layer, const rn_tensor *x, const rn_te
                           dx->data, in);
 }
 
+/* The last NaN of the window at corner, or best when it has none. */
+static size_t rn__window_nan(const float *x, size_t corner, int kernel, int width, size_t best)
+{
+    int i, j;
+    for (i = 0; i < kernel; i++)
+        for (j = 0; j < kernel; j++)
+            if (isnan(x[corner + (size_t)i * width + j])) best = corner + (size_t)i * width + j;
+    return best;
+}
+
 /* Max and average pooling over kernel x kernel windows without padding.
    Backward of max pooling sends the gradient to the first maximum of each
-   window, found again from x rather than stored. */
+   window, found again from x rather than stored. A NaN in a window is its
+   maximum (the last NaN, as in torch), so NaN is never hidden: the window's
+   sum, which both poolings compute, is NaN then (or when it holds both
+   infinities), and only such windows are searched again. */
 static void rn__pool(const rn_layer *layer, int batch, const float *x, float *y, const float *dy,
                      float *dx)
 {
@@ -3465,6 +3577,7 @@ static void rn__pool(const rn_layer *layer, int batch, const float *x, float *y,
                         sum += x[at];
                         if (dx != NULL && !is_max) dx[at] += dy[out] * inverse_area;
                     }
+                if (is_max && isnan(sum)) best = rn__window_nan(x, corner, k, width, best);
                 if (dx == NULL) y[out] = is_max ? x[best] : sum * inverse_area;
                 else if (is_max) dx[best] += dy[out];
             }
@@ -4276,6 +4389,16 @@ RN_API rn_tensor *rn_net_output(rn_net *net)
     return net != NULL && net->n_layers > 0 ? &net->outputs[net->n_layers - 1] : NULL;
 }
 
+RN_API const rn_tensor *rn_net_layer_output(const rn_net *net, int index)
+{
+    if (net == NULL || index < 0 || index >= net->n_layers) {
+        rn_set_error(RN_ERR_ARGUMENT, "rn_net_layer_output: layer %d of %d", index,
+                     net != NULL ? net->n_layers : 0);
+        return NULL;
+    }
+    return &net->outputs[index];
+}
+
 RN_API rn_tensor *rn_net_output_grad(rn_net *net)
 {
     return net != NULL && net->grads != NULL ? &net->grads[net->n_layers] : NULL;
@@ -4369,11 +4492,14 @@ RN_API int rn_net_param_count(const rn_net *net)
 
 RN_API rn_param *rn_net_param(rn_net *net, int index)
 {
-    int i;
+    int i, asked = index;
     for (i = 0; net != NULL && index >= 0 && i < net->n_layers; i++) {
         if (index < net->layers[i]->n_params) return &net->layers[i]->params[index];
         index -= net->layers[i]->n_params;
     }
+    if (net == NULL) rn_set_error(RN_ERR_ARGUMENT, "rn_net_param: network is NULL");
+    else rn_set_error(RN_ERR_ARGUMENT, "rn_net_param: index %d is outside [0, %d)", asked,
+                      rn_net_param_count(net));
     return NULL;
 }
 
@@ -4711,14 +4837,29 @@ RN_API int rn_loss_cross_entropy(const rn_tensor *logits, const int *labels, flo
     return RN_OK;
 }
 
+/* Targets in [low, high] (NaN is outside any range). */
+static int rn__check_targets(const float *targets, size_t count, float low, float high,
+                             const char *caller)
+{
+    size_t i;
+    if (targets == NULL) return rn_set_error(RN_ERR_ARGUMENT, "%s: targets is NULL", caller);
+    for (i = 0; i < count; i++)
+        if (!(targets[i] >= low && targets[i] <= high))
+            return rn_set_error(isnan(targets[i]) ? RN_ERR_NUMERIC : RN_ERR_ARGUMENT,
+                                "%s: target %lu is %g (need %g to %g)", caller, (unsigned long)i,
+                                (double)targets[i], (double)low, (double)high);
+    return RN_OK;
+}
+
 RN_API int rn_loss_bce_logits(const rn_tensor *logits, const float *targets, float *loss,
                               rn_tensor *grad)
 {
     int status = rn__check_loss_input(logits, loss, grad, "rn_loss_bce_logits");
     double total = 0.0;
     size_t i;
+    if (status == RN_OK)
+        status = rn__check_targets(targets, logits->size, 0.0f, 1.0f, "rn_loss_bce_logits");
     if (status != RN_OK) return status;
-    if (targets == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_loss_bce_logits: targets is NULL");
     for (i = 0; i < logits->size; i++) {
         double z = logits->data[i], t = targets[i];
         /* max(z,0) - z t + log(1 + e^-|z|) never overflows */
@@ -4740,6 +4881,8 @@ RN_API int rn_loss_mse(const rn_tensor *prediction, const rn_tensor *target, flo
         return rn_set_error(RN_ERR_SHAPE, "rn_loss_mse: target has %lu elements, prediction %lu",
                             target ? (unsigned long)target->size : 0UL,
                             (unsigned long)prediction->size);
+    status = rn__check_targets(target->data, target->size, -FLT_MAX, FLT_MAX, "rn_loss_mse");
+    if (status != RN_OK) return status;
     for (i = 0; i < prediction->size; i++) {
         double difference = (double)prediction->data[i] - target->data[i];
         total += difference * difference;
@@ -4828,17 +4971,60 @@ static rn_optim_desc rn__optim_defaults(const rn_optim_desc *desc)
     return d;
 }
 
+/* A learning rate or weight decay: finite and at least 0 (NaN fails). */
+static int rn__check_rate(float value, const char *what, const char *caller)
+{
+    if (value >= 0.0f && value <= FLT_MAX) return RN_OK;
+    return rn_set_error(RN_ERR_ARGUMENT, "%s: %s = %g (need a finite value >= 0)", caller, what,
+                        (double)value);
+}
+
+/* The ranges torch.optim enforces, on the settings after the defaults. */
+static int rn__check_optim_desc(const rn_optim_desc *d)
+{
+    const char *caller = "rn_optim_new";
+    int status = rn__check_rate(d->lr, "lr", caller);
+    if (status == RN_OK) status = rn__check_rate(d->momentum, "momentum", caller);
+    if (status == RN_OK) status = rn__check_rate(d->weight_decay, "weight_decay", caller);
+    if (status == RN_OK && !(d->dampening >= 0.0f && d->dampening <= 1.0f))
+        status = rn_set_error(RN_ERR_ARGUMENT, "%s: dampening = %g (need 0 to 1)", caller,
+                              (double)d->dampening);
+    if (status == RN_OK && d->nesterov && !(d->momentum > 0.0f && d->dampening == 0.0f))
+        status = rn_set_error(RN_ERR_ARGUMENT, "%s: Nesterov needs momentum > 0 and dampening "
+                              "0, not momentum %g and dampening %g", caller,
+                              (double)d->momentum, (double)d->dampening);
+    if (status == RN_OK && !(d->beta1 >= 0.0f && d->beta1 < 1.0f))
+        status = rn_set_error(RN_ERR_ARGUMENT, "%s: beta1 = %g (need 0 <= beta1 < 1)", caller,
+                              (double)d->beta1);
+    if (status == RN_OK && !(d->beta2 >= 0.0f && d->beta2 < 1.0f))
+        status = rn_set_error(RN_ERR_ARGUMENT, "%s: beta2 = %g (need 0 <= beta2 < 1)", caller,
+                              (double)d->beta2);
+    if (status == RN_OK) status = rn__check_rate(d->eps, "eps", caller);
+    if (status == RN_OK && !(d->eta_minus > 0.0f && d->eta_minus < 1.0f && d->eta_plus > 1.0f &&
+                             d->eta_plus <= FLT_MAX))
+        status = rn_set_error(RN_ERR_ARGUMENT, "%s: eta_minus = %g, eta_plus = %g (need 0 < "
+                              "eta_minus < 1 < eta_plus)", caller, (double)d->eta_minus,
+                              (double)d->eta_plus);
+    if (status == RN_OK && !(d->step_min >= 0.0f && d->step_min <= d->step_max))
+        status = rn_set_error(RN_ERR_ARGUMENT, "%s: step sizes [%g, %g] (need 0 <= step_min <= "
+                              "step_max)", caller, (double)d->step_min, (double)d->step_max);
+    return status;
+}
+
 RN_API rn_optim *rn_optim_new_params(rn_param *const *params, int count,
                                      const rn_optim_desc *desc)
 {
     rn_optim *opt;
+    rn_optim_desc settings;
     int i, status = RN_OK;
     if ((params == NULL && count > 0) || count < 0 || desc == NULL ||
-        (unsigned)desc->kind > RN_RPROP || desc->lr < 0.0f) {
+        (unsigned)desc->kind > RN_RPROP) {
         rn_set_error(RN_ERR_ARGUMENT, "rn_optim_new: NULL parameters or desc, %d parameters, "
-                     "unknown kind or lr < 0", count);
+                     "or unknown kind", count);
         return NULL;
     }
+    settings = rn__optim_defaults(desc);
+    if (rn__check_optim_desc(&settings) != RN_OK) return NULL;
     for (i = 0; i < count; i++)
         if (params[i] == NULL) {
             rn_set_error(RN_ERR_ARGUMENT, "rn_optim_new: parameter %d is NULL", i);
@@ -4849,7 +5035,7 @@ RN_API rn_optim *rn_optim_new_params(rn_param *const *params, int count,
         rn_set_error(RN_ERR_MEMORY, "rn_optim_new: cannot allocate the optimizer");
         return NULL;
     }
-    opt->desc = rn__optim_defaults(desc);
+    opt->desc = settings;
     opt->count = count;
     opt->params = (rn_param **)rn__calloc((size_t)count, sizeof *opt->params);
     opt->lr = (float *)rn__calloc((size_t)count, sizeof *opt->lr);
@@ -4898,9 +5084,11 @@ RN_API rn_optim *rn_optim_new(rn_net *net, const rn_optim_desc *desc)
 
 RN_API int rn_optim_set_group(rn_optim *opt, rn_param_filter filter, float lr, float weight_decay)
 {
-    int i;
-    if (opt == NULL || lr < 0.0f)
-        return rn_set_error(RN_ERR_ARGUMENT, "rn_optim_set_group: NULL optimizer or lr < 0");
+    int i, status;
+    if (opt == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_optim_set_group: optimizer is NULL");
+    status = rn__check_rate(lr, "lr", "rn_optim_set_group");
+    if (status == RN_OK) status = rn__check_rate(weight_decay, "weight_decay", "rn_optim_set_group");
+    if (status != RN_OK) return status;
     for (i = 0; i < opt->count; i++)
         if (rn_param_matches(opt->params[i], filter)) {
             opt->lr[i] = lr;
@@ -4909,10 +5097,15 @@ RN_API int rn_optim_set_group(rn_optim *opt, rn_param_filter filter, float lr, f
     return RN_OK;
 }
 
-RN_API void rn_optim_scale_lr(rn_optim *opt, float factor)
+RN_API int rn_optim_scale_lr(rn_optim *opt, float factor)
 {
-    int i;
-    for (i = 0; opt != NULL && i < opt->count; i++) opt->lr[i] *= factor;
+    int i, status;
+    if (opt == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_optim_scale_lr: optimizer is NULL");
+    status = rn__check_rate(factor, "factor", "rn_optim_scale_lr");
+    for (i = 0; status == RN_OK && i < opt->count; i++)
+        status = rn__check_rate(opt->lr[i] * factor, "the scaled lr", "rn_optim_scale_lr");
+    for (i = 0; status == RN_OK && i < opt->count; i++) opt->lr[i] *= factor;
+    return status;
 }
 
 RN_API float rn_lr_step_decay(int epoch, const int *milestones, int count, float gamma)
@@ -5589,6 +5782,18 @@ static int rn__layer_state(rn_layer *layer, rn_tensor **state)
     return 2;
 }
 
+/* What no training can produce: a negative running variance. */
+static int rn__check_layer_state(const rn_layer *layer, const char *caller)
+{
+    size_t c;
+    for (c = 0; layer->type == RN_LAYER_BATCHNORM && c < layer->running_var.size; c++)
+        if (!(layer->running_var.data[c] >= 0.0f))
+            return rn_set_error(RN_ERR_FORMAT, "%s: %s has running variance %g in channel %lu "
+                                "(a variance is >= 0)", caller, layer->name,
+                                (double)layer->running_var.data[c], (unsigned long)c);
+    return RN_OK;
+}
+
 static void rn__write_param(rn__writer *w, const rn_param *param)
 {
     rn__write_u32(w, (uint32_t)param->frozen);
@@ -5597,12 +5802,29 @@ static void rn__write_param(rn__writer *w, const rn_param *param)
     rn__write_floats(w, param->value.data, param->value.size);
 }
 
+/* Dropout's random stream (format 2 on), so that a resumed run drops the
+   same values: one more state buffer, of four u32 (state, then increment,
+   low halves first) rather than floats. */
+static int rn__has_stream(const rn_layer *layer, uint32_t version)
+{
+    return layer->type == RN_LAYER_DROPOUT && version >= 2;
+}
+
+static void rn__write_stream(rn__writer *w, const rn_rng *rng)
+{
+    rn__write_u32(w, 4);
+    rn__write_u32(w, (uint32_t)(rng->state & 0xFFFFFFFFu));
+    rn__write_u32(w, (uint32_t)(rng->state >> 32));
+    rn__write_u32(w, (uint32_t)(rng->increment & 0xFFFFFFFFu));
+    rn__write_u32(w, (uint32_t)(rng->increment >> 32));
+}
+
 static void rn__write_net(rn__writer *w, const void *object)
 {
     const rn_net *net = (const rn_net *)object;
     rn__layer_hyper h;
     rn_tensor *state[2];
-    int i, k, n_state;
+    int i, k, n_state, has_stream;
     rn__write_ints(w, net->in_shape, net->in_ndim);
     rn__write_u32(w, (uint32_t)net->n_layers);
     for (i = 0; i < net->n_layers; i++) {
@@ -5614,8 +5836,10 @@ static void rn__write_net(rn__writer *w, const void *object)
         rn__write_u32(w, (uint32_t)layer->n_params);
         for (k = 0; k < layer->n_params; k++) rn__write_param(w, &layer->params[k]);
         n_state = rn__layer_state(layer, state);
-        rn__write_u32(w, (uint32_t)n_state);
+        has_stream = rn__has_stream(layer, RN_FILE_VERSION);
+        rn__write_u32(w, (uint32_t)(n_state + has_stream));
         for (k = 0; k < n_state; k++) rn__write_floats(w, state[k]->data, state[k]->size);
+        if (has_stream) rn__write_stream(w, &layer->rng);
     }
 }
 
@@ -5671,6 +5895,24 @@ static int rn__read_param(rn__reader *r, rn_param *param)
     return status;
 }
 
+static int rn__read_stream(rn__reader *r, rn_rng *rng)
+{
+    uint32_t words[4];
+    size_t count = 0;
+    int status = rn__read_count(r, 4, &count, "a random stream"), k;
+    if (status == RN_OK && count != 4)
+        status = rn_set_error(RN_ERR_FORMAT, "%s: a random stream of %lu words, not 4", r->caller,
+                              (unsigned long)count);
+    for (k = 0; k < 4 && status == RN_OK; k++) status = rn__read_u32(r, &words[k]);
+    if (status == RN_OK && (words[2] & 1u) == 0) /* PCG32 needs an odd increment */
+        status = rn_set_error(RN_ERR_FORMAT, "%s: a random stream with an even increment",
+                              r->caller);
+    if (status != RN_OK) return status;
+    rng->state = (uint64_t)words[1] << 32 | words[0];
+    rng->increment = (uint64_t)words[3] << 32 | words[2];
+    return RN_OK;
+}
+
 /* Rebuilds a layer from its hyper-parameters, then reads its parameters. */
 static int rn__read_layer(rn__reader *r, rn_net *net)
 {
@@ -5678,7 +5920,7 @@ static int rn__read_layer(rn__reader *r, rn_net *net)
     rn_layer *layer;
     rn_tensor *state[2];
     char reason[sizeof rn__error_message];
-    int type = 0, n_params = 0, n_state = 0, k;
+    int type = 0, n_params = 0, n_state = 0, n_tensors = 0, has_stream = 0, k;
     int status = rn__read_int(r, 0, RN_MAX_DIM_SIZE, &type, "a layer type");
     if (status == RN_OK) status = rn__read_ints(r, h.ints, RN__MAX_HYPER, &h.n_ints, "settings");
     if (status == RN_OK)
@@ -5697,12 +5939,15 @@ static int rn__read_layer(rn__reader *r, rn_net *net)
     for (k = 0; k < layer->n_params && status == RN_OK; k++)
         status = rn__read_param(r, &layer->params[k]);
     if (status == RN_OK) {
-        int expected = rn__layer_state(layer, state);
-        status = rn__read_int(r, expected, expected, &n_state, "a state buffer count");
+        n_tensors = rn__layer_state(layer, state);
+        has_stream = rn__has_stream(layer, r->version);
+        status = rn__read_int(r, n_tensors + has_stream, n_tensors + has_stream, &n_state,
+                              "a state buffer count");
     }
-    for (k = 0; k < n_state && status == RN_OK; k++)
+    for (k = 0; k < n_tensors && status == RN_OK; k++)
         status = rn__read_tensor(r, state[k], 1, layer->name);
-    return status;
+    if (status == RN_OK && has_stream) status = rn__read_stream(r, &layer->rng);
+    return status == RN_OK ? rn__check_layer_state(layer, r->caller) : status;
 }
 
 static int rn__read_net(rn__reader *r, rn_net **out)

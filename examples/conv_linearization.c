@@ -268,7 +268,7 @@ static int write_feature_maps(study *s, rn_net *net, const model *m)
         for (k = 1; k < 10; k++)
             if (logits->data[k] > logits->data[predicted]) predicted = k;
         for (layer = 0; layer < LAYERS && !failed; layer++) {
-            const rn_tensor *maps = &net->outputs[2 * layer + 1]; /* after the activation */
+            const rn_tensor *maps = rn_net_layer_output(net, 2 * layer + 1); /* activation */
             int channels = maps->shape[1], side = maps->shape[2];
             report_image grid[32];
             char title[160], name[96], captions[32][8];

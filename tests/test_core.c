@@ -200,6 +200,62 @@ static void test_forward_backward_errors(void)
     rn_net_free(net);
 }
 
+/* Loss targets: NaN is an error, BCE targets lie in [0, 1]. */
+static void test_loss_targets_checked(void)
+{
+    rn_tensor logits, target;
+    float loss = 0.0f;
+    rn_tensor_new(&logits, 2, (int[]){2, 1});
+    rn_tensor_new(&target, 2, (int[]){2, 1});
+    rn_tensor_fill(&logits, 0.5f);
+    CHECK(rn_loss_bce_logits(&logits, (float[]){1.0f, NAN}, &loss, NULL) == RN_ERR_NUMERIC);
+    CHECK(strstr(rn_last_error(), "target 1 is nan") != NULL);
+    CHECK(rn_loss_bce_logits(&logits, (float[]){1.5f, 0.0f}, &loss, NULL) == RN_ERR_ARGUMENT);
+    CHECK(strstr(rn_last_error(), "target 0 is 1.5") != NULL);
+    CHECK(rn_loss_bce_logits(&logits, (float[]){-0.25f, 0.0f}, &loss, NULL) == RN_ERR_ARGUMENT);
+    CHECK(rn_loss_bce_logits(&logits, (float[]){1.0f, 0.0f}, &loss, NULL) == RN_OK);
+    target.data[0] = 2.0f, target.data[1] = NAN;
+    CHECK(rn_loss_mse(&logits, &target, &loss, NULL) == RN_ERR_NUMERIC);
+    CHECK(strstr(rn_last_error(), "rn_loss_mse: target 1 is nan") != NULL);
+    target.data[1] = -3.0f;
+    CHECK(rn_loss_mse(&logits, &target, &loss, NULL) == RN_OK && isfinite(loss));
+    rn_tensor_free(&logits);
+    rn_tensor_free(&target);
+}
+
+/* Each message names the function that was called and what was wrong. */
+static void test_error_messages_say_what(void)
+{
+    rn_net *net = rn_net_new(3, (int[]){1, 8, 8});
+    rn_tensor t;
+    float storage[64];
+    rn_tensor empty_batch = rn_tensor_view(storage, 4, (int[]){0, 1, 8, 8});
+    rn_tensor one_image;
+    rn_net_add_flatten(net);
+    rn_net_add_linear(net, 2);
+    rn_set_error(RN_OK, "nothing yet");
+    CHECK(rn_net_param(net, -1) == NULL);
+    CHECK(strstr(rn_last_error(), "rn_net_param: index -1 is outside [0, 2)") != NULL);
+    CHECK(rn_net_param(net, 2) == NULL);
+    CHECK(strstr(rn_last_error(), "index 2") != NULL);
+    CHECK(rn_net_param(NULL, 0) == NULL && strstr(rn_last_error(), "NULL") != NULL);
+    CHECK(rn_net_new(3, NULL) == NULL);
+    CHECK(strstr(rn_last_error(), "rn_net_new: the shape is NULL") != NULL);
+    CHECK(rn_tensor_new(&t, 1, NULL) == RN_ERR_ARGUMENT);
+    CHECK(strstr(rn_last_error(), "rn_tensor_new: the shape is NULL") != NULL);
+    CHECK(rn_net_forward(net, &empty_batch, RN_EVAL) == RN_ERR_SHAPE);
+    CHECK(strstr(rn_last_error(), "a batch of 0 samples") != NULL);
+    CHECK(rn_net_layer_output(net, 2) == NULL);
+    CHECK(strstr(rn_last_error(), "rn_net_layer_output: layer 2 of 2") != NULL);
+    CHECK(rn_net_layer_output(net, -1) == NULL && rn_net_layer_output(NULL, 0) == NULL);
+    memset(storage, 0, sizeof storage);
+    one_image = rn_tensor_view(storage, 4, (int[]){1, 1, 8, 8});
+    CHECK(rn_net_forward(net, &one_image, RN_EVAL) == RN_OK);
+    CHECK(rn_net_layer_output(net, 1) == rn_net_output(net));
+    CHECK(rn_net_layer_output(net, 0)->shape[1] == 64); /* flattened */
+    rn_net_free(net);
+}
+
 /* Input gradients through the whole network match layer-by-layer chaining. */
 static void test_input_gradient(void)
 {
@@ -281,6 +337,8 @@ int main(void)
     RUN(test_network_shapes_and_names);
     RUN(test_network_shape_errors_leave_network_unchanged);
     RUN(test_forward_backward_errors);
+    RUN(test_loss_targets_checked);
+    RUN(test_error_messages_say_what);
     RUN(test_input_gradient);
     RUN(test_metrics);
     RUN(test_initialisers);

@@ -186,6 +186,66 @@ static void test_state_starts_at_first_update(void)
     CHECK_NEAR(unfreeze_late(&(rn_optim_desc){.kind = RN_RPROP, .lr = 0.1f}), 0.636, 1e-6);
 }
 
+/* Every setting torch.optim refuses is refused, with the value named. */
+static void check_refused(rn_optim_desc desc, const char *named)
+{
+    rn_net *net = two_weight_net();
+    rn_optim *opt = rn_optim_new(net, &desc);
+    CHECK(opt == NULL);
+    if (strstr(rn_last_error(), named) == NULL)
+        fprintf(stderr, "message \"%s\" does not name %s\n", rn_last_error(), named);
+    CHECK(strstr(rn_last_error(), named) != NULL);
+    rn_optim_free(opt);
+    rn_net_free(net);
+}
+
+static void test_bad_hyper_parameters(void)
+{
+    check_refused((rn_optim_desc){.kind = RN_SGD, .lr = NAN}, "lr = nan");
+    check_refused((rn_optim_desc){.kind = RN_SGD, .lr = -1.0f}, "lr = -1");
+    check_refused((rn_optim_desc){.kind = RN_SGD, .lr = INFINITY}, "lr = inf");
+    check_refused((rn_optim_desc){.kind = RN_ADAM, .beta1 = 1.0f}, "beta1 = 1");
+    check_refused((rn_optim_desc){.kind = RN_ADAM, .beta2 = 1.5f}, "beta2 = 1.5");
+    check_refused((rn_optim_desc){.kind = RN_ADAMW, .beta1 = -0.5f}, "beta1 = -0.5");
+    check_refused((rn_optim_desc){.kind = RN_ADAM, .eps = -1.0f}, "eps = -1");
+    check_refused((rn_optim_desc){.kind = RN_SGD, .momentum = -0.5f}, "momentum = -0.5");
+    check_refused((rn_optim_desc){.kind = RN_SGD, .weight_decay = -1.0f}, "weight_decay = -1");
+    check_refused((rn_optim_desc){.kind = RN_SGD, .nesterov = 1}, "Nesterov");
+    check_refused((rn_optim_desc){.kind = RN_SGD, .nesterov = 1, .momentum = 0.9f,
+                                  .dampening = 0.1f}, "dampening 0.1");
+    check_refused((rn_optim_desc){.kind = RN_SGD, .momentum = 0.9f, .dampening = 2.0f},
+                  "dampening = 2");
+    check_refused((rn_optim_desc){.kind = RN_RPROP, .eta_minus = 2.0f, .eta_plus = 1.5f},
+                  "eta_minus = 2");
+    check_refused((rn_optim_desc){.kind = RN_RPROP, .eta_plus = 0.9f}, "eta_plus = 0.9");
+    check_refused((rn_optim_desc){.kind = RN_RPROP, .step_min = 1.0f, .step_max = 0.5f},
+                  "step sizes [1, 0.5]");
+}
+
+/* Groups and schedules refuse NaN and negative rates and change nothing. */
+static void test_bad_group_and_scale(void)
+{
+    rn_net *net = two_weight_net();
+    rn_optim *opt = rn_optim_new(net, &(rn_optim_desc){.kind = RN_SGD, .lr = 0.1f});
+    rn_param *weight = rn_net_param(net, 0);
+    CHECK(rn_optim_set_group(opt, RN_PARAMS_ALL, NAN, 0.0f) == RN_ERR_ARGUMENT);
+    CHECK(strstr(rn_last_error(), "lr = nan") != NULL);
+    CHECK(rn_optim_set_group(opt, RN_PARAMS_ALL, 0.1f, -1.0f) == RN_ERR_ARGUMENT);
+    CHECK(strstr(rn_last_error(), "weight_decay = -1") != NULL);
+    CHECK(rn_optim_scale_lr(opt, NAN) == RN_ERR_ARGUMENT);
+    CHECK(strstr(rn_last_error(), "factor = nan") != NULL);
+    CHECK(rn_optim_scale_lr(opt, -2.0f) == RN_ERR_ARGUMENT);
+    CHECK(rn_optim_scale_lr(opt, 1e30f) == RN_OK);
+    CHECK(rn_optim_scale_lr(opt, 1e30f) == RN_ERR_ARGUMENT); /* 1e59 overflows a float */
+    CHECK(rn_optim_scale_lr(NULL, 1.0f) == RN_ERR_ARGUMENT);
+    CHECK(rn_optim_scale_lr(opt, 1e-30f) == RN_OK);
+    set_gradient(net, 0);
+    CHECK(rn_optim_step(opt) == RN_OK);
+    CHECK_NEAR(weight->value.data[0], 1.0 - 0.1 * 0.5, 1e-6); /* lr is 0.1 again */
+    rn_optim_free(opt);
+    rn_net_free(net);
+}
+
 static void test_bad_arguments(void)
 {
     rn_net *net = two_weight_net();
@@ -210,5 +270,7 @@ int main(void)
     RUN(test_non_finite_gradient_changes_nothing);
     RUN(test_state_starts_at_first_update);
     RUN(test_bad_arguments);
+    RUN(test_bad_hyper_parameters);
+    RUN(test_bad_group_and_scale);
     return finish();
 }

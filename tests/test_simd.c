@@ -275,6 +275,82 @@ static void test_activation_kernels(void)
     }
 }
 
+/* ReLU keeps NaN (forward, and backward passes the gradient on, as
+   torch's threshold does) on every table; one the CPU lacks says so. */
+static void test_relu_keeps_nan(void)
+{
+    enum { N = 37 };
+    float x[N], dy[N], y[N], dx[N];
+    int t, i;
+    for (i = 0; i < N; i++) {
+        x[i] = i % 3 == 0 ? NAN : i % 3 == 1 ? -1.0f : 2.0f;
+        dy[i] = 0.5f;
+    }
+    for (t = 0; t < RN__TABLE_COUNT; t++) {
+        const rn__kernel_table *table = &rn__kernel_tables[t];
+        int right = 1;
+        if (!rn__cpu_has(table->isa)) {
+            printf("relu NaN on %s: skipped, the CPU lacks it\n", table->isa);
+            continue;
+        }
+        table->relu_forward(x, y, N);
+        table->relu_backward(x, dy, dx, N);
+        for (i = 0; i < N; i++)
+            right &= i % 3 == 0 ? isnan(y[i]) && dx[i] == 0.5f
+                                : y[i] == (i % 3 == 1 ? 0.0f : 2.0f) &&
+                                      dx[i] == (i % 3 == 1 ? 0.0f : 0.5f);
+        if (!right) fprintf(stderr, "%s relu hides NaN\n", table->isa);
+        CHECK(right);
+    }
+}
+
+/* A batch whose first image is all NaN: conv, ReLU, max pooling and linear
+   carry it to the logits of that image alone, and the loss refuses it. A
+   single NaN that is not first in its pooling window survives too. */
+static void check_nan_reaches_the_loss(const char *isa)
+{
+    rn_net *net = rn_net_new(3, (int[]){1, 6, 6});
+    rn_tensor x;
+    const rn_tensor *out;
+    float loss = 0.0f;
+    size_t i, image = 36;
+    int k, finite_second = 1;
+    rn_set_isa(isa);
+    rn_net_add_conv2d(net, 2, 3, 1, 1);
+    rn_net_add_activation(net, RN_ACT_RELU);
+    rn_net_add_maxpool2d(net, 2, 2);
+    rn_net_add_flatten(net);
+    rn_net_add_linear(net, 3);
+    rn_net_init(net, RN_INIT_HE_NORMAL, 0.0f, 1);
+    rn_tensor_new(&x, 4, (int[]){3, 1, 6, 6});
+    for (i = 0; i < x.size; i++) x.data[i] = i < image ? NAN : rn_rng_uniform(&rng);
+    CHECK(rn_net_forward(net, &x, RN_TRAIN) == RN_OK);
+    out = rn_net_output(net);
+    for (k = 0; k < 3; k++) CHECK(isnan(out->data[k]));
+    for (k = 3; k < 9; k++) finite_second &= isfinite(out->data[k]) != 0;
+    CHECK(finite_second);
+    CHECK(rn_loss_cross_entropy(out, (int[]){0, 1, 2}, &loss, rn_net_output_grad(net)) ==
+          RN_ERR_NUMERIC);
+    rn_net_free(net);
+    rn_tensor_free(&x);
+
+    net = rn_net_new(3, (int[]){1, 2, 2});
+    rn_net_add_maxpool2d(net, 2, 2);
+    rn_tensor_new(&x, 4, (int[]){1, 1, 2, 2});
+    x.data[0] = 1.0f, x.data[1] = 3.0f, x.data[2] = NAN, x.data[3] = 2.0f;
+    CHECK(rn_net_forward(net, &x, RN_EVAL) == RN_OK && isnan(rn_net_output(net)->data[0]));
+    rn_net_free(net);
+    rn_tensor_free(&x);
+    rn_set_isa("auto");
+}
+
+static void test_nan_reaches_the_loss(void)
+{
+    const rn__kernel_table *tables[RN__TABLE_COUNT];
+    int count = usable_tables(tables), t;
+    for (t = 0; t < count; t++) check_nan_reaches_the_loss(tables[t]->isa);
+}
+
 static void test_set_isa_errors(void)
 {
     const rn__kernel_table *tables[RN__TABLE_COUNT];
@@ -386,6 +462,8 @@ int main(int argc, char **argv)
     RUN(test_conv_shapes);
     RUN(test_conv_study_layers);
     RUN(test_activation_kernels);
+    RUN(test_relu_keeps_nan);
+    RUN(test_nan_reaches_the_loss);
     RUN(test_set_isa_errors);
     RUN(test_threads_identical);
     return finish();
