@@ -779,6 +779,46 @@ static void report_intro(report_data *d, int n_dirs, double seconds)
                              : "after the last step");
 }
 
+/* The training loss of run 1 at every lambda against the batch, from its
+   records (row 0, before training, has none). */
+static int report_loss_curves(report_data *d)
+{
+    int n = d->opt->n_lambdas, l, i, failed = 0;
+    report_series *series = (report_series *)calloc((size_t)n, sizeof *series);
+    char(*names)[32] = (char(*)[32])calloc((size_t)n, sizeof *names);
+    report_chart chart;
+    failed = !series || !names;
+    for (l = 0; l < n && !failed; l++) {
+        const study_table *t = &d->runs[l * d->opt->runs].result.table;
+        double *x = study_table_column(t, "step"), *y = study_table_column(t, "train_loss");
+        int kept = 0;
+        for (i = 0; x && y && i < t->rows; i++)
+            if (y[i] == y[i]) { /* finite: a record */
+                x[kept] = x[i];
+                y[kept++] = y[i];
+            }
+        snprintf(names[l], sizeof names[0], "lambda = %g", d->opt->lambdas[l]);
+        series[l].name = names[l];
+        series[l].x = x;
+        series[l].y = y;
+        series[l].n = kept;
+        failed = !x || !y;
+    }
+    memset(&chart, 0, sizeof chart);
+    chart.title = "Training loss (cross-entropy) of run 1";
+    chart.x_label = "batch";
+    chart.y_label = "mean cross-entropy since the last point";
+    fprintf(d->md, "## Training loss\n\nRun 1 at every lambda, the mean over each %d batches "
+            "(ln 10 = 2.303 is chance).\n\n", RECORD_EVERY);
+    if (!failed) failed = report_svg_line(d->out, "train_loss.svg", &chart, series, n);
+    if (!failed) report_md_image(d->md, "Training loss of run 1 per lambda", "train_loss.svg");
+    if (!failed) failed = report_csv_series(d->out, "train_loss.csv", series, n);
+    if (series) study_series_free(series, n);
+    free(names);
+    free(series);
+    return failed;
+}
+
 /* The sweep as a whole: its runs' mean final training loss and test accuracy. */
 static void judge_sweep(report_data *d)
 {
@@ -800,7 +840,7 @@ static void report_files(FILE *md)
         "initial ones), then a summary row with the test accuracy.\n"
         "- `final_alphas.csv`: initial and final alphas, test accuracy and training time of every run.\n"
         "- `per_lambda.csv`: tables 5 and 6 as numbers (shares in [0, 1]).\n"
-        "- `share_zero.csv`, `trajectories.csv`: the series of the charts.\n",
+        "- `share_zero.csv`, `trajectories.csv`, `train_loss.csv`: the series of the charts.\n",
         md);
 }
 
@@ -822,7 +862,7 @@ static int write_report(options *o, const char *runs_dir, int n_dirs, double sec
     if (!failed) {
         report_intro(&d, n_dirs, seconds);
         failed |= report_share_zero(&d) | report_trajectories(&d) | report_final_alphas(&d) |
-            report_per_lambda(&d);
+            report_per_lambda(&d) | report_loss_curves(&d);
         report_findings(&d);
         report_files(d.md);
         failed |= report_fclose(d.md) != 0;

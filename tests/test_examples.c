@@ -232,6 +232,7 @@ static const char *const sweep_headings[] = {"# ReLU_alpha lambda sweep",
                                              "## 4. Final alpha against lambda",
                                              "## 5. Per lambda",
                                              "## 6. Test accuracy",
+                                             "## Training loss",
                                              "## Findings",
                                              "## Files"};
 
@@ -241,8 +242,9 @@ static void test_sweep_quick(void)
     snprintf(out, sizeof out, "%s/sweep", test_dir);
     CHECK(run("'%s/relu_alpha_sweep' --quick --jobs 2 --out '%s' > '%s.log' 2>&1", bin_dir, out, out) ==
           0);
-    /* 6 charts: share, 3 trajectories, histogram, scatter, accuracy */
-    CHECK(check_report(out, sweep_headings, 9) == 7);
+    /* 8 charts: share, 3 trajectories, histogram, scatter, accuracy, training loss */
+    CHECK(check_report(out, sweep_headings, 10) == 8);
+    CHECK(csv_rows(out, "train_loss.csv", 3) >= 3); /* a point per lambda at least */
     CHECK(csv_rows(out, "final_alphas.csv", 11) == 6); /* 3 lambdas x 2 runs */
     CHECK(csv_rows(out, "per_lambda.csv", 13) == 3);
     CHECK(csv_rows(out, "share_zero.csv", 3) == 4 * 3);
