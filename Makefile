@@ -58,7 +58,7 @@ EXAMPLES = $(patsubst examples/%.c,$(BUILD)/%,$(wildcard examples/*.c))
 # compiler is the one beside CC (gcc -> g++, clang -> clang++, cc -> c++,
 # aarch64-linux-gnu-gcc -> aarch64-linux-gnu-g++); without it these are
 # skipped by name.
-CXX_FOR_CC = $(patsubst %gcc,%g++,$(patsubst %clang,%clang++,$(patsubst cc,c++,$(CC))))
+CXX_FOR_CC = $(patsubst %gcc,%g++,$(patsubst %clang,%clang++,$(patsubst cc,c++,$(patsubst emcc,em++,$(CC)))))
 CXX_TESTS = $(if $(shell command -v $(CXX_FOR_CC)),$(BUILD)/test_cxx_c $(BUILD)/test_cxx_cxx \
               $(BUILD)/readme_cxx)
 CXX_FLAGS = -Wall -Wextra -pedantic -Werror $(CFLAGS) $(SANITIZE) $(INCLUDES)
@@ -66,7 +66,7 @@ CXX_FLAGS = -Wall -Wextra -pedantic -Werror $(CFLAGS) $(SANITIZE) $(INCLUDES)
 .PHONY: all test test-torch test-valgrind test-isa test-cross test-arm bench bench-compare fuzz \
         examples demo deps deps-check test-deps check-headers clean test-s390x firmware-size \
         install uninstall test-install test-riscv64 test-slurm test-firmware user-program \
-        data-cifar10 test-get-cifar10
+        data-cifar10 test-get-cifar10 test-windows test-wasm
 
 all: $(TESTS) $(EXAMPLES)
 
@@ -110,12 +110,20 @@ test-valgrind: deps $(TESTS) $(BUILD)/readme_quickstart $(CXX_TESTS)
 
 examples: deps $(EXAMPLES)
 
-# test_simd --isa-list names the instruction sets this CPU runs.
+# test_simd --isa-list names the instruction sets this CPU runs, and
+# --isa-skipped those this build has but the CPU lacks: they are named as
+# skipped, and on x86 tests/isa_compile.sh still proves their kernels compile
+# (gcc and clang, with and without -mavx512f).
 test-isa: deps $(TESTS)
 	@for isa in $$($(BUILD)/test_simd --isa-list); do \
 	    echo "=== RELUNET_ISA=$$isa"; \
 	    RELUNET_ISA=$$isa sh tests/run.sh $(TESTS) || exit 1; \
 	done
+	@echo "=== kernels compiled for every instruction set"
+	@case "$$(uname -m)" in x86_64|i?86) sh tests/isa_compile.sh $(BUILD) ;; \
+	    *) echo "isa_compile: skipped, not an x86 machine" ;; esac
+	@echo "=== test-isa: ran $$($(BUILD)/test_simd --isa-list | tr '\n' ' ')"
+	@$(BUILD)/test_simd --isa-skipped | sed 's/$$/: skipped, CPU lacks it/'
 
 # NEON on every CI run: the suite for AArch64 and for 32-bit ARM with
 # (vfpv4) and without (Cortex-A8/A9) fused multiply-add, under qemu. 32-bit
@@ -209,6 +217,8 @@ test-slurm: deps $(BUILD)/test_examples
 demo: deps $(BUILD)/relu_alpha_sweep
 	$(BUILD)/relu_alpha_sweep --lambdas 0,0.01,0.02,0.03,0.04,0.05 --runs 2 --epochs 2 --out demo
 
+# C++: test_cxx against the implementation compiled as C and as C++, and
+# the README's C++ example (CXX_TESTS above).
 
 $(BUILD)/relunet_cxx.o: tests/implementation.c relunet.h relunet_data.h | $(BUILD)
 	$(CXX_FOR_CC) -std=c++17 -x c++ $(CXX_FLAGS) -c $< -o $@
@@ -292,6 +302,42 @@ test-riscv64:
 	@sh scripts/deps.sh build cross
 	$(MAKE) test CC=riscv64-linux-gnu-gcc CFLAGS="-O2 -static" BUILD=build/riscv64 \
 	    TEST_RUNNER=qemu-riscv64 SAN= TESTS="$(call cross_tests,build/riscv64)"
+
+# Windows: the suite cross-compiled with MinGW-w64 (static, so no DLLs to
+# find) and run under wine, in a wine prefix of its own. scripts/mingw/gcc
+# keeps the output names make expects (no .exe). The x86 kernels are
+# dispatched by cpuid/xgetbv there as on Linux, so test_simd checks every
+# instruction set the CPU has. test_examples, which forks, stays on the host;
+# instead two examples run --quick under wine, the sweep with --jobs 2 (one
+# training at a time there: study.h has no fork on Windows) and must write
+# their reports.
+WINE ?= $(firstword $(wildcard /usr/bin/wine-stable) wine)
+WINDOWS_ENV = WINEDEBUG=-all WINEPREFIX=$(CURDIR)/build/wine
+test-windows:
+	@sh scripts/deps.sh build data windows
+	$(WINDOWS_ENV) $(MAKE) test CC=scripts/mingw/gcc \
+	    CFLAGS="-O2 -static" BUILD=build/windows TEST_RUNNER=$(WINE) SAN= \
+	    TESTS="$(call cross_tests,build/windows)"
+	$(MAKE) CC=scripts/mingw/gcc CFLAGS="-O2 -static" BUILD=build/windows \
+	    build/windows/rai_moons build/windows/relu_alpha_sweep
+	rm -rf build/windows/examples
+	$(WINDOWS_ENV) $(WINE) build/windows/rai_moons --quick --out build/windows/examples/rai > /dev/null
+	$(WINDOWS_ENV) $(WINE) build/windows/relu_alpha_sweep --quick --jobs 2 \
+	    --out build/windows/examples/sweep > /dev/null
+	test -s build/windows/examples/rai/REPORT.md && test -s build/windows/examples/sweep/REPORT.md
+	@echo "windows examples: rai_moons and relu_alpha_sweep --quick wrote their reports"
+
+# WebAssembly: the suite built with Emscripten (scalar kernels: dispatch is
+# at compile time there and no SIMD128 set exists yet) and run under node,
+# with the host's files (NODERAWFS) and one self-contained .js per program,
+# named as make expects. Debian's emscripten finds its node modules (acorn)
+# in /usr/share/nodejs.
+WASM_LDLIBS = -lm -sNODERAWFS=1 -sEXIT_RUNTIME=1 -sENVIRONMENT=node -sSINGLE_FILE=1 \
+              -sALLOW_MEMORY_GROWTH=1
+test-wasm:
+	@sh scripts/deps.sh build wasm
+	NODE_PATH=/usr/share/nodejs $(MAKE) test CC=emcc CFLAGS="-O2" LDLIBS="$(WASM_LDLIBS)" \
+	    BUILD=build/wasm TEST_RUNNER=node SAN= TESTS="$(call cross_tests,build/wasm)"
 
 # The ReLU_alpha study's network, exported with rn_net_export_c, in an
 # inference-only program for a Cortex-M4F with no heap, built twice: as it

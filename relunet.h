@@ -2718,6 +2718,16 @@ enum { RN__SUM_BLOCK = 1024 };
     rn__sigmoid_values_##isa, rn__affine_backward_##isa
 
 #ifdef RN__X86
+/* GCC 12's AVX-512 intrinsics pass _mm512_undefined_ps() and its kin, which
+   it defines as a self-initialised variable, and compiled as C++ it warns
+   about them inside its own header (-Wuninitialized); GCC 13 does not. */
+#if defined(__cplusplus) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
+#define RN__QUIET_GCC12_AVX512 1
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 /* SSE2 (4 x 8): no fused multiply-add before AVX2. */
 static __attribute__((target("sse2"))) __m128 rn__if_positive_sse2(__m128 x, __m128 a, __m128 b)
 {
@@ -2805,17 +2815,7 @@ RN__MICRO_KERNEL(avx2, __attribute__((target("avx2,fma"))), RN__ROWS6, 6, RN__AV
 RN__ELEMENTWISE_KERNELS(avx2, __attribute__((target("avx2,fma"))), RN__AVX2)
 RN__CURVE_KERNELS(avx2, __attribute__((target("avx2,fma"))), RN__AVX2)
 
-/* AVX-512 (8 x 32: sixteen of the 32 registers accumulate). The sum goes
-   through memory: GCC 12's own definitions of _mm512_reduce_add_ps and of
-   every 512-to-256-bit extract warn (-Wmaybe-uninitialized, inside the
-   compiler's header) when this file is compiled as C++. */
-static __attribute__((target("avx512f"))) float rn__sum_avx512(__m512 v)
-{
-    float lanes[16];
-    _mm512_storeu_ps(lanes, v);
-    return rn__sum_avx2(_mm256_add_ps(_mm256_loadu_ps(lanes), _mm256_loadu_ps(lanes + 8)));
-}
-
+/* AVX-512 (8 x 32: sixteen of the 32 registers accumulate). */
 #define RN__AVX512_TYPE __m512
 #define RN__AVX512_LANES 16
 #define RN__AVX512_LOAD(p) _mm512_loadu_ps(p)
@@ -2824,7 +2824,7 @@ static __attribute__((target("avx512f"))) float rn__sum_avx512(__m512 v)
 #define RN__AVX512_ADD(a, b) _mm512_add_ps(a, b)
 #define RN__AVX512_MUL(a, b) _mm512_mul_ps(a, b)
 #define RN__AVX512_MADD(acc, a, b) _mm512_fmadd_ps(a, b, acc)
-#define RN__AVX512_SUM(v) rn__sum_avx512(v)
+#define RN__AVX512_SUM(v) _mm512_reduce_add_ps(v)
 #define RN__AVX512_IF_POSITIVE(x, a, b)                                                             \
     _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ), b, a)
 #define RN__AVX512_IF_NOT_POSITIVE(x, a, b)                                                         \
@@ -2851,6 +2851,9 @@ static __attribute__((target("avx512f"))) float rn__sum_avx512(__m512 v)
 RN__MICRO_KERNEL(avx512, __attribute__((target("avx512f"))), RN__ROWS8, 8, RN__AVX512)
 RN__ELEMENTWISE_KERNELS(avx512, __attribute__((target("avx512f"))), RN__AVX512)
 RN__CURVE_KERNELS(avx512, __attribute__((target("avx512f"))), RN__AVX512)
+#ifdef RN__QUIET_GCC12_AVX512
+#pragma GCC diagnostic pop
+#endif
 #endif /* RN__X86 */
 
 #ifdef RN__NEON
@@ -5445,6 +5448,11 @@ static int rn__output_close(rn__output *out, int status, const char *path, const
     if (status == RN_OK && failed)
         status = rn_set_error(RN_ERR_IO, "%s: writing %s failed: %s", caller, out->temp,
                               strerror(errno));
+#if defined(_WIN32)
+    /* Windows' rename does not replace a file; removing it first gives up
+       atomicity there (MoveFileEx would keep it, but needs windows.h). */
+    if (status == RN_OK) remove(path);
+#endif
     if (status == RN_OK && rename(out->temp, path) != 0)
         status = rn_set_error(RN_ERR_IO, "%s: cannot rename %s to %s: %s", caller, out->temp,
                               path, strerror(errno));

@@ -568,7 +568,7 @@ static int write_report(run_result *const *results, const problem *p, const opti
     if (status == 0) status |= write_csvs(o->common.out, results, o);
     if (status == 0) status |= write_loss_chart(o->common.out, 0, results, o, "loss_shallow.svg");
     if (status == 0) status |= write_loss_chart(o->common.out, 1, results, o, "loss_deep.svg");
-    md = status == 0 ? report_fopen(o->common.out, "REPORT.md", "w") : NULL;
+    md = status == 0 ? report_fopen(o->common.out, "REPORT.md", "wb") : NULL;
     if (md == NULL) return -1;
     fprintf(md, "# Relaxed activation identity against backpropagation on two moons\n\n");
     fprintf(md, "Reproduces the experiments of D. A. Mertens Velasquez, *An Empirical Study of "

@@ -22,7 +22,7 @@
  *     report_chart c = {"Loss", "epoch", "cross-entropy"};  // other fields 0: automatic
  *     report_svg_line("results/sweep", "loss.svg", &c, s, 2);
  *     report_csv_series("results/sweep", "loss.csv", s, 2);
- *     md = report_fopen("results/sweep", "REPORT.md", "w");
+ *     md = report_fopen("results/sweep", "REPORT.md", "wb");
  *     report_md_image(md, "Loss per epoch", "loss.svg");
  *
  * Files are named by a folder and a name in it (folder NULL or "" means the
@@ -55,7 +55,8 @@ REPORT_API int report_mkdir_p(const char *path);
    would otherwise sit beside CSV files it does not describe. 0, or -1 with
    errno saying why. */
 REPORT_API int report_output_folder(const char *dir);
-/* fopen(dir "/" name, mode); NULL on failure (errno says why). A file
+/* fopen(dir "/" name, mode); NULL on failure (errno says why). Reports use
+   "wb", so their bytes (LF line ends) are the same on every system. A file
    opened for writing ("w", "wb") is written under the name + ".tmp" and
    becomes dir/name only in report_fclose, so a folder never holds a
    half-written file, whatever interrupts the program (a device or pipe is
@@ -261,9 +262,12 @@ REPORT_API int report_mkdir_p(const char *path)
     buffer = (char *)malloc(n + 1);
     if (!buffer) return -1;
     memcpy(buffer, path, n + 1);
-    /* Each prefix ending before a separator, then the whole path. A failed
-       mkdir is fine when a folder is there (EEXIST, or EACCES on some systems). */
+    /* Each prefix ending before a separator, then the whole path unless it
+       ends in one. A failed mkdir is fine when a folder is there (EEXIST, or
+       EACCES on some systems). Windows' stat fails on a trailing separator
+       and on a bare drive ("C:"), so neither is asked about. */
     for (i = 1; i <= n && status == 0; i++) {
+        if (report__is_separator(buffer[i - 1]) || buffer[i - 1] == ':') continue;
         if (i == n || report__is_separator(buffer[i])) {
             char kept = buffer[i];
             buffer[i] = '\0';
@@ -339,6 +343,11 @@ REPORT_API int report_fclose(FILE *f)
     }
     bad = ferror(f);
     if (fclose(f) != 0) bad = 1;
+#if defined(_WIN32)
+    /* Windows' rename does not replace a file; removing it first gives up
+       atomicity there (MoveFileEx would keep it, but needs windows.h). */
+    if (path && temp && !bad) remove(path);
+#endif
     if (path && (!temp || bad || rename(temp, path) != 0)) bad = 1;
     if (temp && bad) remove(temp);
     free(temp);
@@ -370,6 +379,11 @@ REPORT_API int report_output_folder(const char *dir)
 
 REPORT_API double report_seconds(void)
 {
+#if defined(_WIN32)
+    /* Windows' clock() counts wall time since the process started (not CPU
+       time, as elsewhere); MinGW's clock_gettime would need winpthread. */
+    return (double)clock() / CLOCKS_PER_SEC;
+#else
 #if defined(CLOCK_MONOTONIC)
     /* time.h declares clock_gettime exactly when it defines CLOCK_MONOTONIC
        (POSIX, e.g. with _POSIX_C_SOURCE >= 199309L). */
@@ -377,6 +391,7 @@ REPORT_API double report_seconds(void)
     if (clock_gettime(CLOCK_MONOTONIC, &ts) == 0) return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 #endif
     return (double)time(NULL);
+#endif
 }
 
 REPORT_API void report_progress_begin(report_progress *p, const char *label, long total)
@@ -490,7 +505,7 @@ REPORT_API int report_csv_open(report_csv *csv, const char *dir, const char *nam
     int i;
     csv->columns = columns > 0 ? columns : 1;
     csv->column = 0;
-    csv->file = report_fopen(dir, name, "w");
+    csv->file = report_fopen(dir, name, "wb");
     if (!csv->file) return -1;
     for (i = 0; header && i < columns; i++) report_csv_str(csv, header[i]);
     return 0;
@@ -684,7 +699,7 @@ static void report__text(FILE *f, double x, double y, const char *anchor, double
 
 static FILE *report__svg_open(const char *dir, const char *name, double width, double height)
 {
-    FILE *f = report_fopen(dir, name, "w");
+    FILE *f = report_fopen(dir, name, "wb");
     if (!f) return NULL;
     fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "

@@ -1396,7 +1396,7 @@ int study_make_folder(const char *dir)
 
 FILE *study_report_open(const char *dir)
 {
-    FILE *md = report_fopen(dir, "REPORT.md", "w");
+    FILE *md = report_fopen(dir, "REPORT.md", "wb");
     if (!md) fprintf(stderr, "cannot write %s/REPORT.md\n", dir);
     return md;
 }

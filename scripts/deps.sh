@@ -20,7 +20,7 @@
 # and fails.
 set -eu
 
-GROUPS_ALL="build data fetch check fuzz cross install firmware reference torch fresh-root slurm"
+GROUPS_ALL="build data fetch check fuzz cross windows wasm install firmware reference torch fresh-root slurm"
 
 # The cross targets of make test-cross: their compiler, their C library (for
 # static linking) and their user-mode emulator.
@@ -50,6 +50,12 @@ group_packages() {
            cross_target armhf arm-linux-gnueabihf arm
            cross_target s390x s390x-linux-gnu s390x
            cross_target riscv64 riscv64-linux-gnu riscv64 ;;
+    windows) echo "gcc-mingw-w64-x86-64:/usr/bin/x86_64-w64-mingw32-gcc" \
+                  "g++-mingw-w64-x86-64:/usr/bin/x86_64-w64-mingw32-g++" \
+                  "mingw-w64-x86-64-dev:/usr/x86_64-w64-mingw32/include/stdio.h" \
+                  "wine64:/usr/lib/wine/wine64" "wine:/usr/bin/wine-stable" ;;
+    wasm) echo "emscripten:/usr/bin/emcc" "emscripten:/usr/share/emscripten/system/include/emscripten.h" \
+               "node-acorn:/usr/share/nodejs/acorn/package.json" "nodejs:/usr/bin/node" ;;
     install) echo "cmake:/usr/bin/cmake pkgconf:/usr/bin/pkg-config" ;;
     firmware) echo "gcc-arm-none-eabi:/usr/bin/arm-none-eabi-gcc" \
                    "libnewlib-arm-none-eabi:/usr/lib/arm-none-eabi/newlib/nano.specs" \

@@ -12,6 +12,7 @@
 #define RELUNET_TEST_GRADCHECK_H
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define GRADCHECK_STEP 1e-3f

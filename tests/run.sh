@@ -10,6 +10,8 @@ failed=0
 for program in "$@"; do
     output=$(${TEST_RUNNER:-} "$program" 2>&1)
     status=$?
+    # Windows programs (under wine) end their lines with \r\n.
+    output=$(printf '%s\n' "$output" | tr -d '\r')
     summary=$(printf '%s\n' "$output" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n 1)
     if [ -n "$summary" ]; then
         p=${summary%% passed*}

@@ -12,9 +12,7 @@
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #include "stb_image_write.h"
 #include "harness.h"
-
-#include <sys/stat.h>
-#include <unistd.h>
+#include "platform.h"
 
 /* ---- fixtures ------------------------------------------------------------ */
 
@@ -126,7 +124,7 @@ static bytes make_cifar(int count, int first_label)
 
 /* ---- temporary files ---------------------------------------------------- */
 
-static char temp_dir[64];
+static char temp_dir[128];
 static char temp_paths[64][512];
 static int temp_count;
 
@@ -139,7 +137,7 @@ static const char *temp_path(const char *name)
 static const char *temp_mkdir(const char *name)
 {
     const char *path = temp_path(name);
-    mkdir(path, 0700);
+    temp_mkdir_one(path);
     return path;
 }
 
@@ -158,9 +156,9 @@ static void temp_cleanup(void)
 {
     while (temp_count > 0) {
         const char *path = temp_paths[--temp_count];
-        if (remove(path) != 0) rmdir(path);
+        if (remove(path) != 0) temp_rmdir(path);
     }
-    rmdir(temp_dir);
+    temp_rmdir(temp_dir);
 }
 
 /* A failed read must report an error and leave the output empty. */
@@ -405,12 +403,12 @@ static void test_data_locations(void)
         CHECK(rn_data_fashion_mnist(places[i], 1, &data) == RN_OK);
         check_idx_fixture(&data);
         rn_dataset_free(&data);
-        setenv("RELUNET_DATA", places[i], 1);
+        test_setenv("RELUNET_DATA", places[i]);
         CHECK(rn_data_fashion_mnist(NULL, 1, &data) == RN_OK);
         check_idx_fixture(&data);
         rn_dataset_free(&data);
     }
-    setenv("RELUNET_DATA", "/nonexistent/data", 1);
+    test_setenv("RELUNET_DATA", "/nonexistent/data");
     CHECK(failed_cleanly(rn_data_fashion_mnist(NULL, 1, &data), &data));
     CHECK(strstr(rn_last_error(), "/nonexistent/data/fashion-mnist") != NULL &&
           strstr(rn_last_error(), "$RELUNET_DATA") != NULL);
@@ -419,8 +417,8 @@ static void test_data_locations(void)
     CHECK(failed_cleanly(rn_data_fashion_mnist("/nonexistent/given", 1, &data), &data));
     CHECK(strstr(rn_last_error(), "/nonexistent/given") != NULL &&
           strstr(rn_last_error(), "the directory given") != NULL);
-    if (saved != NULL) setenv("RELUNET_DATA", saved_copy, 1);
-    else unsetenv("RELUNET_DATA");
+    if (saved != NULL) test_setenv("RELUNET_DATA", saved_copy);
+    else test_unsetenv("RELUNET_DATA");
     free(images.data);
     free(labels.data);
 }
@@ -1246,11 +1244,7 @@ static int cifar10_present(void)
 
 int main(void)
 {
-    snprintf(temp_dir, sizeof temp_dir, "/tmp/relunet_test_data_XXXXXX");
-    if (mkdtemp(temp_dir) == NULL) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (!temp_dir_new(temp_dir, sizeof temp_dir, "relunet_test_data")) return 1;
     RUN(test_crc32);
     RUN(test_gunzip_header_fields);
     RUN(test_gunzip_corrupt);

@@ -6,6 +6,7 @@
 #include "relunet.h"
 #include "harness.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* A 3-input linear unit: weight[0..2] and bias are four independent

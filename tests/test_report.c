@@ -12,12 +12,12 @@
 #include "report.h"
 #include "harness.h"
 #include "xmlcheck.h"
+#include "platform.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-static char test_dir[64];
+static char test_dir[128];
 static char created[64][160]; /* files and folders to remove, in order of creation */
 static int n_created;
 
@@ -202,12 +202,18 @@ static void test_files_appear_whole(void)
     f = report_fopen(test_dir, "whole.txt", "w");
     old = f;
     CHECK(f != NULL && fputs("third", f) >= 0);
-    if (f) fgetc(f); /* reading a write-only stream sets its error flag */
-    CHECK(report_fclose(old) != 0);
-    CHECK(slurp("whole.txt.tmp") == NULL);
-    text = slurp("whole.txt");
-    CHECK(text && strcmp(text, "second") == 0);
-    free(text);
+    if (f) fgetc(f); /* reading a write-only stream sets its error flag (glibc, musl) */
+    if (f && !ferror(f)) {
+        printf("skipped: a failed stream is removed (this C library sets no error flag "
+               "on reading a write-only stream)\n");
+        report_fclose(old);
+    } else {
+        CHECK(report_fclose(old) != 0);
+        CHECK(slurp("whole.txt.tmp") == NULL);
+        text = slurp("whole.txt");
+        CHECK(text && strcmp(text, "second") == 0);
+        free(text);
+    }
     /* The output folder is checked before any work, and a stale report goes. */
     f = report_fopen(test_dir, remember("REPORT.md"), "w");
     CHECK(report_fclose(f) == 0);
@@ -514,11 +520,7 @@ static void test_progress_unknown_total_and_tty(void)
 int main(void)
 {
     int i;
-    strcpy(test_dir, "/tmp/relunet_test_report_XXXXXX");
-    if (!mkdtemp(test_dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (!temp_dir_new(test_dir, sizeof test_dir, "relunet_test_report")) return 1;
     RUN(test_checker_catches_errors);
     RUN(test_nice_ticks);
     RUN(test_axis_range);
@@ -541,8 +543,8 @@ int main(void)
         fprintf(stderr, "output kept in %s\n", test_dir);
     } else {
         for (i = n_created - 1; i >= 0; i--) /* files and folders, newest first */
-            if (remove(created[i]) != 0) rmdir(created[i]);
-        rmdir(test_dir);
+            if (remove(created[i]) != 0) temp_rmdir(created[i]);
+        temp_rmdir(test_dir);
     }
     return finish();
 }

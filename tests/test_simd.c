@@ -8,6 +8,7 @@
  *
  *     test_simd --isa-list    prints the supported instruction sets, one
  *                             per line (make test-isa loops over them)
+ *     test_simd --isa-skipped prints those this build has but the CPU lacks
  */
 #define RELUNET_IMPLEMENTATION
 #include "relunet.h"
@@ -443,6 +444,11 @@ int main(int argc, char **argv)
     int count = usable_tables(tables), i;
     if (argc > 1 && strcmp(argv[1], "--isa-list") == 0) {
         for (i = 0; i < count; i++) printf("%s\n", tables[i]->isa);
+        return 0;
+    }
+    if (argc > 1 && strcmp(argv[1], "--isa-skipped") == 0) {
+        for (i = 0; i < RN__TABLE_COUNT; i++)
+            if (!rn__cpu_has(rn__kernel_tables[i].isa)) printf("%s\n", rn__kernel_tables[i].isa);
         return 0;
     }
     rn_rng_seed(&rng, 5, 0);

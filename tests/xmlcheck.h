@@ -10,6 +10,9 @@
 
 static const char *xml_error;
 
+/* XML's white space; \r too, for files written in text mode on Windows. */
+static int xml_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
 static int xml_name(const char **s)
 {
     const char *start = *s;
@@ -70,7 +73,7 @@ static int xml_well_formed(const char *s)
             if (n == 0) return xml_error = "tag without a name", 0;
             if (depth == 0 && ++roots > 1) return xml_error = "more than one root", 0;
             for (;;) {
-                while (*s == ' ' || *s == '\n') s++;
+                while (xml_space(*s)) s++;
                 if (s[0] == '/' && s[1] == '>') { s += 2; break; }
                 if (*s == '>') {
                     if (depth == 64) return xml_error = "too deep", 0;
@@ -91,7 +94,7 @@ static int xml_well_formed(const char *s)
             if (!xml_entity(&s)) return xml_error = "bare & in text", 0;
         } else {
             if (*s == '>') return xml_error = "unescaped > in text", 0;
-            if (depth == 0 && *s != ' ' && *s != '\n') return xml_error = "text outside the root", 0;
+            if (depth == 0 && !xml_space(*s)) return xml_error = "text outside the root", 0;
             s++;
         }
     }
