@@ -54,6 +54,8 @@ CONFIGURATION (define before including)
    RELUNET_NO_ERROR_STRINGS  rn_last_error() names only the status, and no
                           printf-family function is linked (microcontrollers;
                           define NDEBUG too, or assert links fiprintf)
+   RELUNET_NO_THREAD_LOCAL  one error message for all threads, for targets
+                          without thread-local storage (Cortex-M: automatic)
 
 VERSION
    0.1.0: RELUNET_VERSION_MAJOR, _MINOR, _PATCH and RELUNET_VERSION_STRING
@@ -77,8 +79,9 @@ ERRORS
    return NULL on failure and set the same message. Bad input never aborts.
    Each thread has its own message (thread-local storage: C11, C++11, GCC,
    Clang, MSVC), so networks trained in separate threads keep their errors
-   apart. A compiler without thread-local storage (tcc) shares one buffer,
-   and its implementation defines RN_THREAD_LOCAL_MISSING.
+   apart. A compiler without thread-local storage (tcc), a Cortex-M and a
+   build with RELUNET_NO_THREAD_LOCAL defined share one buffer, and their
+   implementation defines RN_THREAD_LOCAL_MISSING.
 
 API GROUPS
    version       rn_version RELUNET_VERSION_STRING
@@ -1088,8 +1091,13 @@ RN_API const char *rn_version(void) { return RELUNET_VERSION_STRING; }
    thread_local, else the compilers' own __thread or __declspec(thread).
    A compiler with none of them (tcc) gets one copy for the whole program:
    RN_THREAD_LOCAL_MISSING is then defined, and errors are only reliable
-   from one thread at a time. */
-#if defined(__cplusplus) && __cplusplus >= 201103L
+   from one thread at a time. So do targets with no thread pointer to find
+   the copies by: Cortex-M (bare-metal toolchains have no __aeabi_read_tp),
+   and any other where RELUNET_NO_THREAD_LOCAL is defined. */
+#if defined(RELUNET_NO_THREAD_LOCAL) || (defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M')
+#define RN__THREAD_LOCAL
+#define RN_THREAD_LOCAL_MISSING 1
+#elif defined(__cplusplus) && __cplusplus >= 201103L
 #define RN__THREAD_LOCAL thread_local
 #elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && !defined(__STDC_NO_THREADS__)
 #define RN__THREAD_LOCAL _Thread_local
