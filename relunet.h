@@ -278,11 +278,10 @@ HEAP-FREE INFERENCE
    const arrays and a builder; the network lives in a buffer you size at
    compile time with the header's NAME_ARENA_BYTES(max_batch). Built with
    RELUNET_NO_SIMD (as a firmware build is), a forward pass allocates
-   nothing (see "heap-free inference" in section 12); the SIMD matrix
-   products take scratch memory from RN_MALLOC on every call. A
-   network with a batch norm layer cannot be exported yet: rn_net_export_c
-   returns RN_ERR_UNSUPPORTED naming the layer (arena networks have no batch
-   norm).
+   nothing (see "heap-free inference" in section 13); the SIMD matrix
+   products take scratch memory from RN_MALLOC on every call. A batch norm
+   right after a convolution or linear layer is folded into it on export
+   (rn_net_fold_batchnorm); any other runs in the arena in eval mode.
 
 LICENSE
    MIT. See the end of the file.
@@ -444,26 +443,7 @@ inline rn_param_filter rn__param_filter(unsigned kinds, int layer, const char *n
 
 RN_API int rn_param_matches(const rn_param *param, rn_param_filter filter);
 
-/* ===== 6. kernels: instruction sets and threads =========================== */
-
-/* The convolutions, matrix products, ReLU, PReLU, e^x, tanh and sigmoid run
-   on the best instruction set the CPU has (optimizer updates, pooling and
-   batch norm are plain C loops), chosen once, at first use: "avx512", "avx2"
-   (with FMA), "sse2" or "neon", else "scalar", the plain C reference.
-   RELUNET_ISA=scalar|sse2|avx2|avx512|neon in the environment (read at
-   first use) or rn_set_isa() forces one. Built without GCC/Clang extensions
-   (tcc) or with RELUNET_NO_SIMD defined, only "scalar" exists. */
-RN_API const char *rn_isa_name(void);
-/* "auto" picks the best again. RN_ERR_UNSUPPORTED: this CPU or build lacks
-   it; RN_ERR_ARGUMENT: not one of the names above. */
-RN_API int rn_set_isa(const char *name);
-/* Threads for batches and matrix tiles when built with -fopenmp (count 0:
-   OpenMP's default); results do not depend on the count. Without OpenMP
-   everything runs on the calling thread and rn_threads() is 1. */
-RN_API int rn_set_threads(int count);
-RN_API int rn_threads(void);
-
-/* ===== 7. activations ===================================================== */
+/* ===== 6. activations ===================================================== */
 
 /* The formulas, parameters, defaults and papers of every kind are listed
    under ACTIVATION KINDS at the top of this file. */
@@ -508,7 +488,7 @@ RN_API int rn_act_param_count(rn_act_kind kind);
 /* Short name of the kind's parameter number index ("alpha"), or NULL. */
 RN_API const char *rn_act_param_name(rn_act_kind kind, int index);
 
-/* ===== 8. layers ========================================================== */
+/* ===== 7. layers ========================================================== */
 
 typedef enum rn_layer_type {
     RN_LAYER_CONV2D,
@@ -572,9 +552,9 @@ RN_API int rn_layer_backward(rn_layer *layer, const rn_tensor *x, const rn_tenso
    slope the He gain assumes. */
 RN_API int rn_layer_init(rn_layer *layer, rn_init init, float slope, rn_rng *rng);
 
-/* ===== 9. network ========================================================= */
+/* ===== 8. network ========================================================= */
 
-typedef struct rn_arena rn_arena; /* section 12: memory for heap-free inference */
+typedef struct rn_arena rn_arena; /* section 13: memory for heap-free inference */
 
 typedef struct rn_net {
     int n_layers;
@@ -587,7 +567,7 @@ typedef struct rn_net {
                               grads[n_layers]: w.r.t. the network's output */
     int want_input_grad;   /* 1: backward also fills grads[0] */
     int bind_later;        /* 1: new layers' parameters get no storage yet (loading, arenas) */
-    rn_arena *arena;       /* not NULL: built in this arena for inference (section 12) */
+    rn_arena *arena;       /* not NULL: built in this arena for inference (section 13) */
     int max_batch;         /* arena networks: the largest batch forward takes */
     float *arena_outputs[2]; /* arena networks: where the layers write, alternately */
 } rn_net;
@@ -711,7 +691,7 @@ typedef struct rn_epoch_stats {
     int batches;
 } rn_epoch_stats;
 
-struct rn_optim; /* rn_optim, section 11 */
+struct rn_optim; /* rn_optim, section 10 */
 
 /* One pass of forward, cross-entropy, backward and rn_optim_step per batch
    (RN_TRAIN mode). stats may be NULL. On error the parameters hold the
@@ -736,7 +716,7 @@ RN_API int rn_net_evaluate(rn_net *net, const rn_tensor *inputs, const int *labe
 RN_API int rn_net_predict(rn_net *net, const rn_tensor *inputs, int batch_size, int *classes,
                           float *probabilities);
 
-/* ===== 10. losses and penalties =========================================== */
+/* ===== 9. losses and penalties ============================================ */
 
 /* Each computes the mean loss over the batch and, when grad is not NULL,
    writes d loss / d input into it (same shape as the input). NaN or infinity
@@ -762,7 +742,7 @@ typedef enum rn_penalty_kind {
 RN_API double rn_net_penalty(rn_net *net, rn_param_filter filter, rn_penalty_kind kind,
                              float lambda);
 
-/* ===== 11. optimizers ===================================================== */
+/* ===== 10. optimizers ===================================================== */
 
 typedef enum rn_optim_kind { RN_SGD, RN_ADAM, RN_ADAMW, RN_RPROP } rn_optim_kind;
 
@@ -818,7 +798,7 @@ RN_API float rn_lr_step_decay(int epoch, const int *milestones, int count, float
    gradient that is not finite is an RN_ERR_NUMERIC error and nothing moves. */
 RN_API int rn_optim_step(rn_optim *opt);
 
-/* ===== 12. metrics ======================================================== */
+/* ===== 11. metrics ======================================================== */
 
 /* logits is N x K; the prediction is the first index of the largest logit. */
 RN_API double rn_accuracy(const rn_tensor *logits, const int *labels);
@@ -831,7 +811,7 @@ RN_API double rn_macro_recall(const int *matrix, int n_classes);
 /* Share of samples whose label is not among the k largest logits. */
 RN_API double rn_topk_error(const rn_tensor *logits, const int *labels, int k);
 
-/* ===== 12. model save/load ================================================ */
+/* ===== 12. model files ==================================================== */
 
 /* CRC-32 (the IEEE polynomial of zlib, gzip and PNG) of size bytes,
    continuing from crc: start with 0. rn_crc32(0, "123456789", 9) is
@@ -862,6 +842,8 @@ RN_API int rn_optim_load(rn_optim *opt, const char *path);
 RN_API int rn_optim_save_memory(const rn_optim *opt, void *buffer, size_t capacity,
                                 size_t *size);
 RN_API int rn_optim_load_memory(rn_optim *opt, const void *bytes, size_t size);
+
+/* ===== 13. firmware ======================================================= */
 
 /* Writes a C header that holds the network's parameters as static const
    float arrays (name_conv1_weight, ...) and a function
@@ -949,7 +931,7 @@ RN_API size_t rn_net_arena_bytes(const rn_net *net, int max_batch);
      RN__ARENA_ROUND((size_t)(max_batch) * (size_t)(first_floats) * sizeof(float)) +            \
      RN__ARENA_ROUND((size_t)(max_batch) * (size_t)(second_floats) * sizeof(float)))
 
-/* ===== 13. relaxed activation identity (RAI) training ===================== */
+/* ===== 14. relaxed activation identity (RAI) training ===================== */
 
 /* RAI (Mertens Velasquez, "An Empirical Study of Relaxed Activation
    Identity's Effects on First-Order Optimization") trains a sequential
@@ -1009,6 +991,25 @@ RN_API int rn_rai_resync(rn_rai *rai);
 /* Z of the index-th linear layer (0-based), or NULL past the last. */
 RN_API rn_param *rn_rai_aux(rn_rai *rai, int index);
 RN_API rn_optim *rn_rai_optim(rn_rai *rai);
+
+/* ===== 15. internals: instruction sets, threads and kernels =============== */
+
+/* The convolutions, matrix products, ReLU, PReLU, e^x, tanh and sigmoid run
+   on the best instruction set the CPU has (optimizer updates, pooling and
+   batch norm are plain C loops), chosen once, at first use: "avx512", "avx2"
+   (with FMA), "sse2" or "neon", else "scalar", the plain C reference.
+   RELUNET_ISA=scalar|sse2|avx2|avx512|neon in the environment (read at
+   first use) or rn_set_isa() forces one. Built without GCC/Clang extensions
+   (tcc) or with RELUNET_NO_SIMD defined, only "scalar" exists. */
+RN_API const char *rn_isa_name(void);
+/* "auto" picks the best again. RN_ERR_UNSUPPORTED: this CPU or build lacks
+   it; RN_ERR_ARGUMENT: not one of the names above. */
+RN_API int rn_set_isa(const char *name);
+/* Threads for batches and matrix tiles when built with -fopenmp (count 0:
+   OpenMP's default); results do not depend on the count. Without OpenMP
+   everything runs on the calling thread and rn_threads() is 1. */
+RN_API int rn_set_threads(int count);
+RN_API int rn_threads(void);
 
 #ifdef __cplusplus
 }
@@ -1438,96 +1439,11 @@ static int rn__param_alloc(rn_param *param)
     return status;
 }
 
-/* ===== 6. kernels: instruction sets and threads =========================== */
+/* ===== the kernels' interface ============================================= */
 
-/* ----- threads ----- */
-
-/* OpenMP pragmas only where OpenMP is on, so that other builds see no
-   unknown pragma. */
-#ifdef _OPENMP
-#include <omp.h>
-#define RN__OMP(...) _Pragma(#__VA_ARGS__)
-#else
-#define RN__OMP(...)
-#endif
-
-static int rn__thread_count; /* 0 until first asked */
-
-RN_API int rn_set_threads(int count)
-{
-    if (count < 0) return rn_set_error(RN_ERR_ARGUMENT, "rn_set_threads: count %d < 0", count);
-#ifdef _OPENMP
-    rn__thread_count = count > 0 ? count : omp_get_max_threads();
-#else
-    rn__thread_count = 1;
-#endif
-    return RN_OK;
-}
-
-RN_API int rn_threads(void)
-{
-    if (rn__thread_count == 0) rn_set_threads(0);
-    return rn__thread_count;
-}
-
-/* The threads a loop over `items` independent items of `flops` work in all
-   gets: one inside another parallel loop (the outer loop already uses every
-   thread), and one when the work would not pay for waking the others. */
-static int rn__team_size(int items, double flops)
-{
-    int threads = rn_threads();
-#ifdef _OPENMP
-    if (omp_in_parallel()) return 1;
-#endif
-    if (flops < 1e6) return 1;
-    return threads < items ? threads : items;
-}
-
-/* Set when a SIMD kernel could not get its scratch memory and did nothing;
-   the layer pass that called it reports RN_ERR_MEMORY. (The scalar kernels
-   need none: heap-free builds define RELUNET_NO_SIMD.) One flag per
-   thread, so that networks trained in two threads keep their own; the
-   workers of a parallel region hand theirs to the calling thread. */
-static RN__THREAD_LOCAL int rn__kernel_out_of_memory;
-
-/* RN_OK, or the error for kernels that found no scratch memory since the
-   flag was last cleared. */
-static int rn__kernel_status(const char *caller)
-{
-    if (!rn__kernel_out_of_memory) return RN_OK;
-    rn__kernel_out_of_memory = 0;
-    return rn_set_error(RN_ERR_MEMORY, "%s: no memory for the %s kernels' scratch space", caller,
-                        rn_isa_name());
-}
-
-/* Compilers with GCC's extensions build each instruction set's kernels
-   with a function-level target attribute, so one binary carries them all
-   and uses only what the CPU it runs on reports. */
-#if !defined(RELUNET_NO_SIMD) && (defined(__GNUC__) || defined(__clang__)) && !defined(__TINYC__)
-#if defined(__x86_64__) || defined(__i386__)
-#define RN__X86 1
-#elif defined(__aarch64__) || (defined(__arm__) && defined(__ARM_NEON))
-#define RN__NEON 1
-#endif
-#endif
-#ifdef RN__X86
-#include <cpuid.h>
-/* GCC 12's AVX-512 intrinsics start their undefined vectors from
-   themselves (__Y = __Y), which g++ -Wuninitialized reports in them. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
-#include <immintrin.h>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
-#endif
-#ifdef RN__NEON
-#include <arm_neon.h>
-#endif
-
-/* ----- the kernel table ----- */
+/* What the sections below call the kernels through: their table, the
+   shapes they take, and the few passes the layers run. Section 15 defines
+   them, after everything else, as internals. */
 
 /* Everything a convolution kernel needs to know about its shapes. */
 typedef struct rn__conv_geometry {
@@ -1583,6 +1499,3987 @@ typedef struct rn__kernel_table {
 
 /* The table in use, chosen on first call (defined with the tables below). */
 static const rn__kernel_table *rn__kernels(void);
+
+/* Set when a SIMD kernel could not get its scratch memory and did nothing;
+   the layer pass that called it reports RN_ERR_MEMORY. (The scalar kernels
+   need none: heap-free builds define RELUNET_NO_SIMD.) One flag per
+   thread, so that networks trained in two threads keep their own; the
+   workers of a parallel region hand theirs to the calling thread. */
+static RN__THREAD_LOCAL int rn__kernel_out_of_memory;
+
+/* RN_OK, or the error for kernels that found no scratch memory since the
+   flag was last cleared. */
+static int rn__kernel_status(const char *caller);
+
+typedef enum rn__elementwise_pass {
+    RN__RELU_FORWARD,
+    RN__RELU_BACKWARD,
+    RN__PRELU_FORWARD,
+    RN__PRELU_BACKWARD /* returns d loss / d slope */
+} rn__elementwise_pass;
+
+/* One of those passes over n elements, in chunks that threads share out. */
+static double rn__elementwise(rn__elementwise_pass pass, const float *x, const float *dy,
+                              float *out, size_t n, float slope);
+
+/* ===== 6. activations ===================================================== */
+
+/* An activation kind is a row of the table below and two functions over a
+   contiguous run of n elements that share one set of values p: the run's
+   learned parameters in table order (mixture weights already divided by
+   their sum, see rn__act_gather), then the layer's fixed slope (LReLU's,
+   which is a constant, not a parameter). backward writes dx and adds each
+   parameter's gradient, summed over the run, to dp[k]. x, y and dy are the
+   layer's input, output and upstream gradient. */
+typedef void (*rn__act_forward_fn)(const float *x, float *y, size_t n, const float *p);
+typedef void (*rn__act_backward_fn)(const float *x, const float *y, const float *dy, float *dx,
+                                    size_t n, const float *p, double *dp);
+
+typedef struct rn__act_info {
+    const char *name;
+    int n_params;
+    int n_mix_weights; /* leading parameters that are mixture weights */
+    const char *param_names[RN_ACT_MAX_PARAMS];
+    float defaults[RN_ACT_MAX_PARAMS];
+    rn__act_forward_fn forward;
+    rn__act_backward_fn backward;
+} rn__act_info;
+
+static void rn__identity_forward(const float *x, float *y, size_t n, const float *p)
+{
+    (void)p;
+    if (y != x) memmove(y, x, n * sizeof(float));
+}
+
+static void rn__identity_backward(const float *x, const float *y, const float *dy, float *dx,
+                                  size_t n, const float *p, double *dp)
+{
+    (void)x, (void)y, (void)p, (void)dp;
+    memmove(dx, dy, n * sizeof(float));
+}
+
+static void rn__relu_forward(const float *x, float *y, size_t n, const float *p)
+{
+    (void)p;
+    rn__elementwise(RN__RELU_FORWARD, x, NULL, y, n, 0.0f);
+}
+
+static void rn__relu_backward(const float *x, const float *y, const float *dy, float *dx,
+                              size_t n, const float *p, double *dp)
+{
+    (void)y, (void)p, (void)dp;
+    rn__elementwise(RN__RELU_BACKWARD, x, dy, dx, n, 0.0f);
+}
+
+static void rn__sigmoid_forward(const float *x, float *y, size_t n, const float *p)
+{
+    (void)p;
+    rn__kernels()->sigmoid_values(x, y, n);
+}
+
+static void rn__sigmoid_backward(const float *x, const float *y, const float *dy, float *dx,
+                                 size_t n, const float *p, double *dp)
+{
+    size_t i;
+    (void)x, (void)p, (void)dp;
+    for (i = 0; i < n; i++) dx[i] = dy[i] * y[i] * (1.0f - y[i]);
+}
+
+static void rn__tanh_forward(const float *x, float *y, size_t n, const float *p)
+{
+    (void)p;
+    rn__kernels()->tanh_values(x, y, n);
+}
+
+static void rn__tanh_backward(const float *x, const float *y, const float *dy, float *dx,
+                              size_t n, const float *p, double *dp)
+{
+    size_t i;
+    (void)x, (void)p, (void)dp;
+    for (i = 0; i < n; i++) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+}
+
+/* x for x > 0, p[0] * x otherwise: PReLU's learned slope, or LReLU's fixed
+   slope (which gets a gradient nobody reads). */
+static void rn__prelu_forward(const float *x, float *y, size_t n, const float *p)
+{
+    rn__elementwise(RN__PRELU_FORWARD, x, NULL, y, n, p[0]);
+}
+
+static void rn__prelu_backward(const float *x, const float *y, const float *dy, float *dx,
+                               size_t n, const float *p, double *dp)
+{
+    (void)y;
+    dp[0] += rn__elementwise(RN__PRELU_BACKWARD, x, dy, dx, n, p[0]);
+}
+
+/* ReLU(x) - (1 - alpha) ReLU(-x) is PReLU with slope 1 - alpha. */
+static void rn__relu_alpha_forward(const float *x, float *y, size_t n, const float *p)
+{
+    float slope = 1.0f - p[0];
+    rn__prelu_forward(x, y, n, &slope);
+}
+
+static void rn__relu_alpha_backward(const float *x, const float *y, const float *dy, float *dx,
+                                    size_t n, const float *p, double *dp)
+{
+    float slope = 1.0f - p[0];
+    double dslope = 0.0;
+    rn__prelu_backward(x, y, dy, dx, n, &slope, &dslope);
+    dp[0] -= dslope;
+}
+
+/* The curves run on blocks small enough to stay in L1 between the passes
+   around them. */
+#define RN__CURVE_BLOCK ((size_t)512) /* a size_t, so C++ sees one type in ?: */
+
+typedef void (*rn__curve_fn)(const float *x, float *y, size_t n);
+
+/* The length of the block that starts at `first` of n. */
+static size_t rn__curve_block(size_t n, size_t first)
+{
+    return n - first < (size_t)RN__CURVE_BLOCK ? n - first : (size_t)RN__CURVE_BLOCK;
+}
+
+/* ASigmoid and ATanh: b * f(a x + c) + d with p = (a, b, c, d). */
+static void rn__affine_curve(rn__curve_fn curve, const float *x, float *y, size_t n, const float *p)
+{
+    float a = p[0], b = p[1], c = p[2], d = p[3];
+    size_t first, i;
+    for (first = 0; first < n; first += RN__CURVE_BLOCK) {
+        size_t count = rn__curve_block(n, first);
+        float *out = y + first;
+        for (i = 0; i < count; i++) out[i] = a * x[first + i] + c;
+        curve(out, out, count);
+        for (i = 0; i < count; i++) out[i] = b * out[i] + d;
+    }
+}
+
+static void rn__asigmoid_forward(const float *x, float *y, size_t n, const float *p)
+{
+    rn__affine_curve(rn__kernels()->sigmoid_values, x, y, n, p);
+}
+
+static void rn__atanh_forward(const float *x, float *y, size_t n, const float *p)
+{
+    rn__affine_curve(rn__kernels()->tanh_values, x, y, n, p);
+}
+
+/* The mixtures' tanh and sigmoid of u = a x + c over one block. */
+static void rn__mix_curves(const float *x, size_t n, float a, float c, float *t, float *s)
+{
+    size_t i;
+    for (i = 0; i < n; i++) t[i] = a * x[i] + c;
+    rn__kernels()->sigmoid_values(t, s, n);
+    rn__kernels()->tanh_values(t, t, n);
+}
+
+/* The backward of b f(a x + c) + d, given f = f(a x + c) in dx (overwritten
+   with the input gradient). Both derivatives are quadratics in f's value,
+   f' = k0 + f (k1 - f): sigmoid' = s - s^2, tanh' = 1 - t^2. y cannot stand
+   in for f: recovering f = (y - d) / b loses precision when b is small. */
+static void rn__affine_backward(const float *x, const float *dy, float *dx, size_t n,
+                                const float *p, double *dp, float k0, float k1)
+{
+    double sums[4];
+    int k;
+    rn__kernels()->affine_backward(x, dy, dx, n, p[0], p[1], k0, k1, sums);
+    for (k = 0; k < 4; k++) dp[k] += sums[k];
+}
+
+static void rn__asigmoid_backward(const float *x, const float *y, const float *dy, float *dx,
+                                  size_t n, const float *p, double *dp)
+{
+    const float inner[4] = {p[0], 1.0f, p[2], 0.0f}; /* f alone: b = 1, d = 0 */
+    (void)y;
+    rn__asigmoid_forward(x, dx, n, inner);
+    rn__affine_backward(x, dy, dx, n, p, dp, 0.0f, 1.0f);
+}
+
+static void rn__atanh_backward(const float *x, const float *y, const float *dy, float *dx,
+                               size_t n, const float *p, double *dp)
+{
+    const float inner[4] = {p[0], 1.0f, p[2], 0.0f};
+    (void)y;
+    rn__atanh_forward(x, dx, n, inner);
+    rn__affine_backward(x, dy, dx, n, p, dp, 1.0f, 0.0f);
+}
+
+/* AReLU: max(a x + c, b x + d) with p = (a, b, c, d). At a tie the first
+   line wins, in the forward and the gradient alike (as TensorFlow's
+   maximum does), so the default a = b, c = d trains a and c first. */
+static void rn__arelu_forward(const float *x, float *y, size_t n, const float *p)
+{
+    float a = p[0], b = p[1], c = p[2], d = p[3];
+    size_t i;
+    for (i = 0; i < n; i++) {
+        float first = a * x[i] + c, second = b * x[i] + d;
+        y[i] = first >= second ? first : second;
+    }
+}
+
+static void rn__arelu_backward(const float *x, const float *y, const float *dy, float *dx,
+                               size_t n, const float *p, double *dp)
+{
+    float a = p[0], b = p[1], c = p[2], d = p[3];
+    double da = 0.0, db = 0.0, dc = 0.0, dd = 0.0;
+    size_t i;
+    (void)y;
+    for (i = 0; i < n; i++) {
+        float g_first = a * x[i] + c >= b * x[i] + d ? dy[i] : 0.0f, g_second = dy[i] - g_first;
+        da += g_first * x[i];
+        dc += g_first;
+        db += g_second * x[i];
+        dd += g_second;
+        dx[i] = g_first * a + g_second * b;
+    }
+    dp[0] += da;
+    dp[1] += db;
+    dp[2] += dc;
+    dp[3] += dd;
+}
+
+/* Method 1: X ATanh(x) + Y ASigmoid(x) + Z AReLU(x), the three parts sharing
+   u = a x + c, with p = (X, Y, Z, a, b, c, d): the layer has already
+   normalised the weights. */
+static void rn__mix_adaptive_forward(const float *x, float *y, size_t n, const float *p)
+{
+    float wt = p[0], ws = p[1], wr = p[2], a = p[3], b = p[4], c = p[5], d = p[6];
+    float t[RN__CURVE_BLOCK], s[RN__CURVE_BLOCK];
+    size_t first, i;
+    for (first = 0; first < n; first += RN__CURVE_BLOCK) {
+        size_t count = rn__curve_block(n, first);
+        rn__mix_curves(x + first, count, a, c, t, s);
+        for (i = 0; i < count; i++) {
+            float u = a * x[first + i] + c, v = b * x[first + i] + d, r = u >= v ? u : v;
+            y[first + i] = wt * (b * t[i] + d) + ws * (b * s[i] + d) + wr * r;
+        }
+    }
+}
+
+static void rn__mix_adaptive_backward(const float *x, const float *y, const float *dy, float *dx,
+                                      size_t n, const float *p, double *dp)
+{
+    float wt = p[0], ws = p[1], wr = p[2], a = p[3], b = p[4], c = p[5], d = p[6];
+    double dwt = 0.0, dws = 0.0, dwr = 0.0, da = 0.0, db = 0.0, dc = 0.0, dd = 0.0;
+    float curve_t[RN__CURVE_BLOCK], curve_s[RN__CURVE_BLOCK];
+    size_t first, j;
+    (void)y;
+    for (first = 0; first < n; first += RN__CURVE_BLOCK) {
+        size_t count = rn__curve_block(n, first);
+        rn__mix_curves(x + first, count, a, c, curve_t, curve_s);
+        for (j = 0; j < count; j++) {
+            size_t i = first + j;
+            float u = a * x[i] + c, v = b * x[i] + d, g = dy[i];
+            float t = curve_t[j], s = curve_s[j], r = u >= v ? u : v;
+            float gt = g * wt, gs = g * ws, gr_first = u >= v ? g * wr : 0.0f;
+            float gr_second = g * wr - gr_first;
+            /* all that reaches u = a x + c; AReLU's second line gets gr_second */
+            float du = b * (gt * (1.0f - t * t) + gs * s * (1.0f - s)) + gr_first;
+            dwt += g * (b * t + d);
+            dws += g * (b * s + d);
+            dwr += g * r;
+            da += du * x[i];
+            db += gt * t + gs * s + gr_second * x[i];
+            dc += du;
+            dd += gt + gs + gr_second;
+            dx[i] = du * a + gr_second * b;
+        }
+    }
+    dp[0] += dwt;
+    dp[1] += dws;
+    dp[2] += dwr;
+    dp[3] += da;
+    dp[4] += db;
+    dp[5] += dc;
+    dp[6] += dd;
+}
+
+/* Method 2: X tanh(x) + Y sigmoid(x) + Z ReLU(x) with p = (X, Y, Z). */
+static void rn__mix_fixed_forward(const float *x, float *y, size_t n, const float *p)
+{
+    float wt = p[0], ws = p[1], wr = p[2];
+    float t[RN__CURVE_BLOCK], s[RN__CURVE_BLOCK];
+    size_t first, j;
+    for (first = 0; first < n; first += RN__CURVE_BLOCK) {
+        size_t count = rn__curve_block(n, first);
+        const float *in = x + first;
+        rn__mix_curves(in, count, 1.0f, 0.0f, t, s);
+        for (j = 0; j < count; j++)
+            y[first + j] = wt * t[j] + ws * s[j] + wr * (in[j] > 0.0f ? in[j] : 0.0f);
+    }
+}
+
+static void rn__mix_fixed_backward(const float *x, const float *y, const float *dy, float *dx,
+                                   size_t n, const float *p, double *dp)
+{
+    float wt = p[0], ws = p[1], wr = p[2];
+    double dwt = 0.0, dws = 0.0, dwr = 0.0;
+    float curve_t[RN__CURVE_BLOCK], curve_s[RN__CURVE_BLOCK];
+    size_t first, j;
+    (void)y;
+    for (first = 0; first < n; first += RN__CURVE_BLOCK) {
+        size_t count = rn__curve_block(n, first);
+        rn__mix_curves(x + first, count, 1.0f, 0.0f, curve_t, curve_s);
+        for (j = 0; j < count; j++) {
+            size_t i = first + j;
+            float t = curve_t[j], s = curve_s[j], positive = x[i] > 0.0f, g = dy[i];
+            dwt += g * t;
+            dws += g * s;
+            dwr += g * positive * x[i];
+            dx[i] = g * (wt * (1.0f - t * t) + ws * s * (1.0f - s) + wr * positive);
+        }
+    }
+    dp[0] += dwt;
+    dp[1] += dws;
+    dp[2] += dwr;
+}
+
+#define RN__AFFINE_NAMES "a", "b", "c", "d"
+#define RN__AFFINE_DEFAULTS 1.0f, 1.0f, 0.0f, 0.0f
+#define RN__MIX_NAMES "mix_alpha", "mix_beta", "mix_gamma"
+
+static const rn__act_info rn__act_table[RN_ACT_KIND_COUNT] = {
+    /* name    params mixture weights   names   defaults   forward, backward */
+    {"identity", 0, 0, {NULL}, {0}, rn__identity_forward, rn__identity_backward},
+    {"relu",     0, 0, {NULL}, {0}, rn__relu_forward, rn__relu_backward},
+    {"sigmoid",  0, 0, {NULL}, {0}, rn__sigmoid_forward, rn__sigmoid_backward},
+    {"tanh",     0, 0, {NULL}, {0}, rn__tanh_forward, rn__tanh_backward},
+    {"lrelu",    0, 0, {NULL}, {0}, rn__prelu_forward, rn__prelu_backward},
+    {"prelu",    1, 0, {"slope"}, {0.25f}, rn__prelu_forward, rn__prelu_backward},
+    {"relu_alpha", 1, 0, {"alpha"}, {1.0f}, rn__relu_alpha_forward, rn__relu_alpha_backward},
+    {"asigmoid", 4, 0, {RN__AFFINE_NAMES}, {RN__AFFINE_DEFAULTS}, rn__asigmoid_forward,
+     rn__asigmoid_backward},
+    {"atanh",    4, 0, {RN__AFFINE_NAMES}, {RN__AFFINE_DEFAULTS}, rn__atanh_forward,
+     rn__atanh_backward},
+    {"arelu",    4, 0, {RN__AFFINE_NAMES}, {RN__AFFINE_DEFAULTS}, rn__arelu_forward,
+     rn__arelu_backward},
+    {"mix_adaptive", 7, 3, {RN__MIX_NAMES, RN__AFFINE_NAMES},
+     {1.0f, 1.0f, 1.0f, RN__AFFINE_DEFAULTS}, rn__mix_adaptive_forward, rn__mix_adaptive_backward},
+    {"mix_fixed", 3, 3, {RN__MIX_NAMES}, {1.0f, 1.0f, 1.0f}, rn__mix_fixed_forward,
+     rn__mix_fixed_backward}
+};
+
+RN_API const char *rn_act_kind_name(rn_act_kind kind)
+{
+    return (unsigned)kind < RN_ACT_KIND_COUNT ? rn__act_table[kind].name : "unknown";
+}
+
+RN_API int rn_act_param_count(rn_act_kind kind)
+{
+    return (unsigned)kind < RN_ACT_KIND_COUNT ? rn__act_table[kind].n_params : 0;
+}
+
+RN_API const char *rn_act_param_name(rn_act_kind kind, int index)
+{
+    if (index < 0 || index >= rn_act_param_count(kind)) return NULL;
+    return rn__act_table[kind].param_names[index];
+}
+
+/* ===== 7. layers ========================================================== */
+
+static size_t rn__dims_product(int ndim, const int *dims)
+{
+    size_t product = 1;
+    int i;
+    for (i = 0; i < ndim; i++) product *= (size_t)dims[i];
+    return product;
+}
+
+/* One sample, at the input or after any layer, has at most RN_MAX_DIM_SIZE
+   values, so that counts fit an int and hostile sizes fail early. The
+   dimensions are each at most RN_MAX_DIM_SIZE already. */
+static int rn__check_sample_size(int ndim, const int *dims, const char *caller)
+{
+    double values = 1.0;
+    int i;
+    for (i = 0; i < ndim; i++) values *= (double)dims[i];
+    if (values <= (double)RN_MAX_DIM_SIZE) return RN_OK;
+    return rn_set_error(RN_ERR_SHAPE, "%s: a sample of %.0f values is too large (at most %d)",
+                        caller, values, RN_MAX_DIM_SIZE);
+}
+
+/* Shapes a tensor as N x dims (the batch first, then one sample's shape). */
+static int rn__resize_batch(rn_tensor *tensor, int batch, int ndim, const int *dims)
+{
+    int shape[RN_MAX_DIMS];
+    shape[0] = batch;
+    memcpy(shape + 1, dims, (size_t)ndim * sizeof(int));
+    return rn_tensor_resize(tensor, ndim + 1, shape);
+}
+
+static int rn__check_batch_shape(const rn_tensor *x, int ndim, const int *dims, const char *caller,
+                                 const char *what)
+{
+    char expected[64], got[64];
+    int shape[RN_MAX_DIMS], i, ok;
+    if (x == NULL || x->data == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "%s: %s is NULL or empty", caller, what);
+    ok = x->ndim == ndim + 1 && x->shape[0] >= 1;
+    for (i = 0; ok && i < ndim; i++) ok = x->shape[i + 1] == dims[i];
+    if (ok) return RN_OK;
+    if (x->ndim >= 1 && x->shape[0] < 1)
+        return rn_set_error(RN_ERR_SHAPE, "%s: %s has a batch of %d samples (need at least 1)",
+                            caller, what, x->shape[0]);
+    shape[0] = x->shape[0];
+    memcpy(shape + 1, dims, (size_t)ndim * sizeof(int));
+    rn__dims_string(ndim + 1, shape, expected, sizeof expected);
+    rn_tensor_shape_string(x, got, sizeof got);
+    return rn_set_error(RN_ERR_SHAPE, "%s: %s has shape %s, expected %s (N = batch)", caller, what,
+                        got, expected);
+}
+
+static rn__conv_geometry rn__layer_geometry(const rn_layer *layer, int batch)
+{
+    rn__conv_geometry g;
+    int widest = (layer->in_shape[1] > layer->in_shape[2] ? layer->in_shape[1] : layer->in_shape[2]) +
+                 2 * layer->padding - layer->kernel + 1;
+    g.batch = batch;
+    g.in_channels = layer->in_shape[0];
+    g.in_height = layer->in_shape[1];
+    g.in_width = layer->in_shape[2];
+    g.out_channels = layer->out_shape[0];
+    g.out_height = layer->out_shape[1];
+    g.out_width = layer->out_shape[2];
+    g.kernel = layer->kernel;
+    /* A stride of `widest` or more leaves one output per row and column,
+       the same for any such stride; the kernels' scratch grows with the
+       stride squared, so they get the smallest stride that does the same. */
+    g.stride = layer->stride < widest ? layer->stride : widest;
+    g.padding = layer->padding;
+    return g;
+}
+
+/* Linear layers see each sample as a vector of all its values. */
+static void rn__linear_forward(const rn_layer *layer, const rn_tensor *x, rn_tensor *y)
+{
+    int batch = x->shape[0], in = (int)(x->size / (size_t)batch), out = layer->units, n, j;
+    const rn_param *weight = &layer->params[0];
+    rn__kernels()->sgemm(0, 1, batch, out, in, x->data, in, weight->value.data, in, 0.0f, y->data,
+                      out);
+    if (!layer->has_bias) return;
+    for (n = 0; n < batch; n++)
+        for (j = 0; j < out; j++) y->data[(size_t)n * out + j] += layer->params[1].value.data[j];
+}
+
+static void rn__linear_backward(rn_layer *layer, const rn_tensor *x, const rn_tensor *dy,
+                                rn_tensor *dx)
+{
+    int batch = x->shape[0], in = (int)(x->size / (size_t)batch), out = layer->units, n, j;
+    rn_param *weight = &layer->params[0];
+    rn__kernels()->sgemm(1, 0, out, in, batch, dy->data, out, x->data, in, 1.0f, weight->grad.data,
+                      in);
+    if (layer->has_bias)
+        for (j = 0; j < out; j++) {
+            double sum = 0.0;
+            for (n = 0; n < batch; n++) sum += dy->data[(size_t)n * out + j];
+            layer->params[1].grad.data[j] += (float)sum;
+        }
+    if (dx != NULL)
+        rn__kernels()->sgemm(0, 0, batch, in, out, dy->data, out, weight->value.data, in, 0.0f,
+                          dx->data, in);
+}
+
+/* The last NaN of the window at corner, or best when it has none. */
+static size_t rn__window_nan(const float *x, size_t corner, int kernel, int width, size_t best)
+{
+    int i, j;
+    for (i = 0; i < kernel; i++)
+        for (j = 0; j < kernel; j++)
+            if (isnan(x[corner + (size_t)i * width + j])) best = corner + (size_t)i * width + j;
+    return best;
+}
+
+/* Max and average pooling over kernel x kernel windows without padding.
+   Backward of max pooling sends the gradient to the first maximum of each
+   window, found again from x rather than stored. A NaN in a window is its
+   maximum (the last NaN, as in torch), so NaN is never hidden: the window's
+   sum, which both poolings compute, is NaN then (or when it holds both
+   infinities), and only such windows are searched again. */
+static void rn__pool(const rn_layer *layer, int batch, const float *x, float *y, const float *dy,
+                     float *dx)
+{
+    int planes = batch * layer->in_shape[0], height = layer->in_shape[1], width = layer->in_shape[2];
+    int out_height = layer->out_shape[1], out_width = layer->out_shape[2], k = layer->kernel;
+    int is_max = layer->type == RN_LAYER_MAXPOOL2D, p, oh, ow, i, j;
+    float inverse_area = 1.0f / (float)(k * k);
+    if (dx != NULL) memset(dx, 0, (size_t)planes * height * width * sizeof(float));
+    for (p = 0; p < planes; p++)
+        for (oh = 0; oh < out_height; oh++)
+            for (ow = 0; ow < out_width; ow++) {
+                size_t corner = ((size_t)p * height + (size_t)oh * layer->stride) * width +
+                                (size_t)ow * layer->stride;
+                size_t out = ((size_t)p * out_height + oh) * out_width + ow, best = corner;
+                float sum = 0.0f;
+                for (i = 0; i < k; i++)
+                    for (j = 0; j < k; j++) {
+                        size_t at = corner + (size_t)i * width + j;
+                        if (x[at] > x[best]) best = at;
+                        sum += x[at];
+                        if (dx != NULL && !is_max) dx[at] += dy[out] * inverse_area;
+                    }
+                if (is_max && isnan(sum)) best = rn__window_nan(x, corner, k, width, best);
+                if (dx == NULL) y[out] = is_max ? x[best] : sum * inverse_area;
+                else if (is_max) dx[best] += dy[out];
+            }
+}
+
+/* Splits an activation's input into runs that share parameter values: the
+   whole batch for per-layer sharing, one channel plane per sample otherwise. */
+static void rn__act_runs(const rn_layer *layer, const rn_tensor *x, size_t *run, int *channels)
+{
+    *channels = layer->act.share == RN_SHARE_CHANNEL ? layer->in_shape[0] : 1;
+    *run = *channels == 1 ? x->size : x->size / (size_t)x->shape[0] / (size_t)*channels;
+}
+
+/* Fills p with the values the kernels see for one channel (see section 6)
+   and returns the sum that divided the mixture weights, 1 when none did. */
+static double rn__act_gather(const rn_layer *layer, int channel, float *p)
+{
+    const rn__act_info *info = &rn__act_table[layer->act.kind];
+    double sum = 0.0;
+    int k;
+    for (k = 0; k < layer->n_params; k++) p[k] = layer->params[k].value.data[channel];
+    p[layer->n_params] = layer->act.slope;
+    if (info->n_mix_weights == 0 || layer->act.unnormalized) return 1.0;
+    for (k = 0; k < info->n_mix_weights; k++) sum += p[k];
+    for (k = 0; k < info->n_mix_weights; k++) p[k] = (float)(p[k] / sum);
+    return sum;
+}
+
+/* Adds one run's gradients dp to the layer's parameters. The kernels saw
+   the normalised weights W_k = w_k / sum; the chain rule through the
+   division gives d/dw_k = (dW_k - sum_j W_j dW_j) / sum. */
+static void rn__act_scatter(rn_layer *layer, int channel, const float *p, double sum, double *dp)
+{
+    int k, n_weights = layer->act.unnormalized ? 0 : rn__act_table[layer->act.kind].n_mix_weights;
+    double weighted = 0.0;
+    for (k = 0; k < n_weights; k++) weighted += p[k] * dp[k];
+    for (k = 0; k < n_weights; k++) dp[k] = (dp[k] - weighted) / sum;
+    for (k = 0; k < layer->n_params; k++) layer->params[k].grad.data[channel] += (float)dp[k];
+}
+
+static void rn__act_forward(const rn_layer *layer, const rn_tensor *x, rn_tensor *y)
+{
+    const rn__act_info *info = &rn__act_table[layer->act.kind];
+    float p[RN_ACT_MAX_PARAMS + 1];
+    size_t run, start;
+    int channels;
+    rn__act_runs(layer, x, &run, &channels);
+    for (start = 0; start < x->size; start += run) {
+        rn__act_gather(layer, (int)(start / run % (size_t)channels), p);
+        info->forward(x->data + start, y->data + start, run, p);
+    }
+}
+
+static void rn__act_backward(rn_layer *layer, const rn_tensor *x, const rn_tensor *y,
+                             const rn_tensor *dy, float *dx)
+{
+    const rn__act_info *info = &rn__act_table[layer->act.kind];
+    float p[RN_ACT_MAX_PARAMS + 1];
+    double dp[RN_ACT_MAX_PARAMS];
+    size_t run, start;
+    int channels;
+    rn__act_runs(layer, x, &run, &channels);
+    for (start = 0; start < x->size; start += run) {
+        int channel = (int)(start / run % (size_t)channels);
+        double sum = rn__act_gather(layer, channel, p);
+        memset(dp, 0, sizeof dp);
+        info->backward(x->data + start, y->data + start, dy->data + start, dx + start, run, p, dp);
+        rn__act_scatter(layer, channel, p, sum, dp);
+    }
+}
+
+/* Batch norm sees a batch as channels of values: value i of channel c of
+   sample n is at (n * channels + c) * plane + i, where plane is H x W for a
+   (C, H, W) sample and 1 for a vector. */
+static void rn__norm_layout(const rn_layer *layer, const rn_tensor *x, int *channels, size_t *plane)
+{
+    *channels = layer->in_shape[0];
+    *plane = x->size / (size_t)x->shape[0] / (size_t)*channels;
+}
+
+/* The batch's mean and 1 / sqrt(variance + eps) per channel, with the
+   biased variance, as the normalisation uses; the running statistics move
+   towards the mean and the unbiased variance. */
+static void rn__batchnorm_statistics(rn_layer *layer, const rn_tensor *x)
+{
+    int batch = x->shape[0], channels, n, c;
+    size_t plane, i, count;
+    float m = layer->momentum;
+    rn__norm_layout(layer, x, &channels, &plane);
+    count = (size_t)batch * plane;
+    for (c = 0; c < channels; c++) {
+        double sum = 0.0, squares = 0.0, mean;
+        for (n = 0; n < batch; n++) {
+            const float *values = x->data + ((size_t)n * channels + c) * plane;
+            for (i = 0; i < plane; i++) sum += values[i];
+        }
+        mean = sum / (double)count;
+        for (n = 0; n < batch; n++) {
+            const float *values = x->data + ((size_t)n * channels + c) * plane;
+            for (i = 0; i < plane; i++) squares += (values[i] - mean) * (values[i] - mean);
+        }
+        layer->used_mean.data[c] = (float)mean;
+        layer->used_inv_std.data[c] = (float)(1.0 / sqrt(squares / (double)count + layer->eps));
+        layer->running_mean.data[c] = (1.0f - m) * layer->running_mean.data[c] + m * (float)mean;
+        layer->running_var.data[c] = (1.0f - m) * layer->running_var.data[c] +
+                                     m * (float)(squares / (double)(count - 1));
+    }
+}
+
+static int rn__batchnorm_forward(rn_layer *layer, const rn_tensor *x, rn_tensor *y, rn_mode mode)
+{
+    int batch = x->shape[0], channels, n, c;
+    size_t plane, i;
+    rn__norm_layout(layer, x, &channels, &plane);
+    if (mode == RN_TRAIN && (size_t)batch * plane < 2)
+        return rn_set_error(RN_ERR_SHAPE, "rn_layer_forward: %s needs at least 2 values per "
+                            "channel to train, the batch has 1", layer->name);
+    if (mode == RN_TRAIN) {
+        rn__batchnorm_statistics(layer, x);
+    } else {
+        for (c = 0; c < channels; c++) {
+            layer->used_mean.data[c] = layer->running_mean.data[c];
+            layer->used_inv_std.data[c] = 1.0f / sqrtf(layer->running_var.data[c] + layer->eps);
+        }
+    }
+    for (n = 0; n < batch; n++)
+        for (c = 0; c < channels; c++) {
+            size_t offset = ((size_t)n * channels + c) * plane;
+            float mean = layer->used_mean.data[c];
+            float gain = layer->params[0].value.data[c] * layer->used_inv_std.data[c];
+            float shift = layer->params[1].value.data[c];
+            for (i = 0; i < plane; i++) y->data[offset + i] = (x->data[offset + i] - mean) * gain + shift;
+        }
+    return RN_OK;
+}
+
+/* With x^ = (x - mean) / std, d scale = sum dy x^ and d shift = sum dy. In
+   training the mean and std depend on x too, which subtracts from dy its
+   mean and its projection on x^ (both over the channel's count values):
+       dx = scale / std (dy - mean(dy) - x^ mean(dy x^)). */
+static void rn__batchnorm_backward(rn_layer *layer, const rn_tensor *x, const rn_tensor *dy,
+                                   float *dx)
+{
+    int batch = x->shape[0], channels, n, c;
+    size_t plane, i;
+    rn__norm_layout(layer, x, &channels, &plane);
+    for (c = 0; c < channels; c++) {
+        float mean = layer->used_mean.data[c], inv_std = layer->used_inv_std.data[c];
+        float gain = layer->params[0].value.data[c] * inv_std, mean_dy, mean_dy_xhat;
+        double sum_dy = 0.0, sum_dy_xhat = 0.0, count = (double)batch * (double)plane;
+        for (n = 0; n < batch; n++) {
+            size_t offset = ((size_t)n * channels + c) * plane;
+            for (i = 0; i < plane; i++) {
+                sum_dy += dy->data[offset + i];
+                sum_dy_xhat += dy->data[offset + i] * (x->data[offset + i] - mean) * inv_std;
+            }
+        }
+        layer->params[0].grad.data[c] += (float)sum_dy_xhat;
+        layer->params[1].grad.data[c] += (float)sum_dy;
+        if (dx == NULL) continue;
+        mean_dy = layer->mode == RN_TRAIN ? (float)(sum_dy / count) : 0.0f;
+        mean_dy_xhat = layer->mode == RN_TRAIN ? (float)(sum_dy_xhat / count) : 0.0f;
+        for (n = 0; n < batch; n++) {
+            size_t offset = ((size_t)n * channels + c) * plane;
+            for (i = 0; i < plane; i++) {
+                float xhat = (x->data[offset + i] - mean) * inv_std;
+                dx[offset + i] = gain * (dy->data[offset + i] - mean_dy - xhat * mean_dy_xhat);
+            }
+        }
+    }
+}
+
+/* Training draws a new mask per batch and keeps it for backward. */
+static int rn__dropout_forward(rn_layer *layer, const rn_tensor *x, rn_tensor *y, rn_mode mode)
+{
+    float keep_scale = 1.0f / (1.0f - layer->drop_rate);
+    size_t i;
+    int status;
+    if (mode == RN_EVAL) { /* in place in arena networks */
+        if (y->data != x->data) memcpy(y->data, x->data, x->size * sizeof(float));
+        return RN_OK;
+    }
+    status = rn_tensor_resize(&layer->mask, x->ndim, x->shape);
+    if (status != RN_OK) return status;
+    for (i = 0; i < x->size; i++) {
+        layer->mask.data[i] = rn_rng_uniform(&layer->rng) < layer->drop_rate ? 0.0f : keep_scale;
+        y->data[i] = x->data[i] * layer->mask.data[i];
+    }
+    return RN_OK;
+}
+
+static int rn__dropout_backward(rn_layer *layer, const rn_tensor *dy, float *dx)
+{
+    size_t i;
+    if (layer->mode == RN_EVAL) {
+        memcpy(dx, dy->data, dy->size * sizeof(float));
+        return RN_OK;
+    }
+    if (layer->mask.size != dy->size)
+        return rn_set_error(RN_ERR_SHAPE, "rn_layer_backward: %s's last training batch had %lu "
+                            "values, the gradient %lu", layer->name,
+                            (unsigned long)layer->mask.size, (unsigned long)dy->size);
+    for (i = 0; i < dy->size; i++) dx[i] = dy->data[i] * layer->mask.data[i];
+    return RN_OK;
+}
+
+RN_API int rn_layer_forward(rn_layer *layer, const rn_tensor *x, rn_tensor *y, rn_mode mode)
+{
+    rn__conv_geometry g;
+    int status;
+    if (layer == NULL || y == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_layer_forward: NULL layer or output");
+    status = rn__check_batch_shape(x, layer->in_ndim, layer->in_shape, "rn_layer_forward", "input");
+    if (status == RN_OK) status = rn__resize_batch(y, x->shape[0], layer->out_ndim, layer->out_shape);
+    if (status != RN_OK) return status;
+    layer->mode = mode;
+    rn__kernel_out_of_memory = 0;
+    switch (layer->type) {
+    case RN_LAYER_CONV2D:
+        g = rn__layer_geometry(layer, x->shape[0]);
+        rn__kernels()->conv2d_forward(&g, x->data, layer->params[0].value.data,
+                                   layer->has_bias ? layer->params[1].value.data : NULL, y->data);
+        break;
+    case RN_LAYER_LINEAR: rn__linear_forward(layer, x, y); break;
+    case RN_LAYER_MAXPOOL2D:
+    case RN_LAYER_AVGPOOL2D: rn__pool(layer, x->shape[0], x->data, y->data, NULL, NULL); break;
+    case RN_LAYER_FLATTEN: /* in place in arena networks */
+        if (y->data != x->data) memcpy(y->data, x->data, x->size * sizeof(float));
+        break;
+    case RN_LAYER_ACTIVATION: rn__act_forward(layer, x, y); break;
+    case RN_LAYER_BATCHNORM: return rn__batchnorm_forward(layer, x, y, mode);
+    case RN_LAYER_DROPOUT: return rn__dropout_forward(layer, x, y, mode);
+    }
+    return rn__kernel_status("rn_layer_forward");
+}
+
+RN_API int rn_layer_backward(rn_layer *layer, const rn_tensor *x, const rn_tensor *y,
+                             const rn_tensor *dy, rn_tensor *dx)
+{
+    rn__conv_geometry g;
+    int status;
+    if (layer == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_layer_backward: layer is NULL");
+    status = rn__check_batch_shape(x, layer->in_ndim, layer->in_shape, "rn_layer_backward", "input");
+    if (status == RN_OK)
+        status = rn__check_batch_shape(y, layer->out_ndim, layer->out_shape, "rn_layer_backward",
+                                       "output");
+    if (status == RN_OK)
+        status = rn__check_batch_shape(dy, layer->out_ndim, layer->out_shape, "rn_layer_backward",
+                                       "output gradient");
+    if (status == RN_OK && (y->shape[0] != x->shape[0] || dy->shape[0] != x->shape[0]))
+        status = rn_set_error(RN_ERR_SHAPE, "rn_layer_backward: batch sizes %d, %d, %d differ",
+                              x->shape[0], y->shape[0], dy->shape[0]);
+    if (status == RN_OK && dx != NULL)
+        status = rn__resize_batch(dx, x->shape[0], layer->in_ndim, layer->in_shape);
+    if (status != RN_OK) return status;
+    rn__kernel_out_of_memory = 0;
+    switch (layer->type) {
+    case RN_LAYER_CONV2D:
+        g = rn__layer_geometry(layer, x->shape[0]);
+        rn__kernels()->conv2d_backward_weight(&g, x->data, dy->data, layer->params[0].grad.data,
+                                           layer->has_bias ? layer->params[1].grad.data : NULL);
+        if (dx != NULL)
+            rn__kernels()->conv2d_backward_input(&g, dy->data, layer->params[0].value.data,
+                                                 dx->data);
+        break;
+    case RN_LAYER_LINEAR: rn__linear_backward(layer, x, dy, dx); break;
+    case RN_LAYER_MAXPOOL2D:
+    case RN_LAYER_AVGPOOL2D:
+        if (dx != NULL) rn__pool(layer, x->shape[0], x->data, NULL, dy->data, dx->data);
+        break;
+    case RN_LAYER_FLATTEN:
+        if (dx != NULL) memcpy(dx->data, dy->data, dy->size * sizeof(float));
+        break;
+    case RN_LAYER_ACTIVATION:
+        if (dx != NULL) {
+            rn__act_backward(layer, x, y, dy, dx->data);
+        } else {
+            /* The parameters still need their gradients: use a scratch dx. */
+            rn_tensor scratch;
+            memset(&scratch, 0, sizeof scratch);
+            status = rn_tensor_resize(&scratch, x->ndim, x->shape);
+            if (status != RN_OK) return status;
+            rn__act_backward(layer, x, y, dy, scratch.data);
+            rn_tensor_free(&scratch);
+        }
+        break;
+    case RN_LAYER_BATCHNORM: rn__batchnorm_backward(layer, x, dy, dx ? dx->data : NULL); break;
+    case RN_LAYER_DROPOUT: return dx != NULL ? rn__dropout_backward(layer, dy, dx->data) : RN_OK;
+    }
+    return rn__kernel_status("rn_layer_backward");
+}
+
+static void rn__fill_random(rn_tensor *tensor, rn_rng *rng, int normal, float scale)
+{
+    size_t i;
+    for (i = 0; i < tensor->size; i++)
+        tensor->data[i] = normal ? scale * rn_rng_normal(rng)
+                                 : scale * (2.0f * rn_rng_uniform(rng) - 1.0f);
+}
+
+RN_API int rn_layer_init(rn_layer *layer, rn_init init, float slope, rn_rng *rng)
+{
+    rn_tensor *weight;
+    float fan_in, fan_out, gain, receptive;
+    int k;
+    if (layer == NULL || rng == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_layer_init: NULL layer or generator");
+    if (layer->type == RN_LAYER_ACTIVATION) {
+        for (k = 0; k < layer->n_params; k++) rn_tensor_fill(&layer->params[k].value, layer->act_init[k]);
+        return RN_OK;
+    }
+    if (layer->type == RN_LAYER_BATCHNORM) {
+        rn_tensor_fill(&layer->params[0].value, 1.0f);
+        rn_tensor_fill(&layer->params[1].value, 0.0f);
+        rn_tensor_fill(&layer->running_mean, 0.0f);
+        rn_tensor_fill(&layer->running_var, 1.0f);
+        return RN_OK;
+    }
+    if (layer->type == RN_LAYER_DROPOUT) {
+        rn_rng_seed(&layer->rng, rng->state, 0x64726f70ULL + (uint64_t)layer->index);
+        return RN_OK;
+    }
+    if (layer->type != RN_LAYER_CONV2D && layer->type != RN_LAYER_LINEAR) return RN_OK;
+    weight = &layer->params[0].value;
+    receptive = (float)(weight->size / ((size_t)weight->shape[0] * (size_t)weight->shape[1]));
+    fan_in = (float)weight->shape[1] * receptive;
+    fan_out = (float)weight->shape[0] * receptive;
+    gain = sqrtf(2.0f / (1.0f + slope * slope));
+    switch (init) {
+    case RN_INIT_TORCH_DEFAULT: rn__fill_random(weight, rng, 0, 1.0f / sqrtf(fan_in)); break;
+    case RN_INIT_HE_NORMAL: rn__fill_random(weight, rng, 1, gain / sqrtf(fan_in)); break;
+    case RN_INIT_HE_UNIFORM: rn__fill_random(weight, rng, 0, gain * sqrtf(3.0f / fan_in)); break;
+    case RN_INIT_XAVIER_NORMAL: rn__fill_random(weight, rng, 1, sqrtf(2.0f / (fan_in + fan_out))); break;
+    case RN_INIT_XAVIER_UNIFORM: rn__fill_random(weight, rng, 0, sqrtf(6.0f / (fan_in + fan_out))); break;
+    default: return rn_set_error(RN_ERR_ARGUMENT, "rn_layer_init: unknown init %d", (int)init);
+    }
+    if (!layer->has_bias) return RN_OK;
+    if (init == RN_INIT_TORCH_DEFAULT)
+        rn__fill_random(&layer->params[1].value, rng, 0, 1.0f / sqrtf(fan_in));
+    else
+        rn_tensor_fill(&layer->params[1].value, 0.0f);
+    return RN_OK;
+}
+
+/* ===== 8. network ========================================================= */
+
+static const char *const rn__layer_type_names[] = {"conv", "linear", "maxpool", "avgpool",
+                                                   "flatten", "act", "norm", "dropout"};
+
+/* Frees what a layer owns: its parameters and its training state. */
+static void rn__layer_free(rn_layer *layer)
+{
+    int k;
+    for (k = 0; k < layer->n_params; k++) {
+        rn_tensor_free(&layer->params[k].value);
+        rn_tensor_free(&layer->params[k].grad);
+    }
+    layer->n_params = 0;
+    rn_tensor_free(&layer->running_mean);
+    rn_tensor_free(&layer->running_var);
+    rn_tensor_free(&layer->used_mean);
+    rn_tensor_free(&layer->used_inv_std);
+    rn_tensor_free(&layer->mask);
+}
+
+/* Starts a layer that takes the network's current output as its input. */
+static int rn__layer_begin(rn_net *net, rn_layer_type type, rn_layer *layer, const char *caller)
+{
+    size_t used = 0;
+    int i, same_type = 1;
+    if (net == NULL) return rn_set_error(RN_ERR_ARGUMENT, "%s: network is NULL", caller);
+    if (net->arena_outputs[0] != NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "%s: an arena network takes no layers after its "
+                            "first forward pass", caller);
+    memset(layer, 0, sizeof *layer);
+    layer->type = type;
+    layer->index = net->n_layers;
+    if (net->n_layers == 0) {
+        layer->in_ndim = net->in_ndim;
+        memcpy(layer->in_shape, net->in_shape, sizeof layer->in_shape);
+    } else {
+        const rn_layer *previous = net->layers[net->n_layers - 1];
+        layer->in_ndim = previous->out_ndim;
+        memcpy(layer->in_shape, previous->out_shape, sizeof layer->in_shape);
+    }
+    for (i = 0; i < net->n_layers; i++) same_type += net->layers[i]->type == type;
+    rn__append_text(layer->name, sizeof layer->name, &used, rn__layer_type_names[type]);
+    rn__append_int(layer->name, sizeof layer->name, &used, same_type);
+    return RN_OK;
+}
+
+/* Describes one more parameter of a layer being built; the network gives
+   it storage when the layer is appended. */
+static int rn__layer_add_param(rn_layer *layer, const char *short_name, rn_param_kind kind,
+                               int ndim, const int *shape)
+{
+    int status = rn__param_describe(&layer->params[layer->n_params], layer->name, short_name,
+                                    kind, layer->index, ndim, shape);
+    if (status == RN_OK) layer->n_params++;
+    return status;
+}
+
+static int rn__layer_alloc_params(rn_layer *layer)
+{
+    int k, status = RN_OK;
+    for (k = 0; k < layer->n_params && status == RN_OK; k++)
+        status = rn__param_alloc(&layer->params[k]);
+    return status;
+}
+
+static int rn__arena_net_reserve(rn_net *net);
+static void *rn__net_alloc_layer(rn_net *net);
+static int rn__arena_forward_begin(rn_net *net, const rn_tensor *x, rn_mode mode);
+static void rn__arena_output_bind(rn_net *net, int layer, int batch);
+
+/* Grows the network's arrays so that one more layer fits. */
+static int rn__net_reserve(rn_net *net)
+{
+    int capacity = net->capacity ? 2 * net->capacity : 8, i;
+    rn_layer **layers;
+    rn_tensor *outputs, *grads;
+    if (net->n_layers < net->capacity) return RN_OK;
+    if (net->arena != NULL) return rn__arena_net_reserve(net);
+    layers = (rn_layer **)rn__calloc((size_t)capacity, sizeof *layers);
+    outputs = (rn_tensor *)rn__calloc((size_t)capacity, sizeof *outputs);
+    grads = (rn_tensor *)rn__calloc((size_t)capacity + 1, sizeof *grads);
+    if (layers == NULL || outputs == NULL || grads == NULL) {
+        if (layers) RN_FREE(layers);
+        if (outputs) RN_FREE(outputs);
+        if (grads) RN_FREE(grads);
+        return rn_set_error(RN_ERR_MEMORY, "rn_net: cannot grow to %d layers", capacity);
+    }
+    for (i = 0; i < net->n_layers; i++) {
+        layers[i] = net->layers[i];
+        outputs[i] = net->outputs[i];
+    }
+    for (i = 0; i <= net->n_layers && net->grads != NULL; i++) grads[i] = net->grads[i];
+    if (net->layers) RN_FREE(net->layers);
+    if (net->outputs) RN_FREE(net->outputs);
+    if (net->grads) RN_FREE(net->grads);
+    net->layers = layers;
+    net->outputs = outputs;
+    net->grads = grads;
+    net->capacity = capacity;
+    return RN_OK;
+}
+
+/* Takes ownership of a layer built on the stack: gives its parameters
+   storage (unless they are bound later) and stores it; on failure its
+   parameters are freed and the network is unchanged. New weights come from a
+   seed fixed per position, so a network is reproducible before rn_net_init. */
+static int rn__net_append(rn_net *net, rn_layer *layer, int status)
+{
+    rn_layer *stored = NULL;
+    rn_rng rng;
+    if (status == RN_OK) status = rn__net_reserve(net);
+    if (status == RN_OK && !net->bind_later) status = rn__layer_alloc_params(layer);
+    if (status == RN_OK) {
+        stored = (rn_layer *)rn__net_alloc_layer(net);
+        if (stored == NULL) status = rn_set_error(RN_ERR_MEMORY, "rn_net: cannot allocate a layer");
+    }
+    if (status != RN_OK) {
+        rn__layer_free(layer);
+        return status;
+    }
+    if (!net->bind_later || layer->n_params == 0) { /* dropout seeds its generator here */
+        rn_rng_seed(&rng, 0x72656c756e6574ULL, (uint64_t)layer->index);
+        rn_layer_init(layer, RN_INIT_TORCH_DEFAULT, 0.0f, &rng);
+    }
+    *stored = *layer;
+    RN_ASSERT(net->n_layers < net->capacity);
+    net->layers[net->n_layers++] = stored;
+    net->input.data = NULL; /* a new layer invalidates the cached forward pass */
+    return RN_OK;
+}
+
+static int rn__check_sample_shape(int sample_ndim, const int *sample_shape, const char *caller)
+{
+    size_t size;
+    int status;
+    if (sample_ndim < 1 || sample_ndim > 3)
+        return rn_set_error(RN_ERR_ARGUMENT, "%s: a sample has %d dimensions (need 1 to 3)",
+                            caller, sample_ndim);
+    status = rn__shape_size(sample_ndim, sample_shape, &size, caller);
+    return status == RN_OK ? rn__check_sample_size(sample_ndim, sample_shape, caller) : status;
+}
+
+RN_API rn_net *rn_net_new(int sample_ndim, const int *sample_shape)
+{
+    rn_net *net;
+    if (rn__check_sample_shape(sample_ndim, sample_shape, "rn_net_new") != RN_OK) return NULL;
+    net = (rn_net *)rn__calloc(1, sizeof *net);
+    if (net == NULL) {
+        rn_set_error(RN_ERR_MEMORY, "rn_net_new: cannot allocate a network");
+        return NULL;
+    }
+    net->in_ndim = sample_ndim;
+    memcpy(net->in_shape, sample_shape, (size_t)sample_ndim * sizeof(int));
+    return net;
+}
+
+RN_API void rn_net_free(rn_net *net)
+{
+    int i;
+    if (net == NULL || net->arena != NULL) return; /* an arena network is the arena's memory */
+    for (i = 0; i < net->n_layers; i++) {
+        rn__layer_free(net->layers[i]);
+        RN_FREE(net->layers[i]);
+        rn_tensor_free(&net->outputs[i]);
+        rn_tensor_free(&net->grads[i]);
+    }
+    if (net->grads) rn_tensor_free(&net->grads[net->n_layers]);
+    if (net->layers) RN_FREE(net->layers);
+    if (net->outputs) RN_FREE(net->outputs);
+    if (net->grads) RN_FREE(net->grads);
+    RN_FREE(net);
+}
+
+/* conv2d and the pools need an image, (C, H, W), at their input. */
+static int rn__check_image_input(const rn_layer *layer, const char *caller)
+{
+    char shape[64];
+    if (layer->in_ndim == 3) return RN_OK;
+    rn__dims_string(layer->in_ndim, layer->in_shape, shape, sizeof shape);
+    return rn_set_error(RN_ERR_SHAPE, "%s: needs a (C, H, W) input, the previous layer gives %s",
+                        caller, shape);
+}
+
+/* Output size of a sliding window, or 0 when the window does not fit. */
+static int rn__window_output(int in_size, int kernel, int stride, int padding)
+{
+    if (in_size + 2 * padding < kernel) return 0;
+    return (in_size + 2 * padding - kernel) / stride + 1;
+}
+
+/* Shared by conv2d and the pools: validates the window, sets the output shape. */
+static int rn__layer_set_window(rn_layer *layer, int channels, int kernel, int stride, int padding,
+                                const char *caller)
+{
+    int status = rn__check_image_input(layer, caller);
+    if (status != RN_OK) return status;
+    /* A border wider than the kernel only adds outputs that see nothing but
+       zeros, and the kernels' scratch grows with it. */
+    if (kernel < 1 || stride < 1 || padding < 0 || channels < 1 || kernel > RN_MAX_DIM_SIZE ||
+        stride > RN_MAX_DIM_SIZE || padding > kernel || channels > RN_MAX_DIM_SIZE)
+        return rn_set_error(RN_ERR_ARGUMENT,
+                            "%s: channels %d, kernel %d, stride %d, padding %d (need channels, "
+                            "kernel, stride >= 1, all at most %d, and padding from 0 to the kernel "
+                            "size)",
+                            caller, channels, kernel, stride, padding, RN_MAX_DIM_SIZE);
+    layer->kernel = kernel;
+    layer->stride = stride;
+    layer->padding = padding;
+    layer->out_ndim = 3;
+    layer->out_shape[0] = channels;
+    layer->out_shape[1] = rn__window_output(layer->in_shape[1], kernel, stride, padding);
+    layer->out_shape[2] = rn__window_output(layer->in_shape[2], kernel, stride, padding);
+    if (layer->out_shape[1] == 0 || layer->out_shape[2] == 0)
+        return rn_set_error(RN_ERR_SHAPE, "%s: a %dx%d window (padding %d) does not fit a %dx%d input",
+                            caller, kernel, kernel, padding, layer->in_shape[1], layer->in_shape[2]);
+    return rn__check_sample_size(layer->out_ndim, layer->out_shape, caller);
+}
+
+RN_API int rn_net_add_conv2d(rn_net *net, int out_channels, int kernel, int stride, int padding)
+{
+    rn_layer layer;
+    int status = rn__layer_begin(net, RN_LAYER_CONV2D, &layer, "rn_net_add_conv2d");
+    if (status != RN_OK) return status;
+    status = rn__layer_set_window(&layer, out_channels, kernel, stride, padding, "rn_net_add_conv2d");
+    if (status == RN_OK) {
+        int weight_shape[4];
+        weight_shape[0] = out_channels;
+        weight_shape[1] = layer.in_shape[0];
+        weight_shape[2] = kernel;
+        weight_shape[3] = kernel;
+        layer.units = out_channels;
+        layer.has_bias = 1;
+        status = rn__layer_add_param(&layer, "weight", RN_PARAM_WEIGHT, 4, weight_shape);
+    }
+    if (status == RN_OK) status = rn__layer_add_param(&layer, "bias", RN_PARAM_BIAS, 1, &out_channels);
+    return rn__net_append(net, &layer, status);
+}
+
+RN_API int rn_net_add_linear(rn_net *net, int out_features)
+{
+    rn_layer layer;
+    int status = rn__layer_begin(net, RN_LAYER_LINEAR, &layer, "rn_net_add_linear");
+    size_t in_features;
+    if (status != RN_OK) return status;
+    in_features = rn__dims_product(layer.in_ndim, layer.in_shape);
+    if (out_features < 1 || out_features > RN_MAX_DIM_SIZE || in_features > RN_MAX_DIM_SIZE) {
+        status = rn_set_error(RN_ERR_ARGUMENT, "rn_net_add_linear: %d outputs from %lu inputs",
+                              out_features, (unsigned long)in_features);
+    } else {
+        int weight_shape[2];
+        weight_shape[0] = out_features;
+        weight_shape[1] = (int)in_features;
+        layer.units = out_features;
+        layer.has_bias = 1;
+        layer.out_ndim = 1;
+        layer.out_shape[0] = out_features;
+        status = rn__layer_add_param(&layer, "weight", RN_PARAM_WEIGHT, 2, weight_shape);
+    }
+    if (status == RN_OK) status = rn__layer_add_param(&layer, "bias", RN_PARAM_BIAS, 1, &out_features);
+    return rn__net_append(net, &layer, status);
+}
+
+static int rn__net_add_pool(rn_net *net, rn_layer_type type, int kernel, int stride,
+                            const char *caller)
+{
+    rn_layer layer;
+    int status = rn__layer_begin(net, type, &layer, caller);
+    if (status != RN_OK) return status;
+    status = rn__layer_set_window(&layer, layer.in_shape[0], kernel, stride, 0, caller);
+    return rn__net_append(net, &layer, status);
+}
+
+RN_API int rn_net_add_maxpool2d(rn_net *net, int kernel, int stride)
+{
+    return rn__net_add_pool(net, RN_LAYER_MAXPOOL2D, kernel, stride, "rn_net_add_maxpool2d");
+}
+
+RN_API int rn_net_add_avgpool2d(rn_net *net, int kernel, int stride)
+{
+    return rn__net_add_pool(net, RN_LAYER_AVGPOOL2D, kernel, stride, "rn_net_add_avgpool2d");
+}
+
+RN_API int rn_net_add_flatten(rn_net *net)
+{
+    rn_layer layer;
+    int status = rn__layer_begin(net, RN_LAYER_FLATTEN, &layer, "rn_net_add_flatten");
+    if (status != RN_OK) return status;
+    layer.out_ndim = 1;
+    layer.out_shape[0] = (int)rn__dims_product(layer.in_ndim, layer.in_shape);
+    return rn__net_append(net, &layer, RN_OK);
+}
+
+RN_API int rn_net_add_activation(rn_net *net, rn_act_kind kind)
+{
+    rn_act_desc desc;
+    memset(&desc, 0, sizeof desc);
+    desc.kind = kind;
+    return rn_net_add_activation_ex(net, &desc);
+}
+
+/* A desc is usable when its kind and sharing exist, its values are finite
+   and normalised mixture weights do not sum to zero. */
+static int rn__act_check_desc(const rn_act_desc *desc)
+{
+    const rn__act_info *info;
+    double weight_sum = 0.0;
+    int k;
+    if (desc == NULL || (unsigned)desc->kind >= RN_ACT_KIND_COUNT ||
+        (desc->share != RN_SHARE_LAYER && desc->share != RN_SHARE_CHANNEL))
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_add_activation: unknown kind or sharing");
+    info = &rn__act_table[desc->kind];
+    if (!isfinite(desc->slope))
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_add_activation: slope is %g",
+                            (double)desc->slope);
+    for (k = 0; desc->init != NULL && k < info->n_params; k++) {
+        if (!isfinite(desc->init[k]))
+            return rn_set_error(RN_ERR_ARGUMENT, "rn_net_add_activation: %s starts at %g",
+                                info->param_names[k], (double)desc->init[k]);
+        if (k < info->n_mix_weights) weight_sum += desc->init[k];
+    }
+    if (desc->init != NULL && info->n_mix_weights > 0 && !desc->unnormalized && weight_sum == 0.0)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_add_activation: the mixture weights sum to "
+                            "0, so X, Y, Z are undefined");
+    return RN_OK;
+}
+
+RN_API int rn_net_add_activation_ex(rn_net *net, const rn_act_desc *desc)
+{
+    rn_layer layer;
+    const rn__act_info *info;
+    int status = rn__layer_begin(net, RN_LAYER_ACTIVATION, &layer, "rn_net_add_activation");
+    int groups, k;
+    if (status == RN_OK) status = rn__act_check_desc(desc);
+    if (status != RN_OK) return status;
+    info = &rn__act_table[desc->kind];
+    layer.act = *desc;
+    layer.act.init = NULL; /* the values are copied: the caller's array may go */
+    if (desc->kind == RN_ACT_LRELU && desc->slope == 0.0f)
+        layer.act.slope = RN_ACT_LRELU_DEFAULT_SLOPE;
+    layer.out_ndim = layer.in_ndim;
+    memcpy(layer.out_shape, layer.in_shape, sizeof layer.out_shape);
+    groups = desc->share == RN_SHARE_CHANNEL ? layer.in_shape[0] : 1;
+    for (k = 0; k < info->n_params && status == RN_OK; k++) {
+        layer.act_init[k] = desc->init ? desc->init[k] : info->defaults[k];
+        status = rn__layer_add_param(&layer, info->param_names[k], RN_PARAM_ACTIVATION, 1, &groups);
+        if (status == RN_OK) layer.params[k].frozen = desc->frozen;
+    }
+    return rn__net_append(net, &layer, status);
+}
+
+/* A layer's per-channel state: from the heap, or from an arena network's
+   arena (section 13), which never frees it. */
+static int rn__net_state_new(rn_net *net, rn_tensor *state, int channels)
+{
+    float *values;
+    if (net->arena == NULL) return rn_tensor_new(state, 1, &channels);
+    values = (float *)rn_arena_alloc(net->arena, (size_t)channels * sizeof(float));
+    if (values == NULL) return RN_ERR_MEMORY;
+    *state = rn_tensor_view(values, 1, &channels);
+    return RN_OK;
+}
+
+RN_API int rn_net_add_batchnorm(rn_net *net)
+{
+    return rn_net_add_batchnorm_ex(net, 1e-5f, 0.1f);
+}
+
+RN_API int rn_net_add_batchnorm_ex(rn_net *net, float eps, float momentum)
+{
+    rn_layer layer;
+    int status = rn__layer_begin(net, RN_LAYER_BATCHNORM, &layer, "rn_net_add_batchnorm");
+    int channels;
+    if (status != RN_OK) return status;
+    if (!(eps > 0.0f) || !(momentum >= 0.0f && momentum <= 1.0f))
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_add_batchnorm: eps %g, momentum %g (need "
+                            "eps > 0 and momentum in [0, 1])", (double)eps, (double)momentum);
+    channels = layer.in_shape[0];
+    layer.eps = eps;
+    layer.momentum = momentum;
+    layer.out_ndim = layer.in_ndim;
+    memcpy(layer.out_shape, layer.in_shape, sizeof layer.out_shape);
+    status = rn__layer_add_param(&layer, "scale", RN_PARAM_NORM, 1, &channels);
+    if (status == RN_OK) status = rn__layer_add_param(&layer, "shift", RN_PARAM_NORM, 1, &channels);
+    if (status == RN_OK) status = rn__net_state_new(net, &layer.running_mean, channels);
+    if (status == RN_OK) status = rn__net_state_new(net, &layer.running_var, channels);
+    if (status == RN_OK) status = rn__net_state_new(net, &layer.used_mean, channels);
+    if (status == RN_OK) status = rn__net_state_new(net, &layer.used_inv_std, channels);
+    if (status == RN_OK && net->arena != NULL) rn_tensor_fill(&layer.running_var, 1.0f);
+    return rn__net_append(net, &layer, status);
+}
+
+RN_API int rn_net_add_dropout(rn_net *net, float p)
+{
+    rn_layer layer;
+    int status = rn__layer_begin(net, RN_LAYER_DROPOUT, &layer, "rn_net_add_dropout");
+    if (status != RN_OK) return status;
+    if (!(p >= 0.0f && p < 1.0f))
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_add_dropout: p is %g (need 0 <= p < 1)",
+                            (double)p);
+    layer.drop_rate = p;
+    layer.out_ndim = layer.in_ndim;
+    memcpy(layer.out_shape, layer.in_shape, sizeof layer.out_shape);
+    return rn__net_append(net, &layer, RN_OK);
+}
+
+RN_API int rn_net_remove_bias(rn_net *net)
+{
+    rn_layer *layer = NULL;
+    int i;
+    for (i = net ? net->n_layers - 1 : -1; i >= 0 && layer == NULL; i--)
+        if (net->layers[i]->type == RN_LAYER_CONV2D || net->layers[i]->type == RN_LAYER_LINEAR)
+            layer = net->layers[i];
+    if (layer == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_remove_bias: no conv2d or linear layer");
+    if (layer->has_bias) {
+        rn_tensor_free(&layer->params[1].value);
+        rn_tensor_free(&layer->params[1].grad);
+        layer->n_params = 1;
+        layer->has_bias = 0;
+    }
+    return RN_OK;
+}
+
+RN_API int rn_net_init(rn_net *net, rn_init init, float slope, uint64_t seed)
+{
+    rn_rng rng;
+    int i, status = RN_OK;
+    if (net == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_net_init: network is NULL");
+    if (net->arena != NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_init: an arena network's parameters are "
+                            "bound read-only");
+    rn_rng_seed(&rng, seed, 0);
+    for (i = 0; i < net->n_layers && status == RN_OK; i++)
+        status = rn_layer_init(net->layers[i], init, slope, &rng);
+    return status;
+}
+
+RN_API int rn_net_forward(rn_net *net, const rn_tensor *x, rn_mode mode)
+{
+    const rn_tensor *input = x;
+    const rn_layer *last;
+    int i, status;
+    if (net == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_net_forward: network is NULL");
+    if (net->n_layers == 0) return rn_set_error(RN_ERR_ARGUMENT, "rn_net_forward: no layers");
+    net->input.data = NULL;
+    status = rn__check_batch_shape(x, net->in_ndim, net->in_shape, "rn_net_forward", "input");
+    if (status == RN_OK && net->arena != NULL) status = rn__arena_forward_begin(net, x, mode);
+    for (i = 0; i < net->n_layers && status == RN_OK; i++) {
+        if (net->arena != NULL) rn__arena_output_bind(net, i, x->shape[0]);
+        status = rn_layer_forward(net->layers[i], input, &net->outputs[i], mode);
+        input = &net->outputs[i];
+    }
+    last = net->layers[net->n_layers - 1];
+    if (status == RN_OK && net->arena == NULL)
+        status = rn__resize_batch(&net->grads[net->n_layers], x->shape[0], last->out_ndim,
+                                  last->out_shape);
+    if (status != RN_OK) return status;
+    net->input = rn_tensor_slice(x, 0, x->shape[0]);
+    return RN_OK;
+}
+
+RN_API rn_tensor *rn_net_output(rn_net *net)
+{
+    return net != NULL && net->n_layers > 0 ? &net->outputs[net->n_layers - 1] : NULL;
+}
+
+RN_API const rn_tensor *rn_net_layer_output(const rn_net *net, int index)
+{
+    if (net == NULL || index < 0 || index >= net->n_layers) {
+        rn_set_error(RN_ERR_ARGUMENT, "rn_net_layer_output: layer %d of %d", index,
+                     net != NULL ? net->n_layers : 0);
+        return NULL;
+    }
+    return &net->outputs[index];
+}
+
+RN_API rn_tensor *rn_net_output_grad(rn_net *net)
+{
+    return net != NULL && net->grads != NULL ? &net->grads[net->n_layers] : NULL;
+}
+
+RN_API rn_tensor *rn_net_input_grad(rn_net *net)
+{
+    return net != NULL && net->grads != NULL ? &net->grads[0] : NULL;
+}
+
+RN_API int rn_net_backward(rn_net *net)
+{
+    int i, status = RN_OK;
+    if (net == NULL || net->n_layers == 0)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_backward: no network or no layers");
+    if (net->arena != NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_backward: an arena network does inference only");
+    if (net->input.data == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_backward: call rn_net_forward first");
+    for (i = net->n_layers - 1; i >= 0 && status == RN_OK; i--) {
+        const rn_tensor *x = i > 0 ? &net->outputs[i - 1] : &net->input;
+        rn_tensor *dx = i > 0 || net->want_input_grad ? &net->grads[i] : NULL;
+        status = rn_layer_backward(net->layers[i], x, &net->outputs[i], &net->grads[i + 1], dx);
+    }
+    return status;
+}
+
+RN_API void rn_net_zero_grad(rn_net *net)
+{
+    int i, k;
+    for (i = 0; net != NULL && i < net->n_layers; i++)
+        for (k = 0; k < net->layers[i]->n_params; k++)
+            rn_tensor_fill(&net->layers[i]->params[k].grad, 0.0f);
+}
+
+RN_API void rn_net_summary(const rn_net *net, FILE *out)
+{
+    size_t total = 0, trainable = 0;
+    char shape[64];
+    int i, k;
+    if (net == NULL || out == NULL) return;
+    rn__dims_string(net->in_ndim, net->in_shape, shape, sizeof shape);
+    fprintf(out, "%-12s %-10s %-20s %12s\n", "layer", "kind", "output shape", "parameters");
+    fprintf(out, "%-12s %-10s %-20s %12s\n", "input", "", shape, "");
+    for (i = 0; i < net->n_layers; i++) {
+        const rn_layer *layer = net->layers[i];
+        size_t count = 0;
+        for (k = 0; k < layer->n_params; k++) {
+            count += layer->params[k].value.size;
+            if (!layer->params[k].frozen) trainable += layer->params[k].value.size;
+        }
+        total += count;
+        rn__dims_string(layer->out_ndim, layer->out_shape, shape, sizeof shape);
+        fprintf(out, "%-12s %-10s %-20s %12lu\n", layer->name,
+                layer->type == RN_LAYER_ACTIVATION ? rn_act_kind_name(layer->act.kind)
+                                                   : rn__layer_type_names[layer->type],
+                shape, (unsigned long)count);
+    }
+    fprintf(out, "total parameters: %lu (trainable %lu)\n", (unsigned long)total,
+            (unsigned long)trainable);
+}
+
+/* The first parameter matching filter at or after parameter *k of layer
+   *layer, which then point just past it; NULL when there is none. Start
+   with *layer = *k = 0. One walk for every operation on a selection. */
+static rn_param *rn__next_match(rn_net *net, rn_param_filter filter, int *layer, int *k)
+{
+    for (; net != NULL && *layer < net->n_layers; ++*layer, *k = 0)
+        while (*k < net->layers[*layer]->n_params) {
+            rn_param *param = &net->layers[*layer]->params[(*k)++];
+            if (rn_param_matches(param, filter)) return param;
+        }
+    return NULL;
+}
+
+RN_API int rn_net_select(rn_net *net, rn_param_filter filter, rn_param **out, int max)
+{
+    int layer = 0, k = 0, count = 0;
+    rn_param *param;
+    while ((param = rn__next_match(net, filter, &layer, &k)) != NULL) {
+        if (out != NULL && count < max) out[count] = param;
+        count++;
+    }
+    return count;
+}
+
+RN_API int rn_net_param_count(const rn_net *net)
+{
+    return rn_net_select((rn_net *)net, RN_PARAMS_ALL, NULL, 0);
+}
+
+RN_API rn_param *rn_net_param(rn_net *net, int index)
+{
+    int i, asked = index;
+    for (i = 0; net != NULL && index >= 0 && i < net->n_layers; i++) {
+        if (index < net->layers[i]->n_params) return &net->layers[i]->params[index];
+        index -= net->layers[i]->n_params;
+    }
+    if (net == NULL) rn_set_error(RN_ERR_ARGUMENT, "rn_net_param: network is NULL");
+    else rn_set_error(RN_ERR_ARGUMENT, "rn_net_param: index %d is outside [0, %d)", asked,
+                      rn_net_param_count(net));
+    return NULL;
+}
+
+RN_API void rn_net_set_frozen(rn_net *net, rn_param_filter filter, int frozen)
+{
+    int layer = 0, k = 0;
+    rn_param *param;
+    while ((param = rn__next_match(net, filter, &layer, &k)) != NULL) param->frozen = frozen;
+}
+
+RN_API void rn_net_set_range(rn_net *net, rn_param_filter filter, float min, float max)
+{
+    int layer = 0, k = 0;
+    rn_param *param;
+    while ((param = rn__next_match(net, filter, &layer, &k)) != NULL) {
+        param->min = min;
+        param->max = max;
+    }
+}
+
+/* Visits every activation parameter value in rn_net_act_values order,
+   storing the first max of them as records, as plain floats, or not at all. */
+static int rn__net_act_collect(rn_net *net, rn_act_value *records, float *values, int max)
+{
+    int i, k, count = 0;
+    size_t j;
+    for (i = 0; net != NULL && i < net->n_layers; i++) {
+        rn_layer *layer = net->layers[i];
+        if (layer->type != RN_LAYER_ACTIVATION) continue;
+        for (k = 0; k < layer->n_params; k++)
+            for (j = 0; j < layer->params[k].value.size; j++, count++) {
+                float value = layer->params[k].value.data[j];
+                if (count >= max) continue;
+                if (values != NULL) values[count] = value;
+                if (records == NULL) continue;
+                records[count].layer = i;
+                records[count].layer_name = layer->name;
+                records[count].name = rn__act_table[layer->act.kind].param_names[k];
+                records[count].channel = (int)j;
+                records[count].value = value;
+            }
+    }
+    return count;
+}
+
+RN_API int rn_net_act_values(rn_net *net, rn_act_value *out, int max)
+{
+    return rn__net_act_collect(net, out, NULL, out != NULL ? max : 0);
+}
+
+RN_API int rn_act_recorder_add(rn_act_recorder *recorder, rn_net *net)
+{
+    int count = rn__net_act_collect(net, NULL, NULL, 0);
+    size_t needed;
+    if (recorder == NULL || net == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_act_recorder_add: NULL recorder or network");
+    if (recorder->snapshots > 0 && count != recorder->count)
+        return rn_set_error(RN_ERR_SHAPE, "rn_act_recorder_add: the network has %d activation "
+                            "values, earlier snapshots %d", count, recorder->count);
+    needed = (size_t)(recorder->snapshots + 1) * (size_t)count;
+    if (needed > recorder->capacity) {
+        size_t capacity = needed > 2 * recorder->capacity ? needed : 2 * recorder->capacity;
+        float *values = (float *)rn__calloc(capacity, sizeof *values);
+        if (values == NULL)
+            return rn_set_error(RN_ERR_MEMORY, "rn_act_recorder_add: cannot grow to %lu values",
+                                (unsigned long)capacity);
+        if (recorder->values != NULL) {
+            memcpy(values, recorder->values, (needed - (size_t)count) * sizeof *values);
+            RN_FREE(recorder->values);
+        }
+        recorder->values = values;
+        recorder->capacity = capacity;
+    }
+    rn__net_act_collect(net, NULL, recorder->values + (needed - (size_t)count), count);
+    recorder->count = count;
+    recorder->snapshots++;
+    return RN_OK;
+}
+
+RN_API void rn_act_recorder_free(rn_act_recorder *recorder)
+{
+    if (recorder == NULL) return;
+    if (recorder->values != NULL) RN_FREE(recorder->values);
+    memset(recorder, 0, sizeof *recorder);
+}
+
+/* --- training helpers ------------------------------------------------------ */
+
+static int rn__argmax(const float *row, int count);
+
+/* Seconds from some fixed point: the wall clock where C11 gives one,
+   processor time otherwise (the same on one thread). */
+static double rn__seconds(void)
+{
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && defined(TIME_UTC)
+    struct timespec now;
+    if (timespec_get(&now, TIME_UTC) == TIME_UTC) return (double)now.tv_sec + 1e-9 * now.tv_nsec;
+#endif
+    return (double)clock() / CLOCKS_PER_SEC;
+}
+
+/* inputs is N items of the network's sample shape and labels has N entries. */
+static int rn__check_inputs(const rn_net *net, const rn_tensor *inputs, const void *labels,
+                             int batch_size, const char *caller)
+{
+    size_t sample = 1;
+    int d;
+    if (net == NULL || inputs == NULL || inputs->data == NULL || labels == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "%s: NULL network, inputs or labels", caller);
+    if (batch_size < 1)
+        return rn_set_error(RN_ERR_ARGUMENT, "%s: batch size %d is below 1", caller, batch_size);
+    for (d = 0; d < net->in_ndim; d++) sample *= (size_t)net->in_shape[d];
+    if (inputs->ndim != net->in_ndim + 1 || inputs->size != (size_t)inputs->shape[0] * sample)
+        return rn_set_error(RN_ERR_SHAPE, "%s: inputs are not N samples of the network's shape",
+                            caller);
+    return RN_OK;
+}
+
+/* Items order[first .. first + count) (or first .. when order is NULL) into
+   batch and their labels into batch_labels. */
+static void rn__gather(const rn_tensor *inputs, const int *labels, const int *order, int first,
+                       int count, rn_tensor *batch, int *batch_labels)
+{
+    size_t sample = inputs->size / (size_t)inputs->shape[0];
+    int i;
+    for (i = 0; i < count; i++) {
+        int item = order != NULL ? order[first + i] : first + i;
+        memcpy(batch->data + (size_t)i * sample, inputs->data + (size_t)item * sample,
+               sample * sizeof(float));
+        batch_labels[i] = labels[item];
+    }
+}
+
+/* The whole number of items a batch's share of hits stands for. */
+static double rn__hits(double share, int items) { return floor(share * items + 0.5); }
+
+static int rn__call(rn_batch_fn fn, void *context, rn_net *net, rn_batch *batch)
+{
+    return fn != NULL ? fn(context, net, batch) : RN_OK;
+}
+
+/* Forward, cross-entropy, backward, the callbacks and the step on one batch. */
+static int rn__train_batch(rn_net *net, rn_optim *opt, const rn_epoch_desc *desc, rn_batch *batch)
+{
+    int status = rn__call(desc->prepare, desc->context, net, batch);
+    if (status == RN_OK) status = rn_net_forward(net, batch->inputs, RN_TRAIN);
+    rn_net_zero_grad(net);
+    if (status == RN_OK)
+        status = rn_loss_cross_entropy(rn_net_output(net), batch->labels, &batch->loss,
+                                       rn_net_output_grad(net));
+    if (status == RN_OK) status = rn_net_backward(net);
+    if (status == RN_OK) status = rn__call(desc->before_step, desc->context, net, batch);
+    if (status == RN_OK) status = rn_optim_step(opt);
+    if (status == RN_OK) status = rn__call(desc->after_step, desc->context, net, batch);
+    return status;
+}
+
+RN_API int rn_net_train_epoch(rn_net *net, rn_optim *opt, const rn_tensor *inputs,
+                              const int *labels, const rn_epoch_desc *desc, rn_epoch_stats *stats)
+{
+    int status, n, first, shape[RN_MAX_DIMS], *batch_labels = NULL;
+    double loss_sum = 0.0, correct = 0.0, start = rn__seconds(), seconds;
+    rn_tensor buffer;
+    rn_batch batch;
+    memset(&buffer, 0, sizeof buffer);
+    memset(&batch, 0, sizeof batch);
+    if (desc == NULL || opt == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_train_epoch: NULL optimizer or desc");
+    status = rn__check_inputs(net, inputs, labels, desc->batch_size, "rn_net_train_epoch");
+    if (status != RN_OK) return status;
+    n = desc->count > 0 ? desc->count : inputs->shape[0];
+    if (n > inputs->shape[0] || desc->count < 0)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_train_epoch: count %d for %d items",
+                            desc->count, inputs->shape[0]);
+    for (first = 0; desc->order != NULL && first < n; first++)
+        if (desc->order[first] < 0 || desc->order[first] >= inputs->shape[0])
+            return rn_set_error(RN_ERR_ARGUMENT, "rn_net_train_epoch: order[%d] = %d is not an "
+                                "item of %d", first, desc->order[first], inputs->shape[0]);
+    memcpy(shape, inputs->shape, sizeof shape);
+    shape[0] = desc->batch_size < n ? desc->batch_size : n;
+    status = rn_tensor_new(&buffer, inputs->ndim, shape);
+    batch_labels = (int *)rn__calloc((size_t)shape[0], sizeof(int));
+    if (status == RN_OK && batch_labels == NULL)
+        status = rn_set_error(RN_ERR_MEMORY, "rn_net_train_epoch: cannot allocate a batch");
+    batch.count = (n + shape[0] - 1) / shape[0];
+    batch.labels = batch_labels;
+    for (first = 0; status == RN_OK && first < n; first += shape[0], batch.index++) {
+        int size = n - first < shape[0] ? n - first : shape[0];
+        rn_tensor view = rn_tensor_slice(&buffer, 0, size);
+        rn__gather(inputs, labels, desc->order, first, size, &buffer, batch_labels);
+        batch.inputs = &view;
+        status = rn__train_batch(net, opt, desc, &batch);
+        if (status != RN_OK) break;
+        loss_sum += (double)batch.loss * size;
+        correct += rn__hits(1.0 - rn_topk_error(rn_net_output(net), batch_labels, 1), size);
+    }
+    seconds = rn__seconds() - start;
+    if (stats != NULL && status == RN_OK) {
+        stats->loss = loss_sum / n;
+        stats->accuracy = correct / n;
+        stats->images_per_second = seconds > 0.0 ? n / seconds : 0.0;
+        stats->batches = batch.count;
+    }
+    rn_tensor_free(&buffer);
+    RN_FREE(batch_labels);
+    return status;
+}
+
+/* The network's outputs per item: classes after the forward pass of a batch. */
+static int rn__output_classes(rn_net *net, int batch_items)
+{
+    return (int)(rn_net_output(net)->size / (size_t)batch_items);
+}
+
+RN_API int rn_net_evaluate(rn_net *net, const rn_tensor *inputs, const int *labels, int batch_size,
+                           int k, int *confusion, rn_eval_stats *stats)
+{
+    double loss_sum = 0.0, correct = 0.0, in_top = 0.0;
+    int status = rn__check_inputs(net, inputs, labels, batch_size, "rn_net_evaluate"), n, first;
+    int classes = 0;
+    if (status == RN_OK && (k < 1 || stats == NULL))
+        status = rn_set_error(RN_ERR_ARGUMENT, "rn_net_evaluate: k %d is below 1, or stats is "
+                              "NULL", k);
+    if (status != RN_OK) return status;
+    n = inputs->shape[0];
+    for (first = 0; status == RN_OK && first < n; first += batch_size) {
+        int size = n - first < batch_size ? n - first : batch_size;
+        rn_tensor batch = rn_tensor_slice(inputs, first, size);
+        float loss = 0.0f;
+        status = rn_net_forward(net, &batch, RN_EVAL);
+        if (status == RN_OK)
+            status = rn_loss_cross_entropy(rn_net_output(net), labels + first, &loss, NULL);
+        if (status == RN_OK && first == 0) {
+            classes = rn__output_classes(net, size);
+            if (confusion != NULL) memset(confusion, 0, (size_t)classes * classes * sizeof(int));
+        }
+        if (status == RN_OK && confusion != NULL)
+            status = rn_confusion_add(confusion, classes, rn_net_output(net), labels + first);
+        if (status != RN_OK) break;
+        loss_sum += (double)loss * size;
+        correct += rn__hits(1.0 - rn_topk_error(rn_net_output(net), labels + first, 1), size);
+        in_top += rn__hits(1.0 - rn_topk_error(rn_net_output(net), labels + first, k), size);
+    }
+    if (status != RN_OK) return status;
+    stats->loss = loss_sum / n;
+    stats->accuracy = correct / n;
+    stats->topk_accuracy = in_top / n;
+    return RN_OK;
+}
+
+/* Softmax of each row of K values, computed in double from the largest. */
+static void rn__softmax_rows(const float *logits, int rows, int classes, float *out)
+{
+    int r, j;
+    for (r = 0; r < rows; r++) {
+        const float *row = logits + (size_t)r * classes;
+        double top = row[rn__argmax(row, classes)], sum = 0.0;
+        for (j = 0; j < classes; j++) sum += exp((double)row[j] - top);
+        for (j = 0; j < classes; j++)
+            out[(size_t)r * classes + j] = (float)(exp((double)row[j] - top) / sum);
+    }
+}
+
+RN_API int rn_net_predict(rn_net *net, const rn_tensor *inputs, int batch_size, int *classes,
+                          float *probabilities)
+{
+    int dummy = 0, status = rn__check_inputs(net, inputs, &dummy, batch_size, "rn_net_predict");
+    int n, first, i;
+    if (status != RN_OK) return status;
+    n = inputs->shape[0];
+    for (first = 0; status == RN_OK && first < n; first += batch_size) {
+        int size = n - first < batch_size ? n - first : batch_size, k;
+        rn_tensor batch = rn_tensor_slice(inputs, first, size);
+        const float *out;
+        status = rn_net_forward(net, &batch, RN_EVAL);
+        if (status != RN_OK) break;
+        out = rn_net_output(net)->data;
+        k = rn__output_classes(net, size);
+        for (i = 0; classes != NULL && i < size; i++)
+            classes[first + i] = rn__argmax(out + (size_t)i * k, k);
+        if (probabilities != NULL)
+            rn__softmax_rows(out, size, k, probabilities + (size_t)first * k);
+    }
+    return status;
+}
+
+/* ===== 9. losses and penalties ============================================ */
+
+/* Shared argument checks: a batch of rows, an optional gradient of the same
+   size, and only finite values. */
+static int rn__check_loss_input(const rn_tensor *input, const float *loss, const rn_tensor *grad,
+                                const char *caller)
+{
+    size_t i;
+    if (input == NULL || input->data == NULL || input->ndim < 1 || loss == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "%s: NULL or empty input or loss", caller);
+    if (grad != NULL && (grad->data == NULL || grad->size != input->size))
+        return rn_set_error(RN_ERR_SHAPE, "%s: gradient has %lu elements, input %lu", caller,
+                            grad ? (unsigned long)grad->size : 0UL, (unsigned long)input->size);
+    for (i = 0; i < input->size; i++)
+        if (!isfinite(input->data[i]))
+            return rn_set_error(RN_ERR_NUMERIC, "%s: input element %lu is %g", caller,
+                                (unsigned long)i, (double)input->data[i]);
+    return RN_OK;
+}
+
+RN_API int rn_loss_cross_entropy(const rn_tensor *logits, const int *labels, float *loss,
+                                 rn_tensor *grad)
+{
+    int status = rn__check_loss_input(logits, loss, grad, "rn_loss_cross_entropy");
+    int batch, classes, n, j;
+    double total = 0.0;
+    if (status != RN_OK) return status;
+    if (labels == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_loss_cross_entropy: labels is NULL");
+    batch = logits->shape[0];
+    classes = (int)(logits->size / (size_t)batch);
+    for (n = 0; n < batch; n++)
+        if (labels[n] < 0 || labels[n] >= classes)
+            return rn_set_error(RN_ERR_ARGUMENT, "rn_loss_cross_entropy: label %d of sample %d is "
+                                "outside [0, %d)", labels[n], n, classes);
+    for (n = 0; n < batch; n++) {
+        const float *row = logits->data + (size_t)n * classes;
+        double largest = row[0], sum = 0.0;
+        for (j = 1; j < classes; j++) largest = row[j] > largest ? row[j] : largest;
+        for (j = 0; j < classes; j++) sum += exp(row[j] - largest);
+        total += log(sum) + largest - row[labels[n]];
+        if (grad == NULL) continue;
+        for (j = 0; j < classes; j++) {
+            double softmax = exp(row[j] - largest) / sum;
+            grad->data[(size_t)n * classes + j] =
+                (float)((softmax - (j == labels[n] ? 1.0 : 0.0)) / batch);
+        }
+    }
+    *loss = (float)(total / batch);
+    return RN_OK;
+}
+
+/* Targets in [low, high] (NaN is outside any range). */
+static int rn__check_targets(const float *targets, size_t count, float low, float high,
+                             const char *caller)
+{
+    size_t i;
+    if (targets == NULL) return rn_set_error(RN_ERR_ARGUMENT, "%s: targets is NULL", caller);
+    for (i = 0; i < count; i++)
+        if (!(targets[i] >= low && targets[i] <= high))
+            return rn_set_error(isnan(targets[i]) ? RN_ERR_NUMERIC : RN_ERR_ARGUMENT,
+                                "%s: target %lu is %g (need %g to %g)", caller, (unsigned long)i,
+                                (double)targets[i], (double)low, (double)high);
+    return RN_OK;
+}
+
+RN_API int rn_loss_bce_logits(const rn_tensor *logits, const float *targets, float *loss,
+                              rn_tensor *grad)
+{
+    int status = rn__check_loss_input(logits, loss, grad, "rn_loss_bce_logits");
+    double total = 0.0;
+    size_t i;
+    if (status == RN_OK)
+        status = rn__check_targets(targets, logits->size, 0.0f, 1.0f, "rn_loss_bce_logits");
+    if (status != RN_OK) return status;
+    for (i = 0; i < logits->size; i++) {
+        double z = logits->data[i], t = targets[i];
+        /* max(z,0) - z t + log(1 + e^-|z|) never overflows */
+        total += (z > 0 ? z : 0) - z * t + log1p(exp(-fabs(z)));
+        if (grad != NULL) grad->data[i] = (float)((1.0 / (1.0 + exp(-z)) - t) / logits->size);
+    }
+    *loss = (float)(total / logits->size);
+    return RN_OK;
+}
+
+RN_API int rn_loss_mse(const rn_tensor *prediction, const rn_tensor *target, float *loss,
+                       rn_tensor *grad)
+{
+    int status = rn__check_loss_input(prediction, loss, grad, "rn_loss_mse");
+    double total = 0.0;
+    size_t i;
+    if (status != RN_OK) return status;
+    if (target == NULL || target->size != prediction->size)
+        return rn_set_error(RN_ERR_SHAPE, "rn_loss_mse: target has %lu elements, prediction %lu",
+                            target ? (unsigned long)target->size : 0UL,
+                            (unsigned long)prediction->size);
+    status = rn__check_targets(target->data, target->size, -FLT_MAX, FLT_MAX, "rn_loss_mse");
+    if (status != RN_OK) return status;
+    for (i = 0; i < prediction->size; i++) {
+        double difference = (double)prediction->data[i] - target->data[i];
+        total += difference * difference;
+        if (grad != NULL) grad->data[i] = (float)(2.0 * difference / prediction->size);
+    }
+    *loss = (float)(total / prediction->size);
+    return RN_OK;
+}
+
+RN_API double rn_net_penalty(rn_net *net, rn_param_filter filter, rn_penalty_kind kind,
+                             float lambda)
+{
+    int layer = 0, k = 0;
+    double sum = 0.0, norm, scale;
+    rn_param *param;
+    size_t j;
+    while ((param = rn__next_match(net, filter, &layer, &k)) != NULL) {
+        for (j = 0; j < param->value.size; j++) {
+            double v = param->value.data[j];
+            sum += kind == RN_PENALTY_L1 ? fabs(v) : v * v;
+        }
+    }
+    norm = kind == RN_PENALTY_L2_NORM ? sqrt(sum) : sum;
+    /* d/dp of lambda*sqrt(S) is lambda*p/sqrt(S); of lambda*S it is 2*lambda*p. */
+    scale = kind == RN_PENALTY_L2_NORM ? (norm > 0.0 ? lambda / norm : 0.0) : 2.0 * lambda;
+    layer = k = 0;
+    while ((param = rn__next_match(net, filter, &layer, &k)) != NULL) {
+        for (j = 0; j < param->grad.size; j++) { /* an arena network's have no gradient */
+            float v = param->value.data[j];
+            float *g = &param->grad.data[j];
+            if (kind != RN_PENALTY_L1) *g += (float)(scale * v);
+            else if (v != 0.0f) *g += v > 0.0f ? lambda : -lambda;
+            /* |p| has every slope in [-lambda, lambda] at 0: take the one
+               that cancels most of the gradient so far, so that a value the
+               data pulls on more weakly than lambda stays at exactly 0. */
+            else *g -= *g > lambda ? lambda : *g < -lambda ? -lambda : *g;
+        }
+    }
+    return lambda * norm;
+}
+
+/* ===== 10. optimizers ===================================================== */
+
+struct rn_optim {
+    rn_optim_desc desc;
+    int count;
+    rn_param **params;
+    float *lr;           /* per parameter: groups may differ */
+    float *weight_decay;
+    rn_tensor *first;    /* SGD momentum, Adam first moment, Rprop previous gradient */
+    rn_tensor *second;   /* Adam second moment, Rprop step sizes */
+    long *updates;       /* per parameter: the steps that changed it. Its state
+                            starts at its first update, as torch.optim's does,
+                            so a parameter unfrozen late starts fresh. */
+    long steps;
+};
+
+RN_API void rn_optim_free(rn_optim *opt)
+{
+    int i;
+    if (opt == NULL) return;
+    for (i = 0; i < opt->count; i++) {
+        if (opt->first) rn_tensor_free(&opt->first[i]);
+        if (opt->second) rn_tensor_free(&opt->second[i]);
+    }
+    if (opt->params) RN_FREE(opt->params);
+    if (opt->lr) RN_FREE(opt->lr);
+    if (opt->weight_decay) RN_FREE(opt->weight_decay);
+    if (opt->updates) RN_FREE(opt->updates);
+    if (opt->first) RN_FREE(opt->first);
+    if (opt->second) RN_FREE(opt->second);
+    RN_FREE(opt);
+}
+
+static rn_optim_desc rn__optim_defaults(const rn_optim_desc *desc)
+{
+    rn_optim_desc d = *desc;
+    if (d.lr == 0.0f) d.lr = d.kind == RN_ADAM || d.kind == RN_ADAMW ? 0.001f : 0.01f;
+    if (d.beta1 == 0.0f) d.beta1 = 0.9f;
+    if (d.beta2 == 0.0f) d.beta2 = 0.999f;
+    if (d.eps == 0.0f) d.eps = 1e-8f;
+    if (d.eta_minus == 0.0f) d.eta_minus = 0.5f;
+    if (d.eta_plus == 0.0f) d.eta_plus = 1.2f;
+    if (d.step_min == 0.0f) d.step_min = 1e-6f;
+    if (d.step_max == 0.0f) d.step_max = 50.0f;
+    return d;
+}
+
+/* A learning rate or weight decay: finite and at least 0 (NaN fails). */
+static int rn__check_rate(float value, const char *what, const char *caller)
+{
+    if (value >= 0.0f && value <= FLT_MAX) return RN_OK;
+    return rn_set_error(RN_ERR_ARGUMENT, "%s: %s = %g (need a finite value >= 0)", caller, what,
+                        (double)value);
+}
+
+/* The ranges torch.optim enforces, on the settings after the defaults. */
+static int rn__check_optim_desc(const rn_optim_desc *d)
+{
+    const char *caller = "rn_optim_new";
+    int status = rn__check_rate(d->lr, "lr", caller);
+    if (status == RN_OK) status = rn__check_rate(d->momentum, "momentum", caller);
+    if (status == RN_OK) status = rn__check_rate(d->weight_decay, "weight_decay", caller);
+    if (status == RN_OK && !(d->dampening >= 0.0f && d->dampening <= 1.0f))
+        status = rn_set_error(RN_ERR_ARGUMENT, "%s: dampening = %g (need 0 to 1)", caller,
+                              (double)d->dampening);
+    if (status == RN_OK && d->nesterov && !(d->momentum > 0.0f && d->dampening == 0.0f))
+        status = rn_set_error(RN_ERR_ARGUMENT, "%s: Nesterov needs momentum > 0 and dampening "
+                              "0, not momentum %g and dampening %g", caller,
+                              (double)d->momentum, (double)d->dampening);
+    if (status == RN_OK && !(d->beta1 >= 0.0f && d->beta1 < 1.0f))
+        status = rn_set_error(RN_ERR_ARGUMENT, "%s: beta1 = %g (need 0 <= beta1 < 1)", caller,
+                              (double)d->beta1);
+    if (status == RN_OK && !(d->beta2 >= 0.0f && d->beta2 < 1.0f))
+        status = rn_set_error(RN_ERR_ARGUMENT, "%s: beta2 = %g (need 0 <= beta2 < 1)", caller,
+                              (double)d->beta2);
+    if (status == RN_OK) status = rn__check_rate(d->eps, "eps", caller);
+    if (status == RN_OK && !(d->eta_minus > 0.0f && d->eta_minus < 1.0f && d->eta_plus > 1.0f &&
+                             d->eta_plus <= FLT_MAX))
+        status = rn_set_error(RN_ERR_ARGUMENT, "%s: eta_minus = %g, eta_plus = %g (need 0 < "
+                              "eta_minus < 1 < eta_plus)", caller, (double)d->eta_minus,
+                              (double)d->eta_plus);
+    if (status == RN_OK && !(d->step_min >= 0.0f && d->step_min <= d->step_max))
+        status = rn_set_error(RN_ERR_ARGUMENT, "%s: step sizes [%g, %g] (need 0 <= step_min <= "
+                              "step_max)", caller, (double)d->step_min, (double)d->step_max);
+    return status;
+}
+
+RN_API rn_optim *rn_optim_new_params(rn_param *const *params, int count,
+                                     const rn_optim_desc *desc)
+{
+    rn_optim *opt;
+    rn_optim_desc settings;
+    int i, status = RN_OK;
+    if ((params == NULL && count > 0) || count < 0 || desc == NULL ||
+        (unsigned)desc->kind > RN_RPROP) {
+        rn_set_error(RN_ERR_ARGUMENT, "rn_optim_new: NULL parameters or desc, %d parameters, "
+                     "or unknown kind", count);
+        return NULL;
+    }
+    settings = rn__optim_defaults(desc);
+    if (rn__check_optim_desc(&settings) != RN_OK) return NULL;
+    for (i = 0; i < count; i++)
+        if (params[i] == NULL) {
+            rn_set_error(RN_ERR_ARGUMENT, "rn_optim_new: parameter %d is NULL", i);
+            return NULL;
+        }
+    opt = (rn_optim *)rn__calloc(1, sizeof *opt);
+    if (opt == NULL) {
+        rn_set_error(RN_ERR_MEMORY, "rn_optim_new: cannot allocate the optimizer");
+        return NULL;
+    }
+    opt->desc = settings;
+    opt->count = count;
+    opt->params = (rn_param **)rn__calloc((size_t)count, sizeof *opt->params);
+    opt->lr = (float *)rn__calloc((size_t)count, sizeof *opt->lr);
+    opt->weight_decay = (float *)rn__calloc((size_t)count, sizeof *opt->weight_decay);
+    opt->first = (rn_tensor *)rn__calloc((size_t)count, sizeof *opt->first);
+    opt->second = (rn_tensor *)rn__calloc((size_t)count, sizeof *opt->second);
+    opt->updates = (long *)rn__calloc((size_t)count, sizeof *opt->updates);
+    if (!opt->params || !opt->lr || !opt->weight_decay || !opt->first || !opt->second ||
+        !opt->updates)
+        status = rn_set_error(RN_ERR_MEMORY, "rn_optim_new: cannot allocate state");
+    for (i = 0; i < count && status == RN_OK; i++) {
+        rn_param *param = params[i];
+        opt->params[i] = param;
+        opt->lr[i] = opt->desc.lr;
+        opt->weight_decay[i] = opt->desc.weight_decay;
+        status = rn_tensor_new(&opt->first[i], param->value.ndim, param->value.shape);
+        if (status == RN_OK && opt->desc.kind != RN_SGD)
+            status = rn_tensor_new(&opt->second[i], param->value.ndim, param->value.shape);
+    }
+    if (status != RN_OK) {
+        rn_optim_free(opt);
+        return NULL;
+    }
+    return opt;
+}
+
+RN_API rn_optim *rn_optim_new(rn_net *net, const rn_optim_desc *desc)
+{
+    rn_param **params;
+    rn_optim *opt;
+    int count = rn_net_param_count(net);
+    if (net == NULL || net->arena != NULL) {
+        rn_set_error(RN_ERR_ARGUMENT, "rn_optim_new: NULL network or arena network");
+        return NULL;
+    }
+    params = (rn_param **)rn__calloc((size_t)count, sizeof *params);
+    if (params == NULL) {
+        rn_set_error(RN_ERR_MEMORY, "rn_optim_new: cannot list %d parameters", count);
+        return NULL;
+    }
+    rn_net_select(net, RN_PARAMS_ALL, params, count);
+    opt = rn_optim_new_params(params, count, desc);
+    RN_FREE(params);
+    return opt;
+}
+
+RN_API int rn_optim_set_group(rn_optim *opt, rn_param_filter filter, float lr, float weight_decay)
+{
+    int i, status;
+    if (opt == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_optim_set_group: optimizer is NULL");
+    status = rn__check_rate(lr, "lr", "rn_optim_set_group");
+    if (status == RN_OK) status = rn__check_rate(weight_decay, "weight_decay", "rn_optim_set_group");
+    if (status != RN_OK) return status;
+    for (i = 0; i < opt->count; i++)
+        if (rn_param_matches(opt->params[i], filter)) {
+            opt->lr[i] = lr;
+            opt->weight_decay[i] = weight_decay;
+        }
+    return RN_OK;
+}
+
+RN_API int rn_optim_scale_lr(rn_optim *opt, float factor)
+{
+    int i, status;
+    if (opt == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_optim_scale_lr: optimizer is NULL");
+    status = rn__check_rate(factor, "factor", "rn_optim_scale_lr");
+    for (i = 0; status == RN_OK && i < opt->count; i++)
+        status = rn__check_rate(opt->lr[i] * factor, "the scaled lr", "rn_optim_scale_lr");
+    for (i = 0; status == RN_OK && i < opt->count; i++) opt->lr[i] *= factor;
+    return status;
+}
+
+RN_API float rn_lr_step_decay(int epoch, const int *milestones, int count, float gamma)
+{
+    float factor = 1.0f;
+    int i;
+    for (i = 0; milestones != NULL && i < count; i++)
+        if (milestones[i] == epoch) factor *= gamma;
+    return factor;
+}
+
+/* torch.optim.SGD: d = g + wd p; b = d first, then mu b + (1 - dampening) d;
+   step along d + mu b (Nesterov) or b. */
+static void rn__sgd_update(rn_optim *opt, int i)
+{
+    const rn_optim_desc *d = &opt->desc;
+    rn_param *param = opt->params[i];
+    float *p = param->value.data, *b = opt->first[i].data;
+    size_t j;
+    for (j = 0; j < param->value.size; j++) {
+        float g = param->grad.data[j] + opt->weight_decay[i] * p[j];
+        if (d->momentum != 0.0f) {
+            b[j] = opt->updates[i] == 0 ? g : d->momentum * b[j] + (1.0f - d->dampening) * g;
+            g = d->nesterov ? g + d->momentum * b[j] : b[j];
+        }
+        p[j] -= opt->lr[i] * g;
+    }
+}
+
+/* torch.optim.Adam (L2 decay added to the gradient) and AdamW (decoupled
+   decay applied to the weights), both with bias correction. */
+static void rn__adam_update(rn_optim *opt, int i)
+{
+    const rn_optim_desc *d = &opt->desc;
+    rn_param *param = opt->params[i];
+    float *p = param->value.data, *m = opt->first[i].data, *v = opt->second[i].data;
+    double t = (double)(opt->updates[i] + 1);
+    float correction1 = (float)(1.0 - pow(d->beta1, t));
+    float sqrt_correction2 = (float)sqrt(1.0 - pow(d->beta2, t));
+    float step = opt->lr[i] / correction1;
+    int decoupled = d->kind == RN_ADAMW;
+    size_t j;
+    for (j = 0; j < param->value.size; j++) {
+        float g = param->grad.data[j];
+        if (decoupled) p[j] *= 1.0f - opt->lr[i] * opt->weight_decay[i];
+        else g += opt->weight_decay[i] * p[j];
+        m[j] = d->beta1 * m[j] + (1.0f - d->beta1) * g;
+        v[j] = d->beta2 * v[j] + (1.0f - d->beta2) * g * g;
+        p[j] -= step * m[j] / (sqrtf(v[j]) / sqrt_correction2 + d->eps);
+    }
+}
+
+/* torch.optim.Rprop: the sign of g times the previous gradient picks the
+   step size's factor (eta_plus, eta_minus, or 1 when either is 0); after a
+   flip the gradient is stored and applied as 0. */
+static void rn__rprop_update(rn_optim *opt, int i)
+{
+    const rn_optim_desc *d = &opt->desc;
+    rn_param *param = opt->params[i];
+    float *p = param->value.data, *previous = opt->first[i].data, *step = opt->second[i].data;
+    size_t j;
+    if (opt->updates[i] == 0) rn_tensor_fill(&opt->second[i], opt->lr[i]);
+    for (j = 0; j < param->value.size; j++) {
+        float g = param->grad.data[j], agreement = g * previous[j];
+        float size = step[j] * (agreement > 0.0f ? d->eta_plus : agreement < 0.0f ? d->eta_minus : 1.0f);
+        step[j] = size < d->step_min ? d->step_min : size > d->step_max ? d->step_max : size;
+        if (agreement < 0.0f) g = 0.0f;
+        p[j] -= g > 0.0f ? step[j] : g < 0.0f ? -step[j] : 0.0f;
+        previous[j] = g;
+    }
+}
+
+static void rn__project(rn_param *param)
+{
+    size_t j;
+    if (param->min == -INFINITY && param->max == INFINITY) return;
+    for (j = 0; j < param->value.size; j++) {
+        float v = param->value.data[j];
+        param->value.data[j] = v < param->min ? param->min : v > param->max ? param->max : v;
+    }
+}
+
+RN_API int rn_optim_step(rn_optim *opt)
+{
+    int i;
+    size_t j;
+    if (opt == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_optim_step: optimizer is NULL");
+    for (i = 0; i < opt->count; i++) {
+        const rn_param *param = opt->params[i];
+        for (j = 0; !param->frozen && j < param->grad.size; j++)
+            if (!isfinite(param->grad.data[j]))
+                return rn_set_error(RN_ERR_NUMERIC, "rn_optim_step: gradient of %s[%lu] is %g; "
+                                    "no parameter was changed", param->name, (unsigned long)j,
+                                    (double)param->grad.data[j]);
+    }
+    for (i = 0; i < opt->count; i++) {
+        if (opt->params[i]->frozen) continue;
+        if (opt->desc.kind == RN_SGD) rn__sgd_update(opt, i);
+        else if (opt->desc.kind == RN_RPROP) rn__rprop_update(opt, i);
+        else rn__adam_update(opt, i);
+        rn__project(opt->params[i]);
+        opt->updates[i]++;
+    }
+    opt->steps++;
+    return RN_OK;
+}
+
+/* ===== 11. metrics ======================================================== */
+
+static int rn__argmax(const float *row, int count)
+{
+    int best = 0, j;
+    for (j = 1; j < count; j++)
+        if (row[j] > row[best]) best = j;
+    return best;
+}
+
+static int rn__check_metric_input(const rn_tensor *logits, const int *labels, const char *caller)
+{
+    if (logits == NULL || logits->data == NULL || logits->ndim < 1 || labels == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "%s: NULL or empty logits or labels", caller);
+    return RN_OK;
+}
+
+RN_API double rn_topk_error(const rn_tensor *logits, const int *labels, int k)
+{
+    int batch, classes, n, j, wrong = 0;
+    if (rn__check_metric_input(logits, labels, "rn_topk_error") != RN_OK || k < 1) return NAN;
+    batch = logits->shape[0];
+    classes = (int)(logits->size / (size_t)batch);
+    for (n = 0; n < batch; n++) {
+        const float *row = logits->data + (size_t)n * classes;
+        int above = 0;
+        if (labels[n] < 0 || labels[n] >= classes) {
+            wrong++;
+            continue;
+        }
+        /* The label is in the top k when fewer than k logits beat it (ties
+           before it count as beating it, as a stable sort would place them). */
+        for (j = 0; j < classes; j++)
+            above += row[j] > row[labels[n]] || (row[j] == row[labels[n]] && j < labels[n]);
+        wrong += above >= k;
+    }
+    return (double)wrong / batch;
+}
+
+RN_API double rn_accuracy(const rn_tensor *logits, const int *labels)
+{
+    return 1.0 - rn_topk_error(logits, labels, 1);
+}
+
+RN_API int rn_confusion_add(int *matrix, int n_classes, const rn_tensor *logits, const int *labels)
+{
+    int status = rn__check_metric_input(logits, labels, "rn_confusion_add"), batch, n;
+    if (status != RN_OK) return status;
+    batch = logits->shape[0];
+    if (matrix == NULL || n_classes < 1 || (size_t)n_classes * (size_t)batch != logits->size)
+        return rn_set_error(RN_ERR_SHAPE, "rn_confusion_add: %d classes do not fit logits of %lu "
+                            "values for %d samples", n_classes, (unsigned long)logits->size, batch);
+    for (n = 0; n < batch; n++) {
+        if (labels[n] < 0 || labels[n] >= n_classes)
+            return rn_set_error(RN_ERR_ARGUMENT, "rn_confusion_add: label %d outside [0, %d)",
+                                labels[n], n_classes);
+    }
+    for (n = 0; n < batch; n++)
+        matrix[labels[n] * n_classes + rn__argmax(logits->data + (size_t)n * n_classes, n_classes)]++;
+    return RN_OK;
+}
+
+/* Mean over classes of diagonal / (row or column sum). */
+static double rn__macro_ratio(const int *matrix, int n_classes, int by_column)
+{
+    double total = 0.0;
+    int c, j;
+    if (matrix == NULL || n_classes < 1) return NAN;
+    for (c = 0; c < n_classes; c++) {
+        long sum = 0;
+        for (j = 0; j < n_classes; j++)
+            sum += by_column ? matrix[j * n_classes + c] : matrix[c * n_classes + j];
+        if (sum > 0) total += (double)matrix[c * n_classes + c] / (double)sum;
+    }
+    return total / n_classes;
+}
+
+RN_API double rn_macro_precision(const int *matrix, int n_classes)
+{
+    return rn__macro_ratio(matrix, n_classes, 1);
+}
+
+RN_API double rn_macro_recall(const int *matrix, int n_classes)
+{
+    return rn__macro_ratio(matrix, n_classes, 0);
+}
+
+/* ===== 12. model files ==================================================== */
+
+RN_API uint32_t rn_crc32(uint32_t crc, const void *data, size_t size)
+{
+    /* Reflected polynomial 0xEDB88320, four bits at a time: a 16-entry
+       table is small enough for a microcontroller's flash. */
+    static const uint32_t table[16] = {
+        0x00000000u, 0x1DB71064u, 0x3B6E20C8u, 0x26D930ACu, 0x76DC4190u, 0x6B6B51F4u,
+        0x4DB26158u, 0x5005713Cu, 0xEDB88320u, 0xF00F9344u, 0xD6D6A3E8u, 0xCB61B38Cu,
+        0x9B64C2B0u, 0x86D3D2D4u, 0xA00AE278u, 0xBDBDF21Cu};
+    const unsigned char *bytes = (const unsigned char *)data;
+    size_t i;
+    crc = ~crc;
+    for (i = 0; i < size; i++) {
+        crc ^= bytes[i];
+        crc = (crc >> 4) ^ table[crc & 15u];
+        crc = (crc >> 4) ^ table[crc & 15u];
+    }
+    return ~crc;
+}
+
+/* --- writing: bytes one by one, little-endian, whatever the host --------- */
+
+/* Every file goes through a writer that counts bytes and keeps a running
+   CRC, and copies them to a buffer (when they fit) or a file: the same code
+   measures a file, writes it to memory and writes it to disk. */
+typedef struct rn__writer {
+    unsigned char *buffer;
+    size_t capacity;
+    FILE *file;
+    size_t size;
+    uint32_t crc;
+    int failed; /* a write to the file failed */
+} rn__writer;
+
+static void rn__write_bytes(rn__writer *w, const void *bytes, size_t count)
+{
+    w->crc = rn_crc32(w->crc, bytes, count);
+    if (w->buffer != NULL && w->size <= w->capacity && count <= w->capacity - w->size)
+        memcpy(w->buffer + w->size, bytes, count);
+    if (w->file != NULL && fwrite(bytes, 1, count, w->file) != count) w->failed = 1;
+    w->size += count;
+}
+
+static void rn__write_u32(rn__writer *w, uint32_t value)
+{
+    unsigned char bytes[4];
+    bytes[0] = (unsigned char)(value & 0xFFu);
+    bytes[1] = (unsigned char)(value >> 8 & 0xFFu);
+    bytes[2] = (unsigned char)(value >> 16 & 0xFFu);
+    bytes[3] = (unsigned char)(value >> 24 & 0xFFu);
+    rn__write_bytes(w, bytes, 4);
+}
+
+/* A float as its IEEE-754 bit pattern, so values come back bit-exact. */
+static void rn__write_f32(rn__writer *w, float value)
+{
+    uint32_t bits;
+    memcpy(&bits, &value, sizeof bits);
+    rn__write_u32(w, bits);
+}
+
+/* Lists are a u32 count and then the items. */
+static void rn__write_ints(rn__writer *w, const int *values, int count)
+{
+    int i;
+    rn__write_u32(w, (uint32_t)count);
+    for (i = 0; i < count; i++) rn__write_u32(w, (uint32_t)values[i]);
+}
+
+static void rn__write_floats(rn__writer *w, const float *values, size_t count)
+{
+    size_t i;
+    rn__write_u32(w, (uint32_t)count);
+    for (i = 0; i < count; i++) rn__write_f32(w, values[i]);
+}
+
+typedef void (*rn__body_writer)(rn__writer *w, const void *object);
+
+#define RN__CONTAINER_BYTES 16 /* magic, version, body size; CRC-32 */
+
+/* magic, version, body size, body, CRC-32 of all before it. The body is
+   written twice: first to a writer with nowhere to write, to measure it. */
+static int rn__write_container(rn__writer *w, const char *magic, rn__body_writer body,
+                               const void *object, const char *caller)
+{
+    rn__writer measure;
+    memset(&measure, 0, sizeof measure);
+    body(&measure, object);
+    if (measure.size > 0xFFFFFFFFu - RN__CONTAINER_BYTES)
+        return rn_set_error(RN_ERR_ARGUMENT, "%s: %lu bytes is too large for one file", caller,
+                            (unsigned long)measure.size);
+    rn__write_bytes(w, magic, 4);
+    rn__write_u32(w, RN_FILE_VERSION);
+    rn__write_u32(w, (uint32_t)measure.size);
+    body(w, object);
+    rn__write_u32(w, w->crc);
+    return RN_OK;
+}
+
+static int rn__save_memory(const char *magic, rn__body_writer body, const void *object,
+                           void *buffer, size_t capacity, size_t *size, const char *caller)
+{
+    rn__writer w;
+    int status;
+    if (object == NULL || size == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "%s: NULL object or size", caller);
+    memset(&w, 0, sizeof w);
+    w.buffer = (unsigned char *)buffer;
+    w.capacity = capacity;
+    status = rn__write_container(&w, magic, body, object, caller);
+    *size = w.size;
+    if (status == RN_OK && buffer != NULL && w.size > capacity)
+        status = rn_set_error(RN_ERR_ARGUMENT, "%s: needs %lu bytes, the buffer has %lu", caller,
+                              (unsigned long)w.size, (unsigned long)capacity);
+    return status;
+}
+
+/* Files are written under a temporary name beside the final one and renamed
+   into place only when complete, so an interrupted or failed write never
+   leaves half a file where a reader expects a whole one. */
+typedef struct rn__output {
+    FILE *file;
+    char temp[4096];
+} rn__output;
+
+static int rn__output_open(rn__output *out, const char *path, const char *mode, const char *caller)
+{
+    int length = snprintf(out->temp, sizeof out->temp, "%s.tmp", path);
+    out->file = NULL;
+    if (length < 0 || (size_t)length >= sizeof out->temp)
+        return rn_set_error(RN_ERR_ARGUMENT, "%s: path too long: %s", caller, path);
+    out->file = fopen(out->temp, mode);
+    if (out->file == NULL)
+        return rn_set_error(RN_ERR_IO, "%s: cannot create %s: %s", caller, out->temp,
+                            strerror(errno));
+    return RN_OK;
+}
+
+/* Closes the file and renames it to path when everything was written
+   (status RN_OK and no write error); otherwise removes it and keeps status. */
+static int rn__output_close(rn__output *out, int status, const char *path, const char *caller)
+{
+    int failed = ferror(out->file);
+    if (fclose(out->file) != 0) failed = 1;
+    if (status == RN_OK && failed)
+        status = rn_set_error(RN_ERR_IO, "%s: writing %s failed: %s", caller, out->temp,
+                              strerror(errno));
+#if defined(_WIN32)
+    /* Windows' rename does not replace a file; removing it first gives up
+       atomicity there (MoveFileEx would keep it, but needs windows.h). */
+    if (status == RN_OK) remove(path);
+#endif
+    if (status == RN_OK && rename(out->temp, path) != 0)
+        status = rn_set_error(RN_ERR_IO, "%s: cannot rename %s to %s: %s", caller, out->temp,
+                              path, strerror(errno));
+    if (status != RN_OK) remove(out->temp);
+    return status;
+}
+
+static int rn__save_file(const char *magic, rn__body_writer body, const void *object,
+                         const char *path, const char *caller)
+{
+    rn__writer w;
+    rn__output out;
+    int status;
+    if (object == NULL || path == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "%s: NULL object or path", caller);
+    if ((status = rn__output_open(&out, path, "wb", caller)) != RN_OK) return status;
+    memset(&w, 0, sizeof w);
+    w.file = out.file;
+    status = rn__write_container(&w, magic, body, object, caller);
+    if (status == RN_OK && w.failed)
+        status = rn_set_error(RN_ERR_IO, "%s: writing %s failed", caller, out.temp);
+    return rn__output_close(&out, status, path, caller);
+}
+
+/* --- reading: every count is checked against the bytes that remain ------ */
+
+typedef struct rn__reader {
+    const unsigned char *data;
+    size_t size, at;
+    uint32_t version;   /* the file's format version */
+    const char *caller; /* names the loading function in messages */
+} rn__reader;
+
+static int rn__read_u32(rn__reader *r, uint32_t *value)
+{
+    const unsigned char *p = r->data + r->at;
+    *value = 0;
+    if (r->size - r->at < 4)
+        return rn_set_error(RN_ERR_FORMAT, "%s: the contents end early (at byte %lu of %lu)",
+                            r->caller, (unsigned long)r->at, (unsigned long)r->size);
+    *value = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    r->at += 4;
+    return RN_OK;
+}
+
+static int rn__read_f32(rn__reader *r, float *value)
+{
+    uint32_t bits;
+    int status = rn__read_u32(r, &bits);
+    if (status == RN_OK) memcpy(value, &bits, sizeof *value);
+    return status;
+}
+
+/* A u32 that must lie in [min, max] (min >= 0); what names it in messages. */
+static int rn__read_int(rn__reader *r, int min, int max, int *value, const char *what)
+{
+    uint32_t raw;
+    int status = rn__read_u32(r, &raw);
+    if (status != RN_OK) return status;
+    if (raw < (uint32_t)min || raw > (uint32_t)max)
+        return rn_set_error(RN_ERR_FORMAT, "%s: %s is %lu (need %d to %d)", r->caller, what,
+                            (unsigned long)raw, min, max);
+    *value = (int)raw;
+    return RN_OK;
+}
+
+/* A list's count, at most max and small enough for the remaining bytes. */
+static int rn__read_count(rn__reader *r, size_t max, size_t *count, const char *what)
+{
+    uint32_t raw;
+    int status = rn__read_u32(r, &raw);
+    if (status != RN_OK) return status;
+    if (raw > max || raw > (r->size - r->at) / 4)
+        return rn_set_error(RN_ERR_FORMAT, "%s: %s has %lu items (at most %lu, and %lu bytes are "
+                            "left)", r->caller, what, (unsigned long)raw, (unsigned long)max,
+                            (unsigned long)(r->size - r->at));
+    *count = raw;
+    return RN_OK;
+}
+
+/* A list of up to max ints, each in [0, RN_MAX_DIM_SIZE]. */
+static int rn__read_ints(rn__reader *r, int *values, size_t max, int *count, const char *what)
+{
+    size_t n = 0, i;
+    int status = rn__read_count(r, max, &n, what);
+    for (i = 0; i < n && status == RN_OK; i++)
+        status = rn__read_int(r, 0, RN_MAX_DIM_SIZE, &values[i], what);
+    *count = (int)n;
+    return status;
+}
+
+/* count finite floats into values, or only checked when values is NULL. */
+static int rn__read_values(rn__reader *r, float *values, size_t count, const char *what)
+{
+    size_t i;
+    for (i = 0; i < count; i++) {
+        float value;
+        int status = rn__read_f32(r, &value);
+        if (status != RN_OK) return status;
+        if (!isfinite(value))
+            return rn_set_error(RN_ERR_FORMAT, "%s: %s[%lu] is %g", r->caller, what,
+                                (unsigned long)i, (double)value);
+        if (values != NULL) values[i] = value;
+    }
+    return RN_OK;
+}
+
+/* A list of exactly tensor->size floats, into the tensor, or only checked
+   when commit is 0. */
+static int rn__read_tensor(rn__reader *r, rn_tensor *tensor, int commit, const char *what)
+{
+    size_t count = 0;
+    int status = rn__read_count(r, tensor->size, &count, what);
+    if (status == RN_OK && count != tensor->size)
+        status = rn_set_error(RN_ERR_FORMAT, "%s: %s has %lu values, not %lu", r->caller, what,
+                              (unsigned long)count, (unsigned long)tensor->size);
+    if (status == RN_OK) status = rn__read_values(r, commit ? tensor->data : NULL, count, what);
+    return status;
+}
+
+static int rn__read_floats(rn__reader *r, float *values, size_t max, int *count, const char *what)
+{
+    size_t n = 0;
+    int status = rn__read_count(r, max, &n, what);
+    if (status == RN_OK) status = rn__read_values(r, values, n, what);
+    *count = (int)n;
+    return status;
+}
+
+/* Checks magic, version, size and CRC, and leaves r over the body. */
+static int rn__open_container(rn__reader *r, const void *bytes, size_t size, const char *magic,
+                              const char *caller)
+{
+    uint32_t version, body, stored_crc;
+    int status;
+    r->data = (const unsigned char *)bytes;
+    r->size = size;
+    r->at = 4;
+    r->caller = caller;
+    if (bytes == NULL || size < RN__CONTAINER_BYTES)
+        return rn_set_error(RN_ERR_FORMAT, "%s: %lu bytes are too few for a relunet file", caller,
+                            (unsigned long)size);
+    if (memcmp(bytes, magic, 4) != 0)
+        return rn_set_error(RN_ERR_FORMAT, "%s: not a relunet %.4s file (wrong magic)", caller,
+                            magic);
+    status = rn__read_u32(r, &version);
+    if (status == RN_OK && version > RN_FILE_VERSION)
+        status = rn_set_error(RN_ERR_FORMAT, "%s: the file has format version %lu, newer than this "
+                              "relunet.h reads (%d): update relunet.h", caller,
+                              (unsigned long)version, RN_FILE_VERSION);
+    if (status == RN_OK && version == 0)
+        status = rn_set_error(RN_ERR_FORMAT, "%s: format version 0 does not exist", caller);
+    if (status == RN_OK) status = rn__read_u32(r, &body);
+    if (status == RN_OK && body != size - RN__CONTAINER_BYTES)
+        status = rn_set_error(RN_ERR_FORMAT, "%s: the file says %lu bytes of contents and has %lu "
+                              "(truncated or extended)", caller, (unsigned long)body,
+                              (unsigned long)(size - RN__CONTAINER_BYTES));
+    if (status != RN_OK) return status;
+    r->at = size - 4;
+    rn__read_u32(r, &stored_crc);
+    if (stored_crc != rn_crc32(0, bytes, size - 4))
+        return rn_set_error(RN_ERR_FORMAT, "%s: CRC-32 mismatch: the file is damaged", caller);
+    r->at = 12;
+    r->size = size - 4;
+    r->version = version;
+    return RN_OK;
+}
+
+static int rn__close_container(const rn__reader *r)
+{
+    if (r->at == r->size) return RN_OK;
+    return rn_set_error(RN_ERR_FORMAT, "%s: %lu bytes left over after the contents", r->caller,
+                        (unsigned long)(r->size - r->at));
+}
+
+/* The whole file in a buffer from RN_MALLOC (relunet_data.h's readers use
+   it too). */
+static int rn__read_file(const char *path, unsigned char **bytes, size_t *size)
+{
+    FILE *file;
+    long length = 0;
+    int status = RN_OK;
+    *bytes = NULL;
+    *size = 0;
+    if (path == NULL) return rn_set_error(RN_ERR_ARGUMENT, "cannot read a file: path is NULL");
+    file = fopen(path, "rb");
+    if (file == NULL) return rn_set_error(RN_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (fseek(file, 0, SEEK_END) != 0 || (length = ftell(file)) < 0 || fseek(file, 0, SEEK_SET) != 0)
+        status = rn_set_error(RN_ERR_IO, "%s: cannot determine the size", path);
+    if (status == RN_OK) {
+        *bytes = (unsigned char *)RN_MALLOC(length > 0 ? (size_t)length : 1);
+        if (*bytes == NULL)
+            status = rn_set_error(RN_ERR_MEMORY, "%s: cannot allocate %ld bytes", path, length);
+    }
+    if (status == RN_OK && fread(*bytes, 1, (size_t)length, file) != (size_t)length)
+        status = rn_set_error(RN_ERR_IO, "%s: read error", path);
+    fclose(file);
+    if (status != RN_OK && *bytes != NULL) {
+        RN_FREE(*bytes);
+        *bytes = NULL;
+    }
+    if (status == RN_OK) *size = (size_t)length;
+    return status;
+}
+
+/* --- networks ------------------------------------------------------------ */
+
+static const char rn__net_magic[4] = {'R', 'N', 'E', 'T'};
+static const char rn__optim_magic[4] = {'R', 'O', 'P', 'T'};
+
+#define RN__MAX_HYPER 16
+
+/* A layer's hyper-parameters, as the arguments of the rn_net_add_* call
+   that rebuilds it. A new layer type adds a case to this pair of functions
+   and to rn__export_layer's calls; layers with state besides parameters
+   (batch norm's running statistics) also write and read it where the
+   network's writer and rn__read_layer mark the state buffers. */
+typedef struct rn__layer_hyper {
+    int n_ints, n_floats;
+    int ints[RN__MAX_HYPER];
+    float floats[RN__MAX_HYPER];
+} rn__layer_hyper;
+
+static void rn__layer_hyper_get(const rn_layer *layer, rn__layer_hyper *h)
+{
+    int k;
+    memset(h, 0, sizeof *h);
+    switch (layer->type) {
+    case RN_LAYER_CONV2D:
+        h->n_ints = 5;
+        h->ints[0] = layer->units;
+        h->ints[1] = layer->kernel;
+        h->ints[2] = layer->stride;
+        h->ints[3] = layer->padding;
+        h->ints[4] = layer->has_bias;
+        break;
+    case RN_LAYER_LINEAR:
+        h->n_ints = 2;
+        h->ints[0] = layer->units;
+        h->ints[1] = layer->has_bias;
+        break;
+    case RN_LAYER_MAXPOOL2D:
+    case RN_LAYER_AVGPOOL2D:
+        h->n_ints = 2;
+        h->ints[0] = layer->kernel;
+        h->ints[1] = layer->stride;
+        break;
+    case RN_LAYER_FLATTEN: break;
+    case RN_LAYER_BATCHNORM:
+        h->n_floats = 2;
+        h->floats[0] = layer->eps;
+        h->floats[1] = layer->momentum;
+        break;
+    case RN_LAYER_DROPOUT:
+        h->n_floats = 1;
+        h->floats[0] = layer->drop_rate;
+        break;
+    case RN_LAYER_ACTIVATION:
+        h->n_ints = 4;
+        h->ints[0] = (int)layer->act.kind;
+        h->ints[1] = (int)layer->act.share;
+        h->ints[2] = layer->act.frozen;
+        h->ints[3] = layer->act.unnormalized;
+        h->n_floats = 1 + layer->n_params;
+        h->floats[0] = layer->act.slope;
+        for (k = 0; k < layer->n_params; k++) h->floats[1 + k] = layer->act_init[k];
+        break;
+    }
+}
+
+static int rn__layer_hyper_add(rn_net *net, int type, const rn__layer_hyper *h)
+{
+    /* Settings by rn_layer_type; -1: as many as the activation kind says. */
+    static const int ints_of_type[] = {5, 2, 2, 2, 0, 4, 0, 0};
+    static const int floats_of_type[] = {0, 0, 0, 0, 0, -1, 2, 1};
+    rn_act_desc desc;
+    int status, has_bias = 1;
+    if (type >= (int)(sizeof ints_of_type / sizeof *ints_of_type))
+        return rn_set_error(RN_ERR_FORMAT, "unknown layer type %d", type);
+    if (h->n_ints != ints_of_type[type] ||
+        (floats_of_type[type] >= 0 && h->n_floats != floats_of_type[type]))
+        return rn_set_error(RN_ERR_FORMAT, "a %s layer with %d integer and %d float settings",
+                            rn__layer_type_names[type], h->n_ints, h->n_floats);
+    switch (type) {
+    case RN_LAYER_CONV2D:
+        status = rn_net_add_conv2d(net, h->ints[0], h->ints[1], h->ints[2], h->ints[3]);
+        has_bias = h->ints[4];
+        break;
+    case RN_LAYER_LINEAR:
+        status = rn_net_add_linear(net, h->ints[0]);
+        has_bias = h->ints[1];
+        break;
+    case RN_LAYER_MAXPOOL2D: status = rn_net_add_maxpool2d(net, h->ints[0], h->ints[1]); break;
+    case RN_LAYER_AVGPOOL2D: status = rn_net_add_avgpool2d(net, h->ints[0], h->ints[1]); break;
+    case RN_LAYER_FLATTEN: status = rn_net_add_flatten(net); break;
+    case RN_LAYER_BATCHNORM: status = rn_net_add_batchnorm_ex(net, h->floats[0], h->floats[1]); break;
+    case RN_LAYER_DROPOUT: status = rn_net_add_dropout(net, h->floats[0]); break;
+    default: /* RN_LAYER_ACTIVATION */
+        memset(&desc, 0, sizeof desc);
+        desc.kind = (rn_act_kind)h->ints[0];
+        desc.share = (rn_share)h->ints[1];
+        desc.frozen = h->ints[2];
+        desc.unnormalized = h->ints[3];
+        desc.slope = h->floats[0];
+        desc.init = h->floats + 1;
+        if (desc.kind >= RN_ACT_KIND_COUNT || h->n_floats != 1 + rn_act_param_count(desc.kind) ||
+            desc.frozen > 1 || desc.unnormalized > 1)
+            return rn_set_error(RN_ERR_FORMAT, "activation kind %d (this build knows %d), %d "
+                                "constants, flags %d and %d", h->ints[0], RN_ACT_KIND_COUNT,
+                                h->n_floats, desc.frozen, desc.unnormalized);
+        status = rn_net_add_activation_ex(net, &desc);
+        break;
+    }
+    if (status == RN_OK && has_bias > 1)
+        status = rn_set_error(RN_ERR_FORMAT, "bias flag %d", has_bias);
+    if (status == RN_OK && !has_bias) status = rn_net_remove_bias(net);
+    return status;
+}
+
+/* State a layer keeps besides its parameters: batch norm's running mean
+   and variance. Returns how many tensors. */
+static int rn__layer_state(rn_layer *layer, rn_tensor **state)
+{
+    if (layer->type != RN_LAYER_BATCHNORM) return 0;
+    state[0] = &layer->running_mean;
+    state[1] = &layer->running_var;
+    return 2;
+}
+
+/* What no training can produce: a negative running variance. */
+static int rn__check_layer_state(const rn_layer *layer, const char *caller)
+{
+    size_t c;
+    for (c = 0; layer->type == RN_LAYER_BATCHNORM && c < layer->running_var.size; c++)
+        if (!(layer->running_var.data[c] >= 0.0f))
+            return rn_set_error(RN_ERR_FORMAT, "%s: %s has running variance %g in channel %lu "
+                                "(a variance is >= 0)", caller, layer->name,
+                                (double)layer->running_var.data[c], (unsigned long)c);
+    return RN_OK;
+}
+
+static void rn__write_param(rn__writer *w, const rn_param *param)
+{
+    rn__write_u32(w, (uint32_t)param->frozen);
+    rn__write_f32(w, param->min);
+    rn__write_f32(w, param->max);
+    rn__write_floats(w, param->value.data, param->value.size);
+}
+
+/* Dropout's random stream (format 2 on), so that a resumed run drops the
+   same values: one more state buffer, of four u32 (state, then increment,
+   low halves first) rather than floats. */
+static int rn__has_stream(const rn_layer *layer, uint32_t version)
+{
+    return layer->type == RN_LAYER_DROPOUT && version >= 2;
+}
+
+static void rn__write_stream(rn__writer *w, const rn_rng *rng)
+{
+    rn__write_u32(w, 4);
+    rn__write_u32(w, (uint32_t)(rng->state & 0xFFFFFFFFu));
+    rn__write_u32(w, (uint32_t)(rng->state >> 32));
+    rn__write_u32(w, (uint32_t)(rng->increment & 0xFFFFFFFFu));
+    rn__write_u32(w, (uint32_t)(rng->increment >> 32));
+}
+
+static void rn__write_net(rn__writer *w, const void *object)
+{
+    const rn_net *net = (const rn_net *)object;
+    rn__layer_hyper h;
+    rn_tensor *state[2];
+    int i, k, n_state, has_stream;
+    rn__write_ints(w, net->in_shape, net->in_ndim);
+    rn__write_u32(w, (uint32_t)net->n_layers);
+    for (i = 0; i < net->n_layers; i++) {
+        rn_layer *layer = net->layers[i];
+        rn__layer_hyper_get(layer, &h);
+        rn__write_u32(w, (uint32_t)layer->type);
+        rn__write_ints(w, h.ints, h.n_ints);
+        rn__write_floats(w, h.floats, (size_t)h.n_floats);
+        rn__write_u32(w, (uint32_t)layer->n_params);
+        for (k = 0; k < layer->n_params; k++) rn__write_param(w, &layer->params[k]);
+        n_state = rn__layer_state(layer, state);
+        has_stream = rn__has_stream(layer, RN_FILE_VERSION);
+        rn__write_u32(w, (uint32_t)(n_state + has_stream));
+        for (k = 0; k < n_state; k++) rn__write_floats(w, state[k]->data, state[k]->size);
+        if (has_stream) rn__write_stream(w, &layer->rng);
+    }
+}
+
+static int rn__check_savable(const rn_net *net, const char *caller)
+{
+    int i, k;
+    if (net == NULL) return rn_set_error(RN_ERR_ARGUMENT, "%s: network is NULL", caller);
+    for (i = 0; i < net->n_layers; i++)
+        for (k = 0; k < net->layers[i]->n_params; k++)
+            if (net->layers[i]->params[k].value.data == NULL)
+                return rn_set_error(RN_ERR_ARGUMENT, "%s: %s has no values", caller,
+                                    net->layers[i]->params[k].name);
+    return RN_OK;
+}
+
+RN_API int rn_net_save_memory(const rn_net *net, void *buffer, size_t capacity, size_t *size)
+{
+    int status = rn__check_savable(net, "rn_net_save_memory");
+    if (status != RN_OK) return status;
+    return rn__save_memory(rn__net_magic, rn__write_net, net, buffer, capacity, size,
+                           "rn_net_save_memory");
+}
+
+RN_API int rn_net_save(const rn_net *net, const char *path)
+{
+    int status = rn__check_savable(net, "rn_net_save");
+    if (status != RN_OK) return status;
+    return rn__save_file(rn__net_magic, rn__write_net, net, path, "rn_net_save");
+}
+
+/* One parameter's record: flags and range, then values checked against the
+   shape the rebuilt layer gave it, read into storage it gets only then. */
+static int rn__read_param(rn__reader *r, rn_param *param)
+{
+    float min = 0.0f, max = 0.0f;
+    size_t count = 0;
+    int frozen = 0, status = rn__read_int(r, 0, 1, &frozen, "a frozen flag");
+    if (status == RN_OK) status = rn__read_f32(r, &min);
+    if (status == RN_OK) status = rn__read_f32(r, &max);
+    if (status == RN_OK && !(min <= max))
+        status = rn_set_error(RN_ERR_FORMAT, "%s: %s has the range [%g, %g]", r->caller,
+                              param->name, (double)min, (double)max);
+    if (status == RN_OK) status = rn__read_count(r, param->value.size, &count, param->name);
+    if (status == RN_OK && count != param->value.size)
+        status = rn_set_error(RN_ERR_FORMAT, "%s: %s has %lu values, its layer needs %lu",
+                              r->caller, param->name, (unsigned long)count,
+                              (unsigned long)param->value.size);
+    if (status == RN_OK) status = rn__param_alloc(param);
+    if (status == RN_OK) status = rn__read_values(r, param->value.data, count, param->name);
+    param->frozen = frozen;
+    param->min = min;
+    param->max = max;
+    return status;
+}
+
+static int rn__read_stream(rn__reader *r, rn_rng *rng)
+{
+    uint32_t words[4];
+    size_t count = 0;
+    int status = rn__read_count(r, 4, &count, "a random stream"), k;
+    if (status == RN_OK && count != 4)
+        status = rn_set_error(RN_ERR_FORMAT, "%s: a random stream of %lu words, not 4", r->caller,
+                              (unsigned long)count);
+    for (k = 0; k < 4 && status == RN_OK; k++) status = rn__read_u32(r, &words[k]);
+    if (status == RN_OK && (words[2] & 1u) == 0) /* PCG32 needs an odd increment */
+        status = rn_set_error(RN_ERR_FORMAT, "%s: a random stream with an even increment",
+                              r->caller);
+    if (status != RN_OK) return status;
+    rng->state = (uint64_t)words[1] << 32 | words[0];
+    rng->increment = (uint64_t)words[3] << 32 | words[2];
+    return RN_OK;
+}
+
+/* Rebuilds a layer from its hyper-parameters, then reads its parameters. */
+static int rn__read_layer(rn__reader *r, rn_net *net)
+{
+    rn__layer_hyper h;
+    rn_layer *layer;
+    rn_tensor *state[2];
+    char reason[sizeof rn__error_message];
+    int type = 0, n_params = 0, n_state = 0, n_tensors = 0, has_stream = 0, k;
+    int status = rn__read_int(r, 0, RN_MAX_DIM_SIZE, &type, "a layer type");
+    if (status == RN_OK) status = rn__read_ints(r, h.ints, RN__MAX_HYPER, &h.n_ints, "settings");
+    if (status == RN_OK)
+        status = rn__read_floats(r, h.floats, RN__MAX_HYPER, &h.n_floats, "settings");
+    if (status != RN_OK) return status;
+    status = rn__layer_hyper_add(net, type, &h);
+    if (status == RN_ERR_MEMORY) return status;
+    if (status != RN_OK) {
+        /* The file asked for a layer that cannot be: a format error. */
+        memcpy(reason, rn__error_message, sizeof reason);
+        return rn_set_error(RN_ERR_FORMAT, "%s: layer %d: %s", r->caller, net->n_layers + 1,
+                            reason);
+    }
+    layer = net->layers[net->n_layers - 1];
+    status = rn__read_int(r, layer->n_params, layer->n_params, &n_params, "a parameter count");
+    for (k = 0; k < layer->n_params && status == RN_OK; k++)
+        status = rn__read_param(r, &layer->params[k]);
+    if (status == RN_OK) {
+        n_tensors = rn__layer_state(layer, state);
+        has_stream = rn__has_stream(layer, r->version);
+        status = rn__read_int(r, n_tensors + has_stream, n_tensors + has_stream, &n_state,
+                              "a state buffer count");
+    }
+    for (k = 0; k < n_tensors && status == RN_OK; k++)
+        status = rn__read_tensor(r, state[k], 1, layer->name);
+    if (status == RN_OK && has_stream) status = rn__read_stream(r, &layer->rng);
+    return status == RN_OK ? rn__check_layer_state(layer, r->caller) : status;
+}
+
+static int rn__read_net(rn__reader *r, rn_net **out)
+{
+    int shape[RN__MAX_HYPER], ndim = 0, n_layers = 0, i;
+    rn_net *net;
+    int status = rn__read_ints(r, shape, 3, &ndim, "the sample shape");
+    if (status == RN_OK)
+        status = rn__check_sample_shape(ndim, shape, r->caller) == RN_OK ? RN_OK : RN_ERR_FORMAT;
+    if (status == RN_OK) status = rn__read_int(r, 0, RN_MAX_DIM_SIZE, &n_layers, "the layer count");
+    if (status != RN_OK) return status;
+    net = rn_net_new(ndim, shape);
+    if (net == NULL) return RN_ERR_MEMORY;
+    net->bind_later = 1; /* parameters get storage once their counts are checked */
+    for (i = 0; i < n_layers && status == RN_OK; i++) status = rn__read_layer(r, net);
+    net->bind_later = 0;
+    if (status != RN_OK) {
+        rn_net_free(net);
+        return status;
+    }
+    *out = net;
+    return RN_OK;
+}
+
+RN_API int rn_net_load_memory(const void *bytes, size_t size, rn_net **net)
+{
+    rn__reader r;
+    rn_net *loaded = NULL;
+    int status;
+    if (net == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_net_load_memory: net is NULL");
+    *net = NULL;
+    status = rn__open_container(&r, bytes, size, rn__net_magic, "rn_net_load");
+    if (status == RN_OK) status = rn__read_net(&r, &loaded);
+    if (status == RN_OK) status = rn__close_container(&r);
+    if (status != RN_OK) {
+        rn_net_free(loaded);
+        return status;
+    }
+    *net = loaded;
+    return RN_OK;
+}
+
+RN_API int rn_net_load(const char *path, rn_net **net)
+{
+    unsigned char *bytes;
+    size_t size = 0;
+    int status;
+    if (net == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_net_load: net is NULL");
+    *net = NULL;
+    status = rn__read_file(path, &bytes, &size);
+    if (status != RN_OK) return status;
+    status = rn_net_load_memory(bytes, size, net);
+    RN_FREE(bytes);
+    return status;
+}
+
+/* --- optimizer state ----------------------------------------------------- */
+
+/* The state tensors the optimizer keeps for parameter i (moments, momentum
+   buffers), in a fixed order; returns how many. */
+static int rn__optim_state(const rn_optim *opt, int i, rn_tensor **state)
+{
+    int count = 0;
+    if (opt->first[i].size > 0) state[count++] = &opt->first[i];
+    if (opt->second[i].size > 0) state[count++] = &opt->second[i];
+    return count;
+}
+
+/* The settings of rn_optim_desc that are not the kind, in a fixed order. */
+enum { RN__OPTIM_INTS = 2, RN__OPTIM_FLOATS = 7 };
+
+static void rn__optim_settings(const rn_optim_desc *d, int *ints, float *floats)
+{
+    ints[0] = (int)d->kind;
+    ints[1] = d->nesterov;
+    floats[0] = d->lr;
+    floats[1] = d->momentum;
+    floats[2] = d->dampening;
+    floats[3] = d->weight_decay;
+    floats[4] = d->beta1;
+    floats[5] = d->beta2;
+    floats[6] = d->eps;
+}
+
+static void rn__write_optim(rn__writer *w, const void *object)
+{
+    const rn_optim *opt = (const rn_optim *)object;
+    int ints[RN__OPTIM_INTS], i, k;
+    float floats[RN__OPTIM_FLOATS];
+    uint64_t steps = (uint64_t)opt->steps;
+    rn_tensor *state[2];
+    rn__optim_settings(&opt->desc, ints, floats);
+    rn__write_ints(w, ints, RN__OPTIM_INTS);
+    rn__write_floats(w, floats, RN__OPTIM_FLOATS);
+    rn__write_u32(w, (uint32_t)(steps & 0xFFFFFFFFu));
+    rn__write_u32(w, (uint32_t)(steps >> 32));
+    rn__write_u32(w, (uint32_t)opt->count);
+    for (i = 0; i < opt->count; i++) {
+        int n_state = rn__optim_state(opt, i, state);
+        rn__write_f32(w, opt->lr[i]);
+        rn__write_f32(w, opt->weight_decay[i]);
+        rn__write_u32(w, (uint32_t)opt->updates[i]);
+        rn__write_u32(w, (uint32_t)n_state);
+        for (k = 0; k < n_state; k++) rn__write_floats(w, state[k]->data, state[k]->size);
+    }
+}
+
+/* Reads optimizer state that must fit opt exactly. With commit 0 it only
+   checks, so that a bad file leaves the optimizer as it was; with commit 1
+   (on the same, checked bytes) it applies. */
+static int rn__read_optim(rn__reader *r, rn_optim *opt, int commit)
+{
+    int ints[RN__MAX_HYPER] = {0}, expected_ints[RN__OPTIM_INTS], n_ints = 0, n_floats = 0;
+    float floats[RN__MAX_HYPER] = {0}, expected_floats[RN__OPTIM_FLOATS], lr = 0.0f, decay = 0.0f;
+    int count = 0, updates = 0;
+    uint32_t steps_low = 0, steps_high = 0;
+    rn_tensor *state[2];
+    int i, k, n_state = 0;
+    int status = rn__read_ints(r, ints, RN__MAX_HYPER, &n_ints, "optimizer settings");
+    if (status == RN_OK)
+        status = rn__read_floats(r, floats, RN__MAX_HYPER, &n_floats, "optimizer settings");
+    rn__optim_settings(&opt->desc, expected_ints, expected_floats);
+    if (status == RN_OK && (n_ints != RN__OPTIM_INTS || n_floats != RN__OPTIM_FLOATS ||
+                            ints[0] != expected_ints[0] || ints[1] > 1))
+        status = rn_set_error(RN_ERR_FORMAT, "%s: state of optimizer kind %d (%d and %d settings) "
+                              "does not fit this kind %d optimizer", r->caller, ints[0], n_ints,
+                              n_floats, expected_ints[0]);
+    if (status == RN_OK) status = rn__read_u32(r, &steps_low);
+    if (status == RN_OK) status = rn__read_u32(r, &steps_high);
+    if (status == RN_OK && (steps_high != 0 || steps_low > 0x7FFFFFFFu))
+        status = rn_set_error(RN_ERR_FORMAT, "%s: step count too large", r->caller);
+    if (status == RN_OK)
+        status = rn__read_int(r, opt->count, opt->count, &count, "the parameter count");
+    for (i = 0; i < opt->count && status == RN_OK; i++) {
+        int expected_state = rn__optim_state(opt, i, state);
+        status = rn__read_values(r, &lr, 1, "a learning rate");
+        if (status == RN_OK) status = rn__read_values(r, &decay, 1, "a weight decay");
+        /* Format 1 kept one step count for every parameter. */
+        updates = (int)steps_low;
+        if (status == RN_OK && r->version >= 2)
+            status = rn__read_int(r, 0, (int)steps_low, &updates, "a parameter's update count");
+        if (status == RN_OK)
+            status = rn__read_int(r, expected_state, expected_state, &n_state, "a state count");
+        for (k = 0; k < n_state && status == RN_OK; k++)
+            status = rn__read_tensor(r, state[k], commit, opt->params[i]->name);
+        if (commit) {
+            opt->lr[i] = lr;
+            opt->weight_decay[i] = decay;
+            opt->updates[i] = updates;
+        }
+    }
+    if (status == RN_OK && commit) {
+        opt->desc.nesterov = ints[1];
+        opt->desc.lr = floats[0];
+        opt->desc.momentum = floats[1];
+        opt->desc.dampening = floats[2];
+        opt->desc.weight_decay = floats[3];
+        opt->desc.beta1 = floats[4];
+        opt->desc.beta2 = floats[5];
+        opt->desc.eps = floats[6];
+        opt->steps = (long)steps_low;
+    }
+    return status;
+}
+
+RN_API int rn_optim_save_memory(const rn_optim *opt, void *buffer, size_t capacity, size_t *size)
+{
+    return rn__save_memory(rn__optim_magic, rn__write_optim, opt, buffer, capacity, size,
+                           "rn_optim_save_memory");
+}
+
+RN_API int rn_optim_save(const rn_optim *opt, const char *path)
+{
+    return rn__save_file(rn__optim_magic, rn__write_optim, opt, path, "rn_optim_save");
+}
+
+RN_API int rn_optim_load_memory(rn_optim *opt, const void *bytes, size_t size)
+{
+    rn__reader r;
+    int status;
+    if (opt == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_optim_load: optimizer is NULL");
+    status = rn__open_container(&r, bytes, size, rn__optim_magic, "rn_optim_load");
+    if (status == RN_OK) status = rn__read_optim(&r, opt, 0);
+    if (status == RN_OK) status = rn__close_container(&r);
+    if (status != RN_OK) return status;
+    r.at = 12;
+    return rn__read_optim(&r, opt, 1);
+}
+
+RN_API int rn_optim_load(rn_optim *opt, const char *path)
+{
+    unsigned char *bytes;
+    size_t size = 0;
+    int status = rn__read_file(path, &bytes, &size);
+    if (status != RN_OK) return status;
+    status = rn_optim_load_memory(opt, bytes, size);
+    RN_FREE(bytes);
+    return status;
+}
+
+/* ===== 13. firmware ======================================================= */
+
+/* --- C export ------------------------------------------------------------ */
+
+/* CRC-32 of count floats' bit patterns, little-endian whatever the host, so
+   the exporter and the board (rn_net_bind_params_checked) agree. */
+static uint32_t rn__crc32_floats(uint32_t crc, const float *values, size_t count)
+{
+    size_t j;
+    for (j = 0; j < count; j++) {
+        unsigned char bytes[4];
+        uint32_t bits;
+        memcpy(&bits, &values[j], sizeof bits);
+        bytes[0] = (unsigned char)(bits & 0xFFu);
+        bytes[1] = (unsigned char)(bits >> 8 & 0xFFu);
+        bytes[2] = (unsigned char)(bits >> 16 & 0xFFu);
+        bytes[3] = (unsigned char)(bits >> 24 & 0xFFu);
+        crc = rn_crc32(crc, bytes, sizeof bytes);
+    }
+    return crc;
+}
+
+/* A float as a C literal that reads back bit-exact: 9 significant digits
+   identify every float, and the literal needs a '.' or an exponent before
+   its 'f'. */
+static void rn__export_float(FILE *file, float value)
+{
+    char text[32];
+    snprintf(text, sizeof text, "%.9g", (double)value);
+    fprintf(file, strpbrk(text, ".e") ? "%sf" : "%s.0f", text);
+}
+
+/* name_conv1_weight for label "conv1.weight". */
+static void rn__export_array_name(FILE *file, const char *name, const char *label)
+{
+    const char *c;
+    fprintf(file, "%s_", name);
+    for (c = label; *c != '\0'; c++) fputc(*c == '.' ? '_' : *c, file);
+}
+
+static void rn__export_values(FILE *file, const char *name, const char *label,
+                              const rn_tensor *values)
+{
+    size_t j;
+    fprintf(file, "static const float ");
+    rn__export_array_name(file, name, label);
+    fprintf(file, "[%lu] = {", (unsigned long)values->size);
+    for (j = 0; j < values->size; j++) {
+        fputs(j % 6 == 0 ? "\n    " : " ", file);
+        rn__export_float(file, values->data[j]);
+        if (j + 1 < values->size) fputc(',', file);
+    }
+    fprintf(file, "\n};\n\n");
+}
+
+/* A batch norm's running statistics, which its builder copies into the
+   arena: "name_bn1_running_mean", "name_bn1_running_var". */
+static const char *const rn__norm_state_names[2] = {"running_mean", "running_var"};
+
+static void rn__export_state(FILE *file, const char *name, const rn_layer *layer)
+{
+    rn_tensor *state[2];
+    char label[48];
+    int k, n = rn__layer_state((rn_layer *)layer, state);
+    for (k = 0; k < n; k++) {
+        snprintf(label, sizeof label, "%s.%s", layer->name, rn__norm_state_names[k]);
+        rn__export_values(file, name, label, state[k]);
+    }
+}
+
+/* The rn_net_add_* call that rebuilds layer, from its hyper-parameters. */
+static void rn__export_layer(FILE *file, const rn_layer *layer, const char *name)
+{
+    static const char *const calls[] = {"rn_net_add_conv2d(net, %d, %d, %d, %d)",
+                                        "rn_net_add_linear(net, %d)",
+                                        "rn_net_add_maxpool2d(net, %d, %d)",
+                                        "rn_net_add_avgpool2d(net, %d, %d)",
+                                        "rn_net_add_flatten(net)"};
+    const char *guard = "    if (status == RN_OK) ";
+    rn__layer_hyper h;
+    int k;
+    rn__layer_hyper_get(layer, &h);
+    if (layer->type == RN_LAYER_BATCHNORM) { /* one that could not be folded */
+        fprintf(file, "%sstatus = rn_net_add_batchnorm_ex(net, ", guard);
+        rn__export_float(file, h.floats[0]);
+        fputs(", ", file);
+        rn__export_float(file, h.floats[1]);
+        fprintf(file, ");\n    if (status == RN_OK) {\n"
+                      "        rn_layer *norm = net->layers[net->n_layers - 1];\n");
+        for (k = 0; k < 2; k++) {
+            fprintf(file, "        memcpy(norm->%s.data, ", rn__norm_state_names[k]);
+            fprintf(file, "%s_%s_%s, sizeof ", name, layer->name, rn__norm_state_names[k]);
+            fprintf(file, "%s_%s_%s);\n", name, layer->name, rn__norm_state_names[k]);
+        }
+        fprintf(file, "    }\n");
+        return;
+    }
+    if (layer->type == RN_LAYER_DROPOUT) { /* the identity in inference; kept for the names */
+        fprintf(file, "%sstatus = rn_net_add_dropout(net, ", guard);
+        rn__export_float(file, h.floats[0]);
+        fprintf(file, ");\n");
+        return;
+    }
+    if (layer->type != RN_LAYER_ACTIVATION) {
+        fprintf(file, "%sstatus = ", guard);
+        fprintf(file, calls[layer->type], h.ints[0], h.ints[1], h.ints[2], h.ints[3]);
+        fprintf(file, ";\n");
+        if ((layer->type == RN_LAYER_CONV2D || layer->type == RN_LAYER_LINEAR) && !layer->has_bias)
+            fprintf(file, "%sstatus = rn_net_remove_bias(net);\n", guard);
+        return;
+    }
+    fprintf(file, "    if (status == RN_OK) {\n");
+    if (h.n_floats > 1) {
+        fprintf(file, "        static const float init[%d] = {", h.n_floats - 1);
+        for (k = 1; k < h.n_floats; k++) {
+            rn__export_float(file, h.floats[k]);
+            fputs(k + 1 < h.n_floats ? ", " : "};\n", file);
+        }
+    }
+    fprintf(file, "        const rn_act_desc desc = {.kind = (rn_act_kind)%d /* %s */, "
+                  ".share = (rn_share)%d,\n                                  .init = %s, "
+                  ".unnormalized = %d, .slope = ",
+            h.ints[0], rn_act_kind_name(layer->act.kind), h.ints[1],
+            h.n_floats > 1 ? "init" : "NULL", h.ints[3]);
+    rn__export_float(file, h.floats[0]);
+    fprintf(file, "};\n");
+    fprintf(file, "        status = rn_net_add_activation_ex(net, &desc);\n    }\n");
+}
+
+/* An arena network's buffer plan. Layer 0 writes the first buffer (its
+   input is the caller's, or in the second buffer); after it, a layer that
+   maps each value to the value in its place writes over its input, and any
+   other layer writes the buffer its input is not in. */
+static int rn__arena_in_place(const rn_layer *layer)
+{
+    return layer->type == RN_LAYER_ACTIVATION || layer->type == RN_LAYER_BATCHNORM ||
+           layer->type == RN_LAYER_DROPOUT || layer->type == RN_LAYER_FLATTEN;
+}
+
+/* Which buffer (0 or 1) layer writes: a walk from the start, which for the
+   few layers of a network on a microcontroller costs nothing worth storing. */
+static int rn__arena_buffer(const rn_net *net, int layer)
+{
+    int i, buffer = 0;
+    for (i = 1; i <= layer; i++) buffer = rn__arena_in_place(net->layers[i]) ? buffer : 1 - buffer;
+    return buffer;
+}
+
+/* Values per sample each buffer holds: the largest output planned into it,
+   and for the second the input as well. */
+static void rn__arena_plan(const rn_net *net, size_t floats[2])
+{
+    int i;
+    floats[0] = 0;
+    floats[1] = rn__dims_product(net->in_ndim, net->in_shape);
+    for (i = 0; i < net->n_layers; i++) {
+        size_t out = rn__dims_product(net->layers[i]->out_ndim, net->layers[i]->out_shape);
+        int buffer = rn__arena_buffer(net, i);
+        floats[buffer] = out > floats[buffer] ? out : floats[buffer];
+    }
+}
+
+/* What RN_NET_ARENA_BYTES leaves out: each batch norm's four per-channel
+   tensors (rn__net_state_new). */
+static size_t rn__arena_state_bytes(const rn_net *net)
+{
+    size_t bytes = 0;
+    int i;
+    for (i = 0; i < net->n_layers; i++)
+        if (net->layers[i]->type == RN_LAYER_BATCHNORM)
+            bytes += 4u * RN__ARENA_ROUND((size_t)net->layers[i]->in_shape[0] * sizeof(float));
+    return bytes;
+}
+
+static int rn__is_identifier(const char *name)
+{
+    const char *c;
+    if (name == NULL || strlen(name) == 0 || strlen(name) > 64 || (*name >= '0' && *name <= '9'))
+        return 0;
+    for (c = name; *c != '\0'; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '_'))
+            return 0;
+    return 1;
+}
+
+/* The checksum rn_net_bind_params_checked verifies: every parameter's
+   values, in rn_net_param order. */
+static uint32_t rn__params_crc32(const rn_net *net)
+{
+    uint32_t crc = 0;
+    int i, k;
+    for (i = 0; i < net->n_layers; i++)
+        for (k = 0; k < net->layers[i]->n_params; k++)
+            crc = rn__crc32_floats(crc, net->layers[i]->params[k].value.data,
+                                   net->layers[i]->params[k].value.size);
+    return crc;
+}
+
+/* The parameters' array names, one per line: "prefix name suffix,". */
+static void rn__export_param_list(FILE *file, const rn_net *net, const char *name,
+                                  const char *prefix, const char *suffix)
+{
+    int i, k;
+    for (i = 0; i < net->n_layers; i++)
+        for (k = 0; k < net->layers[i]->n_params; k++) {
+            fprintf(file, "\n        %s", prefix);
+            rn__export_array_name(file, name, net->layers[i]->params[k].name);
+            fprintf(file, "%s,", suffix);
+        }
+}
+
+static void rn__export_header(FILE *file, const rn_net *net, const char *name, const char *upper)
+{
+    size_t floats[2];
+    char shape[64];
+    int dims[RN_MAX_DIMS], i;
+    dims[0] = 1;
+    memcpy(dims + 1, net->in_shape, (size_t)net->in_ndim * sizeof(int));
+    rn__dims_string(net->in_ndim + 1, dims, shape, sizeof shape);
+    fprintf(file,
+            "/* %s: a relunet network exported by rn_net_export_c, its parameters as\n"
+            "   constant arrays that stay in flash. Include relunet.h first (with\n"
+            "   RELUNET_IMPLEMENTATION in one file of the program), then:\n\n"
+            "       static unsigned char memory[%s_ARENA_BYTES(1)];\n"
+            "       rn_arena arena;\n"
+            "       rn_net *net;\n"
+            "       rn_arena_init(&arena, memory, sizeof memory);\n"
+            "       status = %s_build(&arena, 1, &net);  (not RN_OK: rn_last_error() says why)\n"
+            "       rn_net_forward(net, &input, RN_EVAL);   (input: shape %s)\n\n"
+            "   Layers:", name, upper, name, shape);
+    for (i = 0; i < net->n_layers; i++) {
+        rn__dims_string(net->layers[i]->out_ndim, net->layers[i]->out_shape, shape, sizeof shape);
+        fprintf(file, "%s %s %s", i % 4 == 0 ? "\n  " : ",", net->layers[i]->name, shape);
+    }
+    fprintf(file, "\n*/\n#ifndef %s_MODEL_H\n#define %s_MODEL_H\n\n", upper, upper);
+    rn__arena_plan(net, floats);
+    fprintf(file, "#define %s_ARENA_BYTES(max_batch) \\\n    (RN_NET_ARENA_BYTES(%d, %lu, %lu, "
+                  "(max_batch)) + %lu)\n", upper, net->n_layers, (unsigned long)floats[0],
+            (unsigned long)floats[1], (unsigned long)rn__arena_state_bytes(net));
+    fprintf(file, "/* CRC-32 of the parameters' bits: the builder refuses values that differ. */\n"
+                  "#define %s_PARAMS_CRC32 0x%08lXu\n\n", upper, (unsigned long)rn__params_crc32(net));
+}
+
+static void rn__export_build(FILE *file, const rn_net *net, const char *name, const char *upper)
+{
+    int i;
+    fprintf(file, "static int %s_build(rn_arena *arena, int max_batch, rn_net **built)\n{\n", name);
+    fprintf(file, "    static const int sample_shape[%d] = {", net->in_ndim);
+    for (i = 0; i < net->in_ndim; i++) fprintf(file, "%s%d", i ? ", " : "", net->in_shape[i]);
+    fprintf(file, "};\n    static const float *const params[] = {");
+    rn__export_param_list(file, net, name, "", "");
+    fprintf(file, "\n        NULL\n    };\n    static const size_t counts[] = {");
+    rn__export_param_list(file, net, name, "sizeof ", " / sizeof(float)");
+    fprintf(file, "\n        0\n    };\n");
+    fprintf(file, "    rn_net *net = rn_net_new_arena(arena, %d, sample_shape, %d, max_batch);\n",
+            net->in_ndim, net->n_layers);
+    fprintf(file, "    int status = net != NULL ? RN_OK : RN_ERR_MEMORY;\n");
+    for (i = 0; i < net->n_layers; i++) rn__export_layer(file, net->layers[i], name);
+    fprintf(file, "    if (status == RN_OK)\n        status = rn_net_bind_params_checked(net, %d, params, "
+                  "counts, %s_PARAMS_CRC32);\n", rn_net_param_count(net), upper);
+    fprintf(file, "    *built = status == RN_OK ? net : NULL;\n    return status;\n}\n\n");
+}
+
+/* --- batch norm folding --- */
+
+static int rn__folds_into_previous(const rn_net *net, int i)
+{
+    return i > 0 && net->layers[i]->type == RN_LAYER_BATCHNORM &&
+           (net->layers[i - 1]->type == RN_LAYER_CONV2D ||
+            net->layers[i - 1]->type == RN_LAYER_LINEAR);
+}
+
+/* copy has layer's kind and shapes (and perhaps a bias layer lacks). */
+static void rn__layer_copy_values(rn_layer *copy, const rn_layer *layer)
+{
+    rn_tensor *from[2], *to[2];
+    int k, n = rn__layer_state((rn_layer *)layer, from);
+    rn__layer_state(copy, to);
+    for (k = 0; k < layer->n_params; k++)
+        memcpy(copy->params[k].value.data, layer->params[k].value.data,
+               layer->params[k].value.size * sizeof(float));
+    for (k = 0; k < n; k++) memcpy(to[k]->data, from[k]->data, from[k]->size * sizeof(float));
+}
+
+/* copy = layer (a convolution or linear layer) followed by norm, in double
+   so that the folded values are the nearest floats to the exact ones. */
+static void rn__fold_norm(rn_layer *copy, const rn_layer *layer, const rn_layer *norm)
+{
+    size_t fan = layer->params[0].value.size / (size_t)layer->units, j;
+    int c;
+    for (c = 0; c < layer->units; c++) {
+        double s = norm->params[0].value.data[c] /
+                   sqrt((double)norm->running_var.data[c] + (double)norm->eps);
+        double bias = layer->has_bias ? layer->params[1].value.data[c] : 0.0;
+        const float *weights = layer->params[0].value.data + (size_t)c * fan;
+        float *folded = copy->params[0].value.data + (size_t)c * fan;
+        for (j = 0; j < fan; j++) folded[j] = (float)(weights[j] * s);
+        copy->params[1].value.data[c] =
+            (float)((bias - norm->running_mean.data[c]) * s + norm->params[1].value.data[c]);
+    }
+}
+
+RN_API int rn_net_fold_batchnorm(const rn_net *net, rn_net **folded)
+{
+    rn_net *copy;
+    int i, status = RN_OK;
+    if (folded != NULL) *folded = NULL;
+    if (net == NULL || folded == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_fold_batchnorm: NULL network or result");
+    copy = rn_net_new(net->in_ndim, net->in_shape);
+    if (copy == NULL) return RN_ERR_MEMORY;
+    for (i = 0; i < net->n_layers && status == RN_OK; i++) {
+        const rn_layer *layer = net->layers[i];
+        int folds = i + 1 < net->n_layers && rn__folds_into_previous(net, i + 1);
+        rn__layer_hyper h;
+        if (rn__folds_into_previous(net, i)) continue;
+        rn__layer_hyper_get(layer, &h);
+        if (folds) h.ints[h.n_ints - 1] = 1; /* has_bias, the last setting of both kinds */
+        status = rn__layer_hyper_add(copy, (int)layer->type, &h);
+        if (status != RN_OK) break;
+        rn__layer_copy_values(copy->layers[copy->n_layers - 1], layer);
+        if (folds) rn__fold_norm(copy->layers[copy->n_layers - 1], layer, net->layers[i + 1]);
+    }
+    if (status != RN_OK) {
+        rn_net_free(copy);
+        return status;
+    }
+    *folded = copy;
+    return RN_OK;
+}
+
+/* --- writing the header --- */
+
+static int rn__check_finite(const char *label, const rn_tensor *values)
+{
+    size_t j;
+    for (j = 0; j < values->size; j++)
+        if (!isfinite(values->data[j]))
+            return rn_set_error(RN_ERR_NUMERIC, "rn_net_export_c: %s[%lu] is not finite", label,
+                                (unsigned long)j);
+    return RN_OK;
+}
+
+static int rn__export_folded(const rn_net *net, const char *path, const char *name)
+{
+    char upper[72];
+    rn__output out;
+    FILE *file;
+    rn_tensor *state[2];
+    int status = RN_OK, i, k, n;
+    size_t j;
+    for (i = 0; i < net->n_layers && status == RN_OK; i++) {
+        for (k = 0; k < net->layers[i]->n_params && status == RN_OK; k++)
+            status = rn__check_finite(net->layers[i]->params[k].name,
+                                      &net->layers[i]->params[k].value);
+        n = rn__layer_state(net->layers[i], state);
+        for (k = 0; k < n && status == RN_OK; k++)
+            status = rn__check_finite(net->layers[i]->name, state[k]);
+    }
+    if (status != RN_OK) return status;
+    for (j = 0; j <= strlen(name); j++)
+        upper[j] = name[j] >= 'a' && name[j] <= 'z' ? (char)(name[j] - 'a' + 'A') : name[j];
+    if (rn__output_open(&out, path, "w", "rn_net_export_c") != RN_OK) return RN_ERR_IO;
+    file = out.file;
+    rn__export_header(file, net, name, upper);
+    for (i = 0; i < net->n_layers; i++) {
+        for (k = 0; k < net->layers[i]->n_params; k++)
+            rn__export_values(file, name, net->layers[i]->params[k].name,
+                              &net->layers[i]->params[k].value);
+        rn__export_state(file, name, net->layers[i]);
+    }
+    rn__export_build(file, net, name, upper);
+    fprintf(file, "#endif\n");
+    return rn__output_close(&out, RN_OK, path, "rn_net_export_c");
+}
+
+RN_API int rn_net_export_c(const rn_net *net, const char *path, const char *name)
+{
+    rn_net *folded;
+    int status = rn__check_savable(net, "rn_net_export_c");
+    if (status != RN_OK) return status;
+    if (path == NULL || !rn__is_identifier(name))
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_export_c: NULL path, or the name is not a C "
+                            "identifier of at most 64 characters");
+    status = rn_net_fold_batchnorm(net, &folded);
+    if (status == RN_OK) status = rn__export_folded(folded, path, name);
+    rn_net_free(folded);
+    return status;
+}
+
+/* --- heap-free inference ------------------------------------------------- */
+
+RN_API void rn_arena_init(rn_arena *arena, void *memory, size_t size)
+{
+    arena->memory = (unsigned char *)memory;
+    arena->size = memory != NULL ? size : 0;
+    arena->used = 0;
+}
+
+RN_API void *rn_arena_alloc(rn_arena *arena, size_t bytes)
+{
+    size_t padding, rounded, left;
+    unsigned char *block;
+    if (arena == NULL || arena->memory == NULL || bytes > (size_t)-1 - RN__ALIGNMENT) {
+        rn_set_error(RN_ERR_ARGUMENT, "rn_arena_alloc: no arena or %lu bytes", (unsigned long)bytes);
+        return NULL;
+    }
+    left = arena->size - arena->used;
+    padding = (RN__ALIGNMENT - (uintptr_t)(arena->memory + arena->used) % RN__ALIGNMENT) %
+              RN__ALIGNMENT;
+    rounded = RN__ARENA_ROUND(bytes);
+    if (padding > left || rounded > left - padding) {
+        rn_set_error(RN_ERR_MEMORY, "rn_arena_alloc: %lu bytes do not fit (%lu of %lu used)",
+                     (unsigned long)bytes, (unsigned long)arena->used, (unsigned long)arena->size);
+        return NULL;
+    }
+    block = arena->memory + arena->used + padding;
+    arena->used += padding + rounded;
+    memset(block, 0, bytes);
+    return block;
+}
+
+RN_API rn_net *rn_net_new_arena(rn_arena *arena, int sample_ndim, const int *sample_shape,
+                                int max_layers, int max_batch)
+{
+    rn_net *net;
+    if (arena == NULL || max_layers < 1 || max_batch < 1 || max_layers > RN_MAX_DIM_SIZE) {
+        rn_set_error(RN_ERR_ARGUMENT, "rn_net_new_arena: no arena, or %d layers, batch %d (need "
+                     ">= 1)", max_layers, max_batch);
+        return NULL;
+    }
+    if (rn__check_sample_shape(sample_ndim, sample_shape, "rn_net_new_arena") != RN_OK) return NULL;
+    net = (rn_net *)rn_arena_alloc(arena, sizeof *net);
+    if (net == NULL) return NULL;
+    net->layers = (rn_layer **)rn_arena_alloc(arena, (size_t)max_layers * sizeof *net->layers);
+    net->outputs = (rn_tensor *)rn_arena_alloc(arena, (size_t)max_layers * sizeof *net->outputs);
+    if (net->layers == NULL || net->outputs == NULL) return NULL;
+    net->capacity = max_layers;
+    net->in_ndim = sample_ndim;
+    memcpy(net->in_shape, sample_shape, (size_t)sample_ndim * sizeof(int));
+    net->bind_later = 1;
+    net->arena = arena;
+    net->max_batch = max_batch;
+    return net;
+}
+
+static int rn__arena_net_reserve(rn_net *net)
+{
+    return rn_set_error(RN_ERR_ARGUMENT, "rn_net: the arena network was made for %d layers",
+                        net->capacity);
+}
+
+static void *rn__net_alloc_layer(rn_net *net)
+{
+    if (net->arena != NULL) return rn_arena_alloc(net->arena, sizeof(rn_layer));
+    return RN_MALLOC(sizeof(rn_layer));
+}
+
+RN_API int rn_net_bind_params(rn_net *net, const float *const *values)
+{
+    int i, count = rn_net_param_count(net);
+    if (net == NULL || net->arena == NULL || values == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_bind_params: needs an arena network and values");
+    for (i = 0; i < count; i++)
+        if (values[i] == NULL)
+            return rn_set_error(RN_ERR_ARGUMENT, "rn_net_bind_params: no values for %s",
+                                rn_net_param(net, i)->name);
+    /* Inference only reads parameters, so const arrays (in flash) can back them. */
+    for (i = 0; i < count; i++) rn_net_param(net, i)->value.data = (float *)values[i];
+    return RN_OK;
+}
+
+RN_API int rn_net_bind_params_checked(rn_net *net, int n_values, const float *const *values,
+                                      const size_t *counts, uint32_t crc32)
+{
+    uint32_t crc = 0;
+    int i, count = rn_net_param_count(net);
+    if (net == NULL || net->arena == NULL || values == NULL || counts == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_bind_params_checked: needs an arena network, "
+                            "values and counts");
+    if (n_values != count)
+        return rn_set_error(RN_ERR_FORMAT, "rn_net_bind_params_checked: %d arrays for %d "
+                            "parameters", n_values, count);
+    for (i = 0; i < count; i++) {
+        const rn_param *param = rn_net_param(net, i);
+        if (values[i] == NULL || counts[i] != param->value.size)
+            return rn_set_error(RN_ERR_FORMAT, "rn_net_bind_params_checked: %s has %lu values, "
+                                "the layer needs %lu", param->name, (unsigned long)counts[i],
+                                (unsigned long)param->value.size);
+        crc = rn__crc32_floats(crc, values[i], counts[i]);
+    }
+    if (crc != crc32)
+        return rn_set_error(RN_ERR_FORMAT, "rn_net_bind_params_checked: the values' CRC-32 is "
+                            "0x%08lX, the header says 0x%08lX", (unsigned long)crc,
+                            (unsigned long)crc32);
+    return rn_net_bind_params(net, values);
+}
+
+RN_API size_t rn_net_arena_bytes(const rn_net *net, int max_batch)
+{
+    size_t floats[2];
+    if (net == NULL || max_batch < 1) return 0;
+    rn__arena_plan(net, floats);
+    return RN_NET_ARENA_BYTES(net->n_layers, floats[0], floats[1], max_batch) +
+           rn__arena_state_bytes(net);
+}
+
+/* The two buffers, taken from the arena once. */
+static int rn__arena_buffers_take(rn_net *net)
+{
+    size_t floats[2];
+    int k;
+    if (net->arena_outputs[0] != NULL) return RN_OK;
+    rn__arena_plan(net, floats);
+    for (k = 0; k < 2; k++) {
+        net->arena_outputs[k] =
+            (float *)rn_arena_alloc(net->arena, (size_t)net->max_batch * floats[k] * sizeof(float));
+        if (net->arena_outputs[k] == NULL) {
+            net->arena_outputs[0] = NULL;
+            return rn_set_error(RN_ERR_MEMORY, "rn_net_forward: the arena is too small for the "
+                                "buffers (rn_net_arena_bytes says %lu bytes)",
+                                (unsigned long)rn_net_arena_bytes(net, net->max_batch));
+        }
+    }
+    return RN_OK;
+}
+
+RN_API float *rn_net_arena_input(rn_net *net)
+{
+    if (net == NULL || net->arena == NULL || net->n_layers == 0) {
+        rn_set_error(RN_ERR_ARGUMENT, "rn_net_arena_input: needs an arena network with layers");
+        return NULL;
+    }
+    return rn__arena_buffers_take(net) == RN_OK ? net->arena_outputs[1] : NULL;
+}
+
+/* Before an arena network's forward pass: only inference, only bound
+   parameters, and the output buffers taken from the arena once. */
+static int rn__arena_forward_begin(rn_net *net, const rn_tensor *x, rn_mode mode)
+{
+    int i, count = rn_net_param_count(net);
+    if (mode != RN_EVAL || x->shape[0] > net->max_batch)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_forward: an arena network does inference "
+                            "(RN_EVAL) on batches of at most %d, not %d", net->max_batch,
+                            x->shape[0]);
+    for (i = 0; i < count; i++)
+        if (rn_net_param(net, i)->value.data == NULL)
+            return rn_set_error(RN_ERR_ARGUMENT, "rn_net_forward: %s has no values; call "
+                                "rn_net_bind_params", rn_net_param(net, i)->name);
+    return rn__arena_buffers_take(net);
+}
+
+/* Layer i of an arena network writes the buffer rn__arena_buffer plans. */
+static void rn__arena_output_bind(rn_net *net, int layer, int batch)
+{
+    const rn_layer *l = net->layers[layer];
+    int shape[RN_MAX_DIMS];
+    shape[0] = batch;
+    memcpy(shape + 1, l->out_shape, (size_t)l->out_ndim * sizeof(int));
+    net->outputs[layer] =
+        rn_tensor_view(net->arena_outputs[rn__arena_buffer(net, layer)], l->out_ndim + 1, shape);
+}
+
+/* ===== 14. relaxed activation identity (RAI) training ===================== */
+
+struct rn_rai {
+    rn_net *net;
+    int n_aux;             /* L, the number of linear layers */
+    int *aux_layer;        /* aux_layer[t]: index in net of the linear layer aux[t] stands for */
+    rn_param *aux;         /* aux[t]: Z_{t+1}, n x d */
+    float *hidden_weights; /* w_{t+1} */
+    rn_optim *optim;
+    rn_tensor x;           /* copies of the training data */
+    float *targets;
+    int *labels;
+    int resync_every;
+    long steps;
+};
+
+RN_API void rn_rai_free(rn_rai *rai)
+{
+    int t;
+    if (rai == NULL) return;
+    for (t = 0; rai->aux != NULL && t < rai->n_aux; t++) {
+        rn_tensor_free(&rai->aux[t].value);
+        rn_tensor_free(&rai->aux[t].grad);
+    }
+    rn_optim_free(rai->optim);
+    rn_tensor_free(&rai->x);
+    if (rai->aux_layer) RN_FREE(rai->aux_layer);
+    if (rai->aux) RN_FREE(rai->aux);
+    if (rai->hidden_weights) RN_FREE(rai->hidden_weights);
+    if (rai->targets) RN_FREE(rai->targets);
+    if (rai->labels) RN_FREE(rai->labels);
+    RN_FREE(rai);
+}
+
+/* RAI needs a chain of linear layers with activations between them, ending
+   in a linear layer whose output the loss reads as logits. */
+static int rn__rai_check_net(const rn_net *net)
+{
+    int i;
+    if (net == NULL || net->n_layers == 0 || net->arena != NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_rai_new: no network, no layers, or an arena "
+                            "network (those are for inference)");
+    for (i = 0; i < net->n_layers; i++)
+        if (net->layers[i]->type != RN_LAYER_LINEAR && net->layers[i]->type != RN_LAYER_ACTIVATION)
+            return rn_set_error(RN_ERR_ARGUMENT, "rn_rai_new: layer %s is neither linear nor an "
+                                "activation", net->layers[i]->name);
+    if (net->layers[net->n_layers - 1]->type != RN_LAYER_LINEAR)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_rai_new: the last layer, %s, must be linear (its "
+                            "output is the logits)", net->layers[net->n_layers - 1]->name);
+    return RN_OK;
+}
+
+/* Copies the targets or labels, whichever was given. */
+static int rn__rai_copy_targets(rn_rai *rai, const float *targets, const int *labels)
+{
+    int n = rai->x.shape[0], classes = rai->net->layers[rai->net->n_layers - 1]->units, i;
+    if ((targets == NULL) == (labels == NULL))
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_rai_new: give exactly one of targets and labels");
+    if (labels != NULL) {
+        for (i = 0; i < n; i++)
+            if (labels[i] < 0 || labels[i] >= classes)
+                return rn_set_error(RN_ERR_ARGUMENT, "rn_rai_new: label %d of example %d is "
+                                    "outside [0, %d)", labels[i], i, classes);
+        rai->labels = (int *)rn__calloc((size_t)n, sizeof *labels);
+        if (rai->labels == NULL) return rn_set_error(RN_ERR_MEMORY, "rn_rai_new: no memory");
+        memcpy(rai->labels, labels, (size_t)n * sizeof *labels);
+    } else {
+        rai->targets = (float *)rn__calloc((size_t)n * classes, sizeof *targets);
+        if (rai->targets == NULL) return rn_set_error(RN_ERR_MEMORY, "rn_rai_new: no memory");
+        memcpy(rai->targets, targets, (size_t)n * classes * sizeof *targets);
+    }
+    return RN_OK;
+}
+
+/* One auxiliary per linear layer, shaped like that layer's output on x. */
+static int rn__rai_make_aux(rn_rai *rai, const float *hidden_weights)
+{
+    rn_net *net = rai->net;
+    int i, t = 0, status = RN_OK;
+    for (i = 0; i < net->n_layers; i++) rai->n_aux += net->layers[i]->type == RN_LAYER_LINEAR;
+    rai->aux_layer = (int *)rn__calloc((size_t)rai->n_aux, sizeof *rai->aux_layer);
+    rai->aux = (rn_param *)rn__calloc((size_t)rai->n_aux, sizeof *rai->aux);
+    rai->hidden_weights = (float *)rn__calloc((size_t)rai->n_aux, sizeof *rai->hidden_weights);
+    if (!rai->aux_layer || !rai->aux || !rai->hidden_weights)
+        return rn_set_error(RN_ERR_MEMORY, "rn_rai_new: cannot allocate %d auxiliaries", rai->n_aux);
+    for (i = 0; i < net->n_layers && status == RN_OK; i++) {
+        const rn_layer *layer = net->layers[i];
+        int shape[2];
+        if (layer->type != RN_LAYER_LINEAR) continue;
+        shape[0] = rai->x.shape[0];
+        shape[1] = layer->units;
+        rai->aux_layer[t] = i;
+        rai->hidden_weights[t] = hidden_weights ? hidden_weights[t] : 1.0f;
+        status = rn__param_describe(&rai->aux[t], layer->name, "z", RN_PARAM_AUXILIARY, i, 2, shape);
+        if (status == RN_OK) status = rn__param_alloc(&rai->aux[t]);
+        t++;
+    }
+    return status;
+}
+
+/* The optimizer sees the network's parameters, then every Z. */
+static int rn__rai_make_optim(rn_rai *rai, const rn_optim_desc *desc)
+{
+    int count = rn_net_param_count(rai->net), t;
+    rn_param **params = (rn_param **)rn__calloc((size_t)count + rai->n_aux, sizeof *params);
+    if (params == NULL) return rn_set_error(RN_ERR_MEMORY, "rn_rai_new: no memory");
+    rn_net_select(rai->net, RN_PARAMS_ALL, params, count);
+    for (t = 0; t < rai->n_aux; t++) params[count + t] = &rai->aux[t];
+    rai->optim = rn_optim_new_params(params, count + rai->n_aux, desc);
+    RN_FREE(params);
+    return rai->optim != NULL ? RN_OK : RN_ERR_ARGUMENT;
+}
+
+RN_API rn_rai *rn_rai_new(rn_net *net, const rn_tensor *x, const float *targets,
+                          const int *labels, const rn_rai_desc *desc)
+{
+    rn_rai_desc zero;
+    rn_rai *rai;
+    int status = rn__rai_check_net(net);
+    if (status == RN_OK)
+        status = rn__check_batch_shape(x, net->in_ndim, net->in_shape, "rn_rai_new", "x");
+    if (status != RN_OK) return NULL;
+    if (desc == NULL) {
+        memset(&zero, 0, sizeof zero);
+        desc = &zero;
+    }
+    if (desc->resync_every < 0) {
+        rn_set_error(RN_ERR_ARGUMENT, "rn_rai_new: resync_every is %d (need >= 0)",
+                     desc->resync_every);
+        return NULL;
+    }
+    rai = (rn_rai *)rn__calloc(1, sizeof *rai);
+    if (rai == NULL) {
+        rn_set_error(RN_ERR_MEMORY, "rn_rai_new: cannot allocate");
+        return NULL;
+    }
+    rai->net = net;
+    rai->resync_every = desc->resync_every;
+    status = rn_tensor_new(&rai->x, x->ndim, x->shape);
+    if (status == RN_OK) status = rn_tensor_copy(&rai->x, x);
+    if (status == RN_OK) status = rn__rai_copy_targets(rai, targets, labels);
+    if (status == RN_OK) status = rn__rai_make_aux(rai, desc->hidden_weights);
+    if (status == RN_OK) status = rn__rai_make_optim(rai, &desc->optim);
+    if (status == RN_OK) status = rn_rai_resync(rai);
+    if (status != RN_OK) {
+        rn_rai_free(rai);
+        return NULL;
+    }
+    return rai;
+}
+
+RN_API int rn_rai_resync(rn_rai *rai)
+{
+    int t, status;
+    if (rai == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_rai_resync: rai is NULL");
+    status = rn_net_forward(rai->net, &rai->x, RN_TRAIN);
+    for (t = 0; t < rai->n_aux && status == RN_OK; t++)
+        status = rn_tensor_copy(&rai->aux[t].value, &rai->net->outputs[rai->aux_layer[t]]);
+    return status;
+}
+
+/* L_y on Z_L; its gradient goes straight into Z_L's. */
+static int rn__rai_output_loss(rn_rai *rai, double *loss)
+{
+    rn_param *z = &rai->aux[rai->n_aux - 1];
+    float value;
+    int status = rai->labels != NULL
+                     ? rn_loss_cross_entropy(&z->value, rai->labels, &value, &z->grad)
+                     : rn_loss_bce_logits(&z->value, rai->targets, &value, &z->grad);
+    *loss = value;
+    return status;
+}
+
+/* Segment t is the layers after the linear layer of Z_t up to and including
+   the linear layer of Z_{t+1} (0-based: aux[t]). It runs forward from its
+   input, Z_t (x for the first), in the network's own buffers; w L_h compares
+   its prediction with Z_{t+1}; and back-propagation through the segment
+   alone gives the gradients of its parameters and of its input. */
+static int rn__rai_segment(rn_rai *rai, int t, double *loss)
+{
+    rn_net *net = rai->net;
+    int first = t == 0 ? 0 : rai->aux_layer[t - 1] + 1, last = rai->aux_layer[t], i;
+    const rn_tensor *input = t == 0 ? &rai->x : &rai->aux[t - 1].value;
+    rn_tensor *prediction = &net->outputs[last], *dprediction = &net->grads[last + 1];
+    rn_param *z = &rai->aux[t];
+    float weight = rai->hidden_weights[t], value;
+    int status = RN_OK;
+    size_t j;
+    for (i = first; i <= last && status == RN_OK; i++)
+        status = rn_layer_forward(net->layers[i], i == first ? input : &net->outputs[i - 1],
+                                  &net->outputs[i], RN_TRAIN);
+    if (status == RN_OK) status = rn_tensor_resize(dprediction, prediction->ndim, prediction->shape);
+    if (status == RN_OK) status = rn_loss_mse(prediction, &z->value, &value, dprediction);
+    if (status != RN_OK) return status;
+    *loss = (double)weight * value;
+    /* L_h is symmetric in Z and Zhat: d/dZ is minus d/dZhat. */
+    for (j = 0; j < dprediction->size; j++) {
+        dprediction->data[j] *= weight;
+        z->grad.data[j] -= dprediction->data[j];
+    }
+    for (i = last; i >= first && status == RN_OK; i--)
+        status = rn_layer_backward(net->layers[i], i == first ? input : &net->outputs[i - 1],
+                                   &net->outputs[i], &net->grads[i + 1],
+                                   i > first || t > 0 ? &net->grads[i] : NULL);
+    for (j = 0; t > 0 && status == RN_OK && j < input->size; j++)
+        rai->aux[t - 1].grad.data[j] += net->grads[first].data[j];
+    return status;
+}
+
+RN_API int rn_rai_loss(rn_rai *rai, rn_rai_losses *losses)
+{
+    rn_rai_losses sum;
+    int t, status;
+    if (rai == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_rai_loss: rai is NULL");
+    rai->net->input.data = NULL; /* the segments overwrite the cached forward pass */
+    rn_net_zero_grad(rai->net);
+    for (t = 0; t < rai->n_aux; t++) rn_tensor_fill(&rai->aux[t].grad, 0.0f);
+    memset(&sum, 0, sizeof sum);
+    status = rn__rai_output_loss(rai, &sum.output);
+    for (t = 0; t < rai->n_aux && status == RN_OK; t++) {
+        double hidden = 0.0;
+        status = rn__rai_segment(rai, t, &hidden);
+        sum.hidden += hidden;
+    }
+    sum.total = sum.output + sum.hidden;
+    if (status == RN_OK && losses != NULL) *losses = sum;
+    return status;
+}
+
+RN_API int rn_rai_step(rn_rai *rai, rn_rai_losses *losses)
+{
+    int status = rn_rai_loss(rai, losses);
+    if (status == RN_OK) status = rn_optim_step(rai->optim);
+    if (status != RN_OK) return status;
+    rai->steps++;
+    if (rai->resync_every > 0 && rai->steps % rai->resync_every == 0) status = rn_rai_resync(rai);
+    return status;
+}
+
+RN_API rn_param *rn_rai_aux(rn_rai *rai, int index)
+{
+    return rai != NULL && index >= 0 && index < rai->n_aux ? &rai->aux[index] : NULL;
+}
+
+RN_API rn_optim *rn_rai_optim(rn_rai *rai) { return rai != NULL ? rai->optim : NULL; }
+
+/* ===== 15. internals: instruction sets, threads and kernels =============== */
+
+/* ----- threads ----- */
+
+/* OpenMP pragmas only where OpenMP is on, so that other builds see no
+   unknown pragma. */
+#ifdef _OPENMP
+#include <omp.h>
+#define RN__OMP(...) _Pragma(#__VA_ARGS__)
+#else
+#define RN__OMP(...)
+#endif
+
+static int rn__thread_count; /* 0 until first asked */
+
+RN_API int rn_set_threads(int count)
+{
+    if (count < 0) return rn_set_error(RN_ERR_ARGUMENT, "rn_set_threads: count %d < 0", count);
+#ifdef _OPENMP
+    rn__thread_count = count > 0 ? count : omp_get_max_threads();
+#else
+    rn__thread_count = 1;
+#endif
+    return RN_OK;
+}
+
+RN_API int rn_threads(void)
+{
+    if (rn__thread_count == 0) rn_set_threads(0);
+    return rn__thread_count;
+}
+
+/* The threads a loop over `items` independent items of `flops` work in all
+   gets: one inside another parallel loop (the outer loop already uses every
+   thread), and one when the work would not pay for waking the others. */
+static int rn__team_size(int items, double flops)
+{
+    int threads = rn_threads();
+#ifdef _OPENMP
+    if (omp_in_parallel()) return 1;
+#endif
+    if (flops < 1e6) return 1;
+    return threads < items ? threads : items;
+}
+
+/* RN_OK, or the error for kernels that found no scratch memory since the
+   flag was last cleared. */
+static int rn__kernel_status(const char *caller)
+{
+    if (!rn__kernel_out_of_memory) return RN_OK;
+    rn__kernel_out_of_memory = 0;
+    return rn_set_error(RN_ERR_MEMORY, "%s: no memory for the %s kernels' scratch space", caller,
+                        rn_isa_name());
+}
+
+/* Compilers with GCC's extensions build each instruction set's kernels
+   with a function-level target attribute, so one binary carries them all
+   and uses only what the CPU it runs on reports. */
+#if !defined(RELUNET_NO_SIMD) && (defined(__GNUC__) || defined(__clang__)) && !defined(__TINYC__)
+#if defined(__x86_64__) || defined(__i386__)
+#define RN__X86 1
+#elif defined(__aarch64__) || (defined(__arm__) && defined(__ARM_NEON))
+#define RN__NEON 1
+#endif
+#endif
+#ifdef RN__X86
+#include <cpuid.h>
+/* GCC 12's AVX-512 intrinsics start their undefined vectors from
+   themselves (__Y = __Y), which g++ -Wuninitialized reports in them. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+#include <immintrin.h>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#endif
+#ifdef RN__NEON
+#include <arm_neon.h>
+#endif
 
 /* ----- scalar reference ----- */
 
@@ -3056,13 +6953,6 @@ RN_API const char *rn_isa_name(void) { return rn__kernels()->isa; }
    result depends on the thread count. */
 enum { RN__CHUNK = 1 << 15, RN__MAX_CHUNKS = 64 };
 
-typedef enum rn__elementwise_pass {
-    RN__RELU_FORWARD,
-    RN__RELU_BACKWARD,
-    RN__PRELU_FORWARD,
-    RN__PRELU_BACKWARD /* returns d loss / d slope */
-} rn__elementwise_pass;
-
 static double rn__elementwise(rn__elementwise_pass pass, const float *x, const float *dy,
                               float *out, size_t n, float slope)
 {
@@ -3088,3881 +6978,6 @@ static double rn__elementwise(rn__elementwise_pass pass, const float *x, const f
     return total;
 }
 
-
-/* ===== 7. activations ===================================================== */
-
-/* An activation kind is a row of the table below and two functions over a
-   contiguous run of n elements that share one set of values p: the run's
-   learned parameters in table order (mixture weights already divided by
-   their sum, see rn__act_gather), then the layer's fixed slope (LReLU's,
-   which is a constant, not a parameter). backward writes dx and adds each
-   parameter's gradient, summed over the run, to dp[k]. x, y and dy are the
-   layer's input, output and upstream gradient. */
-typedef void (*rn__act_forward_fn)(const float *x, float *y, size_t n, const float *p);
-typedef void (*rn__act_backward_fn)(const float *x, const float *y, const float *dy, float *dx,
-                                    size_t n, const float *p, double *dp);
-
-typedef struct rn__act_info {
-    const char *name;
-    int n_params;
-    int n_mix_weights; /* leading parameters that are mixture weights */
-    const char *param_names[RN_ACT_MAX_PARAMS];
-    float defaults[RN_ACT_MAX_PARAMS];
-    rn__act_forward_fn forward;
-    rn__act_backward_fn backward;
-} rn__act_info;
-
-static void rn__identity_forward(const float *x, float *y, size_t n, const float *p)
-{
-    (void)p;
-    if (y != x) memmove(y, x, n * sizeof(float));
-}
-
-static void rn__identity_backward(const float *x, const float *y, const float *dy, float *dx,
-                                  size_t n, const float *p, double *dp)
-{
-    (void)x, (void)y, (void)p, (void)dp;
-    memmove(dx, dy, n * sizeof(float));
-}
-
-static void rn__relu_forward(const float *x, float *y, size_t n, const float *p)
-{
-    (void)p;
-    rn__elementwise(RN__RELU_FORWARD, x, NULL, y, n, 0.0f);
-}
-
-static void rn__relu_backward(const float *x, const float *y, const float *dy, float *dx,
-                              size_t n, const float *p, double *dp)
-{
-    (void)y, (void)p, (void)dp;
-    rn__elementwise(RN__RELU_BACKWARD, x, dy, dx, n, 0.0f);
-}
-
-static void rn__sigmoid_forward(const float *x, float *y, size_t n, const float *p)
-{
-    (void)p;
-    rn__kernels()->sigmoid_values(x, y, n);
-}
-
-static void rn__sigmoid_backward(const float *x, const float *y, const float *dy, float *dx,
-                                 size_t n, const float *p, double *dp)
-{
-    size_t i;
-    (void)x, (void)p, (void)dp;
-    for (i = 0; i < n; i++) dx[i] = dy[i] * y[i] * (1.0f - y[i]);
-}
-
-static void rn__tanh_forward(const float *x, float *y, size_t n, const float *p)
-{
-    (void)p;
-    rn__kernels()->tanh_values(x, y, n);
-}
-
-static void rn__tanh_backward(const float *x, const float *y, const float *dy, float *dx,
-                              size_t n, const float *p, double *dp)
-{
-    size_t i;
-    (void)x, (void)p, (void)dp;
-    for (i = 0; i < n; i++) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
-}
-
-/* x for x > 0, p[0] * x otherwise: PReLU's learned slope, or LReLU's fixed
-   slope (which gets a gradient nobody reads). */
-static void rn__prelu_forward(const float *x, float *y, size_t n, const float *p)
-{
-    rn__elementwise(RN__PRELU_FORWARD, x, NULL, y, n, p[0]);
-}
-
-static void rn__prelu_backward(const float *x, const float *y, const float *dy, float *dx,
-                               size_t n, const float *p, double *dp)
-{
-    (void)y;
-    dp[0] += rn__elementwise(RN__PRELU_BACKWARD, x, dy, dx, n, p[0]);
-}
-
-/* ReLU(x) - (1 - alpha) ReLU(-x) is PReLU with slope 1 - alpha. */
-static void rn__relu_alpha_forward(const float *x, float *y, size_t n, const float *p)
-{
-    float slope = 1.0f - p[0];
-    rn__prelu_forward(x, y, n, &slope);
-}
-
-static void rn__relu_alpha_backward(const float *x, const float *y, const float *dy, float *dx,
-                                    size_t n, const float *p, double *dp)
-{
-    float slope = 1.0f - p[0];
-    double dslope = 0.0;
-    rn__prelu_backward(x, y, dy, dx, n, &slope, &dslope);
-    dp[0] -= dslope;
-}
-
-/* The curves run on blocks small enough to stay in L1 between the passes
-   around them. */
-#define RN__CURVE_BLOCK ((size_t)512) /* a size_t, so C++ sees one type in ?: */
-
-typedef void (*rn__curve_fn)(const float *x, float *y, size_t n);
-
-/* The length of the block that starts at `first` of n. */
-static size_t rn__curve_block(size_t n, size_t first)
-{
-    return n - first < (size_t)RN__CURVE_BLOCK ? n - first : (size_t)RN__CURVE_BLOCK;
-}
-
-/* ASigmoid and ATanh: b * f(a x + c) + d with p = (a, b, c, d). */
-static void rn__affine_curve(rn__curve_fn curve, const float *x, float *y, size_t n, const float *p)
-{
-    float a = p[0], b = p[1], c = p[2], d = p[3];
-    size_t first, i;
-    for (first = 0; first < n; first += RN__CURVE_BLOCK) {
-        size_t count = rn__curve_block(n, first);
-        float *out = y + first;
-        for (i = 0; i < count; i++) out[i] = a * x[first + i] + c;
-        curve(out, out, count);
-        for (i = 0; i < count; i++) out[i] = b * out[i] + d;
-    }
-}
-
-static void rn__asigmoid_forward(const float *x, float *y, size_t n, const float *p)
-{
-    rn__affine_curve(rn__kernels()->sigmoid_values, x, y, n, p);
-}
-
-static void rn__atanh_forward(const float *x, float *y, size_t n, const float *p)
-{
-    rn__affine_curve(rn__kernels()->tanh_values, x, y, n, p);
-}
-
-/* The mixtures' tanh and sigmoid of u = a x + c over one block. */
-static void rn__mix_curves(const float *x, size_t n, float a, float c, float *t, float *s)
-{
-    size_t i;
-    for (i = 0; i < n; i++) t[i] = a * x[i] + c;
-    rn__kernels()->sigmoid_values(t, s, n);
-    rn__kernels()->tanh_values(t, t, n);
-}
-
-/* The backward of b f(a x + c) + d, given f = f(a x + c) in dx (overwritten
-   with the input gradient). Both derivatives are quadratics in f's value,
-   f' = k0 + f (k1 - f): sigmoid' = s - s^2, tanh' = 1 - t^2. y cannot stand
-   in for f: recovering f = (y - d) / b loses precision when b is small. */
-static void rn__affine_backward(const float *x, const float *dy, float *dx, size_t n,
-                                const float *p, double *dp, float k0, float k1)
-{
-    double sums[4];
-    int k;
-    rn__kernels()->affine_backward(x, dy, dx, n, p[0], p[1], k0, k1, sums);
-    for (k = 0; k < 4; k++) dp[k] += sums[k];
-}
-
-static void rn__asigmoid_backward(const float *x, const float *y, const float *dy, float *dx,
-                                  size_t n, const float *p, double *dp)
-{
-    const float inner[4] = {p[0], 1.0f, p[2], 0.0f}; /* f alone: b = 1, d = 0 */
-    (void)y;
-    rn__asigmoid_forward(x, dx, n, inner);
-    rn__affine_backward(x, dy, dx, n, p, dp, 0.0f, 1.0f);
-}
-
-static void rn__atanh_backward(const float *x, const float *y, const float *dy, float *dx,
-                               size_t n, const float *p, double *dp)
-{
-    const float inner[4] = {p[0], 1.0f, p[2], 0.0f};
-    (void)y;
-    rn__atanh_forward(x, dx, n, inner);
-    rn__affine_backward(x, dy, dx, n, p, dp, 1.0f, 0.0f);
-}
-
-/* AReLU: max(a x + c, b x + d) with p = (a, b, c, d). At a tie the first
-   line wins, in the forward and the gradient alike (as TensorFlow's
-   maximum does), so the default a = b, c = d trains a and c first. */
-static void rn__arelu_forward(const float *x, float *y, size_t n, const float *p)
-{
-    float a = p[0], b = p[1], c = p[2], d = p[3];
-    size_t i;
-    for (i = 0; i < n; i++) {
-        float first = a * x[i] + c, second = b * x[i] + d;
-        y[i] = first >= second ? first : second;
-    }
-}
-
-static void rn__arelu_backward(const float *x, const float *y, const float *dy, float *dx,
-                               size_t n, const float *p, double *dp)
-{
-    float a = p[0], b = p[1], c = p[2], d = p[3];
-    double da = 0.0, db = 0.0, dc = 0.0, dd = 0.0;
-    size_t i;
-    (void)y;
-    for (i = 0; i < n; i++) {
-        float g_first = a * x[i] + c >= b * x[i] + d ? dy[i] : 0.0f, g_second = dy[i] - g_first;
-        da += g_first * x[i];
-        dc += g_first;
-        db += g_second * x[i];
-        dd += g_second;
-        dx[i] = g_first * a + g_second * b;
-    }
-    dp[0] += da;
-    dp[1] += db;
-    dp[2] += dc;
-    dp[3] += dd;
-}
-
-/* Method 1: X ATanh(x) + Y ASigmoid(x) + Z AReLU(x), the three parts sharing
-   u = a x + c, with p = (X, Y, Z, a, b, c, d): the layer has already
-   normalised the weights. */
-static void rn__mix_adaptive_forward(const float *x, float *y, size_t n, const float *p)
-{
-    float wt = p[0], ws = p[1], wr = p[2], a = p[3], b = p[4], c = p[5], d = p[6];
-    float t[RN__CURVE_BLOCK], s[RN__CURVE_BLOCK];
-    size_t first, i;
-    for (first = 0; first < n; first += RN__CURVE_BLOCK) {
-        size_t count = rn__curve_block(n, first);
-        rn__mix_curves(x + first, count, a, c, t, s);
-        for (i = 0; i < count; i++) {
-            float u = a * x[first + i] + c, v = b * x[first + i] + d, r = u >= v ? u : v;
-            y[first + i] = wt * (b * t[i] + d) + ws * (b * s[i] + d) + wr * r;
-        }
-    }
-}
-
-static void rn__mix_adaptive_backward(const float *x, const float *y, const float *dy, float *dx,
-                                      size_t n, const float *p, double *dp)
-{
-    float wt = p[0], ws = p[1], wr = p[2], a = p[3], b = p[4], c = p[5], d = p[6];
-    double dwt = 0.0, dws = 0.0, dwr = 0.0, da = 0.0, db = 0.0, dc = 0.0, dd = 0.0;
-    float curve_t[RN__CURVE_BLOCK], curve_s[RN__CURVE_BLOCK];
-    size_t first, j;
-    (void)y;
-    for (first = 0; first < n; first += RN__CURVE_BLOCK) {
-        size_t count = rn__curve_block(n, first);
-        rn__mix_curves(x + first, count, a, c, curve_t, curve_s);
-        for (j = 0; j < count; j++) {
-            size_t i = first + j;
-            float u = a * x[i] + c, v = b * x[i] + d, g = dy[i];
-            float t = curve_t[j], s = curve_s[j], r = u >= v ? u : v;
-            float gt = g * wt, gs = g * ws, gr_first = u >= v ? g * wr : 0.0f;
-            float gr_second = g * wr - gr_first;
-            /* all that reaches u = a x + c; AReLU's second line gets gr_second */
-            float du = b * (gt * (1.0f - t * t) + gs * s * (1.0f - s)) + gr_first;
-            dwt += g * (b * t + d);
-            dws += g * (b * s + d);
-            dwr += g * r;
-            da += du * x[i];
-            db += gt * t + gs * s + gr_second * x[i];
-            dc += du;
-            dd += gt + gs + gr_second;
-            dx[i] = du * a + gr_second * b;
-        }
-    }
-    dp[0] += dwt;
-    dp[1] += dws;
-    dp[2] += dwr;
-    dp[3] += da;
-    dp[4] += db;
-    dp[5] += dc;
-    dp[6] += dd;
-}
-
-/* Method 2: X tanh(x) + Y sigmoid(x) + Z ReLU(x) with p = (X, Y, Z). */
-static void rn__mix_fixed_forward(const float *x, float *y, size_t n, const float *p)
-{
-    float wt = p[0], ws = p[1], wr = p[2];
-    float t[RN__CURVE_BLOCK], s[RN__CURVE_BLOCK];
-    size_t first, j;
-    for (first = 0; first < n; first += RN__CURVE_BLOCK) {
-        size_t count = rn__curve_block(n, first);
-        const float *in = x + first;
-        rn__mix_curves(in, count, 1.0f, 0.0f, t, s);
-        for (j = 0; j < count; j++)
-            y[first + j] = wt * t[j] + ws * s[j] + wr * (in[j] > 0.0f ? in[j] : 0.0f);
-    }
-}
-
-static void rn__mix_fixed_backward(const float *x, const float *y, const float *dy, float *dx,
-                                   size_t n, const float *p, double *dp)
-{
-    float wt = p[0], ws = p[1], wr = p[2];
-    double dwt = 0.0, dws = 0.0, dwr = 0.0;
-    float curve_t[RN__CURVE_BLOCK], curve_s[RN__CURVE_BLOCK];
-    size_t first, j;
-    (void)y;
-    for (first = 0; first < n; first += RN__CURVE_BLOCK) {
-        size_t count = rn__curve_block(n, first);
-        rn__mix_curves(x + first, count, 1.0f, 0.0f, curve_t, curve_s);
-        for (j = 0; j < count; j++) {
-            size_t i = first + j;
-            float t = curve_t[j], s = curve_s[j], positive = x[i] > 0.0f, g = dy[i];
-            dwt += g * t;
-            dws += g * s;
-            dwr += g * positive * x[i];
-            dx[i] = g * (wt * (1.0f - t * t) + ws * s * (1.0f - s) + wr * positive);
-        }
-    }
-    dp[0] += dwt;
-    dp[1] += dws;
-    dp[2] += dwr;
-}
-
-#define RN__AFFINE_NAMES "a", "b", "c", "d"
-#define RN__AFFINE_DEFAULTS 1.0f, 1.0f, 0.0f, 0.0f
-#define RN__MIX_NAMES "mix_alpha", "mix_beta", "mix_gamma"
-
-static const rn__act_info rn__act_table[RN_ACT_KIND_COUNT] = {
-    /* name    params mixture weights   names   defaults   forward, backward */
-    {"identity", 0, 0, {NULL}, {0}, rn__identity_forward, rn__identity_backward},
-    {"relu",     0, 0, {NULL}, {0}, rn__relu_forward, rn__relu_backward},
-    {"sigmoid",  0, 0, {NULL}, {0}, rn__sigmoid_forward, rn__sigmoid_backward},
-    {"tanh",     0, 0, {NULL}, {0}, rn__tanh_forward, rn__tanh_backward},
-    {"lrelu",    0, 0, {NULL}, {0}, rn__prelu_forward, rn__prelu_backward},
-    {"prelu",    1, 0, {"slope"}, {0.25f}, rn__prelu_forward, rn__prelu_backward},
-    {"relu_alpha", 1, 0, {"alpha"}, {1.0f}, rn__relu_alpha_forward, rn__relu_alpha_backward},
-    {"asigmoid", 4, 0, {RN__AFFINE_NAMES}, {RN__AFFINE_DEFAULTS}, rn__asigmoid_forward,
-     rn__asigmoid_backward},
-    {"atanh",    4, 0, {RN__AFFINE_NAMES}, {RN__AFFINE_DEFAULTS}, rn__atanh_forward,
-     rn__atanh_backward},
-    {"arelu",    4, 0, {RN__AFFINE_NAMES}, {RN__AFFINE_DEFAULTS}, rn__arelu_forward,
-     rn__arelu_backward},
-    {"mix_adaptive", 7, 3, {RN__MIX_NAMES, RN__AFFINE_NAMES},
-     {1.0f, 1.0f, 1.0f, RN__AFFINE_DEFAULTS}, rn__mix_adaptive_forward, rn__mix_adaptive_backward},
-    {"mix_fixed", 3, 3, {RN__MIX_NAMES}, {1.0f, 1.0f, 1.0f}, rn__mix_fixed_forward,
-     rn__mix_fixed_backward}
-};
-
-RN_API const char *rn_act_kind_name(rn_act_kind kind)
-{
-    return (unsigned)kind < RN_ACT_KIND_COUNT ? rn__act_table[kind].name : "unknown";
-}
-
-RN_API int rn_act_param_count(rn_act_kind kind)
-{
-    return (unsigned)kind < RN_ACT_KIND_COUNT ? rn__act_table[kind].n_params : 0;
-}
-
-RN_API const char *rn_act_param_name(rn_act_kind kind, int index)
-{
-    if (index < 0 || index >= rn_act_param_count(kind)) return NULL;
-    return rn__act_table[kind].param_names[index];
-}
-
-/* ===== 8. layers ========================================================== */
-
-static size_t rn__dims_product(int ndim, const int *dims)
-{
-    size_t product = 1;
-    int i;
-    for (i = 0; i < ndim; i++) product *= (size_t)dims[i];
-    return product;
-}
-
-/* One sample, at the input or after any layer, has at most RN_MAX_DIM_SIZE
-   values, so that counts fit an int and hostile sizes fail early. The
-   dimensions are each at most RN_MAX_DIM_SIZE already. */
-static int rn__check_sample_size(int ndim, const int *dims, const char *caller)
-{
-    double values = 1.0;
-    int i;
-    for (i = 0; i < ndim; i++) values *= (double)dims[i];
-    if (values <= (double)RN_MAX_DIM_SIZE) return RN_OK;
-    return rn_set_error(RN_ERR_SHAPE, "%s: a sample of %.0f values is too large (at most %d)",
-                        caller, values, RN_MAX_DIM_SIZE);
-}
-
-/* Shapes a tensor as N x dims (the batch first, then one sample's shape). */
-static int rn__resize_batch(rn_tensor *tensor, int batch, int ndim, const int *dims)
-{
-    int shape[RN_MAX_DIMS];
-    shape[0] = batch;
-    memcpy(shape + 1, dims, (size_t)ndim * sizeof(int));
-    return rn_tensor_resize(tensor, ndim + 1, shape);
-}
-
-static int rn__check_batch_shape(const rn_tensor *x, int ndim, const int *dims, const char *caller,
-                                 const char *what)
-{
-    char expected[64], got[64];
-    int shape[RN_MAX_DIMS], i, ok;
-    if (x == NULL || x->data == NULL)
-        return rn_set_error(RN_ERR_ARGUMENT, "%s: %s is NULL or empty", caller, what);
-    ok = x->ndim == ndim + 1 && x->shape[0] >= 1;
-    for (i = 0; ok && i < ndim; i++) ok = x->shape[i + 1] == dims[i];
-    if (ok) return RN_OK;
-    if (x->ndim >= 1 && x->shape[0] < 1)
-        return rn_set_error(RN_ERR_SHAPE, "%s: %s has a batch of %d samples (need at least 1)",
-                            caller, what, x->shape[0]);
-    shape[0] = x->shape[0];
-    memcpy(shape + 1, dims, (size_t)ndim * sizeof(int));
-    rn__dims_string(ndim + 1, shape, expected, sizeof expected);
-    rn_tensor_shape_string(x, got, sizeof got);
-    return rn_set_error(RN_ERR_SHAPE, "%s: %s has shape %s, expected %s (N = batch)", caller, what,
-                        got, expected);
-}
-
-static rn__conv_geometry rn__layer_geometry(const rn_layer *layer, int batch)
-{
-    rn__conv_geometry g;
-    int widest = (layer->in_shape[1] > layer->in_shape[2] ? layer->in_shape[1] : layer->in_shape[2]) +
-                 2 * layer->padding - layer->kernel + 1;
-    g.batch = batch;
-    g.in_channels = layer->in_shape[0];
-    g.in_height = layer->in_shape[1];
-    g.in_width = layer->in_shape[2];
-    g.out_channels = layer->out_shape[0];
-    g.out_height = layer->out_shape[1];
-    g.out_width = layer->out_shape[2];
-    g.kernel = layer->kernel;
-    /* A stride of `widest` or more leaves one output per row and column,
-       the same for any such stride; the kernels' scratch grows with the
-       stride squared, so they get the smallest stride that does the same. */
-    g.stride = layer->stride < widest ? layer->stride : widest;
-    g.padding = layer->padding;
-    return g;
-}
-
-/* Linear layers see each sample as a vector of all its values. */
-static void rn__linear_forward(const rn_layer *layer, const rn_tensor *x, rn_tensor *y)
-{
-    int batch = x->shape[0], in = (int)(x->size / (size_t)batch), out = layer->units, n, j;
-    const rn_param *weight = &layer->params[0];
-    rn__kernels()->sgemm(0, 1, batch, out, in, x->data, in, weight->value.data, in, 0.0f, y->data,
-                      out);
-    if (!layer->has_bias) return;
-    for (n = 0; n < batch; n++)
-        for (j = 0; j < out; j++) y->data[(size_t)n * out + j] += layer->params[1].value.data[j];
-}
-
-static void rn__linear_backward(rn_layer *layer, const rn_tensor *x, const rn_tensor *dy,
-                                rn_tensor *dx)
-{
-    int batch = x->shape[0], in = (int)(x->size / (size_t)batch), out = layer->units, n, j;
-    rn_param *weight = &layer->params[0];
-    rn__kernels()->sgemm(1, 0, out, in, batch, dy->data, out, x->data, in, 1.0f, weight->grad.data,
-                      in);
-    if (layer->has_bias)
-        for (j = 0; j < out; j++) {
-            double sum = 0.0;
-            for (n = 0; n < batch; n++) sum += dy->data[(size_t)n * out + j];
-            layer->params[1].grad.data[j] += (float)sum;
-        }
-    if (dx != NULL)
-        rn__kernels()->sgemm(0, 0, batch, in, out, dy->data, out, weight->value.data, in, 0.0f,
-                          dx->data, in);
-}
-
-/* The last NaN of the window at corner, or best when it has none. */
-static size_t rn__window_nan(const float *x, size_t corner, int kernel, int width, size_t best)
-{
-    int i, j;
-    for (i = 0; i < kernel; i++)
-        for (j = 0; j < kernel; j++)
-            if (isnan(x[corner + (size_t)i * width + j])) best = corner + (size_t)i * width + j;
-    return best;
-}
-
-/* Max and average pooling over kernel x kernel windows without padding.
-   Backward of max pooling sends the gradient to the first maximum of each
-   window, found again from x rather than stored. A NaN in a window is its
-   maximum (the last NaN, as in torch), so NaN is never hidden: the window's
-   sum, which both poolings compute, is NaN then (or when it holds both
-   infinities), and only such windows are searched again. */
-static void rn__pool(const rn_layer *layer, int batch, const float *x, float *y, const float *dy,
-                     float *dx)
-{
-    int planes = batch * layer->in_shape[0], height = layer->in_shape[1], width = layer->in_shape[2];
-    int out_height = layer->out_shape[1], out_width = layer->out_shape[2], k = layer->kernel;
-    int is_max = layer->type == RN_LAYER_MAXPOOL2D, p, oh, ow, i, j;
-    float inverse_area = 1.0f / (float)(k * k);
-    if (dx != NULL) memset(dx, 0, (size_t)planes * height * width * sizeof(float));
-    for (p = 0; p < planes; p++)
-        for (oh = 0; oh < out_height; oh++)
-            for (ow = 0; ow < out_width; ow++) {
-                size_t corner = ((size_t)p * height + (size_t)oh * layer->stride) * width +
-                                (size_t)ow * layer->stride;
-                size_t out = ((size_t)p * out_height + oh) * out_width + ow, best = corner;
-                float sum = 0.0f;
-                for (i = 0; i < k; i++)
-                    for (j = 0; j < k; j++) {
-                        size_t at = corner + (size_t)i * width + j;
-                        if (x[at] > x[best]) best = at;
-                        sum += x[at];
-                        if (dx != NULL && !is_max) dx[at] += dy[out] * inverse_area;
-                    }
-                if (is_max && isnan(sum)) best = rn__window_nan(x, corner, k, width, best);
-                if (dx == NULL) y[out] = is_max ? x[best] : sum * inverse_area;
-                else if (is_max) dx[best] += dy[out];
-            }
-}
-
-/* Splits an activation's input into runs that share parameter values: the
-   whole batch for per-layer sharing, one channel plane per sample otherwise. */
-static void rn__act_runs(const rn_layer *layer, const rn_tensor *x, size_t *run, int *channels)
-{
-    *channels = layer->act.share == RN_SHARE_CHANNEL ? layer->in_shape[0] : 1;
-    *run = *channels == 1 ? x->size : x->size / (size_t)x->shape[0] / (size_t)*channels;
-}
-
-/* Fills p with the values the kernels see for one channel (see section 7)
-   and returns the sum that divided the mixture weights, 1 when none did. */
-static double rn__act_gather(const rn_layer *layer, int channel, float *p)
-{
-    const rn__act_info *info = &rn__act_table[layer->act.kind];
-    double sum = 0.0;
-    int k;
-    for (k = 0; k < layer->n_params; k++) p[k] = layer->params[k].value.data[channel];
-    p[layer->n_params] = layer->act.slope;
-    if (info->n_mix_weights == 0 || layer->act.unnormalized) return 1.0;
-    for (k = 0; k < info->n_mix_weights; k++) sum += p[k];
-    for (k = 0; k < info->n_mix_weights; k++) p[k] = (float)(p[k] / sum);
-    return sum;
-}
-
-/* Adds one run's gradients dp to the layer's parameters. The kernels saw
-   the normalised weights W_k = w_k / sum; the chain rule through the
-   division gives d/dw_k = (dW_k - sum_j W_j dW_j) / sum. */
-static void rn__act_scatter(rn_layer *layer, int channel, const float *p, double sum, double *dp)
-{
-    int k, n_weights = layer->act.unnormalized ? 0 : rn__act_table[layer->act.kind].n_mix_weights;
-    double weighted = 0.0;
-    for (k = 0; k < n_weights; k++) weighted += p[k] * dp[k];
-    for (k = 0; k < n_weights; k++) dp[k] = (dp[k] - weighted) / sum;
-    for (k = 0; k < layer->n_params; k++) layer->params[k].grad.data[channel] += (float)dp[k];
-}
-
-static void rn__act_forward(const rn_layer *layer, const rn_tensor *x, rn_tensor *y)
-{
-    const rn__act_info *info = &rn__act_table[layer->act.kind];
-    float p[RN_ACT_MAX_PARAMS + 1];
-    size_t run, start;
-    int channels;
-    rn__act_runs(layer, x, &run, &channels);
-    for (start = 0; start < x->size; start += run) {
-        rn__act_gather(layer, (int)(start / run % (size_t)channels), p);
-        info->forward(x->data + start, y->data + start, run, p);
-    }
-}
-
-static void rn__act_backward(rn_layer *layer, const rn_tensor *x, const rn_tensor *y,
-                             const rn_tensor *dy, float *dx)
-{
-    const rn__act_info *info = &rn__act_table[layer->act.kind];
-    float p[RN_ACT_MAX_PARAMS + 1];
-    double dp[RN_ACT_MAX_PARAMS];
-    size_t run, start;
-    int channels;
-    rn__act_runs(layer, x, &run, &channels);
-    for (start = 0; start < x->size; start += run) {
-        int channel = (int)(start / run % (size_t)channels);
-        double sum = rn__act_gather(layer, channel, p);
-        memset(dp, 0, sizeof dp);
-        info->backward(x->data + start, y->data + start, dy->data + start, dx + start, run, p, dp);
-        rn__act_scatter(layer, channel, p, sum, dp);
-    }
-}
-
-/* Batch norm sees a batch as channels of values: value i of channel c of
-   sample n is at (n * channels + c) * plane + i, where plane is H x W for a
-   (C, H, W) sample and 1 for a vector. */
-static void rn__norm_layout(const rn_layer *layer, const rn_tensor *x, int *channels, size_t *plane)
-{
-    *channels = layer->in_shape[0];
-    *plane = x->size / (size_t)x->shape[0] / (size_t)*channels;
-}
-
-/* The batch's mean and 1 / sqrt(variance + eps) per channel, with the
-   biased variance, as the normalisation uses; the running statistics move
-   towards the mean and the unbiased variance. */
-static void rn__batchnorm_statistics(rn_layer *layer, const rn_tensor *x)
-{
-    int batch = x->shape[0], channels, n, c;
-    size_t plane, i, count;
-    float m = layer->momentum;
-    rn__norm_layout(layer, x, &channels, &plane);
-    count = (size_t)batch * plane;
-    for (c = 0; c < channels; c++) {
-        double sum = 0.0, squares = 0.0, mean;
-        for (n = 0; n < batch; n++) {
-            const float *values = x->data + ((size_t)n * channels + c) * plane;
-            for (i = 0; i < plane; i++) sum += values[i];
-        }
-        mean = sum / (double)count;
-        for (n = 0; n < batch; n++) {
-            const float *values = x->data + ((size_t)n * channels + c) * plane;
-            for (i = 0; i < plane; i++) squares += (values[i] - mean) * (values[i] - mean);
-        }
-        layer->used_mean.data[c] = (float)mean;
-        layer->used_inv_std.data[c] = (float)(1.0 / sqrt(squares / (double)count + layer->eps));
-        layer->running_mean.data[c] = (1.0f - m) * layer->running_mean.data[c] + m * (float)mean;
-        layer->running_var.data[c] = (1.0f - m) * layer->running_var.data[c] +
-                                     m * (float)(squares / (double)(count - 1));
-    }
-}
-
-static int rn__batchnorm_forward(rn_layer *layer, const rn_tensor *x, rn_tensor *y, rn_mode mode)
-{
-    int batch = x->shape[0], channels, n, c;
-    size_t plane, i;
-    rn__norm_layout(layer, x, &channels, &plane);
-    if (mode == RN_TRAIN && (size_t)batch * plane < 2)
-        return rn_set_error(RN_ERR_SHAPE, "rn_layer_forward: %s needs at least 2 values per "
-                            "channel to train, the batch has 1", layer->name);
-    if (mode == RN_TRAIN) {
-        rn__batchnorm_statistics(layer, x);
-    } else {
-        for (c = 0; c < channels; c++) {
-            layer->used_mean.data[c] = layer->running_mean.data[c];
-            layer->used_inv_std.data[c] = 1.0f / sqrtf(layer->running_var.data[c] + layer->eps);
-        }
-    }
-    for (n = 0; n < batch; n++)
-        for (c = 0; c < channels; c++) {
-            size_t offset = ((size_t)n * channels + c) * plane;
-            float mean = layer->used_mean.data[c];
-            float gain = layer->params[0].value.data[c] * layer->used_inv_std.data[c];
-            float shift = layer->params[1].value.data[c];
-            for (i = 0; i < plane; i++) y->data[offset + i] = (x->data[offset + i] - mean) * gain + shift;
-        }
-    return RN_OK;
-}
-
-/* With x^ = (x - mean) / std, d scale = sum dy x^ and d shift = sum dy. In
-   training the mean and std depend on x too, which subtracts from dy its
-   mean and its projection on x^ (both over the channel's count values):
-       dx = scale / std (dy - mean(dy) - x^ mean(dy x^)). */
-static void rn__batchnorm_backward(rn_layer *layer, const rn_tensor *x, const rn_tensor *dy,
-                                   float *dx)
-{
-    int batch = x->shape[0], channels, n, c;
-    size_t plane, i;
-    rn__norm_layout(layer, x, &channels, &plane);
-    for (c = 0; c < channels; c++) {
-        float mean = layer->used_mean.data[c], inv_std = layer->used_inv_std.data[c];
-        float gain = layer->params[0].value.data[c] * inv_std, mean_dy, mean_dy_xhat;
-        double sum_dy = 0.0, sum_dy_xhat = 0.0, count = (double)batch * (double)plane;
-        for (n = 0; n < batch; n++) {
-            size_t offset = ((size_t)n * channels + c) * plane;
-            for (i = 0; i < plane; i++) {
-                sum_dy += dy->data[offset + i];
-                sum_dy_xhat += dy->data[offset + i] * (x->data[offset + i] - mean) * inv_std;
-            }
-        }
-        layer->params[0].grad.data[c] += (float)sum_dy_xhat;
-        layer->params[1].grad.data[c] += (float)sum_dy;
-        if (dx == NULL) continue;
-        mean_dy = layer->mode == RN_TRAIN ? (float)(sum_dy / count) : 0.0f;
-        mean_dy_xhat = layer->mode == RN_TRAIN ? (float)(sum_dy_xhat / count) : 0.0f;
-        for (n = 0; n < batch; n++) {
-            size_t offset = ((size_t)n * channels + c) * plane;
-            for (i = 0; i < plane; i++) {
-                float xhat = (x->data[offset + i] - mean) * inv_std;
-                dx[offset + i] = gain * (dy->data[offset + i] - mean_dy - xhat * mean_dy_xhat);
-            }
-        }
-    }
-}
-
-/* Training draws a new mask per batch and keeps it for backward. */
-static int rn__dropout_forward(rn_layer *layer, const rn_tensor *x, rn_tensor *y, rn_mode mode)
-{
-    float keep_scale = 1.0f / (1.0f - layer->drop_rate);
-    size_t i;
-    int status;
-    if (mode == RN_EVAL) { /* in place in arena networks */
-        if (y->data != x->data) memcpy(y->data, x->data, x->size * sizeof(float));
-        return RN_OK;
-    }
-    status = rn_tensor_resize(&layer->mask, x->ndim, x->shape);
-    if (status != RN_OK) return status;
-    for (i = 0; i < x->size; i++) {
-        layer->mask.data[i] = rn_rng_uniform(&layer->rng) < layer->drop_rate ? 0.0f : keep_scale;
-        y->data[i] = x->data[i] * layer->mask.data[i];
-    }
-    return RN_OK;
-}
-
-static int rn__dropout_backward(rn_layer *layer, const rn_tensor *dy, float *dx)
-{
-    size_t i;
-    if (layer->mode == RN_EVAL) {
-        memcpy(dx, dy->data, dy->size * sizeof(float));
-        return RN_OK;
-    }
-    if (layer->mask.size != dy->size)
-        return rn_set_error(RN_ERR_SHAPE, "rn_layer_backward: %s's last training batch had %lu "
-                            "values, the gradient %lu", layer->name,
-                            (unsigned long)layer->mask.size, (unsigned long)dy->size);
-    for (i = 0; i < dy->size; i++) dx[i] = dy->data[i] * layer->mask.data[i];
-    return RN_OK;
-}
-
-RN_API int rn_layer_forward(rn_layer *layer, const rn_tensor *x, rn_tensor *y, rn_mode mode)
-{
-    rn__conv_geometry g;
-    int status;
-    if (layer == NULL || y == NULL)
-        return rn_set_error(RN_ERR_ARGUMENT, "rn_layer_forward: NULL layer or output");
-    status = rn__check_batch_shape(x, layer->in_ndim, layer->in_shape, "rn_layer_forward", "input");
-    if (status == RN_OK) status = rn__resize_batch(y, x->shape[0], layer->out_ndim, layer->out_shape);
-    if (status != RN_OK) return status;
-    layer->mode = mode;
-    rn__kernel_out_of_memory = 0;
-    switch (layer->type) {
-    case RN_LAYER_CONV2D:
-        g = rn__layer_geometry(layer, x->shape[0]);
-        rn__kernels()->conv2d_forward(&g, x->data, layer->params[0].value.data,
-                                   layer->has_bias ? layer->params[1].value.data : NULL, y->data);
-        break;
-    case RN_LAYER_LINEAR: rn__linear_forward(layer, x, y); break;
-    case RN_LAYER_MAXPOOL2D:
-    case RN_LAYER_AVGPOOL2D: rn__pool(layer, x->shape[0], x->data, y->data, NULL, NULL); break;
-    case RN_LAYER_FLATTEN: /* in place in arena networks */
-        if (y->data != x->data) memcpy(y->data, x->data, x->size * sizeof(float));
-        break;
-    case RN_LAYER_ACTIVATION: rn__act_forward(layer, x, y); break;
-    case RN_LAYER_BATCHNORM: return rn__batchnorm_forward(layer, x, y, mode);
-    case RN_LAYER_DROPOUT: return rn__dropout_forward(layer, x, y, mode);
-    }
-    return rn__kernel_status("rn_layer_forward");
-}
-
-RN_API int rn_layer_backward(rn_layer *layer, const rn_tensor *x, const rn_tensor *y,
-                             const rn_tensor *dy, rn_tensor *dx)
-{
-    rn__conv_geometry g;
-    int status;
-    if (layer == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_layer_backward: layer is NULL");
-    status = rn__check_batch_shape(x, layer->in_ndim, layer->in_shape, "rn_layer_backward", "input");
-    if (status == RN_OK)
-        status = rn__check_batch_shape(y, layer->out_ndim, layer->out_shape, "rn_layer_backward",
-                                       "output");
-    if (status == RN_OK)
-        status = rn__check_batch_shape(dy, layer->out_ndim, layer->out_shape, "rn_layer_backward",
-                                       "output gradient");
-    if (status == RN_OK && (y->shape[0] != x->shape[0] || dy->shape[0] != x->shape[0]))
-        status = rn_set_error(RN_ERR_SHAPE, "rn_layer_backward: batch sizes %d, %d, %d differ",
-                              x->shape[0], y->shape[0], dy->shape[0]);
-    if (status == RN_OK && dx != NULL)
-        status = rn__resize_batch(dx, x->shape[0], layer->in_ndim, layer->in_shape);
-    if (status != RN_OK) return status;
-    rn__kernel_out_of_memory = 0;
-    switch (layer->type) {
-    case RN_LAYER_CONV2D:
-        g = rn__layer_geometry(layer, x->shape[0]);
-        rn__kernels()->conv2d_backward_weight(&g, x->data, dy->data, layer->params[0].grad.data,
-                                           layer->has_bias ? layer->params[1].grad.data : NULL);
-        if (dx != NULL)
-            rn__kernels()->conv2d_backward_input(&g, dy->data, layer->params[0].value.data,
-                                                 dx->data);
-        break;
-    case RN_LAYER_LINEAR: rn__linear_backward(layer, x, dy, dx); break;
-    case RN_LAYER_MAXPOOL2D:
-    case RN_LAYER_AVGPOOL2D:
-        if (dx != NULL) rn__pool(layer, x->shape[0], x->data, NULL, dy->data, dx->data);
-        break;
-    case RN_LAYER_FLATTEN:
-        if (dx != NULL) memcpy(dx->data, dy->data, dy->size * sizeof(float));
-        break;
-    case RN_LAYER_ACTIVATION:
-        if (dx != NULL) {
-            rn__act_backward(layer, x, y, dy, dx->data);
-        } else {
-            /* The parameters still need their gradients: use a scratch dx. */
-            rn_tensor scratch;
-            memset(&scratch, 0, sizeof scratch);
-            status = rn_tensor_resize(&scratch, x->ndim, x->shape);
-            if (status != RN_OK) return status;
-            rn__act_backward(layer, x, y, dy, scratch.data);
-            rn_tensor_free(&scratch);
-        }
-        break;
-    case RN_LAYER_BATCHNORM: rn__batchnorm_backward(layer, x, dy, dx ? dx->data : NULL); break;
-    case RN_LAYER_DROPOUT: return dx != NULL ? rn__dropout_backward(layer, dy, dx->data) : RN_OK;
-    }
-    return rn__kernel_status("rn_layer_backward");
-}
-
-static void rn__fill_random(rn_tensor *tensor, rn_rng *rng, int normal, float scale)
-{
-    size_t i;
-    for (i = 0; i < tensor->size; i++)
-        tensor->data[i] = normal ? scale * rn_rng_normal(rng)
-                                 : scale * (2.0f * rn_rng_uniform(rng) - 1.0f);
-}
-
-RN_API int rn_layer_init(rn_layer *layer, rn_init init, float slope, rn_rng *rng)
-{
-    rn_tensor *weight;
-    float fan_in, fan_out, gain, receptive;
-    int k;
-    if (layer == NULL || rng == NULL)
-        return rn_set_error(RN_ERR_ARGUMENT, "rn_layer_init: NULL layer or generator");
-    if (layer->type == RN_LAYER_ACTIVATION) {
-        for (k = 0; k < layer->n_params; k++) rn_tensor_fill(&layer->params[k].value, layer->act_init[k]);
-        return RN_OK;
-    }
-    if (layer->type == RN_LAYER_BATCHNORM) {
-        rn_tensor_fill(&layer->params[0].value, 1.0f);
-        rn_tensor_fill(&layer->params[1].value, 0.0f);
-        rn_tensor_fill(&layer->running_mean, 0.0f);
-        rn_tensor_fill(&layer->running_var, 1.0f);
-        return RN_OK;
-    }
-    if (layer->type == RN_LAYER_DROPOUT) {
-        rn_rng_seed(&layer->rng, rng->state, 0x64726f70ULL + (uint64_t)layer->index);
-        return RN_OK;
-    }
-    if (layer->type != RN_LAYER_CONV2D && layer->type != RN_LAYER_LINEAR) return RN_OK;
-    weight = &layer->params[0].value;
-    receptive = (float)(weight->size / ((size_t)weight->shape[0] * (size_t)weight->shape[1]));
-    fan_in = (float)weight->shape[1] * receptive;
-    fan_out = (float)weight->shape[0] * receptive;
-    gain = sqrtf(2.0f / (1.0f + slope * slope));
-    switch (init) {
-    case RN_INIT_TORCH_DEFAULT: rn__fill_random(weight, rng, 0, 1.0f / sqrtf(fan_in)); break;
-    case RN_INIT_HE_NORMAL: rn__fill_random(weight, rng, 1, gain / sqrtf(fan_in)); break;
-    case RN_INIT_HE_UNIFORM: rn__fill_random(weight, rng, 0, gain * sqrtf(3.0f / fan_in)); break;
-    case RN_INIT_XAVIER_NORMAL: rn__fill_random(weight, rng, 1, sqrtf(2.0f / (fan_in + fan_out))); break;
-    case RN_INIT_XAVIER_UNIFORM: rn__fill_random(weight, rng, 0, sqrtf(6.0f / (fan_in + fan_out))); break;
-    default: return rn_set_error(RN_ERR_ARGUMENT, "rn_layer_init: unknown init %d", (int)init);
-    }
-    if (!layer->has_bias) return RN_OK;
-    if (init == RN_INIT_TORCH_DEFAULT)
-        rn__fill_random(&layer->params[1].value, rng, 0, 1.0f / sqrtf(fan_in));
-    else
-        rn_tensor_fill(&layer->params[1].value, 0.0f);
-    return RN_OK;
-}
-
-/* ===== 9. network ========================================================= */
-
-static const char *const rn__layer_type_names[] = {"conv", "linear", "maxpool", "avgpool",
-                                                   "flatten", "act", "norm", "dropout"};
-
-/* Frees what a layer owns: its parameters and its training state. */
-static void rn__layer_free(rn_layer *layer)
-{
-    int k;
-    for (k = 0; k < layer->n_params; k++) {
-        rn_tensor_free(&layer->params[k].value);
-        rn_tensor_free(&layer->params[k].grad);
-    }
-    layer->n_params = 0;
-    rn_tensor_free(&layer->running_mean);
-    rn_tensor_free(&layer->running_var);
-    rn_tensor_free(&layer->used_mean);
-    rn_tensor_free(&layer->used_inv_std);
-    rn_tensor_free(&layer->mask);
-}
-
-/* Starts a layer that takes the network's current output as its input. */
-static int rn__layer_begin(rn_net *net, rn_layer_type type, rn_layer *layer, const char *caller)
-{
-    size_t used = 0;
-    int i, same_type = 1;
-    if (net == NULL) return rn_set_error(RN_ERR_ARGUMENT, "%s: network is NULL", caller);
-    if (net->arena_outputs[0] != NULL)
-        return rn_set_error(RN_ERR_ARGUMENT, "%s: an arena network takes no layers after its "
-                            "first forward pass", caller);
-    memset(layer, 0, sizeof *layer);
-    layer->type = type;
-    layer->index = net->n_layers;
-    if (net->n_layers == 0) {
-        layer->in_ndim = net->in_ndim;
-        memcpy(layer->in_shape, net->in_shape, sizeof layer->in_shape);
-    } else {
-        const rn_layer *previous = net->layers[net->n_layers - 1];
-        layer->in_ndim = previous->out_ndim;
-        memcpy(layer->in_shape, previous->out_shape, sizeof layer->in_shape);
-    }
-    for (i = 0; i < net->n_layers; i++) same_type += net->layers[i]->type == type;
-    rn__append_text(layer->name, sizeof layer->name, &used, rn__layer_type_names[type]);
-    rn__append_int(layer->name, sizeof layer->name, &used, same_type);
-    return RN_OK;
-}
-
-/* Describes one more parameter of a layer being built; the network gives
-   it storage when the layer is appended. */
-static int rn__layer_add_param(rn_layer *layer, const char *short_name, rn_param_kind kind,
-                               int ndim, const int *shape)
-{
-    int status = rn__param_describe(&layer->params[layer->n_params], layer->name, short_name,
-                                    kind, layer->index, ndim, shape);
-    if (status == RN_OK) layer->n_params++;
-    return status;
-}
-
-static int rn__layer_alloc_params(rn_layer *layer)
-{
-    int k, status = RN_OK;
-    for (k = 0; k < layer->n_params && status == RN_OK; k++)
-        status = rn__param_alloc(&layer->params[k]);
-    return status;
-}
-
-static int rn__arena_net_reserve(rn_net *net);
-static void *rn__net_alloc_layer(rn_net *net);
-static int rn__arena_forward_begin(rn_net *net, const rn_tensor *x, rn_mode mode);
-static void rn__arena_output_bind(rn_net *net, int layer, int batch);
-
-/* Grows the network's arrays so that one more layer fits. */
-static int rn__net_reserve(rn_net *net)
-{
-    int capacity = net->capacity ? 2 * net->capacity : 8, i;
-    rn_layer **layers;
-    rn_tensor *outputs, *grads;
-    if (net->n_layers < net->capacity) return RN_OK;
-    if (net->arena != NULL) return rn__arena_net_reserve(net);
-    layers = (rn_layer **)rn__calloc((size_t)capacity, sizeof *layers);
-    outputs = (rn_tensor *)rn__calloc((size_t)capacity, sizeof *outputs);
-    grads = (rn_tensor *)rn__calloc((size_t)capacity + 1, sizeof *grads);
-    if (layers == NULL || outputs == NULL || grads == NULL) {
-        if (layers) RN_FREE(layers);
-        if (outputs) RN_FREE(outputs);
-        if (grads) RN_FREE(grads);
-        return rn_set_error(RN_ERR_MEMORY, "rn_net: cannot grow to %d layers", capacity);
-    }
-    for (i = 0; i < net->n_layers; i++) {
-        layers[i] = net->layers[i];
-        outputs[i] = net->outputs[i];
-    }
-    for (i = 0; i <= net->n_layers && net->grads != NULL; i++) grads[i] = net->grads[i];
-    if (net->layers) RN_FREE(net->layers);
-    if (net->outputs) RN_FREE(net->outputs);
-    if (net->grads) RN_FREE(net->grads);
-    net->layers = layers;
-    net->outputs = outputs;
-    net->grads = grads;
-    net->capacity = capacity;
-    return RN_OK;
-}
-
-/* Takes ownership of a layer built on the stack: gives its parameters
-   storage (unless they are bound later) and stores it; on failure its
-   parameters are freed and the network is unchanged. New weights come from a
-   seed fixed per position, so a network is reproducible before rn_net_init. */
-static int rn__net_append(rn_net *net, rn_layer *layer, int status)
-{
-    rn_layer *stored = NULL;
-    rn_rng rng;
-    if (status == RN_OK) status = rn__net_reserve(net);
-    if (status == RN_OK && !net->bind_later) status = rn__layer_alloc_params(layer);
-    if (status == RN_OK) {
-        stored = (rn_layer *)rn__net_alloc_layer(net);
-        if (stored == NULL) status = rn_set_error(RN_ERR_MEMORY, "rn_net: cannot allocate a layer");
-    }
-    if (status != RN_OK) {
-        rn__layer_free(layer);
-        return status;
-    }
-    if (!net->bind_later || layer->n_params == 0) { /* dropout seeds its generator here */
-        rn_rng_seed(&rng, 0x72656c756e6574ULL, (uint64_t)layer->index);
-        rn_layer_init(layer, RN_INIT_TORCH_DEFAULT, 0.0f, &rng);
-    }
-    *stored = *layer;
-    RN_ASSERT(net->n_layers < net->capacity);
-    net->layers[net->n_layers++] = stored;
-    net->input.data = NULL; /* a new layer invalidates the cached forward pass */
-    return RN_OK;
-}
-
-static int rn__check_sample_shape(int sample_ndim, const int *sample_shape, const char *caller)
-{
-    size_t size;
-    int status;
-    if (sample_ndim < 1 || sample_ndim > 3)
-        return rn_set_error(RN_ERR_ARGUMENT, "%s: a sample has %d dimensions (need 1 to 3)",
-                            caller, sample_ndim);
-    status = rn__shape_size(sample_ndim, sample_shape, &size, caller);
-    return status == RN_OK ? rn__check_sample_size(sample_ndim, sample_shape, caller) : status;
-}
-
-RN_API rn_net *rn_net_new(int sample_ndim, const int *sample_shape)
-{
-    rn_net *net;
-    if (rn__check_sample_shape(sample_ndim, sample_shape, "rn_net_new") != RN_OK) return NULL;
-    net = (rn_net *)rn__calloc(1, sizeof *net);
-    if (net == NULL) {
-        rn_set_error(RN_ERR_MEMORY, "rn_net_new: cannot allocate a network");
-        return NULL;
-    }
-    net->in_ndim = sample_ndim;
-    memcpy(net->in_shape, sample_shape, (size_t)sample_ndim * sizeof(int));
-    return net;
-}
-
-RN_API void rn_net_free(rn_net *net)
-{
-    int i;
-    if (net == NULL || net->arena != NULL) return; /* an arena network is the arena's memory */
-    for (i = 0; i < net->n_layers; i++) {
-        rn__layer_free(net->layers[i]);
-        RN_FREE(net->layers[i]);
-        rn_tensor_free(&net->outputs[i]);
-        rn_tensor_free(&net->grads[i]);
-    }
-    if (net->grads) rn_tensor_free(&net->grads[net->n_layers]);
-    if (net->layers) RN_FREE(net->layers);
-    if (net->outputs) RN_FREE(net->outputs);
-    if (net->grads) RN_FREE(net->grads);
-    RN_FREE(net);
-}
-
-/* conv2d and the pools need an image, (C, H, W), at their input. */
-static int rn__check_image_input(const rn_layer *layer, const char *caller)
-{
-    char shape[64];
-    if (layer->in_ndim == 3) return RN_OK;
-    rn__dims_string(layer->in_ndim, layer->in_shape, shape, sizeof shape);
-    return rn_set_error(RN_ERR_SHAPE, "%s: needs a (C, H, W) input, the previous layer gives %s",
-                        caller, shape);
-}
-
-/* Output size of a sliding window, or 0 when the window does not fit. */
-static int rn__window_output(int in_size, int kernel, int stride, int padding)
-{
-    if (in_size + 2 * padding < kernel) return 0;
-    return (in_size + 2 * padding - kernel) / stride + 1;
-}
-
-/* Shared by conv2d and the pools: validates the window, sets the output shape. */
-static int rn__layer_set_window(rn_layer *layer, int channels, int kernel, int stride, int padding,
-                                const char *caller)
-{
-    int status = rn__check_image_input(layer, caller);
-    if (status != RN_OK) return status;
-    /* A border wider than the kernel only adds outputs that see nothing but
-       zeros, and the kernels' scratch grows with it. */
-    if (kernel < 1 || stride < 1 || padding < 0 || channels < 1 || kernel > RN_MAX_DIM_SIZE ||
-        stride > RN_MAX_DIM_SIZE || padding > kernel || channels > RN_MAX_DIM_SIZE)
-        return rn_set_error(RN_ERR_ARGUMENT,
-                            "%s: channels %d, kernel %d, stride %d, padding %d (need channels, "
-                            "kernel, stride >= 1, all at most %d, and padding from 0 to the kernel "
-                            "size)",
-                            caller, channels, kernel, stride, padding, RN_MAX_DIM_SIZE);
-    layer->kernel = kernel;
-    layer->stride = stride;
-    layer->padding = padding;
-    layer->out_ndim = 3;
-    layer->out_shape[0] = channels;
-    layer->out_shape[1] = rn__window_output(layer->in_shape[1], kernel, stride, padding);
-    layer->out_shape[2] = rn__window_output(layer->in_shape[2], kernel, stride, padding);
-    if (layer->out_shape[1] == 0 || layer->out_shape[2] == 0)
-        return rn_set_error(RN_ERR_SHAPE, "%s: a %dx%d window (padding %d) does not fit a %dx%d input",
-                            caller, kernel, kernel, padding, layer->in_shape[1], layer->in_shape[2]);
-    return rn__check_sample_size(layer->out_ndim, layer->out_shape, caller);
-}
-
-RN_API int rn_net_add_conv2d(rn_net *net, int out_channels, int kernel, int stride, int padding)
-{
-    rn_layer layer;
-    int status = rn__layer_begin(net, RN_LAYER_CONV2D, &layer, "rn_net_add_conv2d");
-    if (status != RN_OK) return status;
-    status = rn__layer_set_window(&layer, out_channels, kernel, stride, padding, "rn_net_add_conv2d");
-    if (status == RN_OK) {
-        int weight_shape[4];
-        weight_shape[0] = out_channels;
-        weight_shape[1] = layer.in_shape[0];
-        weight_shape[2] = kernel;
-        weight_shape[3] = kernel;
-        layer.units = out_channels;
-        layer.has_bias = 1;
-        status = rn__layer_add_param(&layer, "weight", RN_PARAM_WEIGHT, 4, weight_shape);
-    }
-    if (status == RN_OK) status = rn__layer_add_param(&layer, "bias", RN_PARAM_BIAS, 1, &out_channels);
-    return rn__net_append(net, &layer, status);
-}
-
-RN_API int rn_net_add_linear(rn_net *net, int out_features)
-{
-    rn_layer layer;
-    int status = rn__layer_begin(net, RN_LAYER_LINEAR, &layer, "rn_net_add_linear");
-    size_t in_features;
-    if (status != RN_OK) return status;
-    in_features = rn__dims_product(layer.in_ndim, layer.in_shape);
-    if (out_features < 1 || out_features > RN_MAX_DIM_SIZE || in_features > RN_MAX_DIM_SIZE) {
-        status = rn_set_error(RN_ERR_ARGUMENT, "rn_net_add_linear: %d outputs from %lu inputs",
-                              out_features, (unsigned long)in_features);
-    } else {
-        int weight_shape[2];
-        weight_shape[0] = out_features;
-        weight_shape[1] = (int)in_features;
-        layer.units = out_features;
-        layer.has_bias = 1;
-        layer.out_ndim = 1;
-        layer.out_shape[0] = out_features;
-        status = rn__layer_add_param(&layer, "weight", RN_PARAM_WEIGHT, 2, weight_shape);
-    }
-    if (status == RN_OK) status = rn__layer_add_param(&layer, "bias", RN_PARAM_BIAS, 1, &out_features);
-    return rn__net_append(net, &layer, status);
-}
-
-static int rn__net_add_pool(rn_net *net, rn_layer_type type, int kernel, int stride,
-                            const char *caller)
-{
-    rn_layer layer;
-    int status = rn__layer_begin(net, type, &layer, caller);
-    if (status != RN_OK) return status;
-    status = rn__layer_set_window(&layer, layer.in_shape[0], kernel, stride, 0, caller);
-    return rn__net_append(net, &layer, status);
-}
-
-RN_API int rn_net_add_maxpool2d(rn_net *net, int kernel, int stride)
-{
-    return rn__net_add_pool(net, RN_LAYER_MAXPOOL2D, kernel, stride, "rn_net_add_maxpool2d");
-}
-
-RN_API int rn_net_add_avgpool2d(rn_net *net, int kernel, int stride)
-{
-    return rn__net_add_pool(net, RN_LAYER_AVGPOOL2D, kernel, stride, "rn_net_add_avgpool2d");
-}
-
-RN_API int rn_net_add_flatten(rn_net *net)
-{
-    rn_layer layer;
-    int status = rn__layer_begin(net, RN_LAYER_FLATTEN, &layer, "rn_net_add_flatten");
-    if (status != RN_OK) return status;
-    layer.out_ndim = 1;
-    layer.out_shape[0] = (int)rn__dims_product(layer.in_ndim, layer.in_shape);
-    return rn__net_append(net, &layer, RN_OK);
-}
-
-RN_API int rn_net_add_activation(rn_net *net, rn_act_kind kind)
-{
-    rn_act_desc desc;
-    memset(&desc, 0, sizeof desc);
-    desc.kind = kind;
-    return rn_net_add_activation_ex(net, &desc);
-}
-
-/* A desc is usable when its kind and sharing exist, its values are finite
-   and normalised mixture weights do not sum to zero. */
-static int rn__act_check_desc(const rn_act_desc *desc)
-{
-    const rn__act_info *info;
-    double weight_sum = 0.0;
-    int k;
-    if (desc == NULL || (unsigned)desc->kind >= RN_ACT_KIND_COUNT ||
-        (desc->share != RN_SHARE_LAYER && desc->share != RN_SHARE_CHANNEL))
-        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_add_activation: unknown kind or sharing");
-    info = &rn__act_table[desc->kind];
-    if (!isfinite(desc->slope))
-        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_add_activation: slope is %g",
-                            (double)desc->slope);
-    for (k = 0; desc->init != NULL && k < info->n_params; k++) {
-        if (!isfinite(desc->init[k]))
-            return rn_set_error(RN_ERR_ARGUMENT, "rn_net_add_activation: %s starts at %g",
-                                info->param_names[k], (double)desc->init[k]);
-        if (k < info->n_mix_weights) weight_sum += desc->init[k];
-    }
-    if (desc->init != NULL && info->n_mix_weights > 0 && !desc->unnormalized && weight_sum == 0.0)
-        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_add_activation: the mixture weights sum to "
-                            "0, so X, Y, Z are undefined");
-    return RN_OK;
-}
-
-RN_API int rn_net_add_activation_ex(rn_net *net, const rn_act_desc *desc)
-{
-    rn_layer layer;
-    const rn__act_info *info;
-    int status = rn__layer_begin(net, RN_LAYER_ACTIVATION, &layer, "rn_net_add_activation");
-    int groups, k;
-    if (status == RN_OK) status = rn__act_check_desc(desc);
-    if (status != RN_OK) return status;
-    info = &rn__act_table[desc->kind];
-    layer.act = *desc;
-    layer.act.init = NULL; /* the values are copied: the caller's array may go */
-    if (desc->kind == RN_ACT_LRELU && desc->slope == 0.0f)
-        layer.act.slope = RN_ACT_LRELU_DEFAULT_SLOPE;
-    layer.out_ndim = layer.in_ndim;
-    memcpy(layer.out_shape, layer.in_shape, sizeof layer.out_shape);
-    groups = desc->share == RN_SHARE_CHANNEL ? layer.in_shape[0] : 1;
-    for (k = 0; k < info->n_params && status == RN_OK; k++) {
-        layer.act_init[k] = desc->init ? desc->init[k] : info->defaults[k];
-        status = rn__layer_add_param(&layer, info->param_names[k], RN_PARAM_ACTIVATION, 1, &groups);
-        if (status == RN_OK) layer.params[k].frozen = desc->frozen;
-    }
-    return rn__net_append(net, &layer, status);
-}
-
-/* A layer's per-channel state: from the heap, or from an arena network's
-   arena (section 12), which never frees it. */
-static int rn__net_state_new(rn_net *net, rn_tensor *state, int channels)
-{
-    float *values;
-    if (net->arena == NULL) return rn_tensor_new(state, 1, &channels);
-    values = (float *)rn_arena_alloc(net->arena, (size_t)channels * sizeof(float));
-    if (values == NULL) return RN_ERR_MEMORY;
-    *state = rn_tensor_view(values, 1, &channels);
-    return RN_OK;
-}
-
-RN_API int rn_net_add_batchnorm(rn_net *net)
-{
-    return rn_net_add_batchnorm_ex(net, 1e-5f, 0.1f);
-}
-
-RN_API int rn_net_add_batchnorm_ex(rn_net *net, float eps, float momentum)
-{
-    rn_layer layer;
-    int status = rn__layer_begin(net, RN_LAYER_BATCHNORM, &layer, "rn_net_add_batchnorm");
-    int channels;
-    if (status != RN_OK) return status;
-    if (!(eps > 0.0f) || !(momentum >= 0.0f && momentum <= 1.0f))
-        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_add_batchnorm: eps %g, momentum %g (need "
-                            "eps > 0 and momentum in [0, 1])", (double)eps, (double)momentum);
-    channels = layer.in_shape[0];
-    layer.eps = eps;
-    layer.momentum = momentum;
-    layer.out_ndim = layer.in_ndim;
-    memcpy(layer.out_shape, layer.in_shape, sizeof layer.out_shape);
-    status = rn__layer_add_param(&layer, "scale", RN_PARAM_NORM, 1, &channels);
-    if (status == RN_OK) status = rn__layer_add_param(&layer, "shift", RN_PARAM_NORM, 1, &channels);
-    if (status == RN_OK) status = rn__net_state_new(net, &layer.running_mean, channels);
-    if (status == RN_OK) status = rn__net_state_new(net, &layer.running_var, channels);
-    if (status == RN_OK) status = rn__net_state_new(net, &layer.used_mean, channels);
-    if (status == RN_OK) status = rn__net_state_new(net, &layer.used_inv_std, channels);
-    if (status == RN_OK && net->arena != NULL) rn_tensor_fill(&layer.running_var, 1.0f);
-    return rn__net_append(net, &layer, status);
-}
-
-RN_API int rn_net_add_dropout(rn_net *net, float p)
-{
-    rn_layer layer;
-    int status = rn__layer_begin(net, RN_LAYER_DROPOUT, &layer, "rn_net_add_dropout");
-    if (status != RN_OK) return status;
-    if (!(p >= 0.0f && p < 1.0f))
-        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_add_dropout: p is %g (need 0 <= p < 1)",
-                            (double)p);
-    layer.drop_rate = p;
-    layer.out_ndim = layer.in_ndim;
-    memcpy(layer.out_shape, layer.in_shape, sizeof layer.out_shape);
-    return rn__net_append(net, &layer, RN_OK);
-}
-
-RN_API int rn_net_remove_bias(rn_net *net)
-{
-    rn_layer *layer = NULL;
-    int i;
-    for (i = net ? net->n_layers - 1 : -1; i >= 0 && layer == NULL; i--)
-        if (net->layers[i]->type == RN_LAYER_CONV2D || net->layers[i]->type == RN_LAYER_LINEAR)
-            layer = net->layers[i];
-    if (layer == NULL)
-        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_remove_bias: no conv2d or linear layer");
-    if (layer->has_bias) {
-        rn_tensor_free(&layer->params[1].value);
-        rn_tensor_free(&layer->params[1].grad);
-        layer->n_params = 1;
-        layer->has_bias = 0;
-    }
-    return RN_OK;
-}
-
-RN_API int rn_net_init(rn_net *net, rn_init init, float slope, uint64_t seed)
-{
-    rn_rng rng;
-    int i, status = RN_OK;
-    if (net == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_net_init: network is NULL");
-    if (net->arena != NULL)
-        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_init: an arena network's parameters are "
-                            "bound read-only");
-    rn_rng_seed(&rng, seed, 0);
-    for (i = 0; i < net->n_layers && status == RN_OK; i++)
-        status = rn_layer_init(net->layers[i], init, slope, &rng);
-    return status;
-}
-
-RN_API int rn_net_forward(rn_net *net, const rn_tensor *x, rn_mode mode)
-{
-    const rn_tensor *input = x;
-    const rn_layer *last;
-    int i, status;
-    if (net == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_net_forward: network is NULL");
-    if (net->n_layers == 0) return rn_set_error(RN_ERR_ARGUMENT, "rn_net_forward: no layers");
-    net->input.data = NULL;
-    status = rn__check_batch_shape(x, net->in_ndim, net->in_shape, "rn_net_forward", "input");
-    if (status == RN_OK && net->arena != NULL) status = rn__arena_forward_begin(net, x, mode);
-    for (i = 0; i < net->n_layers && status == RN_OK; i++) {
-        if (net->arena != NULL) rn__arena_output_bind(net, i, x->shape[0]);
-        status = rn_layer_forward(net->layers[i], input, &net->outputs[i], mode);
-        input = &net->outputs[i];
-    }
-    last = net->layers[net->n_layers - 1];
-    if (status == RN_OK && net->arena == NULL)
-        status = rn__resize_batch(&net->grads[net->n_layers], x->shape[0], last->out_ndim,
-                                  last->out_shape);
-    if (status != RN_OK) return status;
-    net->input = rn_tensor_slice(x, 0, x->shape[0]);
-    return RN_OK;
-}
-
-RN_API rn_tensor *rn_net_output(rn_net *net)
-{
-    return net != NULL && net->n_layers > 0 ? &net->outputs[net->n_layers - 1] : NULL;
-}
-
-RN_API const rn_tensor *rn_net_layer_output(const rn_net *net, int index)
-{
-    if (net == NULL || index < 0 || index >= net->n_layers) {
-        rn_set_error(RN_ERR_ARGUMENT, "rn_net_layer_output: layer %d of %d", index,
-                     net != NULL ? net->n_layers : 0);
-        return NULL;
-    }
-    return &net->outputs[index];
-}
-
-RN_API rn_tensor *rn_net_output_grad(rn_net *net)
-{
-    return net != NULL && net->grads != NULL ? &net->grads[net->n_layers] : NULL;
-}
-
-RN_API rn_tensor *rn_net_input_grad(rn_net *net)
-{
-    return net != NULL && net->grads != NULL ? &net->grads[0] : NULL;
-}
-
-RN_API int rn_net_backward(rn_net *net)
-{
-    int i, status = RN_OK;
-    if (net == NULL || net->n_layers == 0)
-        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_backward: no network or no layers");
-    if (net->arena != NULL)
-        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_backward: an arena network does inference only");
-    if (net->input.data == NULL)
-        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_backward: call rn_net_forward first");
-    for (i = net->n_layers - 1; i >= 0 && status == RN_OK; i--) {
-        const rn_tensor *x = i > 0 ? &net->outputs[i - 1] : &net->input;
-        rn_tensor *dx = i > 0 || net->want_input_grad ? &net->grads[i] : NULL;
-        status = rn_layer_backward(net->layers[i], x, &net->outputs[i], &net->grads[i + 1], dx);
-    }
-    return status;
-}
-
-RN_API void rn_net_zero_grad(rn_net *net)
-{
-    int i, k;
-    for (i = 0; net != NULL && i < net->n_layers; i++)
-        for (k = 0; k < net->layers[i]->n_params; k++)
-            rn_tensor_fill(&net->layers[i]->params[k].grad, 0.0f);
-}
-
-RN_API void rn_net_summary(const rn_net *net, FILE *out)
-{
-    size_t total = 0, trainable = 0;
-    char shape[64];
-    int i, k;
-    if (net == NULL || out == NULL) return;
-    rn__dims_string(net->in_ndim, net->in_shape, shape, sizeof shape);
-    fprintf(out, "%-12s %-10s %-20s %12s\n", "layer", "kind", "output shape", "parameters");
-    fprintf(out, "%-12s %-10s %-20s %12s\n", "input", "", shape, "");
-    for (i = 0; i < net->n_layers; i++) {
-        const rn_layer *layer = net->layers[i];
-        size_t count = 0;
-        for (k = 0; k < layer->n_params; k++) {
-            count += layer->params[k].value.size;
-            if (!layer->params[k].frozen) trainable += layer->params[k].value.size;
-        }
-        total += count;
-        rn__dims_string(layer->out_ndim, layer->out_shape, shape, sizeof shape);
-        fprintf(out, "%-12s %-10s %-20s %12lu\n", layer->name,
-                layer->type == RN_LAYER_ACTIVATION ? rn_act_kind_name(layer->act.kind)
-                                                   : rn__layer_type_names[layer->type],
-                shape, (unsigned long)count);
-    }
-    fprintf(out, "total parameters: %lu (trainable %lu)\n", (unsigned long)total,
-            (unsigned long)trainable);
-}
-
-/* The first parameter matching filter at or after parameter *k of layer
-   *layer, which then point just past it; NULL when there is none. Start
-   with *layer = *k = 0. One walk for every operation on a selection. */
-static rn_param *rn__next_match(rn_net *net, rn_param_filter filter, int *layer, int *k)
-{
-    for (; net != NULL && *layer < net->n_layers; ++*layer, *k = 0)
-        while (*k < net->layers[*layer]->n_params) {
-            rn_param *param = &net->layers[*layer]->params[(*k)++];
-            if (rn_param_matches(param, filter)) return param;
-        }
-    return NULL;
-}
-
-RN_API int rn_net_select(rn_net *net, rn_param_filter filter, rn_param **out, int max)
-{
-    int layer = 0, k = 0, count = 0;
-    rn_param *param;
-    while ((param = rn__next_match(net, filter, &layer, &k)) != NULL) {
-        if (out != NULL && count < max) out[count] = param;
-        count++;
-    }
-    return count;
-}
-
-RN_API int rn_net_param_count(const rn_net *net)
-{
-    return rn_net_select((rn_net *)net, RN_PARAMS_ALL, NULL, 0);
-}
-
-RN_API rn_param *rn_net_param(rn_net *net, int index)
-{
-    int i, asked = index;
-    for (i = 0; net != NULL && index >= 0 && i < net->n_layers; i++) {
-        if (index < net->layers[i]->n_params) return &net->layers[i]->params[index];
-        index -= net->layers[i]->n_params;
-    }
-    if (net == NULL) rn_set_error(RN_ERR_ARGUMENT, "rn_net_param: network is NULL");
-    else rn_set_error(RN_ERR_ARGUMENT, "rn_net_param: index %d is outside [0, %d)", asked,
-                      rn_net_param_count(net));
-    return NULL;
-}
-
-RN_API void rn_net_set_frozen(rn_net *net, rn_param_filter filter, int frozen)
-{
-    int layer = 0, k = 0;
-    rn_param *param;
-    while ((param = rn__next_match(net, filter, &layer, &k)) != NULL) param->frozen = frozen;
-}
-
-RN_API void rn_net_set_range(rn_net *net, rn_param_filter filter, float min, float max)
-{
-    int layer = 0, k = 0;
-    rn_param *param;
-    while ((param = rn__next_match(net, filter, &layer, &k)) != NULL) {
-        param->min = min;
-        param->max = max;
-    }
-}
-
-/* Visits every activation parameter value in rn_net_act_values order,
-   storing the first max of them as records, as plain floats, or not at all. */
-static int rn__net_act_collect(rn_net *net, rn_act_value *records, float *values, int max)
-{
-    int i, k, count = 0;
-    size_t j;
-    for (i = 0; net != NULL && i < net->n_layers; i++) {
-        rn_layer *layer = net->layers[i];
-        if (layer->type != RN_LAYER_ACTIVATION) continue;
-        for (k = 0; k < layer->n_params; k++)
-            for (j = 0; j < layer->params[k].value.size; j++, count++) {
-                float value = layer->params[k].value.data[j];
-                if (count >= max) continue;
-                if (values != NULL) values[count] = value;
-                if (records == NULL) continue;
-                records[count].layer = i;
-                records[count].layer_name = layer->name;
-                records[count].name = rn__act_table[layer->act.kind].param_names[k];
-                records[count].channel = (int)j;
-                records[count].value = value;
-            }
-    }
-    return count;
-}
-
-RN_API int rn_net_act_values(rn_net *net, rn_act_value *out, int max)
-{
-    return rn__net_act_collect(net, out, NULL, out != NULL ? max : 0);
-}
-
-RN_API int rn_act_recorder_add(rn_act_recorder *recorder, rn_net *net)
-{
-    int count = rn__net_act_collect(net, NULL, NULL, 0);
-    size_t needed;
-    if (recorder == NULL || net == NULL)
-        return rn_set_error(RN_ERR_ARGUMENT, "rn_act_recorder_add: NULL recorder or network");
-    if (recorder->snapshots > 0 && count != recorder->count)
-        return rn_set_error(RN_ERR_SHAPE, "rn_act_recorder_add: the network has %d activation "
-                            "values, earlier snapshots %d", count, recorder->count);
-    needed = (size_t)(recorder->snapshots + 1) * (size_t)count;
-    if (needed > recorder->capacity) {
-        size_t capacity = needed > 2 * recorder->capacity ? needed : 2 * recorder->capacity;
-        float *values = (float *)rn__calloc(capacity, sizeof *values);
-        if (values == NULL)
-            return rn_set_error(RN_ERR_MEMORY, "rn_act_recorder_add: cannot grow to %lu values",
-                                (unsigned long)capacity);
-        if (recorder->values != NULL) {
-            memcpy(values, recorder->values, (needed - (size_t)count) * sizeof *values);
-            RN_FREE(recorder->values);
-        }
-        recorder->values = values;
-        recorder->capacity = capacity;
-    }
-    rn__net_act_collect(net, NULL, recorder->values + (needed - (size_t)count), count);
-    recorder->count = count;
-    recorder->snapshots++;
-    return RN_OK;
-}
-
-RN_API void rn_act_recorder_free(rn_act_recorder *recorder)
-{
-    if (recorder == NULL) return;
-    if (recorder->values != NULL) RN_FREE(recorder->values);
-    memset(recorder, 0, sizeof *recorder);
-}
-
-/* --- training helpers ------------------------------------------------------ */
-
-static int rn__argmax(const float *row, int count);
-
-/* Seconds from some fixed point: the wall clock where C11 gives one,
-   processor time otherwise (the same on one thread). */
-static double rn__seconds(void)
-{
-#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && defined(TIME_UTC)
-    struct timespec now;
-    if (timespec_get(&now, TIME_UTC) == TIME_UTC) return (double)now.tv_sec + 1e-9 * now.tv_nsec;
-#endif
-    return (double)clock() / CLOCKS_PER_SEC;
-}
-
-/* inputs is N items of the network's sample shape and labels has N entries. */
-static int rn__check_inputs(const rn_net *net, const rn_tensor *inputs, const void *labels,
-                             int batch_size, const char *caller)
-{
-    size_t sample = 1;
-    int d;
-    if (net == NULL || inputs == NULL || inputs->data == NULL || labels == NULL)
-        return rn_set_error(RN_ERR_ARGUMENT, "%s: NULL network, inputs or labels", caller);
-    if (batch_size < 1)
-        return rn_set_error(RN_ERR_ARGUMENT, "%s: batch size %d is below 1", caller, batch_size);
-    for (d = 0; d < net->in_ndim; d++) sample *= (size_t)net->in_shape[d];
-    if (inputs->ndim != net->in_ndim + 1 || inputs->size != (size_t)inputs->shape[0] * sample)
-        return rn_set_error(RN_ERR_SHAPE, "%s: inputs are not N samples of the network's shape",
-                            caller);
-    return RN_OK;
-}
-
-/* Items order[first .. first + count) (or first .. when order is NULL) into
-   batch and their labels into batch_labels. */
-static void rn__gather(const rn_tensor *inputs, const int *labels, const int *order, int first,
-                       int count, rn_tensor *batch, int *batch_labels)
-{
-    size_t sample = inputs->size / (size_t)inputs->shape[0];
-    int i;
-    for (i = 0; i < count; i++) {
-        int item = order != NULL ? order[first + i] : first + i;
-        memcpy(batch->data + (size_t)i * sample, inputs->data + (size_t)item * sample,
-               sample * sizeof(float));
-        batch_labels[i] = labels[item];
-    }
-}
-
-/* The whole number of items a batch's share of hits stands for. */
-static double rn__hits(double share, int items) { return floor(share * items + 0.5); }
-
-static int rn__call(rn_batch_fn fn, void *context, rn_net *net, rn_batch *batch)
-{
-    return fn != NULL ? fn(context, net, batch) : RN_OK;
-}
-
-/* Forward, cross-entropy, backward, the callbacks and the step on one batch. */
-static int rn__train_batch(rn_net *net, rn_optim *opt, const rn_epoch_desc *desc, rn_batch *batch)
-{
-    int status = rn__call(desc->prepare, desc->context, net, batch);
-    if (status == RN_OK) status = rn_net_forward(net, batch->inputs, RN_TRAIN);
-    rn_net_zero_grad(net);
-    if (status == RN_OK)
-        status = rn_loss_cross_entropy(rn_net_output(net), batch->labels, &batch->loss,
-                                       rn_net_output_grad(net));
-    if (status == RN_OK) status = rn_net_backward(net);
-    if (status == RN_OK) status = rn__call(desc->before_step, desc->context, net, batch);
-    if (status == RN_OK) status = rn_optim_step(opt);
-    if (status == RN_OK) status = rn__call(desc->after_step, desc->context, net, batch);
-    return status;
-}
-
-RN_API int rn_net_train_epoch(rn_net *net, rn_optim *opt, const rn_tensor *inputs,
-                              const int *labels, const rn_epoch_desc *desc, rn_epoch_stats *stats)
-{
-    int status, n, first, shape[RN_MAX_DIMS], *batch_labels = NULL;
-    double loss_sum = 0.0, correct = 0.0, start = rn__seconds(), seconds;
-    rn_tensor buffer;
-    rn_batch batch;
-    memset(&buffer, 0, sizeof buffer);
-    memset(&batch, 0, sizeof batch);
-    if (desc == NULL || opt == NULL)
-        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_train_epoch: NULL optimizer or desc");
-    status = rn__check_inputs(net, inputs, labels, desc->batch_size, "rn_net_train_epoch");
-    if (status != RN_OK) return status;
-    n = desc->count > 0 ? desc->count : inputs->shape[0];
-    if (n > inputs->shape[0] || desc->count < 0)
-        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_train_epoch: count %d for %d items",
-                            desc->count, inputs->shape[0]);
-    for (first = 0; desc->order != NULL && first < n; first++)
-        if (desc->order[first] < 0 || desc->order[first] >= inputs->shape[0])
-            return rn_set_error(RN_ERR_ARGUMENT, "rn_net_train_epoch: order[%d] = %d is not an "
-                                "item of %d", first, desc->order[first], inputs->shape[0]);
-    memcpy(shape, inputs->shape, sizeof shape);
-    shape[0] = desc->batch_size < n ? desc->batch_size : n;
-    status = rn_tensor_new(&buffer, inputs->ndim, shape);
-    batch_labels = (int *)rn__calloc((size_t)shape[0], sizeof(int));
-    if (status == RN_OK && batch_labels == NULL)
-        status = rn_set_error(RN_ERR_MEMORY, "rn_net_train_epoch: cannot allocate a batch");
-    batch.count = (n + shape[0] - 1) / shape[0];
-    batch.labels = batch_labels;
-    for (first = 0; status == RN_OK && first < n; first += shape[0], batch.index++) {
-        int size = n - first < shape[0] ? n - first : shape[0];
-        rn_tensor view = rn_tensor_slice(&buffer, 0, size);
-        rn__gather(inputs, labels, desc->order, first, size, &buffer, batch_labels);
-        batch.inputs = &view;
-        status = rn__train_batch(net, opt, desc, &batch);
-        if (status != RN_OK) break;
-        loss_sum += (double)batch.loss * size;
-        correct += rn__hits(1.0 - rn_topk_error(rn_net_output(net), batch_labels, 1), size);
-    }
-    seconds = rn__seconds() - start;
-    if (stats != NULL && status == RN_OK) {
-        stats->loss = loss_sum / n;
-        stats->accuracy = correct / n;
-        stats->images_per_second = seconds > 0.0 ? n / seconds : 0.0;
-        stats->batches = batch.count;
-    }
-    rn_tensor_free(&buffer);
-    RN_FREE(batch_labels);
-    return status;
-}
-
-/* The network's outputs per item: classes after the forward pass of a batch. */
-static int rn__output_classes(rn_net *net, int batch_items)
-{
-    return (int)(rn_net_output(net)->size / (size_t)batch_items);
-}
-
-RN_API int rn_net_evaluate(rn_net *net, const rn_tensor *inputs, const int *labels, int batch_size,
-                           int k, int *confusion, rn_eval_stats *stats)
-{
-    double loss_sum = 0.0, correct = 0.0, in_top = 0.0;
-    int status = rn__check_inputs(net, inputs, labels, batch_size, "rn_net_evaluate"), n, first;
-    int classes = 0;
-    if (status == RN_OK && (k < 1 || stats == NULL))
-        status = rn_set_error(RN_ERR_ARGUMENT, "rn_net_evaluate: k %d is below 1, or stats is "
-                              "NULL", k);
-    if (status != RN_OK) return status;
-    n = inputs->shape[0];
-    for (first = 0; status == RN_OK && first < n; first += batch_size) {
-        int size = n - first < batch_size ? n - first : batch_size;
-        rn_tensor batch = rn_tensor_slice(inputs, first, size);
-        float loss = 0.0f;
-        status = rn_net_forward(net, &batch, RN_EVAL);
-        if (status == RN_OK)
-            status = rn_loss_cross_entropy(rn_net_output(net), labels + first, &loss, NULL);
-        if (status == RN_OK && first == 0) {
-            classes = rn__output_classes(net, size);
-            if (confusion != NULL) memset(confusion, 0, (size_t)classes * classes * sizeof(int));
-        }
-        if (status == RN_OK && confusion != NULL)
-            status = rn_confusion_add(confusion, classes, rn_net_output(net), labels + first);
-        if (status != RN_OK) break;
-        loss_sum += (double)loss * size;
-        correct += rn__hits(1.0 - rn_topk_error(rn_net_output(net), labels + first, 1), size);
-        in_top += rn__hits(1.0 - rn_topk_error(rn_net_output(net), labels + first, k), size);
-    }
-    if (status != RN_OK) return status;
-    stats->loss = loss_sum / n;
-    stats->accuracy = correct / n;
-    stats->topk_accuracy = in_top / n;
-    return RN_OK;
-}
-
-/* Softmax of each row of K values, computed in double from the largest. */
-static void rn__softmax_rows(const float *logits, int rows, int classes, float *out)
-{
-    int r, j;
-    for (r = 0; r < rows; r++) {
-        const float *row = logits + (size_t)r * classes;
-        double top = row[rn__argmax(row, classes)], sum = 0.0;
-        for (j = 0; j < classes; j++) sum += exp((double)row[j] - top);
-        for (j = 0; j < classes; j++)
-            out[(size_t)r * classes + j] = (float)(exp((double)row[j] - top) / sum);
-    }
-}
-
-RN_API int rn_net_predict(rn_net *net, const rn_tensor *inputs, int batch_size, int *classes,
-                          float *probabilities)
-{
-    int dummy = 0, status = rn__check_inputs(net, inputs, &dummy, batch_size, "rn_net_predict");
-    int n, first, i;
-    if (status != RN_OK) return status;
-    n = inputs->shape[0];
-    for (first = 0; status == RN_OK && first < n; first += batch_size) {
-        int size = n - first < batch_size ? n - first : batch_size, k;
-        rn_tensor batch = rn_tensor_slice(inputs, first, size);
-        const float *out;
-        status = rn_net_forward(net, &batch, RN_EVAL);
-        if (status != RN_OK) break;
-        out = rn_net_output(net)->data;
-        k = rn__output_classes(net, size);
-        for (i = 0; classes != NULL && i < size; i++)
-            classes[first + i] = rn__argmax(out + (size_t)i * k, k);
-        if (probabilities != NULL)
-            rn__softmax_rows(out, size, k, probabilities + (size_t)first * k);
-    }
-    return status;
-}
-
-/* ===== 10. losses and penalties =========================================== */
-
-/* Shared argument checks: a batch of rows, an optional gradient of the same
-   size, and only finite values. */
-static int rn__check_loss_input(const rn_tensor *input, const float *loss, const rn_tensor *grad,
-                                const char *caller)
-{
-    size_t i;
-    if (input == NULL || input->data == NULL || input->ndim < 1 || loss == NULL)
-        return rn_set_error(RN_ERR_ARGUMENT, "%s: NULL or empty input or loss", caller);
-    if (grad != NULL && (grad->data == NULL || grad->size != input->size))
-        return rn_set_error(RN_ERR_SHAPE, "%s: gradient has %lu elements, input %lu", caller,
-                            grad ? (unsigned long)grad->size : 0UL, (unsigned long)input->size);
-    for (i = 0; i < input->size; i++)
-        if (!isfinite(input->data[i]))
-            return rn_set_error(RN_ERR_NUMERIC, "%s: input element %lu is %g", caller,
-                                (unsigned long)i, (double)input->data[i]);
-    return RN_OK;
-}
-
-RN_API int rn_loss_cross_entropy(const rn_tensor *logits, const int *labels, float *loss,
-                                 rn_tensor *grad)
-{
-    int status = rn__check_loss_input(logits, loss, grad, "rn_loss_cross_entropy");
-    int batch, classes, n, j;
-    double total = 0.0;
-    if (status != RN_OK) return status;
-    if (labels == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_loss_cross_entropy: labels is NULL");
-    batch = logits->shape[0];
-    classes = (int)(logits->size / (size_t)batch);
-    for (n = 0; n < batch; n++)
-        if (labels[n] < 0 || labels[n] >= classes)
-            return rn_set_error(RN_ERR_ARGUMENT, "rn_loss_cross_entropy: label %d of sample %d is "
-                                "outside [0, %d)", labels[n], n, classes);
-    for (n = 0; n < batch; n++) {
-        const float *row = logits->data + (size_t)n * classes;
-        double largest = row[0], sum = 0.0;
-        for (j = 1; j < classes; j++) largest = row[j] > largest ? row[j] : largest;
-        for (j = 0; j < classes; j++) sum += exp(row[j] - largest);
-        total += log(sum) + largest - row[labels[n]];
-        if (grad == NULL) continue;
-        for (j = 0; j < classes; j++) {
-            double softmax = exp(row[j] - largest) / sum;
-            grad->data[(size_t)n * classes + j] =
-                (float)((softmax - (j == labels[n] ? 1.0 : 0.0)) / batch);
-        }
-    }
-    *loss = (float)(total / batch);
-    return RN_OK;
-}
-
-/* Targets in [low, high] (NaN is outside any range). */
-static int rn__check_targets(const float *targets, size_t count, float low, float high,
-                             const char *caller)
-{
-    size_t i;
-    if (targets == NULL) return rn_set_error(RN_ERR_ARGUMENT, "%s: targets is NULL", caller);
-    for (i = 0; i < count; i++)
-        if (!(targets[i] >= low && targets[i] <= high))
-            return rn_set_error(isnan(targets[i]) ? RN_ERR_NUMERIC : RN_ERR_ARGUMENT,
-                                "%s: target %lu is %g (need %g to %g)", caller, (unsigned long)i,
-                                (double)targets[i], (double)low, (double)high);
-    return RN_OK;
-}
-
-RN_API int rn_loss_bce_logits(const rn_tensor *logits, const float *targets, float *loss,
-                              rn_tensor *grad)
-{
-    int status = rn__check_loss_input(logits, loss, grad, "rn_loss_bce_logits");
-    double total = 0.0;
-    size_t i;
-    if (status == RN_OK)
-        status = rn__check_targets(targets, logits->size, 0.0f, 1.0f, "rn_loss_bce_logits");
-    if (status != RN_OK) return status;
-    for (i = 0; i < logits->size; i++) {
-        double z = logits->data[i], t = targets[i];
-        /* max(z,0) - z t + log(1 + e^-|z|) never overflows */
-        total += (z > 0 ? z : 0) - z * t + log1p(exp(-fabs(z)));
-        if (grad != NULL) grad->data[i] = (float)((1.0 / (1.0 + exp(-z)) - t) / logits->size);
-    }
-    *loss = (float)(total / logits->size);
-    return RN_OK;
-}
-
-RN_API int rn_loss_mse(const rn_tensor *prediction, const rn_tensor *target, float *loss,
-                       rn_tensor *grad)
-{
-    int status = rn__check_loss_input(prediction, loss, grad, "rn_loss_mse");
-    double total = 0.0;
-    size_t i;
-    if (status != RN_OK) return status;
-    if (target == NULL || target->size != prediction->size)
-        return rn_set_error(RN_ERR_SHAPE, "rn_loss_mse: target has %lu elements, prediction %lu",
-                            target ? (unsigned long)target->size : 0UL,
-                            (unsigned long)prediction->size);
-    status = rn__check_targets(target->data, target->size, -FLT_MAX, FLT_MAX, "rn_loss_mse");
-    if (status != RN_OK) return status;
-    for (i = 0; i < prediction->size; i++) {
-        double difference = (double)prediction->data[i] - target->data[i];
-        total += difference * difference;
-        if (grad != NULL) grad->data[i] = (float)(2.0 * difference / prediction->size);
-    }
-    *loss = (float)(total / prediction->size);
-    return RN_OK;
-}
-
-RN_API double rn_net_penalty(rn_net *net, rn_param_filter filter, rn_penalty_kind kind,
-                             float lambda)
-{
-    int layer = 0, k = 0;
-    double sum = 0.0, norm, scale;
-    rn_param *param;
-    size_t j;
-    while ((param = rn__next_match(net, filter, &layer, &k)) != NULL) {
-        for (j = 0; j < param->value.size; j++) {
-            double v = param->value.data[j];
-            sum += kind == RN_PENALTY_L1 ? fabs(v) : v * v;
-        }
-    }
-    norm = kind == RN_PENALTY_L2_NORM ? sqrt(sum) : sum;
-    /* d/dp of lambda*sqrt(S) is lambda*p/sqrt(S); of lambda*S it is 2*lambda*p. */
-    scale = kind == RN_PENALTY_L2_NORM ? (norm > 0.0 ? lambda / norm : 0.0) : 2.0 * lambda;
-    layer = k = 0;
-    while ((param = rn__next_match(net, filter, &layer, &k)) != NULL) {
-        for (j = 0; j < param->grad.size; j++) { /* an arena network's have no gradient */
-            float v = param->value.data[j];
-            float *g = &param->grad.data[j];
-            if (kind != RN_PENALTY_L1) *g += (float)(scale * v);
-            else if (v != 0.0f) *g += v > 0.0f ? lambda : -lambda;
-            /* |p| has every slope in [-lambda, lambda] at 0: take the one
-               that cancels most of the gradient so far, so that a value the
-               data pulls on more weakly than lambda stays at exactly 0. */
-            else *g -= *g > lambda ? lambda : *g < -lambda ? -lambda : *g;
-        }
-    }
-    return lambda * norm;
-}
-
-/* ===== 11. optimizers ===================================================== */
-
-struct rn_optim {
-    rn_optim_desc desc;
-    int count;
-    rn_param **params;
-    float *lr;           /* per parameter: groups may differ */
-    float *weight_decay;
-    rn_tensor *first;    /* SGD momentum, Adam first moment, Rprop previous gradient */
-    rn_tensor *second;   /* Adam second moment, Rprop step sizes */
-    long *updates;       /* per parameter: the steps that changed it. Its state
-                            starts at its first update, as torch.optim's does,
-                            so a parameter unfrozen late starts fresh. */
-    long steps;
-};
-
-RN_API void rn_optim_free(rn_optim *opt)
-{
-    int i;
-    if (opt == NULL) return;
-    for (i = 0; i < opt->count; i++) {
-        if (opt->first) rn_tensor_free(&opt->first[i]);
-        if (opt->second) rn_tensor_free(&opt->second[i]);
-    }
-    if (opt->params) RN_FREE(opt->params);
-    if (opt->lr) RN_FREE(opt->lr);
-    if (opt->weight_decay) RN_FREE(opt->weight_decay);
-    if (opt->updates) RN_FREE(opt->updates);
-    if (opt->first) RN_FREE(opt->first);
-    if (opt->second) RN_FREE(opt->second);
-    RN_FREE(opt);
-}
-
-static rn_optim_desc rn__optim_defaults(const rn_optim_desc *desc)
-{
-    rn_optim_desc d = *desc;
-    if (d.lr == 0.0f) d.lr = d.kind == RN_ADAM || d.kind == RN_ADAMW ? 0.001f : 0.01f;
-    if (d.beta1 == 0.0f) d.beta1 = 0.9f;
-    if (d.beta2 == 0.0f) d.beta2 = 0.999f;
-    if (d.eps == 0.0f) d.eps = 1e-8f;
-    if (d.eta_minus == 0.0f) d.eta_minus = 0.5f;
-    if (d.eta_plus == 0.0f) d.eta_plus = 1.2f;
-    if (d.step_min == 0.0f) d.step_min = 1e-6f;
-    if (d.step_max == 0.0f) d.step_max = 50.0f;
-    return d;
-}
-
-/* A learning rate or weight decay: finite and at least 0 (NaN fails). */
-static int rn__check_rate(float value, const char *what, const char *caller)
-{
-    if (value >= 0.0f && value <= FLT_MAX) return RN_OK;
-    return rn_set_error(RN_ERR_ARGUMENT, "%s: %s = %g (need a finite value >= 0)", caller, what,
-                        (double)value);
-}
-
-/* The ranges torch.optim enforces, on the settings after the defaults. */
-static int rn__check_optim_desc(const rn_optim_desc *d)
-{
-    const char *caller = "rn_optim_new";
-    int status = rn__check_rate(d->lr, "lr", caller);
-    if (status == RN_OK) status = rn__check_rate(d->momentum, "momentum", caller);
-    if (status == RN_OK) status = rn__check_rate(d->weight_decay, "weight_decay", caller);
-    if (status == RN_OK && !(d->dampening >= 0.0f && d->dampening <= 1.0f))
-        status = rn_set_error(RN_ERR_ARGUMENT, "%s: dampening = %g (need 0 to 1)", caller,
-                              (double)d->dampening);
-    if (status == RN_OK && d->nesterov && !(d->momentum > 0.0f && d->dampening == 0.0f))
-        status = rn_set_error(RN_ERR_ARGUMENT, "%s: Nesterov needs momentum > 0 and dampening "
-                              "0, not momentum %g and dampening %g", caller,
-                              (double)d->momentum, (double)d->dampening);
-    if (status == RN_OK && !(d->beta1 >= 0.0f && d->beta1 < 1.0f))
-        status = rn_set_error(RN_ERR_ARGUMENT, "%s: beta1 = %g (need 0 <= beta1 < 1)", caller,
-                              (double)d->beta1);
-    if (status == RN_OK && !(d->beta2 >= 0.0f && d->beta2 < 1.0f))
-        status = rn_set_error(RN_ERR_ARGUMENT, "%s: beta2 = %g (need 0 <= beta2 < 1)", caller,
-                              (double)d->beta2);
-    if (status == RN_OK) status = rn__check_rate(d->eps, "eps", caller);
-    if (status == RN_OK && !(d->eta_minus > 0.0f && d->eta_minus < 1.0f && d->eta_plus > 1.0f &&
-                             d->eta_plus <= FLT_MAX))
-        status = rn_set_error(RN_ERR_ARGUMENT, "%s: eta_minus = %g, eta_plus = %g (need 0 < "
-                              "eta_minus < 1 < eta_plus)", caller, (double)d->eta_minus,
-                              (double)d->eta_plus);
-    if (status == RN_OK && !(d->step_min >= 0.0f && d->step_min <= d->step_max))
-        status = rn_set_error(RN_ERR_ARGUMENT, "%s: step sizes [%g, %g] (need 0 <= step_min <= "
-                              "step_max)", caller, (double)d->step_min, (double)d->step_max);
-    return status;
-}
-
-RN_API rn_optim *rn_optim_new_params(rn_param *const *params, int count,
-                                     const rn_optim_desc *desc)
-{
-    rn_optim *opt;
-    rn_optim_desc settings;
-    int i, status = RN_OK;
-    if ((params == NULL && count > 0) || count < 0 || desc == NULL ||
-        (unsigned)desc->kind > RN_RPROP) {
-        rn_set_error(RN_ERR_ARGUMENT, "rn_optim_new: NULL parameters or desc, %d parameters, "
-                     "or unknown kind", count);
-        return NULL;
-    }
-    settings = rn__optim_defaults(desc);
-    if (rn__check_optim_desc(&settings) != RN_OK) return NULL;
-    for (i = 0; i < count; i++)
-        if (params[i] == NULL) {
-            rn_set_error(RN_ERR_ARGUMENT, "rn_optim_new: parameter %d is NULL", i);
-            return NULL;
-        }
-    opt = (rn_optim *)rn__calloc(1, sizeof *opt);
-    if (opt == NULL) {
-        rn_set_error(RN_ERR_MEMORY, "rn_optim_new: cannot allocate the optimizer");
-        return NULL;
-    }
-    opt->desc = settings;
-    opt->count = count;
-    opt->params = (rn_param **)rn__calloc((size_t)count, sizeof *opt->params);
-    opt->lr = (float *)rn__calloc((size_t)count, sizeof *opt->lr);
-    opt->weight_decay = (float *)rn__calloc((size_t)count, sizeof *opt->weight_decay);
-    opt->first = (rn_tensor *)rn__calloc((size_t)count, sizeof *opt->first);
-    opt->second = (rn_tensor *)rn__calloc((size_t)count, sizeof *opt->second);
-    opt->updates = (long *)rn__calloc((size_t)count, sizeof *opt->updates);
-    if (!opt->params || !opt->lr || !opt->weight_decay || !opt->first || !opt->second ||
-        !opt->updates)
-        status = rn_set_error(RN_ERR_MEMORY, "rn_optim_new: cannot allocate state");
-    for (i = 0; i < count && status == RN_OK; i++) {
-        rn_param *param = params[i];
-        opt->params[i] = param;
-        opt->lr[i] = opt->desc.lr;
-        opt->weight_decay[i] = opt->desc.weight_decay;
-        status = rn_tensor_new(&opt->first[i], param->value.ndim, param->value.shape);
-        if (status == RN_OK && opt->desc.kind != RN_SGD)
-            status = rn_tensor_new(&opt->second[i], param->value.ndim, param->value.shape);
-    }
-    if (status != RN_OK) {
-        rn_optim_free(opt);
-        return NULL;
-    }
-    return opt;
-}
-
-RN_API rn_optim *rn_optim_new(rn_net *net, const rn_optim_desc *desc)
-{
-    rn_param **params;
-    rn_optim *opt;
-    int count = rn_net_param_count(net);
-    if (net == NULL || net->arena != NULL) {
-        rn_set_error(RN_ERR_ARGUMENT, "rn_optim_new: NULL network or arena network");
-        return NULL;
-    }
-    params = (rn_param **)rn__calloc((size_t)count, sizeof *params);
-    if (params == NULL) {
-        rn_set_error(RN_ERR_MEMORY, "rn_optim_new: cannot list %d parameters", count);
-        return NULL;
-    }
-    rn_net_select(net, RN_PARAMS_ALL, params, count);
-    opt = rn_optim_new_params(params, count, desc);
-    RN_FREE(params);
-    return opt;
-}
-
-RN_API int rn_optim_set_group(rn_optim *opt, rn_param_filter filter, float lr, float weight_decay)
-{
-    int i, status;
-    if (opt == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_optim_set_group: optimizer is NULL");
-    status = rn__check_rate(lr, "lr", "rn_optim_set_group");
-    if (status == RN_OK) status = rn__check_rate(weight_decay, "weight_decay", "rn_optim_set_group");
-    if (status != RN_OK) return status;
-    for (i = 0; i < opt->count; i++)
-        if (rn_param_matches(opt->params[i], filter)) {
-            opt->lr[i] = lr;
-            opt->weight_decay[i] = weight_decay;
-        }
-    return RN_OK;
-}
-
-RN_API int rn_optim_scale_lr(rn_optim *opt, float factor)
-{
-    int i, status;
-    if (opt == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_optim_scale_lr: optimizer is NULL");
-    status = rn__check_rate(factor, "factor", "rn_optim_scale_lr");
-    for (i = 0; status == RN_OK && i < opt->count; i++)
-        status = rn__check_rate(opt->lr[i] * factor, "the scaled lr", "rn_optim_scale_lr");
-    for (i = 0; status == RN_OK && i < opt->count; i++) opt->lr[i] *= factor;
-    return status;
-}
-
-RN_API float rn_lr_step_decay(int epoch, const int *milestones, int count, float gamma)
-{
-    float factor = 1.0f;
-    int i;
-    for (i = 0; milestones != NULL && i < count; i++)
-        if (milestones[i] == epoch) factor *= gamma;
-    return factor;
-}
-
-/* torch.optim.SGD: d = g + wd p; b = d first, then mu b + (1 - dampening) d;
-   step along d + mu b (Nesterov) or b. */
-static void rn__sgd_update(rn_optim *opt, int i)
-{
-    const rn_optim_desc *d = &opt->desc;
-    rn_param *param = opt->params[i];
-    float *p = param->value.data, *b = opt->first[i].data;
-    size_t j;
-    for (j = 0; j < param->value.size; j++) {
-        float g = param->grad.data[j] + opt->weight_decay[i] * p[j];
-        if (d->momentum != 0.0f) {
-            b[j] = opt->updates[i] == 0 ? g : d->momentum * b[j] + (1.0f - d->dampening) * g;
-            g = d->nesterov ? g + d->momentum * b[j] : b[j];
-        }
-        p[j] -= opt->lr[i] * g;
-    }
-}
-
-/* torch.optim.Adam (L2 decay added to the gradient) and AdamW (decoupled
-   decay applied to the weights), both with bias correction. */
-static void rn__adam_update(rn_optim *opt, int i)
-{
-    const rn_optim_desc *d = &opt->desc;
-    rn_param *param = opt->params[i];
-    float *p = param->value.data, *m = opt->first[i].data, *v = opt->second[i].data;
-    double t = (double)(opt->updates[i] + 1);
-    float correction1 = (float)(1.0 - pow(d->beta1, t));
-    float sqrt_correction2 = (float)sqrt(1.0 - pow(d->beta2, t));
-    float step = opt->lr[i] / correction1;
-    int decoupled = d->kind == RN_ADAMW;
-    size_t j;
-    for (j = 0; j < param->value.size; j++) {
-        float g = param->grad.data[j];
-        if (decoupled) p[j] *= 1.0f - opt->lr[i] * opt->weight_decay[i];
-        else g += opt->weight_decay[i] * p[j];
-        m[j] = d->beta1 * m[j] + (1.0f - d->beta1) * g;
-        v[j] = d->beta2 * v[j] + (1.0f - d->beta2) * g * g;
-        p[j] -= step * m[j] / (sqrtf(v[j]) / sqrt_correction2 + d->eps);
-    }
-}
-
-/* torch.optim.Rprop: the sign of g times the previous gradient picks the
-   step size's factor (eta_plus, eta_minus, or 1 when either is 0); after a
-   flip the gradient is stored and applied as 0. */
-static void rn__rprop_update(rn_optim *opt, int i)
-{
-    const rn_optim_desc *d = &opt->desc;
-    rn_param *param = opt->params[i];
-    float *p = param->value.data, *previous = opt->first[i].data, *step = opt->second[i].data;
-    size_t j;
-    if (opt->updates[i] == 0) rn_tensor_fill(&opt->second[i], opt->lr[i]);
-    for (j = 0; j < param->value.size; j++) {
-        float g = param->grad.data[j], agreement = g * previous[j];
-        float size = step[j] * (agreement > 0.0f ? d->eta_plus : agreement < 0.0f ? d->eta_minus : 1.0f);
-        step[j] = size < d->step_min ? d->step_min : size > d->step_max ? d->step_max : size;
-        if (agreement < 0.0f) g = 0.0f;
-        p[j] -= g > 0.0f ? step[j] : g < 0.0f ? -step[j] : 0.0f;
-        previous[j] = g;
-    }
-}
-
-static void rn__project(rn_param *param)
-{
-    size_t j;
-    if (param->min == -INFINITY && param->max == INFINITY) return;
-    for (j = 0; j < param->value.size; j++) {
-        float v = param->value.data[j];
-        param->value.data[j] = v < param->min ? param->min : v > param->max ? param->max : v;
-    }
-}
-
-RN_API int rn_optim_step(rn_optim *opt)
-{
-    int i;
-    size_t j;
-    if (opt == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_optim_step: optimizer is NULL");
-    for (i = 0; i < opt->count; i++) {
-        const rn_param *param = opt->params[i];
-        for (j = 0; !param->frozen && j < param->grad.size; j++)
-            if (!isfinite(param->grad.data[j]))
-                return rn_set_error(RN_ERR_NUMERIC, "rn_optim_step: gradient of %s[%lu] is %g; "
-                                    "no parameter was changed", param->name, (unsigned long)j,
-                                    (double)param->grad.data[j]);
-    }
-    for (i = 0; i < opt->count; i++) {
-        if (opt->params[i]->frozen) continue;
-        if (opt->desc.kind == RN_SGD) rn__sgd_update(opt, i);
-        else if (opt->desc.kind == RN_RPROP) rn__rprop_update(opt, i);
-        else rn__adam_update(opt, i);
-        rn__project(opt->params[i]);
-        opt->updates[i]++;
-    }
-    opt->steps++;
-    return RN_OK;
-}
-
-/* ===== 12. metrics ======================================================== */
-
-static int rn__argmax(const float *row, int count)
-{
-    int best = 0, j;
-    for (j = 1; j < count; j++)
-        if (row[j] > row[best]) best = j;
-    return best;
-}
-
-static int rn__check_metric_input(const rn_tensor *logits, const int *labels, const char *caller)
-{
-    if (logits == NULL || logits->data == NULL || logits->ndim < 1 || labels == NULL)
-        return rn_set_error(RN_ERR_ARGUMENT, "%s: NULL or empty logits or labels", caller);
-    return RN_OK;
-}
-
-RN_API double rn_topk_error(const rn_tensor *logits, const int *labels, int k)
-{
-    int batch, classes, n, j, wrong = 0;
-    if (rn__check_metric_input(logits, labels, "rn_topk_error") != RN_OK || k < 1) return NAN;
-    batch = logits->shape[0];
-    classes = (int)(logits->size / (size_t)batch);
-    for (n = 0; n < batch; n++) {
-        const float *row = logits->data + (size_t)n * classes;
-        int above = 0;
-        if (labels[n] < 0 || labels[n] >= classes) {
-            wrong++;
-            continue;
-        }
-        /* The label is in the top k when fewer than k logits beat it (ties
-           before it count as beating it, as a stable sort would place them). */
-        for (j = 0; j < classes; j++)
-            above += row[j] > row[labels[n]] || (row[j] == row[labels[n]] && j < labels[n]);
-        wrong += above >= k;
-    }
-    return (double)wrong / batch;
-}
-
-RN_API double rn_accuracy(const rn_tensor *logits, const int *labels)
-{
-    return 1.0 - rn_topk_error(logits, labels, 1);
-}
-
-RN_API int rn_confusion_add(int *matrix, int n_classes, const rn_tensor *logits, const int *labels)
-{
-    int status = rn__check_metric_input(logits, labels, "rn_confusion_add"), batch, n;
-    if (status != RN_OK) return status;
-    batch = logits->shape[0];
-    if (matrix == NULL || n_classes < 1 || (size_t)n_classes * (size_t)batch != logits->size)
-        return rn_set_error(RN_ERR_SHAPE, "rn_confusion_add: %d classes do not fit logits of %lu "
-                            "values for %d samples", n_classes, (unsigned long)logits->size, batch);
-    for (n = 0; n < batch; n++) {
-        if (labels[n] < 0 || labels[n] >= n_classes)
-            return rn_set_error(RN_ERR_ARGUMENT, "rn_confusion_add: label %d outside [0, %d)",
-                                labels[n], n_classes);
-    }
-    for (n = 0; n < batch; n++)
-        matrix[labels[n] * n_classes + rn__argmax(logits->data + (size_t)n * n_classes, n_classes)]++;
-    return RN_OK;
-}
-
-/* Mean over classes of diagonal / (row or column sum). */
-static double rn__macro_ratio(const int *matrix, int n_classes, int by_column)
-{
-    double total = 0.0;
-    int c, j;
-    if (matrix == NULL || n_classes < 1) return NAN;
-    for (c = 0; c < n_classes; c++) {
-        long sum = 0;
-        for (j = 0; j < n_classes; j++)
-            sum += by_column ? matrix[j * n_classes + c] : matrix[c * n_classes + j];
-        if (sum > 0) total += (double)matrix[c * n_classes + c] / (double)sum;
-    }
-    return total / n_classes;
-}
-
-RN_API double rn_macro_precision(const int *matrix, int n_classes)
-{
-    return rn__macro_ratio(matrix, n_classes, 1);
-}
-
-RN_API double rn_macro_recall(const int *matrix, int n_classes)
-{
-    return rn__macro_ratio(matrix, n_classes, 0);
-}
-
-/* ===== 12. model save/load ================================================ */
-
-RN_API uint32_t rn_crc32(uint32_t crc, const void *data, size_t size)
-{
-    /* Reflected polynomial 0xEDB88320, four bits at a time: a 16-entry
-       table is small enough for a microcontroller's flash. */
-    static const uint32_t table[16] = {
-        0x00000000u, 0x1DB71064u, 0x3B6E20C8u, 0x26D930ACu, 0x76DC4190u, 0x6B6B51F4u,
-        0x4DB26158u, 0x5005713Cu, 0xEDB88320u, 0xF00F9344u, 0xD6D6A3E8u, 0xCB61B38Cu,
-        0x9B64C2B0u, 0x86D3D2D4u, 0xA00AE278u, 0xBDBDF21Cu};
-    const unsigned char *bytes = (const unsigned char *)data;
-    size_t i;
-    crc = ~crc;
-    for (i = 0; i < size; i++) {
-        crc ^= bytes[i];
-        crc = (crc >> 4) ^ table[crc & 15u];
-        crc = (crc >> 4) ^ table[crc & 15u];
-    }
-    return ~crc;
-}
-
-/* --- writing: bytes one by one, little-endian, whatever the host --------- */
-
-/* Every file goes through a writer that counts bytes and keeps a running
-   CRC, and copies them to a buffer (when they fit) or a file: the same code
-   measures a file, writes it to memory and writes it to disk. */
-typedef struct rn__writer {
-    unsigned char *buffer;
-    size_t capacity;
-    FILE *file;
-    size_t size;
-    uint32_t crc;
-    int failed; /* a write to the file failed */
-} rn__writer;
-
-static void rn__write_bytes(rn__writer *w, const void *bytes, size_t count)
-{
-    w->crc = rn_crc32(w->crc, bytes, count);
-    if (w->buffer != NULL && w->size <= w->capacity && count <= w->capacity - w->size)
-        memcpy(w->buffer + w->size, bytes, count);
-    if (w->file != NULL && fwrite(bytes, 1, count, w->file) != count) w->failed = 1;
-    w->size += count;
-}
-
-static void rn__write_u32(rn__writer *w, uint32_t value)
-{
-    unsigned char bytes[4];
-    bytes[0] = (unsigned char)(value & 0xFFu);
-    bytes[1] = (unsigned char)(value >> 8 & 0xFFu);
-    bytes[2] = (unsigned char)(value >> 16 & 0xFFu);
-    bytes[3] = (unsigned char)(value >> 24 & 0xFFu);
-    rn__write_bytes(w, bytes, 4);
-}
-
-/* A float as its IEEE-754 bit pattern, so values come back bit-exact. */
-static void rn__write_f32(rn__writer *w, float value)
-{
-    uint32_t bits;
-    memcpy(&bits, &value, sizeof bits);
-    rn__write_u32(w, bits);
-}
-
-/* Lists are a u32 count and then the items. */
-static void rn__write_ints(rn__writer *w, const int *values, int count)
-{
-    int i;
-    rn__write_u32(w, (uint32_t)count);
-    for (i = 0; i < count; i++) rn__write_u32(w, (uint32_t)values[i]);
-}
-
-static void rn__write_floats(rn__writer *w, const float *values, size_t count)
-{
-    size_t i;
-    rn__write_u32(w, (uint32_t)count);
-    for (i = 0; i < count; i++) rn__write_f32(w, values[i]);
-}
-
-typedef void (*rn__body_writer)(rn__writer *w, const void *object);
-
-#define RN__CONTAINER_BYTES 16 /* magic, version, body size; CRC-32 */
-
-/* magic, version, body size, body, CRC-32 of all before it. The body is
-   written twice: first to a writer with nowhere to write, to measure it. */
-static int rn__write_container(rn__writer *w, const char *magic, rn__body_writer body,
-                               const void *object, const char *caller)
-{
-    rn__writer measure;
-    memset(&measure, 0, sizeof measure);
-    body(&measure, object);
-    if (measure.size > 0xFFFFFFFFu - RN__CONTAINER_BYTES)
-        return rn_set_error(RN_ERR_ARGUMENT, "%s: %lu bytes is too large for one file", caller,
-                            (unsigned long)measure.size);
-    rn__write_bytes(w, magic, 4);
-    rn__write_u32(w, RN_FILE_VERSION);
-    rn__write_u32(w, (uint32_t)measure.size);
-    body(w, object);
-    rn__write_u32(w, w->crc);
-    return RN_OK;
-}
-
-static int rn__save_memory(const char *magic, rn__body_writer body, const void *object,
-                           void *buffer, size_t capacity, size_t *size, const char *caller)
-{
-    rn__writer w;
-    int status;
-    if (object == NULL || size == NULL)
-        return rn_set_error(RN_ERR_ARGUMENT, "%s: NULL object or size", caller);
-    memset(&w, 0, sizeof w);
-    w.buffer = (unsigned char *)buffer;
-    w.capacity = capacity;
-    status = rn__write_container(&w, magic, body, object, caller);
-    *size = w.size;
-    if (status == RN_OK && buffer != NULL && w.size > capacity)
-        status = rn_set_error(RN_ERR_ARGUMENT, "%s: needs %lu bytes, the buffer has %lu", caller,
-                              (unsigned long)w.size, (unsigned long)capacity);
-    return status;
-}
-
-/* Files are written under a temporary name beside the final one and renamed
-   into place only when complete, so an interrupted or failed write never
-   leaves half a file where a reader expects a whole one. */
-typedef struct rn__output {
-    FILE *file;
-    char temp[4096];
-} rn__output;
-
-static int rn__output_open(rn__output *out, const char *path, const char *mode, const char *caller)
-{
-    int length = snprintf(out->temp, sizeof out->temp, "%s.tmp", path);
-    out->file = NULL;
-    if (length < 0 || (size_t)length >= sizeof out->temp)
-        return rn_set_error(RN_ERR_ARGUMENT, "%s: path too long: %s", caller, path);
-    out->file = fopen(out->temp, mode);
-    if (out->file == NULL)
-        return rn_set_error(RN_ERR_IO, "%s: cannot create %s: %s", caller, out->temp,
-                            strerror(errno));
-    return RN_OK;
-}
-
-/* Closes the file and renames it to path when everything was written
-   (status RN_OK and no write error); otherwise removes it and keeps status. */
-static int rn__output_close(rn__output *out, int status, const char *path, const char *caller)
-{
-    int failed = ferror(out->file);
-    if (fclose(out->file) != 0) failed = 1;
-    if (status == RN_OK && failed)
-        status = rn_set_error(RN_ERR_IO, "%s: writing %s failed: %s", caller, out->temp,
-                              strerror(errno));
-#if defined(_WIN32)
-    /* Windows' rename does not replace a file; removing it first gives up
-       atomicity there (MoveFileEx would keep it, but needs windows.h). */
-    if (status == RN_OK) remove(path);
-#endif
-    if (status == RN_OK && rename(out->temp, path) != 0)
-        status = rn_set_error(RN_ERR_IO, "%s: cannot rename %s to %s: %s", caller, out->temp,
-                              path, strerror(errno));
-    if (status != RN_OK) remove(out->temp);
-    return status;
-}
-
-static int rn__save_file(const char *magic, rn__body_writer body, const void *object,
-                         const char *path, const char *caller)
-{
-    rn__writer w;
-    rn__output out;
-    int status;
-    if (object == NULL || path == NULL)
-        return rn_set_error(RN_ERR_ARGUMENT, "%s: NULL object or path", caller);
-    if ((status = rn__output_open(&out, path, "wb", caller)) != RN_OK) return status;
-    memset(&w, 0, sizeof w);
-    w.file = out.file;
-    status = rn__write_container(&w, magic, body, object, caller);
-    if (status == RN_OK && w.failed)
-        status = rn_set_error(RN_ERR_IO, "%s: writing %s failed", caller, out.temp);
-    return rn__output_close(&out, status, path, caller);
-}
-
-/* --- reading: every count is checked against the bytes that remain ------ */
-
-typedef struct rn__reader {
-    const unsigned char *data;
-    size_t size, at;
-    uint32_t version;   /* the file's format version */
-    const char *caller; /* names the loading function in messages */
-} rn__reader;
-
-static int rn__read_u32(rn__reader *r, uint32_t *value)
-{
-    const unsigned char *p = r->data + r->at;
-    *value = 0;
-    if (r->size - r->at < 4)
-        return rn_set_error(RN_ERR_FORMAT, "%s: the contents end early (at byte %lu of %lu)",
-                            r->caller, (unsigned long)r->at, (unsigned long)r->size);
-    *value = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-    r->at += 4;
-    return RN_OK;
-}
-
-static int rn__read_f32(rn__reader *r, float *value)
-{
-    uint32_t bits;
-    int status = rn__read_u32(r, &bits);
-    if (status == RN_OK) memcpy(value, &bits, sizeof *value);
-    return status;
-}
-
-/* A u32 that must lie in [min, max] (min >= 0); what names it in messages. */
-static int rn__read_int(rn__reader *r, int min, int max, int *value, const char *what)
-{
-    uint32_t raw;
-    int status = rn__read_u32(r, &raw);
-    if (status != RN_OK) return status;
-    if (raw < (uint32_t)min || raw > (uint32_t)max)
-        return rn_set_error(RN_ERR_FORMAT, "%s: %s is %lu (need %d to %d)", r->caller, what,
-                            (unsigned long)raw, min, max);
-    *value = (int)raw;
-    return RN_OK;
-}
-
-/* A list's count, at most max and small enough for the remaining bytes. */
-static int rn__read_count(rn__reader *r, size_t max, size_t *count, const char *what)
-{
-    uint32_t raw;
-    int status = rn__read_u32(r, &raw);
-    if (status != RN_OK) return status;
-    if (raw > max || raw > (r->size - r->at) / 4)
-        return rn_set_error(RN_ERR_FORMAT, "%s: %s has %lu items (at most %lu, and %lu bytes are "
-                            "left)", r->caller, what, (unsigned long)raw, (unsigned long)max,
-                            (unsigned long)(r->size - r->at));
-    *count = raw;
-    return RN_OK;
-}
-
-/* A list of up to max ints, each in [0, RN_MAX_DIM_SIZE]. */
-static int rn__read_ints(rn__reader *r, int *values, size_t max, int *count, const char *what)
-{
-    size_t n = 0, i;
-    int status = rn__read_count(r, max, &n, what);
-    for (i = 0; i < n && status == RN_OK; i++)
-        status = rn__read_int(r, 0, RN_MAX_DIM_SIZE, &values[i], what);
-    *count = (int)n;
-    return status;
-}
-
-/* count finite floats into values, or only checked when values is NULL. */
-static int rn__read_values(rn__reader *r, float *values, size_t count, const char *what)
-{
-    size_t i;
-    for (i = 0; i < count; i++) {
-        float value;
-        int status = rn__read_f32(r, &value);
-        if (status != RN_OK) return status;
-        if (!isfinite(value))
-            return rn_set_error(RN_ERR_FORMAT, "%s: %s[%lu] is %g", r->caller, what,
-                                (unsigned long)i, (double)value);
-        if (values != NULL) values[i] = value;
-    }
-    return RN_OK;
-}
-
-/* A list of exactly tensor->size floats, into the tensor, or only checked
-   when commit is 0. */
-static int rn__read_tensor(rn__reader *r, rn_tensor *tensor, int commit, const char *what)
-{
-    size_t count = 0;
-    int status = rn__read_count(r, tensor->size, &count, what);
-    if (status == RN_OK && count != tensor->size)
-        status = rn_set_error(RN_ERR_FORMAT, "%s: %s has %lu values, not %lu", r->caller, what,
-                              (unsigned long)count, (unsigned long)tensor->size);
-    if (status == RN_OK) status = rn__read_values(r, commit ? tensor->data : NULL, count, what);
-    return status;
-}
-
-static int rn__read_floats(rn__reader *r, float *values, size_t max, int *count, const char *what)
-{
-    size_t n = 0;
-    int status = rn__read_count(r, max, &n, what);
-    if (status == RN_OK) status = rn__read_values(r, values, n, what);
-    *count = (int)n;
-    return status;
-}
-
-/* Checks magic, version, size and CRC, and leaves r over the body. */
-static int rn__open_container(rn__reader *r, const void *bytes, size_t size, const char *magic,
-                              const char *caller)
-{
-    uint32_t version, body, stored_crc;
-    int status;
-    r->data = (const unsigned char *)bytes;
-    r->size = size;
-    r->at = 4;
-    r->caller = caller;
-    if (bytes == NULL || size < RN__CONTAINER_BYTES)
-        return rn_set_error(RN_ERR_FORMAT, "%s: %lu bytes are too few for a relunet file", caller,
-                            (unsigned long)size);
-    if (memcmp(bytes, magic, 4) != 0)
-        return rn_set_error(RN_ERR_FORMAT, "%s: not a relunet %.4s file (wrong magic)", caller,
-                            magic);
-    status = rn__read_u32(r, &version);
-    if (status == RN_OK && version > RN_FILE_VERSION)
-        status = rn_set_error(RN_ERR_FORMAT, "%s: the file has format version %lu, newer than this "
-                              "relunet.h reads (%d): update relunet.h", caller,
-                              (unsigned long)version, RN_FILE_VERSION);
-    if (status == RN_OK && version == 0)
-        status = rn_set_error(RN_ERR_FORMAT, "%s: format version 0 does not exist", caller);
-    if (status == RN_OK) status = rn__read_u32(r, &body);
-    if (status == RN_OK && body != size - RN__CONTAINER_BYTES)
-        status = rn_set_error(RN_ERR_FORMAT, "%s: the file says %lu bytes of contents and has %lu "
-                              "(truncated or extended)", caller, (unsigned long)body,
-                              (unsigned long)(size - RN__CONTAINER_BYTES));
-    if (status != RN_OK) return status;
-    r->at = size - 4;
-    rn__read_u32(r, &stored_crc);
-    if (stored_crc != rn_crc32(0, bytes, size - 4))
-        return rn_set_error(RN_ERR_FORMAT, "%s: CRC-32 mismatch: the file is damaged", caller);
-    r->at = 12;
-    r->size = size - 4;
-    r->version = version;
-    return RN_OK;
-}
-
-static int rn__close_container(const rn__reader *r)
-{
-    if (r->at == r->size) return RN_OK;
-    return rn_set_error(RN_ERR_FORMAT, "%s: %lu bytes left over after the contents", r->caller,
-                        (unsigned long)(r->size - r->at));
-}
-
-/* The whole file in a buffer from RN_MALLOC (relunet_data.h's readers use
-   it too). */
-static int rn__read_file(const char *path, unsigned char **bytes, size_t *size)
-{
-    FILE *file;
-    long length = 0;
-    int status = RN_OK;
-    *bytes = NULL;
-    *size = 0;
-    if (path == NULL) return rn_set_error(RN_ERR_ARGUMENT, "cannot read a file: path is NULL");
-    file = fopen(path, "rb");
-    if (file == NULL) return rn_set_error(RN_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    if (fseek(file, 0, SEEK_END) != 0 || (length = ftell(file)) < 0 || fseek(file, 0, SEEK_SET) != 0)
-        status = rn_set_error(RN_ERR_IO, "%s: cannot determine the size", path);
-    if (status == RN_OK) {
-        *bytes = (unsigned char *)RN_MALLOC(length > 0 ? (size_t)length : 1);
-        if (*bytes == NULL)
-            status = rn_set_error(RN_ERR_MEMORY, "%s: cannot allocate %ld bytes", path, length);
-    }
-    if (status == RN_OK && fread(*bytes, 1, (size_t)length, file) != (size_t)length)
-        status = rn_set_error(RN_ERR_IO, "%s: read error", path);
-    fclose(file);
-    if (status != RN_OK && *bytes != NULL) {
-        RN_FREE(*bytes);
-        *bytes = NULL;
-    }
-    if (status == RN_OK) *size = (size_t)length;
-    return status;
-}
-
-/* --- networks ------------------------------------------------------------ */
-
-static const char rn__net_magic[4] = {'R', 'N', 'E', 'T'};
-static const char rn__optim_magic[4] = {'R', 'O', 'P', 'T'};
-
-#define RN__MAX_HYPER 16
-
-/* A layer's hyper-parameters, as the arguments of the rn_net_add_* call
-   that rebuilds it. A new layer type adds a case to this pair of functions
-   and to rn__export_layer's calls; layers with state besides parameters
-   (batch norm's running statistics) also write and read it where the
-   network's writer and rn__read_layer mark the state buffers. */
-typedef struct rn__layer_hyper {
-    int n_ints, n_floats;
-    int ints[RN__MAX_HYPER];
-    float floats[RN__MAX_HYPER];
-} rn__layer_hyper;
-
-static void rn__layer_hyper_get(const rn_layer *layer, rn__layer_hyper *h)
-{
-    int k;
-    memset(h, 0, sizeof *h);
-    switch (layer->type) {
-    case RN_LAYER_CONV2D:
-        h->n_ints = 5;
-        h->ints[0] = layer->units;
-        h->ints[1] = layer->kernel;
-        h->ints[2] = layer->stride;
-        h->ints[3] = layer->padding;
-        h->ints[4] = layer->has_bias;
-        break;
-    case RN_LAYER_LINEAR:
-        h->n_ints = 2;
-        h->ints[0] = layer->units;
-        h->ints[1] = layer->has_bias;
-        break;
-    case RN_LAYER_MAXPOOL2D:
-    case RN_LAYER_AVGPOOL2D:
-        h->n_ints = 2;
-        h->ints[0] = layer->kernel;
-        h->ints[1] = layer->stride;
-        break;
-    case RN_LAYER_FLATTEN: break;
-    case RN_LAYER_BATCHNORM:
-        h->n_floats = 2;
-        h->floats[0] = layer->eps;
-        h->floats[1] = layer->momentum;
-        break;
-    case RN_LAYER_DROPOUT:
-        h->n_floats = 1;
-        h->floats[0] = layer->drop_rate;
-        break;
-    case RN_LAYER_ACTIVATION:
-        h->n_ints = 4;
-        h->ints[0] = (int)layer->act.kind;
-        h->ints[1] = (int)layer->act.share;
-        h->ints[2] = layer->act.frozen;
-        h->ints[3] = layer->act.unnormalized;
-        h->n_floats = 1 + layer->n_params;
-        h->floats[0] = layer->act.slope;
-        for (k = 0; k < layer->n_params; k++) h->floats[1 + k] = layer->act_init[k];
-        break;
-    }
-}
-
-static int rn__layer_hyper_add(rn_net *net, int type, const rn__layer_hyper *h)
-{
-    /* Settings by rn_layer_type; -1: as many as the activation kind says. */
-    static const int ints_of_type[] = {5, 2, 2, 2, 0, 4, 0, 0};
-    static const int floats_of_type[] = {0, 0, 0, 0, 0, -1, 2, 1};
-    rn_act_desc desc;
-    int status, has_bias = 1;
-    if (type >= (int)(sizeof ints_of_type / sizeof *ints_of_type))
-        return rn_set_error(RN_ERR_FORMAT, "unknown layer type %d", type);
-    if (h->n_ints != ints_of_type[type] ||
-        (floats_of_type[type] >= 0 && h->n_floats != floats_of_type[type]))
-        return rn_set_error(RN_ERR_FORMAT, "a %s layer with %d integer and %d float settings",
-                            rn__layer_type_names[type], h->n_ints, h->n_floats);
-    switch (type) {
-    case RN_LAYER_CONV2D:
-        status = rn_net_add_conv2d(net, h->ints[0], h->ints[1], h->ints[2], h->ints[3]);
-        has_bias = h->ints[4];
-        break;
-    case RN_LAYER_LINEAR:
-        status = rn_net_add_linear(net, h->ints[0]);
-        has_bias = h->ints[1];
-        break;
-    case RN_LAYER_MAXPOOL2D: status = rn_net_add_maxpool2d(net, h->ints[0], h->ints[1]); break;
-    case RN_LAYER_AVGPOOL2D: status = rn_net_add_avgpool2d(net, h->ints[0], h->ints[1]); break;
-    case RN_LAYER_FLATTEN: status = rn_net_add_flatten(net); break;
-    case RN_LAYER_BATCHNORM: status = rn_net_add_batchnorm_ex(net, h->floats[0], h->floats[1]); break;
-    case RN_LAYER_DROPOUT: status = rn_net_add_dropout(net, h->floats[0]); break;
-    default: /* RN_LAYER_ACTIVATION */
-        memset(&desc, 0, sizeof desc);
-        desc.kind = (rn_act_kind)h->ints[0];
-        desc.share = (rn_share)h->ints[1];
-        desc.frozen = h->ints[2];
-        desc.unnormalized = h->ints[3];
-        desc.slope = h->floats[0];
-        desc.init = h->floats + 1;
-        if (desc.kind >= RN_ACT_KIND_COUNT || h->n_floats != 1 + rn_act_param_count(desc.kind) ||
-            desc.frozen > 1 || desc.unnormalized > 1)
-            return rn_set_error(RN_ERR_FORMAT, "activation kind %d (this build knows %d), %d "
-                                "constants, flags %d and %d", h->ints[0], RN_ACT_KIND_COUNT,
-                                h->n_floats, desc.frozen, desc.unnormalized);
-        status = rn_net_add_activation_ex(net, &desc);
-        break;
-    }
-    if (status == RN_OK && has_bias > 1)
-        status = rn_set_error(RN_ERR_FORMAT, "bias flag %d", has_bias);
-    if (status == RN_OK && !has_bias) status = rn_net_remove_bias(net);
-    return status;
-}
-
-/* State a layer keeps besides its parameters: batch norm's running mean
-   and variance. Returns how many tensors. */
-static int rn__layer_state(rn_layer *layer, rn_tensor **state)
-{
-    if (layer->type != RN_LAYER_BATCHNORM) return 0;
-    state[0] = &layer->running_mean;
-    state[1] = &layer->running_var;
-    return 2;
-}
-
-/* What no training can produce: a negative running variance. */
-static int rn__check_layer_state(const rn_layer *layer, const char *caller)
-{
-    size_t c;
-    for (c = 0; layer->type == RN_LAYER_BATCHNORM && c < layer->running_var.size; c++)
-        if (!(layer->running_var.data[c] >= 0.0f))
-            return rn_set_error(RN_ERR_FORMAT, "%s: %s has running variance %g in channel %lu "
-                                "(a variance is >= 0)", caller, layer->name,
-                                (double)layer->running_var.data[c], (unsigned long)c);
-    return RN_OK;
-}
-
-static void rn__write_param(rn__writer *w, const rn_param *param)
-{
-    rn__write_u32(w, (uint32_t)param->frozen);
-    rn__write_f32(w, param->min);
-    rn__write_f32(w, param->max);
-    rn__write_floats(w, param->value.data, param->value.size);
-}
-
-/* Dropout's random stream (format 2 on), so that a resumed run drops the
-   same values: one more state buffer, of four u32 (state, then increment,
-   low halves first) rather than floats. */
-static int rn__has_stream(const rn_layer *layer, uint32_t version)
-{
-    return layer->type == RN_LAYER_DROPOUT && version >= 2;
-}
-
-static void rn__write_stream(rn__writer *w, const rn_rng *rng)
-{
-    rn__write_u32(w, 4);
-    rn__write_u32(w, (uint32_t)(rng->state & 0xFFFFFFFFu));
-    rn__write_u32(w, (uint32_t)(rng->state >> 32));
-    rn__write_u32(w, (uint32_t)(rng->increment & 0xFFFFFFFFu));
-    rn__write_u32(w, (uint32_t)(rng->increment >> 32));
-}
-
-static void rn__write_net(rn__writer *w, const void *object)
-{
-    const rn_net *net = (const rn_net *)object;
-    rn__layer_hyper h;
-    rn_tensor *state[2];
-    int i, k, n_state, has_stream;
-    rn__write_ints(w, net->in_shape, net->in_ndim);
-    rn__write_u32(w, (uint32_t)net->n_layers);
-    for (i = 0; i < net->n_layers; i++) {
-        rn_layer *layer = net->layers[i];
-        rn__layer_hyper_get(layer, &h);
-        rn__write_u32(w, (uint32_t)layer->type);
-        rn__write_ints(w, h.ints, h.n_ints);
-        rn__write_floats(w, h.floats, (size_t)h.n_floats);
-        rn__write_u32(w, (uint32_t)layer->n_params);
-        for (k = 0; k < layer->n_params; k++) rn__write_param(w, &layer->params[k]);
-        n_state = rn__layer_state(layer, state);
-        has_stream = rn__has_stream(layer, RN_FILE_VERSION);
-        rn__write_u32(w, (uint32_t)(n_state + has_stream));
-        for (k = 0; k < n_state; k++) rn__write_floats(w, state[k]->data, state[k]->size);
-        if (has_stream) rn__write_stream(w, &layer->rng);
-    }
-}
-
-static int rn__check_savable(const rn_net *net, const char *caller)
-{
-    int i, k;
-    if (net == NULL) return rn_set_error(RN_ERR_ARGUMENT, "%s: network is NULL", caller);
-    for (i = 0; i < net->n_layers; i++)
-        for (k = 0; k < net->layers[i]->n_params; k++)
-            if (net->layers[i]->params[k].value.data == NULL)
-                return rn_set_error(RN_ERR_ARGUMENT, "%s: %s has no values", caller,
-                                    net->layers[i]->params[k].name);
-    return RN_OK;
-}
-
-RN_API int rn_net_save_memory(const rn_net *net, void *buffer, size_t capacity, size_t *size)
-{
-    int status = rn__check_savable(net, "rn_net_save_memory");
-    if (status != RN_OK) return status;
-    return rn__save_memory(rn__net_magic, rn__write_net, net, buffer, capacity, size,
-                           "rn_net_save_memory");
-}
-
-RN_API int rn_net_save(const rn_net *net, const char *path)
-{
-    int status = rn__check_savable(net, "rn_net_save");
-    if (status != RN_OK) return status;
-    return rn__save_file(rn__net_magic, rn__write_net, net, path, "rn_net_save");
-}
-
-/* One parameter's record: flags and range, then values checked against the
-   shape the rebuilt layer gave it, read into storage it gets only then. */
-static int rn__read_param(rn__reader *r, rn_param *param)
-{
-    float min = 0.0f, max = 0.0f;
-    size_t count = 0;
-    int frozen = 0, status = rn__read_int(r, 0, 1, &frozen, "a frozen flag");
-    if (status == RN_OK) status = rn__read_f32(r, &min);
-    if (status == RN_OK) status = rn__read_f32(r, &max);
-    if (status == RN_OK && !(min <= max))
-        status = rn_set_error(RN_ERR_FORMAT, "%s: %s has the range [%g, %g]", r->caller,
-                              param->name, (double)min, (double)max);
-    if (status == RN_OK) status = rn__read_count(r, param->value.size, &count, param->name);
-    if (status == RN_OK && count != param->value.size)
-        status = rn_set_error(RN_ERR_FORMAT, "%s: %s has %lu values, its layer needs %lu",
-                              r->caller, param->name, (unsigned long)count,
-                              (unsigned long)param->value.size);
-    if (status == RN_OK) status = rn__param_alloc(param);
-    if (status == RN_OK) status = rn__read_values(r, param->value.data, count, param->name);
-    param->frozen = frozen;
-    param->min = min;
-    param->max = max;
-    return status;
-}
-
-static int rn__read_stream(rn__reader *r, rn_rng *rng)
-{
-    uint32_t words[4];
-    size_t count = 0;
-    int status = rn__read_count(r, 4, &count, "a random stream"), k;
-    if (status == RN_OK && count != 4)
-        status = rn_set_error(RN_ERR_FORMAT, "%s: a random stream of %lu words, not 4", r->caller,
-                              (unsigned long)count);
-    for (k = 0; k < 4 && status == RN_OK; k++) status = rn__read_u32(r, &words[k]);
-    if (status == RN_OK && (words[2] & 1u) == 0) /* PCG32 needs an odd increment */
-        status = rn_set_error(RN_ERR_FORMAT, "%s: a random stream with an even increment",
-                              r->caller);
-    if (status != RN_OK) return status;
-    rng->state = (uint64_t)words[1] << 32 | words[0];
-    rng->increment = (uint64_t)words[3] << 32 | words[2];
-    return RN_OK;
-}
-
-/* Rebuilds a layer from its hyper-parameters, then reads its parameters. */
-static int rn__read_layer(rn__reader *r, rn_net *net)
-{
-    rn__layer_hyper h;
-    rn_layer *layer;
-    rn_tensor *state[2];
-    char reason[sizeof rn__error_message];
-    int type = 0, n_params = 0, n_state = 0, n_tensors = 0, has_stream = 0, k;
-    int status = rn__read_int(r, 0, RN_MAX_DIM_SIZE, &type, "a layer type");
-    if (status == RN_OK) status = rn__read_ints(r, h.ints, RN__MAX_HYPER, &h.n_ints, "settings");
-    if (status == RN_OK)
-        status = rn__read_floats(r, h.floats, RN__MAX_HYPER, &h.n_floats, "settings");
-    if (status != RN_OK) return status;
-    status = rn__layer_hyper_add(net, type, &h);
-    if (status == RN_ERR_MEMORY) return status;
-    if (status != RN_OK) {
-        /* The file asked for a layer that cannot be: a format error. */
-        memcpy(reason, rn__error_message, sizeof reason);
-        return rn_set_error(RN_ERR_FORMAT, "%s: layer %d: %s", r->caller, net->n_layers + 1,
-                            reason);
-    }
-    layer = net->layers[net->n_layers - 1];
-    status = rn__read_int(r, layer->n_params, layer->n_params, &n_params, "a parameter count");
-    for (k = 0; k < layer->n_params && status == RN_OK; k++)
-        status = rn__read_param(r, &layer->params[k]);
-    if (status == RN_OK) {
-        n_tensors = rn__layer_state(layer, state);
-        has_stream = rn__has_stream(layer, r->version);
-        status = rn__read_int(r, n_tensors + has_stream, n_tensors + has_stream, &n_state,
-                              "a state buffer count");
-    }
-    for (k = 0; k < n_tensors && status == RN_OK; k++)
-        status = rn__read_tensor(r, state[k], 1, layer->name);
-    if (status == RN_OK && has_stream) status = rn__read_stream(r, &layer->rng);
-    return status == RN_OK ? rn__check_layer_state(layer, r->caller) : status;
-}
-
-static int rn__read_net(rn__reader *r, rn_net **out)
-{
-    int shape[RN__MAX_HYPER], ndim = 0, n_layers = 0, i;
-    rn_net *net;
-    int status = rn__read_ints(r, shape, 3, &ndim, "the sample shape");
-    if (status == RN_OK)
-        status = rn__check_sample_shape(ndim, shape, r->caller) == RN_OK ? RN_OK : RN_ERR_FORMAT;
-    if (status == RN_OK) status = rn__read_int(r, 0, RN_MAX_DIM_SIZE, &n_layers, "the layer count");
-    if (status != RN_OK) return status;
-    net = rn_net_new(ndim, shape);
-    if (net == NULL) return RN_ERR_MEMORY;
-    net->bind_later = 1; /* parameters get storage once their counts are checked */
-    for (i = 0; i < n_layers && status == RN_OK; i++) status = rn__read_layer(r, net);
-    net->bind_later = 0;
-    if (status != RN_OK) {
-        rn_net_free(net);
-        return status;
-    }
-    *out = net;
-    return RN_OK;
-}
-
-RN_API int rn_net_load_memory(const void *bytes, size_t size, rn_net **net)
-{
-    rn__reader r;
-    rn_net *loaded = NULL;
-    int status;
-    if (net == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_net_load_memory: net is NULL");
-    *net = NULL;
-    status = rn__open_container(&r, bytes, size, rn__net_magic, "rn_net_load");
-    if (status == RN_OK) status = rn__read_net(&r, &loaded);
-    if (status == RN_OK) status = rn__close_container(&r);
-    if (status != RN_OK) {
-        rn_net_free(loaded);
-        return status;
-    }
-    *net = loaded;
-    return RN_OK;
-}
-
-RN_API int rn_net_load(const char *path, rn_net **net)
-{
-    unsigned char *bytes;
-    size_t size = 0;
-    int status;
-    if (net == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_net_load: net is NULL");
-    *net = NULL;
-    status = rn__read_file(path, &bytes, &size);
-    if (status != RN_OK) return status;
-    status = rn_net_load_memory(bytes, size, net);
-    RN_FREE(bytes);
-    return status;
-}
-
-/* --- optimizer state ----------------------------------------------------- */
-
-/* The state tensors the optimizer keeps for parameter i (moments, momentum
-   buffers), in a fixed order; returns how many. */
-static int rn__optim_state(const rn_optim *opt, int i, rn_tensor **state)
-{
-    int count = 0;
-    if (opt->first[i].size > 0) state[count++] = &opt->first[i];
-    if (opt->second[i].size > 0) state[count++] = &opt->second[i];
-    return count;
-}
-
-/* The settings of rn_optim_desc that are not the kind, in a fixed order. */
-enum { RN__OPTIM_INTS = 2, RN__OPTIM_FLOATS = 7 };
-
-static void rn__optim_settings(const rn_optim_desc *d, int *ints, float *floats)
-{
-    ints[0] = (int)d->kind;
-    ints[1] = d->nesterov;
-    floats[0] = d->lr;
-    floats[1] = d->momentum;
-    floats[2] = d->dampening;
-    floats[3] = d->weight_decay;
-    floats[4] = d->beta1;
-    floats[5] = d->beta2;
-    floats[6] = d->eps;
-}
-
-static void rn__write_optim(rn__writer *w, const void *object)
-{
-    const rn_optim *opt = (const rn_optim *)object;
-    int ints[RN__OPTIM_INTS], i, k;
-    float floats[RN__OPTIM_FLOATS];
-    uint64_t steps = (uint64_t)opt->steps;
-    rn_tensor *state[2];
-    rn__optim_settings(&opt->desc, ints, floats);
-    rn__write_ints(w, ints, RN__OPTIM_INTS);
-    rn__write_floats(w, floats, RN__OPTIM_FLOATS);
-    rn__write_u32(w, (uint32_t)(steps & 0xFFFFFFFFu));
-    rn__write_u32(w, (uint32_t)(steps >> 32));
-    rn__write_u32(w, (uint32_t)opt->count);
-    for (i = 0; i < opt->count; i++) {
-        int n_state = rn__optim_state(opt, i, state);
-        rn__write_f32(w, opt->lr[i]);
-        rn__write_f32(w, opt->weight_decay[i]);
-        rn__write_u32(w, (uint32_t)opt->updates[i]);
-        rn__write_u32(w, (uint32_t)n_state);
-        for (k = 0; k < n_state; k++) rn__write_floats(w, state[k]->data, state[k]->size);
-    }
-}
-
-/* Reads optimizer state that must fit opt exactly. With commit 0 it only
-   checks, so that a bad file leaves the optimizer as it was; with commit 1
-   (on the same, checked bytes) it applies. */
-static int rn__read_optim(rn__reader *r, rn_optim *opt, int commit)
-{
-    int ints[RN__MAX_HYPER] = {0}, expected_ints[RN__OPTIM_INTS], n_ints = 0, n_floats = 0;
-    float floats[RN__MAX_HYPER] = {0}, expected_floats[RN__OPTIM_FLOATS], lr = 0.0f, decay = 0.0f;
-    int count = 0, updates = 0;
-    uint32_t steps_low = 0, steps_high = 0;
-    rn_tensor *state[2];
-    int i, k, n_state = 0;
-    int status = rn__read_ints(r, ints, RN__MAX_HYPER, &n_ints, "optimizer settings");
-    if (status == RN_OK)
-        status = rn__read_floats(r, floats, RN__MAX_HYPER, &n_floats, "optimizer settings");
-    rn__optim_settings(&opt->desc, expected_ints, expected_floats);
-    if (status == RN_OK && (n_ints != RN__OPTIM_INTS || n_floats != RN__OPTIM_FLOATS ||
-                            ints[0] != expected_ints[0] || ints[1] > 1))
-        status = rn_set_error(RN_ERR_FORMAT, "%s: state of optimizer kind %d (%d and %d settings) "
-                              "does not fit this kind %d optimizer", r->caller, ints[0], n_ints,
-                              n_floats, expected_ints[0]);
-    if (status == RN_OK) status = rn__read_u32(r, &steps_low);
-    if (status == RN_OK) status = rn__read_u32(r, &steps_high);
-    if (status == RN_OK && (steps_high != 0 || steps_low > 0x7FFFFFFFu))
-        status = rn_set_error(RN_ERR_FORMAT, "%s: step count too large", r->caller);
-    if (status == RN_OK)
-        status = rn__read_int(r, opt->count, opt->count, &count, "the parameter count");
-    for (i = 0; i < opt->count && status == RN_OK; i++) {
-        int expected_state = rn__optim_state(opt, i, state);
-        status = rn__read_values(r, &lr, 1, "a learning rate");
-        if (status == RN_OK) status = rn__read_values(r, &decay, 1, "a weight decay");
-        /* Format 1 kept one step count for every parameter. */
-        updates = (int)steps_low;
-        if (status == RN_OK && r->version >= 2)
-            status = rn__read_int(r, 0, (int)steps_low, &updates, "a parameter's update count");
-        if (status == RN_OK)
-            status = rn__read_int(r, expected_state, expected_state, &n_state, "a state count");
-        for (k = 0; k < n_state && status == RN_OK; k++)
-            status = rn__read_tensor(r, state[k], commit, opt->params[i]->name);
-        if (commit) {
-            opt->lr[i] = lr;
-            opt->weight_decay[i] = decay;
-            opt->updates[i] = updates;
-        }
-    }
-    if (status == RN_OK && commit) {
-        opt->desc.nesterov = ints[1];
-        opt->desc.lr = floats[0];
-        opt->desc.momentum = floats[1];
-        opt->desc.dampening = floats[2];
-        opt->desc.weight_decay = floats[3];
-        opt->desc.beta1 = floats[4];
-        opt->desc.beta2 = floats[5];
-        opt->desc.eps = floats[6];
-        opt->steps = (long)steps_low;
-    }
-    return status;
-}
-
-RN_API int rn_optim_save_memory(const rn_optim *opt, void *buffer, size_t capacity, size_t *size)
-{
-    return rn__save_memory(rn__optim_magic, rn__write_optim, opt, buffer, capacity, size,
-                           "rn_optim_save_memory");
-}
-
-RN_API int rn_optim_save(const rn_optim *opt, const char *path)
-{
-    return rn__save_file(rn__optim_magic, rn__write_optim, opt, path, "rn_optim_save");
-}
-
-RN_API int rn_optim_load_memory(rn_optim *opt, const void *bytes, size_t size)
-{
-    rn__reader r;
-    int status;
-    if (opt == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_optim_load: optimizer is NULL");
-    status = rn__open_container(&r, bytes, size, rn__optim_magic, "rn_optim_load");
-    if (status == RN_OK) status = rn__read_optim(&r, opt, 0);
-    if (status == RN_OK) status = rn__close_container(&r);
-    if (status != RN_OK) return status;
-    r.at = 12;
-    return rn__read_optim(&r, opt, 1);
-}
-
-RN_API int rn_optim_load(rn_optim *opt, const char *path)
-{
-    unsigned char *bytes;
-    size_t size = 0;
-    int status = rn__read_file(path, &bytes, &size);
-    if (status != RN_OK) return status;
-    status = rn_optim_load_memory(opt, bytes, size);
-    RN_FREE(bytes);
-    return status;
-}
-
-/* --- C export ------------------------------------------------------------ */
-
-/* CRC-32 of count floats' bit patterns, little-endian whatever the host, so
-   the exporter and the board (rn_net_bind_params_checked) agree. */
-static uint32_t rn__crc32_floats(uint32_t crc, const float *values, size_t count)
-{
-    size_t j;
-    for (j = 0; j < count; j++) {
-        unsigned char bytes[4];
-        uint32_t bits;
-        memcpy(&bits, &values[j], sizeof bits);
-        bytes[0] = (unsigned char)(bits & 0xFFu);
-        bytes[1] = (unsigned char)(bits >> 8 & 0xFFu);
-        bytes[2] = (unsigned char)(bits >> 16 & 0xFFu);
-        bytes[3] = (unsigned char)(bits >> 24 & 0xFFu);
-        crc = rn_crc32(crc, bytes, sizeof bytes);
-    }
-    return crc;
-}
-
-/* A float as a C literal that reads back bit-exact: 9 significant digits
-   identify every float, and the literal needs a '.' or an exponent before
-   its 'f'. */
-static void rn__export_float(FILE *file, float value)
-{
-    char text[32];
-    snprintf(text, sizeof text, "%.9g", (double)value);
-    fprintf(file, strpbrk(text, ".e") ? "%sf" : "%s.0f", text);
-}
-
-/* name_conv1_weight for label "conv1.weight". */
-static void rn__export_array_name(FILE *file, const char *name, const char *label)
-{
-    const char *c;
-    fprintf(file, "%s_", name);
-    for (c = label; *c != '\0'; c++) fputc(*c == '.' ? '_' : *c, file);
-}
-
-static void rn__export_values(FILE *file, const char *name, const char *label,
-                              const rn_tensor *values)
-{
-    size_t j;
-    fprintf(file, "static const float ");
-    rn__export_array_name(file, name, label);
-    fprintf(file, "[%lu] = {", (unsigned long)values->size);
-    for (j = 0; j < values->size; j++) {
-        fputs(j % 6 == 0 ? "\n    " : " ", file);
-        rn__export_float(file, values->data[j]);
-        if (j + 1 < values->size) fputc(',', file);
-    }
-    fprintf(file, "\n};\n\n");
-}
-
-/* A batch norm's running statistics, which its builder copies into the
-   arena: "name_bn1_running_mean", "name_bn1_running_var". */
-static const char *const rn__norm_state_names[2] = {"running_mean", "running_var"};
-
-static void rn__export_state(FILE *file, const char *name, const rn_layer *layer)
-{
-    rn_tensor *state[2];
-    char label[48];
-    int k, n = rn__layer_state((rn_layer *)layer, state);
-    for (k = 0; k < n; k++) {
-        snprintf(label, sizeof label, "%s.%s", layer->name, rn__norm_state_names[k]);
-        rn__export_values(file, name, label, state[k]);
-    }
-}
-
-/* The rn_net_add_* call that rebuilds layer, from its hyper-parameters. */
-static void rn__export_layer(FILE *file, const rn_layer *layer, const char *name)
-{
-    static const char *const calls[] = {"rn_net_add_conv2d(net, %d, %d, %d, %d)",
-                                        "rn_net_add_linear(net, %d)",
-                                        "rn_net_add_maxpool2d(net, %d, %d)",
-                                        "rn_net_add_avgpool2d(net, %d, %d)",
-                                        "rn_net_add_flatten(net)"};
-    const char *guard = "    if (status == RN_OK) ";
-    rn__layer_hyper h;
-    int k;
-    rn__layer_hyper_get(layer, &h);
-    if (layer->type == RN_LAYER_BATCHNORM) { /* one that could not be folded */
-        fprintf(file, "%sstatus = rn_net_add_batchnorm_ex(net, ", guard);
-        rn__export_float(file, h.floats[0]);
-        fputs(", ", file);
-        rn__export_float(file, h.floats[1]);
-        fprintf(file, ");\n    if (status == RN_OK) {\n"
-                      "        rn_layer *norm = net->layers[net->n_layers - 1];\n");
-        for (k = 0; k < 2; k++) {
-            fprintf(file, "        memcpy(norm->%s.data, ", rn__norm_state_names[k]);
-            fprintf(file, "%s_%s_%s, sizeof ", name, layer->name, rn__norm_state_names[k]);
-            fprintf(file, "%s_%s_%s);\n", name, layer->name, rn__norm_state_names[k]);
-        }
-        fprintf(file, "    }\n");
-        return;
-    }
-    if (layer->type == RN_LAYER_DROPOUT) { /* the identity in inference; kept for the names */
-        fprintf(file, "%sstatus = rn_net_add_dropout(net, ", guard);
-        rn__export_float(file, h.floats[0]);
-        fprintf(file, ");\n");
-        return;
-    }
-    if (layer->type != RN_LAYER_ACTIVATION) {
-        fprintf(file, "%sstatus = ", guard);
-        fprintf(file, calls[layer->type], h.ints[0], h.ints[1], h.ints[2], h.ints[3]);
-        fprintf(file, ";\n");
-        if ((layer->type == RN_LAYER_CONV2D || layer->type == RN_LAYER_LINEAR) && !layer->has_bias)
-            fprintf(file, "%sstatus = rn_net_remove_bias(net);\n", guard);
-        return;
-    }
-    fprintf(file, "    if (status == RN_OK) {\n");
-    if (h.n_floats > 1) {
-        fprintf(file, "        static const float init[%d] = {", h.n_floats - 1);
-        for (k = 1; k < h.n_floats; k++) {
-            rn__export_float(file, h.floats[k]);
-            fputs(k + 1 < h.n_floats ? ", " : "};\n", file);
-        }
-    }
-    fprintf(file, "        const rn_act_desc desc = {.kind = (rn_act_kind)%d /* %s */, "
-                  ".share = (rn_share)%d,\n                                  .init = %s, "
-                  ".unnormalized = %d, .slope = ",
-            h.ints[0], rn_act_kind_name(layer->act.kind), h.ints[1],
-            h.n_floats > 1 ? "init" : "NULL", h.ints[3]);
-    rn__export_float(file, h.floats[0]);
-    fprintf(file, "};\n");
-    fprintf(file, "        status = rn_net_add_activation_ex(net, &desc);\n    }\n");
-}
-
-/* An arena network's buffer plan. Layer 0 writes the first buffer (its
-   input is the caller's, or in the second buffer); after it, a layer that
-   maps each value to the value in its place writes over its input, and any
-   other layer writes the buffer its input is not in. */
-static int rn__arena_in_place(const rn_layer *layer)
-{
-    return layer->type == RN_LAYER_ACTIVATION || layer->type == RN_LAYER_BATCHNORM ||
-           layer->type == RN_LAYER_DROPOUT || layer->type == RN_LAYER_FLATTEN;
-}
-
-/* Which buffer (0 or 1) layer writes: a walk from the start, which for the
-   few layers of a network on a microcontroller costs nothing worth storing. */
-static int rn__arena_buffer(const rn_net *net, int layer)
-{
-    int i, buffer = 0;
-    for (i = 1; i <= layer; i++) buffer = rn__arena_in_place(net->layers[i]) ? buffer : 1 - buffer;
-    return buffer;
-}
-
-/* Values per sample each buffer holds: the largest output planned into it,
-   and for the second the input as well. */
-static void rn__arena_plan(const rn_net *net, size_t floats[2])
-{
-    int i;
-    floats[0] = 0;
-    floats[1] = rn__dims_product(net->in_ndim, net->in_shape);
-    for (i = 0; i < net->n_layers; i++) {
-        size_t out = rn__dims_product(net->layers[i]->out_ndim, net->layers[i]->out_shape);
-        int buffer = rn__arena_buffer(net, i);
-        floats[buffer] = out > floats[buffer] ? out : floats[buffer];
-    }
-}
-
-/* What RN_NET_ARENA_BYTES leaves out: each batch norm's four per-channel
-   tensors (rn__net_state_new). */
-static size_t rn__arena_state_bytes(const rn_net *net)
-{
-    size_t bytes = 0;
-    int i;
-    for (i = 0; i < net->n_layers; i++)
-        if (net->layers[i]->type == RN_LAYER_BATCHNORM)
-            bytes += 4u * RN__ARENA_ROUND((size_t)net->layers[i]->in_shape[0] * sizeof(float));
-    return bytes;
-}
-
-static int rn__is_identifier(const char *name)
-{
-    const char *c;
-    if (name == NULL || strlen(name) == 0 || strlen(name) > 64 || (*name >= '0' && *name <= '9'))
-        return 0;
-    for (c = name; *c != '\0'; c++)
-        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-              *c == '_'))
-            return 0;
-    return 1;
-}
-
-/* The checksum rn_net_bind_params_checked verifies: every parameter's
-   values, in rn_net_param order. */
-static uint32_t rn__params_crc32(const rn_net *net)
-{
-    uint32_t crc = 0;
-    int i, k;
-    for (i = 0; i < net->n_layers; i++)
-        for (k = 0; k < net->layers[i]->n_params; k++)
-            crc = rn__crc32_floats(crc, net->layers[i]->params[k].value.data,
-                                   net->layers[i]->params[k].value.size);
-    return crc;
-}
-
-/* The parameters' array names, one per line: "prefix name suffix,". */
-static void rn__export_param_list(FILE *file, const rn_net *net, const char *name,
-                                  const char *prefix, const char *suffix)
-{
-    int i, k;
-    for (i = 0; i < net->n_layers; i++)
-        for (k = 0; k < net->layers[i]->n_params; k++) {
-            fprintf(file, "\n        %s", prefix);
-            rn__export_array_name(file, name, net->layers[i]->params[k].name);
-            fprintf(file, "%s,", suffix);
-        }
-}
-
-static void rn__export_header(FILE *file, const rn_net *net, const char *name, const char *upper)
-{
-    size_t floats[2];
-    char shape[64];
-    int dims[RN_MAX_DIMS], i;
-    dims[0] = 1;
-    memcpy(dims + 1, net->in_shape, (size_t)net->in_ndim * sizeof(int));
-    rn__dims_string(net->in_ndim + 1, dims, shape, sizeof shape);
-    fprintf(file,
-            "/* %s: a relunet network exported by rn_net_export_c, its parameters as\n"
-            "   constant arrays that stay in flash. Include relunet.h first (with\n"
-            "   RELUNET_IMPLEMENTATION in one file of the program), then:\n\n"
-            "       static unsigned char memory[%s_ARENA_BYTES(1)];\n"
-            "       rn_arena arena;\n"
-            "       rn_net *net;\n"
-            "       rn_arena_init(&arena, memory, sizeof memory);\n"
-            "       status = %s_build(&arena, 1, &net);  (not RN_OK: rn_last_error() says why)\n"
-            "       rn_net_forward(net, &input, RN_EVAL);   (input: shape %s)\n\n"
-            "   Layers:", name, upper, name, shape);
-    for (i = 0; i < net->n_layers; i++) {
-        rn__dims_string(net->layers[i]->out_ndim, net->layers[i]->out_shape, shape, sizeof shape);
-        fprintf(file, "%s %s %s", i % 4 == 0 ? "\n  " : ",", net->layers[i]->name, shape);
-    }
-    fprintf(file, "\n*/\n#ifndef %s_MODEL_H\n#define %s_MODEL_H\n\n", upper, upper);
-    rn__arena_plan(net, floats);
-    fprintf(file, "#define %s_ARENA_BYTES(max_batch) \\\n    (RN_NET_ARENA_BYTES(%d, %lu, %lu, "
-                  "(max_batch)) + %lu)\n", upper, net->n_layers, (unsigned long)floats[0],
-            (unsigned long)floats[1], (unsigned long)rn__arena_state_bytes(net));
-    fprintf(file, "/* CRC-32 of the parameters' bits: the builder refuses values that differ. */\n"
-                  "#define %s_PARAMS_CRC32 0x%08lXu\n\n", upper, (unsigned long)rn__params_crc32(net));
-}
-
-static void rn__export_build(FILE *file, const rn_net *net, const char *name, const char *upper)
-{
-    int i;
-    fprintf(file, "static int %s_build(rn_arena *arena, int max_batch, rn_net **built)\n{\n", name);
-    fprintf(file, "    static const int sample_shape[%d] = {", net->in_ndim);
-    for (i = 0; i < net->in_ndim; i++) fprintf(file, "%s%d", i ? ", " : "", net->in_shape[i]);
-    fprintf(file, "};\n    static const float *const params[] = {");
-    rn__export_param_list(file, net, name, "", "");
-    fprintf(file, "\n        NULL\n    };\n    static const size_t counts[] = {");
-    rn__export_param_list(file, net, name, "sizeof ", " / sizeof(float)");
-    fprintf(file, "\n        0\n    };\n");
-    fprintf(file, "    rn_net *net = rn_net_new_arena(arena, %d, sample_shape, %d, max_batch);\n",
-            net->in_ndim, net->n_layers);
-    fprintf(file, "    int status = net != NULL ? RN_OK : RN_ERR_MEMORY;\n");
-    for (i = 0; i < net->n_layers; i++) rn__export_layer(file, net->layers[i], name);
-    fprintf(file, "    if (status == RN_OK)\n        status = rn_net_bind_params_checked(net, %d, params, "
-                  "counts, %s_PARAMS_CRC32);\n", rn_net_param_count(net), upper);
-    fprintf(file, "    *built = status == RN_OK ? net : NULL;\n    return status;\n}\n\n");
-}
-
-/* --- batch norm folding --- */
-
-static int rn__folds_into_previous(const rn_net *net, int i)
-{
-    return i > 0 && net->layers[i]->type == RN_LAYER_BATCHNORM &&
-           (net->layers[i - 1]->type == RN_LAYER_CONV2D ||
-            net->layers[i - 1]->type == RN_LAYER_LINEAR);
-}
-
-/* copy has layer's kind and shapes (and perhaps a bias layer lacks). */
-static void rn__layer_copy_values(rn_layer *copy, const rn_layer *layer)
-{
-    rn_tensor *from[2], *to[2];
-    int k, n = rn__layer_state((rn_layer *)layer, from);
-    rn__layer_state(copy, to);
-    for (k = 0; k < layer->n_params; k++)
-        memcpy(copy->params[k].value.data, layer->params[k].value.data,
-               layer->params[k].value.size * sizeof(float));
-    for (k = 0; k < n; k++) memcpy(to[k]->data, from[k]->data, from[k]->size * sizeof(float));
-}
-
-/* copy = layer (a convolution or linear layer) followed by norm, in double
-   so that the folded values are the nearest floats to the exact ones. */
-static void rn__fold_norm(rn_layer *copy, const rn_layer *layer, const rn_layer *norm)
-{
-    size_t fan = layer->params[0].value.size / (size_t)layer->units, j;
-    int c;
-    for (c = 0; c < layer->units; c++) {
-        double s = norm->params[0].value.data[c] /
-                   sqrt((double)norm->running_var.data[c] + (double)norm->eps);
-        double bias = layer->has_bias ? layer->params[1].value.data[c] : 0.0;
-        const float *weights = layer->params[0].value.data + (size_t)c * fan;
-        float *folded = copy->params[0].value.data + (size_t)c * fan;
-        for (j = 0; j < fan; j++) folded[j] = (float)(weights[j] * s);
-        copy->params[1].value.data[c] =
-            (float)((bias - norm->running_mean.data[c]) * s + norm->params[1].value.data[c]);
-    }
-}
-
-RN_API int rn_net_fold_batchnorm(const rn_net *net, rn_net **folded)
-{
-    rn_net *copy;
-    int i, status = RN_OK;
-    if (folded != NULL) *folded = NULL;
-    if (net == NULL || folded == NULL)
-        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_fold_batchnorm: NULL network or result");
-    copy = rn_net_new(net->in_ndim, net->in_shape);
-    if (copy == NULL) return RN_ERR_MEMORY;
-    for (i = 0; i < net->n_layers && status == RN_OK; i++) {
-        const rn_layer *layer = net->layers[i];
-        int folds = i + 1 < net->n_layers && rn__folds_into_previous(net, i + 1);
-        rn__layer_hyper h;
-        if (rn__folds_into_previous(net, i)) continue;
-        rn__layer_hyper_get(layer, &h);
-        if (folds) h.ints[h.n_ints - 1] = 1; /* has_bias, the last setting of both kinds */
-        status = rn__layer_hyper_add(copy, (int)layer->type, &h);
-        if (status != RN_OK) break;
-        rn__layer_copy_values(copy->layers[copy->n_layers - 1], layer);
-        if (folds) rn__fold_norm(copy->layers[copy->n_layers - 1], layer, net->layers[i + 1]);
-    }
-    if (status != RN_OK) {
-        rn_net_free(copy);
-        return status;
-    }
-    *folded = copy;
-    return RN_OK;
-}
-
-/* --- writing the header --- */
-
-static int rn__check_finite(const char *label, const rn_tensor *values)
-{
-    size_t j;
-    for (j = 0; j < values->size; j++)
-        if (!isfinite(values->data[j]))
-            return rn_set_error(RN_ERR_NUMERIC, "rn_net_export_c: %s[%lu] is not finite", label,
-                                (unsigned long)j);
-    return RN_OK;
-}
-
-static int rn__export_folded(const rn_net *net, const char *path, const char *name)
-{
-    char upper[72];
-    rn__output out;
-    FILE *file;
-    rn_tensor *state[2];
-    int status = RN_OK, i, k, n;
-    size_t j;
-    for (i = 0; i < net->n_layers && status == RN_OK; i++) {
-        for (k = 0; k < net->layers[i]->n_params && status == RN_OK; k++)
-            status = rn__check_finite(net->layers[i]->params[k].name,
-                                      &net->layers[i]->params[k].value);
-        n = rn__layer_state(net->layers[i], state);
-        for (k = 0; k < n && status == RN_OK; k++)
-            status = rn__check_finite(net->layers[i]->name, state[k]);
-    }
-    if (status != RN_OK) return status;
-    for (j = 0; j <= strlen(name); j++)
-        upper[j] = name[j] >= 'a' && name[j] <= 'z' ? (char)(name[j] - 'a' + 'A') : name[j];
-    if (rn__output_open(&out, path, "w", "rn_net_export_c") != RN_OK) return RN_ERR_IO;
-    file = out.file;
-    rn__export_header(file, net, name, upper);
-    for (i = 0; i < net->n_layers; i++) {
-        for (k = 0; k < net->layers[i]->n_params; k++)
-            rn__export_values(file, name, net->layers[i]->params[k].name,
-                              &net->layers[i]->params[k].value);
-        rn__export_state(file, name, net->layers[i]);
-    }
-    rn__export_build(file, net, name, upper);
-    fprintf(file, "#endif\n");
-    return rn__output_close(&out, RN_OK, path, "rn_net_export_c");
-}
-
-RN_API int rn_net_export_c(const rn_net *net, const char *path, const char *name)
-{
-    rn_net *folded;
-    int status = rn__check_savable(net, "rn_net_export_c");
-    if (status != RN_OK) return status;
-    if (path == NULL || !rn__is_identifier(name))
-        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_export_c: NULL path, or the name is not a C "
-                            "identifier of at most 64 characters");
-    status = rn_net_fold_batchnorm(net, &folded);
-    if (status == RN_OK) status = rn__export_folded(folded, path, name);
-    rn_net_free(folded);
-    return status;
-}
-
-/* --- heap-free inference ------------------------------------------------- */
-
-RN_API void rn_arena_init(rn_arena *arena, void *memory, size_t size)
-{
-    arena->memory = (unsigned char *)memory;
-    arena->size = memory != NULL ? size : 0;
-    arena->used = 0;
-}
-
-RN_API void *rn_arena_alloc(rn_arena *arena, size_t bytes)
-{
-    size_t padding, rounded, left;
-    unsigned char *block;
-    if (arena == NULL || arena->memory == NULL || bytes > (size_t)-1 - RN__ALIGNMENT) {
-        rn_set_error(RN_ERR_ARGUMENT, "rn_arena_alloc: no arena or %lu bytes", (unsigned long)bytes);
-        return NULL;
-    }
-    left = arena->size - arena->used;
-    padding = (RN__ALIGNMENT - (uintptr_t)(arena->memory + arena->used) % RN__ALIGNMENT) %
-              RN__ALIGNMENT;
-    rounded = RN__ARENA_ROUND(bytes);
-    if (padding > left || rounded > left - padding) {
-        rn_set_error(RN_ERR_MEMORY, "rn_arena_alloc: %lu bytes do not fit (%lu of %lu used)",
-                     (unsigned long)bytes, (unsigned long)arena->used, (unsigned long)arena->size);
-        return NULL;
-    }
-    block = arena->memory + arena->used + padding;
-    arena->used += padding + rounded;
-    memset(block, 0, bytes);
-    return block;
-}
-
-RN_API rn_net *rn_net_new_arena(rn_arena *arena, int sample_ndim, const int *sample_shape,
-                                int max_layers, int max_batch)
-{
-    rn_net *net;
-    if (arena == NULL || max_layers < 1 || max_batch < 1 || max_layers > RN_MAX_DIM_SIZE) {
-        rn_set_error(RN_ERR_ARGUMENT, "rn_net_new_arena: no arena, or %d layers, batch %d (need "
-                     ">= 1)", max_layers, max_batch);
-        return NULL;
-    }
-    if (rn__check_sample_shape(sample_ndim, sample_shape, "rn_net_new_arena") != RN_OK) return NULL;
-    net = (rn_net *)rn_arena_alloc(arena, sizeof *net);
-    if (net == NULL) return NULL;
-    net->layers = (rn_layer **)rn_arena_alloc(arena, (size_t)max_layers * sizeof *net->layers);
-    net->outputs = (rn_tensor *)rn_arena_alloc(arena, (size_t)max_layers * sizeof *net->outputs);
-    if (net->layers == NULL || net->outputs == NULL) return NULL;
-    net->capacity = max_layers;
-    net->in_ndim = sample_ndim;
-    memcpy(net->in_shape, sample_shape, (size_t)sample_ndim * sizeof(int));
-    net->bind_later = 1;
-    net->arena = arena;
-    net->max_batch = max_batch;
-    return net;
-}
-
-static int rn__arena_net_reserve(rn_net *net)
-{
-    return rn_set_error(RN_ERR_ARGUMENT, "rn_net: the arena network was made for %d layers",
-                        net->capacity);
-}
-
-static void *rn__net_alloc_layer(rn_net *net)
-{
-    if (net->arena != NULL) return rn_arena_alloc(net->arena, sizeof(rn_layer));
-    return RN_MALLOC(sizeof(rn_layer));
-}
-
-RN_API int rn_net_bind_params(rn_net *net, const float *const *values)
-{
-    int i, count = rn_net_param_count(net);
-    if (net == NULL || net->arena == NULL || values == NULL)
-        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_bind_params: needs an arena network and values");
-    for (i = 0; i < count; i++)
-        if (values[i] == NULL)
-            return rn_set_error(RN_ERR_ARGUMENT, "rn_net_bind_params: no values for %s",
-                                rn_net_param(net, i)->name);
-    /* Inference only reads parameters, so const arrays (in flash) can back them. */
-    for (i = 0; i < count; i++) rn_net_param(net, i)->value.data = (float *)values[i];
-    return RN_OK;
-}
-
-RN_API int rn_net_bind_params_checked(rn_net *net, int n_values, const float *const *values,
-                                      const size_t *counts, uint32_t crc32)
-{
-    uint32_t crc = 0;
-    int i, count = rn_net_param_count(net);
-    if (net == NULL || net->arena == NULL || values == NULL || counts == NULL)
-        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_bind_params_checked: needs an arena network, "
-                            "values and counts");
-    if (n_values != count)
-        return rn_set_error(RN_ERR_FORMAT, "rn_net_bind_params_checked: %d arrays for %d "
-                            "parameters", n_values, count);
-    for (i = 0; i < count; i++) {
-        const rn_param *param = rn_net_param(net, i);
-        if (values[i] == NULL || counts[i] != param->value.size)
-            return rn_set_error(RN_ERR_FORMAT, "rn_net_bind_params_checked: %s has %lu values, "
-                                "the layer needs %lu", param->name, (unsigned long)counts[i],
-                                (unsigned long)param->value.size);
-        crc = rn__crc32_floats(crc, values[i], counts[i]);
-    }
-    if (crc != crc32)
-        return rn_set_error(RN_ERR_FORMAT, "rn_net_bind_params_checked: the values' CRC-32 is "
-                            "0x%08lX, the header says 0x%08lX", (unsigned long)crc,
-                            (unsigned long)crc32);
-    return rn_net_bind_params(net, values);
-}
-
-RN_API size_t rn_net_arena_bytes(const rn_net *net, int max_batch)
-{
-    size_t floats[2];
-    if (net == NULL || max_batch < 1) return 0;
-    rn__arena_plan(net, floats);
-    return RN_NET_ARENA_BYTES(net->n_layers, floats[0], floats[1], max_batch) +
-           rn__arena_state_bytes(net);
-}
-
-/* The two buffers, taken from the arena once. */
-static int rn__arena_buffers_take(rn_net *net)
-{
-    size_t floats[2];
-    int k;
-    if (net->arena_outputs[0] != NULL) return RN_OK;
-    rn__arena_plan(net, floats);
-    for (k = 0; k < 2; k++) {
-        net->arena_outputs[k] =
-            (float *)rn_arena_alloc(net->arena, (size_t)net->max_batch * floats[k] * sizeof(float));
-        if (net->arena_outputs[k] == NULL) {
-            net->arena_outputs[0] = NULL;
-            return rn_set_error(RN_ERR_MEMORY, "rn_net_forward: the arena is too small for the "
-                                "buffers (rn_net_arena_bytes says %lu bytes)",
-                                (unsigned long)rn_net_arena_bytes(net, net->max_batch));
-        }
-    }
-    return RN_OK;
-}
-
-RN_API float *rn_net_arena_input(rn_net *net)
-{
-    if (net == NULL || net->arena == NULL || net->n_layers == 0) {
-        rn_set_error(RN_ERR_ARGUMENT, "rn_net_arena_input: needs an arena network with layers");
-        return NULL;
-    }
-    return rn__arena_buffers_take(net) == RN_OK ? net->arena_outputs[1] : NULL;
-}
-
-/* Before an arena network's forward pass: only inference, only bound
-   parameters, and the output buffers taken from the arena once. */
-static int rn__arena_forward_begin(rn_net *net, const rn_tensor *x, rn_mode mode)
-{
-    int i, count = rn_net_param_count(net);
-    if (mode != RN_EVAL || x->shape[0] > net->max_batch)
-        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_forward: an arena network does inference "
-                            "(RN_EVAL) on batches of at most %d, not %d", net->max_batch,
-                            x->shape[0]);
-    for (i = 0; i < count; i++)
-        if (rn_net_param(net, i)->value.data == NULL)
-            return rn_set_error(RN_ERR_ARGUMENT, "rn_net_forward: %s has no values; call "
-                                "rn_net_bind_params", rn_net_param(net, i)->name);
-    return rn__arena_buffers_take(net);
-}
-
-/* Layer i of an arena network writes the buffer rn__arena_buffer plans. */
-static void rn__arena_output_bind(rn_net *net, int layer, int batch)
-{
-    const rn_layer *l = net->layers[layer];
-    int shape[RN_MAX_DIMS];
-    shape[0] = batch;
-    memcpy(shape + 1, l->out_shape, (size_t)l->out_ndim * sizeof(int));
-    net->outputs[layer] =
-        rn_tensor_view(net->arena_outputs[rn__arena_buffer(net, layer)], l->out_ndim + 1, shape);
-}
-
-/* ===== 13. relaxed activation identity (RAI) training ===================== */
-
-struct rn_rai {
-    rn_net *net;
-    int n_aux;             /* L, the number of linear layers */
-    int *aux_layer;        /* aux_layer[t]: index in net of the linear layer aux[t] stands for */
-    rn_param *aux;         /* aux[t]: Z_{t+1}, n x d */
-    float *hidden_weights; /* w_{t+1} */
-    rn_optim *optim;
-    rn_tensor x;           /* copies of the training data */
-    float *targets;
-    int *labels;
-    int resync_every;
-    long steps;
-};
-
-RN_API void rn_rai_free(rn_rai *rai)
-{
-    int t;
-    if (rai == NULL) return;
-    for (t = 0; rai->aux != NULL && t < rai->n_aux; t++) {
-        rn_tensor_free(&rai->aux[t].value);
-        rn_tensor_free(&rai->aux[t].grad);
-    }
-    rn_optim_free(rai->optim);
-    rn_tensor_free(&rai->x);
-    if (rai->aux_layer) RN_FREE(rai->aux_layer);
-    if (rai->aux) RN_FREE(rai->aux);
-    if (rai->hidden_weights) RN_FREE(rai->hidden_weights);
-    if (rai->targets) RN_FREE(rai->targets);
-    if (rai->labels) RN_FREE(rai->labels);
-    RN_FREE(rai);
-}
-
-/* RAI needs a chain of linear layers with activations between them, ending
-   in a linear layer whose output the loss reads as logits. */
-static int rn__rai_check_net(const rn_net *net)
-{
-    int i;
-    if (net == NULL || net->n_layers == 0 || net->arena != NULL)
-        return rn_set_error(RN_ERR_ARGUMENT, "rn_rai_new: no network, no layers, or an arena "
-                            "network (those are for inference)");
-    for (i = 0; i < net->n_layers; i++)
-        if (net->layers[i]->type != RN_LAYER_LINEAR && net->layers[i]->type != RN_LAYER_ACTIVATION)
-            return rn_set_error(RN_ERR_ARGUMENT, "rn_rai_new: layer %s is neither linear nor an "
-                                "activation", net->layers[i]->name);
-    if (net->layers[net->n_layers - 1]->type != RN_LAYER_LINEAR)
-        return rn_set_error(RN_ERR_ARGUMENT, "rn_rai_new: the last layer, %s, must be linear (its "
-                            "output is the logits)", net->layers[net->n_layers - 1]->name);
-    return RN_OK;
-}
-
-/* Copies the targets or labels, whichever was given. */
-static int rn__rai_copy_targets(rn_rai *rai, const float *targets, const int *labels)
-{
-    int n = rai->x.shape[0], classes = rai->net->layers[rai->net->n_layers - 1]->units, i;
-    if ((targets == NULL) == (labels == NULL))
-        return rn_set_error(RN_ERR_ARGUMENT, "rn_rai_new: give exactly one of targets and labels");
-    if (labels != NULL) {
-        for (i = 0; i < n; i++)
-            if (labels[i] < 0 || labels[i] >= classes)
-                return rn_set_error(RN_ERR_ARGUMENT, "rn_rai_new: label %d of example %d is "
-                                    "outside [0, %d)", labels[i], i, classes);
-        rai->labels = (int *)rn__calloc((size_t)n, sizeof *labels);
-        if (rai->labels == NULL) return rn_set_error(RN_ERR_MEMORY, "rn_rai_new: no memory");
-        memcpy(rai->labels, labels, (size_t)n * sizeof *labels);
-    } else {
-        rai->targets = (float *)rn__calloc((size_t)n * classes, sizeof *targets);
-        if (rai->targets == NULL) return rn_set_error(RN_ERR_MEMORY, "rn_rai_new: no memory");
-        memcpy(rai->targets, targets, (size_t)n * classes * sizeof *targets);
-    }
-    return RN_OK;
-}
-
-/* One auxiliary per linear layer, shaped like that layer's output on x. */
-static int rn__rai_make_aux(rn_rai *rai, const float *hidden_weights)
-{
-    rn_net *net = rai->net;
-    int i, t = 0, status = RN_OK;
-    for (i = 0; i < net->n_layers; i++) rai->n_aux += net->layers[i]->type == RN_LAYER_LINEAR;
-    rai->aux_layer = (int *)rn__calloc((size_t)rai->n_aux, sizeof *rai->aux_layer);
-    rai->aux = (rn_param *)rn__calloc((size_t)rai->n_aux, sizeof *rai->aux);
-    rai->hidden_weights = (float *)rn__calloc((size_t)rai->n_aux, sizeof *rai->hidden_weights);
-    if (!rai->aux_layer || !rai->aux || !rai->hidden_weights)
-        return rn_set_error(RN_ERR_MEMORY, "rn_rai_new: cannot allocate %d auxiliaries", rai->n_aux);
-    for (i = 0; i < net->n_layers && status == RN_OK; i++) {
-        const rn_layer *layer = net->layers[i];
-        int shape[2];
-        if (layer->type != RN_LAYER_LINEAR) continue;
-        shape[0] = rai->x.shape[0];
-        shape[1] = layer->units;
-        rai->aux_layer[t] = i;
-        rai->hidden_weights[t] = hidden_weights ? hidden_weights[t] : 1.0f;
-        status = rn__param_describe(&rai->aux[t], layer->name, "z", RN_PARAM_AUXILIARY, i, 2, shape);
-        if (status == RN_OK) status = rn__param_alloc(&rai->aux[t]);
-        t++;
-    }
-    return status;
-}
-
-/* The optimizer sees the network's parameters, then every Z. */
-static int rn__rai_make_optim(rn_rai *rai, const rn_optim_desc *desc)
-{
-    int count = rn_net_param_count(rai->net), t;
-    rn_param **params = (rn_param **)rn__calloc((size_t)count + rai->n_aux, sizeof *params);
-    if (params == NULL) return rn_set_error(RN_ERR_MEMORY, "rn_rai_new: no memory");
-    rn_net_select(rai->net, RN_PARAMS_ALL, params, count);
-    for (t = 0; t < rai->n_aux; t++) params[count + t] = &rai->aux[t];
-    rai->optim = rn_optim_new_params(params, count + rai->n_aux, desc);
-    RN_FREE(params);
-    return rai->optim != NULL ? RN_OK : RN_ERR_ARGUMENT;
-}
-
-RN_API rn_rai *rn_rai_new(rn_net *net, const rn_tensor *x, const float *targets,
-                          const int *labels, const rn_rai_desc *desc)
-{
-    rn_rai_desc zero;
-    rn_rai *rai;
-    int status = rn__rai_check_net(net);
-    if (status == RN_OK)
-        status = rn__check_batch_shape(x, net->in_ndim, net->in_shape, "rn_rai_new", "x");
-    if (status != RN_OK) return NULL;
-    if (desc == NULL) {
-        memset(&zero, 0, sizeof zero);
-        desc = &zero;
-    }
-    if (desc->resync_every < 0) {
-        rn_set_error(RN_ERR_ARGUMENT, "rn_rai_new: resync_every is %d (need >= 0)",
-                     desc->resync_every);
-        return NULL;
-    }
-    rai = (rn_rai *)rn__calloc(1, sizeof *rai);
-    if (rai == NULL) {
-        rn_set_error(RN_ERR_MEMORY, "rn_rai_new: cannot allocate");
-        return NULL;
-    }
-    rai->net = net;
-    rai->resync_every = desc->resync_every;
-    status = rn_tensor_new(&rai->x, x->ndim, x->shape);
-    if (status == RN_OK) status = rn_tensor_copy(&rai->x, x);
-    if (status == RN_OK) status = rn__rai_copy_targets(rai, targets, labels);
-    if (status == RN_OK) status = rn__rai_make_aux(rai, desc->hidden_weights);
-    if (status == RN_OK) status = rn__rai_make_optim(rai, &desc->optim);
-    if (status == RN_OK) status = rn_rai_resync(rai);
-    if (status != RN_OK) {
-        rn_rai_free(rai);
-        return NULL;
-    }
-    return rai;
-}
-
-RN_API int rn_rai_resync(rn_rai *rai)
-{
-    int t, status;
-    if (rai == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_rai_resync: rai is NULL");
-    status = rn_net_forward(rai->net, &rai->x, RN_TRAIN);
-    for (t = 0; t < rai->n_aux && status == RN_OK; t++)
-        status = rn_tensor_copy(&rai->aux[t].value, &rai->net->outputs[rai->aux_layer[t]]);
-    return status;
-}
-
-/* L_y on Z_L; its gradient goes straight into Z_L's. */
-static int rn__rai_output_loss(rn_rai *rai, double *loss)
-{
-    rn_param *z = &rai->aux[rai->n_aux - 1];
-    float value;
-    int status = rai->labels != NULL
-                     ? rn_loss_cross_entropy(&z->value, rai->labels, &value, &z->grad)
-                     : rn_loss_bce_logits(&z->value, rai->targets, &value, &z->grad);
-    *loss = value;
-    return status;
-}
-
-/* Segment t is the layers after the linear layer of Z_t up to and including
-   the linear layer of Z_{t+1} (0-based: aux[t]). It runs forward from its
-   input, Z_t (x for the first), in the network's own buffers; w L_h compares
-   its prediction with Z_{t+1}; and back-propagation through the segment
-   alone gives the gradients of its parameters and of its input. */
-static int rn__rai_segment(rn_rai *rai, int t, double *loss)
-{
-    rn_net *net = rai->net;
-    int first = t == 0 ? 0 : rai->aux_layer[t - 1] + 1, last = rai->aux_layer[t], i;
-    const rn_tensor *input = t == 0 ? &rai->x : &rai->aux[t - 1].value;
-    rn_tensor *prediction = &net->outputs[last], *dprediction = &net->grads[last + 1];
-    rn_param *z = &rai->aux[t];
-    float weight = rai->hidden_weights[t], value;
-    int status = RN_OK;
-    size_t j;
-    for (i = first; i <= last && status == RN_OK; i++)
-        status = rn_layer_forward(net->layers[i], i == first ? input : &net->outputs[i - 1],
-                                  &net->outputs[i], RN_TRAIN);
-    if (status == RN_OK) status = rn_tensor_resize(dprediction, prediction->ndim, prediction->shape);
-    if (status == RN_OK) status = rn_loss_mse(prediction, &z->value, &value, dprediction);
-    if (status != RN_OK) return status;
-    *loss = (double)weight * value;
-    /* L_h is symmetric in Z and Zhat: d/dZ is minus d/dZhat. */
-    for (j = 0; j < dprediction->size; j++) {
-        dprediction->data[j] *= weight;
-        z->grad.data[j] -= dprediction->data[j];
-    }
-    for (i = last; i >= first && status == RN_OK; i--)
-        status = rn_layer_backward(net->layers[i], i == first ? input : &net->outputs[i - 1],
-                                   &net->outputs[i], &net->grads[i + 1],
-                                   i > first || t > 0 ? &net->grads[i] : NULL);
-    for (j = 0; t > 0 && status == RN_OK && j < input->size; j++)
-        rai->aux[t - 1].grad.data[j] += net->grads[first].data[j];
-    return status;
-}
-
-RN_API int rn_rai_loss(rn_rai *rai, rn_rai_losses *losses)
-{
-    rn_rai_losses sum;
-    int t, status;
-    if (rai == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_rai_loss: rai is NULL");
-    rai->net->input.data = NULL; /* the segments overwrite the cached forward pass */
-    rn_net_zero_grad(rai->net);
-    for (t = 0; t < rai->n_aux; t++) rn_tensor_fill(&rai->aux[t].grad, 0.0f);
-    memset(&sum, 0, sizeof sum);
-    status = rn__rai_output_loss(rai, &sum.output);
-    for (t = 0; t < rai->n_aux && status == RN_OK; t++) {
-        double hidden = 0.0;
-        status = rn__rai_segment(rai, t, &hidden);
-        sum.hidden += hidden;
-    }
-    sum.total = sum.output + sum.hidden;
-    if (status == RN_OK && losses != NULL) *losses = sum;
-    return status;
-}
-
-RN_API int rn_rai_step(rn_rai *rai, rn_rai_losses *losses)
-{
-    int status = rn_rai_loss(rai, losses);
-    if (status == RN_OK) status = rn_optim_step(rai->optim);
-    if (status != RN_OK) return status;
-    rai->steps++;
-    if (rai->resync_every > 0 && rai->steps % rai->resync_every == 0) status = rn_rai_resync(rai);
-    return status;
-}
-
-RN_API rn_param *rn_rai_aux(rn_rai *rai, int index)
-{
-    return rai != NULL && index >= 0 && index < rai->n_aux ? &rai->aux[index] : NULL;
-}
-
-RN_API rn_optim *rn_rai_optim(rn_rai *rai) { return rai != NULL ? rai->optim : NULL; }
 
 #endif /* RELUNET_IMPLEMENTATION */
 
