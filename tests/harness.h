@@ -58,6 +58,7 @@ static void harness_run(void (*test)(void), const char *name)
 static int finish(void)
 {
     (void)harness_check_near; /* not every test file compares numbers */
+    (void)harness_run;        /* nor runs a test: test_threads without threads */
     printf("%d passed, %d failed\n", harness_passed, harness_failed);
     return harness_failed == 0 ? 0 : 1;
 }
