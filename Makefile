@@ -100,7 +100,7 @@ test: deps $(TESTS) $(BUILD)/readme_quickstart $(BUILD)/user_program $(CXX_TESTS
 # a finding fails the run.
 FUZZ_SECONDS ?= 60
 fuzz:
-	@sh scripts/deps.sh fuzz
+	@sh scripts/deps.sh build fuzz
 	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 test-valgrind: deps $(TESTS) $(BUILD)/readme_quickstart $(CXX_TESTS)

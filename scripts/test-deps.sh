@@ -70,7 +70,8 @@ printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"
 chmod +x "$root/usr/sbin/policy-rc.d"
 mount -t proc proc "$root/proc"
 mount --rbind /dev "$root/dev"
-mount -t sysfs sysfs "$root/sys"
+# /sys with what is mounted below it (cgroups, which slurmd needs).
+mount --rbind /sys "$root/sys"
 
 # in_root COMMAND: run it in the root's copy of the tree, with CI's environment.
 in_root() {
