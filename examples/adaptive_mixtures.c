@@ -567,7 +567,7 @@ int main(int argc, char **argv)
     static study s;
     run_result *results;
     double start = report_seconds();
-    int failed, status = parse_options(argc, argv, &s.o);
+    int trained, written = 0, status = parse_options(argc, argv, &s.o);
     const study_options *c = &s.o.common;
     if (status != 0) return status > 0 ? 0 : 2;
     if (!c->list && (study_make_folder(c->out) != 0 ||
@@ -575,20 +575,16 @@ int main(int argc, char **argv)
                            &s.test) != 0))
         return 1;
     results = (run_result *)calloc((size_t)N_RUNS * s.o.trials, sizeof *results);
-    failed = results ? train_all(&s, results) : -1;
-    if (failed == 0) print_results(results);
-    if (failed) {
-        if (failed < 0) fprintf(stderr, "no report written\n");
-        failed = failed < 0;
-    } else if (write_csv_files(&s.o, results) != 0 || write_charts(&s.o, results) != 0 ||
-               write_report(&s.o, s.train.inputs.shape[0], results, report_seconds() - start) != 0) {
-        fprintf(stderr, "writing the report's files in %s failed\n", c->out);
-        failed = 1;
-    } else {
-        printf("report: %s/REPORT.md\n", c->out);
+    trained = results ? train_all(&s, results) : -1;
+    if (trained == 0) {
+        print_results(results);
+        written = write_csv_files(&s.o, results) == 0 && write_charts(&s.o, results) == 0 &&
+                  write_report(&s.o, s.train.inputs.shape[0], results,
+                               report_seconds() - start) == 0;
     }
+    status = study_exit_status(trained, written, c->out);
     free(results);
     rn_dataset_free(&s.train);
     rn_dataset_free(&s.test);
-    return failed != 0;
+    return status;
 }

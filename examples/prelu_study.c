@@ -625,25 +625,20 @@ int main(int argc, char **argv)
     static study s;
     task_result *results;
     double start = report_seconds();
-    int failed, status = parse_options(argc, argv, &s.o);
+    int trained, written = 0, status = parse_options(argc, argv, &s.o);
     if (status != 0) return status > 0 ? 0 : 2;
     if (!s.o.common.list && (study_make_folder(s.o.common.out) != 0 || load_data(&s) != 0)) return 1;
     results = (task_result *)calloc(N_TASKS, sizeof *results);
-    failed = results ? train_all(&s, results) : -1;
-    if (failed == 0) print_results(results);
-    if (failed) {
-        if (failed < 0) fprintf(stderr, "no report written\n");
-        failed = failed < 0;
-    } else if (write_csv_files(&s.o, results) != 0 || write_charts(&s.o, results) != 0 ||
-             write_report(&s, results, report_seconds() - start) != 0) {
-        fprintf(stderr, "writing the report's files in %s failed\n", s.o.common.out);
-        failed = 1;
-    } else {
-        printf("report: %s/REPORT.md\n", s.o.common.out);
+    trained = results ? train_all(&s, results) : -1;
+    if (trained == 0) {
+        print_results(results);
+        written = write_csv_files(&s.o, results) == 0 && write_charts(&s.o, results) == 0 &&
+                  write_report(&s, results, report_seconds() - start) == 0;
     }
+    status = study_exit_status(trained, written, s.o.common.out);
     free(results);
     rn_dataset_free(&s.train);
     rn_dataset_free(&s.test);
     rn_dataset_free(&s.deep_train);
-    return failed != 0;
+    return status;
 }

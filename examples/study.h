@@ -276,6 +276,12 @@ int study_result_read(const char *dir, const char *name, study_result *result);
 int study_make_folder(const char *dir);
 /* dir/REPORT.md opened for writing, or NULL after saying it cannot be. */
 FILE *study_report_open(const char *dir);
+/* How a study's main ends. trained is what its training returned: < 0,
+   nothing came back and no report is written; > 0, this run only saved
+   units (--list, --shard) and writes no report; 0, it ran whole, and
+   written says whether every file of its report was written. Says which
+   and returns the exit status. */
+int study_exit_status(int trained, int written, const char *out);
 /* Whether a run trained enough for its findings to mean anything: a final
    training loss within 5% of chance (ln classes) or a test accuracy under
    twice chance (2 / classes) is too little, and reason then says which,
@@ -284,6 +290,18 @@ typedef struct study_judgement {
     int judged;
     char reason[256];
 } study_judgement;
+int study_exit_status(int trained, int written, const char *out)
+{
+    if (trained < 0) fprintf(stderr, "no report written\n");
+    if (trained != 0) return trained < 0;
+    if (!written) {
+        fprintf(stderr, "writing the report's files in %s failed\n", out);
+        return 1;
+    }
+    printf("report: %s/REPORT.md\n", out);
+    return 0;
+}
+
 void study_judge(study_judgement *j, double train_loss, double test_accuracy, int classes);
 /* For the top of a report: a bold line when the run cannot be judged,
    nothing when it can. */
