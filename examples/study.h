@@ -290,18 +290,6 @@ typedef struct study_judgement {
     int judged;
     char reason[256];
 } study_judgement;
-int study_exit_status(int trained, int written, const char *out)
-{
-    if (trained < 0) fprintf(stderr, "no report written\n");
-    if (trained != 0) return trained < 0;
-    if (!written) {
-        fprintf(stderr, "writing the report's files in %s failed\n", out);
-        return 1;
-    }
-    printf("report: %s/REPORT.md\n", out);
-    return 0;
-}
-
 void study_judge(study_judgement *j, double train_loss, double test_accuracy, int classes);
 /* For the top of a report: a bold line when the run cannot be judged,
    nothing when it can. */
@@ -1417,6 +1405,18 @@ FILE *study_report_open(const char *dir)
     FILE *md = report_fopen(dir, "REPORT.md", "wb");
     if (!md) fprintf(stderr, "cannot write %s/REPORT.md\n", dir);
     return md;
+}
+
+int study_exit_status(int trained, int written, const char *out)
+{
+    if (trained < 0) fprintf(stderr, "no report written\n");
+    if (trained != 0) return trained < 0;
+    if (!written) {
+        fprintf(stderr, "writing the report's files in %s failed\n", out);
+        return 1;
+    }
+    printf("report: %s/REPORT.md\n", out);
+    return 0;
 }
 
 void study_judge(study_judgement *j, double train_loss, double test_accuracy, int classes)
