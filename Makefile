@@ -15,7 +15,8 @@
 #   make test-cross    test-arm, test-s390x and test-riscv64: every other architecture CI covers
 #   make test-arm      the suite cross-compiled for AArch64 and 32-bit ARM (NEON
 #                      with and without FMA) and run under qemu
-#   make bench         kernel, curve (exp/tanh/sigmoid) and training benchmarks (OpenMP)
+#   make bench         kernel, curve (exp/tanh/sigmoid) and training benchmarks (OpenMP),
+#                      and training on 1 and 2 threads while another process spins on a core
 #   make bench-compare training throughput beside PyTorch's (python3-torch)
 #   make fuzz          run every libFuzzer target for FUZZ_SECONDS (default 60)
 #   make test-s390x    the tests built for big-endian s390x, run under qemu-s390x
@@ -147,11 +148,13 @@ bench: $(BENCHES)
 	$(BUILD)/bench_gemm
 	$(BUILD)/bench_conv
 	$(BUILD)/bench_train
+	$(BUILD)/bench_train --busy
 	$(BUILD)/bench_curves
 
 # A live differential test against PyTorch (float64, python3-torch): every
-# layer, activation kind and loss, optimizer trajectories and 50 steps of the
-# ReLU_alpha study network, under every instruction set this CPU has.
+# layer, activation kind and loss, optimizer trajectories, 50 steps of the
+# ReLU_alpha study network and int8 quantisation's scales, zero points and
+# values (exactly), under every instruction set this CPU has.
 # tests/torch_driver.c writes the cases and relunet's numbers,
 # tests/torch_reference.py recomputes them with torch and compares.
 test-torch: deps $(BUILD)/torch_driver $(BUILD)/test_simd

@@ -71,6 +71,13 @@ SPEED
    has is used; RELUNET_ISA=scalar|sse2|avx2|avx512|neon overrides. Build
    with -fopenmp to spread batches and matrix tiles over threads
    (rn_set_threads); results are bit-identical for every thread count.
+   A network keeps the kernels' scratch memory between passes: once it has
+   trained a step of the largest batch it sees, on as many threads, a
+   training step (forward, loss, backward, optimizer step) calls RN_MALLOC
+   no more.
+   The threads are relunet's own (POSIX or Win32), started at first use;
+   idle, they sleep, and work is handed out in small chunks, so a core
+   that another process keeps busy slows training down gracefully.
 
 ERRORS
    Functions that can fail return an int status: RN_OK (0) or an RN_ERR_* code.
@@ -114,6 +121,9 @@ API GROUPS
    firmware      rn_net_export_c rn_net_fold_batchnorm rn_arena_init rn_arena_alloc
                  rn_net_new_arena rn_net_bind_params rn_net_bind_params_checked
                  rn_net_arena_input rn_net_arena_bytes RN_NET_ARENA_BYTES
+   int8          rn_net_quantize rn_qnet_forward rn_qnet_forward_float rn_qnet_free
+                 rn_qlayer_forward rn_qparams_from_range rn_quantize_value
+                 rn_dequantize_value rn_quantize_multiplier rn_qmultiplier_apply
    RAI training  rn_rai_new rn_rai_step rn_rai_loss rn_rai_resync rn_rai_aux
                  rn_rai_optim rn_rai_free
 
@@ -282,6 +292,20 @@ HEAP-FREE INFERENCE
    products take scratch memory from RN_MALLOC on every call. A batch norm
    right after a convolution or linear layer is folded into it on export
    (rn_net_fold_batchnorm); any other runs in the arena in eval mode.
+
+INT8 QUANTISATION
+   rn_net_quantize(net, &calibration_inputs, &qnet) makes an int8 copy of a
+   trained network in TFLite's and CMSIS-NN's scheme: weights symmetric per
+   output channel, activations asymmetric per tensor (ranges measured on the
+   calibration inputs), int32 biases, Q31 multipliers and shifts with
+   gemmlowp's rounding. Supported: conv2d, linear, max and average pool,
+   flatten, dropout, batch norm right after conv2d or linear (folded), and
+   the activations identity, relu, lrelu, prelu and relu_alpha (shared or
+   per channel), whose slopes get a requantisation path of their own
+   instead of an int8 value. Sigmoid, tanh, the adaptive kinds and other
+   batch norms are refused with RN_ERR_UNSUPPORTED. rn_qnet_forward runs
+   int8 in and out without allocating; rn_qnet_forward_float takes and
+   returns floats. Details in section 13.
 
 LICENSE
    MIT. See the end of the file.
@@ -556,6 +580,25 @@ RN_API int rn_layer_init(rn_layer *layer, rn_init init, float slope, rn_rng *rng
 
 typedef struct rn_arena rn_arena; /* section 13: memory for heap-free inference */
 
+/* Scratch memory for the kernels of a network's passes (packed matrix
+   panels, padded images, partial gradients): one stack for each thread the
+   kernels run on. A pass takes blocks and gives them back; a block that
+   does not fit is allocated for that once, and at the end of the pass
+   each stack grows to the most it was asked to hold, so later passes of
+   that batch size or a smaller one allocate nothing. */
+typedef struct rn_workspace_stack {
+    unsigned char *memory;
+    size_t size;
+    size_t used; /* of memory, by blocks not yet given back */
+    size_t live; /* bytes taken and not given back, those that did not fit too */
+    size_t most; /* the most live ever was: the size to grow to */
+} rn_workspace_stack;
+
+typedef struct rn_workspace {
+    rn_workspace_stack *stacks; /* stacks[i]: thread i's */
+    int count;
+} rn_workspace;
+
 typedef struct rn_net {
     int n_layers;
     int capacity;
@@ -570,6 +613,7 @@ typedef struct rn_net {
     rn_arena *arena;       /* not NULL: built in this arena for inference (section 13) */
     int max_batch;         /* arena networks: the largest batch forward takes */
     float *arena_outputs[2]; /* arena networks: where the layers write, alternately */
+    rn_workspace workspace; /* the kernels' scratch; unused by arena networks */
 } rn_net;
 
 /* A network whose samples have the given shape: (C, H, W) or (features). */
@@ -931,6 +975,105 @@ RN_API size_t rn_net_arena_bytes(const rn_net *net, int max_batch);
      RN__ARENA_ROUND((size_t)(max_batch) * (size_t)(first_floats) * sizeof(float)) +            \
      RN__ARENA_ROUND((size_t)(max_batch) * (size_t)(second_floats) * sizeof(float)))
 
+/* Int8 post-training quantisation, in the scheme of TFLite and CMSIS-NN.
+   A tensor's int8 values q stand for scale (q - zero_point). Activations
+   (the input and every layer's output) are asymmetric per tensor: their
+   range is the minimum and maximum over a calibration set, widened to hold
+   0, and rn_qparams_from_range turns it into a scale and zero point with
+   PyTorch's MinMaxObserver arithmetic (float32, qint8 [-128, 127]).
+   Weights are symmetric per output channel: scale max|w| / 127 (at least
+   FLT_EPSILON, as PyTorch), zero point 0, values in [-127, 127]. A bias is
+   int32 with scale input scale x weight scale. Results are requantised
+   with a Q31 multiplier and a shift (rn_qmultiplier), rounded as TFLite
+   specifies. Layers: conv2d and linear (accumulate w (x - input zero
+   point) in int32 from the bias; padding adds nothing), max pool and
+   average pool (same scale in and out; the average rounds half away from
+   zero), flatten and dropout (copies), and the activations identity, ReLU,
+   LReLU, PReLU (shared or per channel) and ReLU_alpha, each as two
+   requantisation paths: x >= 0 with input scale / output scale, x < 0 with
+   that times its slope (0 for ReLU, the fixed slope for LReLU, the learned
+   slope for PReLU, 1 - alpha for ReLU_alpha), so a learned slope is kept to
+   31 bits instead of being rounded to int8. Batch norm is folded first
+   (rn_net_fold_batchnorm); one that cannot be folded, sigmoid, tanh and the
+   adaptive kinds are refused (RN_ERR_UNSUPPORTED, naming the layer and
+   kind). The int8 forward pass allocates nothing and uses no float. */
+typedef struct rn_qparams {
+    float scale;
+    int32_t zero_point;
+} rn_qparams;
+
+/* A real factor m as multiplier 2^(shift - 31): multiplier a Q31 value
+   with 2^30 <= |multiplier| <= 2^31 - 1 (negative for m < 0), shift in
+   [-31, 30]; both 0 for m = 0 or |m| < 2^-32. */
+typedef struct rn_qmultiplier {
+    int32_t multiplier;
+    int32_t shift;
+} rn_qmultiplier;
+
+/* One layer of an int8 network. Shapes are of one sample, as in rn_layer. */
+typedef struct rn_qlayer {
+    rn_layer_type type;
+    rn_act_kind act_kind;            /* activation layers */
+    char name[16];                   /* the float layer's name: "conv1" */
+    int in_ndim, in_shape[3];
+    int out_ndim, out_shape[3];
+    int kernel, stride, padding;     /* conv2d and the pools */
+    int channels;                    /* conv2d, linear: output channels; activations:
+                                        slopes (1 shared, or one per channel) */
+    rn_qparams in, out;              /* the input's and the output's quantisation */
+    int output_buffer;               /* which buffer of its rn_qnet it writes */
+    const int8_t *weights;           /* conv2d, linear: as the float layer's */
+    const float *weight_scales;      /* conv2d, linear: per output channel */
+    const int32_t *bias;             /* conv2d, linear: per output channel */
+    const rn_qmultiplier *requant;   /* conv2d, linear: in.scale weight_scales[c] / out.scale
+                                        per output channel; activations: [0] in.scale /
+                                        out.scale, for x >= in.zero_point */
+    const rn_qmultiplier *slope_requant; /* activations: in.scale slope / out.scale per slope */
+    void *storage;                   /* the arrays above, owned (NULL: someone else's) */
+} rn_qlayer;
+
+/* An int8 network: its layers, and two buffers for one sample that the
+   layers write in turn (the plan of arena networks, section 13). */
+typedef struct rn_qnet {
+    int n_layers;
+    rn_qlayer *layers;
+    int in_ndim, in_shape[3];
+    size_t in_size, out_size;        /* values of one sample at the input and output */
+    int8_t *buffers[2];
+    size_t buffer_bytes[2];
+} rn_qnet;
+
+/* The scale and zero point of the range [min, max] widened to hold 0. */
+RN_API rn_qparams rn_qparams_from_range(float min, float max);
+/* clamp(zero_point + round(value / scale)) to [-128, 127], half to even. */
+RN_API int8_t rn_quantize_value(float value, rn_qparams params);
+RN_API float rn_dequantize_value(int8_t value, rn_qparams params);
+/* TFLite's QuantizeMultiplier: RN_ERR_NUMERIC for a factor that is not
+   finite or whose magnitude is 2^30 or more. */
+RN_API int rn_quantize_multiplier(double factor, rn_qmultiplier *multiplier);
+/* TFLite's MultiplyByQuantizedMultiplier: value x factor, rounded:
+   SaturatingRoundingDoublingHighMul by the multiplier, then
+   RoundingDivideByPOT for a negative shift; a positive shift multiplies
+   value by 2^shift first, saturating at the int32 range. */
+RN_API int32_t rn_qmultiplier_apply(int32_t value, rn_qmultiplier multiplier);
+/* One sample through one layer; input and output may be the same memory
+   for activations, flatten and dropout only. */
+RN_API int rn_qlayer_forward(const rn_qlayer *layer, const int8_t *input, int8_t *output);
+/* The network on batch samples of int8 input (quantised with
+   layers[0].in) to batch samples of int8 output (layers[n_layers - 1].out).
+   Allocates nothing; uses the network's buffers, so one thread per rn_qnet. */
+RN_API int rn_qnet_forward(rn_qnet *qnet, const int8_t *input, int batch, int8_t *output);
+/* The same from float input (N x the sample shape), quantised on the way
+   in, to float output, dequantised on the way out: output is resized to
+   N x the output shape (allocating only when it is too small). */
+RN_API int rn_qnet_forward_float(rn_qnet *qnet, const rn_tensor *input, rn_tensor *output);
+RN_API void rn_qnet_free(rn_qnet *qnet);
+/* Quantises net (which is left as it is) in *qnet, calibrated on
+   calibration_inputs (N x the sample shape, finite): every layer's output
+   range is measured over them in RN_EVAL. On error *qnet is NULL. */
+RN_API int rn_net_quantize(const rn_net *net, const rn_tensor *calibration_inputs,
+                           rn_qnet **qnet);
+
 /* ===== 14. relaxed activation identity (RAI) training ===================== */
 
 /* RAI (Mertens Velasquez, "An Empirical Study of Relaxed Activation
@@ -960,7 +1103,8 @@ typedef struct rn_rai_desc {
     rn_optim_desc optim;          /* the one optimizer over parameters and Z */
     const float *hidden_weights;  /* w_t, one per linear layer, or NULL for all 1 */
     int resync_every;             /* K > 0: Z from a fresh forward pass every K steps
-                                     (the optimizer's state is kept); 0: never */
+                                     of the optimizer (its state is kept; loaded from a
+                                     file, it keeps the schedule too); 0: never */
 } rn_rai_desc;
 
 typedef struct rn_rai_losses {
@@ -1510,6 +1654,28 @@ static RN__THREAD_LOCAL int rn__kernel_out_of_memory;
 /* RN_OK, or the error for kernels that found no scratch memory since the
    flag was last cleared. */
 static int rn__kernel_status(const char *caller);
+
+/* The workspace the kernels take their scratch from, per thread: a
+   network's while one of its passes runs, else NULL, and then every block
+   is allocated and freed on its own. A kernel's parallel loop lends the
+   calling thread's to its workers. */
+static RN__THREAD_LOCAL rn_workspace *rn__workspace_in_use;
+
+/* A 64-byte aligned block of bytes from this thread's stack of the
+   workspace in use (NULL when there is no memory for it), and giving it
+   back: blocks go back in the reverse order they were taken. */
+static void *rn__scratch_take(size_t bytes);
+static void rn__scratch_give(void *block, size_t bytes);
+
+/* A network's pass runs between these: enter makes its workspace the one
+   in use, with a stack for every thread its kernels can run on, and keeps
+   the one before in *previous; leave grows the stacks to what the pass
+   asked of them, puts *previous back and returns status, or RN_ERR_MEMORY
+   when a stack could not grow (it keeps what it had). Arena networks use
+   none: their kernels allocate every block, as without a network. */
+static int rn__workspace_enter(rn_net *net, rn_workspace **previous, const char *caller);
+static int rn__workspace_leave(rn_net *net, rn_workspace *previous, int status, const char *caller);
+static void rn__workspace_free(rn_workspace *workspace);
 
 typedef enum rn__elementwise_pass {
     RN__RELU_FORWARD,
@@ -2297,12 +2463,12 @@ RN_API int rn_layer_backward(rn_layer *layer, const rn_tensor *x, const rn_tenso
             rn__act_backward(layer, x, y, dy, dx->data);
         } else {
             /* The parameters still need their gradients: use a scratch dx. */
-            rn_tensor scratch;
-            memset(&scratch, 0, sizeof scratch);
-            status = rn_tensor_resize(&scratch, x->ndim, x->shape);
-            if (status != RN_OK) return status;
-            rn__act_backward(layer, x, y, dy, scratch.data);
-            rn_tensor_free(&scratch);
+            float *scratch = (float *)rn__scratch_take(x->size * sizeof(float));
+            if (scratch == NULL)
+                return rn_set_error(RN_ERR_MEMORY, "rn_layer_backward: cannot allocate %lu floats",
+                                    (unsigned long)x->size);
+            rn__act_backward(layer, x, y, dy, scratch);
+            rn__scratch_give(scratch, x->size * sizeof(float));
         }
         break;
     case RN_LAYER_BATCHNORM: rn__batchnorm_backward(layer, x, dy, dx ? dx->data : NULL); break;
@@ -2534,6 +2700,7 @@ RN_API void rn_net_free(rn_net *net)
     if (net->layers) RN_FREE(net->layers);
     if (net->outputs) RN_FREE(net->outputs);
     if (net->grads) RN_FREE(net->grads);
+    rn__workspace_free(&net->workspace);
     RN_FREE(net);
 }
 
@@ -2805,17 +2972,21 @@ RN_API int rn_net_forward(rn_net *net, const rn_tensor *x, rn_mode mode)
 {
     const rn_tensor *input = x;
     const rn_layer *last;
+    rn_workspace *previous;
     int i, status;
     if (net == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_net_forward: network is NULL");
     if (net->n_layers == 0) return rn_set_error(RN_ERR_ARGUMENT, "rn_net_forward: no layers");
     net->input.data = NULL;
     status = rn__check_batch_shape(x, net->in_ndim, net->in_shape, "rn_net_forward", "input");
     if (status == RN_OK && net->arena != NULL) status = rn__arena_forward_begin(net, x, mode);
+    if (status == RN_OK) status = rn__workspace_enter(net, &previous, "rn_net_forward");
+    if (status != RN_OK) return status;
     for (i = 0; i < net->n_layers && status == RN_OK; i++) {
         if (net->arena != NULL) rn__arena_output_bind(net, i, x->shape[0]);
         status = rn_layer_forward(net->layers[i], input, &net->outputs[i], mode);
         input = &net->outputs[i];
     }
+    status = rn__workspace_leave(net, previous, status, "rn_net_forward");
     last = net->layers[net->n_layers - 1];
     if (status == RN_OK && net->arena == NULL)
         status = rn__resize_batch(&net->grads[net->n_layers], x->shape[0], last->out_ndim,
@@ -2852,19 +3023,22 @@ RN_API rn_tensor *rn_net_input_grad(rn_net *net)
 
 RN_API int rn_net_backward(rn_net *net)
 {
-    int i, status = RN_OK;
+    rn_workspace *previous;
+    int i, status;
     if (net == NULL || net->n_layers == 0)
         return rn_set_error(RN_ERR_ARGUMENT, "rn_net_backward: no network or no layers");
     if (net->arena != NULL)
         return rn_set_error(RN_ERR_ARGUMENT, "rn_net_backward: an arena network does inference only");
     if (net->input.data == NULL)
         return rn_set_error(RN_ERR_ARGUMENT, "rn_net_backward: call rn_net_forward first");
+    status = rn__workspace_enter(net, &previous, "rn_net_backward");
+    if (status != RN_OK) return status;
     for (i = net->n_layers - 1; i >= 0 && status == RN_OK; i--) {
         const rn_tensor *x = i > 0 ? &net->outputs[i - 1] : &net->input;
         rn_tensor *dx = i > 0 || net->want_input_grad ? &net->grads[i] : NULL;
         status = rn_layer_backward(net->layers[i], x, &net->outputs[i], &net->grads[i + 1], dx);
     }
-    return status;
+    return rn__workspace_leave(net, previous, status, "rn_net_backward");
 }
 
 RN_API void rn_net_zero_grad(rn_net *net)
@@ -5153,6 +5327,491 @@ static void rn__arena_output_bind(rn_net *net, int layer, int batch)
         rn_tensor_view(net->arena_outputs[rn__arena_buffer(net, layer)], l->out_ndim + 1, shape);
 }
 
+/* --- int8 quantisation --------------------------------------------------- */
+
+RN_API rn_qparams rn_qparams_from_range(float min, float max)
+{
+    /* PyTorch's MinMaxObserver for qint8, per tensor, in float32. */
+    float low = min < 0.0f ? min : 0.0f, high = max > 0.0f ? max : 0.0f, zero;
+    rn_qparams params;
+    params.scale = (high - low) / 255.0f;
+    if (!(params.scale >= FLT_EPSILON)) params.scale = FLT_EPSILON;
+    zero = -128.0f - rintf(low / params.scale);
+    params.zero_point = zero < -128.0f ? -128 : zero > 127.0f ? 127 : (int32_t)zero;
+    return params;
+}
+
+static int8_t rn__saturate_int8(int32_t value)
+{
+    return (int8_t)(value < -128 ? -128 : value > 127 ? 127 : value);
+}
+
+RN_API int8_t rn_quantize_value(float value, rn_qparams params)
+{
+    float steps = rintf(value / params.scale);
+    if (!(steps > -512.0f)) return -128; /* NaN too: no int8 stands for it */
+    if (steps > 512.0f) return 127;
+    return rn__saturate_int8(params.zero_point + (int32_t)steps);
+}
+
+RN_API float rn_dequantize_value(int8_t value, rn_qparams params)
+{
+    return params.scale * (float)(value - params.zero_point);
+}
+
+RN_API int rn_quantize_multiplier(double factor, rn_qmultiplier *multiplier)
+{
+    int exponent;
+    double fraction, fixed;
+    if (multiplier == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_quantize_multiplier: NULL");
+    multiplier->multiplier = 0;
+    multiplier->shift = 0;
+    if (!isfinite(factor) || fabs(factor) >= 1073741824.0)
+        return rn_set_error(RN_ERR_NUMERIC, "rn_quantize_multiplier: factor %g is not finite or "
+                            "not below 2^30 in magnitude", factor);
+    if (factor == 0.0) return RN_OK;
+    fraction = frexp(factor, &exponent); /* 0.5 <= |fraction| < 1 */
+    fixed = round(fraction * 2147483648.0);
+    if (fabs(fixed) == 2147483648.0) { /* rounded up to 1: 2^30 2^(exponent + 1 - 31) */
+        fixed /= 2.0;
+        exponent++;
+    }
+    if (exponent < -31) return RN_OK; /* below 2^-32: every int32 value times it rounds to 0 */
+    multiplier->multiplier = (int32_t)fixed;
+    multiplier->shift = exponent;
+    return RN_OK;
+}
+
+/* gemmlowp's SaturatingRoundingDoublingHighMul: the high 32 bits of 2 a b,
+   rounded to nearest; the one product that overflows saturates. */
+static int32_t rn__rounding_doubling_high_mul(int32_t a, int32_t b)
+{
+    int64_t product = (int64_t)a * (int64_t)b;
+    int64_t nudge = product >= 0 ? ((int64_t)1 << 30) : 1 - ((int64_t)1 << 30);
+    if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
+    return (int32_t)((product + nudge) / ((int64_t)1 << 31));
+}
+
+/* gemmlowp's RoundingDivideByPOT: x / 2^exponent (0..31), half away from
+   zero. ~(~x >> e) is an arithmetic shift of a negative x in portable C. */
+static int32_t rn__rounding_divide_by_pot(int32_t x, int exponent)
+{
+    int32_t mask = (int32_t)(((uint32_t)1 << exponent) - 1u);
+    int32_t remainder = x & mask, threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    int32_t floor = x >= 0 ? x >> exponent : ~(~x >> exponent);
+    return floor + (remainder > threshold ? 1 : 0);
+}
+
+RN_API int32_t rn_qmultiplier_apply(int32_t value, rn_qmultiplier multiplier)
+{
+    int left = multiplier.shift > 0 ? multiplier.shift : 0;
+    int right = multiplier.shift > 0 ? 0 : -multiplier.shift;
+    int64_t shifted = (int64_t)value * ((int64_t)1 << left);
+    int32_t saturated = shifted > INT32_MAX ? INT32_MAX
+                        : shifted < INT32_MIN ? INT32_MIN : (int32_t)shifted;
+    return rn__rounding_divide_by_pot(rn__rounding_doubling_high_mul(saturated, multiplier.multiplier),
+                                      right);
+}
+
+/* --- the int8 kernels (one sample) --- */
+
+static int8_t rn__requantize(int32_t accumulator, rn_qmultiplier multiplier, int32_t zero_point)
+{
+    int32_t scaled = rn_qmultiplier_apply(accumulator, multiplier);
+    /* zero_point is in [-128, 127]: clamp before adding, so nothing overflows. */
+    if (scaled > 255) scaled = 255;
+    if (scaled < -255) scaled = -255;
+    return rn__saturate_int8(scaled + zero_point);
+}
+
+static void rn__qconv_forward(const rn_qlayer *layer, const int8_t *x, int8_t *y)
+{
+    int in_channels = layer->in_shape[0], height = layer->in_shape[1], width = layer->in_shape[2];
+    int out_height = layer->out_shape[1], out_width = layer->out_shape[2], k = layer->kernel;
+    int32_t zero = layer->in.zero_point;
+    int c, oh, ow, ic, i, j;
+    for (c = 0; c < layer->channels; c++)
+        for (oh = 0; oh < out_height; oh++)
+            for (ow = 0; ow < out_width; ow++) {
+                int32_t sum = layer->bias[c];
+                for (ic = 0; ic < in_channels; ic++)
+                    for (i = 0; i < k; i++) {
+                        int row = oh * layer->stride - layer->padding + i;
+                        const int8_t *w = layer->weights + (((size_t)c * in_channels + ic) * k + i) * k;
+                        if (row < 0 || row >= height) continue; /* padding: x = zero point */
+                        for (j = 0; j < k; j++) {
+                            int col = ow * layer->stride - layer->padding + j;
+                            if (col < 0 || col >= width) continue;
+                            sum += (int32_t)w[j] *
+                                   ((int32_t)x[((size_t)ic * height + row) * width + col] - zero);
+                        }
+                    }
+                y[((size_t)c * out_height + oh) * out_width + ow] =
+                    rn__requantize(sum, layer->requant[c], layer->out.zero_point);
+            }
+}
+
+static void rn__qlinear_forward(const rn_qlayer *layer, const int8_t *x, int8_t *y)
+{
+    size_t in = rn__dims_product(layer->in_ndim, layer->in_shape), j;
+    int32_t zero = layer->in.zero_point;
+    int c;
+    for (c = 0; c < layer->channels; c++) {
+        const int8_t *w = layer->weights + (size_t)c * in;
+        int32_t sum = layer->bias[c];
+        for (j = 0; j < in; j++) sum += (int32_t)w[j] * ((int32_t)x[j] - zero);
+        y[c] = rn__requantize(sum, layer->requant[c], layer->out.zero_point);
+    }
+}
+
+/* TFLite's int8 pools: the maximum, or the sum divided with rounding half
+   away from zero; the output has the input's scale and zero point. */
+static void rn__qpool_forward(const rn_qlayer *layer, const int8_t *x, int8_t *y)
+{
+    int height = layer->in_shape[1], width = layer->in_shape[2], k = layer->kernel;
+    int out_height = layer->out_shape[1], out_width = layer->out_shape[2], area = k * k;
+    int is_max = layer->type == RN_LAYER_MAXPOOL2D, p, oh, ow, i, j;
+    for (p = 0; p < layer->in_shape[0]; p++)
+        for (oh = 0; oh < out_height; oh++)
+            for (ow = 0; ow < out_width; ow++) {
+                const int8_t *corner = x + ((size_t)p * height + (size_t)oh * layer->stride) * width +
+                                       (size_t)ow * layer->stride;
+                int32_t best = -128, sum = 0;
+                for (i = 0; i < k; i++)
+                    for (j = 0; j < k; j++) {
+                        int32_t value = corner[(size_t)i * width + j];
+                        best = value > best ? value : best;
+                        sum += value;
+                    }
+                sum = sum >= 0 ? (sum + area / 2) / area : (sum - area / 2) / area;
+                y[((size_t)p * out_height + oh) * out_width + ow] = (int8_t)(is_max ? best : sum);
+            }
+}
+
+/* Two requantisation paths: x >= zero point scales by in / out, x below it
+   by in x slope / out, the slope of the value's channel. */
+static void rn__qact_forward(const rn_qlayer *layer, const int8_t *x, int8_t *y)
+{
+    size_t plane = rn__dims_product(layer->in_ndim, layer->in_shape) / (size_t)layer->in_shape[0], j;
+    int c;
+    for (c = 0; c < layer->in_shape[0]; c++) {
+        rn_qmultiplier negative = layer->slope_requant[layer->channels == 1 ? 0 : c];
+        for (j = 0; j < plane; j++) {
+            size_t at = (size_t)c * plane + j;
+            int32_t value = (int32_t)x[at] - layer->in.zero_point;
+            y[at] = rn__requantize(value, value >= 0 ? layer->requant[0] : negative,
+                                   layer->out.zero_point);
+        }
+    }
+}
+
+static void rn__qlayer_run(const rn_qlayer *layer, const int8_t *x, int8_t *y)
+{
+    switch (layer->type) {
+    case RN_LAYER_CONV2D: rn__qconv_forward(layer, x, y); break;
+    case RN_LAYER_LINEAR: rn__qlinear_forward(layer, x, y); break;
+    case RN_LAYER_MAXPOOL2D:
+    case RN_LAYER_AVGPOOL2D: rn__qpool_forward(layer, x, y); break;
+    case RN_LAYER_ACTIVATION: rn__qact_forward(layer, x, y); break;
+    default: /* flatten and dropout: the same values */
+        if (x != y) memmove(y, x, rn__dims_product(layer->in_ndim, layer->in_shape));
+        break;
+    }
+}
+
+RN_API int rn_qlayer_forward(const rn_qlayer *layer, const int8_t *input, int8_t *output)
+{
+    if (layer == NULL || input == NULL || output == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_qlayer_forward: NULL layer, input or output");
+    rn__qlayer_run(layer, input, output);
+    return RN_OK;
+}
+
+/* One sample, already in the second buffer; returns where its output is. */
+static const int8_t *rn__qnet_run(rn_qnet *qnet)
+{
+    int i, source = 1;
+    for (i = 0; i < qnet->n_layers; i++) {
+        rn__qlayer_run(&qnet->layers[i], qnet->buffers[source],
+                       qnet->buffers[qnet->layers[i].output_buffer]);
+        source = qnet->layers[i].output_buffer;
+    }
+    return qnet->buffers[source];
+}
+
+RN_API int rn_qnet_forward(rn_qnet *qnet, const int8_t *input, int batch, int8_t *output)
+{
+    int n;
+    if (qnet == NULL || input == NULL || output == NULL || batch < 1)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_qnet_forward: NULL network, input or output, or "
+                            "a batch of %d", batch);
+    for (n = 0; n < batch; n++) {
+        memcpy(qnet->buffers[1], input + (size_t)n * qnet->in_size, qnet->in_size);
+        memcpy(output + (size_t)n * qnet->out_size, rn__qnet_run(qnet), qnet->out_size);
+    }
+    return RN_OK;
+}
+
+RN_API int rn_qnet_forward_float(rn_qnet *qnet, const rn_tensor *input, rn_tensor *output)
+{
+    const rn_qlayer *last;
+    int status, n;
+    size_t j;
+    if (qnet == NULL || output == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_qnet_forward_float: NULL network or output");
+    status = rn__check_batch_shape(input, qnet->in_ndim, qnet->in_shape, "rn_qnet_forward_float",
+                                   "input");
+    last = &qnet->layers[qnet->n_layers - 1];
+    if (status == RN_OK) status = rn__resize_batch(output, input->shape[0], last->out_ndim,
+                                                   last->out_shape);
+    for (n = 0; status == RN_OK && n < input->shape[0]; n++) {
+        const float *x = input->data + (size_t)n * qnet->in_size;
+        const int8_t *y;
+        for (j = 0; j < qnet->in_size; j++)
+            qnet->buffers[1][j] = rn_quantize_value(x[j], qnet->layers[0].in);
+        y = rn__qnet_run(qnet);
+        for (j = 0; j < qnet->out_size; j++)
+            output->data[(size_t)n * qnet->out_size + j] = rn_dequantize_value(y[j], last->out);
+    }
+    return status;
+}
+
+RN_API void rn_qnet_free(rn_qnet *qnet)
+{
+    int i;
+    if (qnet == NULL) return;
+    for (i = 0; qnet->layers != NULL && i < qnet->n_layers; i++) RN_FREE(qnet->layers[i].storage);
+    RN_FREE(qnet->layers);
+    RN_FREE(qnet->buffers[0]);
+    RN_FREE(qnet->buffers[1]);
+    RN_FREE(qnet);
+}
+
+/* --- quantising a network --- */
+
+/* The activation kinds with an int8 form: a slope for x < 0, or NULL. */
+static int rn__qact_slope(const rn_layer *layer, int channel, double *slope)
+{
+    switch (layer->act.kind) {
+    case RN_ACT_IDENTITY: *slope = 1.0; return 1;
+    case RN_ACT_RELU: *slope = 0.0; return 1;
+    case RN_ACT_LRELU: *slope = layer->act.slope; return 1;
+    case RN_ACT_PRELU: *slope = layer->params[0].value.data[channel]; return 1;
+    case RN_ACT_RELU_ALPHA: *slope = 1.0 - (double)layer->params[0].value.data[channel]; return 1;
+    default: return 0;
+    }
+}
+
+static int rn__check_quantizable(const rn_net *folded)
+{
+    int i;
+    double slope;
+    for (i = 0; i < folded->n_layers; i++) {
+        const rn_layer *layer = folded->layers[i];
+        if (layer->type == RN_LAYER_BATCHNORM)
+            return rn_set_error(RN_ERR_UNSUPPORTED, "rn_net_quantize: %s follows no conv2d or "
+                                "linear layer to fold into, and batch norm has no int8 form",
+                                layer->name);
+        if (layer->type == RN_LAYER_ACTIVATION && !rn__qact_slope(layer, 0, &slope))
+            return rn_set_error(RN_ERR_UNSUPPORTED, "rn_net_quantize: %s is %s, which has no int8 "
+                                "form (identity, relu, lrelu, prelu and relu_alpha have)",
+                                layer->name, rn_act_kind_name(layer->act.kind));
+    }
+    return RN_OK;
+}
+
+/* ranges[0] is the input's [min, max], ranges[i + 1] layer i's output's,
+   over every calibration input, in batches of at most 256. */
+static int rn__calibrate(rn_net *folded, const rn_tensor *inputs, float (*ranges)[2])
+{
+    int first, i, status = RN_OK;
+    size_t j;
+    for (i = 0; i <= folded->n_layers; i++) {
+        ranges[i][0] = FLT_MAX;
+        ranges[i][1] = -FLT_MAX;
+    }
+    for (first = 0; status == RN_OK && first < inputs->shape[0]; first += 256) {
+        int count = inputs->shape[0] - first < 256 ? inputs->shape[0] - first : 256;
+        rn_tensor batch = rn_tensor_slice(inputs, first, count);
+        status = rn_net_forward(folded, &batch, RN_EVAL);
+        for (i = 0; status == RN_OK && i <= folded->n_layers; i++) {
+            const rn_tensor *values = i == 0 ? &batch : &folded->outputs[i - 1];
+            for (j = 0; j < values->size; j++) {
+                float value = values->data[j];
+                if (!isfinite(value))
+                    return rn_set_error(RN_ERR_NUMERIC, "rn_net_quantize: %s value %lu of "
+                                        "calibration batch %d is not finite", i == 0 ? "input" :
+                                        folded->layers[i - 1]->name, (unsigned long)j, first / 256);
+                ranges[i][0] = value < ranges[i][0] ? value : ranges[i][0];
+                ranges[i][1] = value > ranges[i][1] ? value : ranges[i][1];
+            }
+        }
+    }
+    return status;
+}
+
+/* The arrays of layer, in one block: multipliers and scales first (4-byte
+   alignment), the int8 weights last. */
+static int rn__qlayer_storage(rn_qlayer *qlayer, size_t n_weights, int n_requant, int n_slopes)
+{
+    size_t channels = qlayer->type == RN_LAYER_ACTIVATION ? 0 : (size_t)qlayer->channels;
+    size_t bytes = (size_t)(n_requant + n_slopes) * sizeof(rn_qmultiplier) +
+                   channels * (sizeof(float) + sizeof(int32_t)) + n_weights;
+    unsigned char *block = (unsigned char *)RN_MALLOC(bytes > 0 ? bytes : 1);
+    if (block == NULL)
+        return rn_set_error(RN_ERR_MEMORY, "rn_net_quantize: %lu bytes for %s", (unsigned long)bytes,
+                            qlayer->name);
+    qlayer->storage = block;
+    qlayer->requant = (const rn_qmultiplier *)(void *)block;
+    if (n_slopes > 0) qlayer->slope_requant = qlayer->requant + n_requant;
+    if (channels == 0) return RN_OK;
+    qlayer->weight_scales = (const float *)(void *)(qlayer->requant + n_requant);
+    qlayer->bias = (const int32_t *)(void *)(qlayer->weight_scales + channels);
+    qlayer->weights = (const int8_t *)(void *)(qlayer->bias + channels);
+    return RN_OK;
+}
+
+/* Per output channel: symmetric int8 weights, an int32 bias and the
+   requantisation of the sum. The sum must fit an int32 whatever the input. */
+static int rn__quantize_weighted(rn_qlayer *qlayer, const rn_layer *layer)
+{
+    size_t fan = layer->params[0].value.size / (size_t)layer->units, j;
+    int c, status;
+    if ((double)fan * 127.0 * 255.0 > 1073741824.0)
+        return rn_set_error(RN_ERR_UNSUPPORTED, "rn_net_quantize: %s sums %lu products, more "
+                            "than an int32 holds", layer->name, (unsigned long)fan);
+    status = rn__qlayer_storage(qlayer, layer->params[0].value.size, layer->units, 0);
+    for (c = 0; status == RN_OK && c < layer->units; c++) {
+        const float *w = layer->params[0].value.data + (size_t)c * fan;
+        float *scale = (float *)qlayer->weight_scales + c, largest = 0.0f;
+        int8_t *q = (int8_t *)qlayer->weights + (size_t)c * fan;
+        double bias_scale, bias;
+        for (j = 0; j < fan; j++) largest = fabsf(w[j]) > largest ? fabsf(w[j]) : largest;
+        if (!isfinite(largest))
+            return rn_set_error(RN_ERR_NUMERIC, "rn_net_quantize: %s has a weight that is not "
+                                "finite in channel %d", layer->name, c);
+        *scale = largest / 127.0f;
+        if (!(*scale >= FLT_EPSILON)) *scale = FLT_EPSILON;
+        for (j = 0; j < fan; j++) {
+            float steps = rintf(w[j] / *scale);
+            q[j] = (int8_t)(steps > 127.0f ? 127 : steps < -127.0f ? -127 : (int)steps);
+        }
+        bias_scale = (double)qlayer->in.scale * (double)*scale;
+        bias = layer->has_bias ? round(layer->params[1].value.data[c] / bias_scale) : 0.0;
+        if (!(fabs(bias) < 2147483647.0))
+            return rn_set_error(RN_ERR_NUMERIC, "rn_net_quantize: %s's bias %g in channel %d "
+                                "does not fit an int32 at scale %g", layer->name,
+                                layer->has_bias ? (double)layer->params[1].value.data[c] : 0.0, c,
+                                bias_scale);
+        ((int32_t *)qlayer->bias)[c] = (int32_t)bias;
+        status = rn_quantize_multiplier(bias_scale / qlayer->out.scale,
+                                        (rn_qmultiplier *)qlayer->requant + c);
+    }
+    return status;
+}
+
+static int rn__quantize_activation(rn_qlayer *qlayer, const rn_layer *layer)
+{
+    double slope, ratio = (double)qlayer->in.scale / qlayer->out.scale;
+    int c, status;
+    qlayer->act_kind = layer->act.kind;
+    qlayer->channels = layer->n_params > 0 ? (int)layer->params[0].value.size : 1;
+    status = rn__qlayer_storage(qlayer, 0, 1, qlayer->channels);
+    if (status == RN_OK) status = rn_quantize_multiplier(ratio, (rn_qmultiplier *)qlayer->requant);
+    for (c = 0; status == RN_OK && c < qlayer->channels; c++) {
+        rn__qact_slope(layer, c, &slope);
+        status = rn_quantize_multiplier(ratio * slope, (rn_qmultiplier *)qlayer->slope_requant + c);
+    }
+    return status;
+}
+
+/* qlayer for folded layer i, whose input and output ranges are given. */
+static int rn__quantize_layer(rn_qlayer *qlayer, const rn_net *folded, int i, rn_qparams in,
+                              const float *out_range)
+{
+    const rn_layer *layer = folded->layers[i];
+    qlayer->type = layer->type;
+    memcpy(qlayer->name, layer->name, sizeof qlayer->name);
+    qlayer->in_ndim = layer->in_ndim;
+    qlayer->out_ndim = layer->out_ndim;
+    memcpy(qlayer->in_shape, layer->in_shape, sizeof qlayer->in_shape);
+    memcpy(qlayer->out_shape, layer->out_shape, sizeof qlayer->out_shape);
+    qlayer->kernel = layer->kernel;
+    qlayer->stride = layer->stride;
+    qlayer->padding = layer->padding;
+    qlayer->channels = layer->units;
+    qlayer->in = in;
+    qlayer->output_buffer = rn__arena_buffer(folded, i);
+    /* Pools, flatten and dropout keep their input's scale, as TFLite's do. */
+    qlayer->out = layer->type == RN_LAYER_CONV2D || layer->type == RN_LAYER_LINEAR ||
+                          layer->type == RN_LAYER_ACTIVATION
+                      ? rn_qparams_from_range(out_range[0], out_range[1])
+                      : in;
+    if (layer->type == RN_LAYER_CONV2D || layer->type == RN_LAYER_LINEAR)
+        return rn__quantize_weighted(qlayer, layer);
+    if (layer->type == RN_LAYER_ACTIVATION) return rn__quantize_activation(qlayer, layer);
+    return RN_OK;
+}
+
+static int rn__qnet_build(rn_qnet *qnet, const rn_net *folded, const float (*ranges)[2])
+{
+    size_t sizes[2];
+    int i, k, status = RN_OK;
+    qnet->in_ndim = folded->in_ndim;
+    memcpy(qnet->in_shape, folded->in_shape, sizeof qnet->in_shape);
+    qnet->in_size = rn__dims_product(folded->in_ndim, folded->in_shape);
+    qnet->out_size = rn__dims_product(folded->layers[folded->n_layers - 1]->out_ndim,
+                                      folded->layers[folded->n_layers - 1]->out_shape);
+    rn__arena_plan(folded, sizes);
+    for (k = 0; k < 2; k++) {
+        qnet->buffer_bytes[k] = sizes[k];
+        qnet->buffers[k] = (int8_t *)RN_MALLOC(sizes[k] > 0 ? sizes[k] : 1);
+        if (qnet->buffers[k] == NULL) return rn_set_error(RN_ERR_MEMORY, "rn_net_quantize: buffers");
+    }
+    qnet->layers = (rn_qlayer *)RN_MALLOC((size_t)folded->n_layers * sizeof *qnet->layers);
+    if (qnet->layers == NULL) return rn_set_error(RN_ERR_MEMORY, "rn_net_quantize: layers");
+    memset(qnet->layers, 0, (size_t)folded->n_layers * sizeof *qnet->layers);
+    qnet->n_layers = folded->n_layers;
+    for (i = 0; i < folded->n_layers && status == RN_OK; i++)
+        status = rn__quantize_layer(&qnet->layers[i], folded, i,
+                                    i == 0 ? rn_qparams_from_range(ranges[0][0], ranges[0][1])
+                                           : qnet->layers[i - 1].out,
+                                    ranges[i + 1]);
+    return status;
+}
+
+RN_API int rn_net_quantize(const rn_net *net, const rn_tensor *calibration_inputs, rn_qnet **qnet)
+{
+    rn_net *folded = NULL;
+    float (*ranges)[2] = NULL;
+    rn_qnet *built = NULL;
+    int status;
+    if (qnet != NULL) *qnet = NULL;
+    if (net == NULL || calibration_inputs == NULL || qnet == NULL || net->n_layers == 0)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_net_quantize: NULL or empty network, NULL "
+                            "calibration inputs or result");
+    status = rn__check_savable(net, "rn_net_quantize");
+    if (status == RN_OK) status = rn_net_fold_batchnorm(net, &folded);
+    if (status == RN_OK) status = rn__check_quantizable(folded);
+    if (status == RN_OK) {
+        ranges = (float (*)[2])RN_MALLOC((size_t)(folded->n_layers + 1) * sizeof *ranges);
+        built = (rn_qnet *)RN_MALLOC(sizeof *built);
+        if (ranges == NULL || built == NULL)
+            status = rn_set_error(RN_ERR_MEMORY, "rn_net_quantize: out of memory");
+        else memset(built, 0, sizeof *built);
+    }
+    if (status == RN_OK) status = rn__calibrate(folded, calibration_inputs, ranges);
+    if (status == RN_OK) status = rn__qnet_build(built, folded, (const float (*)[2])ranges);
+    rn_net_free(folded);
+    RN_FREE(ranges);
+    if (status != RN_OK) {
+        rn_qnet_free(built);
+        return status;
+    }
+    *qnet = built;
+    return RN_OK;
+}
+
 /* ===== 14. relaxed activation identity (RAI) training ===================== */
 
 struct rn_rai {
@@ -5165,8 +5824,7 @@ struct rn_rai {
     rn_tensor x;           /* copies of the training data */
     float *targets;
     int *labels;
-    int resync_every;
-    long steps;
+    int resync_every;      /* counted in the optimizer's steps, which its file keeps */
 };
 
 RN_API void rn_rai_free(rn_rai *rai)
@@ -5387,8 +6045,8 @@ RN_API int rn_rai_step(rn_rai *rai, rn_rai_losses *losses)
     int status = rn_rai_loss(rai, losses);
     if (status == RN_OK) status = rn_optim_step(rai->optim);
     if (status != RN_OK) return status;
-    rai->steps++;
-    if (rai->resync_every > 0 && rai->steps % rai->resync_every == 0) status = rn_rai_resync(rai);
+    if (rai->resync_every > 0 && rai->optim->steps % rai->resync_every == 0)
+        status = rn_rai_resync(rai);
     return status;
 }
 
@@ -5403,13 +6061,21 @@ RN_API rn_optim *rn_rai_optim(rn_rai *rai) { return rai != NULL ? rai->optim : N
 
 /* ----- threads ----- */
 
-/* OpenMP pragmas only where OpenMP is on, so that other builds see no
-   unknown pragma. */
+/* Built with -fopenmp, threads are on: OpenMP gives their default count
+   (OMP_NUM_THREADS) and tells whether the caller is in a parallel region
+   of its own, but the work is shared out by a pool of relunet's own. An
+   OpenMP team waits at the end of each parallel region until every one of
+   its threads has arrived, and its threads spin while they wait: with
+   another process on one core, a training step of many short regions
+   waited out a time slice of the descheduled thread in each and ran 14 to
+   24 times slower on 2 threads than on 1. The pool's threads sleep after a
+   short spin and take a job's chunks one at a time, and the caller waits
+   only for chunks already taken: a thread that wakes late finds the job
+   done and sleeps again, and the caller does the rest itself. Which thread
+   runs a chunk never changes what it computes. */
 #ifdef _OPENMP
 #include <omp.h>
-#define RN__OMP(...) _Pragma(#__VA_ARGS__)
-#else
-#define RN__OMP(...)
+#define RN__POOL 1
 #endif
 
 static int rn__thread_count; /* 0 until first asked */
@@ -5417,7 +6083,7 @@ static int rn__thread_count; /* 0 until first asked */
 RN_API int rn_set_threads(int count)
 {
     if (count < 0) return rn_set_error(RN_ERR_ARGUMENT, "rn_set_threads: count %d < 0", count);
-#ifdef _OPENMP
+#ifdef RN__POOL
     rn__thread_count = count > 0 ? count : omp_get_max_threads();
 #else
     rn__thread_count = 1;
@@ -5431,17 +6097,397 @@ RN_API int rn_threads(void)
     return rn__thread_count;
 }
 
+/* A job: run(context, chunk) for every chunk in [0, chunks), each on one
+   thread, in any order. */
+typedef void (*rn__chunk_fn)(void *context, int chunk);
+
+#ifdef RN__POOL
+
+/* A mutex and condition variables that need no initialising call: Win32's
+   slim locks (Vista and later), else POSIX threads. */
+#ifdef _WIN32
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#define RN__DEFINED_LEAN_AND_MEAN
+#endif
+#ifndef NOMINMAX
+#define NOMINMAX
+#define RN__DEFINED_NOMINMAX
+#endif
+#include <windows.h>
+#undef near /* 16-bit pointer words, which name variables here */
+#undef far
+#ifdef RN__DEFINED_LEAN_AND_MEAN
+#undef WIN32_LEAN_AND_MEAN
+#endif
+#ifdef RN__DEFINED_NOMINMAX
+#undef NOMINMAX
+#endif
+typedef SRWLOCK rn__mutex;
+typedef CONDITION_VARIABLE rn__cond;
+#define RN__MUTEX_INIT SRWLOCK_INIT
+#define RN__COND_INIT CONDITION_VARIABLE_INIT
+#define rn__lock(mutex) AcquireSRWLockExclusive(mutex)
+#define rn__unlock(mutex) ReleaseSRWLockExclusive(mutex)
+#define rn__cond_wait(cond, mutex) SleepConditionVariableSRW(cond, mutex, INFINITE, 0)
+#define rn__cond_broadcast(cond) WakeAllConditionVariable(cond)
+#else
+#include <pthread.h>
+typedef pthread_mutex_t rn__mutex;
+typedef pthread_cond_t rn__cond;
+#define RN__MUTEX_INIT PTHREAD_MUTEX_INITIALIZER
+#define RN__COND_INIT PTHREAD_COND_INITIALIZER
+#define rn__lock(mutex) pthread_mutex_lock(mutex)
+#define rn__unlock(mutex) pthread_mutex_unlock(mutex)
+#define rn__cond_wait(cond, mutex) pthread_cond_wait(cond, mutex)
+#define rn__cond_broadcast(cond) pthread_cond_broadcast(cond)
+#endif
+
+/* The pool and the one job it runs at a time; every field is read and
+   written under lock. `posted` and `unfinished` are also watched without
+   it by threads that spin before they sleep, so they are written
+   atomically where the compiler can (GCC, Clang), and watching is only a
+   hint: the lock is taken again before anything is decided. */
+typedef struct rn__thread_pool_state {
+    rn__mutex lock;
+    rn__cond job_posted, job_done;
+    int workers;           /* threads started */
+    int busy;              /* a job runs: another caller runs its own alone */
+    rn__chunk_fn run;
+    void *context;
+    rn_workspace *workspace; /* the caller's: its chunks take scratch from it */
+    int chunks, next;      /* chunks of the job, the next one to take */
+    int seats, joined;     /* workers the job takes, workers that joined */
+    int failed;            /* a chunk ran out of scratch memory */
+    int fork_handled;      /* the fork handlers are installed (once) */
+    unsigned posted;       /* jobs posted so far */
+    unsigned unfinished;   /* chunks not yet done */
+} rn__thread_pool_state;
+
+static rn__thread_pool_state rn__thread_pool = {RN__MUTEX_INIT, RN__COND_INIT, RN__COND_INIT,
+                                  0, 0, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0u, 0u};
+
+/* While a thread runs a chunk: that it does (a loop inside runs on it
+   alone), and its place in the job's team, 0 for the caller (it picks the
+   thread's share of a scratch buffer sized for the team). */
+static RN__THREAD_LOCAL int rn__running_chunk;
+static RN__THREAD_LOCAL int rn__team_thread;
+
+#if defined(__GNUC__) || defined(__clang__)
+#define RN__SPINS 1000 /* rounds of the pause below: about 30 us on Zen 4 */
+#define rn__watched_store(field, value) __atomic_store_n(&(field), value, __ATOMIC_RELAXED)
+#define rn__watched_load(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
+#if defined(__i386__) || defined(__x86_64__)
+#define rn__spin_pause() __builtin_ia32_pause()
+#else
+#define rn__spin_pause() ((void)0)
+#endif
+#else
+#define RN__SPINS 0 /* no portable atomic read: sleep at once */
+#define rn__watched_store(field, value) ((field) = (value))
+#define rn__watched_load(field) (field)
+#define rn__spin_pause() ((void)0)
+#endif
+
+/* Spins a little while *field still holds value, without the lock: the
+   job or the last chunk usually comes sooner than a sleep and a wake-up. */
+static void rn__spin_while(const unsigned *field, unsigned value)
+{
+    int round;
+    for (round = 0; round < RN__SPINS && rn__watched_load(*field) == value; round++)
+        rn__spin_pause();
+}
+
+/* Runs a chunk as team thread `thread`, with the scratch of the job's
+   caller; puts the thread's own back after, so that no worker keeps a
+   network's workspace past the job. */
+static void rn__run_chunk(rn__chunk_fn run, void *context, int chunk, int thread,
+                          rn_workspace *workspace)
+{
+    int outer_running = rn__running_chunk, outer_thread = rn__team_thread;
+    rn_workspace *outer_workspace = rn__workspace_in_use;
+    rn__running_chunk = 1, rn__team_thread = thread, rn__workspace_in_use = workspace;
+    run(context, chunk);
+    rn__running_chunk = outer_running, rn__team_thread = outer_thread;
+    rn__workspace_in_use = outer_workspace;
+}
+
+/* Takes the job's chunks one at a time until none is left, as team thread
+   `thread`; called and returns with the lock held. A chunk's out-of-memory
+   flag is handed to the job, and the caller gets it at the end. */
+static void rn__pool_take_chunks(int thread)
+{
+    while (rn__thread_pool.next < rn__thread_pool.chunks) {
+        rn__chunk_fn run = rn__thread_pool.run;
+        void *context = rn__thread_pool.context;
+        rn_workspace *workspace = rn__thread_pool.workspace;
+        int chunk = rn__thread_pool.next++, failed;
+        rn__unlock(&rn__thread_pool.lock);
+        rn__run_chunk(run, context, chunk, thread, workspace);
+        failed = rn__kernel_out_of_memory;
+        rn__kernel_out_of_memory = 0;
+        rn__lock(&rn__thread_pool.lock);
+        rn__thread_pool.failed |= failed;
+        rn__watched_store(rn__thread_pool.unfinished, rn__thread_pool.unfinished - 1);
+        if (rn__thread_pool.unfinished == 0) rn__cond_broadcast(&rn__thread_pool.job_done);
+    }
+}
+
+static int rn__pool_job_open(void)
+{
+    return rn__thread_pool.joined < rn__thread_pool.seats && rn__thread_pool.next < rn__thread_pool.chunks;
+}
+
+/* A worker: joins every job that has a seat and a chunk left; between
+   jobs it spins briefly, then sleeps. */
+static void rn__pool_worker(void)
+{
+    rn__lock(&rn__thread_pool.lock);
+    for (;;) {
+        unsigned seen;
+        if (rn__pool_job_open()) {
+            rn__pool_take_chunks(++rn__thread_pool.joined);
+            continue;
+        }
+        seen = rn__thread_pool.posted;
+        rn__unlock(&rn__thread_pool.lock);
+        rn__spin_while(&rn__thread_pool.posted, seen);
+        rn__lock(&rn__thread_pool.lock);
+        if (rn__thread_pool.posted == seen) rn__cond_wait(&rn__thread_pool.job_posted, &rn__thread_pool.lock);
+    }
+}
+
+#ifdef _WIN32
+static DWORD WINAPI rn__pool_worker_main(LPVOID unused)
+{
+    (void)unused;
+    rn__pool_worker();
+    return 0;
+}
+
+static int rn__pool_start_worker(void)
+{
+    HANDLE thread = CreateThread(NULL, 0, rn__pool_worker_main, NULL, 0, NULL);
+    if (thread == NULL) return 0;
+    CloseHandle(thread);
+    return 1;
+}
+#else
+static void *rn__pool_worker_main(void *unused)
+{
+    (void)unused;
+    rn__pool_worker();
+    return NULL;
+}
+
+/* fork() copies only the calling thread: the child starts workers of its
+   own, and no lock is held across the fork. */
+static void rn__pool_fork_prepare(void) { rn__lock(&rn__thread_pool.lock); }
+static void rn__pool_fork_parent(void) { rn__unlock(&rn__thread_pool.lock); }
+static void rn__pool_fork_child(void)
+{
+    rn__thread_pool.workers = 0;
+    rn__thread_pool.busy = 0, rn__thread_pool.seats = 0;
+    rn__unlock(&rn__thread_pool.lock);
+}
+
+static int rn__pool_start_worker(void)
+{
+    pthread_t thread;
+    if (!rn__thread_pool.fork_handled &&
+        pthread_atfork(rn__pool_fork_prepare, rn__pool_fork_parent, rn__pool_fork_child) != 0)
+        return 0;
+    rn__thread_pool.fork_handled = 1;
+    if (pthread_create(&thread, NULL, rn__pool_worker_main, NULL) != 0) return 0;
+    pthread_detach(thread);
+    return 1;
+}
+#endif
+
+/* Runs the job on the caller and up to team - 1 workers (started on first
+   need), and returns when every chunk is done; 0, having run nothing, when
+   another caller's job holds the pool or no worker could start. */
+static int rn__pool_run(int chunks, int team, rn__chunk_fn run, void *context)
+{
+    rn__lock(&rn__thread_pool.lock);
+    while (rn__thread_pool.workers < team - 1 && !rn__thread_pool.busy && rn__pool_start_worker())
+        rn__thread_pool.workers++;
+    if (rn__thread_pool.busy || rn__thread_pool.workers == 0) {
+        rn__unlock(&rn__thread_pool.lock);
+        return 0;
+    }
+    rn__thread_pool.busy = 1;
+    rn__thread_pool.run = run, rn__thread_pool.context = context;
+    rn__thread_pool.workspace = rn__workspace_in_use;
+    rn__thread_pool.chunks = chunks, rn__thread_pool.next = 0, rn__thread_pool.failed = 0;
+    rn__thread_pool.seats = team - 1 < rn__thread_pool.workers ? team - 1 : rn__thread_pool.workers;
+    rn__thread_pool.joined = 0;
+    rn__watched_store(rn__thread_pool.unfinished, (unsigned)chunks);
+    rn__watched_store(rn__thread_pool.posted, rn__thread_pool.posted + 1);
+    rn__cond_broadcast(&rn__thread_pool.job_posted);
+    rn__pool_take_chunks(0);
+    while (rn__thread_pool.unfinished > 0) {
+        unsigned left = rn__thread_pool.unfinished;
+        rn__unlock(&rn__thread_pool.lock);
+        rn__spin_while(&rn__thread_pool.unfinished, left);
+        rn__lock(&rn__thread_pool.lock);
+        if (rn__thread_pool.unfinished == left) rn__cond_wait(&rn__thread_pool.job_done, &rn__thread_pool.lock);
+    }
+    rn__thread_pool.seats = 0, rn__thread_pool.busy = 0;
+    if (rn__thread_pool.failed) rn__kernel_out_of_memory = 1;
+    rn__unlock(&rn__thread_pool.lock);
+    return 1;
+}
+/* First-use set-up that every thread may reach, one thread at a time. */
+#define rn__exclusive_begin() rn__lock(&rn__thread_pool.lock)
+#define rn__exclusive_end() rn__unlock(&rn__thread_pool.lock)
+#else
+#define rn__exclusive_begin() ((void)0)
+#define rn__exclusive_end() ((void)0)
+#endif /* RN__POOL */
+
+/* Runs every chunk of a job on up to `team` threads (see rn__team_size),
+   else on the calling thread, as thread 0 of a team of one. */
+static void rn__parallel_for(int chunks, int team, rn__chunk_fn run, void *context)
+{
+    int chunk;
+#ifdef RN__POOL
+    if (team > 1 && chunks > 1 && rn__pool_run(chunks, team, run, context)) return;
+    for (chunk = 0; chunk < chunks; chunk++) rn__run_chunk(run, context, chunk, 0, rn__workspace_in_use);
+#else
+    (void)team;
+    for (chunk = 0; chunk < chunks; chunk++) run(context, chunk);
+#endif
+}
+
 /* The threads a loop over `items` independent items of `flops` work in all
-   gets: one inside another parallel loop (the outer loop already uses every
-   thread), and one when the work would not pay for waking the others. */
+   gets: one inside a parallel loop (the outer loop already uses every
+   thread; OpenMP's of the caller, or a chunk of the pool's), and one when
+   the work would not pay for waking the others. */
 static int rn__team_size(int items, double flops)
 {
     int threads = rn_threads();
-#ifdef _OPENMP
-    if (omp_in_parallel()) return 1;
+#ifdef RN__POOL
+    if (omp_in_parallel() || rn__running_chunk) return 1;
 #endif
     if (flops < 1e6) return 1;
     return threads < items ? threads : items;
+}
+
+/* The calling thread's place in the team of the job it runs a chunk of, 0
+   outside one: it picks the thread's share of a buffer sized for the team,
+   and its stack of a network's workspace. */
+static int rn__thread_id(void)
+{
+#ifdef RN__POOL
+    return rn__team_thread;
+#else
+    return 0;
+#endif
+}
+
+/* ----- the kernels' scratch ----- */
+
+static size_t rn__scratch_rounded(size_t bytes)
+{
+    return (bytes + RN__ALIGNMENT - 1) / RN__ALIGNMENT * RN__ALIGNMENT;
+}
+
+/* This thread's stack of the workspace in use, or NULL. */
+static rn_workspace_stack *rn__scratch_stack(void)
+{
+    rn_workspace *workspace = rn__workspace_in_use;
+    int id = rn__thread_id();
+    return workspace != NULL && id < workspace->count ? &workspace->stacks[id] : NULL;
+}
+
+static void *rn__scratch_take(size_t bytes)
+{
+    rn_workspace_stack *stack = rn__scratch_stack();
+    void *block;
+    if (bytes > (size_t)-1 - RN__ALIGNMENT) return NULL;
+    bytes = rn__scratch_rounded(bytes);
+    if (stack == NULL) return rn__malloc_aligned(bytes);
+    stack->live += bytes;
+    if (stack->live > stack->most) stack->most = stack->live;
+    if (stack->size - stack->used >= bytes) {
+        block = stack->memory + stack->used;
+        stack->used += bytes;
+        return block;
+    }
+    block = rn__malloc_aligned(bytes); /* until the pass ends and the stack grows */
+    if (block == NULL) stack->live -= bytes;
+    return block;
+}
+
+static void rn__scratch_give(void *block, size_t bytes)
+{
+    rn_workspace_stack *stack = rn__scratch_stack();
+    uintptr_t at = (uintptr_t)block, start;
+    if (stack == NULL) {
+        rn__free_aligned(block);
+        return;
+    }
+    stack->live -= rn__scratch_rounded(bytes);
+    start = (uintptr_t)stack->memory;
+    if (stack->memory != NULL && at >= start && at < start + stack->size)
+        stack->used = (size_t)(at - start);
+    else
+        rn__free_aligned(block);
+}
+
+static int rn__workspace_enter(rn_net *net, rn_workspace **previous, const char *caller)
+{
+    rn_workspace *workspace = &net->workspace;
+    int needed = rn_threads(); /* a stack for each thread of a kernel's team */
+    *previous = rn__workspace_in_use;
+    if (net->arena != NULL) {
+        rn__workspace_in_use = NULL;
+        return RN_OK;
+    }
+    if (workspace->count < needed) {
+        rn_workspace_stack *stacks = (rn_workspace_stack *)rn__calloc((size_t)needed, sizeof *stacks);
+        if (stacks == NULL)
+            return rn_set_error(RN_ERR_MEMORY, "%s: no memory for %d workspace stacks", caller, needed);
+        if (workspace->count > 0) {
+            memcpy(stacks, workspace->stacks, (size_t)workspace->count * sizeof *stacks);
+            RN_FREE(workspace->stacks);
+        }
+        workspace->stacks = stacks;
+        workspace->count = needed;
+    }
+    rn__workspace_in_use = workspace;
+    return RN_OK;
+}
+
+static int rn__workspace_leave(rn_net *net, rn_workspace *previous, int status, const char *caller)
+{
+    rn_workspace *workspace = &net->workspace;
+    int i;
+    rn__workspace_in_use = previous;
+    for (i = 0; net->arena == NULL && i < workspace->count; i++) {
+        rn_workspace_stack *stack = &workspace->stacks[i];
+        unsigned char *memory;
+        if (stack->most <= stack->size) continue;
+        memory = (unsigned char *)rn__malloc_aligned(stack->most);
+        if (memory == NULL)
+            return status != RN_OK ? status
+                                   : rn_set_error(RN_ERR_MEMORY, "%s: cannot grow the workspace "
+                                                  "to %lu bytes", caller, (unsigned long)stack->most);
+        rn__free_aligned(stack->memory);
+        stack->memory = memory;
+        stack->size = stack->most;
+    }
+    return status;
+}
+
+static void rn__workspace_free(rn_workspace *workspace)
+{
+    int i;
+    for (i = 0; i < workspace->count; i++) rn__free_aligned(workspace->stacks[i].memory);
+    if (workspace->stacks != NULL) RN_FREE(workspace->stacks);
+    workspace->stacks = NULL;
+    workspace->count = 0;
 }
 
 /* RN_OK, or the error for kernels that found no scratch memory since the
@@ -5691,24 +6737,6 @@ static void rn__affine_backward_scalar(const float *x, const float *dy, float *d
 
 static void rn__kernel_fail(void) { rn__kernel_out_of_memory = 1; }
 
-/* This thread's flag, cleared: a parallel region or's its workers' flags
-   together and sets the calling thread's after the region. */
-static int rn__kernel_fail_take(void)
-{
-    int failed = rn__kernel_out_of_memory;
-    rn__kernel_out_of_memory = 0;
-    return failed;
-}
-
-static int rn__thread_id(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
 /* ----- blocked matrix product ----- */
 
 enum { RN__MAX_KC = 512, RN__MAX_MR = 8, RN__MAX_NR = 32 };
@@ -5889,8 +6917,9 @@ static rn__blocking rn__blocking_of(const rn__kernel_table *kt)
     static int known;
     rn__blocking block;
     long l1, l2, l3;
-    RN__OMP(omp critical(rn__caches))
+    rn__exclusive_begin();
     if (!known) caches = rn__cpu_caches(), known = 1;
+    rn__exclusive_end();
     l1 = caches.l1 > 0 ? caches.l1 : 32768, l2 = caches.l2 > 0 ? caches.l2 : 524288;
     l3 = caches.l3 > 0 ? caches.l3 : 2097152;
     block.kc = (int)(l1 / 2 / ((long)kt->nr * (long)sizeof(float))) / 8 * 8;
@@ -5950,48 +6979,66 @@ static void rn__scale_matrix(float *c, int m, int n, int ldc, float beta)
     }
 }
 
-/* C += op(A) op(B). Threads take one region of C each, a band of whole
-   micro-panels along the longer side; K is never split, so the result does
-   not depend on the thread count. */
+/* C += op(A) op(B), cut into regions, bands of whole micro-panels along
+   the longer side, that threads take one at a time: a few per thread, so
+   that one slowed down by a busy core leaves the rest to the others. K is
+   never split, so the result does not depend on the thread count. */
+enum { RN__REGIONS_PER_THREAD = 4 };
+
+typedef struct rn__gemm_job {
+    const rn__kernel_table *kt;
+    const rn__gemm *g;
+    rn__blocking block;
+    int split_n, panels, regions;
+    size_t pack_size;   /* floats of each thread's packed blocks */
+    float *workspace;
+} rn__gemm_job;
+
+static void rn__gemm_job_region(void *context, int region)
+{
+    const rn__gemm_job *job = (const rn__gemm_job *)context;
+    const rn__kernel_table *kt = job->kt;
+    const rn__gemm *g = job->g;
+    float *packed_a = job->workspace + job->pack_size * rn__thread_id();
+    float *packed_b = packed_a + (size_t)job->block.kc * job->block.mc;
+    int first = job->panels * region / job->regions;
+    int last = job->panels * (region + 1) / job->regions;
+    if (job->split_n) {
+        int j0 = first * kt->nr, j1 = last * kt->nr < g->n ? last * kt->nr : g->n;
+        rn__gemm_region(kt, g, job->block, 0, g->m, j0, j1 - j0, packed_a, packed_b);
+    } else {
+        int i0 = first * kt->mr, i1 = last * kt->mr < g->m ? last * kt->mr : g->m;
+        rn__gemm_region(kt, g, job->block, i0, i1 - i0, 0, g->n, packed_a, packed_b);
+    }
+}
+
 static void rn__gemm_run(const rn__gemm *g)
 {
     const rn__kernel_table *kt = rn__kernels();
-    rn__blocking block;
+    rn__gemm_job job;
     int panels_m = (g->m + kt->mr - 1) / kt->mr, panels_n = (g->n + kt->nr - 1) / kt->nr;
-    int split_n = panels_n >= panels_m, panels = split_n ? panels_n : panels_m;
-    int regions = rn__team_size(panels, 2.0 * g->m * g->n * g->k);
-    size_t pack_size;
-    float *workspace;
+    int threads;
     if (g->m <= 0 || g->n <= 0 || g->k <= 0) return;
-    block = rn__blocking_of(kt);
+    job.kt = kt, job.g = g;
+    job.split_n = panels_n >= panels_m, job.panels = job.split_n ? panels_n : panels_m;
+    threads = rn__team_size(job.panels, 2.0 * g->m * g->n * g->k);
+    job.regions = threads == 1                                        ? 1
+                  : job.panels < threads * RN__REGIONS_PER_THREAD ? job.panels
+                                                                    : threads * RN__REGIONS_PER_THREAD;
+    job.block = rn__blocking_of(kt);
     /* No block larger than the matrix, so small products get small
        workspaces; B read in place has no block of it to fit. */
-    if (block.mc > panels_m * kt->mr) block.mc = panels_m * kt->mr;
-    if (block.nc > panels_n * kt->nr || (g->b_rows && !g->pack_b)) block.nc = panels_n * kt->nr;
-    pack_size = (size_t)block.kc * (block.mc + block.nc);
-    workspace = (float *)rn__malloc_aligned(pack_size * regions * sizeof(float));
-    if (workspace == NULL) {
+    if (job.block.mc > panels_m * kt->mr) job.block.mc = panels_m * kt->mr;
+    if (job.block.nc > panels_n * kt->nr || (g->b_rows && !g->pack_b))
+        job.block.nc = panels_n * kt->nr;
+    job.pack_size = (size_t)job.block.kc * (job.block.mc + job.block.nc);
+    job.workspace = (float *)rn__scratch_take(job.pack_size * threads * sizeof(float));
+    if (job.workspace == NULL) {
         rn__kernel_fail();
         return;
     }
-    RN__OMP(omp parallel num_threads(regions) if (regions > 1))
-    {
-        float *packed_a = workspace + pack_size * rn__thread_id();
-        float *packed_b = packed_a + (size_t)block.kc * block.mc;
-        int region;
-        RN__OMP(omp for schedule(static))
-        for (region = 0; region < regions; region++) {
-            int first = panels * region / regions, last = panels * (region + 1) / regions;
-            if (split_n) {
-                int j0 = first * kt->nr, j1 = last * kt->nr < g->n ? last * kt->nr : g->n;
-                rn__gemm_region(kt, g, block, 0, g->m, j0, j1 - j0, packed_a, packed_b);
-            } else {
-                int i0 = first * kt->mr, i1 = last * kt->mr < g->m ? last * kt->mr : g->m;
-                rn__gemm_region(kt, g, block, i0, i1 - i0, 0, g->n, packed_a, packed_b);
-            }
-        }
-    }
-    rn__free_aligned(workspace);
+    rn__parallel_for(job.regions, threads, rn__gemm_job_region, &job);
+    rn__scratch_give(job.workspace, job.pack_size * threads * sizeof(float));
 }
 
 static void rn__sgemm_packed(int transpose_a, int transpose_b, int m, int n, int k,
@@ -6130,6 +7177,7 @@ typedef struct rn__conv_work {
     ptrdiff_t *taps;
     float *scratch;
     size_t per_thread;
+    size_t bytes; /* of the block taps and scratch share */
 } rn__conv_work;
 
 static int rn__conv_work_new(rn__conv_work *work, const rn__conv_geometry *g, int threads)
@@ -6142,8 +7190,8 @@ static int rn__conv_work_new(rn__conv_work *work, const rn__conv_geometry *g, in
     work->per_thread = work->layout.size + (size_t)g->out_channels *
                        rn__conv_positions(g, &work->layout, work->layout.images);
     work->per_thread = (work->per_thread + 15) / 16 * 16; /* keep every thread's part aligned */
-    work->taps = (ptrdiff_t *)rn__malloc_aligned((tap_floats + work->per_thread * threads) *
-                                                 sizeof(float));
+    work->bytes = (tap_floats + work->per_thread * threads) * sizeof(float);
+    work->taps = (ptrdiff_t *)rn__scratch_take(work->bytes);
     if (work->taps == NULL) return 0;
     work->scratch = (float *)work->taps + tap_floats;
     rn__conv_tap_offsets(g, &work->layout, work->taps);
@@ -6187,6 +7235,23 @@ static void rn__conv_group_forward(const rn__conv_geometry *g, const rn__conv_wo
                    y + (size_t)first * g->out_channels * g->out_height * g->out_width, product, 1);
 }
 
+/* A convolution pass's operands, for the threads that share its groups. */
+typedef struct rn__conv_job {
+    const rn__conv_geometry *g;
+    const rn__conv_work *work;
+    const float *x, *w, *bias, *dy;
+    float *y;
+    float *partials;      /* weight gradient: one per slice of the batch */
+    size_t partial_size;
+    int slices;
+} rn__conv_job;
+
+static void rn__conv_job_forward(void *context, int group)
+{
+    const rn__conv_job *job = (const rn__conv_job *)context;
+    rn__conv_group_forward(job->g, job->work, group, job->x, job->w, job->bias, job->y);
+}
+
 /* Groups are independent in forward and input gradient: threads take
    whole groups (and the products inside them run on one thread). */
 static void rn__conv2d_forward_gemm(const rn__conv_geometry *g, const float *x, const float *w,
@@ -6194,21 +7259,17 @@ static void rn__conv2d_forward_gemm(const rn__conv_geometry *g, const float *x, 
 {
     double flops = 2.0 * g->batch * g->out_channels * g->out_height * g->out_width *
                    g->in_channels * g->kernel * g->kernel;
-    int threads = rn__team_size(g->batch, flops), group, failed = 0;
+    int threads = rn__team_size(g->batch, flops);
     rn__conv_work work;
+    rn__conv_job job;
     if (!rn__conv_work_new(&work, g, threads)) {
         rn__kernel_fail();
         return;
     }
-    (void)threads; /* only OpenMP's pragma reads it */
-    RN__OMP(omp parallel for num_threads(threads) if (threads > 1) schedule(static) \
-            reduction(|: failed))
-    for (group = 0; group < work.groups; group++) {
-        rn__conv_group_forward(g, &work, group, x, w, bias, y);
-        failed |= rn__kernel_fail_take();
-    }
-    if (failed) rn__kernel_fail();
-    rn__free_aligned(work.taps);
+    memset(&job, 0, sizeof job);
+    job.g = g, job.work = &work, job.x = x, job.w = w, job.bias = bias, job.y = y;
+    rn__parallel_for(work.groups, threads, rn__conv_job_forward, &job);
+    rn__scratch_give(work.taps, work.bytes);
 }
 
 /* With stride 1 the input gradient is itself a convolution: of dy, padded
@@ -6258,34 +7319,45 @@ static rn__conv_geometry rn__one_image(const rn__conv_geometry *g)
     return one;
 }
 
+/* The input gradient through col2im, for the threads that share its
+   images: each thread forms one image's columns at a time in its own
+   share of the workspace. */
+typedef struct rn__col2im_job {
+    const rn__conv_geometry *g;
+    rn__conv_geometry one;
+    const float *dy, *w;
+    float *dx, *workspace;
+} rn__col2im_job;
+
+static void rn__col2im_job_image(void *context, int n)
+{
+    const rn__col2im_job *job = (const rn__col2im_job *)context;
+    const rn__conv_geometry *g = job->g;
+    int taps = g->in_channels * g->kernel * g->kernel, out_plane = g->out_height * g->out_width;
+    size_t in_size = (size_t)g->in_channels * g->in_height * g->in_width;
+    size_t out_size = (size_t)g->out_channels * out_plane;
+    float *columns = job->workspace + (size_t)taps * out_plane * rn__thread_id();
+    rn__kernels()->sgemm(1, 0, taps, out_plane, g->out_channels, job->w, taps,
+                         job->dy + n * out_size, out_plane, 0.0f, columns, out_plane);
+    memset(job->dx + n * in_size, 0, in_size * sizeof(float));
+    rn__col2im(&job->one, columns, job->dx + n * in_size);
+}
+
 static void rn__conv2d_backward_input_col2im(const rn__conv_geometry *g, const float *dy,
                                              const float *w, float *dx)
 {
-    rn__conv_geometry one = rn__one_image(g);
     int taps = g->in_channels * g->kernel * g->kernel, out_plane = g->out_height * g->out_width;
-    size_t in_size = (size_t)g->in_channels * g->in_height * g->in_width;
     size_t out_size = (size_t)g->out_channels * out_plane, columns_size = (size_t)taps * out_plane;
-    int threads = rn__team_size(g->batch, 2.0 * g->batch * out_size * taps), failed = 0;
-    float *workspace = (float *)rn__malloc_aligned(columns_size * threads * sizeof(float));
-    if (workspace == NULL) {
+    int threads = rn__team_size(g->batch, 2.0 * g->batch * out_size * taps);
+    rn__col2im_job job;
+    job.g = g, job.one = rn__one_image(g), job.dy = dy, job.w = w, job.dx = dx;
+    job.workspace = (float *)rn__scratch_take(columns_size * threads * sizeof(float));
+    if (job.workspace == NULL) {
         rn__kernel_fail();
         return;
     }
-    RN__OMP(omp parallel num_threads(threads) if (threads > 1) reduction(|: failed))
-    {
-        float *columns = workspace + columns_size * rn__thread_id();
-        int n;
-        RN__OMP(omp for schedule(static))
-        for (n = 0; n < g->batch; n++) {
-            rn__kernels()->sgemm(1, 0, taps, out_plane, g->out_channels, w, taps, dy + n * out_size,
-                                 out_plane, 0.0f, columns, out_plane);
-            memset(dx + n * in_size, 0, in_size * sizeof(float));
-            rn__col2im(&one, columns, dx + n * in_size);
-        }
-        failed |= rn__kernel_fail_take();
-    }
-    if (failed) rn__kernel_fail();
-    rn__free_aligned(workspace);
+    rn__parallel_for(g->batch, threads, rn__col2im_job_image, &job);
+    rn__scratch_give(job.workspace, columns_size * threads * sizeof(float));
 }
 
 static void rn__conv2d_backward_input_gemm(const rn__conv_geometry *g, const float *dy,
@@ -6293,13 +7365,13 @@ static void rn__conv2d_backward_input_gemm(const rn__conv_geometry *g, const flo
 {
     rn__conv_geometry turned;
     int area = g->kernel * g->kernel, o, c, t;
+    size_t turned_bytes = (size_t)g->out_channels * g->in_channels * area * sizeof(float);
     float *turned_w;
     if (!rn__conv_input_grad_as_forward(g, &turned)) {
         rn__conv2d_backward_input_col2im(g, dy, w, dx);
         return;
     }
-    turned_w = (float *)rn__malloc_aligned((size_t)g->out_channels * g->in_channels * area *
-                                           sizeof(float));
+    turned_w = (float *)rn__scratch_take(turned_bytes);
     if (turned_w == NULL) {
         rn__kernel_fail();
         return;
@@ -6310,7 +7382,7 @@ static void rn__conv2d_backward_input_gemm(const rn__conv_geometry *g, const flo
                 turned_w[((size_t)c * g->out_channels + o) * area + area - 1 - t] =
                     w[((size_t)o * g->in_channels + c) * area + t];
     rn__conv2d_forward_gemm(&turned, dy, turned_w, NULL, dx);
-    rn__free_aligned(turned_w);
+    rn__scratch_give(turned_w, turned_bytes);
 }
 
 /* pack_b for the weight gradient: B is the im2col matrix's transpose
@@ -6363,47 +7435,50 @@ static void rn__conv_group_weight_grad(const rn__conv_geometry *g, const rn__con
     rn__gemm_run(&gemm);
 }
 
+static void rn__conv_job_weight_grad(void *context, int slice)
+{
+    const rn__conv_job *job = (const rn__conv_job *)context;
+    int group = (int)((long)job->work->groups * slice / job->slices);
+    int last = (int)((long)job->work->groups * (slice + 1) / job->slices);
+    for (; group < last; group++)
+        rn__conv_group_weight_grad(job->g, job->work, group, job->x, job->dy,
+                                   job->partials + job->partial_size * slice);
+}
+
 static void rn__conv2d_backward_weight_gemm(const rn__conv_geometry *g, const float *x,
                                             const float *dy, float *dw, float *dbias)
 {
-    int taps = g->in_channels * g->kernel * g->kernel, slices, slice, o, t;
-    size_t partial_size = (size_t)g->out_channels * (taps + 1);
+    int taps = g->in_channels * g->kernel * g->kernel, slice, o, t;
     double flops = 2.0 * g->batch * g->out_channels * g->out_height * g->out_width * taps;
-    float *partials;
     rn__conv_work work;
-    int threads = rn__team_size(RN__GRAD_SLICES, flops), failed = 0;
+    rn__conv_job job;
+    int threads = rn__team_size(RN__GRAD_SLICES, flops);
     if (!rn__conv_work_new(&work, g, threads)) {
         rn__kernel_fail();
         return;
     }
-    slices = work.groups < RN__GRAD_SLICES ? work.groups : RN__GRAD_SLICES;
-    partials = (float *)rn__calloc(partial_size * slices, sizeof(float));
-    if (partials == NULL) {
-        rn__free_aligned(work.taps);
+    memset(&job, 0, sizeof job);
+    job.g = g, job.work = &work, job.x = x, job.dy = dy;
+    job.partial_size = (size_t)g->out_channels * (taps + 1);
+    job.slices = work.groups < RN__GRAD_SLICES ? work.groups : RN__GRAD_SLICES;
+    job.partials = (float *)rn__scratch_take(job.partial_size * job.slices * sizeof(float));
+    if (job.partials == NULL) {
+        rn__scratch_give(work.taps, work.bytes);
         rn__kernel_fail();
         return;
     }
-    (void)threads;
-    RN__OMP(omp parallel for num_threads(threads) if (threads > 1) schedule(static) \
-            reduction(|: failed))
-    for (slice = 0; slice < slices; slice++) {
-        int group = (int)((long)work.groups * slice / slices);
-        int last = (int)((long)work.groups * (slice + 1) / slices);
-        for (; group < last; group++)
-            rn__conv_group_weight_grad(g, &work, group, x, dy, partials + partial_size * slice);
-        failed |= rn__kernel_fail_take();
-    }
-    if (failed) rn__kernel_fail();
-    for (slice = 0; slice < slices; slice++) {
-        const float *partial = partials + partial_size * slice;
+    memset(job.partials, 0, job.partial_size * job.slices * sizeof(float));
+    rn__parallel_for(job.slices, threads, rn__conv_job_weight_grad, &job);
+    for (slice = 0; slice < job.slices; slice++) {
+        const float *partial = job.partials + job.partial_size * slice;
         for (o = 0; o < g->out_channels; o++) {
             for (t = 0; t < taps; t++)
                 dw[(size_t)o * taps + t] += partial[(size_t)o * (taps + 1) + t];
             if (dbias) dbias[o] += partial[(size_t)o * (taps + 1) + taps];
         }
     }
-    rn__free_aligned(work.taps);
-    RN_FREE(partials);
+    rn__scratch_give(job.partials, job.partial_size * job.slices * sizeof(float));
+    rn__scratch_give(work.taps, work.bytes);
 }
 
 #endif /* RN__X86 || RN__NEON */
@@ -6953,28 +8028,46 @@ RN_API const char *rn_isa_name(void) { return rn__kernels()->isa; }
    result depends on the thread count. */
 enum { RN__CHUNK = 1 << 15, RN__MAX_CHUNKS = 64 };
 
+typedef struct rn__elementwise_job {
+    const rn__kernel_table *kt;
+    rn__elementwise_pass pass;
+    const float *x, *dy;
+    float *out;
+    size_t n, chunk;
+    float slope;
+    double sums[RN__MAX_CHUNKS]; /* the slope gradient of each chunk */
+} rn__elementwise_job;
+
+static void rn__elementwise_chunk(void *context, int i)
+{
+    rn__elementwise_job *job = (rn__elementwise_job *)context;
+    const rn__kernel_table *kt = job->kt;
+    const float *x = job->x, *dy = job->dy; /* dy is NULL going forward */
+    float *out = job->out, slope = job->slope;
+    size_t first = (size_t)i * job->chunk;
+    size_t count = job->n - first < job->chunk ? job->n - first : job->chunk;
+    job->sums[i] = 0.0;
+    switch (job->pass) {
+    case RN__RELU_FORWARD: kt->relu_forward(x + first, out + first, count); break;
+    case RN__RELU_BACKWARD: kt->relu_backward(x + first, dy + first, out + first, count); break;
+    case RN__PRELU_FORWARD: kt->prelu_forward(x + first, out + first, count, slope); break;
+    case RN__PRELU_BACKWARD:
+        job->sums[i] = kt->prelu_backward(x + first, dy + first, out + first, count, slope);
+        break;
+    }
+}
+
 static double rn__elementwise(rn__elementwise_pass pass, const float *x, const float *dy,
                               float *out, size_t n, float slope)
 {
-    const rn__kernel_table *kt = rn__kernels();
+    rn__elementwise_job job;
     size_t chunk = n / RN__MAX_CHUNKS + 1 > (size_t)RN__CHUNK ? n / RN__MAX_CHUNKS + 1 : (size_t)RN__CHUNK;
-    int chunks = (int)((n + chunk - 1) / chunk), threads = rn__team_size(chunks, 8.0 * n), i;
-    double sums[RN__MAX_CHUNKS], total = 0.0;
-    (void)threads;
-    RN__OMP(omp parallel for num_threads(threads) if (threads > 1) schedule(static))
-    for (i = 0; i < chunks; i++) {
-        size_t first = (size_t)i * chunk, count = n - first < chunk ? n - first : chunk;
-        sums[i] = 0.0;
-        switch (pass) {
-        case RN__RELU_FORWARD: kt->relu_forward(x + first, out + first, count); break;
-        case RN__RELU_BACKWARD: kt->relu_backward(x + first, dy + first, out + first, count); break;
-        case RN__PRELU_FORWARD: kt->prelu_forward(x + first, out + first, count, slope); break;
-        case RN__PRELU_BACKWARD:
-            sums[i] = kt->prelu_backward(x + first, dy + first, out + first, count, slope);
-            break;
-        }
-    }
-    for (i = 0; i < chunks; i++) total += sums[i];
+    int chunks = (int)((n + chunk - 1) / chunk), i;
+    double total = 0.0;
+    job.kt = rn__kernels(), job.pass = pass;
+    job.x = x, job.dy = dy, job.out = out, job.n = n, job.chunk = chunk, job.slope = slope;
+    rn__parallel_for(chunks, rn__team_size(chunks, 8.0 * n), rn__elementwise_chunk, &job);
+    for (i = 0; i < chunks; i++) total += job.sums[i];
     return total;
 }
 

@@ -67,7 +67,7 @@ API GROUPS
    augmentation  rn_data_augment_crop_flip rn_data_augment_batch (rn_augment)
    gzip          rn_gunzip (rn_crc32 is in relunet.h)
    IDX           rn_data_idx_from_memory rn_data_idx_load rn_data_fashion_mnist
-   CIFAR-10      rn_data_cifar10_from_memory rn_data_cifar10
+   CIFAR-10      rn_data_cifar10_from_memory rn_data_cifar10 rn_data_cifar10_subsample
    images        rn_image_from_memory rn_image_load rn_image_resize
                  rn_data_image_folder (POSIX and Windows)
    two moons     rn_data_moons
@@ -206,6 +206,13 @@ RN_API int rn_data_cifar10_from_memory(const void *bytes, size_t size, rn_datase
 /* train = 1: data_batch_1..5.bin (50,000 images); 0: test_batch.bin
    (10,000). Class names from batches.meta.txt. dir may be NULL. */
 RN_API int rn_data_cifar10(const char *dir, int train, rn_dataset *out);
+/* At most count images of the same set: with count at or above the set's
+   size all of them, as rn_data_cifar10; below it the very items, in the same
+   order, that rn_dataset_subsample(&set, count, stratified, seed, out) picks
+   from rn_data_cifar10's result. It reads the labels first and then only the
+   chosen records, so 500 images of the 50,000 take 500 images' memory. */
+RN_API int rn_data_cifar10_subsample(const char *dir, int train, int count, int stratified,
+                                     uint64_t seed, rn_dataset *out);
 
 /* ===== 7. images ========================================================== */
 
@@ -454,10 +461,9 @@ RN_API void rn_dataset_shuffle(rn_dataset *data, rn_rng *rng)
     rn__fisher_yates(rn__dataset_count(data), rng, rn__swap_items, data);
 }
 
-/* A seeded permutation of the dataset's items, RN_MALLOC'ed. */
-static int *rn__seeded_order(const rn_dataset *data, uint64_t seed)
+/* A seeded permutation of n items, RN_MALLOC'ed. */
+static int *rn__seeded_order(int n, uint64_t seed)
 {
-    int n = rn__dataset_count(data);
     int *order = (int *)rn__calloc((size_t)n, sizeof(int));
     rn_rng rng;
     if (order == NULL) {
@@ -469,16 +475,16 @@ static int *rn__seeded_order(const rn_dataset *data, uint64_t seed)
     return order;
 }
 
-/* How many of count items each class gets so that shares match the
-   dataset's: floors, then the leftover to the largest remainders. */
-static int rn__class_quotas(const rn_dataset *data, int count, int *quota)
+/* How many of count items each class gets so that shares match those of
+   the n labels: floors, then the leftover to the largest remainders. */
+static int rn__class_quotas(const int *labels, int n, int n_classes, int count, int *quota)
 {
-    int n = rn__dataset_count(data), c, i, assigned = 0;
-    long long *remainder = (long long *)rn__calloc((size_t)data->n_classes, sizeof(long long));
+    int c, i, assigned = 0;
+    long long *remainder = (long long *)rn__calloc((size_t)n_classes, sizeof(long long));
     if (remainder == NULL) return rn_set_error(RN_ERR_MEMORY, "cannot allocate class quotas");
-    for (c = 0; c < data->n_classes; c++) quota[c] = 0;
-    for (i = 0; i < n; i++) quota[data->labels[i]]++;
-    for (c = 0; c < data->n_classes; c++) {
+    for (c = 0; c < n_classes; c++) quota[c] = 0;
+    for (i = 0; i < n; i++) quota[labels[i]]++;
+    for (c = 0; c < n_classes; c++) {
         long long share = (long long)quota[c] * count;
         quota[c] = (int)(share / n);
         remainder[c] = share % n;
@@ -486,7 +492,7 @@ static int rn__class_quotas(const rn_dataset *data, int count, int *quota)
     }
     while (assigned < count) {
         int best = 0;
-        for (c = 1; c < data->n_classes; c++)
+        for (c = 1; c < n_classes; c++)
             if (remainder[c] > remainder[best]) best = c;
         quota[best]++;
         remainder[best] = -1;
@@ -497,20 +503,38 @@ static int rn__class_quotas(const rn_dataset *data, int count, int *quota)
 }
 
 /* Keeps, in order, the first items of each class until its quota is used. */
-static int rn__take_stratified(const rn_dataset *data, int *order, int count)
+static int rn__take_stratified(const int *labels, int n, int n_classes, int *order, int count)
 {
-    int *quota = (int *)rn__calloc((size_t)data->n_classes, sizeof(int));
-    int n = rn__dataset_count(data), taken = 0, i, status;
+    int *quota = (int *)rn__calloc((size_t)n_classes, sizeof(int));
+    int taken = 0, i, status;
     if (quota == NULL) return rn_set_error(RN_ERR_MEMORY, "cannot allocate class quotas");
-    status = rn__class_quotas(data, count, quota);
+    status = rn__class_quotas(labels, n, n_classes, count, quota);
     for (i = 0; status == RN_OK && i < n && taken < count; i++) {
-        int label = data->labels[order[i]];
+        int label = labels[order[i]];
         if (quota[label] > 0) {
             quota[label]--;
             order[taken++] = order[i];
         }
     }
     RN_FREE(quota);
+    return status;
+}
+
+/* The items rn_dataset_subsample picks from n labelled items (labels in
+   [0, n_classes), 1 <= count <= n): the first count entries of *order,
+   RN_MALLOC'ed. It needs the labels only, so a reader can choose items
+   before it reads them. */
+static int rn__subsample_order(const int *labels, int n, int n_classes, int count, int stratified,
+                               uint64_t seed, int **order)
+{
+    int status = RN_OK;
+    *order = rn__seeded_order(n, seed);
+    if (*order == NULL) return RN_ERR_MEMORY;
+    if (stratified) status = rn__take_stratified(labels, n, n_classes, *order, count);
+    if (status != RN_OK) {
+        RN_FREE(*order);
+        *order = NULL;
+    }
     return status;
 }
 
@@ -538,9 +562,8 @@ RN_API int rn_dataset_subsample(const rn_dataset *data, int count, int stratifie
                             rn__dataset_count(data));
     if (stratified && (status = rn__check_labels(data, "rn_dataset_subsample")) != RN_OK)
         return status;
-    order = rn__seeded_order(data, seed);
-    if (order == NULL) return RN_ERR_MEMORY;
-    if (stratified) status = rn__take_stratified(data, order, count);
+    status = rn__subsample_order(data->labels, rn__dataset_count(data), data->n_classes, count,
+                                 stratified, seed, &order);
     if (status == RN_OK) status = rn_dataset_gather(data, order, count, out);
     RN_FREE(order);
     return status;
@@ -558,7 +581,7 @@ RN_API int rn_dataset_split(const rn_dataset *data, int first_count, uint64_t se
     if (first_count < 1 || first_count >= n)
         return rn_set_error(RN_ERR_ARGUMENT,
                             "rn_dataset_split: %d of %d items leaves a side empty", first_count, n);
-    order = rn__seeded_order(data, seed);
+    order = rn__seeded_order(n, seed);
     if (order == NULL) return RN_ERR_MEMORY;
     status = rn_dataset_gather(data, order, first_count, first);
     if (status == RN_OK) {
@@ -1095,20 +1118,18 @@ static int rn__cifar_count(size_t size, const char *name, int *count)
     return RN_OK;
 }
 
-/* Decodes count records into items [first, first + count) of data. */
-static int rn__cifar_decode(const unsigned char *bytes, int count, const char *name,
-                            rn_dataset *data, int first)
+/* Checks a record's label and decodes it into item `item` of data; index
+   names the record in the message. */
+static int rn__cifar_record(const unsigned char *record, const char *name, int index,
+                            rn_dataset *data, int item)
 {
-    int i, k;
-    for (i = 0; i < count; i++) {
-        const unsigned char *record = bytes + (size_t)i * RN__CIFAR_RECORD;
-        float *pixels = data->inputs.data + (size_t)(first + i) * (RN__CIFAR_RECORD - 1);
-        if (record[0] >= 10)
-            return rn_set_error(RN_ERR_FORMAT, "%s: record %d has label %d (need 0 to 9)", name, i,
-                                record[0]);
-        data->labels[first + i] = record[0];
-        for (k = 0; k < RN__CIFAR_RECORD - 1; k++) pixels[k] = record[1 + k] / 255.0f;
-    }
+    float *pixels = data->inputs.data + (size_t)item * (RN__CIFAR_RECORD - 1);
+    int k;
+    if (record[0] >= 10)
+        return rn_set_error(RN_ERR_FORMAT, "%s: record %d has label %d (need 0 to 9)", name, index,
+                            record[0]);
+    data->labels[item] = record[0];
+    for (k = 0; k < RN__CIFAR_RECORD - 1; k++) pixels[k] = record[1 + k] / 255.0f;
     return RN_OK;
 }
 
@@ -1116,14 +1137,15 @@ static const int rn__cifar_shape[3] = {3, 32, 32};
 
 RN_API int rn_data_cifar10_from_memory(const void *bytes, size_t size, rn_dataset *out)
 {
-    int count = 0, status;
+    int count = 0, status, i;
     if (out != NULL) memset(out, 0, sizeof *out);
     if (out == NULL || (bytes == NULL && size > 0))
         return rn_set_error(RN_ERR_ARGUMENT, "rn_data_cifar10_from_memory: NULL argument");
     status = rn__cifar_count(size, "CIFAR-10 batch", &count);
     if (status == RN_OK) status = rn__dataset_new(out, count, 3, rn__cifar_shape, 10);
-    if (status == RN_OK)
-        status = rn__cifar_decode((const unsigned char *)bytes, count, "CIFAR-10 batch", out, 0);
+    for (i = 0; status == RN_OK && i < count; i++)
+        status = rn__cifar_record((const unsigned char *)bytes + (size_t)i * RN__CIFAR_RECORD,
+                                  "CIFAR-10 batch", i, out, i);
     if (status != RN_OK) rn_dataset_free(out);
     return status;
 }
@@ -1158,30 +1180,134 @@ static int rn__cifar_class_names(const char *text, size_t size, const char *name
     return rn__set_class_names(data, pointers, 10);
 }
 
-/* Reads the batch files into memory and decodes them into one dataset. */
-static int rn__cifar_load_batches(const char *dir, const char *const *names, int n_files,
-                                  rn_dataset *out)
-{
-    unsigned char *bytes[5] = {NULL, NULL, NULL, NULL, NULL};
+/* The batch files of one set, open, with their records counted and every
+   label read: enough to choose records before any pixel is read. */
+typedef struct rn__cifar_set {
+    FILE *files[5];
     char paths[5][RN__PATH_SIZE];
-    int counts[5] = {0, 0, 0, 0, 0}, total = 0, first = 0, i, status = RN_OK;
-    for (i = 0; status == RN_OK && i < n_files; i++) {
-        size_t size = 0;
-        status = rn__join_path(paths[i], RN__PATH_SIZE, dir, names[i]);
-        if (status == RN_OK) status = rn__read_file(paths[i], &bytes[i], &size);
-        if (status == RN_OK) status = rn__cifar_count(size, paths[i], &counts[i]);
-        if (status == RN_OK) total += counts[i];
-    }
-    if (status == RN_OK) status = rn__dataset_new(out, total, 3, rn__cifar_shape, 10);
-    for (i = 0; status == RN_OK && i < n_files; i++) {
-        status = rn__cifar_decode(bytes[i], counts[i], paths[i], out, first);
-        first += counts[i];
-    }
-    for (i = 0; i < n_files; i++) RN_FREE(bytes[i]);
+    int counts[5], n_files, total;
+    int *labels; /* total labels, file after file */
+} rn__cifar_set;
+
+static void rn__cifar_close(rn__cifar_set *set)
+{
+    int i;
+    for (i = 0; i < set->n_files; i++)
+        if (set->files[i] != NULL) fclose(set->files[i]);
+    RN_FREE(set->labels);
+    memset(set, 0, sizeof *set);
+}
+
+/* Opens dir/name as the set's next file and counts its records from its size. */
+static int rn__cifar_open_file(rn__cifar_set *set, const char *dir, const char *name)
+{
+    int i = set->n_files++, status;
+    long size = 0;
+    status = rn__join_path(set->paths[i], RN__PATH_SIZE, dir, name);
+    if (status != RN_OK) return status;
+    set->files[i] = fopen(set->paths[i], "rb");
+    if (set->files[i] == NULL)
+        return rn_set_error(RN_ERR_IO, "%s: cannot open: %s", set->paths[i], strerror(errno));
+    if (fseek(set->files[i], 0, SEEK_END) != 0 || (size = ftell(set->files[i])) < 0)
+        return rn_set_error(RN_ERR_IO, "%s: cannot determine the size", set->paths[i]);
+    status = rn__cifar_count((size_t)size, set->paths[i], &set->counts[i]);
+    if (status == RN_OK) set->total += set->counts[i];
     return status;
 }
 
-RN_API int rn_data_cifar10(const char *dir, int train, rn_dataset *out)
+/* The label byte of every record of the set's file i, each checked. */
+static int rn__cifar_read_labels(const rn__cifar_set *set, int i, int *labels)
+{
+    int r;
+    for (r = 0; r < set->counts[i]; r++) {
+        int label = EOF;
+        if (fseek(set->files[i], (long)r * RN__CIFAR_RECORD, SEEK_SET) == 0) label = fgetc(set->files[i]);
+        if (label == EOF) return rn_set_error(RN_ERR_IO, "%s: read error", set->paths[i]);
+        if (label >= 10)
+            return rn_set_error(RN_ERR_FORMAT, "%s: record %d has label %d (need 0 to 9)",
+                                set->paths[i], r, label);
+        labels[r] = label;
+    }
+    return RN_OK;
+}
+
+static int rn__cifar_open(rn__cifar_set *set, const char *dir, const char *const *names,
+                          int n_files)
+{
+    int i, first = 0, status = RN_OK;
+    memset(set, 0, sizeof *set);
+    for (i = 0; status == RN_OK && i < n_files; i++) status = rn__cifar_open_file(set, dir, names[i]);
+    if (status == RN_OK) {
+        set->labels = (int *)rn__calloc((size_t)set->total, sizeof(int));
+        if (set->labels == NULL)
+            status = rn_set_error(RN_ERR_MEMORY, "cannot allocate %d labels", set->total);
+    }
+    for (i = 0; status == RN_OK && i < n_files; i++) {
+        status = rn__cifar_read_labels(set, i, set->labels + first);
+        first += set->counts[i];
+    }
+    return status;
+}
+
+/* Reads records indices[0..count) of the set (numbered across its files)
+   into items 0..count-1 of out. */
+static int rn__cifar_read_records(const rn__cifar_set *set, const int *indices, int count,
+                                  rn_dataset *out)
+{
+    unsigned char record[RN__CIFAR_RECORD];
+    int i, status = RN_OK;
+    for (i = 0; status == RN_OK && i < count; i++) {
+        int file = 0, r = indices[i];
+        while (r >= set->counts[file]) r -= set->counts[file++];
+        if (fseek(set->files[file], (long)r * RN__CIFAR_RECORD, SEEK_SET) != 0 ||
+            fread(record, 1, RN__CIFAR_RECORD, set->files[file]) != RN__CIFAR_RECORD)
+            return rn_set_error(RN_ERR_IO, "%s: read error in record %d", set->paths[file], r);
+        if (record[0] != set->labels[indices[i]])
+            return rn_set_error(RN_ERR_IO, "%s: record %d changed while it was read",
+                                set->paths[file], r);
+        status = rn__cifar_record(record, set->paths[file], r, out, i);
+    }
+    return status;
+}
+
+/* The records to read: the subsample's when count is below the set's size,
+   else all of them in file order. RN_MALLOC'ed. */
+static int rn__cifar_choose(const rn__cifar_set *set, int count, int stratified, uint64_t seed,
+                            int **indices, int *n)
+{
+    int i;
+    if (count < set->total) {
+        *n = count;
+        return rn__subsample_order(set->labels, set->total, 10, count, stratified, seed, indices);
+    }
+    *n = set->total;
+    *indices = (int *)rn__calloc((size_t)set->total, sizeof(int));
+    if (*indices == NULL)
+        return rn_set_error(RN_ERR_MEMORY, "cannot allocate %d indices", set->total);
+    for (i = 0; i < set->total; i++) (*indices)[i] = i;
+    return RN_OK;
+}
+
+/* The chosen records of the batch files in dir as one dataset: the labels
+   first, then only the records chosen. */
+static int rn__cifar_load_batches(const char *dir, const char *const *names, int n_files,
+                                  int count, int stratified, uint64_t seed, rn_dataset *out)
+{
+    rn__cifar_set set;
+    int *indices = NULL, n = 0;
+    int status = rn__cifar_open(&set, dir, names, n_files);
+    if (status == RN_OK) status = rn__cifar_choose(&set, count, stratified, seed, &indices, &n);
+    if (status == RN_OK) status = rn__dataset_new(out, n, 3, rn__cifar_shape, 10);
+    if (status == RN_OK) status = rn__cifar_read_records(&set, indices, n, out);
+    RN_FREE(indices);
+    rn__cifar_close(&set);
+    return status;
+}
+
+/* rn_data_cifar10 and rn_data_cifar10_subsample: at most count records
+   (INT_MAX: all) from the first of the places that holds the set. */
+static int rn__cifar10_load(const char *caller, const char *dir, int train, int count,
+                            int stratified, uint64_t seed, rn_dataset *out)
 {
     static const char *const train_files[5] = {"data_batch_1.bin", "data_batch_2.bin",
                                                "data_batch_3.bin", "data_batch_4.bin",
@@ -1189,8 +1315,10 @@ RN_API int rn_data_cifar10(const char *dir, int train, rn_dataset *out)
     static const char *const test_files[1] = {"test_batch.bin"};
     char dirs[2][RN__PATH_SIZE], path[RN__PATH_SIZE], meta_path[RN__PATH_SIZE];
     int n_dirs = rn__dataset_dirs(dir, "cifar-10-batches-bin", NULL, dirs), i, status;
-    if (out == NULL) return rn_set_error(RN_ERR_ARGUMENT, "rn_data_cifar10: out is NULL");
+    if (out == NULL) return rn_set_error(RN_ERR_ARGUMENT, "%s: out is NULL", caller);
     memset(out, 0, sizeof *out);
+    if (count < 1)
+        return rn_set_error(RN_ERR_ARGUMENT, "%s: %d images (need at least 1)", caller, count);
     for (i = 0; i < n_dirs; i++) {
         unsigned char *meta = NULL;
         size_t meta_size = 0;
@@ -1201,7 +1329,7 @@ RN_API int rn_data_cifar10(const char *dir, int train, rn_dataset *out)
         status = rn__join_path(meta_path, sizeof meta_path, dirs[i], "batches.meta.txt");
         if (status == RN_OK)
             status = rn__cifar_load_batches(dirs[i], train ? train_files : test_files,
-                                            train ? 5 : 1, out);
+                                            train ? 5 : 1, count, stratified, seed, out);
         if (status == RN_OK) status = rn__read_file(meta_path, &meta, &meta_size);
         if (status == RN_OK)
             status = rn__cifar_class_names((const char *)meta, meta_size, meta_path, out);
@@ -1210,14 +1338,25 @@ RN_API int rn_data_cifar10(const char *dir, int train, rn_dataset *out)
         return status;
     }
     if (n_dirs == 0)
-        return rn_set_error(RN_ERR_IO, "rn_data_cifar10: no directory given and $RELUNET_DATA is "
-                            "not set; run scripts/get-cifar10.sh DIR and pass DIR");
+        return rn_set_error(RN_ERR_IO, "%s: no directory given and $RELUNET_DATA is not set; run "
+                            "scripts/get-cifar10.sh DIR and pass DIR", caller);
     return rn_set_error(RN_ERR_IO,
-                        "rn_data_cifar10: %s not found in %s%s%s (%s); run scripts/get-cifar10.sh "
+                        "%s: %s not found in %s%s%s (%s); run scripts/get-cifar10.sh "
                         "DIR (or download https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz "
                         "and unpack it in DIR: it creates cifar-10-batches-bin) and pass DIR",
-                        train ? train_files[0] : test_files[0], dirs[0], n_dirs > 1 ? " or " : "",
-                        n_dirs > 1 ? dirs[1] : "", rn__dataset_origin(dir));
+                        caller, train ? train_files[0] : test_files[0], dirs[0],
+                        n_dirs > 1 ? " or " : "", n_dirs > 1 ? dirs[1] : "", rn__dataset_origin(dir));
+}
+
+RN_API int rn_data_cifar10(const char *dir, int train, rn_dataset *out)
+{
+    return rn__cifar10_load("rn_data_cifar10", dir, train, INT_MAX, 0, 0, out);
+}
+
+RN_API int rn_data_cifar10_subsample(const char *dir, int train, int count, int stratified,
+                                     uint64_t seed, rn_dataset *out)
+{
+    return rn__cifar10_load("rn_data_cifar10_subsample", dir, train, count, stratified, seed, out);
 }
 
 /* ===== 7. images ========================================================== */

@@ -8,11 +8,25 @@
  *
  *     bench_train [--tsv]   --tsv: "net<TAB>isa<TAB>threads<TAB>images/s"
  *                           lines only, as bench/torch_ref.py --compare reads
+ *     bench_train --busy    both nets on 1 and 2 threads while another
+ *                           process spins on one core, and the ratio of
+ *                           2 threads to 1 (threads must never make a busy
+ *                           machine slower); the median of 5 windows each
  */
-#define _POSIX_C_SOURCE 199309L
+#define _GNU_SOURCE /* sched_setaffinity, to pin the spinning process */
 #define RELUNET_IMPLEMENTATION
 #include "relunet.h"
 #include "bench.h"
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#define BENCH_CAN_SPIN 1
+#ifdef __linux__
+#include <sched.h>
+#endif
+#endif
 
 typedef struct trainer {
     rn_net *net;
@@ -125,11 +139,34 @@ static void run_window(void *context)
     for (i = 0; i < w->steps; i++) train_step(w->trainer);
 }
 
-int main(int argc, char **argv)
+/* Images per second of one net's training on `threads` threads with the
+   given kernels, timed over windows of about a quarter second by
+   bench_time or bench_median_time. */
+static double images_per_second(const net_spec *spec, const char *isa, int threads,
+                                double (*timing)(void (*)(void *), void *, int), int repeats,
+                                double *gflops)
+{
+    trainer t;
+    window w;
+    double seconds, images;
+    rn_set_isa(isa);
+    rn_set_threads(threads);
+    trainer_init(&t, spec);
+    w.trainer = &t;
+    w.steps = steps_for(&t);
+    seconds = timing(run_window, &w, repeats);
+    images = (double)w.steps * t.batch / seconds;
+    *gflops = images * training_flops(t.net) * 1e-9;
+    trainer_free(&t);
+    return images;
+}
+
+/* Every net, the scalar reference on 1 thread and the best kernels on 1
+   to rn_threads() threads: the best of 3 windows each. */
+static void compare_threads(int tsv)
 {
     const char *isas[8];
-    int tsv = argc > 1 && strcmp(argv[1], "--tsv") == 0, isa_count = bench_isas(isas);
-    int max_threads = rn_threads(), k, threads, which;
+    int isa_count = bench_isas(isas), max_threads = rn_threads(), k, threads, which;
     double peak = tsv ? 0.0 : bench_peak_gflops();
     if (!tsv)
         printf("single-core FMA peak %.1f GFLOP/s\n\n%-5s %-7s %7s %10s %9s %8s\n", peak, "net",
@@ -138,25 +175,86 @@ int main(int argc, char **argv)
         for (k = 0; k < 2; k++)
             for (threads = 1; threads <= max_threads; threads++) {
                 const char *isa = k == 0 ? "scalar" : isas[isa_count - 1];
-                trainer t;
-                window w;
-                double seconds, images_per_second, gflops;
+                double gflops, images;
                 if (k == 0 && threads > 1) continue; /* the reference is single-threaded */
-                rn_set_isa(isa);
-                rn_set_threads(threads);
-                trainer_init(&t, &nets[which]);
-                w.trainer = &t;
-                w.steps = steps_for(&t);
-                seconds = bench_time(run_window, &w, 3);
-                images_per_second = (double)w.steps * t.batch / seconds;
-                gflops = images_per_second * training_flops(t.net) * 1e-9;
+                images = images_per_second(&nets[which], isa, threads, bench_time, 3, &gflops);
                 if (tsv)
-                    printf("%c\t%s\t%d\t%.0f\n", nets[which].name, isa, threads, images_per_second);
+                    printf("%c\t%s\t%d\t%.0f\n", nets[which].name, isa, threads, images);
                 else
                     printf("%-5c %-7s %7d %10.0f %9.1f %7.0f%%\n", nets[which].name, isa, threads,
-                           images_per_second, gflops, 100.0 * gflops / (peak * threads));
+                           images, gflops, 100.0 * gflops / (peak * threads));
                 fflush(stdout);
-                trainer_free(&t);
             }
+}
+
+#ifdef BENCH_CAN_SPIN
+/* A process that keeps CPU `cpu` busy (pinned there where the system lets
+   it be) until it is killed; 0 if none could start. */
+static pid_t spinner_start(int cpu)
+{
+    pid_t pid;
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0) {
+        volatile unsigned long spins = 0;
+#ifdef __linux__
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(cpu, &one);
+        sched_setaffinity(0, sizeof one, &one);
+#else
+        (void)cpu;
+#endif
+        for (;;) spins++;
+    }
+    return pid > 0 ? pid : 0;
+}
+
+static void spinner_stop(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+/* Both nets with the best kernels on 1 and on 2 threads while a spinning
+   process holds the last CPU, the median of 5 windows each. */
+static int compare_busy(void)
+{
+    const char *isas[8];
+    int isa_count = bench_isas(isas), which;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    pid_t spinner;
+    rn_set_threads(2);
+    if (rn_threads() < 2) printf("(built without -fopenmp: the 2 threads below are 1)\n");
+    spinner = spinner_start(cpus > 1 ? (int)cpus - 1 : 0);
+    if (spinner == 0) {
+        fprintf(stderr, "bench_train --busy: cannot start the spinning process\n");
+        return 1;
+    }
+    printf("another process spins on CPU %ld; images/s, median of 5 windows\n\n"
+           "%-5s %-7s %10s %10s %9s\n",
+           cpus > 1 ? cpus - 1 : 0, "net", "isa", "1 thread", "2 threads", "2 / 1");
+    for (which = 0; which < 2; which++) {
+        const char *isa = isas[isa_count - 1];
+        double gflops, one = images_per_second(&nets[which], isa, 1, bench_median_time, 5, &gflops);
+        double two = images_per_second(&nets[which], isa, 2, bench_median_time, 5, &gflops);
+        printf("%-5c %-7s %10.0f %10.0f %8.2fx\n", nets[which].name, isa, one, two, two / one);
+        fflush(stdout);
+    }
+    spinner_stop(spinner);
+    return 0;
+}
+#else
+static int compare_busy(void)
+{
+    fprintf(stderr, "bench_train --busy: needs fork() to start the spinning process\n");
+    return 1;
+}
+#endif
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--busy") == 0) return compare_busy();
+    compare_threads(argc > 1 && strcmp(argv[1], "--tsv") == 0);
     return 0;
 }

@@ -346,6 +346,7 @@ static int train_model(int task, void *context, void *result)
     t.record_every = RECORD_EVERY;
     t.record = study_log_record;
     t.context = &log;
+    t.log = &log;
     t.label = m->label;
     t.plain_progress = s->opt.common.jobs > 1; /* several models write to one terminal */
     snprintf(name, sizeof name, "%s.csv", m->name);
@@ -357,7 +358,7 @@ static int train_model(int task, void *context, void *result)
     }
     if (!failed && m->activation == RELU_ALPHA) failed = measure_alpha_pull(net, &s->train, pull);
     if (!failed && m->feature_maps) failed = write_feature_maps(s, net, m);
-    if (failed) fprintf(stderr, "model %s failed\n", m->label);
+    if (failed && !study_interrupted()) fprintf(stderr, "model %s failed\n", m->label);
     rn_optim_free(t.opt);
     rn_net_free(net);
     return failed ? -1 : 0;

@@ -617,6 +617,7 @@ static int train_all(study *s, task_result *results)
     study_units_setting(&units, "deep_train", "%d", s->o.deep_train);
     study_units_setting(&units, "deep_epochs", "%d", s->o.deep_epochs);
     study_units_setting(&units, "lr", "%.15g", s->o.lr);
+    study_units_setting(&units, "augment", "%d", s->o.augment);
     return study_run_units(&s->o.common, &units);
 }
 

@@ -40,6 +40,7 @@
 #define CURVE_POINTS 500   /* loss curves keep about this many points */
 #define CURVE_CAPACITY (2 * CURVE_POINTS + 2) /* the most they can keep (see train) */
 #define N_EXPERIMENTS 4
+#define STUDY_DEPTH 100    /* hidden layers of the study's deep network */
 
 typedef struct options {
     study_options common; /* --out, --seed, --jobs and the runner's options */
@@ -101,6 +102,8 @@ static const char usage[] =
     "  --help             this text\n"
     STUDY_UNITS_USAGE
     "\n"
+    "The other examples' --data, --epochs, --train-size and --test-size do not apply:\n"
+    "the study makes its own points and trains full batch for --iterations.\n"
     "The defaults reproduce the study; the deep runs dominate the time (about 0.1 s per\n"
     "iteration each with scalar kernels).\n";
 
@@ -116,17 +119,43 @@ static int own_option(int argc, char **argv, int *i, void *context)
     return study_int_option(argc, argv, i, "--resync", 0, 100000000L, &o->resync_every);
 }
 
+/* The options every example shares that this one has no use for are
+   refused, not ignored. Their fields start at 0, which no value given can
+   be; -1 after naming the first one given. */
+static int refuse_unused_options(const study_options *c)
+{
+    static const char *const unused[4][2] = {
+        {"--data", "the study makes its own points (scikit-learn's make_moons) and reads no files"},
+        {"--epochs", "training is full batch; --iterations sets how long"},
+        {"--train-size (--train)", "the study trains on make_moons' 100 points"},
+        {"--test-size (--test)", "the test set is 1000 fresh points from make_moons"}};
+    const int given[4] = {c->data != NULL, c->epochs != 0, c->train_size != 0, c->test_size != 0};
+    int k;
+    for (k = 0; k < 4; k++)
+        if (given[k]) {
+            fprintf(stderr, "rai_moons: %s does not apply: %s\n", unused[k][0], unused[k][1]);
+            return -1;
+        }
+    return 0;
+}
+
 /* 0: go on; 1: done (help shown); -1: bad arguments. */
 static int parse_options(int argc, char **argv, options *o)
 {
-    int quick = study_has_flag(argc, argv, "--quick");
+    int quick = study_has_flag(argc, argv, "--quick"), status;
     if (study_help(argc, argv, usage)) return 1;
     memset(o, 0, sizeof *o);
-    study_defaults(&o->common, "results/rai_moons", 1, TRAIN_POINTS, TEST_POINTS);
+    study_defaults(&o->common, "results/rai_moons", 0, 0, 0); /* 0: not given */
     o->iterations = quick ? 200 : 10000;
     o->runs = quick ? 1 : 3;
-    o->depth = quick ? 2 : 100;
-    return study_parse_options(argc, argv, &o->common, own_option, o);
+    o->depth = quick ? 2 : STUDY_DEPTH;
+    status = study_parse_options(argc, argv, &o->common, own_option, o);
+    if (status == 0) status = refuse_unused_options(&o->common);
+    /* what the units' settings say: one pass over the fixed points */
+    o->common.epochs = 1;
+    o->common.train_size = TRAIN_POINTS;
+    o->common.test_size = TEST_POINTS;
+    return status;
 }
 
 /* ---- data and networks ------------------------------------------------------ */
@@ -223,8 +252,36 @@ static int backprop_step(rn_net *net, rn_optim *opt, const problem *p, double *l
     return status;
 }
 
+/* What a checkpoint of a training holds (see study_checkpoint_save): the
+   network, the optimizer, RAI's Z (z, n_z; NULL, 0 for backprop) and the
+   iteration in hand, *it; the curve so far is in the unit's result. */
+static study_state checkpoint_state(rn_net *net, rn_optim *opt, rn_param **z, int n_z, int *it)
+{
+    study_state state;
+    memset(&state, 0, sizeof state);
+    state.net = net;
+    state.opt = opt;
+    state.extra = z;
+    state.n_extra = n_z;
+    state.progress = it;
+    state.progress_size = sizeof *it;
+    return state;
+}
+
+/* RAI's Z, one per linear layer, in a new array; NULL when out of memory. */
+static rn_param **auxiliaries(rn_rai *rai, int *count)
+{
+    rn_param **z;
+    int t;
+    for (*count = 0; rn_rai_aux(rai, *count) != NULL; ++*count) continue;
+    z = (rn_param **)malloc(sizeof *z * (size_t)(*count > 0 ? *count : 1));
+    for (t = 0; z != NULL && t < *count; t++) z[t] = rn_rai_aux(rai, t);
+    return z;
+}
+
 /* Trains one network for o->iterations and fills r with the curve and the
-   final losses (after the last step). */
+   final losses (after the last step). Interrupted, it leaves a checkpoint
+   and returns STUDY_STOPPED; with one, it goes on from there. */
 static int train(const experiment *e, rn_net *net, const problem *p, const options *o,
                  run_result *r, report_progress *bar)
 {
@@ -232,8 +289,10 @@ static int train(const experiment *e, rn_net *net, const problem *p, const optio
     rn_rai_losses losses;
     rn_rai *rai = NULL;
     rn_optim *opt = NULL;
+    rn_param **z = NULL;
+    study_state state;
     int every = o->iterations / CURVE_POINTS > 1 ? o->iterations / CURVE_POINTS : 1;
-    int it, status = RN_OK;
+    int it = 0, n_z = 0, status = RN_OK;
     memset(&desc, 0, sizeof desc);
     desc.optim.kind = RN_RPROP;
     desc.optim.lr = LEARNING_RATE;
@@ -245,12 +304,19 @@ static int train(const experiment *e, rn_net *net, const problem *p, const optio
         opt = rn_optim_new(net, &desc.optim);
         if (opt == NULL) status = RN_ERR_ARGUMENT;
     }
+    if (status == RN_OK && rai && (z = auxiliaries(rai, &n_z)) == NULL) status = RN_ERR_MEMORY;
+    state = checkpoint_state(net, rai ? rn_rai_optim(rai) : opt, z, n_z, &it);
+    if (status == RN_OK && study_checkpoint_load(&state) < 0) status = RN_ERR_IO;
     /* Every value recorded at iteration it is measured before step it + 1;
        the final one evaluates the trained network without stepping. */
-    for (it = 0; it <= o->iterations && status == RN_OK; it++) {
+    for (; it <= o->iterations && status == RN_OK; it++) {
         int last = it == o->iterations, logged = it % every == 0 || last;
         double bce = NAN;
         curve *c = &r->curve;
+        if (study_interrupted()) {
+            status = study_checkpoint_save(&state) == 0 ? STUDY_STOPPED : RN_ERR_IO;
+            break;
+        }
         if (e->rai) {
             if (logged) status = forward_bce(net, p, &bce);
             if (status == RN_OK) status = last ? rn_rai_loss(rai, &losses) : rn_rai_step(rai, &losses);
@@ -259,6 +325,7 @@ static int train(const experiment *e, rn_net *net, const problem *p, const optio
             losses.total = losses.output = bce;
             losses.hidden = NAN;
         }
+        if (!last) study_step_done();
         if (status != RN_OK || !logged) continue;
         c->iterations[c->n] = it;
         c->objective[c->n] = losses.total;
@@ -275,6 +342,7 @@ static int train(const experiment *e, rn_net *net, const problem *p, const optio
         r->hidden_loss = c->hidden_loss[c->n - 1];
         r->forward_bce = c->forward_bce[c->n - 1];
     }
+    free(z);
     rn_rai_free(rai);
     rn_optim_free(opt);
     return status;
@@ -501,32 +569,66 @@ static int write_csvs(const char *dir, run_result *const *results, const options
     return status;
 }
 
-/* The study's claim: the deep plain MLP stays at ln 2 (learns nothing) and
-   deep RAI trains to near zero. Checked on every run: backprop's final BCE
-   within 1% of ln 2, RAI's final objective below a tenth of ln 2. */
-static void write_finding(FILE *md, run_result *const *results, const options *o)
+/* Whether the run can judge the study's findings: the shallow plain network
+   (the baseline) has trained, as study_judge has it, and the deep network is
+   as deep as the study's. */
+static void judge_run(study_judgement *j, run_result *const *results, const options *o)
 {
-    const run_result *plain = results[2], *rai = results[3];
-    spread bp = spread_of(plain, o->runs, offsetof(run_result, forward_bce));
-    spread ra = spread_of(rai, o->runs, offsetof(run_result, objective));
-    spread ra_bce = spread_of(rai, o->runs, offsetof(run_result, forward_bce));
+    spread loss = spread_of(results[0], o->runs, offsetof(run_result, forward_bce));
+    spread accuracy = spread_of(results[0], o->runs, offsetof(run_result, test_accuracy));
+    study_judge(j, loss.mean, accuracy.mean, 2);
+    if (j->judged && o->depth < STUDY_DEPTH) {
+        j->judged = 0;
+        snprintf(j->reason, sizeof j->reason, "the deep network has %d hidden layers, the study's %d "
+                 "(--depth %d)", o->depth, STUDY_DEPTH, STUDY_DEPTH);
+    }
+}
+
+/* The study's findings, each with its criterion and this run's numbers:
+   the shallow network generalises under RAI as under backprop; the deep
+   plain network stays at ln 2 while RAI trains it; RAI's boundaries vary
+   more from seed to seed than backprop's. */
+static void write_findings(FILE *md, const study_judgement *j, run_result *const *results,
+                           const options *o)
+{
+    spread bp_test = spread_of(results[0], o->runs, offsetof(run_result, test_accuracy));
+    spread rai_test = spread_of(results[1], o->runs, offsetof(run_result, test_accuracy));
+    spread bp = spread_of(results[2], o->runs, offsetof(run_result, forward_bce));
+    spread ra = spread_of(results[3], o->runs, offsetof(run_result, objective));
+    spread ra_bce = spread_of(results[3], o->runs, offsetof(run_result, forward_bce));
+    spread ra_test = spread_of(results[3], o->runs, offsetof(run_result, test_accuracy));
     double ln2 = log(2.0);
     int stays = fabs(bp.min - ln2) < 0.01 * ln2 && fabs(bp.max - ln2) < 0.01 * ln2;
-    int trains = ra.max < 0.1 * ln2;
-    fprintf(md, "## The deep-network finding\n\n");
-    fprintf(md, "The study reports that the deep plain MLP stays at loss ln 2 = %.4f (it learns "
-                "nothing) while the same network trained by RAI reaches a loss near zero.\n\n", ln2);
-    fprintf(md, "- Deep backprop, final BCE over %d run(s): mean %.4f, range [%.4f, %.4f]: %s.\n",
-            o->runs, bp.mean, bp.min, bp.max,
-            stays ? "stays at ln 2 in every run" : "does not stay at ln 2 in every run");
-    fprintf(md, "- Deep RAI, final RAI objective: mean %.4f, range [%.4f, %.4f]: %s. The "
-                "ordinary forward pass of the RAI-trained network has BCE %.4f [%.4f, %.4f].\n",
-            ra.mean, ra.min, ra.max,
-            trains ? "below ln 2 / 10 in every run" : "not below ln 2 / 10 in every run",
-            ra_bce.mean, ra_bce.min, ra_bce.max);
-    fprintf(md, "\n**Reproduced: %s** (criteria: backprop within 1%% of ln 2 and RAI objective "
-                "below ln 2 / 10, in every run; %d iterations, %d hidden layers).\n\n",
-            stays && trains ? "yes" : "no", o->iterations, o->depth);
+    study_findings_begin(md, j);
+    fprintf(md, "- The shallow network trained by RAI generalises as it does under backprop (the "
+                "study's figures 2 and 3). Test accuracy on %d fresh points: RAI %.1f%% [%.1f, "
+                "%.1f], backprop %.1f%% [%.1f, %.1f]; criterion: RAI's mean within 5 points of "
+                "backprop's: %s.\n",
+            TEST_POINTS, 100 * rai_test.mean, 100 * rai_test.min, 100 * rai_test.max,
+            100 * bp_test.mean, 100 * bp_test.min, 100 * bp_test.max,
+            study_verdict(j, rai_test.mean >= bp_test.mean - 0.05));
+    fprintf(md, "- Backprop does not train the deep network (figure 4): final BCE over %d run(s) "
+                "mean %.4f [%.4f, %.4f] against ln 2 = %.4f; criterion: within 1%% of ln 2 in "
+                "every run: %s.\n",
+            o->runs, bp.mean, bp.min, bp.max, ln2, study_verdict(j, stays));
+    fprintf(md, "- RAI trains the same deep network (figure 5): final RAI objective mean %.4f "
+                "[%.4f, %.4f]; criterion: below ln 2 / 10 in every run: %s. Its ordinary forward "
+                "pass has BCE %.4f [%.4f, %.4f] and test accuracy %.1f%% [%.1f, %.1f].\n",
+            ra.mean, ra.min, ra.max, study_verdict(j, ra.max < 0.1 * ln2), ra_bce.mean, ra_bce.min,
+            ra_bce.max, 100 * ra_test.mean, 100 * ra_test.min, 100 * ra_test.max);
+    if (o->runs > 1) {
+        double bp_spread = boundary_disagreement(results[0], o->runs);
+        double rai_spread = boundary_disagreement(results[1], o->runs);
+        fprintf(md, "- RAI's decision boundary depends more on the seed than backprop's (the "
+                    "study's discussion): share of the grid whose class changes between two "
+                    "runs, shallow RAI %.4f, backprop %.4f; criterion: RAI's larger: %s.\n",
+                rai_spread, bp_spread, study_verdict(j, rai_spread > bp_spread));
+    } else {
+        fprintf(md, "- RAI's decision boundary depends more on the seed than backprop's (the "
+                    "study's discussion): takes two runs or more to compare (`--runs`); this "
+                    "run has one.\n");
+    }
+    fprintf(md, "\n%d iterations; the deep network has %d hidden layers.\n\n", o->iterations, o->depth);
 }
 
 static void write_summary_table(FILE *md, run_result *const *results, const options *o)
@@ -564,12 +666,14 @@ static int write_report(run_result *const *results, const problem *p, const opti
 {
     FILE *md;
     char name[96];
+    study_judgement judgement;
     int e, run, status = report_mkdir_p(o->common.out) == 0 ? 0 : -1;
     if (status == 0) status |= write_csvs(o->common.out, results, o);
     if (status == 0) status |= write_loss_chart(o->common.out, 0, results, o, "loss_shallow.svg");
     if (status == 0) status |= write_loss_chart(o->common.out, 1, results, o, "loss_deep.svg");
     md = status == 0 ? report_fopen(o->common.out, "REPORT.md", "wb") : NULL;
     if (md == NULL) return -1;
+    judge_run(&judgement, results, o);
     fprintf(md, "# Relaxed activation identity against backpropagation on two moons\n\n");
     fprintf(md, "Reproduces the experiments of D. A. Mertens Velasquez, *An Empirical Study of "
                 "Relaxed Activation Identity's Effects on First-Order Optimization*.\n\n");
@@ -591,7 +695,8 @@ static int write_report(run_result *const *results, const problem *p, const opti
                 "ordinary forward pass, which is also how every accuracy and landscape is "
                 "computed.\n", o->depth + 1);
     fprintf(md, "- Total time %.0f s.\n\n", seconds);
-    write_finding(md, results, o);
+    study_judgement_note(md, &judgement);
+    write_findings(md, &judgement, results, o);
     fprintf(md, "## Final loss and accuracy\n\nAfter the last iteration; mean [min, max] over the "
                 "runs.\n\n");
     write_summary_table(md, results, o);
@@ -644,6 +749,7 @@ static int run_unit(int unit, void *context, void *result)
     const moons_study *s = (const moons_study *)context;
     int status = run_experiment(&experiments[unit / s->o->runs], unit % s->o->runs, s->p, s->o,
                                 (run_result *)result);
+    if (status == STUDY_STOPPED) return status;
     if (status != RN_OK) fprintf(stderr, "rai_moons: %s: %s\n", rn_status_string(status), rn_last_error());
     return status == RN_OK ? 0 : -1;
 }

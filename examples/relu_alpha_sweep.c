@@ -253,6 +253,7 @@ static int train_run(int task, void *context, void *result)
     t.record_every = RECORD_EVERY;
     t.record = study_log_record;
     t.context = &log;
+    t.log = &log;
     if (o->code_protocol) {
         before_step.log = &log;
         before_step.batches_per_epoch = (s->train->inputs.shape[0] + t.batch_size - 1) / t.batch_size;
@@ -268,7 +269,7 @@ static int train_run(int task, void *context, void *result)
         failed = study_train(&t) != 0;
         failed |= study_log_close(&log, failed ? NULL : s->test) != 0;
     }
-    if (failed)
+    if (failed && !study_interrupted())
         fprintf(stderr, "run %d at lambda %g failed (%s/%s)\n", run + 1, lambda, s->runs_dir, name);
     rn_optim_free(t.opt);
     rn_net_free(net);

@@ -65,6 +65,9 @@ REPORT_API FILE *report_fopen(const char *dir, const char *name, const char *mod
 /* Closes a file from report_fopen; one opened for writing is renamed into
    place when every write succeeded and removed otherwise. 0 on success. */
 REPORT_API int report_fclose(FILE *f);
+/* Closes a file from report_fopen without putting it in place: one opened
+   for writing is removed (say, the log of a training that stopped early). */
+REPORT_API void report_fdiscard(FILE *f);
 
 /* ---- progress bar on stderr --------------------------------------------- */
 
@@ -150,11 +153,18 @@ typedef struct report_points {
     int n_classes;                  /* 0: largest label + 1 */
 } report_points;
 
+/* A series that coincides point for point with an earlier one (equal, or
+   within a pixel everywhere) is drawn over it dashed (lines) or as rings
+   around its dots (scatter), so both show, and its legend entry says
+   "(= earlier)", or with U+2248 (almost equal to) for "within a pixel". A
+   line chart's series of one point is a marker, its value in the legend:
+   "(one point: 0.123)". */
 REPORT_API int report_svg_line(const char *dir, const char *name, const report_chart *chart,
                                const report_series *series, int n_series);
 REPORT_API int report_svg_scatter(const char *dir, const char *name, const report_chart *chart,
                                   const report_series *series, int n_series);
-/* bins equal bins over [x_min, x_max] (values outside are not counted), overlaid. */
+/* bins equal bins over [x_min, x_max] (values outside are not counted); the
+   series' bars stand side by side in each bin, opaque. */
 REPORT_API int report_svg_histogram(const char *dir, const char *name, const report_chart *chart,
                                     const report_series *series, int n_series, int bins);
 /* columns <= 0: about square. */
@@ -329,7 +339,8 @@ REPORT_API FILE *report_fopen(const char *dir, const char *name, const char *mod
     return f;
 }
 
-REPORT_API int report_fclose(FILE *f)
+/* report_fclose when keep is set, else report_fdiscard. */
+static int report__close(FILE *f, int keep)
 {
     int bad, slot = 0;
     char *temp = NULL, *path = NULL;
@@ -341,7 +352,7 @@ REPORT_API int report_fclose(FILE *f)
         report__open_files[slot].path = NULL;
         temp = report__join(NULL, path, ".tmp");
     }
-    bad = ferror(f);
+    bad = ferror(f) || !keep;
     if (fclose(f) != 0) bad = 1;
 #if defined(_WIN32)
     /* Windows' rename does not replace a file; removing it first gives up
@@ -354,6 +365,10 @@ REPORT_API int report_fclose(FILE *f)
     free(path);
     return bad ? -1 : 0;
 }
+
+REPORT_API int report_fclose(FILE *f) { return report__close(f, 1); }
+
+REPORT_API void report_fdiscard(FILE *f) { report__close(f, 0); }
 
 REPORT_API int report_output_folder(const char *dir)
 {
@@ -648,14 +663,21 @@ static void report__axis_range(double *lo, double *hi, double fixed_lo, double f
     if (!(*hi > *lo)) { *lo = -1; *hi = 1; } /* data near the limits of double */
 }
 
-/* Tick label with as many decimals as the step needs, so labels line up. */
+/* Tick label with as many decimals as the step needs, so labels line up and
+   ticks over a tiny range (1 to 1.0000001) still read differently. Very
+   large and very small values take the %g form with the significant digits
+   from the value's first down to the step's. */
 static void report__tick_label(char *text, size_t size, double value, double step)
 {
     double a = fabs(value);
-    int decimals = step > 0 ? (int)-floor(log10(step) + 1e-9) : 0;
-    if (decimals < 0) decimals = 0;
-    if (a != 0 && (a >= 1e6 || a < 1e-4 || decimals > 6)) snprintf(text, size, "%.3g", value);
-    else snprintf(text, size, "%.*f", decimals, value);
+    int step_exponent = step > 0 ? (int)floor(log10(step) + 1e-9) : 0;
+    int decimals = step_exponent >= 0 ? 0 : -step_exponent > 17 ? 17 : -step_exponent;
+    if (a >= 1e6 || (a != 0 ? a < 1e-4 : decimals > 6)) {
+        int digits = (a > 0 ? (int)floor(log10(a) + 1e-9) : step_exponent) - step_exponent + 1;
+        snprintf(text, size, "%.*g", digits < 3 ? 3 : digits > 17 ? 17 : digits, value);
+    } else {
+        snprintf(text, size, "%.*f", decimals, value);
+    }
 }
 
 /* ---- SVG building blocks ---------------------------------------------- */
@@ -858,6 +880,158 @@ static void report__plot_data_end(report__plot *p) { fputs("</g>\n", p->f); }
 
 enum { REPORT__KEY_LINE, REPORT__KEY_DOT, REPORT__KEY_BOX };
 
+#define REPORT__DOT_RADIUS 3.5    /* a scatter chart's points */
+#define REPORT__LONE_RADIUS 2.5   /* a line's point with no neighbour to join */
+#define REPORT__MARKER_RADIUS 5.0 /* a line chart's series of one point */
+
+static int report__point_ok(const report_series *s, int i)
+{
+    return i >= 0 && i < s->n && report__finite(report__x(s, i)) && report__finite(s->y[i]);
+}
+
+/* How a series is drawn so that no other hides it. A series that coincides
+   point for point with an earlier one (its leader) is drawn over it as one of
+   the group's members: lines dashed so that each member shows in turn along
+   the path and the leader in the gaps, points as rings around the leader's
+   dots. Its legend entry names the leader. */
+typedef struct report__look {
+    int leader;  /* the series it coincides with; its own index when none */
+    int member;  /* 0 for a leader, 1, 2, ... for the series drawn over it */
+    int members; /* series in the group, the leader included */
+    int equal;   /* 1: the leader's very points; 0: within a pixel of them */
+} report__look;
+
+/* Whether a and b have the same points (2), points within a pixel of each
+   other's on this plot (1), or neither (0): same number of points, missing at
+   the same places, at least one shown. */
+static int report__coincide(const report__plot *p, const report_series *a, const report_series *b)
+{
+    double x_pixel = (p->x_hi - p->x_lo) / p->width, y_pixel = (p->y_hi - p->y_lo) / p->height;
+    int equal = 1, shown = 0, i;
+    if (a->n != b->n) return 0;
+    for (i = 0; i < a->n; i++) {
+        int ok = report__point_ok(a, i);
+        double dx, dy;
+        if (ok != report__point_ok(b, i)) return 0;
+        if (!ok) continue;
+        dx = fabs(report__x(a, i) - report__x(b, i));
+        dy = fabs(a->y[i] - b->y[i]);
+        if (!(dx <= x_pixel && dy <= y_pixel)) return 0;
+        equal = equal && dx == 0 && dy == 0;
+        shown = 1;
+    }
+    return shown ? 1 + equal : 0;
+}
+
+/* Each series joins the group of the first earlier leader it coincides with. */
+static void report__find_looks(const report__plot *p, const report_series *s, int n_series, report__look *look)
+{
+    int k, j;
+    for (k = 0; k < n_series; k++) {
+        look[k].leader = k;
+        look[k].member = look[k].equal = 0;
+        look[k].members = 1;
+        for (j = 0; j < k; j++) {
+            int how;
+            if (look[j].leader != j || (how = report__coincide(p, &s[j], &s[k])) == 0) continue;
+            look[k].leader = j;
+            look[k].member = look[j].members++;
+            look[k].equal = how == 2;
+            break;
+        }
+    }
+    for (k = 0; k < n_series; k++) look[k].members = look[look[k].leader].members;
+}
+
+/* 1 when the series has exactly one point to show; *value is its y. */
+static int report__one_point(const report_series *s, double *value)
+{
+    int i, shown = 0;
+    for (i = 0; i < s->n; i++)
+        if (report__point_ok(s, i)) {
+            *value = s->y[i];
+            shown++;
+        }
+    return shown == 1;
+}
+
+/* The key a series gets in the legend: a line chart's one-point series is a marker. */
+static int report__series_key(const report_series *s, int key)
+{
+    double value;
+    return key == REPORT__KEY_LINE && report__one_point(s, &value) ? REPORT__KEY_DOT : key;
+}
+
+#define REPORT__DASH 8 /* pixels of a member's turn along a shared line */
+
+/* stroke-dasharray of series k's line: a group's members each take a turn of
+   REPORT__DASH pixels in a period of that per member, the leader showing in
+   the last; past the palette's 8 colours the repeated colours are dashed. */
+static void report__dash(char *attribute, size_t size, int k, const report__look *look)
+{
+    if (look && look->member > 0)
+        snprintf(attribute, size, " stroke-dasharray=\"%d %d\" stroke-dashoffset=\"%d\"", REPORT__DASH,
+                 REPORT__DASH * (look->members - 1), -REPORT__DASH * (look->member - 1));
+    else if (k >= 8)
+        snprintf(attribute, size, " stroke-dasharray=\"6 3\"");
+    else
+        attribute[0] = '\0';
+}
+
+/* Fill and stroke of a marker: a dot, or a ring around the leader's for a member. */
+static void report__marker_paint(FILE *f, const char *colour, int member)
+{
+    if (member > 0) fprintf(f, "fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\"", colour);
+    else fprintf(f, "fill=\"%s\" stroke=\"white\" stroke-width=\"0.6\"", colour);
+}
+
+static double report__marker_radius(double radius, int member) { return radius + 2.5 * member; }
+
+static void report__marker(FILE *f, double x, double y, double radius, const char *colour, int member)
+{
+    fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%g\" ", x, y, report__marker_radius(radius, member));
+    report__marker_paint(f, colour, member);
+    fputs("/>\n", f);
+}
+
+static void report__append(char *text, size_t size, const char *format, ...) REPORT_PRINTF(3, 4);
+
+/* Appends to the string in text, cutting what does not fit. */
+static void report__append(char *text, size_t size, const char *format, ...)
+{
+    size_t used = strlen(text);
+    va_list args;
+    if (used + 1 >= size) return;
+    va_start(args, format);
+    vsnprintf(text + used, size - used, format, args);
+    va_end(args);
+}
+
+/* Significant digits that show value to within resolution, and at least 4. */
+static int report__digits(double value, double resolution)
+{
+    int digits = 0;
+    if (value != 0 && resolution > 0) digits = (int)floor(log10(fabs(value))) - (int)floor(log10(resolution)) + 1;
+    return digits < 4 ? 4 : digits > 17 ? 17 : digits;
+}
+
+/* Series k's legend text: its name, then "(= leader)" when it is drawn over
+   another (U+2248 for "=" when within a pixel), and "(one point: y)" when a
+   line chart shows it as a marker, y to a tenth of the y axis' step. Empty
+   for an unnamed series, which gets no entry. */
+static void report__legend_label(char *text, size_t size, const report__plot *p, const report_series *s, int k,
+                                 const report__look *look, int key)
+{
+    const char *leader = look && look[k].member > 0 ? s[look[k].leader].name : NULL;
+    double value, resolution = report_nice_step(p->y_lo, p->y_hi, p->y_intervals) / 10;
+    text[0] = '\0';
+    if (!s[k].name || !*s[k].name) return;
+    report__append(text, size, "%s", s[k].name);
+    if (leader && *leader) report__append(text, size, " (%s %s)", look[k].equal ? "=" : "\xE2\x89\x88", leader);
+    if (key == REPORT__KEY_LINE && report__one_point(&s[k], &value))
+        report__append(text, size, " (one point: %.*g)", report__digits(value, resolution), value);
+}
+
 /* Width a legend of these names needs. */
 static double report__legend_width(const char *name, double width)
 {
@@ -865,22 +1039,50 @@ static double report__legend_width(const char *name, double width)
     return w > width ? w : width;
 }
 
-/* One more legend entry, stacked down the right of the plot; unnamed series get none. */
-static void report__legend_item(report__plot *p, double x, const char *name, int colour, int key)
+/* One more legend entry, stacked down the right of the plot; unnamed series
+   get none. look (NULL for none) gives a member's dashes or ring. */
+static void report__legend_item(report__plot *p, double x, const char *name, int colour, int key,
+                                const report__look *look)
 {
     double y = p->top + 8 + 20 * p->legend_items;
     const char *c = report__colour(colour);
+    char dash[64];
     if (!name || !*name) return;
-    if (key == REPORT__KEY_LINE)
+    if (key == REPORT__KEY_LINE) {
+        report__dash(dash, sizeof dash, colour, look);
         fprintf(p->f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2.5\"%s/>\n",
-                x, y, x + 22, y, c, colour >= 8 ? " stroke-dasharray=\"6 3\"" : "");
-    else if (key == REPORT__KEY_DOT)
-        fprintf(p->f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\" stroke=\"white\"/>\n", x + 11, y, c);
-    else
-        fprintf(p->f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"22\" height=\"12\" fill=\"%s\" fill-opacity=\"0.55\" "
-                      "stroke=\"%s\"/>\n", x, y - 6, c, c);
+                x, y, x + 22, y, c, dash);
+    } else if (key == REPORT__KEY_DOT) {
+        report__marker(p->f, x + 11, y, 4, c, look ? look->member : 0);
+    } else {
+        fprintf(p->f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"22\" height=\"12\" fill=\"%s\"/>\n", x, y - 6, c);
+    }
     report__text(p->f, x + 28, y + 4, "start", 12, " fill=\"#333\"", name);
     p->legend_items++;
+}
+
+/* Room the series' legend needs on the right of the plot. */
+static double report__legend_room(const report__plot *p, const report_series *s, int n_series,
+                                  const report__look *look, int key)
+{
+    char label[256];
+    double width = 0;
+    int k;
+    for (k = 0; k < n_series; k++) {
+        report__legend_label(label, sizeof label, p, s, k, look, key);
+        width = report__legend_width(label, width);
+    }
+    return width;
+}
+
+static void report__legend(report__plot *p, const report_series *s, int n_series, const report__look *look, int key)
+{
+    char label[256];
+    int k;
+    for (k = 0; k < n_series; k++) {
+        report__legend_label(label, sizeof label, p, s, k, look, key);
+        report__legend_item(p, p->side_x, label, k, report__series_key(&s[k], key), look ? &look[k] : NULL);
+    }
 }
 
 /* Finite range of the series' x (axis 0) or y (axis 1) values over points
@@ -900,49 +1102,34 @@ static void report__series_range(const report_series *s, int n_series, int axis,
     }
 }
 
-/* Frame for x/y series: ranges from data unless fixed, legend room on the right. */
-static int report__series_plot_open(report__plot *p, const report_chart *c, const char *dir, const char *name,
-                                    const report_series *s, int n_series)
+/* Axis ranges for x/y series: from the data unless the chart fixes them. */
+static void report__series_ranges(report__plot *p, const report_chart *c, const report_series *s, int n_series)
 {
-    double legend = 0;
-    int k;
-    report__plot_init(p, c);
     report__series_range(s, n_series, 0, &p->x_lo, &p->x_hi);
     report__axis_range(&p->x_lo, &p->x_hi, c->x_min, c->x_max, p->x_intervals);
     report__series_range(s, n_series, 1, &p->y_lo, &p->y_hi);
     report__axis_range(&p->y_lo, &p->y_hi, c->y_min, c->y_max, p->y_intervals);
-    for (k = 0; k < n_series; k++) legend = report__legend_width(s[k].name, legend);
-    return report__plot_open(p, c, dir, name, legend);
-}
-
-static int report__series_plot_close(report__plot *p, const report_series *s, int n_series, int key)
-{
-    int k;
-    report__plot_data_end(p);
-    for (k = 0; k < n_series; k++) report__legend_item(p, p->side_x, s[k].name, k, key);
-    return report__svg_close(p->f);
-}
-
-static int report__point_ok(const report_series *s, int i)
-{
-    return i >= 0 && i < s->n && report__finite(report__x(s, i)) && report__finite(s->y[i]);
 }
 
 /* ---- charts --------------------------------------------------------------- */
 
-/* One path per series, broken where points are missing: a gap, not a jump. */
-static void report__draw_line(report__plot *p, const report_series *s, int k)
+/* One path per series, broken where points are missing: a gap, not a jump.
+   Points with no neighbour are dots; a series of one point is a marker. */
+static void report__draw_line(report__plot *p, const report_series *s, int k, const report__look *look)
 {
     const char *colour = report__colour(k);
-    double last_x = 0, last_y = 0;
+    double last_x = 0, last_y = 0, value;
+    double lone_radius = report__one_point(s, &value) ? REPORT__MARKER_RADIUS : REPORT__LONE_RADIUS;
     int pen_down = 0, started = 0, i;
+    char dash[64];
+    report__dash(dash, sizeof dash, k, look);
     for (i = 0; i < s->n; i++) {
         double x, y;
         if (!report__point_ok(s, i)) { pen_down = 0; continue; }
         x = report__px(p, report__x(s, i));
         y = report__py(p, s->y[i]);
-        if (!report__point_ok(s, i - 1) && !report__point_ok(s, i + 1)) { /* a lone point: a dot */
-            fprintf(p->f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%s\"/>\n", x, y, colour);
+        if (!report__point_ok(s, i - 1) && !report__point_ok(s, i + 1)) {
+            report__marker(p->f, x, y, lone_radius, colour, look->member);
             continue;
         }
         /* points within half a pixel of the last one drawn add nothing visible */
@@ -950,7 +1137,7 @@ static void report__draw_line(report__plot *p, const report_series *s, int k)
             continue;
         if (!started)
             fprintf(p->f, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"2\" stroke-linejoin=\"round\"%s d=\"",
-                    colour, k >= 8 ? " stroke-dasharray=\"6 3\"" : "");
+                    colour, dash);
         fprintf(p->f, "%s%.1f %.1f", pen_down ? " L" : started ? " M" : "M", x, y);
         started = pen_down = 1;
         last_x = x;
@@ -959,15 +1146,17 @@ static void report__draw_line(report__plot *p, const report_series *s, int k)
     if (started) fputs("\"/>\n", p->f);
 }
 
-static void report__draw_dots(report__plot *p, const report_series *s, int k)
+static void report__draw_dots(report__plot *p, const report_series *s, int k, const report__look *look)
 {
+    double radius = report__marker_radius(REPORT__DOT_RADIUS, look->member);
     int i;
-    fprintf(p->f, "<g fill=\"%s\" fill-opacity=\"0.8\" stroke=\"white\" stroke-width=\"0.6\">\n",
-            report__colour(k));
+    fputs("<g ", p->f);
+    report__marker_paint(p->f, report__colour(k), look->member);
+    fputs(look->member > 0 ? ">\n" : " fill-opacity=\"0.8\">\n", p->f);
     for (i = 0; i < s->n; i++)
         if (report__point_ok(s, i))
-            fprintf(p->f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\"/>\n", report__px(p, report__x(s, i)),
-                    report__py(p, s->y[i]));
+            fprintf(p->f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%g\"/>\n", report__px(p, report__x(s, i)),
+                    report__py(p, s->y[i]), radius);
     fputs("</g>\n", p->f);
 }
 
@@ -975,13 +1164,24 @@ static int report__series_chart(const char *dir, const char *name, const report_
                                 const report_series *series, int n_series, int key)
 {
     report__plot p;
-    int k;
-    if (report__series_plot_open(&p, chart, dir, name, series, n_series) != 0) return -1;
-    for (k = 0; k < n_series; k++) {
-        if (key == REPORT__KEY_LINE) report__draw_line(&p, &series[k], k);
-        else report__draw_dots(&p, &series[k], k);
+    report__look *look = (report__look *)calloc((size_t)(n_series > 0 ? n_series : 1), sizeof *look);
+    int k, status;
+    if (!look) return -1;
+    report__plot_init(&p, chart);
+    report__series_ranges(&p, chart, series, n_series);
+    report__find_looks(&p, series, n_series, look);
+    status = report__plot_open(&p, chart, dir, name, report__legend_room(&p, series, n_series, look, key));
+    if (status == 0) {
+        for (k = 0; k < n_series; k++) {
+            if (key == REPORT__KEY_LINE) report__draw_line(&p, &series[k], k, &look[k]);
+            else report__draw_dots(&p, &series[k], k, &look[k]);
+        }
+        report__plot_data_end(&p);
+        report__legend(&p, series, n_series, look, key);
+        status = report__svg_close(p.f);
     }
-    return report__series_plot_close(&p, series, n_series, key);
+    free(look);
+    return status;
 }
 
 REPORT_API int report_svg_line(const char *dir, const char *name, const report_chart *chart,
@@ -1001,7 +1201,7 @@ REPORT_API int report_svg_histogram(const char *dir, const char *name, const rep
 {
     report__plot p;
     report_chart c = *chart;
-    double lo, hi, width, most = 0, legend = 0;
+    double lo, hi, width, most = 0, gap;
     long *counts;
     int k, i;
     if (bins < 1) bins = 1;
@@ -1029,7 +1229,6 @@ REPORT_API int report_svg_histogram(const char *dir, const char *name, const rep
             if (b >= bins) b = bins - 1; /* hi itself belongs to the last bin */
             if ((double)++count[b] > most) most = (double)count[b];
         }
-        legend = report__legend_width(series[k].name, legend);
     }
     p.x_lo = lo;
     p.x_hi = hi;
@@ -1037,24 +1236,30 @@ REPORT_API int report_svg_histogram(const char *dir, const char *name, const rep
     p.y_hi = most;
     report__axis_range(&p.y_lo, &p.y_hi, chart->y_min, chart->y_max, p.y_intervals);
     if (!c.y_label) c.y_label = "count";
-    if (report__plot_open(&p, &c, dir, name, legend) != 0) { free(counts); return -1; }
+    if (report__plot_open(&p, &c, dir, name, report__legend_room(&p, series, n_series, NULL, REPORT__KEY_BOX)) != 0) {
+        free(counts);
+        return -1;
+    }
+    /* series side by side within each bin, opaque: no mixed colour the legend
+       does not show, no series behind another; a gap keeps the bins apart */
+    gap = n_series > 1 ? 0.15 : 0;
     for (k = 0; k < n_series; k++) {
         const long *count = counts + (size_t)k * (size_t)bins;
-        const char *colour = report__colour(k);
-        /* overlaid series need to show through each other */
-        fprintf(p.f, "<g fill=\"%s\" fill-opacity=\"%s\" stroke=\"%s\" stroke-width=\"0.7\">\n", colour,
-                n_series > 1 ? "0.45" : "0.75", colour);
+        fprintf(p.f, "<g fill=\"%s\" stroke=\"white\" stroke-width=\"0.5\">\n", report__colour(k));
         for (i = 0; i < bins; i++) {
             double x0 = report__px(&p, lo + i * width), x1 = report__px(&p, lo + (i + 1) * width);
+            double bar = (x1 - x0) * (1 - gap) / n_series, x = x0 + (x1 - x0) * gap / 2 + k * bar;
             double y = report__py(&p, (double)count[i]);
             if (count[i] > 0)
-                fprintf(p.f, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\"/>\n", x0, y, x1 - x0,
+                fprintf(p.f, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\"/>\n", x, y, bar,
                         p.top + p.height - y);
         }
         fputs("</g>\n", p.f);
     }
     free(counts);
-    return report__series_plot_close(&p, series, n_series, REPORT__KEY_BOX);
+    report__plot_data_end(&p);
+    report__legend(&p, series, n_series, NULL, REPORT__KEY_BOX);
+    return report__svg_close(p.f);
 }
 
 /* ---- images and heat maps ------------------------------------------------- */
@@ -1253,7 +1458,7 @@ REPORT_API int report_svg_heatmap(const char *dir, const char *name, const repor
     for (i = 0; i < n_classes && points && points->n > 0; i++) {
         snprintf(class_name, sizeof class_name, "class %d", i);
         report__legend_item(&p, p.side_x + bar_room, points->class_names ? points->class_names[i] : class_name, i,
-                            REPORT__KEY_DOT);
+                            REPORT__KEY_DOT, NULL);
     }
     return report__svg_close(p.f);
 }

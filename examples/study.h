@@ -25,6 +25,9 @@ typedef struct study_options {
     char **merge_dirs;  /* --merge DIR...: no training, the units saved in these folders */
     int n_merge_dirs;
     int list;           /* --list: print the units, one per line, and stop */
+    int resume;         /* --resume: skip the units done, continue the interrupted ones */
+    int argc;           /* the command line, to say how to resume it */
+    char **argv;
 } study_options;
 
 /* Looks at argv[*i], an option of the example's own: 1 when it was one (its
@@ -41,7 +44,7 @@ int study_has_flag(int argc, char **argv, const char *flag);
 int study_help(int argc, char **argv, const char *usage);
 /* Every argument after argv[0]: --quick, --data, --out, --seed, --jobs,
    --train-size (or --train), --test-size (or --test), --epochs, --shard,
-   --merge and --list into common, the rest through own(argc, argv, &i, options). 0, or -1 after
+   --merge, --list and --resume into common, the rest through own(argc, argv, &i, options). 0, or -1 after
    printing what was wrong (an unknown option among it). */
 int study_parse_options(int argc, char **argv, study_options *common, study_option_fn own,
                         void *options);
@@ -101,6 +104,7 @@ typedef struct study_training {
     study_record_fn record;   /* or NULL */
     study_epoch_fn epoch_end; /* or NULL */
     void *context;            /* for both */
+    struct study_log *log;    /* the CSV file record writes to, or NULL: a checkpoint keeps its rows */
     rn_augment *augment;      /* random crop and flip of every batch, or NULL */
     const char *label;        /* a progress bar on stderr with this label, or NULL for none */
     int plain_progress;       /* 1: whole lines, not a redrawn one (several trainings at a time) */
@@ -112,7 +116,10 @@ int study_backprop(rn_net *net, const rn_tensor *inputs, const int *labels, floa
 
 /* Trains for t->epochs on a fresh random permutation each epoch (the data
    is not touched), minimising cross-entropy + lambda * penalty(alpha).
-   0, or -1 after printing why. */
+   Within a study unit it continues from the unit's checkpoint, when there
+   is one, and when the run is interrupted it stops after the batch in hand
+   and writes one (see study_checkpoint_save). 0, or -1 after printing why
+   (or after stopping: the unit is then interrupted, not failed). */
 int study_train(const study_training *t);
 
 typedef struct study_metrics {
@@ -137,6 +144,7 @@ int study_alphas(rn_net *net, double alphas[STUDY_MAX_ALPHAS]);
    the test accuracy, the wall-clock and the processor time. */
 typedef struct study_log {
     report_csv csv;
+    char path[1100]; /* dir/name; written as dir/name.tmp until closed */
     rn_net *net;
     const double *settings;
     int n_settings;
@@ -151,23 +159,65 @@ int study_log_open(study_log *log, const char *dir, const char *name, rn_net *ne
 void study_log_record(void *context, long step, int epoch, double loss, double accuracy);
 /* Writes the summary row with the network's accuracy on test (NaN when test
    is NULL: the training failed) and closes the file; 0 when every row was
-   written. */
+   written. After an interruption the file is not put in place (its rows
+   are in the checkpoint) and the result is -1. */
 int study_log_close(study_log *log, const rn_dataset *test);
+
+/* ---- interruption and checkpoints ------------------------------------------ */
+
+/* While study_run_units trains, SIGINT and SIGTERM do not stop the program
+   at once: the unit in hand finishes its batch, writes a checkpoint in
+   OUT/checkpoint, and the program says how to resume and exits with 128 +
+   the signal's number. Run again (--resume, or the same command), the study
+   skips the units it finished and continues the interrupted ones from their
+   checkpoints, exactly as if it had never stopped. */
+
+/* The signal that asked the run to stop, or 0. */
+int study_interrupted(void);
+/* Counts a training step: for tests, RELUNET_INTERRUPT=N in the environment
+   raises SIGINT after the N-th step of the process. */
+void study_step_done(void);
+
+/* Everything a training loop needs to go on where it stopped. */
+typedef struct study_state {
+    rn_net *net;
+    rn_optim *opt;
+    rn_param **extra;      /* values the network does not hold (RAI's Z), or NULL */
+    int n_extra;
+    struct study_log *log; /* the CSV file the training writes, or NULL */
+    void *progress;        /* where the loop is: plain data, no pointers */
+    size_t progress_size;
+} study_state;
+
+/* Saves s and the unit's result so far as the checkpoint of the unit in
+   hand (one file, whole or not at all); the unit then counts as
+   interrupted, not finished. 0, or -1 after saying why. */
+int study_checkpoint_save(const study_state *s);
+/* Called once at the start of each training of a unit: 1 when the unit
+   has a checkpoint of this training, loaded into s (the network, the
+   optimizer, the extra values, the log, the progress) and into the unit's
+   result; 0 when there is none (outside a unit, too); -1 after saying why. */
+int study_checkpoint_load(const study_state *s);
 
 /* ---- independent runs in parallel ----------------------------------------- */
 
 enum { STUDY_MAX_JOBS = 64 };
 
+/* A task's status when the run was interrupted and it stopped early,
+   leaving a checkpoint. */
+enum { STUDY_STOPPED = -2 };
+
 /* One training: fills result (when the runner was given result_size bytes
    of plain data, no pointers, per task; NULL otherwise) and returns 0 on
-   success. Runs in a child process when jobs > 1: anything else it leaves
-   behind must be in files. */
+   success, STUDY_STOPPED when interrupted. Runs in a child process when
+   jobs > 1: anything else it leaves behind must be in files. */
 typedef int (*study_task_fn)(int task, void *context, void *result);
 
 /* Runs task(tasks[k], context, results + k * result_size) for k in
    [0, count) (tasks NULL: task k), up to jobs at a time; each child sends
    its result back through a pipe. bar (or NULL) counts the finished tasks.
-   Returns how many failed. */
+   Once the run is interrupted it starts no more tasks, passes the signal to
+   the running children and waits for them. Returns how many failed. */
 int study_run_tasks(const int *tasks, int count, int jobs, study_task_fn task, void *context,
                     void *results, size_t result_size, report_progress *bar);
 
@@ -219,7 +269,13 @@ void study_unit_name_from(const char *label, char *name, size_t size);
     "                     OUT/units; --list shows the units\n"                                \
     "  --merge DIR...     no training: the report from the units saved in every DIR (give\n"  \
     "                     the shards' options; units made with other settings are refused)\n" \
-    "  --list             print the study's units, one per line, and stop\n"
+    "  --list             print the study's units, one per line, and stop\n"                 \
+    "  --resume           continue the interrupted run in --out: skip the units it\n"        \
+    "                     finished, continue the others from their checkpoints (the\n"       \
+    "                     default when --out holds a checkpoint of the same settings;\n"     \
+    "                     other settings are refused)\n"                                      \
+    "Ctrl-C (SIGINT) or SIGTERM stops a run after the batch in hand, with a checkpoint\n"     \
+    "in OUT/checkpoint, and prints the command that resumes it.\n"
 
 /* Does with the units what the options ask, after adding the common
    settings (--seed, --epochs, --train-size, --test-size):
@@ -229,7 +285,9 @@ void study_unit_name_from(const char *label, char *name, size_t size);
                   setting), copies the units' files into --out; returns 0.
    --shard I/N    trains units I-1, I-1+N, ... of the order, --jobs at a
                   time, and saves them; returns 1 when N > 1, else reads them
-                  all back and returns 0.
+                  all back and returns 0. Resuming (see above), the units
+                  saved in --out are not trained again. Interrupted, it
+                  prints how to resume and exits the program (128 + signal).
    0: u->results holds every unit's result, write the report; 1: nothing
    more to do; -1: failed, after saying why. */
 int study_run_units(const study_options *o, study_units *u);
@@ -284,8 +342,9 @@ FILE *study_report_open(const char *dir);
 int study_exit_status(int trained, int written, const char *out);
 /* Whether a run trained enough for its findings to mean anything: a final
    training loss within 5% of chance (ln classes) or a test accuracy under
-   twice chance (2 / classes) is too little, and reason then says which,
-   with the numbers. */
+   twice chance (2 / classes; with two classes, where that is 100%, halfway
+   from chance to it: 75%) is too little, and reason then says which, with
+   the numbers. */
 typedef struct study_judgement {
     int judged;
     char reason[256];
@@ -307,6 +366,7 @@ const char *study_verdict(const study_judgement *j, int reproduced);
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -322,6 +382,21 @@ const char *study_verdict(const study_judgement *j, int reproduced);
 #include <sys/wait.h>
 #define STUDY_HAVE_FORK 1
 #endif
+
+/* What the signal handler, the training loops and the unit runner share
+   (see "interruption and checkpoints"). */
+static volatile sig_atomic_t study__signal; /* the signal that asked the run to stop, or 0 */
+static long study__steps;                   /* training steps so far, for RELUNET_INTERRUPT */
+static struct study__unit_in_hand {
+    const study_units *units; /* NULL: no unit in hand */
+    char folder[1100];        /* OUT/checkpoint */
+    char name[300];           /* NAME.state, the unit's checkpoint */
+    void *result;             /* the unit's result so far */
+    size_t result_size;
+    int resume;               /* 1: the unit may have a checkpoint to continue from */
+    int trainings;            /* study_checkpoint_load calls so far */
+    int stopped;              /* its checkpoint is written: the unit did not finish */
+} study__unit;
 
 /* ---- command line --------------------------------------------------------- */
 
@@ -391,6 +466,7 @@ static int study__common_option(int argc, char **argv, int *i, study_options *o)
     int found;
     if (strcmp(argv[*i], "--quick") == 0) return 1; /* the defaults have been chosen */
     if (strcmp(argv[*i], "--list") == 0) return o->list = 1;
+    if (strcmp(argv[*i], "--resume") == 0) return o->resume = 1;
     if ((found = study__shard_option(argc, argv, i, o)) != 0) return found;
     if ((found = study__merge_option(argc, argv, i, o)) != 0) return found;
     if ((found = study_option_value(argc, argv, i, "--data", &o->data)) != 0) return found;
@@ -409,6 +485,8 @@ int study_parse_options(int argc, char **argv, study_options *common, study_opti
                         void *options)
 {
     int i, found = 0;
+    common->argc = argc;
+    common->argv = argv;
     for (i = 1; i < argc && found >= 0; i++) {
         if ((found = study__common_option(argc, argv, &i, common)) != 0) continue;
         if ((found = own(argc, argv, &i, options)) != 0) continue;
@@ -501,34 +579,40 @@ int study_cores(void)
 
 /* ---- data ----------------------------------------------------------------- */
 
-/* Replaces *data by a seeded stratified subsample of size items. */
-static int study__subsample(rn_dataset *data, int size, uint64_t seed)
+/* A set of at most size items: a seeded stratified subsample when the set
+   has more. */
+typedef int (*study__loader)(const char *dir, int train, int size, uint64_t seed, rn_dataset *out);
+
+/* Fashion-MNIST's files are gzip'ed, so the whole set is read, then cut. */
+static int study__fashion_mnist(const char *dir, int train, int size, uint64_t seed, rn_dataset *out)
 {
-    rn_dataset part;
-    if (size >= data->inputs.shape[0]) return RN_OK;
-    if (rn_dataset_subsample(data, size, 1, seed, &part) != RN_OK) return -1;
-    rn_dataset_free(data);
-    *data = part;
-    return RN_OK;
+    rn_dataset all;
+    int status = rn_data_fashion_mnist(dir, train, &all);
+    if (status != RN_OK || size >= all.inputs.shape[0]) {
+        *out = all;
+        return status;
+    }
+    status = rn_dataset_subsample(&all, size, 1, seed, out);
+    rn_dataset_free(&all);
+    return status;
 }
 
-typedef int (*study__loader)(const char *dir, int train, rn_dataset *out);
+/* CIFAR-10's records are read one by one, only those of the subsample. */
+static int study__cifar10(const char *dir, int train, int size, uint64_t seed, rn_dataset *out)
+{
+    return rn_data_cifar10_subsample(dir, train, size, 1, seed, out);
+}
 
-/* Both sets through load, subsampled; on failure prints the library's
-   message and then how to get the data. */
+/* Both sets through load; on failure prints the library's message and then
+   how to get the data. */
 static int study__load(study__loader load, const char *dir, int train_size, int test_size,
                        uint64_t seed, rn_dataset *train, rn_dataset *test, const char *how_to_get)
 {
     memset(train, 0, sizeof *train);
     memset(test, 0, sizeof *test);
-    if (load(dir, 1, train) != RN_OK || load(dir, 0, test) != RN_OK) {
-        fprintf(stderr, "%s\n%s", rn_last_error(), how_to_get);
-    } else if (study__subsample(train, train_size, seed) == RN_OK &&
-               study__subsample(test, test_size, seed + 1) == RN_OK) {
+    if (load(dir, 1, train_size, seed, train) == RN_OK && load(dir, 0, test_size, seed + 1, test) == RN_OK)
         return 0;
-    } else {
-        fprintf(stderr, "subsampling the data: %s\n", rn_last_error());
-    }
+    fprintf(stderr, "%s\n%s", rn_last_error(), how_to_get);
     rn_dataset_free(train);
     rn_dataset_free(test);
     return -1;
@@ -537,7 +621,7 @@ static int study__load(study__loader load, const char *dir, int train_size, int 
 int study_load_fashion_mnist(const char *dir, int train_size, int test_size, uint64_t seed,
                              rn_dataset *train, rn_dataset *test)
 {
-    return study__load(rn_data_fashion_mnist, dir, train_size, test_size, seed, train, test,
+    return study__load(study__fashion_mnist, dir, train_size, test_size, seed, train, test,
                        "Fashion-MNIST could not be loaded. Install it (Debian/Ubuntu: apt-get "
                        "install dataset-fashion-mnist), or point\n--data DIR or RELUNET_DATA at a "
                        "folder with the four IDX files or with fashion-mnist/ in it.\n");
@@ -546,7 +630,7 @@ int study_load_fashion_mnist(const char *dir, int train_size, int test_size, uin
 int study_load_cifar10(const char *dir, int train_size, int test_size, uint64_t seed,
                        rn_dataset *train, rn_dataset *test)
 {
-    if (study__load(rn_data_cifar10, dir, train_size, test_size, seed, train, test,
+    if (study__load(study__cifar10, dir, train_size, test_size, seed, train, test,
                     "CIFAR-10 could not be loaded. Fetch it with scripts/get-cifar10.sh DIR (or "
                     "make data-cifar10),\nthen pass --data DIR or set RELUNET_DATA=DIR.\n") != 0)
         return -1;
@@ -601,12 +685,20 @@ static void study__record(const study_training *t, study__totals *s, int epoch, 
     s->window = 0;
 }
 
+/* Where study_train is, as its checkpoint keeps it. */
+typedef struct study__progress {
+    int epoch;          /* the epoch in hand, from 1 */
+    long batches_done;  /* of it */
+    rn_rng shuffle;     /* the batch order's stream before this epoch's permutation */
+    rn_rng augment;     /* the augmentation's stream */
+    study__totals totals;
+} study__progress;
+
 /* What the callbacks of one epoch share. */
 typedef struct study__epoch_state {
     const study_training *t;
-    study__totals *s;
+    study__progress *p;
     report_progress *bar;
-    int epoch;
     long last; /* the training's last step */
 } study__epoch_state;
 
@@ -628,13 +720,15 @@ static int study__penalty(void *context, rn_net *net, rn_batch *batch)
     return RN_OK;
 }
 
-/* The window's and the epoch's sums, the progress bar and the records. */
+/* The window's and the epoch's sums, the progress bar and the records;
+   STUDY_STOPPED when the run is interrupted. */
 static int study__after_step(void *context, rn_net *net, rn_batch *batch)
 {
     study__epoch_state *e = (study__epoch_state *)context;
     const study_training *t = e->t;
-    study__totals *s = e->s;
+    study__totals *s = &e->p->totals;
     int count = batch->inputs->shape[0];
+    e->p->batches_done++;
     s->step++;
     s->window++;
     s->window_loss += batch->loss;
@@ -643,29 +737,33 @@ static int study__after_step(void *context, rn_net *net, rn_batch *batch)
     s->epoch_loss += (double)batch->loss * count;
     s->epoch_seen += count;
     if (t->label)
-        report_progress_update(e->bar, s->step, "epoch %d/%d  loss %.4f  %.0f img/s", e->epoch,
+        report_progress_update(e->bar, s->step, "epoch %d/%d  loss %.4f  %.0f img/s", e->p->epoch,
                                t->epochs, batch->loss,
                                report_progress_rate(e->bar, (double)s->step * t->batch_size));
     if (t->record && (s->step % t->record_every == 0 || s->step == e->last))
-        study__record(t, s, e->epoch, 0);
-    return RN_OK;
+        study__record(t, s, e->p->epoch, 0);
+    study_step_done();
+    return study_interrupted() ? STUDY_STOPPED : RN_OK;
 }
 
-/* One epoch in the order given; RN_OK or the failed step's status. */
-static int study__epoch(const study_training *t, const int *order, int epoch, study__totals *s,
+/* The rest of the epoch in hand (the batches after p->batches_done) in the
+   order given; RN_OK, STUDY_STOPPED or the failed step's status. */
+static int study__epoch(const study_training *t, const int *order, study__progress *p,
                         report_progress *bar)
 {
     int n = t->train->inputs.shape[0];
+    long done = p->batches_done * t->batch_size;
     study__epoch_state e;
     rn_epoch_desc desc;
+    if (done >= n) return RN_OK; /* interrupted after its last batch */
     e.t = t;
-    e.s = s;
+    e.p = p;
     e.bar = bar;
-    e.epoch = epoch;
     e.last = (long)t->epochs * ((n + t->batch_size - 1) / t->batch_size);
     memset(&desc, 0, sizeof desc);
     desc.batch_size = t->batch_size;
-    desc.order = order;
+    desc.order = order + done;
+    desc.count = n - (int)done;
     desc.prepare = t->augment ? study__augment : NULL;
     desc.before_step = study__penalty;
     desc.after_step = study__after_step;
@@ -675,32 +773,53 @@ static int study__epoch(const study_training *t, const int *order, int epoch, st
 
 int study_train(const study_training *t)
 {
-    int n = t->train->inputs.shape[0], epoch, status = RN_OK;
+    int n = t->train->inputs.shape[0], status = RN_OK;
     int *order = (int *)malloc((size_t)n * sizeof *order);
-    study__totals totals;
+    study__progress p;
+    study_state state;
     report_progress bar;
-    rn_rng rng;
     if (!order) return -1;
-    memset(&totals, 0, sizeof totals);
-    rn_rng_seed(&rng, t->shuffle_seed, 7);
+    memset(&p, 0, sizeof p);
+    p.epoch = 1;
+    rn_rng_seed(&p.shuffle, t->shuffle_seed, 7);
+    if (t->augment) p.augment = t->augment->rng;
+    memset(&state, 0, sizeof state);
+    state.net = t->net;
+    state.opt = t->opt;
+    state.log = t->log;
+    state.progress = &p;
+    state.progress_size = sizeof p;
+    if (study_checkpoint_load(&state) < 0) {
+        free(order);
+        return -1;
+    }
+    if (t->augment) t->augment->rng = p.augment;
     if (t->label) {
         report_progress_begin(&bar, t->label, (long)t->epochs * ((n + t->batch_size - 1) / t->batch_size));
         if (t->plain_progress) bar.tty = 0;
     }
-    for (epoch = 1; epoch <= t->epochs && status == RN_OK; epoch++) {
-        if (epoch == t->lr_drop_epoch) rn_optim_scale_lr(t->opt, 0.1f);
-        rn_data_permutation(order, n, &rng);
-        totals.epoch_loss = totals.epoch_seen = 0.0;
-        status = study__epoch(t, order, epoch, &totals, &bar);
+    for (; p.epoch <= t->epochs && status == RN_OK; p.epoch++, p.batches_done = 0) {
+        rn_rng next = p.shuffle;
+        if (p.batches_done == 0) { /* not resumed mid-epoch: a checkpoint's optimizer has its drop */
+            if (p.epoch == t->lr_drop_epoch) rn_optim_scale_lr(t->opt, 0.1f);
+            p.totals.epoch_loss = p.totals.epoch_seen = 0.0;
+        }
+        rn_data_permutation(order, n, &next);
+        status = study__epoch(t, order, &p, &bar);
+        if (status == STUDY_STOPPED) break;
         if (status != RN_OK) {
             fprintf(stderr, "%s: step %ld failed: %s\n", t->label ? t->label : "training",
-                    totals.step + 1, rn_last_error());
-            if (t->record) study__record(t, &totals, epoch, 1);
-        } else if (t->epoch_end && t->epoch_end(t->context, epoch, totals.epoch_loss / totals.epoch_seen)) {
+                    p.totals.step + 1, rn_last_error());
+            if (t->record) study__record(t, &p.totals, p.epoch, 1);
+        } else if (t->epoch_end &&
+                   t->epoch_end(t->context, p.epoch, p.totals.epoch_loss / p.totals.epoch_seen)) {
             status = -1; /* the hook has said why */
         }
+        p.shuffle = next;
     }
-    if (t->label) report_progress_end(&bar);
+    if (status == STUDY_STOPPED && t->augment) p.augment = t->augment->rng;
+    if (status == STUDY_STOPPED) study_checkpoint_save(&state);
+    if (t->label && status != STUDY_STOPPED) report_progress_end(&bar); /* not "done" */
     free(order);
     return status == RN_OK ? 0 : -1;
 }
@@ -772,6 +891,7 @@ int study_log_open(study_log *log, const char *dir, const char *name, rn_net *ne
     log->n_settings = n_settings;
     log->start = report_seconds();
     log->cpu_start = study__cpu_seconds();
+    snprintf(log->path, sizeof log->path, "%s/%s", dir, name);
     if (report_csv_open(&log->csv, dir, name, NULL, columns) != 0) {
         fprintf(stderr, "cannot write %s/%s\n", dir, name);
         return -1;
@@ -791,10 +911,250 @@ void study_log_record(void *context, long step, int epoch, double loss, double a
 int study_log_close(study_log *log, const rn_dataset *test)
 {
     study_metrics metrics;
-    double accuracy = test && study_evaluate(log->net, test, &metrics) == 0 ? metrics.accuracy : NAN;
+    double accuracy;
+    if (study__unit.stopped) { /* its rows are in the checkpoint */
+        report_fdiscard(log->csv.file);
+        log->csv.file = NULL;
+        return -1;
+    }
+    accuracy = test && study_evaluate(log->net, test, &metrics) == 0 ? metrics.accuracy : NAN;
     study__log_row(log, log->step, log->epoch, NAN, NAN, accuracy, report_seconds() - log->start,
                    study__cpu_seconds() - log->cpu_start);
     return report_csv_close(&log->csv) != 0 || accuracy != accuracy ? -1 : 0;
+}
+
+/* ---- interruption and checkpoints ------------------------------------------ */
+
+static const char study__checkpoint_magic[] = "relunet study checkpoint";
+
+static int study__blob_save(const char *folder, const char *name, const char *magic,
+                            const char *settings, const void *bytes, size_t size);
+static int study__blob_load(const char *folder, const char *name, const char *magic,
+                            const char *settings, const char *then, char **bytes, size_t *size);
+
+void study_step_done(void)
+{
+    const char *after = getenv("RELUNET_INTERRUPT");
+    if (after && ++study__steps == atol(after)) raise(SIGINT);
+}
+
+int study_interrupted(void) { return (int)study__signal; }
+
+static void study__on_signal(int signal_number) { study__signal = signal_number; }
+
+/* SIGINT and SIGTERM caught (on) or as they were before (off); a signal
+   the program was started to ignore stays ignored. */
+static void study__catch_signals(int on)
+{
+    static void (*before[2])(int);
+    static const int signals[2] = {SIGINT, SIGTERM};
+    int k;
+    for (k = 0; k < 2; k++) {
+        if (!on) {
+            signal(signals[k], before[k]);
+            continue;
+        }
+        before[k] = signal(signals[k], study__on_signal);
+        if (before[k] == SIG_IGN) signal(signals[k], SIG_IGN);
+    }
+}
+
+/* The parts of a checkpoint file after its settings: a head, then each
+   part's bytes in this order. */
+enum { STUDY__PROGRESS, STUDY__RESULT, STUDY__NET, STUDY__OPTIM, STUDY__EXTRA, STUDY__LOG, STUDY__PARTS };
+typedef struct study__checkpoint_head {
+    uint64_t training; /* which study_checkpoint_load of the unit it belongs to, from 0 */
+    uint64_t size[STUDY__PARTS];
+} study__checkpoint_head;
+
+/* Where a log is, before its rows in the checkpoint. */
+typedef struct study__log_mark {
+    long step;
+    int epoch;
+    double seconds, cpu_seconds; /* spent so far */
+} study__log_mark;
+
+/* The log's mark and the rows it has written, in new memory. 0 or -1. */
+static int study__log_text(study_log *log, char **text, size_t *size)
+{
+    char path[1200];
+    study__log_mark mark;
+    FILE *f;
+    long n = -1;
+    mark.step = log->step;
+    mark.epoch = log->epoch;
+    mark.seconds = report_seconds() - log->start;
+    mark.cpu_seconds = study__cpu_seconds() - log->cpu_start;
+    snprintf(path, sizeof path, "%s.tmp", log->path);
+    *text = NULL;
+    if (fflush(log->csv.file) != 0 || (f = fopen(path, "rb")) == NULL) return -1;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        (*text = (char *)malloc(sizeof mark + (size_t)n)) != NULL) {
+        memcpy(*text, &mark, sizeof mark);
+        if (fread(*text + sizeof mark, 1, (size_t)n, f) != (size_t)n) n = -1;
+    }
+    fclose(f);
+    *size = sizeof mark + (size_t)n;
+    return *text && n >= 0 ? 0 : -1;
+}
+
+/* The log as study__log_text saw it: its rows replace the file's (which
+   begin with the same header and first row). 0 or -1. */
+static int study__log_restore(study_log *log, const char *text, size_t size)
+{
+    study__log_mark mark;
+    if (size < sizeof mark) return -1;
+    memcpy(&mark, text, sizeof mark);
+    log->step = mark.step;
+    log->epoch = mark.epoch;
+    log->start = report_seconds() - mark.seconds;
+    log->cpu_start = study__cpu_seconds() - mark.cpu_seconds;
+    size -= sizeof mark;
+    return fseek(log->csv.file, 0, SEEK_SET) == 0 &&
+                   fwrite(text + sizeof mark, 1, size, log->csv.file) == size
+               ? 0
+               : -1;
+}
+
+/* Every part of s and the unit's result, in new memory after their head. 0 or -1. */
+static int study__checkpoint_pack(const study_state *s, char **bytes, size_t *size)
+{
+    study__checkpoint_head head;
+    char *log = NULL, *at;
+    size_t n, total = sizeof head;
+    int k, status = RN_OK;
+    memset(&head, 0, sizeof head);
+    head.training = (uint64_t)study__unit.trainings - 1;
+    head.size[STUDY__PROGRESS] = s->progress_size;
+    head.size[STUDY__RESULT] = study__unit.result_size;
+    if (rn_net_save_memory(s->net, NULL, 0, &n) == RN_OK) head.size[STUDY__NET] = n;
+    if (s->opt && rn_optim_save_memory(s->opt, NULL, 0, &n) == RN_OK) head.size[STUDY__OPTIM] = n;
+    for (k = 0; k < s->n_extra; k++) head.size[STUDY__EXTRA] += s->extra[k]->value.size * sizeof(float);
+    if (s->log && study__log_text(s->log, &log, &n) == 0) head.size[STUDY__LOG] = n;
+    for (k = 0; k < STUDY__PARTS; k++) total += head.size[k];
+    if ((*bytes = at = (char *)malloc(total)) == NULL || (s->log && !log)) {
+        free(log);
+        return -1;
+    }
+    memcpy(at, &head, sizeof head);
+    memcpy(at += sizeof head, s->progress, s->progress_size);
+    memcpy(at += s->progress_size, study__unit.result, study__unit.result_size);
+    status = rn_net_save_memory(s->net, at += study__unit.result_size, head.size[STUDY__NET], &n);
+    if (s->opt && status == RN_OK)
+        status = rn_optim_save_memory(s->opt, at + head.size[STUDY__NET], head.size[STUDY__OPTIM], &n);
+    at += head.size[STUDY__NET] + head.size[STUDY__OPTIM];
+    for (k = 0; k < s->n_extra; k++) {
+        memcpy(at, s->extra[k]->value.data, s->extra[k]->value.size * sizeof(float));
+        at += s->extra[k]->value.size * sizeof(float);
+    }
+    if (log) memcpy(at, log, head.size[STUDY__LOG]);
+    free(log);
+    *size = total;
+    return status == RN_OK ? 0 : -1;
+}
+
+int study_checkpoint_save(const study_state *s)
+{
+    char *bytes = NULL;
+    size_t size = 0;
+    int status = -1;
+    if (study__unit.units && study__checkpoint_pack(s, &bytes, &size) == 0)
+        status = study__blob_save(study__unit.folder, study__unit.name, study__checkpoint_magic,
+                                  study__unit.units->settings, bytes, size);
+    free(bytes);
+    if (status != 0) fprintf(stderr, "cannot write the checkpoint %s/%s\n", study__unit.folder, study__unit.name);
+    study__unit.stopped = status == 0;
+    return status;
+}
+
+/* Copies the values of one tensor into another of the same size. 0 or -1. */
+static int study__copy_values(rn_tensor *to, const rn_tensor *from)
+{
+    if (to->size != from->size) return -1;
+    if (to->size > 0) memcpy(to->data, from->data, to->size * sizeof *to->data);
+    return 0;
+}
+
+/* The state of `from` (parameters, batch-norm statistics, dropout streams)
+   in net, which must have the same layers. 0 or -1. */
+static int study__net_copy(rn_net *net, const rn_net *from)
+{
+    int i, k, failed = from->n_layers != net->n_layers;
+    for (i = 0; !failed && i < net->n_layers; i++) {
+        rn_layer *to = net->layers[i];
+        const rn_layer *layer = from->layers[i];
+        failed = to->type != layer->type || to->n_params != layer->n_params;
+        for (k = 0; !failed && k < to->n_params; k++)
+            failed = study__copy_values(&to->params[k].value, &layer->params[k].value);
+        if (!failed) failed = study__copy_values(&to->running_mean, &layer->running_mean) |
+                              study__copy_values(&to->running_var, &layer->running_var);
+        to->rng = layer->rng;
+    }
+    return failed ? -1 : 0;
+}
+
+/* The parts of a checkpoint file (after its head) into s and the unit's
+   result; RN_OK or why not. */
+static int study__checkpoint_unpack(const study_state *s, const study__checkpoint_head *head,
+                                    const char *at)
+{
+    rn_net *saved = NULL;
+    size_t extra = 0;
+    int k, status;
+    for (k = 0; k < s->n_extra; k++) extra += s->extra[k]->value.size * sizeof(float);
+    if (head->size[STUDY__PROGRESS] != s->progress_size || head->size[STUDY__RESULT] != study__unit.result_size ||
+        head->size[STUDY__EXTRA] != extra || (head->size[STUDY__OPTIM] > 0) != (s->opt != NULL) ||
+        (head->size[STUDY__LOG] > 0) != (s->log != NULL))
+        return rn_set_error(RN_ERR_FORMAT, "its parts are not those of this training");
+    memcpy(s->progress, at, s->progress_size);
+    memcpy(study__unit.result, at += s->progress_size, study__unit.result_size);
+    status = rn_net_load_memory(at += study__unit.result_size, head->size[STUDY__NET], &saved);
+    if (status == RN_OK && study__net_copy(s->net, saved) != 0)
+        status = rn_set_error(RN_ERR_FORMAT, "its network is not this training's");
+    rn_net_free(saved);
+    at += head->size[STUDY__NET];
+    if (status == RN_OK && s->opt) status = rn_optim_load_memory(s->opt, at, head->size[STUDY__OPTIM]);
+    at += head->size[STUDY__OPTIM];
+    for (k = 0; k < s->n_extra; k++) {
+        memcpy(s->extra[k]->value.data, at, s->extra[k]->value.size * sizeof(float));
+        at += s->extra[k]->value.size * sizeof(float);
+    }
+    if (status == RN_OK && s->log && study__log_restore(s->log, at, head->size[STUDY__LOG]) != 0)
+        status = rn_set_error(RN_ERR_IO, "its log cannot be written back");
+    return status;
+}
+
+int study_checkpoint_load(const study_state *s)
+{
+    study__checkpoint_head head;
+    char *bytes = NULL;
+    size_t size = 0, total = sizeof head;
+    int k, status, other = 0;
+    if (!study__unit.units) return 0;
+    study__unit.trainings++; /* counted either way: a checkpoint says which training it is of */
+    if (!study__unit.resume) return 0;
+    status = study__blob_load(study__unit.folder, study__unit.name, study__checkpoint_magic,
+                              study__unit.units->settings, "resume with the options it was run with",
+                              &bytes, &size);
+    if (status != 0) return status > 0 ? 0 : -1;
+    if (size >= sizeof head) memcpy(&head, bytes, sizeof head);
+    for (k = 0; size >= sizeof head && k < STUDY__PARTS; k++) total += head.size[k];
+    if (size < sizeof head || total != size) {
+        status = rn_set_error(RN_ERR_FORMAT, "it is not whole");
+    } else if (head.training != (uint64_t)study__unit.trainings - 1) {
+        other = 1; /* another training of the unit's: this one runs from the start */
+    } else {
+        status = study__checkpoint_unpack(s, &head, bytes + sizeof head);
+    }
+    free(bytes);
+    if (other) return 0;
+    if (status != RN_OK) {
+        fprintf(stderr, "cannot resume from %s/%s: %s\n", study__unit.folder, study__unit.name,
+                rn_last_error());
+        return -1;
+    }
+    printf("%s/%s: continuing from this checkpoint\n", study__unit.folder, study__unit.name);
+    return 1;
 }
 
 /* ---- independent runs in parallel ----------------------------------------- */
@@ -821,7 +1181,8 @@ static void study__child_main(int fd, int task, study_task_fn fn, void *context,
         else sent += (size_t)n;
     }
     fflush(NULL);
-    _exit(status == 0 ? 0 : 1); /* not exit(): the parent's atexit work is not the child's */
+    /* not exit(): the parent's atexit work is not the child's */
+    _exit(status == 0 ? 0 : status == STUDY_STOPPED ? 128 + study__signal : 1);
 }
 
 /* Starts a child for task; -1 when there is no pipe or process for it. */
@@ -849,20 +1210,25 @@ static int study__start(study__child *child, int task, study_task_fn fn, void *c
 
 /* Reads from the children's pipes until one of them closes its pipe, then
    reaps that child. Returns its index; *failed becomes 1 when it did not
-   exit 0 or its result came back short. Reading while waiting keeps a child
-   from blocking on a full pipe. */
+   exit 0 or its result came back short, unless it stopped on a signal
+   (exit status 128 + the signal), which then interrupts this process too.
+   Returns -1 when a signal came or a second passed without an end, so
+   that the caller can look at study_interrupted(). Reading while waiting
+   keeps a child from blocking on a full pipe. */
 static int study__wait_any(study__child *running, int n, size_t size, int *failed)
 {
     for (;;) {
         fd_set readable;
-        int k, top = -1, status = 0;
+        struct timeval second = {1, 0};
+        int k, top = -1, status = 0, ready, code;
         FD_ZERO(&readable);
         for (k = 0; k < n; k++) {
             FD_SET(running[k].fd, &readable);
             if (running[k].fd > top) top = running[k].fd;
         }
-        if (select(top + 1, &readable, NULL, NULL, NULL) < 0) {
-            if (errno == EINTR) continue;
+        ready = select(top + 1, &readable, NULL, NULL, &second);
+        if (ready == 0 || (ready < 0 && errno == EINTR)) return -1;
+        if (ready < 0) {
             k = 0; /* cannot wait on the pipes: block on the first child */
         } else {
             for (k = 0; k < n && !FD_ISSET(running[k].fd, &readable); k++) continue;
@@ -877,8 +1243,9 @@ static int study__wait_any(study__child *running, int n, size_t size, int *faile
                 continue;
             }
             close(c->fd);
-            *failed = waitpid(c->pid, &status, 0) < 0 || !WIFEXITED(status) ||
-                      WEXITSTATUS(status) != 0 || c->got != size;
+            code = waitpid(c->pid, &status, 0) >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+            if (code > 128 && !study__signal) study__signal = code - 128;
+            *failed = code <= 128 && (code != 0 || c->got != size);
             return k;
         }
     }
@@ -893,11 +1260,15 @@ int study_run_tasks(const int *tasks, int count, int jobs, study_task_fn task, v
     char *slots = (char *)results;
 #ifdef STUDY_HAVE_FORK
     study__child running[STUDY_MAX_JOBS];
-    int n_running = 0;
+    int n_running = 0, passed_on = 0;
     if (jobs > STUDY_MAX_JOBS) jobs = STUDY_MAX_JOBS;
-    while (jobs > 1 && (next < count || n_running > 0)) {
+    while (jobs > 1 && (n_running > 0 || (next < count && !study_interrupted()))) {
         int k, child_failed = 0;
-        if (next < count && n_running < jobs) {
+        if (study_interrupted() && !passed_on) { /* in case it was sent to this process alone */
+            for (k = 0; k < n_running; k++) kill(running[k].pid, study_interrupted());
+            passed_on = 1;
+        }
+        if (next < count && n_running < jobs && !study_interrupted()) {
             if (study__start(&running[n_running], tasks ? tasks[next] : next, task, context,
                              slots ? slots + (size_t)next * result_size : NULL, result_size) == 0) {
                 n_running++;
@@ -906,7 +1277,7 @@ int study_run_tasks(const int *tasks, int count, int jobs, study_task_fn task, v
             }
             if (n_running == 0) break; /* cannot fork at all: run the rest here */
         }
-        k = study__wait_any(running, n_running, result_size, &child_failed);
+        if ((k = study__wait_any(running, n_running, result_size, &child_failed)) < 0) continue;
         running[k] = running[--n_running];
         failed += child_failed;
         if (bar) report_progress_update(bar, ++done, "%s", "");
@@ -914,9 +1285,10 @@ int study_run_tasks(const int *tasks, int count, int jobs, study_task_fn task, v
 #else
     (void)jobs;
 #endif
-    for (; next < count; next++) {
-        failed += task(tasks ? tasks[next] : next, context,
-                       slots ? slots + (size_t)next * result_size : NULL) != 0;
+    for (; next < count && !study_interrupted(); next++) {
+        int status = task(tasks ? tasks[next] : next, context,
+                          slots ? slots + (size_t)next * result_size : NULL);
+        failed += status != 0 && status != STUDY_STOPPED;
         if (bar) report_progress_update(bar, ++done, "%s", "");
     }
     return failed;
@@ -1146,8 +1518,10 @@ static int study__setting_value(const char *settings, const char *name, char *va
 }
 
 /* 0 when two settings texts name the same settings with the same values;
-   else -1 after saying which setting differs in which file. */
-static int study__same_settings(const char *path, const char *theirs, const char *ours)
+   else -1 after saying which setting differs in which file, and then what
+   follows from it. */
+static int study__same_settings(const char *path, const char *theirs, const char *ours,
+                                const char *then)
 {
     const char *texts[2] = {ours, theirs}, *line;
     int t;
@@ -1162,10 +1536,8 @@ static int study__same_settings(const char *path, const char *theirs, const char
             if (!study__setting_value(theirs, name, other, sizeof other))
                 snprintf(other, sizeof other, "(none)");
             if (strcmp(mine, other) != 0) {
-                fprintf(stderr,
-                        "%s was made with %s=%s, but this run has %s=%s: merge with the options "
-                        "the shards were run with\n",
-                        path, name, other, name, mine);
+                fprintf(stderr, "%s was made with %s=%s, but this run has %s=%s: %s\n", path, name,
+                        other, name, mine, then);
                 return -1;
             }
         }
@@ -1182,62 +1554,90 @@ static void study__unit_file(char *folder, char *name, size_t size, const char *
     strcat(name, ".unit");
 }
 
-/* Writes unit's result after the settings (whole or not at all, as every
-   file of report_fopen). 0 or -1. */
-static int study__unit_save(const char *dir, const study_units *u, int unit, const void *result)
+/* Writes folder/name: a magic line, the settings, "result=SIZE" and size
+   bytes, whole or not at all (as every file of report_fopen). 0 or -1. */
+static int study__blob_save(const char *folder, const char *name, const char *magic,
+                            const char *settings, const void *bytes, size_t size)
 {
-    char folder[1100], name[256];
-    FILE *f;
-    int failed;
-    study__unit_file(folder, name, sizeof name, dir, u, unit);
-    if ((f = report_fopen(folder, name, "wb")) == NULL) {
-        fprintf(stderr, "cannot write %s/%s\n", folder, name);
-        return -1;
+    FILE *f = report_fopen(folder, name, "wb");
+    int failed = f == NULL;
+    if (f) {
+        failed = fprintf(f, "%s\n%sresult=%lu\n", magic, settings, (unsigned long)size) < 0;
+        failed |= size > 0 && fwrite(bytes, 1, size, f) != size;
+        failed |= report_fclose(f) != 0;
     }
-    failed = fprintf(f, "%s\n%sresult=%lu\n", study__unit_magic, u->settings,
-                     (unsigned long)u->result_size) < 0;
-    failed |= fwrite(result, 1, u->result_size, f) != u->result_size;
-    if ((report_fclose(f) != 0) | failed) {
-        fprintf(stderr, "cannot write %s/%s\n", folder, name);
-        return -1;
-    }
-    return 0;
+    if (failed) fprintf(stderr, "cannot write %s/%s\n", folder, name);
+    return failed ? -1 : 0;
 }
 
-/* Reads unit's result from dir/units: 0, 1 when dir has no such unit, -1
-   after saying what is wrong with the file (other settings among it). */
-static int study__unit_load(const char *dir, const study_units *u, int unit, void *result)
+/* Reads folder/name as study__blob_save wrote it: 0 with its bytes in new
+   memory (*bytes, *size), 1 when there is no such file, -1 after saying
+   what is wrong with it (made with other settings than `settings`: and
+   then what follows, `then`). */
+static int study__blob_load(const char *folder, const char *name, const char *magic,
+                            const char *settings, const char *then, char **bytes, size_t *size)
 {
-    char folder[1100], name[256], path[1400], *line = NULL, *settings = NULL;
+    char path[1400], *line = NULL, *saved = NULL;
     size_t line_size = 0, length = 0;
+    unsigned long n;
+    char extra;
     FILE *f;
     int status = -1;
-    study__unit_file(folder, name, sizeof name, dir, u, unit);
     snprintf(path, sizeof path, "%s/%s", folder, name);
+    *bytes = NULL;
     if ((f = fopen(path, "rb")) == NULL) return 1;
-    settings = (char *)calloc(STUDY_SETTINGS_SIZE, 1);
-    if (settings && study__line(f, &line, &line_size) && strcmp(line, study__unit_magic) == 0) {
+    saved = (char *)calloc(STUDY_SETTINGS_SIZE, 1);
+    if (saved && study__line(f, &line, &line_size) && strcmp(line, magic) == 0) {
         while (study__line(f, &line, &line_size) && strncmp(line, "result=", 7) != 0) {
             if (length + strlen(line) + 2 > STUDY_SETTINGS_SIZE) break;
-            strcat(strcat(settings + length, line), "\n");
+            strcat(strcat(saved + length, line), "\n");
             length += strlen(line) + 1;
         }
-        if (line && strncmp(line, "result=", 7) == 0) {
-            char size[32];
-            snprintf(size, sizeof size, "%lu", (unsigned long)u->result_size);
-            if (study__same_settings(path, settings, u->settings) != 0) {
+        if (line && sscanf(line, "result=%lu%c", &n, &extra) == 1) {
+            if (study__same_settings(path, saved, settings, then) != 0) {
                 status = -2; /* said */
-            } else if (strcmp(line + 7, size) == 0 &&
-                       fread(result, 1, u->result_size, f) == u->result_size && fgetc(f) == EOF) {
+            } else if ((*bytes = (char *)malloc(n ? n : 1)) != NULL && fread(*bytes, 1, n, f) == n &&
+                       fgetc(f) == EOF) {
+                *size = n;
                 status = 0;
             }
         }
     }
-    if (status == -1) fprintf(stderr, "%s is not a whole unit of this program's study\n", path);
+    if (status == -1) fprintf(stderr, "%s is not a whole '%s' file\n", path, magic);
+    if (status != 0) free(*bytes), *bytes = NULL;
     free(line);
-    free(settings);
+    free(saved);
     fclose(f);
     return status < 0 ? -1 : 0;
+}
+
+/* Writes unit's result after the settings. 0 or -1. */
+static int study__unit_save(const char *dir, const study_units *u, int unit, const void *result)
+{
+    char folder[1100], name[256];
+    study__unit_file(folder, name, sizeof name, dir, u, unit);
+    return study__blob_save(folder, name, study__unit_magic, u->settings, result, u->result_size);
+}
+
+/* Reads unit's result from dir/units: 0, 1 when dir has no such unit, -1
+   after saying what is wrong with the file (other settings among it, and
+   then what follows, `then`). */
+static int study__unit_load(const char *dir, const study_units *u, int unit, void *result,
+                            const char *then)
+{
+    char folder[1100], name[256], *bytes;
+    size_t size = 0;
+    int status;
+    study__unit_file(folder, name, sizeof name, dir, u, unit);
+    status = study__blob_load(folder, name, study__unit_magic, u->settings, then, &bytes, &size);
+    if (status == 0 && size != u->result_size) {
+        fprintf(stderr, "%s/%s holds a result of %lu bytes, not %lu\n", folder, name,
+                (unsigned long)size, (unsigned long)u->result_size);
+        status = -1;
+    }
+    if (status == 0 && result) memcpy(result, bytes, size);
+    free(bytes);
+    return status;
 }
 
 /* Every unit from the first of dirs that has it; 0 or -1 after saying why. */
@@ -1245,9 +1645,10 @@ static int study__units_load(char **dirs, int n_dirs, const study_units *u)
 {
     int unit, d;
     for (unit = 0; unit < u->count; unit++) {
-        char scrap[1], *result = u->results ? (char *)u->results + (size_t)unit * u->result_size : scrap;
+        char *result = u->results ? (char *)u->results + (size_t)unit * u->result_size : NULL;
         int status = 1;
-        for (d = 0; d < n_dirs && status == 1; d++) status = study__unit_load(dirs[d], u, unit, result);
+        for (d = 0; d < n_dirs && status == 1; d++)
+            status = study__unit_load(dirs[d], u, unit, result, "merge with the options the shards were run with");
         if (status == 1) {
             char name[256];
             u->name(unit, u->context, name, sizeof name);
@@ -1308,48 +1709,171 @@ static int study__copy_folder(const char *dir, const char *out, const char *sub)
 }
 #endif
 
-/* What a unit's training needs: the units and where to save them. */
+/* What a unit's training needs: the units, where to save them, and
+   whether it may continue from a checkpoint. */
 typedef struct study__unit_run {
     const study_units *units;
     const char *out;
+    int resume;
 } study__unit_run;
 
-/* A study_task_fn: trains the unit and saves it (in the child that ran it). */
+/* OUT/checkpoint and the checkpoint file of unit k in it. */
+static void study__checkpoint_file(char *folder, size_t folder_size, char *name, size_t name_size,
+                                   const char *out, const study_units *u, int unit)
+{
+    snprintf(folder, folder_size, "%s/checkpoint", out);
+    u->name(unit, u->context, name, name_size - 8);
+    strcat(name, ".state");
+}
+
+/* A study_task_fn: trains the unit and saves it (in the child that ran
+   it), or leaves its checkpoint when the run is interrupted. */
 static int study__run_unit(int unit, void *context, void *unused)
 {
     const study__unit_run *r = (const study__unit_run *)context;
     void *result = calloc(1, r->units->result_size ? r->units->result_size : 1);
-    int status = result ? r->units->run(unit, r->units->context, result) : -1;
+    int status;
     (void)unused;
-    if (status == 0) status = study__unit_save(r->out, r->units, unit, result);
+    memset(&study__unit, 0, sizeof study__unit);
+    study__checkpoint_file(study__unit.folder, sizeof study__unit.folder, study__unit.name,
+                           sizeof study__unit.name, r->out, r->units, unit);
+    study__unit.units = r->units;
+    study__unit.result = result;
+    study__unit.result_size = r->units->result_size;
+    study__unit.resume = r->resume;
+    status = result ? r->units->run(unit, r->units->context, result) : -1;
+    if (study__unit.stopped) {
+        status = STUDY_STOPPED;
+    } else if (status == 0 && (status = study__unit_save(r->out, r->units, unit, result)) == 0) {
+        char path[1400];
+        snprintf(path, sizeof path, "%s/%s", study__unit.folder, study__unit.name);
+        remove(path); /* done: a checkpoint it had is spent */
+    }
+    memset(&study__unit, 0, sizeof study__unit);
     free(result);
     return status;
 }
 
-/* Trains this shard's units and saves them in out/units. 0 or -1. */
+/* Removes OUT/checkpoint: every unit's checkpoint and the run's settings. */
+static void study__checkpoint_remove(const char *out, const study_units *u)
+{
+    char folder[1100], name[300], path[1400];
+    int unit;
+    for (unit = 0; unit < u->count; unit++) {
+        study__checkpoint_file(folder, sizeof folder, name, sizeof name, out, u, unit);
+        snprintf(path, sizeof path, "%s/%s", folder, name);
+        remove(path);
+    }
+    snprintf(path, sizeof path, "%s/checkpoint/settings", out);
+    remove(path);
+    snprintf(path, sizeof path, "%s/checkpoint", out);
+    remove(path); /* the folder, now empty */
+}
+
+/* Whether this run continues one in o->out: 1 with --resume, or when
+   OUT/checkpoint holds the checkpoint of a run with the same settings; 0
+   to start afresh (removing a checkpoint of other settings); -1 when
+   --resume meets other settings (after naming the one that differs).
+   Leaves OUT/checkpoint with this run's settings in it. */
+static int study__resuming(const study_options *o, const study_units *u)
+{
+    char folder[1100], *bytes = NULL;
+    size_t size = 0;
+    int found;
+    snprintf(folder, sizeof folder, "%s/checkpoint", o->out);
+    found = study__blob_load(folder, "settings", study__checkpoint_magic, u->settings,
+                             o->resume ? "resume with the options it was run with, or start afresh "
+                                         "without --resume"
+                                       : "starting afresh",
+                             &bytes, &size);
+    free(bytes);
+    if (found < 0 && o->resume) return -1;
+    if (found != 0) study__checkpoint_remove(o->out, u);
+    if (study_make_folder(folder) != 0 ||
+        study__blob_save(folder, "settings", study__checkpoint_magic, u->settings, NULL, 0) != 0)
+        return -1;
+    return found == 0 || o->resume;
+}
+
+/* The command line again, each argument quoted for a POSIX shell where it
+   needs to be, with --resume at the end unless it has it. */
+static void study__print_command(FILE *to, const study_options *o)
+{
+    int i;
+    for (i = 0; i < o->argc; i++) {
+        const char *arg = o->argv[i], *c;
+        if (arg[0] && strspn(arg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                  "_-./=,:+%@") == strlen(arg)) {
+            fprintf(to, "%s%s", i ? " " : "", arg);
+            continue;
+        }
+        fprintf(to, "%s'", i ? " " : "");
+        for (c = arg; *c; c++) {
+            if (*c == '\'') fputs("'\\''", to); /* end the quote, a quoted ', and quote again */
+            else fputc(*c, to);
+        }
+        fputc('\'', to);
+    }
+    fprintf(to, "%s\n", o->resume ? "" : " --resume");
+}
+
+/* Says where an interrupted run's work is and how to resume it, and ends
+   the program with 128 + the signal's number. */
+static void study__exit_interrupted(const study_options *o)
+{
+    int signal_number = study_interrupted();
+    fprintf(stderr,
+            "\ninterrupted (signal %d): the finished units are in %s/units, the interrupted ones' "
+            "checkpoints in %s/checkpoint.\nTo resume: ",
+            signal_number, o->out, o->out);
+    study__print_command(stderr, o);
+    fflush(NULL);
+    exit(128 + signal_number);
+}
+
+/* Trains this shard's units (those not saved yet, when resuming) and saves
+   them in out/units. 0 or -1; interrupted, it ends the program. */
 static int study__units_train(const study_options *o, const study_units *u)
 {
     study__unit_run context;
     report_progress bar;
     char folder[1100];
-    int *mine = (int *)malloc((size_t)u->count * sizeof *mine), count = 0, k, failed;
+    int *mine = (int *)malloc((size_t)u->count * sizeof *mine), count = 0, done = 0, k, failed = 0;
     snprintf(folder, sizeof folder, "%s/units", o->out);
-    if (!mine || study_make_folder(folder) != 0) {
+    if (!mine || study_make_folder(folder) != 0 || (context.resume = study__resuming(o, u)) < 0) {
         free(mine);
         return -1;
     }
-    for (k = o->shard - 1; k < u->count; k += o->shards) mine[count++] = u->order ? u->order[k] : k;
+    for (k = o->shard - 1; k < u->count && !failed; k += o->shards) {
+        int unit = u->order ? u->order[k] : k, saved = 1;
+        if (context.resume)
+            saved = study__unit_load(o->out, u, unit, NULL,
+                                     "resume with the options it was run with, or start afresh "
+                                     "without --resume");
+        failed = saved < 0;
+        if (saved == 0) done++;
+        else mine[count++] = unit;
+    }
+    if (failed) {
+        free(mine);
+        return -1;
+    }
+    if (context.resume) printf("resuming in %s: %d units done, %d to train\n", o->out, done, count);
     context.units = u;
     context.out = o->out;
     if (u->label) {
         report_progress_begin(&bar, u->label, count);
         bar.tty = 0; /* the units print their own progress */
     }
+    study__catch_signals(1);
     failed = study_run_tasks(mine, count, o->jobs, study__run_unit, &context, NULL, 0,
                              u->label ? &bar : NULL);
-    if (u->label) report_progress_end(&bar);
+    study__catch_signals(0);
+    if (u->label && !study_interrupted()) report_progress_end(&bar); /* not "done" */
     if (failed) fprintf(stderr, "%d of %d units failed\n", failed, count);
     free(mine);
+    if (study_interrupted()) study__exit_interrupted(o);
+    if (!failed) study__checkpoint_remove(o->out, u);
     return failed ? -1 : 0;
 }
 
@@ -1422,13 +1946,14 @@ int study_exit_status(int trained, int written, const char *out)
 void study_judge(study_judgement *j, double train_loss, double test_accuracy, int classes)
 {
     double chance_loss = log((double)classes), chance = 1.0 / classes;
+    double enough = 2.0 * chance < 1.0 ? 2.0 * chance : (1.0 + chance) / 2.0;
     j->judged = 0;
     if (!(train_loss < 0.95 * chance_loss))
         snprintf(j->reason, sizeof j->reason, "the final training loss, %.3f, is within 5%% of "
                  "chance (ln %d = %.3f)", train_loss, classes, chance_loss);
-    else if (!(test_accuracy >= 2.0 * chance))
-        snprintf(j->reason, sizeof j->reason, "the test accuracy, %.1f%%, is under twice chance "
-                 "(%.0f%%)", 100.0 * test_accuracy, 200.0 * chance);
+    else if (!(test_accuracy >= enough))
+        snprintf(j->reason, sizeof j->reason, "the test accuracy, %.1f%%, is under %.0f%% (chance "
+                 "is %.0f%%)", 100.0 * test_accuracy, 100.0 * enough, 100.0 * chance);
     else
         j->judged = 1;
 }

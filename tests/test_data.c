@@ -573,6 +573,107 @@ static void test_cifar_directory(void)
     CHECK(strstr(rn_last_error(), "cifar-10-binary.tar.gz") != NULL);
 }
 
+/* Whether a and b hold the same items, bit for bit, and the same classes. */
+static int same_dataset(const rn_dataset *a, const rn_dataset *b)
+{
+    int i, n = a->inputs.shape[0];
+    if (a->inputs.ndim != b->inputs.ndim || a->inputs.size != b->inputs.size || n != b->inputs.shape[0] ||
+        a->n_classes != b->n_classes || (a->class_names == NULL) != (b->class_names == NULL))
+        return 0;
+    for (i = 0; a->class_names != NULL && i < a->n_classes; i++)
+        if (strcmp(a->class_names[i], b->class_names[i]) != 0) return 0;
+    return memcmp(a->inputs.data, b->inputs.data, a->inputs.size * sizeof(float)) == 0 &&
+           memcmp(a->labels, b->labels, (size_t)n * sizeof(int)) == 0;
+}
+
+#define CIFAR_PER_BATCH 7 /* records in each of the five training batches */
+
+/* Batch `batch` (1..5; 0 is the test batch) in folder, its records told
+   apart from every other batch's by their first pixel, labels starting at
+   3 x batch; bad_record (or -1) gets label 10. */
+static void write_cifar_batch(const char *folder, int batch, int count, int bad_record)
+{
+    char name[96];
+    bytes b = make_cifar(count, 3 * batch);
+    int r;
+    for (r = 0; r < count; r++) b.data[(size_t)r * 3073 + 1] = (unsigned char)(batch * 16 + r);
+    if (bad_record >= 0) b.data[(size_t)bad_record * 3073] = 10;
+    if (batch == 0) snprintf(name, sizeof name, "%s/test_batch.bin", folder);
+    else snprintf(name, sizeof name, "%s/data_batch_%d.bin", folder, batch);
+    temp_write(name, b.data, b.size);
+    free(b.data);
+}
+
+static const char *write_cifar_set(const char *folder)
+{
+    static const char meta[] = "airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n";
+    char name[96];
+    const char *dir = temp_mkdir(folder);
+    int batch;
+    for (batch = 0; batch <= 5; batch++) write_cifar_batch(folder, batch, batch ? CIFAR_PER_BATCH : 9, -1);
+    snprintf(name, sizeof name, "%s/batches.meta.txt", folder);
+    temp_write(name, meta, sizeof meta - 1);
+    return dir;
+}
+
+/* The subsample read record by record is the one cut from the whole set. */
+static void test_cifar_subsample(void)
+{
+    static const int counts[] = {1, 4, 10, 5 * CIFAR_PER_BATCH - 1, 5 * CIFAR_PER_BATCH, 1000};
+    const char *dir = write_cifar_set("cifar_part");
+    rn_dataset all, test, expected, part;
+    int stratified, i;
+    CHECK(rn_data_cifar10(dir, 1, &all) == RN_OK && all.inputs.shape[0] == 5 * CIFAR_PER_BATCH);
+    for (stratified = 0; stratified <= 1; stratified++) {
+        for (i = 0; i < (int)(sizeof counts / sizeof counts[0]); i++) {
+            int count = counts[i], whole = count >= all.inputs.shape[0];
+            uint64_t seed = (uint64_t)(40 + i);
+            CHECK(rn_data_cifar10_subsample(dir, 1, count, stratified, seed, &part) == RN_OK);
+            if (!whole) CHECK(rn_dataset_subsample(&all, count, stratified, seed, &expected) == RN_OK);
+            CHECK(same_dataset(&part, whole ? &all : &expected)); /* whole: in file order */
+            if (!whole) rn_dataset_free(&expected);
+            rn_dataset_free(&part);
+        }
+    }
+    CHECK(rn_data_cifar10(dir, 0, &test) == RN_OK);
+    CHECK(rn_data_cifar10_subsample(dir, 0, 5, 1, 3, &part) == RN_OK);
+    CHECK(rn_dataset_subsample(&test, 5, 1, 3, &expected) == RN_OK);
+    CHECK(same_dataset(&part, &expected));
+    rn_dataset_free(&part);
+    rn_dataset_free(&expected);
+    CHECK(failed_cleanly(rn_data_cifar10_subsample(dir, 1, 0, 1, 3, &part), &part));
+    CHECK(strstr(rn_last_error(), "need at least 1") != NULL);
+    CHECK(failed_cleanly(rn_data_cifar10_subsample("/nonexistent/cifar", 1, 5, 1, 3, &part), &part));
+    CHECK(strstr(rn_last_error(), "rn_data_cifar10_subsample") && strstr(rn_last_error(), "cifar-10-binary.tar.gz"));
+    rn_dataset_free(&all);
+    rn_dataset_free(&test);
+}
+
+/* A damaged batch fails the subsample even when none of its records is chosen. */
+static void test_cifar_subsample_corrupt(void)
+{
+    const char *dir = write_cifar_set("cifar_bad");
+    rn_dataset part;
+    bytes b = make_cifar(CIFAR_PER_BATCH, 0);
+    /* seed 1 picks one record, not record 5 of batch 4 (first pixel 4 x 16 + 5) */
+    CHECK(rn_data_cifar10_subsample(dir, 1, 1, 0, 1, &part) == RN_OK);
+    CHECK(part.inputs.data != NULL && part.inputs.data[0] != (4 * 16 + 5) / 255.0f);
+    rn_dataset_free(&part);
+    temp_write("cifar_bad/data_batch_3.bin", b.data, b.size - 1); /* truncated */
+    temp_count--; /* the same path twice: remove it once */
+    CHECK(failed_cleanly(rn_data_cifar10_subsample(dir, 1, 1, 0, 1, &part), &part));
+    CHECK(strstr(rn_last_error(), "data_batch_3.bin") && strstr(rn_last_error(), "3073-byte"));
+    write_cifar_batch("cifar_bad", 3, CIFAR_PER_BATCH, -1);
+    temp_count--;
+    write_cifar_batch("cifar_bad", 4, CIFAR_PER_BATCH, 5);
+    temp_count--;
+    CHECK(failed_cleanly(rn_data_cifar10_subsample(dir, 1, 1, 0, 1, &part), &part));
+    CHECK(strstr(rn_last_error(), "data_batch_4.bin: record 5 has label 10") != NULL);
+    CHECK(failed_cleanly(rn_data_cifar10(dir, 1, &part), &part));
+    CHECK(strstr(rn_last_error(), "data_batch_4.bin: record 5 has label 10") != NULL);
+    free(b.data);
+}
+
 /* ---- images -------------------------------------------------------------- */
 
 static void collect(void *context, void *data, int size)
@@ -1205,7 +1306,7 @@ static void test_real_fashion_mnist(void)
 static void test_real_cifar10(void)
 {
     static const double expected[3] = {125.31, 122.95, 113.87};
-    rn_dataset train, test;
+    rn_dataset train, test, part, cut;
     float mean[3], std[3];
     int c;
     CHECK(rn_data_cifar10(NULL, 1, &train) == RN_OK);
@@ -1217,6 +1318,15 @@ static void test_real_cifar10(void)
     CHECK(strcmp(train.class_names[9], "truck") == 0);
     CHECK(rn_data_channel_stats(&train.inputs, mean, std) == RN_OK);
     for (c = 0; c < 3; c++) CHECK(fabs(mean[c] * 255.0 - expected[c]) < 0.005);
+    /* the --quick sizes, read record by record, as cut from the whole sets */
+    CHECK(rn_data_cifar10_subsample(NULL, 1, 256, 1, 1, &part) == RN_OK);
+    CHECK(rn_dataset_subsample(&train, 256, 1, 1, &cut) == RN_OK && same_dataset(&part, &cut));
+    rn_dataset_free(&part);
+    rn_dataset_free(&cut);
+    CHECK(rn_data_cifar10_subsample(NULL, 0, 200, 1, 2, &part) == RN_OK);
+    CHECK(rn_dataset_subsample(&test, 200, 1, 2, &cut) == RN_OK && same_dataset(&part, &cut));
+    rn_dataset_free(&part);
+    rn_dataset_free(&cut);
     rn_dataset_free(&train);
     rn_dataset_free(&test);
 }
@@ -1255,6 +1365,8 @@ int main(void)
     RUN(test_cifar_memory);
     RUN(test_cifar_corrupt);
     RUN(test_cifar_directory);
+    RUN(test_cifar_subsample);
+    RUN(test_cifar_subsample_corrupt);
     RUN(test_images_exact);
     RUN(test_jpeg);
     RUN(test_image_resize);

@@ -4,8 +4,10 @@
  * with every section, every SVG it embeds present and well-formed, CSV files
  * with the rows they should have; that every example split into 3 shards
  * and merged writes the CSV files of one run, bit for bit, and refuses to
- * merge shards made with other settings; and that bad input and missing
- * data fail clearly.
+ * merge shards made with other settings; that every example interrupted
+ * (SIGINT, SIGTERM) and resumed writes the CSV files of one run, bit for
+ * bit, and refuses to resume with other settings; and that bad input and
+ * missing data fail clearly.
  *
  * The example programs are looked for beside this test's binary (the
  * Makefile builds them into the same folder). Needs Fashion-MNIST (make test
@@ -283,16 +285,68 @@ static void check_shards_merge(const char *program, const char *args, const char
     if (files) CHECK(same_csv_files(whole, base, files));
 }
 
+/* An example's --quick (with args, --jobs 1) stopped by SIGINT after step
+   `first` (RELUNET_INTERRUPT: the process signals itself), refused to
+   resume with another --seed, resumed without being asked (a checkpoint of
+   the same settings is there) and stopped again after `second` more steps,
+   then resumed to the end: it writes the CSV files of its whole run
+   (already in whole), the same text but for the timings, also in the
+   subfolder `files` (or NULL), and leaves no checkpoint or temporary file. */
+static void check_resume(const char *program, const char *args, const char *whole, const char *files,
+                         int first, int second)
+{
+    char out[160], log[200], command[1024];
+    snprintf(out, sizeof out, "%s/%s_resumed", test_dir, program);
+    snprintf(log, sizeof log, "%s_resumed", program);
+    snprintf(command, sizeof command, "'%s/%s' --quick --jobs 1 %s --out '%s'", bin_dir, program, args, out);
+    CHECK(run("RELUNET_INTERRUPT=%d %s > '%s.1.log' 2>&1", first, command, out) == 130);
+    CHECK(run("grep -q '^To resume: .*--out %s --resume$' '%s.1.log'", out, out) == 0);
+    CHECK(run("test -f '%s/checkpoint/settings'", out) == 0);
+    CHECK(run("%s --seed 7 --resume > '%s.seed.log' 2>&1", command, out) == 1);
+    snprintf(log + strlen(log), sizeof log - strlen(log), ".seed.log");
+    CHECK(log_says(test_dir, log, "seed=1, but this run has seed=7", "resume with the options"));
+    CHECK(run("RELUNET_INTERRUPT=%d %s > '%s.2.log' 2>&1", second, command, out) == 130);
+    CHECK(run("grep -q '^resuming in .*units done' '%s.2.log'", out) == 0);
+    CHECK(run("%s --resume > '%s.3.log' 2>&1", command, out) == 0);
+    /* each resumed run went on from the checkpoint of the unit stopped before it */
+    CHECK(run("grep -q 'continuing from this checkpoint$' '%s.2.log'", out) == 0);
+    CHECK(run("grep -q 'continuing from this checkpoint$' '%s.3.log'", out) == 0);
+    CHECK(same_csv_files(whole, out, ""));
+    if (files) CHECK(same_csv_files(whole, out, files));
+    CHECK(run("test ! -e '%s/checkpoint' && test -z \"$(find '%s' -name '*.tmp')\"", out, out) == 0);
+}
+
 static void test_sweep_shards_merge(void)
 {
     char whole[128];
     snprintf(whole, sizeof whole, "%s/sweep", test_dir);
     check_shards_merge("relu_alpha_sweep", "", whole, "runs");
+    check_resume("relu_alpha_sweep", "", whole, "runs", 40, 70);
     /* a setting of the example's own is named too */
     CHECK(run("'%s/relu_alpha_sweep' --quick --lambdas 0,0.02 --out '%s/lambdas' --merge "
               "'%s/relu_alpha_sweep_shards/1' > '%s/lambdas.log' 2>&1",
               bin_dir, test_dir, test_dir, test_dir) == 1);
     CHECK(log_says(test_dir, "lambdas.log", "lambdas=0,0.02,0.05", "lambdas=0,0.02:"));
+}
+
+/* SIGTERM from outside, to the parent alone while two runs train in child
+   processes: it passes the signal on, waits for their checkpoints and
+   exits 128 + 15; resumed (--jobs 1 now), the sweep ends as a whole run.
+   The signal goes as soon as the first unit is saved: a quick sweep lasts
+   about a second, and a fixed delay could outlast it. */
+static void test_sweep_external_signal(void)
+{
+    char whole[128], out[160];
+    snprintf(whole, sizeof whole, "%s/sweep", test_dir);
+    snprintf(out, sizeof out, "%s/sweep_terminated", test_dir);
+    CHECK(run("'%s/relu_alpha_sweep' --quick --jobs 2 --out '%s' > '%s.log' 2>&1 & pid=$!; "
+              "while kill -0 $pid 2>/dev/null && test -z \"$(ls '%s/units' 2>/dev/null)\"; do sleep 0.01; done; "
+              "kill -TERM $pid; wait $pid",
+              bin_dir, out, out, out) == 143);
+    CHECK(log_says(test_dir, "sweep_terminated.log", "interrupted (signal 15)", "To resume:"));
+    CHECK(run("'%s/relu_alpha_sweep' --quick --jobs 1 --out '%s' > '%s.2.log' 2>&1", bin_dir, out, out) == 0);
+    CHECK(same_csv_files(whole, out, ""));
+    CHECK(same_csv_files(whole, out, "runs"));
 }
 
 /* The n-th comma-separated cell (from 0) of line `line` (from 0) of a
@@ -389,6 +443,7 @@ static void test_conv_quick(void)
     /* loss and accuracy for 1 and 2 epochs, 2 alpha charts, 3 inputs, 3 images x 3 layers x 3 models */
     CHECK(check_report(out, headings, 8) == 4 + 2 + 3 + 27);
     CHECK(csv_rows(out, "models/relu.csv", 15) >= 3);
+    check_resume("conv_linearization", "", out, "models", 3, 2);
     CHECK(csv_rows(out, "models/linear.csv", 15) >= 3);
     CHECK(csv_rows(out, "models/lambda_0.5_2_epochs.csv", 15) >= 3);
     CHECK(csv_rows(out, "alpha_pull.csv", 8) == 2); /* lambda 0.5 for 1 and 2 epochs */
@@ -500,6 +555,7 @@ static void test_mixtures_quick(void)
     CHECK(csv_rows(out, "curves.csv", 6) == 12 * 2);     /* every run, 2 epochs */
     CHECK(csv_rows(out, "xyz.csv", 5) == 6 * 3);         /* 6 mixture runs, 3 layers */
     check_shards_merge("adaptive_mixtures", cifar_data(), out, NULL);
+    check_resume("adaptive_mixtures", cifar_data(), out, NULL, 3, 5);
 }
 
 /* --trials 2: every training twice (seeds 1 and 2), the study's Table 2 and
@@ -534,6 +590,11 @@ static void test_prelu_quick(void)
     CHECK(csv_rows(out, "slopes.csv", 4) == 7); /* 6 conv layers and fc1 */
     CHECK(csv_rows(out, "deep_init.csv", 3) >= 2);
     check_shards_merge("prelu_study", cifar_data(), out, NULL);
+    check_resume("prelu_study", cifar_data(), out, NULL, 3, 5);
+    /* --augment is one of the settings: the units made without it are not taken */
+    CHECK(run("'%s/prelu_study' --quick --augment --resume %s --out '%s/prelu_study_resumed' > '%s/augment.log' "
+              "2>&1", bin_dir, cifar_data(), test_dir, test_dir) == 1);
+    CHECK(log_says(test_dir, "augment.log", "augment=0, but this run has augment=1", "--resume"));
 }
 
 /* --augment trains on randomly cropped and flipped batches (other errors,
@@ -556,19 +617,73 @@ static void test_prelu_augment(void)
     free(b);
 }
 
+static int count_of(const char *text, const char *what)
+{
+    int n = 0;
+    for (text = strstr(text, what); text; text = strstr(text + strlen(what), what)) n++;
+    return n;
+}
+
+/* With the study's depth the findings are judged, on two classes: the
+   shallow baseline's test accuracy need not be 100% (twice chance), only
+   75%. Thirty iterations train it, not deep RAI. */
+static void test_rai_judged(void)
+{
+    char out[128], *md;
+    snprintf(out, sizeof out, "%s/rai_judged", test_dir);
+    CHECK(run("'%s/rai_moons' --quick --depth 100 --iterations 30 --out '%s' > '%s.log' 2>&1", bin_dir, out,
+              out) == 0);
+    md = slurp(out, "REPORT.md");
+    CHECK(md && !strstr(md, "too short to judge") && !strstr(md, "**not judged**"));
+    CHECK(md && strstr(md, "within 1% of ln 2 in every run: **reproduced**"));
+    CHECK(md && strstr(md, "below ln 2 / 10 in every run: **not reproduced**"));
+    free(md);
+}
+
+/* rai_moons makes its own points and trains full batch: the other
+   examples' data options are refused, each by name, not ignored. */
+static void test_rai_refuses_unused_options(void)
+{
+    static const char *const unused[][2] = {{"--data /tmp", "--data"}, {"--epochs 3", "--epochs"},
+                                            {"--train-size 50", "--train-size"}, {"--train 50", "--train-size"},
+                                            {"--test-size 10", "--test-size"}, {"--test 10", "--test-size"}};
+    char log_path[160], *log;
+    int k;
+    snprintf(log_path, sizeof log_path, "%s/rai_unused.log", test_dir);
+    for (k = 0; k < (int)(sizeof unused / sizeof unused[0]); k++) {
+        CHECK(run("'%s/rai_moons' --quick %s --out '%s/rai_unused' > '%s' 2>&1", bin_dir, unused[k][0],
+                  test_dir, log_path) == 2);
+        log = slurp(test_dir, "rai_unused.log");
+        CHECK(log && strstr(log, unused[k][1]) && strstr(log, "does not apply"));
+        free(log);
+    }
+}
+
 static void test_rai_quick(void)
 {
     static const char *const headings[] = {
-        "# Relaxed activation identity against backpropagation", "## The deep-network finding",
+        "# Relaxed activation identity against backpropagation", "## Findings",
         "## Final loss and accuracy", "## Decision landscapes", "## Loss curves", "## Files"};
-    char out[128];
+    char out[128], *md;
     snprintf(out, sizeof out, "%s/rai", test_dir);
     CHECK(run("'%s/rai_moons' --quick --out '%s' > '%s.log' 2>&1", bin_dir, out, out) == 0);
     CHECK(check_report(out, headings, 6) == 6); /* 4 landscapes, 2 loss charts */
+    md = slurp(out, "REPORT.md");
+    /* depth 2 is not the study's deep network: nothing judged, and it says why */
+    CHECK(md && strstr(md, "too short to judge") && strstr(md, "hidden layers, the study's 100"));
+    CHECK(md && count_of(md, "**not judged**") == 3); /* the seed finding needs two runs */
+    free(md);
     CHECK(csv_rows(out, "results.csv", 10) == 4); /* 4 experiments, 1 run */
     CHECK(csv_rows(out, "losses.csv", 8) > 4);
     CHECK(csv_rows(out, "landscapes.csv", 5) == 4 * 100 * 100); /* 4 runs on the 100 x 100 grid */
     check_shards_merge("rai_moons", "", out, NULL);
+    check_resume("rai_moons", "", out, NULL, 150, 333);
+    /* a checkpoint of other settings, without --resume: a fresh run says so */
+    CHECK(run("RELUNET_INTERRUPT=20 '%s/rai_moons' --quick --iterations 40 --out '%s/rai_other' > /dev/null "
+              "2>&1", bin_dir, test_dir) == 130);
+    CHECK(run("'%s/rai_moons' --quick --iterations 30 --out '%s/rai_other' > '%s/rai_other.log' 2>&1", bin_dir,
+              test_dir, test_dir) == 0);
+    CHECK(log_says(test_dir, "rai_other.log", "iterations=40, but this run has iterations=30", "starting afresh"));
 }
 
 /* tests/slurm.sh borrows two pieces: "--write-cifar DIR" writes the
@@ -596,6 +711,7 @@ int main(int argc, char **argv)
     snprintf(cifar_dir, sizeof cifar_dir, "%s/cifar", test_dir);
     RUN(test_sweep_quick);
     RUN(test_sweep_shards_merge);
+    RUN(test_sweep_external_signal);
     RUN(test_sweep_code_protocol);
     RUN(test_conv_quick);
     RUN(test_conv_protocols);
@@ -605,6 +721,8 @@ int main(int argc, char **argv)
     RUN(test_prelu_quick);
     RUN(test_prelu_augment);
     RUN(test_rai_quick);
+    RUN(test_rai_refuses_unused_options);
+    RUN(test_rai_judged);
     RUN(test_bad_input);
     if (getenv("RELUNET_KEEP_TEST_OUTPUT"))
         printf("output kept in %s\n", test_dir);

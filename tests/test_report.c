@@ -289,9 +289,10 @@ static void test_line_chart(void)
     path = strstr(text, "<path");
     /* the NaN breaks the first line into two runs instead of joining across it */
     CHECK(path && count(strchr(path, 'd'), "M") >= 2 && strstr(path, " M") && strstr(path, " M") < strstr(path, "/>"));
-    CHECK(count(text, "<path") == 2); /* the lone point is a dot, the empty series nothing */
-    CHECK(count(text, "r=\"2.5\"") == 1);
-    CHECK(count(text, "stroke-width=\"2.5\"") == 4); /* four legend keys */
+    CHECK(count(text, "<path") == 2); /* the one-point series is a marker, the empty series nothing */
+    CHECK(count(text, "r=\"5\"") == 1);
+    CHECK(strstr(text, ">lone (one point: 1.5)<") != NULL);
+    CHECK(count(text, "stroke-width=\"2.5\"") == 3); /* three line keys, and a dot for "lone" */
     free(text);
 }
 
@@ -349,9 +350,149 @@ static void test_histogram(void)
         CHECK(report_svg_histogram(test_dir, remember("hist2.svg"), &chart, two, 2, 0) == 0);
         text = slurp("hist2.svg");
         check_svg("hist2.svg", text);
-        CHECK(text && strstr(text, "fill-opacity=\"0.45\"")); /* overlaid: see-through */
+        CHECK(text && !strstr(text, "fill-opacity")); /* side by side, opaque */
         free(text);
     }
+}
+
+/* The x positions of the rectangles in the plot (not the legend's), in order;
+   returns how many. */
+static int data_rect_xs(const char *text, double *xs, int capacity)
+{
+    const char *rect = text ? strstr(text, "url(#plot)") : NULL;
+    const char *end = rect ? strstr(rect, "</g>\n</g>\n") : NULL;
+    int n = 0;
+    while (end && (rect = strstr(rect, "<rect x=\"")) != NULL && rect < end && n < capacity) {
+        rect += strlen("<rect x=\"");
+        xs[n++] = atof(rect);
+    }
+    return n;
+}
+
+static void test_histogram_side_by_side(void)
+{
+    /* two series with the same values: overlaid, one would hide the other */
+    static const double v[5] = {0.05, 0.05, 0.35, 0.35, 0.95};
+    report_series s[2] = {{"layer 1", NULL, v, 5}, {"layer 2", NULL, v, 5}};
+    report_chart chart = {"alphas", "alpha", NULL, 0, 0, 0, 1, 0, 0};
+    double xs[16];
+    int n, i, j, distinct = 1;
+    char *text;
+    CHECK(report_svg_histogram(test_dir, remember("hist_side.svg"), &chart, s, 2, 10) == 0);
+    text = slurp("hist_side.svg");
+    check_svg("hist_side.svg", text);
+    n = data_rect_xs(text, xs, 16);
+    CHECK(n == 6); /* bins 0, 3 and 9, once per series */
+    for (i = 0; i < n; i++)
+        for (j = i + 1; j < n; j++) distinct = distinct && xs[i] != xs[j];
+    CHECK(distinct); /* each series has its own place in the bin */
+    CHECK(text && !strstr(text, "opacity")); /* opaque: no mixed colours */
+    free(text);
+}
+
+static void test_coinciding_series(void)
+{
+    static const double a[4] = {1, 2, 3, 4}, x[4] = {0, 1, 2, 3};
+    double near[4] = {1, 2, 3, 4 + 1e-9}, other[4] = {4, 3, 2, 1};
+    report_series s[4] = {{"a", x, a, 4}, {"b", x, a, 4}, {"c", x, near, 4}, {"d", x, other, 4}};
+    report_chart chart = {NULL, NULL, NULL, 0, 0, 0, 0, 0, 0};
+    char *text;
+    CHECK(report_svg_line(test_dir, remember("coincide_line.svg"), &chart, s, 4) == 0);
+    text = slurp("coincide_line.svg");
+    check_svg("coincide_line.svg", text);
+    CHECK(text && strstr(text, ">b (= a)<") && strstr(text, ">c (\xE2\x89\x88 a)<") && strstr(text, ">d<"));
+    CHECK(text && strstr(text, ">a<"));
+    /* b and c take turns over a, in the plot and in the legend */
+    CHECK(text && count(text, "stroke-dasharray=\"8 16\" stroke-dashoffset=\"0\"") == 2);
+    CHECK(text && count(text, "stroke-dasharray=\"8 16\" stroke-dashoffset=\"-8\"") == 2);
+    free(text);
+    CHECK(report_svg_scatter(test_dir, remember("coincide_scatter.svg"), &chart, s, 4) == 0);
+    text = slurp("coincide_scatter.svg");
+    check_svg("coincide_scatter.svg", text);
+    CHECK(text && strstr(text, ">b (= a)<") && strstr(text, ">c (\xE2\x89\x88 a)<"));
+    /* b and c are rings of two sizes around a's dots, and so are their legend keys */
+    CHECK(text && count(text, "fill=\"none\" stroke=\"#D55E00\" stroke-width=\"1.5\"") == 2);
+    CHECK(text && count(text, "fill=\"none\" stroke=\"#009E73\" stroke-width=\"1.5\"") == 2);
+    CHECK(text && count(text, "r=\"6\"") == 4 && count(text, "r=\"8.5\"") == 4);
+    free(text);
+}
+
+static void test_one_point_series(void)
+{
+    static const double y[1] = {0.123}, z[2] = {2, 1};
+    report_series s[2] = {{"train", NULL, y, 1}, {"test", NULL, z, 2}};
+    report_chart chart = {"Loss", "epoch", "loss", 0, 0, 0, 0, 0, 0};
+    char *text;
+    CHECK(report_svg_line(test_dir, remember("one_point.svg"), &chart, s, 2) == 0);
+    text = slurp("one_point.svg");
+    check_svg("one_point.svg", text);
+    CHECK(text && strstr(text, ">train (one point: 0.123)<") && strstr(text, ">test<"));
+    CHECK(text && count(text, "r=\"5\"") == 1); /* a marker, not a 2.5-pixel dot */
+    CHECK(text && count(text, "<path") == 1);
+    free(text);
+    { /* one point each, a millionth apart: the legend tells them apart as the axis does */
+        static const double a[1] = {2.3113375}, b[1] = {2.3113386};
+        report_series close[2] = {{"lambda = 0", NULL, a, 1}, {"lambda = 0.02", NULL, b, 1}};
+        CHECK(report_svg_line(test_dir, remember("one_point_close.svg"), &chart, close, 2) == 0);
+        text = slurp("one_point_close.svg");
+        check_svg("one_point_close.svg", text);
+        CHECK(text && strstr(text, "(one point: 2.3113375)<") && strstr(text, "(one point: 2.3113386)<"));
+        free(text);
+    }
+}
+
+/* Tick labels of one axis (anchor "end": y, "middle": x), in order. */
+static int tick_labels(const char *text, const char *anchor, char labels[][32], int capacity)
+{
+    char pattern[64];
+    const char *at = text;
+    int n = 0;
+    snprintf(pattern, sizeof pattern, "text-anchor=\"%s\" font-size=\"11\">", anchor);
+    while (at && (at = strstr(at, pattern)) != NULL && n < capacity) {
+        const char *end;
+        at += strlen(pattern);
+        end = strchr(at, '<');
+        if (!end || end - at >= 32) break;
+        memcpy(labels[n], at, (size_t)(end - at));
+        labels[n++][end - at] = '\0';
+    }
+    return n;
+}
+
+static int all_different(char labels[][32], int n)
+{
+    int i, j;
+    for (i = 0; i < n; i++)
+        for (j = i + 1; j < n; j++)
+            if (strcmp(labels[i], labels[j]) == 0) return 0;
+    return 1;
+}
+
+static void test_tick_labels_over_tiny_ranges(void)
+{
+    static const double ranges[][2] = {{1, 1 + 1e-7}, {1e6, 1e6 + 1}, {-1e-9, 1e-9}, {0.25, 0.25 + 1e-12},
+                                       {2.302585, 2.302590}};
+    static const double y[3] = {2.3025851, 2.3025862, 2.3025873}, x[3] = {1e6, 1e6 + 0.5, 1e6 + 1};
+    report_series s = {"loss", x, y, 3};
+    report_chart chart = {NULL, NULL, NULL, 0, 0, 0, 0, 0, 0};
+    char labels[REPORT__MAX_TICKS][32], *text;
+    size_t r;
+    int n;
+    for (r = 0; r < sizeof ranges / sizeof ranges[0]; r++) {
+        double ticks[REPORT__MAX_TICKS], step = report_nice_step(ranges[r][0], ranges[r][1], 6);
+        int i;
+        n = report_nice_ticks(ranges[r][0], ranges[r][1], 6, ticks, REPORT__MAX_TICKS);
+        for (i = 0; i < n; i++) report__tick_label(labels[i], sizeof labels[i], ticks[i], step);
+        CHECK(n >= 2 && all_different(labels, n));
+    }
+    CHECK(report_svg_line(test_dir, remember("tiny_range.svg"), &chart, &s, 1) == 0);
+    text = slurp("tiny_range.svg");
+    check_svg("tiny_range.svg", text);
+    n = tick_labels(text, "end", labels, REPORT__MAX_TICKS);
+    CHECK(n >= 2 && all_different(labels, n));
+    n = tick_labels(text, "middle", labels, REPORT__MAX_TICKS);
+    CHECK(n >= 2 && all_different(labels, n));
+    free(text);
 }
 
 static void test_images(void)
@@ -532,6 +673,10 @@ int main(void)
     RUN(test_constant_and_empty_charts);
     RUN(test_scatter_skips_nonfinite);
     RUN(test_histogram);
+    RUN(test_histogram_side_by_side);
+    RUN(test_coinciding_series);
+    RUN(test_one_point_series);
+    RUN(test_tick_labels_over_tiny_ranges);
     RUN(test_images);
     RUN(test_colormap);
     RUN(test_heatmap);

@@ -6,7 +6,10 @@
  * fails (SIMD kernels only), a NaN gradient. After each failure it gives
  * the other thread time to fail too, then checks that rn_last_error() is
  * still its own message and that its next calls succeed. The weights each
- * thread ends with must be bit-identical to the same run made alone.
+ * thread ends with must be bit-identical to the same run made alone. Then
+ * the same with networks big enough that their passes are shared out over
+ * relunet's own threads (built with -fopenmp): two callers at once, each
+ * with the threads or without them when the other holds them.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -37,6 +40,7 @@ enum { STEPS = 150, BATCH = 4 };
 
 typedef struct worker {
     int id;             /* 0 or 1: sizes and NaN positions differ */
+    int side, filters;  /* input images side x side, convolution filters */
     int simd;           /* the kernels allocate scratch, so they can fail */
     int wrong;          /* calls that did not return what they should */
     int foreign;        /* messages that were not this thread's */
@@ -61,14 +65,14 @@ static void expect_own_error(worker *w, int got, int status, const char *what)
 static void *train(void *arg)
 {
     worker *w = (worker *)arg;
-    int side = 10 + 2 * w->id, step, i;
+    int side = w->side, step, i;
     rn_net *net = rn_net_new(3, (int[]){2, side, side});
     rn_optim *opt;
     rn_tensor x, bad;
     int labels[BATCH] = {0, 1, 2, 1};
     char shape_message[64], nan_message[64];
     size_t j, at;
-    rn_net_add_conv2d(net, 4, 3, 1, 1);
+    rn_net_add_conv2d(net, w->filters, 3, 1, 1);
     rn_net_add_activation(net, RN_ACT_RELU);
     rn_net_add_maxpool2d(net, 2, 2);
     rn_net_add_flatten(net);
@@ -87,9 +91,13 @@ static void *train(void *arg)
         rn_param *weight = rn_net_param(net, 0);
         expect_own_error(w, rn_net_forward(net, &bad, RN_TRAIN), RN_ERR_SHAPE, shape_message);
         if (w->simd && step > 0) { /* once the outputs have their storage */
-            fail_next_malloc = 1; /* the linear layer's matrix product needs scratch */
-            expect_own_error(w, rn_net_forward(net, &x, RN_TRAIN), RN_ERR_MEMORY,
-                             "kernels' scratch");
+            /* Outside a network's pass (which takes scratch from the
+               network's workspace) the linear layer's matrix product
+               allocates its scratch. */
+            fail_next_malloc = 1;
+            expect_own_error(w, rn_layer_forward(net->layers[4], &net->outputs[3], &net->outputs[4],
+                                                 RN_TRAIN),
+                             RN_ERR_MEMORY, "kernels' scratch");
             fail_next_malloc = 0;
         }
         w->wrong += rn_net_forward(net, &x, RN_TRAIN) != RN_OK;
@@ -116,15 +124,17 @@ static void *train(void *arg)
     return NULL;
 }
 
-static void test_two_threads_keep_their_own(void)
+/* Each thread trains a net of `side` + 2 id and `filters`, alone and then
+   both at once. */
+static void check_two_threads(int side, int filters)
 {
     worker alone[2], together[2];
     pthread_t threads[2];
     int i, simd = strcmp(rn_isa_name(), "scalar") != 0;
-    if (!simd) printf("kernel out-of-memory injection: skipped, the scalar kernels allocate nothing\n");
     for (i = 0; i < 2; i++) {
         memset(&alone[i], 0, sizeof alone[i]);
         alone[i].id = i, alone[i].simd = simd;
+        alone[i].side = side + 2 * i, alone[i].filters = filters;
         together[i] = alone[i];
         train(&alone[i]);
         CHECK(alone[i].wrong == 0 && alone[i].foreign == 0);
@@ -144,16 +154,32 @@ static void test_two_threads_keep_their_own(void)
     }
 }
 
+static void test_two_threads_keep_their_own(void)
+{
+    if (strcmp(rn_isa_name(), "scalar") == 0)
+        printf("kernel out-of-memory injection: skipped, the scalar kernels allocate nothing\n");
+    check_two_threads(10, 4);
+}
+
+/* Passes of millions of FLOPs, which two threads share when there are two. */
+static void test_two_callers_share_the_threads(void)
+{
+    CHECK(rn_set_threads(2) == RN_OK);
+    check_two_threads(28, 16);
+    rn_set_threads(0);
+}
+
 int main(void)
 {
     printf("instruction set: %s\n", rn_isa_name());
 #if defined(__EMSCRIPTEN__) && !defined(__EMSCRIPTEN_PTHREADS__)
     /* Without -pthread, Emscripten's pthread_create always fails: there is
        no second thread to run the test on. */
-    printf("test_two_threads_keep_their_own: skipped, built without threads "
-           "(Emscripten without -pthread)\n");
+    printf("test_two_threads_keep_their_own, test_two_callers_share_the_threads: skipped, "
+           "built without threads (Emscripten without -pthread)\n");
 #else
     RUN(test_two_threads_keep_their_own);
+    RUN(test_two_callers_share_the_threads);
 #endif
     return finish();
 }

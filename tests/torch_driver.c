@@ -11,6 +11,7 @@
 #include "relunet.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static rn_rng rng;
@@ -432,6 +433,65 @@ static void study_case(void)
     rn_net_free(net);
 }
 
+/* ----- int8 quantisation ----- */
+
+static void put_int8s(const char *name, const int8_t *values, size_t count)
+{
+    size_t i;
+    printf(", \"%s\": [", name);
+    for (i = 0; i < count; i++) printf("%s%d", i ? ", " : "", values[i]);
+    printf("]");
+}
+
+/* A conv2d layer quantised on a calibration batch: the per-channel weight
+   scales and int8 weights, and the input's scale, zero point and int8
+   values, which torch's observers and quantize functions recompute. One
+   channel is all zeros (the scale's floor) and one has a single large
+   weight. */
+static void quantize_case(int in_channels, int out_channels, int kernel, float low, float high)
+{
+    rn_net *net = rn_net_new(3, (int[]){in_channels, 5, 5});
+    rn_tensor x, weight_shaped;
+    rn_qnet *qnet;
+    int8_t *q;
+    size_t j, fan = (size_t)in_channels * kernel * kernel;
+    rn_param *weight;
+    rn_net_add_conv2d(net, out_channels, kernel, 1, 0);
+    weight = rn_net_param(net, 0);
+    fill_uniform(&weight->value, -1.0f, 1.0f);
+    for (j = 0; j < fan; j++) weight->value.data[j] = 0.0f;
+    weight->value.data[fan + 1] = 7.5f;
+    batch_tensor(&x, 3, net);
+    fill_uniform(&x, low, high);
+    if (rn_net_quantize(net, &x, &qnet) != RN_OK || (q = malloc(x.size)) == NULL) {
+        fprintf(stderr, "torch_driver: quantize: %s\n", rn_last_error());
+        exit(1);
+    }
+    for (j = 0; j < x.size; j++) q[j] = rn_quantize_value(x.data[j], qnet->layers[0].in);
+    printf("{\"family\": \"quantize\", \"layer\": \"conv2d\", \"kernel\": %d", kernel);
+    weight_shaped = weight->value;
+    put_tensor("weight", &weight_shaped);
+    put_floats("weight_scales", qnet->layers[0].weight_scales, (size_t)out_channels);
+    put_int8s("weight_int8", qnet->layers[0].weights, weight->value.size);
+    put_tensor("x", &x);
+    printf(", \"x_scale\": %.9g, \"x_zero_point\": %d", (double)qnet->layers[0].in.scale,
+           (int)qnet->layers[0].in.zero_point);
+    put_int8s("x_int8", q, x.size);
+    printf("}\n");
+    free(q);
+    rn_qnet_free(qnet);
+    rn_tensor_free(&x);
+    rn_net_free(net);
+}
+
+static void quantize_cases(void)
+{
+    quantize_case(1, 4, 3, 0.0f, 1.0f);   /* an image's range: zero point -128 */
+    quantize_case(3, 5, 2, -2.0f, 0.7f);  /* mostly negative */
+    quantize_case(2, 3, 3, -0.3f, 3.0f);
+    quantize_case(4, 6, 1, -5.0f, -1.0f); /* all negative: widened to 0, zero point 127 */
+}
+
 int main(void)
 {
     rn_rng_seed(&rng, 2024, 7);
@@ -441,5 +501,6 @@ int main(void)
     loss_cases();
     optimizer_cases();
     study_case();
+    quantize_cases();
     return 0;
 }

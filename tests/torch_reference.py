@@ -6,7 +6,9 @@ and what relunet computed. Every tensor relunet computed is compared with
 torch's by its relative error, the largest absolute difference divided by
 the largest magnitude in torch's tensor (at least 1e-6, so that a tensor of
 zeros is compared absolutely). The worst error of each family is printed;
-any error above 1e-5 fails the run.
+any error above 1e-5 fails the run. Int8 quantisation cases are exact:
+their error is the number of scales, zero points and int8 values that
+differ from torch's.
 """
 import json
 import sys
@@ -235,9 +237,47 @@ def check_study(case):
     return worst
 
 
+# ----- int8 quantisation -----
+
+def check_quantize(case):
+    """relunet's scales, zero points and int8 values against torch's
+    observers and quantize functions, in float32 as a torch user gets them
+    (the observers make their tensors in the default dtype): the count of
+    values that differ, so any difference fails."""
+    torch.set_default_dtype(torch.float32)
+    try:
+        return quantize_differences(case)
+    finally:
+        torch.set_default_dtype(torch.float64)
+
+
+def quantize_differences(case):
+    quant = torch.ao.quantization
+    weight = torch.tensor(case["weight"], dtype=torch.float32).reshape(case["weight_shape"])
+    observer = quant.PerChannelMinMaxObserver(ch_axis=0, dtype=torch.qint8,
+                                              qscheme=torch.per_channel_symmetric,
+                                              quant_min=-127, quant_max=127)
+    observer(weight)
+    scales, zero_points = observer.calculate_qparams()
+    weight_int8 = torch.quantize_per_channel(weight, scales, zero_points, 0, torch.qint8).int_repr()
+    x = torch.tensor(case["x"], dtype=torch.float32)
+    observer = quant.MinMaxObserver(dtype=torch.qint8, qscheme=torch.per_tensor_affine)
+    observer(x)
+    scale, zero_point = observer.calculate_qparams()
+    x_int8 = torch.quantize_per_tensor(x, scale.item(), zero_point.item(), torch.qint8).int_repr()
+    ours_scales = torch.tensor(case["weight_scales"], dtype=torch.float32)
+    differences = int((ours_scales != scales).sum()) + int((zero_points != 0).sum())
+    differences += int((torch.tensor(case["weight_int8"]) != weight_int8.flatten()).sum())
+    differences += int(torch.tensor(case["x_scale"], dtype=torch.float32) != scale.float()[0])
+    differences += int(case["x_zero_point"] != zero_point.item())
+    differences += int((torch.tensor(case["x_int8"]) != x_int8.flatten()).sum())
+    return float(differences)
+
+
 CHECKS = {"conv2d": check_layer, "pooling": check_layer, "linear": check_layer,
           "batchnorm": check_layer, "dropout": check_layer, "activation": check_layer,
-          "loss": check_loss, "optimizer": check_optimizer, "study": check_study}
+          "loss": check_loss, "optimizer": check_optimizer, "study": check_study,
+          "quantize": check_quantize}
 
 
 def describe(case):
