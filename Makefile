@@ -345,7 +345,8 @@ test-wasm:
 # The ReLU_alpha study's network, exported with rn_net_export_c, in an
 # inference-only program for a Cortex-M4F with no heap, built twice: as it
 # comes, and with RELUNET_NO_ERROR_STRINGS and NDEBUG (no printf or assert
-# messages linked). Prints the table README.md shows.
+# messages linked); and its int8 export (rn_qnet_export_c) in the same
+# program, without error strings. Prints the table README.md shows.
 FIRMWARE = build/firmware
 FIRMWARE_CFLAGS = -std=c99 -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os \
                   -ffunction-sections -fdata-sections -Wl,--gc-sections \
@@ -358,7 +359,10 @@ firmware-size:
 	arm-none-eabi-gcc $(FIRMWARE_CFLAGS) firmware/main.c -o $(FIRMWARE)/float.elf -lm
 	arm-none-eabi-gcc $(FIRMWARE_CFLAGS) -DRELUNET_NO_ERROR_STRINGS -DNDEBUG firmware/main.c \
 	    -o $(FIRMWARE)/float-no-error-strings.elf -lm
-	@sh firmware/size_table.sh $(FIRMWARE)/float.elf $(FIRMWARE)/float-no-error-strings.elf
+	arm-none-eabi-gcc $(FIRMWARE_CFLAGS) -DRELUNET_NO_ERROR_STRINGS -DNDEBUG firmware/main_int8.c \
+	    -o $(FIRMWARE)/int8-no-error-strings.elf -lm
+	@sh firmware/size_table.sh $(FIRMWARE)/float.elf $(FIRMWARE)/float-no-error-strings.elf \
+	    $(FIRMWARE)/int8-no-error-strings.elf
 
 # The exported ReLU_alpha and conv + batch norm + PReLU networks run on
 # QEMU's Cortex-M3 (MPS2 AN385), Cortex-M4F (AN386) and Cortex-M7 (AN500)

@@ -122,7 +122,7 @@ API GROUPS
                  rn_net_new_arena rn_net_bind_params rn_net_bind_params_checked
                  rn_net_arena_input rn_net_arena_bytes RN_NET_ARENA_BYTES
    int8          rn_net_quantize rn_qnet_forward rn_qnet_forward_float rn_qnet_free
-                 rn_qlayer_forward rn_qparams_from_range rn_quantize_value
+                 rn_qnet_check rn_qnet_crc32 rn_qnet_export_c rn_qlayer_forward rn_qparams_from_range rn_quantize_value
                  rn_dequantize_value rn_quantize_multiplier rn_qmultiplier_apply
    RAI training  rn_rai_new rn_rai_step rn_rai_loss rn_rai_resync rn_rai_aux
                  rn_rai_optim rn_rai_free
@@ -305,7 +305,9 @@ INT8 QUANTISATION
    instead of an int8 value. Sigmoid, tanh, the adaptive kinds and other
    batch norms are refused with RN_ERR_UNSUPPORTED. rn_qnet_forward runs
    int8 in and out without allocating; rn_qnet_forward_float takes and
-   returns floats. Details in section 13.
+   returns floats. rn_qnet_export_c writes the int8 network as a C header
+   for a microcontroller (rn_qnet_check refuses a damaged one). Details in
+   section 13.
 
 LICENSE
    MIT. See the end of the file.
@@ -1036,7 +1038,7 @@ typedef struct rn_qlayer {
    layers write in turn (the plan of arena networks, section 13). */
 typedef struct rn_qnet {
     int n_layers;
-    rn_qlayer *layers;
+    const rn_qlayer *layers;
     int in_ndim, in_shape[3];
     size_t in_size, out_size;        /* values of one sample at the input and output */
     int8_t *buffers[2];
@@ -1061,7 +1063,9 @@ RN_API int32_t rn_qmultiplier_apply(int32_t value, rn_qmultiplier multiplier);
 RN_API int rn_qlayer_forward(const rn_qlayer *layer, const int8_t *input, int8_t *output);
 /* The network on batch samples of int8 input (quantised with
    layers[0].in) to batch samples of int8 output (layers[n_layers - 1].out).
-   Allocates nothing; uses the network's buffers, so one thread per rn_qnet. */
+   Allocates nothing; uses the network's buffers, so one thread per rn_qnet.
+   A single sample may already be in buffers[1], where the first layer
+   reads it (a sensor can write it there, and no input array is needed). */
 RN_API int rn_qnet_forward(rn_qnet *qnet, const int8_t *input, int batch, int8_t *output);
 /* The same from float input (N x the sample shape), quantised on the way
    in, to float output, dequantised on the way out: output is resized to
@@ -1073,6 +1077,28 @@ RN_API void rn_qnet_free(rn_qnet *qnet);
    range is measured over them in RN_EVAL. On error *qnet is NULL. */
 RN_API int rn_net_quantize(const rn_net *net, const rn_tensor *calibration_inputs,
                            rn_qnet **qnet);
+/* RN_OK when qnet is sound: every layer's shapes agree with its kind and
+   settings and chain from the network's input to its output, every output
+   fits the buffer it is written to, zero points and multipliers are in
+   range, and the CRC-32 of the values the arithmetic uses (zero points,
+   scales, weights, biases, multipliers, little-endian) is crc32 (for a
+   network rn_qnet_export_c wrote, NAME_QNET_CRC32). Otherwise
+   RN_ERR_FORMAT, naming the first fault, so a damaged header is refused
+   before it runs. The arrays are read for as many values as the checked
+   shapes say. */
+RN_API int rn_qnet_check(const rn_qnet *qnet, uint32_t crc32);
+/* The CRC-32 rn_qnet_check compares with. */
+RN_API uint32_t rn_qnet_crc32(const rn_qnet *qnet);
+/* Writes qnet as a C header for a program with no heap: its arrays as
+   constants (flash), its layer table as a constant, and a static rn_qnet
+   name_qnet with two static buffers (RAM). Include relunet.h first, then
+
+       if (rn_qnet_check(&name_qnet, NAME_QNET_CRC32) != RN_OK) refuse it;
+       rn_qnet_forward(&name_qnet, input, 1, output);
+
+   Layer names become part of the arrays' names, so they must be C
+   identifiers (rn_net's are). */
+RN_API int rn_qnet_export_c(const rn_qnet *qnet, const char *path, const char *name);
 
 /* ===== 14. relaxed activation identity (RAI) training ===================== */
 
@@ -1191,6 +1217,14 @@ RN_API int rn_threads(void);
 #endif
 
 #define RN__ALIGNMENT 64
+
+/* Keeps a small hot function out of its caller: inlined into a loop nest,
+   its variables no longer fit a Cortex-M's registers and spill. */
+#if defined(__GNUC__) || defined(__clang__)
+#define RN__NOINLINE __attribute__((noinline))
+#else
+#define RN__NOINLINE
+#endif
 
 /* Allocations are aligned by hand so that RN_MALLOC can stay a plain
    malloc-like function: over-allocate, align, and keep the original pointer
@@ -4767,20 +4801,26 @@ RN_API int rn_optim_load(rn_optim *opt, const char *path)
 
 /* --- C export ------------------------------------------------------------ */
 
-/* CRC-32 of count floats' bit patterns, little-endian whatever the host, so
-   the exporter and the board (rn_net_bind_params_checked) agree. */
+/* CRC-32 of 32-bit words and floats' bit patterns, little-endian whatever
+   the host, so the exporter and the board (rn_net_bind_params_checked,
+   rn_qnet_check) agree. */
+static uint32_t rn__crc32_word(uint32_t crc, uint32_t word)
+{
+    unsigned char bytes[4];
+    bytes[0] = (unsigned char)(word & 0xFFu);
+    bytes[1] = (unsigned char)(word >> 8 & 0xFFu);
+    bytes[2] = (unsigned char)(word >> 16 & 0xFFu);
+    bytes[3] = (unsigned char)(word >> 24 & 0xFFu);
+    return rn_crc32(crc, bytes, sizeof bytes);
+}
+
 static uint32_t rn__crc32_floats(uint32_t crc, const float *values, size_t count)
 {
     size_t j;
     for (j = 0; j < count; j++) {
-        unsigned char bytes[4];
         uint32_t bits;
         memcpy(&bits, &values[j], sizeof bits);
-        bytes[0] = (unsigned char)(bits & 0xFFu);
-        bytes[1] = (unsigned char)(bits >> 8 & 0xFFu);
-        bytes[2] = (unsigned char)(bits >> 16 & 0xFFu);
-        bytes[3] = (unsigned char)(bits >> 24 & 0xFFu);
-        crc = rn_crc32(crc, bytes, sizeof bytes);
+        crc = rn__crc32_word(crc, bits);
     }
     return crc;
 }
@@ -5383,13 +5423,15 @@ RN_API int rn_quantize_multiplier(double factor, rn_qmultiplier *multiplier)
 }
 
 /* gemmlowp's SaturatingRoundingDoublingHighMul: the high 32 bits of 2 a b,
-   rounded to nearest; the one product that overflows saturates. */
+   rounded to nearest; the one product that overflows saturates. gemmlowp
+   adds 2^30 (1 - 2^30 below 0) and divides by 2^31 towards zero; for every
+   product that is floor((a b + 2^30) / 2^31), one 64-bit add and shift
+   (~(~t >> 31) shifts a negative t arithmetically in portable C). */
 static int32_t rn__rounding_doubling_high_mul(int32_t a, int32_t b)
 {
-    int64_t product = (int64_t)a * (int64_t)b;
-    int64_t nudge = product >= 0 ? ((int64_t)1 << 30) : 1 - ((int64_t)1 << 30);
+    int64_t t = (int64_t)a * (int64_t)b + ((int64_t)1 << 30);
     if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
-    return (int32_t)((product + nudge) / ((int64_t)1 << 31));
+    return (int32_t)(t >= 0 ? t >> 31 : ~(~t >> 31));
 }
 
 /* gemmlowp's RoundingDivideByPOT: x / 2^exponent (0..31), half away from
@@ -5402,15 +5444,17 @@ static int32_t rn__rounding_divide_by_pot(int32_t x, int exponent)
     return floor + (remainder > threshold ? 1 : 0);
 }
 
+/* The usual factor is below 1 (shift <= 0): only the rounding shift right.
+   (Cheaper on a Cortex-M than a 64-bit shift left by 0.) */
 RN_API int32_t rn_qmultiplier_apply(int32_t value, rn_qmultiplier multiplier)
 {
-    int left = multiplier.shift > 0 ? multiplier.shift : 0;
-    int right = multiplier.shift > 0 ? 0 : -multiplier.shift;
-    int64_t shifted = (int64_t)value * ((int64_t)1 << left);
-    int32_t saturated = shifted > INT32_MAX ? INT32_MAX
-                        : shifted < INT32_MIN ? INT32_MIN : (int32_t)shifted;
-    return rn__rounding_divide_by_pot(rn__rounding_doubling_high_mul(saturated, multiplier.multiplier),
-                                      right);
+    int64_t shifted;
+    if (multiplier.shift <= 0)
+        return rn__rounding_divide_by_pot(rn__rounding_doubling_high_mul(value, multiplier.multiplier),
+                                          -multiplier.shift);
+    shifted = (int64_t)value * ((int64_t)1 << multiplier.shift);
+    value = shifted > INT32_MAX ? INT32_MAX : shifted < INT32_MIN ? INT32_MIN : (int32_t)shifted;
+    return rn__rounding_doubling_high_mul(value, multiplier.multiplier);
 }
 
 /* --- the int8 kernels (one sample) --- */
@@ -5424,31 +5468,105 @@ static int8_t rn__requantize(int32_t accumulator, rn_qmultiplier multiplier, int
     return rn__saturate_int8(scaled + zero_point);
 }
 
+/* An int8 convolution computes one output position at a time: its input
+   window is gathered once, as x - zero point in int16 (padding gives 0),
+   and then serves every output channel, whose weights are contiguous. The
+   window (in whole kernel rows) and the sums live on the stack in blocks,
+   so any layer fits in a small, fixed stack; on a Cortex-M this takes a
+   third of the instructions of walking the window for each channel. */
+enum { RN__QCONV_TAPS = 256, RN__QCONV_CHANNELS = 32 };
+
+/* column = rows first .. first + count of the window at (top, left), a row
+   being k taps of one input channel, in the weights' order. */
+static void rn__qconv_gather(const rn_qlayer *layer, const int8_t *x, int top, int left,
+                             int first, int count, int16_t *column)
+{
+    int k = layer->kernel, height = layer->in_shape[1], width = layer->in_shape[2];
+    int inside = top >= 0 && top + k <= height && left >= 0 && left + k <= width;
+    int32_t zero = layer->in.zero_point;
+    int r, j;
+    for (r = first; r < first + count; r++) {
+        int row = top + r % k;
+        const int8_t *line = x + ((size_t)(r / k) * height + (size_t)(row < 0 ? 0 : row)) * width;
+        if (inside) { /* most windows: no tap to test */
+            for (j = 0; j < k; j++) *column++ = (int16_t)(line[left + j] - zero);
+            continue;
+        }
+        for (j = 0; j < k; j++) {
+            int col = left + j;
+            *column++ = (int16_t)(row < 0 || row >= height || col < 0 || col >= width ? 0
+                                                                                   : line[col] - zero);
+        }
+    }
+}
+
+/* sum + w x over count taps. A function of its own, so that its few
+   variables stay in registers on a Cortex-M instead of spilling inside the
+   layer's loop nest. */
+static RN__NOINLINE int32_t rn__qdot_scalar(const int8_t *w, const int16_t *x, int count, int32_t sum)
+{
+    const int16_t *end = x + count;
+    while (x < end) sum += (int32_t)*w++ * *x++;
+    return sum;
+}
+
+#if defined(__ARM_FEATURE_DSP) && defined(__GNUC__)
+/* Cortex-M4, M7, M33 (the DSP extension): four taps per step, as CMSIS-NN
+   does it. Four int8 weights load as one word; SXTB16 sign-extends bytes
+   0 and 2 (and, rotated, 1 and 3) into two int16 halves, PKHBT/PKHTB pair
+   them as (w0, w1) and (w2, w3) to match the int16 window, and each SMLAD
+   adds two products. The sums are the scalar loop's exactly (the
+   products and the int32 total are the same integers); make
+   test-firmware checks both against each other on awkward counts. */
+static RN__NOINLINE int32_t rn__qdot(const int8_t *w, const int16_t *x, int count)
+{
+    int32_t sum = 0;
+    uint32_t weights, even, odd, low, high, x01, x23;
+    for (; count >= 4; count -= 4, w += 4, x += 4) {
+        memcpy(&weights, w, 4);
+        memcpy(&x01, x, 4);
+        memcpy(&x23, x + 2, 4);
+        __asm__("sxtb16 %0, %1" : "=r"(even) : "r"(weights));
+        __asm__("sxtb16 %0, %1, ror #8" : "=r"(odd) : "r"(weights));
+        __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(low) : "r"(even), "r"(odd));
+        __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(high) : "r"(odd), "r"(even));
+        __asm__("smlad %0, %1, %2, %3" : "=r"(sum) : "r"(low), "r"(x01), "r"(sum));
+        __asm__("smlad %0, %1, %2, %3" : "=r"(sum) : "r"(high), "r"(x23), "r"(sum));
+    }
+    return rn__qdot_scalar(w, x, count, sum);
+}
+#else
+static int32_t rn__qdot(const int8_t *w, const int16_t *x, int count)
+{
+    return rn__qdot_scalar(w, x, count, 0);
+}
+#endif
+
 static void rn__qconv_forward(const rn_qlayer *layer, const int8_t *x, int8_t *y)
 {
-    int in_channels = layer->in_shape[0], height = layer->in_shape[1], width = layer->in_shape[2];
-    int out_height = layer->out_shape[1], out_width = layer->out_shape[2], k = layer->kernel;
-    int32_t zero = layer->in.zero_point;
-    int c, oh, ow, ic, i, j;
-    for (c = 0; c < layer->channels; c++)
-        for (oh = 0; oh < out_height; oh++)
-            for (ow = 0; ow < out_width; ow++) {
-                int32_t sum = layer->bias[c];
-                for (ic = 0; ic < in_channels; ic++)
-                    for (i = 0; i < k; i++) {
-                        int row = oh * layer->stride - layer->padding + i;
-                        const int8_t *w = layer->weights + (((size_t)c * in_channels + ic) * k + i) * k;
-                        if (row < 0 || row >= height) continue; /* padding: x = zero point */
-                        for (j = 0; j < k; j++) {
-                            int col = ow * layer->stride - layer->padding + j;
-                            if (col < 0 || col >= width) continue;
-                            sum += (int32_t)w[j] *
-                                   ((int32_t)x[((size_t)ic * height + row) * width + col] - zero);
-                        }
-                    }
-                y[((size_t)c * out_height + oh) * out_width + ow] =
-                    rn__requantize(sum, layer->requant[c], layer->out.zero_point);
+    int16_t column[RN__QCONV_TAPS];
+    int32_t sums[RN__QCONV_CHANNELS];
+    int k = layer->kernel, out_width = layer->out_shape[2], positions = layer->out_shape[1] * out_width;
+    int rows = layer->in_shape[0] * k, rows_per_block = RN__QCONV_TAPS / k, p, c0, c, r0;
+    for (p = 0; p < positions; p++) {
+        int top = p / out_width * layer->stride - layer->padding;
+        int left = p % out_width * layer->stride - layer->padding;
+        for (c0 = 0; c0 < layer->channels; c0 += RN__QCONV_CHANNELS) {
+            int channels = layer->channels - c0 < RN__QCONV_CHANNELS ? layer->channels - c0
+                                                                      : RN__QCONV_CHANNELS;
+            for (c = 0; c < channels; c++) sums[c] = layer->bias[c0 + c];
+            for (r0 = 0; r0 < rows; r0 += rows_per_block) {
+                int count = rows - r0 < rows_per_block ? rows - r0 : rows_per_block;
+                rn__qconv_gather(layer, x, top, left, r0, count, column);
+                for (c = 0; c < channels; c++)
+                    sums[c] += rn__qdot(layer->weights + ((size_t)(c0 + c) * rows + r0) * k, column,
+                                        count * k);
             }
+            for (c = 0; c < channels; c++)
+                y[(size_t)(c0 + c) * positions + p] =
+                    rn__requantize(sums[c], layer->requant[c0 + c], layer->out.zero_point);
+        }
+    }
 }
 
 static void rn__qlinear_forward(const rn_qlayer *layer, const int8_t *x, int8_t *y)
@@ -5489,19 +5607,30 @@ static void rn__qpool_forward(const rn_qlayer *layer, const int8_t *x, int8_t *y
 }
 
 /* Two requantisation paths: x >= zero point scales by in / out, x below it
-   by in x slope / out, the slope of the value's channel. */
+   by in x slope / out, the slope of the value's channel. A channel of more
+   than 256 values is mapped through a table of all 256 inputs' results,
+   made on the stack: fewer requantisations, the same values. */
+static int8_t rn__qact_value(const rn_qlayer *layer, rn_qmultiplier negative, int8_t x)
+{
+    int32_t value = (int32_t)x - layer->in.zero_point;
+    return rn__requantize(value, value >= 0 ? layer->requant[0] : negative, layer->out.zero_point);
+}
+
 static void rn__qact_forward(const rn_qlayer *layer, const int8_t *x, int8_t *y)
 {
-    size_t plane = rn__dims_product(layer->in_ndim, layer->in_shape) / (size_t)layer->in_shape[0], j;
-    int c;
-    for (c = 0; c < layer->in_shape[0]; c++) {
-        rn_qmultiplier negative = layer->slope_requant[layer->channels == 1 ? 0 : c];
-        for (j = 0; j < plane; j++) {
-            size_t at = (size_t)c * plane + j;
-            int32_t value = (int32_t)x[at] - layer->in.zero_point;
-            y[at] = rn__requantize(value, value >= 0 ? layer->requant[0] : negative,
-                                   layer->out.zero_point);
+    size_t size = rn__dims_product(layer->in_ndim, layer->in_shape), j;
+    size_t per_slope = size / (size_t)layer->channels; /* all values, or a channel's */
+    int8_t table[256];
+    int c, q;
+    for (c = 0; c < layer->channels; c++) {
+        rn_qmultiplier negative = layer->slope_requant[c];
+        size_t first = (size_t)c * per_slope;
+        if (per_slope <= 256) {
+            for (j = first; j < first + per_slope; j++) y[j] = rn__qact_value(layer, negative, x[j]);
+            continue;
         }
+        for (q = -128; q <= 127; q++) table[q + 128] = rn__qact_value(layer, negative, (int8_t)q);
+        for (j = first; j < first + per_slope; j++) y[j] = table[x[j] + 128];
     }
 }
 
@@ -5513,8 +5642,8 @@ static void rn__qlayer_run(const rn_qlayer *layer, const int8_t *x, int8_t *y)
     case RN_LAYER_MAXPOOL2D:
     case RN_LAYER_AVGPOOL2D: rn__qpool_forward(layer, x, y); break;
     case RN_LAYER_ACTIVATION: rn__qact_forward(layer, x, y); break;
-    default: /* flatten and dropout: the same values */
-        if (x != y) memmove(y, x, rn__dims_product(layer->in_ndim, layer->in_shape));
+    default: /* flatten and dropout: the same values (distinct memory never overlaps) */
+        if (x != y) memcpy(y, x, rn__dims_product(layer->in_ndim, layer->in_shape));
         break;
     }
 }
@@ -5546,7 +5675,8 @@ RN_API int rn_qnet_forward(rn_qnet *qnet, const int8_t *input, int batch, int8_t
         return rn_set_error(RN_ERR_ARGUMENT, "rn_qnet_forward: NULL network, input or output, or "
                             "a batch of %d", batch);
     for (n = 0; n < batch; n++) {
-        memcpy(qnet->buffers[1], input + (size_t)n * qnet->in_size, qnet->in_size);
+        const int8_t *sample = input + (size_t)n * qnet->in_size;
+        if (sample != qnet->buffers[1]) memcpy(qnet->buffers[1], sample, qnet->in_size);
         memcpy(output + (size_t)n * qnet->out_size, rn__qnet_run(qnet), qnet->out_size);
     }
     return RN_OK;
@@ -5581,7 +5711,7 @@ RN_API void rn_qnet_free(rn_qnet *qnet)
     int i;
     if (qnet == NULL) return;
     for (i = 0; qnet->layers != NULL && i < qnet->n_layers; i++) RN_FREE(qnet->layers[i].storage);
-    RN_FREE(qnet->layers);
+    RN_FREE((void *)qnet->layers); /* const for exported networks, whose table is in flash */
     RN_FREE(qnet->buffers[0]);
     RN_FREE(qnet->buffers[1]);
     RN_FREE(qnet);
@@ -5612,6 +5742,10 @@ static int rn__check_quantizable(const rn_net *folded)
             return rn_set_error(RN_ERR_UNSUPPORTED, "rn_net_quantize: %s follows no conv2d or "
                                 "linear layer to fold into, and batch norm has no int8 form",
                                 layer->name);
+        if (layer->type == RN_LAYER_CONV2D && layer->kernel > RN__QCONV_TAPS)
+            return rn_set_error(RN_ERR_UNSUPPORTED, "rn_net_quantize: %s's kernel is %d wide; the "
+                                "int8 convolution takes at most %d", layer->name, layer->kernel,
+                                RN__QCONV_TAPS);
         if (layer->type == RN_LAYER_ACTIVATION && !rn__qact_slope(layer, 0, &slope))
             return rn_set_error(RN_ERR_UNSUPPORTED, "rn_net_quantize: %s is %s, which has no int8 "
                                 "form (identity, relu, lrelu, prelu and relu_alpha have)",
@@ -5755,6 +5889,7 @@ static int rn__quantize_layer(rn_qlayer *qlayer, const rn_net *folded, int i, rn
 
 static int rn__qnet_build(rn_qnet *qnet, const rn_net *folded, const float (*ranges)[2])
 {
+    rn_qlayer *layers;
     size_t sizes[2];
     int i, k, status = RN_OK;
     qnet->in_ndim = folded->in_ndim;
@@ -5768,14 +5903,15 @@ static int rn__qnet_build(rn_qnet *qnet, const rn_net *folded, const float (*ran
         qnet->buffers[k] = (int8_t *)RN_MALLOC(sizes[k] > 0 ? sizes[k] : 1);
         if (qnet->buffers[k] == NULL) return rn_set_error(RN_ERR_MEMORY, "rn_net_quantize: buffers");
     }
-    qnet->layers = (rn_qlayer *)RN_MALLOC((size_t)folded->n_layers * sizeof *qnet->layers);
-    if (qnet->layers == NULL) return rn_set_error(RN_ERR_MEMORY, "rn_net_quantize: layers");
-    memset(qnet->layers, 0, (size_t)folded->n_layers * sizeof *qnet->layers);
+    layers = (rn_qlayer *)RN_MALLOC((size_t)folded->n_layers * sizeof *layers);
+    if (layers == NULL) return rn_set_error(RN_ERR_MEMORY, "rn_net_quantize: layers");
+    memset(layers, 0, (size_t)folded->n_layers * sizeof *layers);
+    qnet->layers = layers;
     qnet->n_layers = folded->n_layers;
     for (i = 0; i < folded->n_layers && status == RN_OK; i++)
-        status = rn__quantize_layer(&qnet->layers[i], folded, i,
+        status = rn__quantize_layer(&layers[i], folded, i,
                                     i == 0 ? rn_qparams_from_range(ranges[0][0], ranges[0][1])
-                                           : qnet->layers[i - 1].out,
+                                           : layers[i - 1].out,
                                     ranges[i + 1]);
     return status;
 }
@@ -5796,8 +5932,10 @@ RN_API int rn_net_quantize(const rn_net *net, const rn_tensor *calibration_input
     if (status == RN_OK) {
         ranges = (float (*)[2])RN_MALLOC((size_t)(folded->n_layers + 1) * sizeof *ranges);
         built = (rn_qnet *)RN_MALLOC(sizeof *built);
-        if (ranges == NULL || built == NULL)
-            status = rn_set_error(RN_ERR_MEMORY, "rn_net_quantize: out of memory");
+        /* status set here, not from rn_set_error's result, so that gcc's
+           flow analysis sees that built is not NULL further down */
+        status = ranges != NULL && built != NULL ? RN_OK : RN_ERR_MEMORY;
+        if (status != RN_OK) rn_set_error(status, "rn_net_quantize: out of memory");
         else memset(built, 0, sizeof *built);
     }
     if (status == RN_OK) status = rn__calibrate(folded, calibration_inputs, ranges);
@@ -5810,6 +5948,346 @@ RN_API int rn_net_quantize(const rn_net *net, const rn_tensor *calibration_input
     }
     *qnet = built;
     return RN_OK;
+}
+
+/* --- checking and exporting an int8 network --- */
+
+static int rn__qlayer_is_weighted(const rn_qlayer *layer)
+{
+    return layer->type == RN_LAYER_CONV2D || layer->type == RN_LAYER_LINEAR;
+}
+
+static size_t rn__qlayer_weight_count(const rn_qlayer *layer)
+{
+    size_t fan = layer->type == RN_LAYER_CONV2D
+                     ? (size_t)layer->in_shape[0] * (size_t)layer->kernel * (size_t)layer->kernel
+                     : rn__dims_product(layer->in_ndim, layer->in_shape);
+    return (size_t)layer->channels * fan;
+}
+
+/* Multipliers per output channel (conv2d, linear), or the one for x >= the
+   zero point (activations); slopes: the activations' ones for x below it. */
+static int rn__qlayer_requant_count(const rn_qlayer *layer)
+{
+    return rn__qlayer_is_weighted(layer) ? layer->channels
+           : layer->type == RN_LAYER_ACTIVATION ? 1 : 0;
+}
+
+static int rn__qlayer_slope_count(const rn_qlayer *layer)
+{
+    return layer->type == RN_LAYER_ACTIVATION ? layer->channels : 0;
+}
+
+static uint32_t rn__crc32_multipliers(uint32_t crc, const rn_qmultiplier *values, int count)
+{
+    int j;
+    for (j = 0; j < count; j++) {
+        crc = rn__crc32_word(crc, (uint32_t)values[j].multiplier);
+        crc = rn__crc32_word(crc, (uint32_t)values[j].shift);
+    }
+    return crc;
+}
+
+RN_API uint32_t rn_qnet_crc32(const rn_qnet *qnet)
+{
+    uint32_t crc = 0;
+    int i, c;
+    for (i = 0; qnet != NULL && i < qnet->n_layers; i++) {
+        const rn_qlayer *layer = &qnet->layers[i];
+        crc = rn__crc32_floats(crc, &layer->in.scale, 1);
+        crc = rn__crc32_word(crc, (uint32_t)layer->in.zero_point);
+        crc = rn__crc32_floats(crc, &layer->out.scale, 1);
+        crc = rn__crc32_word(crc, (uint32_t)layer->out.zero_point);
+        if (rn__qlayer_is_weighted(layer)) {
+            crc = rn_crc32(crc, layer->weights, rn__qlayer_weight_count(layer));
+            for (c = 0; c < layer->channels; c++) crc = rn__crc32_word(crc, (uint32_t)layer->bias[c]);
+        }
+        crc = rn__crc32_multipliers(crc, layer->requant, rn__qlayer_requant_count(layer));
+        crc = rn__crc32_multipliers(crc, layer->slope_requant, rn__qlayer_slope_count(layer));
+    }
+    return crc;
+}
+
+static const char *rn__qshape_fault(const rn_qlayer *layer)
+{
+    const int *in = layer->in_shape, *out = layer->out_shape;
+    int d;
+    if (layer->in_ndim < 1 || layer->in_ndim > 3 || layer->out_ndim < 1 || layer->out_ndim > 3)
+        return "a shape that has not 1 to 3 dimensions";
+    for (d = 0; d < layer->in_ndim; d++)
+        if (in[d] < 1) return "an input dimension below 1";
+    for (d = 0; d < layer->out_ndim; d++)
+        if (out[d] < 1) return "an output dimension below 1";
+    switch (layer->type) {
+    case RN_LAYER_CONV2D:
+    case RN_LAYER_MAXPOOL2D:
+    case RN_LAYER_AVGPOOL2D:
+        if (layer->in_ndim != 3 || layer->out_ndim != 3 || layer->kernel < 1 || layer->stride < 1 ||
+            layer->padding < 0 || (layer->type != RN_LAYER_CONV2D && layer->padding != 0))
+            return "a window over no 3-dimensional sample, or a kernel, stride or padding out of range";
+        if (out[1] != rn__window_output(in[1], layer->kernel, layer->stride, layer->padding) ||
+            out[2] != rn__window_output(in[2], layer->kernel, layer->stride, layer->padding))
+            return "an output height or width that its kernel, stride and padding do not give";
+        if (layer->type == RN_LAYER_CONV2D ? out[0] != layer->channels : out[0] != in[0])
+            return "an output that has not as many channels as the layer makes";
+        if (layer->type == RN_LAYER_CONV2D && layer->kernel > RN__QCONV_TAPS)
+            return "a kernel wider than the int8 convolution's 256 taps a row";
+        return NULL;
+    case RN_LAYER_LINEAR:
+        return layer->out_ndim != 1 || out[0] != layer->channels
+                   ? "an output that has not as many values as the layer has units" : NULL;
+    case RN_LAYER_ACTIVATION:
+    case RN_LAYER_DROPOUT:
+        if (layer->in_ndim != layer->out_ndim || memcmp(in, out, (size_t)layer->in_ndim * sizeof *in))
+            return "an output shape that differs from its input's";
+        if (layer->type == RN_LAYER_ACTIVATION && layer->channels != 1 && layer->channels != in[0])
+            return "slopes neither shared nor one per channel";
+        return NULL;
+    case RN_LAYER_FLATTEN:
+        return layer->out_ndim != 1 ||
+                       (size_t)out[0] != rn__dims_product(layer->in_ndim, layer->in_shape)
+                   ? "an output that does not hold the input's values in one dimension" : NULL;
+    default: return "a kind of layer with no int8 form";
+    }
+}
+
+static int rn__qmultiplier_is_sound(rn_qmultiplier m)
+{
+    if (m.multiplier == 0) return m.shift == 0;
+    return m.shift >= -31 && m.shift <= 30 && m.multiplier != INT32_MIN &&
+           (m.multiplier >= 1073741824 || m.multiplier <= -1073741824);
+}
+
+static const char *rn__qvalues_fault(const rn_qlayer *layer)
+{
+    int j;
+    if (layer->in.zero_point < -128 || layer->in.zero_point > 127 || layer->out.zero_point < -128 ||
+        layer->out.zero_point > 127 || !(layer->in.scale > 0.0f) || !(layer->out.scale > 0.0f))
+        return "a zero point outside [-128, 127] or a scale that is not positive";
+    if (rn__qlayer_is_weighted(layer) && (layer->weights == NULL || layer->bias == NULL))
+        return "no weights or biases";
+    if ((rn__qlayer_requant_count(layer) > 0 && layer->requant == NULL) ||
+        (rn__qlayer_slope_count(layer) > 0 && layer->slope_requant == NULL))
+        return "no multipliers";
+    for (j = 0; j < rn__qlayer_requant_count(layer); j++)
+        if (!rn__qmultiplier_is_sound(layer->requant[j])) return "a multiplier out of range";
+    for (j = 0; j < rn__qlayer_slope_count(layer); j++)
+        if (!rn__qmultiplier_is_sound(layer->slope_requant[j])) return "a slope multiplier out of range";
+    return NULL;
+}
+
+/* Layer i must take what the one before it gives (the network's input for
+   layer 0), in its quantisation, and fit its output in its buffer; only
+   the layers that work value by value may write the buffer they read. */
+static const char *rn__qchain_fault(const rn_qnet *qnet, int i, int source)
+{
+    const rn_qlayer *layer = &qnet->layers[i], *previous = i > 0 ? &qnet->layers[i - 1] : NULL;
+    int in_ndim = previous != NULL ? previous->out_ndim : qnet->in_ndim;
+    const int *in_shape = previous != NULL ? previous->out_shape : qnet->in_shape;
+    int in_place = layer->type == RN_LAYER_ACTIVATION || layer->type == RN_LAYER_FLATTEN ||
+                   layer->type == RN_LAYER_DROPOUT;
+    if (layer->in_ndim != in_ndim || memcmp(layer->in_shape, in_shape, (size_t)in_ndim * sizeof(int)))
+        return "an input shape that is not what the layer before it gives";
+    if (previous != NULL && (layer->in.scale != previous->out.scale ||
+                             layer->in.zero_point != previous->out.zero_point))
+        return "an input quantisation that is not the one the layer before it gives";
+    if (layer->output_buffer != 0 && layer->output_buffer != 1) return "no buffer 0 or 1 to write";
+    if (rn__dims_product(layer->out_ndim, layer->out_shape) > qnet->buffer_bytes[layer->output_buffer])
+        return "an output larger than its buffer";
+    if (layer->output_buffer == source && !in_place) return "an output in the buffer it reads";
+    return NULL;
+}
+
+static int rn__qnet_fault(const char *what, int i, const char *fault)
+{
+    return rn_set_error(RN_ERR_FORMAT, "rn_qnet_check: %s %d has %s", what, i, fault);
+}
+
+RN_API int rn_qnet_check(const rn_qnet *qnet, uint32_t crc32)
+{
+    const rn_qlayer *last;
+    const char *fault;
+    int i, d, source = 1;
+    if (qnet == NULL || qnet->layers == NULL || qnet->n_layers < 1 || qnet->buffers[0] == NULL ||
+        qnet->buffers[1] == NULL)
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_qnet_check: NULL network, layers or buffers");
+    if (qnet->in_ndim < 1 || qnet->in_ndim > 3) return rn__qnet_fault("the input of layer", 0,
+                                                                     "not 1 to 3 dimensions");
+    for (d = 0; d < qnet->in_ndim; d++)
+        if (qnet->in_shape[d] < 1) return rn__qnet_fault("the input of layer", 0, "a dimension below 1");
+    if (qnet->in_size != rn__dims_product(qnet->in_ndim, qnet->in_shape) ||
+        qnet->in_size > qnet->buffer_bytes[1])
+        return rn__qnet_fault("the input of layer", 0, "a size that is not its shape's or does not "
+                              "fit buffer 1");
+    for (i = 0; i < qnet->n_layers; i++) {
+        fault = rn__qshape_fault(&qnet->layers[i]);
+        if (fault == NULL) fault = rn__qvalues_fault(&qnet->layers[i]);
+        if (fault == NULL) fault = rn__qchain_fault(qnet, i, source);
+        if (fault != NULL) return rn__qnet_fault("layer", i, fault);
+        source = qnet->layers[i].output_buffer;
+    }
+    last = &qnet->layers[qnet->n_layers - 1];
+    if (qnet->out_size != rn__dims_product(last->out_ndim, last->out_shape))
+        return rn__qnet_fault("the output of layer", qnet->n_layers - 1, "a size that is not its "
+                              "shape's");
+    if (rn_qnet_crc32(qnet) != crc32)
+        return rn_set_error(RN_ERR_FORMAT, "rn_qnet_check: the values' CRC-32 is 0x%08lX, not "
+                            "0x%08lX: the network was changed after it was exported",
+                            (unsigned long)rn_qnet_crc32(qnet), (unsigned long)crc32);
+    return RN_OK;
+}
+
+/* One constant array of the header: name_qlayer_what[count] (q: a float
+   export of the same name has name_layer_what arrays). */
+typedef enum rn__qarray_type { RN__QARRAY_INT8, RN__QARRAY_INT32, RN__QARRAY_MULTIPLIER } rn__qarray_type;
+
+static void rn__export_qarray(FILE *file, const char *name, const rn_qlayer *layer, const char *what,
+                              rn__qarray_type type, const void *values, size_t count)
+{
+    static const char *const c_types[] = {"int8_t", "int32_t", "rn_qmultiplier"};
+    static const size_t per_line[] = {16, 8, 4};
+    size_t j;
+    fprintf(file, "static const %s %s_q%s_%s[%lu] = {", c_types[type], name, layer->name, what,
+            (unsigned long)count);
+    for (j = 0; j < count; j++) {
+        fprintf(file, "%s", j % per_line[type] == 0 ? "\n    " : " ");
+        if (type == RN__QARRAY_INT8) fprintf(file, "%d", ((const int8_t *)values)[j]);
+        if (type == RN__QARRAY_INT32) fprintf(file, "%ld", (long)((const int32_t *)values)[j]);
+        if (type == RN__QARRAY_MULTIPLIER)
+            fprintf(file, "{%ld, %ld}", (long)((const rn_qmultiplier *)values)[j].multiplier,
+                    (long)((const rn_qmultiplier *)values)[j].shift);
+        fprintf(file, "%s", j + 1 < count ? "," : "");
+    }
+    fprintf(file, "\n};\n");
+}
+
+static void rn__export_qlayer_arrays(FILE *file, const char *name, const rn_qlayer *layer)
+{
+    if (rn__qlayer_is_weighted(layer)) {
+        rn__export_qarray(file, name, layer, "weights", RN__QARRAY_INT8, layer->weights,
+                          rn__qlayer_weight_count(layer));
+        rn__export_qarray(file, name, layer, "bias", RN__QARRAY_INT32, layer->bias,
+                          (size_t)layer->channels);
+    }
+    if (rn__qlayer_requant_count(layer) > 0)
+        rn__export_qarray(file, name, layer, "requant", RN__QARRAY_MULTIPLIER, layer->requant,
+                          (size_t)rn__qlayer_requant_count(layer));
+    if (rn__qlayer_slope_count(layer) > 0)
+        rn__export_qarray(file, name, layer, "slope_requant", RN__QARRAY_MULTIPLIER,
+                          layer->slope_requant, (size_t)rn__qlayer_slope_count(layer));
+}
+
+/* name_qlayer_what, or NULL when the layer has no such array. */
+static void rn__export_qarray_name(FILE *file, const char *name, const rn_qlayer *layer,
+                                   const char *what, int present)
+{
+    if (present) fprintf(file, "%s_q%s_%s", name, layer->name, what);
+    else fprintf(file, "NULL");
+}
+
+static void rn__export_qshape(FILE *file, int ndim, const int *shape)
+{
+    fprintf(file, "%d, {%d, %d, %d}", ndim, shape[0], ndim > 1 ? shape[1] : 0,
+            ndim > 2 ? shape[2] : 0);
+}
+
+/* One rn_qlayer initialiser, its fields in the struct's order (C++ has no
+   designated initialisers before C++20): the first line names the layer
+   and its shapes, the second its settings and quantisation, the third its
+   arrays (weight_scales are only needed to quantise, and storage is for
+   owned arrays: both NULL). */
+static void rn__export_qlayer(FILE *file, const char *name, const rn_qlayer *layer)
+{
+    static const char *const type_names[] = {"RN_LAYER_CONV2D", "RN_LAYER_LINEAR",
+                                             "RN_LAYER_MAXPOOL2D", "RN_LAYER_AVGPOOL2D",
+                                             "RN_LAYER_FLATTEN", "RN_LAYER_ACTIVATION",
+                                             "RN_LAYER_BATCHNORM", "RN_LAYER_DROPOUT"};
+    const char *kind = rn_act_kind_name(layer->act_kind);
+    fprintf(file, "    {%s, RN_ACT_", type_names[layer->type]);
+    for (; *kind != '\0'; kind++) fputc(*kind >= 'a' && *kind <= 'z' ? *kind - 'a' + 'A' : *kind, file);
+    fprintf(file, ", \"%s\", ", layer->name);
+    rn__export_qshape(file, layer->in_ndim, layer->in_shape);
+    fprintf(file, ", ");
+    rn__export_qshape(file, layer->out_ndim, layer->out_shape);
+    fprintf(file, ",\n     %d, %d, %d, %d, {%.9ef, %ld}, {%.9ef, %ld}, %d,\n     ", layer->kernel,
+            layer->stride, layer->padding, layer->channels, (double)layer->in.scale,
+            (long)layer->in.zero_point, (double)layer->out.scale, (long)layer->out.zero_point,
+            layer->output_buffer);
+    rn__export_qarray_name(file, name, layer, "weights", rn__qlayer_is_weighted(layer));
+    fprintf(file, ", NULL, ");
+    rn__export_qarray_name(file, name, layer, "bias", rn__qlayer_is_weighted(layer));
+    fprintf(file, ", ");
+    rn__export_qarray_name(file, name, layer, "requant", rn__qlayer_requant_count(layer) > 0);
+    fprintf(file, ", ");
+    rn__export_qarray_name(file, name, layer, "slope_requant", rn__qlayer_slope_count(layer) > 0);
+    fprintf(file, ", NULL},\n");
+}
+
+static void rn__export_qnet_comment(FILE *file, const rn_qnet *qnet, const char *name,
+                                    const char *upper)
+{
+    const rn_qlayer *first = &qnet->layers[0], *last = &qnet->layers[qnet->n_layers - 1];
+    char shape[64];
+    int i;
+    fprintf(file,
+            "/* %s: an int8 relunet network exported by rn_qnet_export_c, its values\n"
+            "   as constant arrays that stay in flash, its two buffers static. Include\n"
+            "   relunet.h first (with RELUNET_IMPLEMENTATION in one file of the\n"
+            "   program), then:\n\n"
+            "       if (rn_qnet_check(&%s_qnet, %s_QNET_CRC32) != RN_OK) refuse it;\n"
+            "       rn_qnet_forward(&%s_qnet, input, 1, output);\n\n"
+            "   input: %lu int8 values q standing for %.9g (q - zero point %ld);\n"
+            "   output: %lu int8 values q standing for %.9g (q - zero point %ld).\n\n"
+            "   Layers:", name, name, upper, name, (unsigned long)qnet->in_size,
+            (double)first->in.scale, (long)first->in.zero_point, (unsigned long)qnet->out_size,
+            (double)last->out.scale, (long)last->out.zero_point);
+    for (i = 0; i < qnet->n_layers; i++) {
+        rn__dims_string(qnet->layers[i].out_ndim, qnet->layers[i].out_shape, shape, sizeof shape);
+        fprintf(file, "%s %s %s", i % 4 == 0 ? "\n  " : ",", qnet->layers[i].name, shape);
+    }
+    fprintf(file, "\n*/\n");
+}
+
+static void rn__export_qnet(FILE *file, const rn_qnet *qnet, const char *name, const char *upper)
+{
+    int i;
+    rn__export_qnet_comment(file, qnet, name, upper);
+    fprintf(file, "#ifndef %s_QNET_H\n#define %s_QNET_H\n\n", upper, upper);
+    fprintf(file, "#define %s_QNET_CRC32 0x%08lXu\n#define %s_QNET_IN_SIZE %lu\n"
+                  "#define %s_QNET_OUT_SIZE %lu\n\n", upper, (unsigned long)rn_qnet_crc32(qnet),
+            upper, (unsigned long)qnet->in_size, upper, (unsigned long)qnet->out_size);
+    for (i = 0; i < qnet->n_layers; i++) rn__export_qlayer_arrays(file, name, &qnet->layers[i]);
+    fprintf(file, "\nstatic const rn_qlayer %s_qlayers[%d] = {\n", name, qnet->n_layers);
+    for (i = 0; i < qnet->n_layers; i++) rn__export_qlayer(file, name, &qnet->layers[i]);
+    fprintf(file, "};\n\nstatic int8_t %s_buffer0[%lu], %s_buffer1[%lu];\n\n", name,
+            (unsigned long)qnet->buffer_bytes[0], name, (unsigned long)qnet->buffer_bytes[1]);
+    fprintf(file, "static rn_qnet %s_qnet = {%d, %s_qlayers, ", name, qnet->n_layers, name);
+    rn__export_qshape(file, qnet->in_ndim, qnet->in_shape);
+    fprintf(file, ", %lu, %lu,\n    {%s_buffer0, %s_buffer1}, {%lu, %lu}};\n\n#endif\n",
+            (unsigned long)qnet->in_size, (unsigned long)qnet->out_size, name, name,
+            (unsigned long)qnet->buffer_bytes[0], (unsigned long)qnet->buffer_bytes[1]);
+}
+
+RN_API int rn_qnet_export_c(const rn_qnet *qnet, const char *path, const char *name)
+{
+    char upper[72];
+    rn__output out;
+    int status, i;
+    size_t j;
+    if (path == NULL || !rn__is_identifier(name))
+        return rn_set_error(RN_ERR_ARGUMENT, "rn_qnet_export_c: NULL path, or the name is not a C "
+                            "identifier of at most 64 characters");
+    status = rn_qnet_check(qnet, rn_qnet_crc32(qnet));
+    for (i = 0; status == RN_OK && i < qnet->n_layers; i++)
+        if (!rn__is_identifier(qnet->layers[i].name))
+            status = rn_set_error(RN_ERR_ARGUMENT, "rn_qnet_export_c: layer %d's name \"%.16s\" is "
+                                  "not a C identifier", i, qnet->layers[i].name);
+    if (status != RN_OK) return status;
+    for (j = 0; j <= strlen(name); j++)
+        upper[j] = name[j] >= 'a' && name[j] <= 'z' ? (char)(name[j] - 'a' + 'A') : name[j];
+    if (rn__output_open(&out, path, "w", "rn_qnet_export_c") != RN_OK) return RN_ERR_IO;
+    rn__export_qnet(out.file, qnet, name, upper);
+    return rn__output_close(&out, RN_OK, path, "rn_qnet_export_c");
 }
 
 /* ===== 14. relaxed activation identity (RAI) training ===================== */

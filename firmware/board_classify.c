@@ -27,29 +27,6 @@ enum { CLASSES = 10, PIXELS = 28 * 28 };
 
 static unsigned char arena_memory[BOARD_MODEL_ARENA_BYTES(1)];
 
-/* Ticks of an empty interval: what every measurement subtracts. */
-static uint32_t counter_overhead(void)
-{
-    uint32_t start = mps2_counter_read();
-    return start - mps2_counter_read();
-}
-
-/* The counter must see a loop of a known length as that many instructions
-   (two per iteration); otherwise QEMU is not running with -icount
-   shift=MPS2_ICOUNT_SHIFT and no figure below would mean anything. */
-static int counter_is_exact(uint32_t overhead)
-{
-    enum { ITERATIONS = 1000 };
-    unsigned long counted;
-    uint32_t start;
-    int left = ITERATIONS;
-    start = mps2_counter_read();
-    __asm__ volatile("1: subs %0, %0, #1\n\tbne 1b" : "+l"(left) : : "cc");
-    counted = mps2_instructions(start - mps2_counter_read() - overhead);
-    printf("counter: a loop of %d instructions counts %lu\n", 2 * ITERATIONS, counted);
-    return counted >= 2 * ITERATIONS && counted <= 2 * ITERATIONS + 2;
-}
-
 static int argmax(const float *values, int count)
 {
     int i, best = 0;
@@ -97,7 +74,7 @@ int main(void)
     uint32_t overhead;
     int status, n, exact = 0;
     mps2_counter_start();
-    overhead = counter_overhead();
+    overhead = mps2_counter_overhead();
     rn_arena_init(&arena, arena_memory, sizeof arena_memory);
     printf("model: %s\n", BOARD_MODEL_NAME);
     status = BOARD_MODEL_BUILD(&arena, 1, &net);
@@ -106,7 +83,7 @@ int main(void)
                rn_last_error());
         return status;
     }
-    if (!counter_is_exact(overhead)) return 1;
+    if (!mps2_counter_is_exact(overhead)) return 1;
     for (n = 0; n < BOARD_REFERENCE_BATCH; n++) {
         exact += classify(net, n, overhead, &instructions);
         fewest = instructions < fewest ? instructions : fewest;

@@ -19,7 +19,13 @@
    batch norm statistics far from their initial values. Its batch norms are
    folded on export, so its reference is the folded network's logits (what
    the board must reproduce bit for bit); tests/test_model_io.c checks the
-   folded network against the unfolded one. */
+   folded network against the unfolded one.
+
+   Each network is also quantised to int8 (rn_net_quantize, calibrated on
+   CALIBRATION random images) and written as name_int8_model.h
+   (rn_qnet_export_c) with name_int8_reference.h: the int8 test images and
+   the int8 outputs this host computes for them, which the board programs
+   (firmware/board_classify_int8.c) must reproduce exactly. */
 /* The reference logits must come from the arithmetic the heap-free
    inference runs: the scalar kernels (the SIMD ones need scratch memory). */
 #define RELUNET_NO_SIMD
@@ -29,7 +35,8 @@
 #include <ctype.h>
 #include <stdio.h>
 
-enum { BATCH = 4 }; /* the fixed test images: random pixels in [0, 1) */
+enum { BATCH = 4, CALIBRATION = 64 }; /* random pixels in [0, 1): the test images and
+                                           the int8 calibration set */
 
 static rn_net *make_study_net(void)
 {
@@ -141,6 +148,76 @@ static int write_reference(rn_net *net, const char *path, const char *name)
     return fclose(file) != 0 || failed;
 }
 
+static void write_int8s(FILE *file, const char *name, const int8_t *values, size_t count)
+{
+    size_t i;
+    fprintf(file, "static const int8_t %s[%lu] = {", name, (unsigned long)count);
+    for (i = 0; i < count; i++)
+        fprintf(file, "%s%d%s", i % 16 == 0 ? "\n    " : " ", values[i], i + 1 < count ? "," : "");
+    fprintf(file, "\n};\n\n");
+}
+
+/* name_int8_reference.h: the test images quantised for qnet, qnet's int8
+   outputs for them, and the generic names board_classify_int8.c uses. */
+static int write_int8_reference(rn_qnet *qnet, const char *path, const char *name)
+{
+    static int8_t input[BATCH * 28 * 28], output[BATCH * 10];
+    FILE *file;
+    rn_rng rng;
+    char upper[32], label[64];
+    size_t j;
+    int failed;
+    for (j = 0; j <= strlen(name) && j < sizeof upper; j++)
+        upper[j] = (char)toupper((unsigned char)name[j]);
+    rn_rng_seed(&rng, 28, 28); /* the float reference's images */
+    for (j = 0; j < sizeof input; j++)
+        input[j] = rn_quantize_value(rn_rng_uniform(&rng), qnet->layers[0].in);
+    if (qnet->out_size * BATCH > sizeof output ||
+        rn_qnet_forward(qnet, input, BATCH, output) != RN_OK || (file = fopen(path, "w")) == NULL)
+        return 1;
+    fprintf(file, "/* %s_int8_reference.h - written by export_relu_alpha with the model. */\n"
+                  "#define %s_INT8_REFERENCE_BATCH %d\n\n", name, upper, BATCH);
+    snprintf(label, sizeof label, "%s_int8_reference_input", name);
+    write_int8s(file, label, input, sizeof input);
+    snprintf(label, sizeof label, "%s_int8_reference_output", name);
+    write_int8s(file, label, output, qnet->out_size * BATCH);
+    fprintf(file, "/* The names firmware/board_classify_int8.c uses. */\n"
+                  "#define BOARD_QMODEL_NAME \"%s int8\"\n#define BOARD_QNET %s_qnet\n"
+                  "#define BOARD_QNET_CRC32 %s_QNET_CRC32\n"
+                  "#define BOARD_QREFERENCE_BATCH %s_INT8_REFERENCE_BATCH\n"
+                  "#define board_qreference_input %s_int8_reference_input\n"
+                  "#define board_qreference_output %s_int8_reference_output\n",
+            name, name, upper, upper, name, name);
+    failed = ferror(file);
+    return fclose(file) != 0 || failed;
+}
+
+/* DIR/name_int8_model.h and DIR/name_int8_reference.h: net quantised,
+   calibrated on random images (what a deployment's calibration set would
+   be; the figures that matter here are the board's agreement with them). */
+static int export_int8_model(const rn_net *net, const char *dir, const char *name)
+{
+    char path[1024];
+    rn_tensor calibration;
+    rn_qnet *qnet = NULL;
+    rn_rng rng;
+    size_t j;
+    int failed = 1;
+    if (rn_tensor_new(&calibration, 4, (int[]){CALIBRATION, 1, 28, 28}) != RN_OK) return 1;
+    rn_rng_seed(&rng, 3, 3);
+    for (j = 0; j < calibration.size; j++) calibration.data[j] = rn_rng_uniform(&rng);
+    snprintf(path, sizeof path, "%s/%s_int8_model.h", dir, name);
+    if (rn_net_quantize(net, &calibration, &qnet) == RN_OK &&
+        rn_qnet_export_c(qnet, path, name) == RN_OK) {
+        snprintf(path, sizeof path, "%s/%s_int8_reference.h", dir, name);
+        failed = write_int8_reference(qnet, path, name);
+    }
+    if (failed) fprintf(stderr, "export_relu_alpha: %s int8: %s\n", name, rn_last_error());
+    rn_qnet_free(qnet);
+    rn_tensor_free(&calibration);
+    return failed;
+}
+
 /* DIR/name_model.h and DIR/name_reference.h, the reference computed by the
    network the header holds: net with its batch norms folded. */
 static int export_model(const rn_net *net, const char *dir, const char *name)
@@ -178,7 +255,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "export_relu_alpha: %s\n", rn_last_error());
         failed = 1;
     } else {
-        failed = export_model(net, argv[1], "relu_alpha") || export_model(bn_prelu, argv[1], "bn_prelu");
+        failed = export_model(net, argv[1], "relu_alpha") || export_model(bn_prelu, argv[1], "bn_prelu") ||
+                 export_int8_model(net, argv[1], "relu_alpha") ||
+                 export_int8_model(bn_prelu, argv[1], "bn_prelu");
     }
     rn_net_free(net);
     rn_net_free(bn_prelu);

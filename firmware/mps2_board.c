@@ -3,6 +3,7 @@
    mps2_board.h. Linked with -nostartfiles: this is the whole startup. */
 #include "mps2_board.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -55,4 +56,26 @@ unsigned long mps2_instructions(uint32_t ticks)
     const unsigned long ns_per_instruction = 1ul << MPS2_ICOUNT_SHIFT;
     return (unsigned long)(((uint64_t)ticks * MPS2_NS_PER_TICK + ns_per_instruction / 2) /
                            ns_per_instruction);
+}
+
+uint32_t mps2_counter_overhead(void)
+{
+    uint32_t start = mps2_counter_read();
+    return start - mps2_counter_read();
+}
+
+int mps2_counter_is_exact(uint32_t overhead)
+{
+    enum { ITERATIONS = 1000 };
+    unsigned long counted;
+    uint32_t start;
+    int left = ITERATIONS;
+    start = mps2_counter_read();
+    __asm__ volatile("1: subs %0, %0, #1\n\tbne 1b" : "+l"(left) : : "cc");
+    counted = mps2_instructions(start - mps2_counter_read() - overhead);
+    printf("counter: a loop of %d instructions counts %lu\n", 2 * ITERATIONS, counted);
+    /* Within 2: each reading is rounded to a whole tick (1.6 instructions
+       each), and where the reads fall in the timer's period varies with the
+       code around them. */
+    return counted + 2 >= 2 * ITERATIONS && counted <= 2 * ITERATIONS + 2;
 }

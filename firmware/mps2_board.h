@@ -24,5 +24,13 @@ void mps2_counter_start(void);
 uint32_t mps2_counter_read(void);
 /* Instructions in an interval of ticks timer ticks. */
 unsigned long mps2_instructions(uint32_t ticks);
+/* Ticks of an empty interval: what every measurement subtracts. */
+uint32_t mps2_counter_overhead(void);
+/* 1 when the counter sees a loop of a known length as that many
+   instructions, to within 2 (two per iteration), and prints what it saw;
+   0 means QEMU
+   is not running with -icount shift=MPS2_ICOUNT_SHIFT, and no count would
+   mean anything. */
+int mps2_counter_is_exact(uint32_t overhead);
 
 #endif

@@ -2,7 +2,8 @@
    header before this test is compiled) runs with no heap at all: this file
    compiles relunet.h with an allocator that always fails. Its parameters
    are bit-exact copies of the exporter's, and its logits are the ones the
-   exporter computed on the heap. */
+   exporter computed on the heap. So are its int8 export's outputs
+   (rn_qnet_export_c), and rn_qnet_check refuses a damaged copy of it. */
 #include <stdint.h>
 #include <string.h>
 
@@ -17,6 +18,8 @@
 
 #include "relu_alpha_model.h"
 #include "relu_alpha_reference.h"
+#include "relu_alpha_int8_model.h"
+#include "relu_alpha_int8_reference.h"
 
 enum { BATCH = RELU_ALPHA_REFERENCE_BATCH };
 
@@ -136,11 +139,78 @@ static void test_damaged_parameters_are_refused(void)
                      counts[i] * sizeof(float)) == 0 && rn_net_param(net, i)->value.data != values[i]);
 }
 
+static void test_int8_export_runs_with_no_heap(void)
+{
+    static int8_t output[sizeof board_qreference_output];
+    CHECK(rn_qnet_check(&relu_alpha_qnet, RELU_ALPHA_QNET_CRC32) == RN_OK);
+    CHECK(RELU_ALPHA_QNET_IN_SIZE * BOARD_QREFERENCE_BATCH == sizeof board_qreference_input);
+    CHECK(rn_qnet_forward(&relu_alpha_qnet, board_qreference_input, BOARD_QREFERENCE_BATCH,
+                          output) == RN_OK);
+    CHECK(memcmp(output, board_qreference_output, sizeof output) == 0);
+}
+
+/* A writable copy of the exported network: its layer table and one layer's
+   arrays copied, so that a test can damage them. */
+static rn_qlayer damaged_layers[sizeof relu_alpha_qlayers / sizeof *relu_alpha_qlayers];
+static int8_t damaged_weights[sizeof relu_alpha_qconv2_weights];
+static rn_qmultiplier damaged_slopes[1];
+
+static rn_qnet undamaged_copy(void)
+{
+    rn_qnet copy = relu_alpha_qnet;
+    memcpy(damaged_layers, relu_alpha_qlayers, sizeof damaged_layers);
+    memcpy(damaged_weights, relu_alpha_qconv2_weights, sizeof damaged_weights);
+    memcpy(damaged_slopes, relu_alpha_qact2_slope_requant, sizeof damaged_slopes);
+    damaged_layers[2].weights = damaged_weights;
+    damaged_layers[3].slope_requant = damaged_slopes;
+    copy.layers = damaged_layers;
+    return copy;
+}
+
+static int refused(const rn_qnet *qnet, const char *says)
+{
+    return rn_qnet_check(qnet, RELU_ALPHA_QNET_CRC32) == RN_ERR_FORMAT &&
+           strstr(rn_last_error(), says) != NULL;
+}
+
+static void test_damaged_int8_exports_are_refused(void)
+{
+    rn_qnet qnet = undamaged_copy();
+    CHECK(strcmp(damaged_layers[2].name, "conv2") == 0 && strcmp(damaged_layers[3].name, "act2") == 0);
+    CHECK(rn_qnet_check(&qnet, RELU_ALPHA_QNET_CRC32) == RN_OK);
+    damaged_weights[17] ^= 1;
+    CHECK(refused(&qnet, "CRC-32"));
+    qnet = undamaged_copy();
+    damaged_layers[7].out_shape[0] = 9; /* linear1 with 10 units */
+    CHECK(refused(&qnet, "layer 7 has an output that has not as many values"));
+    qnet = undamaged_copy();
+    damaged_layers[2].stride = 1;
+    CHECK(refused(&qnet, "layer 2 has an output height or width"));
+    qnet = undamaged_copy();
+    damaged_layers[4].in.zero_point += 1;
+    CHECK(refused(&qnet, "layer 4 has an input quantisation"));
+    qnet = undamaged_copy();
+    damaged_slopes[0].shift = 31;
+    CHECK(refused(&qnet, "layer 3 has a slope multiplier out of range"));
+    qnet = undamaged_copy();
+    damaged_layers[2].output_buffer = damaged_layers[1].output_buffer;
+    CHECK(refused(&qnet, "layer 2 has an output in the buffer it reads"));
+    qnet = undamaged_copy();
+    qnet.buffer_bytes[0] = 10;
+    CHECK(refused(&qnet, "an output larger than its buffer"));
+    qnet = undamaged_copy();
+    qnet.out_size = 9;
+    CHECK(refused(&qnet, "the output of layer 7"));
+    CHECK(rn_qnet_check(NULL, 0) == RN_ERR_ARGUMENT);
+}
+
 int main(void)
 {
     RUN(test_no_heap_is_available);
     RUN(test_exported_net_runs_from_the_arena);
     RUN(test_too_small_an_arena_fails_cleanly);
     RUN(test_damaged_parameters_are_refused);
+    RUN(test_int8_export_runs_with_no_heap);
+    RUN(test_damaged_int8_exports_are_refused);
     return finish();
 }
