@@ -165,7 +165,7 @@ test-torch: deps $(BUILD)/torch_driver $(BUILD)/test_simd
 	    $(PYTHON) tests/torch_reference.py $(BUILD)/torch_cases_$$isa.jsonl || exit 1; \
 	done
 
-$(BUILD)/torch_driver: tests/torch_driver.c relunet.h | $(BUILD)
+$(BUILD)/torch_driver: tests/torch_driver.c tests/study_net.h relunet.h | $(BUILD)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
 bench-compare: $(BUILD)/bench_train

@@ -19,6 +19,7 @@ static void *counting_malloc(size_t size)
 #define RELUNET_IMPLEMENTATION
 #include "relunet_data.h"
 #include "harness.h"
+#include "study_net.h"
 
 #include <string.h>
 
@@ -654,18 +655,8 @@ enum { TRAIN_IMAGES = 12000, CALIBRATION_IMAGES = 1000 };
 /* The ReLU_alpha study's CNN, alpha starting at 0.5 (a slope of 0.5). */
 static rn_net *make_relu_alpha_net(void)
 {
-    rn_net *net = rn_net_new(3, (int[]){1, 28, 28});
     const rn_act_desc act = {.kind = RN_ACT_RELU_ALPHA, .init = (const float[]){0.5f}};
-    rn_net_add_conv2d(net, 15, 2, 2, 0);
-    rn_net_add_activation_ex(net, &act);
-    rn_net_add_conv2d(net, 15, 2, 2, 0);
-    rn_net_add_activation_ex(net, &act);
-    rn_net_add_conv2d(net, 1, 2, 1, 0);
-    rn_net_add_activation_ex(net, &act);
-    rn_net_add_flatten(net);
-    rn_net_add_linear(net, 10);
-    rn_net_init(net, RN_INIT_TORCH_DEFAULT, 0.0f, 1);
-    return net;
+    return study_net(&act, 1);
 }
 
 static rn_net *make_bn_prelu_net(void)

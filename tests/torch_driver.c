@@ -9,6 +9,7 @@
  */
 #define RELUNET_IMPLEMENTATION
 #include "relunet.h"
+#include "study_net.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -386,22 +387,13 @@ static void optimizer_cases(void)
 static void study_case(void)
 {
     enum { STEPS = 50, BATCH = 8 };
-    rn_act_desc relu_alpha = {.kind = RN_ACT_RELU_ALPHA};
-    rn_net *net = rn_net_new(3, (int[]){1, 28, 28});
+    const rn_act_desc relu_alpha = {.kind = RN_ACT_RELU_ALPHA};
+    rn_net *net = study_net(&relu_alpha, 5);
     rn_optim *opt;
     rn_tensor x;
     int labels[BATCH], step, k;
     float loss = 0.0f;
     const float lambda = 0.01f;
-    rn_net_add_conv2d(net, 15, 2, 2, 0);
-    rn_net_add_activation_ex(net, &relu_alpha);
-    rn_net_add_conv2d(net, 15, 2, 2, 0);
-    rn_net_add_activation_ex(net, &relu_alpha);
-    rn_net_add_conv2d(net, 1, 2, 1, 0);
-    rn_net_add_activation_ex(net, &relu_alpha);
-    rn_net_add_flatten(net);
-    rn_net_add_linear(net, 10);
-    rn_net_init(net, RN_INIT_TORCH_DEFAULT, 0.0f, 5);
     rn_net_set_range(net, RN_PARAMS_NAMED("alpha"), 0.0f, 1.0f);
     opt = rn_optim_new(net, &(rn_optim_desc){.kind = RN_SGD, .lr = 0.05f, .momentum = 0.9f});
     batch_tensor(&x, BATCH, net);
