@@ -5472,8 +5472,10 @@ static int8_t rn__requantize(int32_t accumulator, rn_qmultiplier multiplier, int
    window is gathered once, as x - zero point in int16 (padding gives 0),
    and then serves every output channel, whose weights are contiguous. The
    window (in whole kernel rows) and the sums live on the stack in blocks,
-   so any layer fits in a small, fixed stack; on a Cortex-M this takes a
-   third of the instructions of walking the window for each channel. */
+   so any layer fits in a small, fixed stack. On a Cortex-M4F the study
+   net's second convolution took 786,000 instructions walking the window
+   for each channel, 443,000 gathering it (300,000 with the DSP dot
+   product below). */
 enum { RN__QCONV_TAPS = 256, RN__QCONV_CHANNELS = 32 };
 
 /* column = rows first .. first + count of the window at (top, left), a row
@@ -5486,8 +5488,8 @@ static void rn__qconv_gather(const rn_qlayer *layer, const int8_t *x, int top, i
     int32_t zero = layer->in.zero_point;
     int r, j;
     for (r = first; r < first + count; r++) {
-        int row = top + r % k;
-        const int8_t *line = x + ((size_t)(r / k) * height + (size_t)(row < 0 ? 0 : row)) * width;
+        int row = top + r % k, inside_row = row < 0 ? 0 : row >= height ? height - 1 : row;
+        const int8_t *line = x + ((size_t)(r / k) * height + (size_t)inside_row) * width;
         if (inside) { /* most windows: no tap to test */
             for (j = 0; j < k; j++) *column++ = (int16_t)(line[left + j] - zero);
             continue;
