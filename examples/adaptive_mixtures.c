@@ -483,9 +483,10 @@ static int write_report(const options *o, int train_count, const run_result *res
             o->study_arch ? "14x14 (the study's code; symmetric padding 7, so the map is "
                             "shifted by one pixel against TensorFlow's 6/7)"
                           : "5x5 (`--arch lenet5`)");
-    fprintf(md, "**This run:** %d training images, %d test images, %d epochs of SGD (batch 64, "
+    fprintf(md, "**This run:** %d training images, %d test images, %d epoch%s of SGD (batch 64, "
             "learning rate %g, divided by 10 from epoch %d on), seed %d; %.0f s in all.\n\n",
-            train_count, o->common.test_size, o->common.epochs, o->lr, lr_drop_epoch(o), o->common.seed, seconds);
+            train_count, o->common.test_size, o->common.epochs, o->common.epochs == 1 ? "" : "s",
+            o->lr, lr_drop_epoch(o), o->common.seed, seconds);
     fprintf(md, "**How it differs from the study.** The study trained 80 epochs (learning rate "
             "divided by 10 at epoch 70) on all 50,000 images; the default here is shorter so "
             "that the 12 trainings finish in about an hour on 2 cores (run with `--epochs 80 "

@@ -437,10 +437,11 @@ static void report_setup(FILE *md, const study *s, double seconds)
             o->augment ? "each batch randomly cropped from 4 pixels of zero padding and "
                          "flipped left-right with probability 1/2 (`--augment`)"
                        : "no augmentation (`--augment` adds He et al.'s crop and flip)");
-    fprintf(md, "- This run: %d training images, %d epochs, errors on %d test images; the "
-            "deep-net experiment on %d of the training images for %d epochs; seed %d; %.0f s "
+    fprintf(md, "- This run: %d training images, %d epoch%s, errors on %d test images; the "
+            "deep-net experiment on %d of the training images for %d epoch%s; seed %d; %.0f s "
             "in all (`--jobs %d`).\n\n", s->train.inputs.shape[0], o->common.epochs,
-            s->test.inputs.shape[0], s->deep_train.inputs.shape[0], o->deep_epochs,
+            o->common.epochs == 1 ? "" : "s", s->test.inputs.shape[0],
+            s->deep_train.inputs.shape[0], o->deep_epochs, o->deep_epochs == 1 ? "" : "s",
             o->common.seed, seconds, o->common.jobs);
     fprintf(md, "**How it differs from the paper.** The paper trained 14- to 19-layer models "
             "with 64 to 512 channels on ImageNet (1.28 million 224x224 images, 1000 classes) "

@@ -24,6 +24,7 @@
 #define STUDY_IMPLEMENTATION
 #include "study.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -795,8 +796,10 @@ int main(int argc, char **argv)
     }
     for (e = 0; e < N_EXPERIMENTS; e++) results[e] = all + (size_t)e * o.runs;
     status = run_all(&p, &o, all);
+    errno = 0; /* what the system says if writing the report fails */
     if (status == 0 && write_report(results, &p, &o, report_seconds() - start) != 0) {
-        fprintf(stderr, "rai_moons: cannot write the report in %s\n", o.common.out);
+        fprintf(stderr, "rai_moons: cannot write the report in %s: %s\n", o.common.out,
+                errno != 0 ? strerror(errno) : "a chart or table could not be made");
         status = -1;
     } else if (status == 0) {
         for (e = 0; e < N_EXPERIMENTS; e++) {

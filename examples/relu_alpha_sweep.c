@@ -308,8 +308,9 @@ static int run_sweep(const options *o, const char *runs_dir)
         if (study_load_fashion_mnist(o->common.data, o->common.train_size, o->common.test_size,
                                      (uint64_t)o->common.seed, &train, &test) != 0)
             return -1;
-        printf("%d lambdas x %d runs, %d at a time: %d training images, %d epochs, batch 64\n",
-               o->n_lambdas, o->runs, o->common.jobs, train.inputs.shape[0], o->common.epochs);
+        printf("%d lambdas x %d runs, %d at a time: %d training images, %d epoch%s, batch 64\n",
+               o->n_lambdas, o->runs, o->common.jobs, train.inputs.shape[0], o->common.epochs,
+               o->common.epochs == 1 ? "" : "s");
     }
     status = study_run_units(&o->common, &units);
     rn_dataset_free(&train);

@@ -893,7 +893,7 @@ int study_log_open(study_log *log, const char *dir, const char *name, rn_net *ne
     log->cpu_start = study__cpu_seconds();
     snprintf(log->path, sizeof log->path, "%s/%s", dir, name);
     if (report_csv_open(&log->csv, dir, name, NULL, columns) != 0) {
-        fprintf(stderr, "cannot write %s/%s\n", dir, name);
+        fprintf(stderr, "cannot write %s/%s: %s\n", dir, name, strerror(errno));
         return -1;
     }
     for (i = 0; i < columns; i++)
@@ -1062,7 +1062,9 @@ int study_checkpoint_save(const study_state *s)
         status = study__blob_save(study__unit.folder, study__unit.name, study__checkpoint_magic,
                                   study__unit.units->settings, bytes, size);
     free(bytes);
-    if (status != 0) fprintf(stderr, "cannot write the checkpoint %s/%s\n", study__unit.folder, study__unit.name);
+    if (status != 0)
+        fprintf(stderr, "cannot write the checkpoint %s/%s: %s\n", study__unit.folder,
+                study__unit.name, strerror(errno));
     study__unit.stopped = status == 0;
     return status;
 }
@@ -1335,6 +1337,7 @@ static double study__cell(const char *text)
 int study_table_read(const char *dir, const char *name, study_table *table)
 {
     FILE *f = report_fopen(dir, name, "r");
+    const char *why = f == NULL ? strerror(errno) : "not a table of numbers with a header line";
     char *line, *buffer = NULL;
     size_t size = 0, capacity = 0;
     int c, ok = f != NULL;
@@ -1371,7 +1374,7 @@ int study_table_read(const char *dir, const char *name, study_table *table)
     free(buffer);
     if (f) fclose(f);
     if (!ok) {
-        fprintf(stderr, "cannot read the CSV table %s/%s\n", dir, name);
+        fprintf(stderr, "cannot read the CSV table %s/%s: %s\n", dir, name, why);
         study_table_free(table);
         return -1;
     }
@@ -1566,7 +1569,7 @@ static int study__blob_save(const char *folder, const char *name, const char *ma
         failed |= size > 0 && fwrite(bytes, 1, size, f) != size;
         failed |= report_fclose(f) != 0;
     }
-    if (failed) fprintf(stderr, "cannot write %s/%s\n", folder, name);
+    if (failed) fprintf(stderr, "cannot write %s/%s: %s\n", folder, name, strerror(errno));
     return failed ? -1 : 0;
 }
 
@@ -1927,7 +1930,7 @@ int study_make_folder(const char *dir)
 FILE *study_report_open(const char *dir)
 {
     FILE *md = report_fopen(dir, "REPORT.md", "wb");
-    if (!md) fprintf(stderr, "cannot write %s/REPORT.md\n", dir);
+    if (!md) fprintf(stderr, "cannot write %s/REPORT.md: %s\n", dir, strerror(errno));
     return md;
 }
 

@@ -421,6 +421,13 @@ static void test_bad_input(void)
         for (k = 0; k < 5; k++)
             CHECK(run("'%s/%s' %s > /dev/null 2>&1", bin_dir, program, bad_options[k]) == 2);
     }
+    /* An output folder that cannot be made is refused before any training,
+       with the system's reason. */
+    CHECK(run("'%s/rai_moons' --quick --out /proc/relunet/out > '%s/noout.log' 2>&1", bin_dir,
+              test_dir) == 1);
+    log = slurp(test_dir, "noout.log");
+    CHECK(log && strstr(log, "cannot write in the folder /proc/relunet/out: ") && !strstr(log, "loss"));
+    free(log);
     CHECK(run("'%s/relu_alpha_sweep' --shard 3/2 > /dev/null 2>&1", bin_dir) == 2);
     CHECK(run("'%s/relu_alpha_sweep' --penalty l3 > /dev/null 2>&1", bin_dir) == 2);
     CHECK(run("'%s/adaptive_mixtures' --arch vgg > /dev/null 2>&1", bin_dir) == 2);
@@ -582,13 +589,16 @@ static void test_prelu_quick(void)
         "# Delving Deep into Rectifiers", "**How it differs from the paper.**",
         "## Top-1 and top-5 test error", "## Learned slopes per layer",
         "## Initialisation of a 30-layer plain ReLU net", "## Findings"};
-    char out[128];
+    char out[128], *md;
     snprintf(out, sizeof out, "%s/prelu", test_dir);
     CHECK(run_cifar_quick("prelu_study", out));
     CHECK(check_report(out, headings, 6) == 3); /* loss, slopes, deep net */
     CHECK(csv_rows(out, "errors.csv", 7) == 5);
     CHECK(csv_rows(out, "slopes.csv", 4) == 7); /* 6 conv layers and fc1 */
     CHECK(csv_rows(out, "deep_init.csv", 3) >= 2);
+    md = slurp(out, "REPORT.md"); /* --quick trains 1 epoch: no "1 epochs" */
+    CHECK(md && strstr(md, " 1 epoch,") && !strstr(md, " 1 epochs"));
+    free(md);
     check_shards_merge("prelu_study", cifar_data(), out, NULL);
     check_resume("prelu_study", cifar_data(), out, NULL, 3, 5);
     /* --augment is one of the settings: the units made without it are not taken */

@@ -49,8 +49,9 @@ int main(int argc, char **argv)
 
     if (rn_net_save(net, "model.rnet") != RN_OK || rn_net_load("model.rnet", &loaded) != RN_OK)
         return fail("save and load");
-    rn_net_predict(net, &test.inputs, 256, before, NULL);
-    rn_net_predict(loaded, &test.inputs, 256, after, NULL);
+    if (rn_net_predict(net, &test.inputs, 256, before, NULL) != RN_OK ||
+        rn_net_predict(loaded, &test.inputs, 256, after, NULL) != RN_OK)
+        fail("predict");
     printf("loaded model: %s predictions\n",
            memcmp(before, after, sizeof before) == 0 ? "the same" : "DIFFERENT");
     if (rn_net_export_c(loaded, "model.h", "model") != RN_OK) fail("export");
