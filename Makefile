@@ -197,7 +197,7 @@ $(BUILD)/test_threads: LDLIBS += -pthread
 # test_export includes the ReLU_alpha network's exported header, written by
 # firmware/export_relu_alpha.c (run through TEST_RUNNER when cross-testing)
 # with the reference outputs it computed on this platform.
-$(BUILD)/export/relu_alpha_model.h: firmware/export_relu_alpha.c relunet.h | $(BUILD)
+$(BUILD)/export/relu_alpha_model.h: firmware/export_relu_alpha.c tests/study_net.h relunet.h | $(BUILD)
 	mkdir -p $(BUILD)/export
 	$(CC) $(ALL_CFLAGS) $< -o $(BUILD)/export_relu_alpha $(LDLIBS)
 	$(TEST_RUNNER) $(BUILD)/export_relu_alpha $(BUILD)/export

@@ -31,30 +31,13 @@
 #define RELUNET_NO_SIMD
 #define RELUNET_IMPLEMENTATION
 #include "relunet.h"
+#include "tests/study_net.h" /* the network, as the tests build it */
 
 #include <ctype.h>
 #include <stdio.h>
 
 enum { BATCH = 4, CALIBRATION = 64 }; /* random pixels in [0, 1): the test images and
                                            the int8 calibration set */
-
-static rn_net *make_study_net(void)
-{
-    rn_net *net = rn_net_new(3, (int[]){1, 28, 28});
-    int status = net != NULL ? RN_OK : RN_ERR_MEMORY;
-    if (status == RN_OK) status = rn_net_add_conv2d(net, 15, 2, 2, 0);
-    if (status == RN_OK) status = rn_net_add_activation(net, RN_ACT_RELU_ALPHA);
-    if (status == RN_OK) status = rn_net_add_conv2d(net, 15, 2, 2, 0);
-    if (status == RN_OK) status = rn_net_add_activation(net, RN_ACT_RELU_ALPHA);
-    if (status == RN_OK) status = rn_net_add_conv2d(net, 1, 2, 1, 0);
-    if (status == RN_OK) status = rn_net_add_activation(net, RN_ACT_RELU_ALPHA);
-    if (status == RN_OK) status = rn_net_add_flatten(net);
-    if (status == RN_OK) status = rn_net_add_linear(net, 10);
-    if (status == RN_OK) status = rn_net_init(net, RN_INIT_TORCH_DEFAULT, 0.0f, 1);
-    if (status == RN_OK) return net;
-    rn_net_free(net);
-    return NULL;
-}
 
 static rn_net *make_bn_prelu_net(void)
 {
@@ -249,7 +232,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "export_relu_alpha: %s\n", rn_last_error());
         return 1;
     }
-    if (net == NULL) net = make_study_net();
+    if (net == NULL) net = study_net(&(rn_act_desc){.kind = RN_ACT_RELU_ALPHA}, 1);
     bn_prelu = make_bn_prelu_net();
     if (net == NULL || bn_prelu == NULL) {
         fprintf(stderr, "export_relu_alpha: %s\n", rn_last_error());
