@@ -8,6 +8,13 @@
  * of a batch size, a step of that size or a smaller one must not allocate;
  * a larger batch grows the network's workspace in its first step, and then
  * nothing allocates again. On 1 thread and, built with OpenMP, on 2.
+ *
+ * Under valgrind (make test-valgrind sets RELUNET_VALGRIND) the images are
+ * 8x8 instead of 28x28, with the same layers, and the kernels SSE2 where
+ * the CPU has it: a step of net C takes a minute there at full size with
+ * AVX2 (valgrind runs 256-bit code slowly), and this file makes about 35
+ * of them. The plain and sanitizer runs keep the full size and the best
+ * instruction set.
  */
 #include <stdlib.h>
 
@@ -19,6 +26,7 @@ static void *counting_malloc(size_t size);
 #include "harness.h"
 
 static long allocations;
+static int image_side = 28;
 
 static void *counting_malloc(size_t size)
 {
@@ -51,7 +59,7 @@ static void trainer_init(trainer *t, const net_spec *spec)
     size_t i;
     int k;
     t->spec = spec;
-    t->net = rn_net_new(3, (int[]){1, 28, 28});
+    t->net = rn_net_new(3, (int[]){1, image_side, image_side});
     for (k = 0; k < 3; k++) {
         const int *c = spec->convs[k];
         CHECK(rn_net_add_conv2d(t->net, c[0], c[1], c[2], c[3]) == RN_OK);
@@ -63,7 +71,7 @@ static void trainer_init(trainer *t, const net_spec *spec)
     t->opt = rn_optim_new(t->net, &(rn_optim_desc){.kind = spec->optimizer, .lr = 0.01f});
     CHECK(t->opt != NULL);
     memset(&t->images, 0, sizeof t->images);
-    CHECK(rn_tensor_new(&t->images, 4, (int[]){200, 1, 28, 28}) == RN_OK);
+    CHECK(rn_tensor_new(&t->images, 4, (int[]){200, 1, image_side, image_side}) == RN_OK);
     rn_rng_seed(&rng, 7, 0);
     for (i = 0; i < t->images.size; i++) t->images.data[i] = rn_rng_uniform(&rng);
     for (k = 0; k < 200; k++) t->labels[k] = (int)rn_rng_below(&rng, 10);
@@ -210,7 +218,12 @@ static void test_a_larger_batch_grows_once(void)
 
 int main(void)
 {
-    printf("instruction set: %s\n", rn_isa_name());
+    if (getenv("RELUNET_VALGRIND") != NULL) {
+        image_side = 8;
+        rn_set_isa("sse2"); /* where there is none, the kernels stay as they are */
+    }
+    printf("instruction set: %s; images %dx%d%s\n", rn_isa_name(), image_side, image_side,
+           image_side == 28 ? "" : " (under valgrind: the layers of nets P and C on smaller images)");
     RUN(test_net_p_steps_after_the_first_allocate_nothing);
     RUN(test_net_c_steps_after_the_first_allocate_nothing);
     RUN(test_mixed_batches_allocate_nothing_after_the_largest);
