@@ -106,8 +106,7 @@ fuzz:
 
 test-valgrind: deps $(TESTS) $(BUILD)/readme_quickstart $(CXX_TESTS)
 	@sh scripts/deps.sh check
-	@RELUNET_VALGRIND=1 \
-	    TEST_RUNNER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
+	@TEST_RUNNER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
 	    sh tests/run.sh $(TESTS) $(BUILD)/readme_quickstart $(CXX_TESTS)
 
 examples: deps $(EXAMPLES)

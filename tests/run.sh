@@ -1,12 +1,18 @@
 #!/bin/sh
 # run.sh PROGRAM... - run test programs and add up their results.
-# TEST_RUNNER, when set, prefixes every program (e.g. valgrind).
+# TEST_RUNNER, when set, prefixes every program (valgrind, qemu, wine, node);
+# the programs then see RELUNET_SLOW_RUNNER=1, and the few long trainings in
+# them run smaller or say they are skipped (the plain runs do them whole).
 #
 # A harness program ends with "N passed, N failed"; any other program counts
 # as one test, passed when it exits 0. A crash or a non-zero exit without a
 # harness line counts as a failure, so nothing can fail silently.
 passed=0
 failed=0
+if [ -n "${TEST_RUNNER:-}" ]; then
+    RELUNET_SLOW_RUNNER=1
+    export RELUNET_SLOW_RUNNER
+fi
 for program in "$@"; do
     output=$(${TEST_RUNNER:-} "$program" 2>&1)
     status=$?

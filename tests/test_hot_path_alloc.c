@@ -9,12 +9,12 @@
  * a larger batch grows the network's workspace in its first step, and then
  * nothing allocates again. On 1 thread and, built with OpenMP, on 2.
  *
- * Under valgrind (make test-valgrind sets RELUNET_VALGRIND) the images are
- * 8x8 instead of 28x28, with the same layers, and the kernels SSE2 where
- * the CPU has it: a step of net C takes a minute there at full size with
- * AVX2 (valgrind runs 256-bit code slowly), and this file makes about 35
- * of them. The plain and sanitizer runs keep the full size and the best
- * instruction set.
+ * Under valgrind or an emulator (tests/run.sh sets RELUNET_SLOW_RUNNER)
+ * the images are 8x8 instead of 28x28, with the same layers, and the
+ * kernels SSE2 where the CPU has it: a step of net C takes a minute under
+ * valgrind at full size with AVX2 (it runs 256-bit code slowly), and this
+ * file makes about 35 of them. The plain and sanitizer runs keep the full
+ * size and the best instruction set.
  */
 #include <stdlib.h>
 
@@ -218,12 +218,12 @@ static void test_a_larger_batch_grows_once(void)
 
 int main(void)
 {
-    if (getenv("RELUNET_VALGRIND") != NULL) {
+    if (getenv("RELUNET_SLOW_RUNNER") != NULL) {
         image_side = 8;
         rn_set_isa("sse2"); /* where there is none, the kernels stay as they are */
     }
     printf("instruction set: %s; images %dx%d%s\n", rn_isa_name(), image_side, image_side,
-           image_side == 28 ? "" : " (under valgrind: the layers of nets P and C on smaller images)");
+           image_side == 28 ? "" : " (a slow runner: the layers of nets P and C on smaller images)");
     RUN(test_net_p_steps_after_the_first_allocate_nothing);
     RUN(test_net_c_steps_after_the_first_allocate_nothing);
     RUN(test_mixed_batches_allocate_nothing_after_the_largest);
