@@ -6109,6 +6109,7 @@ RN_API int rn_qnet_check(const rn_qnet *qnet, uint32_t crc32)
 {
     const rn_qlayer *last;
     const char *fault;
+    uint32_t values_crc;
     int i, d, source = 1;
     if (qnet == NULL || qnet->layers == NULL || qnet->n_layers < 1 || qnet->buffers[0] == NULL ||
         qnet->buffers[1] == NULL)
@@ -6132,10 +6133,11 @@ RN_API int rn_qnet_check(const rn_qnet *qnet, uint32_t crc32)
     if (qnet->out_size != rn__dims_product(last->out_ndim, last->out_shape))
         return rn__qnet_fault("the output of layer", qnet->n_layers - 1, "a size that is not its "
                               "shape's");
-    if (rn_qnet_crc32(qnet) != crc32)
+    values_crc = rn_qnet_crc32(qnet);
+    if (values_crc != crc32)
         return rn_set_error(RN_ERR_FORMAT, "rn_qnet_check: the values' CRC-32 is 0x%08lX, not "
                             "0x%08lX: the network was changed after it was exported",
-                            (unsigned long)rn_qnet_crc32(qnet), (unsigned long)crc32);
+                            (unsigned long)values_crc, (unsigned long)crc32);
     return RN_OK;
 }
 
