@@ -586,8 +586,9 @@ typedef struct rn_arena rn_arena; /* section 13: memory for heap-free inference 
    panels, padded images, partial gradients): one stack for each thread the
    kernels run on. A pass takes blocks and gives them back; a block that
    does not fit is allocated for that once, and at the end of the pass
-   each stack grows to the most it was asked to hold, so later passes of
-   that batch size or a smaller one allocate nothing. */
+   every stack grows to the most any of them was asked to hold, so later
+   passes of that batch size or a smaller one allocate nothing, whichever
+   thread runs which chunk. */
 typedef struct rn_workspace_stack {
     unsigned char *memory;
     size_t size;
@@ -6942,23 +6943,38 @@ static int rn__workspace_enter(rn_net *net, rn_workspace **previous, const char 
     return RN_OK;
 }
 
+/* The most any stack of the workspace was asked to hold. */
+static size_t rn__workspace_most(const rn_workspace *workspace)
+{
+    size_t most = 0;
+    int i;
+    for (i = 0; i < workspace->count; i++)
+        if (workspace->stacks[i].most > most) most = workspace->stacks[i].most;
+    return most;
+}
+
+/* Ends a pass: every stack grows to the most any of them held. Which
+   thread runs a chunk depends on timing (a worker that wakes late finds
+   the chunks taken), so a worker that ran nothing in this pass may run
+   the largest chunk in the next. */
 static int rn__workspace_leave(rn_net *net, rn_workspace *previous, int status, const char *caller)
 {
     rn_workspace *workspace = &net->workspace;
+    size_t most = rn__workspace_most(workspace);
     int i;
     rn__workspace_in_use = previous;
     for (i = 0; net->arena == NULL && i < workspace->count; i++) {
         rn_workspace_stack *stack = &workspace->stacks[i];
         unsigned char *memory;
-        if (stack->most <= stack->size) continue;
-        memory = (unsigned char *)rn__malloc_aligned(stack->most);
+        if (most <= stack->size) continue;
+        memory = (unsigned char *)rn__malloc_aligned(most);
         if (memory == NULL)
             return status != RN_OK ? status
                                    : rn_set_error(RN_ERR_MEMORY, "%s: cannot grow the workspace "
-                                                  "to %lu bytes", caller, (unsigned long)stack->most);
+                                                  "to %lu bytes", caller, (unsigned long)most);
         rn__free_aligned(stack->memory);
         stack->memory = memory;
-        stack->size = stack->most;
+        stack->size = most;
     }
     return status;
 }
