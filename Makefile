@@ -346,22 +346,28 @@ test-wasm:
 # inference-only program for a Cortex-M4F with no heap, built twice: as it
 # comes, and with RELUNET_NO_ERROR_STRINGS and NDEBUG (no printf or assert
 # messages linked); and its int8 export (rn_qnet_export_c) in the same
-# program, without error strings. Prints the table README.md shows.
+# program, without error strings. Each is linked as a firmware image for
+# the MPS2 AN386 board's memory map (firmware/mps2.ld) with the board
+# programs' vector table and reset handler (firmware/mps2_board.c) and no
+# semihosting. Prints the table README.md shows.
 FIRMWARE = build/firmware
 FIRMWARE_CFLAGS = -std=c99 -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os \
                   -ffunction-sections -fdata-sections -Wl,--gc-sections \
                   --specs=nano.specs --specs=nosys.specs -Wall -Wextra -I. -I$(FIRMWARE)
+FIRMWARE_IMAGE = -nostartfiles -T firmware/mps2.ld -DMPS2_NO_SEMIHOSTING firmware/mps2_board.c
 firmware-size:
 	@sh scripts/deps.sh firmware
 	mkdir -p $(FIRMWARE)
 	cc $(WARNINGS) -O2 -I. firmware/export_relu_alpha.c -o $(FIRMWARE)/export_relu_alpha $(LDLIBS)
 	$(FIRMWARE)/export_relu_alpha $(FIRMWARE) $(MODEL)
-	arm-none-eabi-gcc $(FIRMWARE_CFLAGS) firmware/main.c -o $(FIRMWARE)/float.elf -lm
+	arm-none-eabi-gcc $(FIRMWARE_CFLAGS) firmware/main.c $(FIRMWARE_IMAGE) -o $(FIRMWARE)/float.elf -lm
 	arm-none-eabi-gcc $(FIRMWARE_CFLAGS) -DRELUNET_NO_ERROR_STRINGS -DNDEBUG firmware/main.c \
-	    -o $(FIRMWARE)/float-no-error-strings.elf -lm
+	    $(FIRMWARE_IMAGE) -o $(FIRMWARE)/float-no-error-strings.elf -lm
 	arm-none-eabi-gcc $(FIRMWARE_CFLAGS) -DRELUNET_NO_ERROR_STRINGS -DNDEBUG firmware/main_int8.c \
-	    -o $(FIRMWARE)/int8-no-error-strings.elf -lm
+	    $(FIRMWARE_IMAGE) -o $(FIRMWARE)/int8-no-error-strings.elf -lm
 	@sh firmware/size_table.sh $(FIRMWARE)/float.elf $(FIRMWARE)/float-no-error-strings.elf \
+	    $(FIRMWARE)/int8-no-error-strings.elf
+	@sh firmware/message_strings.sh $(FIRMWARE)/float.elf $(FIRMWARE)/float-no-error-strings.elf \
 	    $(FIRMWARE)/int8-no-error-strings.elf
 
 # The exported ReLU_alpha and conv + batch norm + PReLU networks run on

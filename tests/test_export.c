@@ -182,7 +182,7 @@ static void test_damaged_int8_exports_are_refused(void)
     CHECK(refused(&qnet, "CRC-32"));
     qnet = undamaged_copy();
     damaged_layers[7].out_shape[0] = 9; /* linear1 with 10 units */
-    CHECK(refused(&qnet, "layer 7 has an output that has not as many values"));
+    CHECK(refused(&qnet, "layer 7 has an output whose size differs from the layer's units"));
     qnet = undamaged_copy();
     damaged_layers[2].stride = 1;
     CHECK(refused(&qnet, "layer 2 has an output height or width"));

@@ -18,6 +18,9 @@ static void test_errors_name_their_status(void)
     CHECK(rn_net_add_conv2d(net, 2, 3, 1, 0) == RN_ERR_SHAPE);
     CHECK(strcmp(rn_last_error(), "shape mismatch") == 0);
     rn_net_free(net);
+    /* the program's own errors too: it includes the implementation */
+    CHECK(rn_set_error(RN_ERR_IO, "%s: cannot read", "data.bin") == RN_ERR_IO);
+    CHECK(strcmp(rn_last_error(), "input/output error") == 0);
 }
 
 static void test_names_and_shapes_without_printf(void)
