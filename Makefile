@@ -367,7 +367,7 @@ firmware-size:
 	    $(FIRMWARE_IMAGE) -o $(FIRMWARE)/int8-no-error-strings.elf -lm
 	@sh firmware/size_table.sh $(FIRMWARE)/float.elf $(FIRMWARE)/float-no-error-strings.elf \
 	    $(FIRMWARE)/int8-no-error-strings.elf
-	@sh firmware/message_strings.sh $(FIRMWARE)/float.elf $(FIRMWARE)/float-no-error-strings.elf \
+	@sh firmware/check_images.sh $(FIRMWARE)/float.elf $(FIRMWARE)/float-no-error-strings.elf \
 	    $(FIRMWARE)/int8-no-error-strings.elf
 
 # The exported ReLU_alpha and conv + batch norm + PReLU networks run on

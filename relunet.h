@@ -612,7 +612,9 @@ typedef struct rn_net {
     rn_tensor *grads;      /* grads[i]: loss gradient w.r.t. the input of layer i;
                               grads[n_layers]: w.r.t. the network's output */
     int want_input_grad;   /* 1: backward also fills grads[0] */
-    int bind_later;        /* 1: new layers' parameters get no storage yet (loading, arenas) */
+    int (*make_params)(rn_layer *layer, rn_rng *rng); /* gives a new layer's parameters
+                              storage and first values; NULL: they are bound later
+                              (loading, arenas) */
     rn_arena *arena;       /* not NULL: built in this arena for inference (section 13) */
     int max_batch;         /* arena networks: the largest batch forward takes */
     float *arena_outputs[2]; /* arena networks: where the layers write, alternately */
@@ -2541,6 +2543,12 @@ static void rn__fill_random(rn_tensor *tensor, rn_rng *rng, int normal, float sc
                                  : scale * (2.0f * rn_rng_uniform(rng) - 1.0f);
 }
 
+/* A dropout layer's own generator, derived from the initialising one. */
+static void rn__seed_dropout(rn_layer *layer, const rn_rng *rng)
+{
+    rn_rng_seed(&layer->rng, rng->state, 0x64726f70ULL + (uint64_t)layer->index);
+}
+
 RN_API int rn_layer_init(rn_layer *layer, rn_init init, float slope, rn_rng *rng)
 {
     rn_tensor *weight;
@@ -2560,7 +2568,7 @@ RN_API int rn_layer_init(rn_layer *layer, rn_init init, float slope, rn_rng *rng
         return RN_OK;
     }
     if (layer->type == RN_LAYER_DROPOUT) {
-        rn_rng_seed(&layer->rng, rng->state, 0x64726f70ULL + (uint64_t)layer->index);
+        rn__seed_dropout(layer, rng);
         return RN_OK;
     }
     if (layer->type != RN_LAYER_CONV2D && layer->type != RN_LAYER_LINEAR) return RN_OK;
@@ -2651,6 +2659,17 @@ static int rn__layer_alloc_params(rn_layer *layer)
     return status;
 }
 
+/* The parameters of a new layer of an rn_net_new network: storage, and
+   values as rn_net_init's default draws them. Only rn_net_new points its
+   networks here, so a firmware image that builds arena networks alone
+   links no random initialisation, nor the double-precision libm it uses
+   (7.6 KB of a Cortex-M4F image). */
+static int rn__make_params(rn_layer *layer, rn_rng *rng)
+{
+    int status = rn__layer_alloc_params(layer);
+    return status == RN_OK ? rn_layer_init(layer, RN_INIT_TORCH_DEFAULT, 0.0f, rng) : status;
+}
+
 static int rn__arena_net_reserve(rn_net *net);
 static void *rn__net_alloc_layer(rn_net *net);
 static int rn__arena_forward_begin(rn_net *net, const rn_tensor *x, rn_mode mode);
@@ -2689,15 +2708,17 @@ static int rn__net_reserve(rn_net *net)
 }
 
 /* Takes ownership of a layer built on the stack: gives its parameters
-   storage (unless they are bound later) and stores it; on failure its
-   parameters are freed and the network is unchanged. New weights come from a
-   seed fixed per position, so a network is reproducible before rn_net_init. */
+   storage and values (unless they are bound later) and stores it; on
+   failure its parameters are freed and the network is unchanged. New
+   weights and dropout's stream come from a seed fixed per position, so a
+   network is reproducible before rn_net_init. */
 static int rn__net_append(rn_net *net, rn_layer *layer, int status)
 {
     rn_layer *stored = NULL;
     rn_rng rng;
+    rn_rng_seed(&rng, 0x72656c756e6574ULL, (uint64_t)layer->index);
     if (status == RN_OK) status = rn__net_reserve(net);
-    if (status == RN_OK && !net->bind_later) status = rn__layer_alloc_params(layer);
+    if (status == RN_OK && net->make_params != NULL) status = net->make_params(layer, &rng);
     if (status == RN_OK) {
         stored = (rn_layer *)rn__net_alloc_layer(net);
         if (stored == NULL) status = rn_set_error(RN_ERR_MEMORY, "rn_net: cannot allocate a layer");
@@ -2706,10 +2727,7 @@ static int rn__net_append(rn_net *net, rn_layer *layer, int status)
         rn__layer_free(layer);
         return status;
     }
-    if (!net->bind_later || layer->n_params == 0) { /* dropout seeds its generator here */
-        rn_rng_seed(&rng, 0x72656c756e6574ULL, (uint64_t)layer->index);
-        rn_layer_init(layer, RN_INIT_TORCH_DEFAULT, 0.0f, &rng);
-    }
+    if (layer->type == RN_LAYER_DROPOUT) rn__seed_dropout(layer, &rng);
     *stored = *layer;
     RN_ASSERT(net->n_layers < net->capacity);
     net->layers[net->n_layers++] = stored;
@@ -2739,6 +2757,7 @@ RN_API rn_net *rn_net_new(int sample_ndim, const int *sample_shape)
     }
     net->in_ndim = sample_ndim;
     memcpy(net->in_shape, sample_shape, (size_t)sample_ndim * sizeof(int));
+    net->make_params = rn__make_params;
     return net;
 }
 
@@ -4632,9 +4651,9 @@ static int rn__read_net(rn__reader *r, rn_net **out)
     if (status != RN_OK) return status;
     net = rn_net_new(ndim, shape);
     if (net == NULL) return RN_ERR_MEMORY;
-    net->bind_later = 1; /* parameters get storage once their counts are checked */
+    net->make_params = NULL; /* parameters get storage once their counts are checked */
     for (i = 0; i < n_layers && status == RN_OK; i++) status = rn__read_layer(r, net);
-    net->bind_later = 0;
+    net->make_params = rn__make_params;
     if (status != RN_OK) {
         rn_net_free(net);
         return status;
@@ -5266,7 +5285,7 @@ RN_API rn_net *rn_net_new_arena(rn_arena *arena, int sample_ndim, const int *sam
     net->capacity = max_layers;
     net->in_ndim = sample_ndim;
     memcpy(net->in_shape, sample_shape, (size_t)sample_ndim * sizeof(int));
-    net->bind_later = 1;
+    net->make_params = NULL;
     net->arena = arena;
     net->max_batch = max_batch;
     return net;
