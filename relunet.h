@@ -5576,7 +5576,7 @@ static RN__NOINLINE int32_t rn__qdot(const int8_t *w, const int16_t *x, int coun
         __asm__("smlad %0, %1, %2, %3" : "=r"(sum) : "r"(low), "r"(x01), "r"(sum));
         __asm__("smlad %0, %1, %2, %3" : "=r"(sum) : "r"(high), "r"(x23), "r"(sum));
     }
-    return rn__qdot_scalar(w, x, count, sum);
+    return count > 0 ? rn__qdot_scalar(w, x, count, sum) : sum; /* most counts leave no tail */
 }
 #else
 static int32_t rn__qdot(const int8_t *w, const int16_t *x, int count)
