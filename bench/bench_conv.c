@@ -49,12 +49,12 @@ static float *filled(size_t count, rn_rng *rng)
 int main(void)
 {
     const char *isas[8];
-    int isa_count = bench_isas(isas), max_threads = rn_threads(), l, i, threads;
-    double peak = bench_peak_gflops();
+    int isa_count = bench_isas(isas), max_threads = rn_threads(), l, i, threads, bits;
+    double peak = bench_peak_gflops(&bits);
     rn_rng rng;
     rn_rng_seed(&rng, 3, 0);
-    printf("single-core FMA peak %.1f GFLOP/s\n\n%-27s %-7s %7s %9s %8s %9s\n", peak, "layer",
-           "isa", "threads", "GFLOP/s", "of peak", "vs scalar");
+    printf("single-core FMA peak %.1f GFLOP/s (%d-bit vectors)\n\n%-27s %-7s %7s %9s %8s %9s\n",
+           peak, bits, "layer", "isa", "threads", "GFLOP/s", "of peak", "vs scalar");
     for (l = 0; l < (int)(sizeof layers / sizeof layers[0]); l++) {
         const conv_layer *layer = &layers[l];
         conv_case c;

@@ -28,10 +28,12 @@ int main(int argc, char **argv)
     const char *isas[8];
     int isa_count = bench_isas(isas), max_size = argc > 1 ? atoi(argv[1]) : 1024;
     int max_threads = rn_threads(), size, i, threads, transpose_b;
-    double peak = bench_peak_gflops();
+    int bits;
+    double peak = bench_peak_gflops(&bits);
     rn_rng rng;
     rn_rng_seed(&rng, 1, 0);
-    printf("single-core FMA peak: %.1f GFLOP/s; threads available: %d\n\n", peak, max_threads);
+    printf("single-core FMA peak: %.1f GFLOP/s (%d-bit vectors); threads available: %d\n\n", peak, bits,
+           max_threads);
     printf("%6s %4s %-7s %7s %10s %8s\n", "size", "op", "isa", "threads", "GFLOP/s", "of peak");
     for (size = 64; size <= max_size; size *= 2)
         for (transpose_b = 0; transpose_b < 2; transpose_b++)

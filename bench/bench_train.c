@@ -166,11 +166,11 @@ static double images_per_second(const net_spec *spec, const char *isa, int threa
 static void compare_threads(int tsv)
 {
     const char *isas[8];
-    int isa_count = bench_isas(isas), max_threads = rn_threads(), k, threads, which;
-    double peak = tsv ? 0.0 : bench_peak_gflops();
+    int isa_count = bench_isas(isas), max_threads = rn_threads(), k, threads, which, bits = 0;
+    double peak = tsv ? 0.0 : bench_peak_gflops(&bits);
     if (!tsv)
-        printf("single-core FMA peak %.1f GFLOP/s\n\n%-5s %-7s %7s %10s %9s %8s\n", peak, "net",
-               "isa", "threads", "images/s", "GFLOP/s", "of peak");
+        printf("single-core FMA peak %.1f GFLOP/s (%d-bit vectors)\n\n%-5s %-7s %7s %10s %9s %8s\n",
+               peak, bits, "net", "isa", "threads", "images/s", "GFLOP/s", "of peak");
     for (which = 0; which < 2; which++)
         for (k = 0; k < 2; k++)
             for (threads = 1; threads <= max_threads; threads++) {
