@@ -17,7 +17,7 @@
 #                      with and without FMA) and run under qemu
 #   make bench         kernel, curve (exp/tanh/sigmoid) and training benchmarks (OpenMP),
 #                      and training on 1 and 2 threads while another process spins on a core
-#   make bench-compare training throughput beside PyTorch's (python3-torch)
+#   make bench-compare every speed goal beside its figure and PyTorch's (python3-torch)
 #   make fuzz          run every libFuzzer target for FUZZ_SECONDS (default 60)
 #   make test-s390x    the tests built for big-endian s390x, run under qemu-s390x
 #   make firmware-size the ReLU_alpha network for a Cortex-M4: flash, RAM, arena
@@ -144,12 +144,27 @@ test-arm:
 	    CFLAGS="-O2 -static -mfpu=neon -D_FILE_OFFSET_BITS=64" TEST_RUNNER=qemu-arm SAN= \
 	    TESTS="$(call cross_tests,build/arm/armhf-neon)"
 
+# Every bench prints its tables and writes its figures as rows to
+# build/bench/NAME.tsv; bench/compare.py puts them beside PyTorch's (when
+# python3-torch is installed) and beside the speed goals, and writes that
+# table to build/bench/goals.tsv. bench-compare installs PyTorch first and
+# keeps the benches' tables in build/bench/NAME.txt, printing only the goals.
+BENCH_DIR = build/bench
+bench_output =
+bench-compare: bench_output = > $(BENCH_DIR)/$(1).txt
+
+define run_benches
+	@mkdir -p $(BENCH_DIR)
+	$(BUILD)/bench_gemm --tsv $(BENCH_DIR)/gemm.tsv $(call bench_output,gemm)
+	$(BUILD)/bench_conv --tsv $(BENCH_DIR)/conv.tsv $(call bench_output,conv)
+	$(BUILD)/bench_train --tsv $(BENCH_DIR)/train.tsv $(call bench_output,train)
+	$(BUILD)/bench_train --busy --tsv $(BENCH_DIR)/busy.tsv $(call bench_output,busy)
+	$(BUILD)/bench_curves --tsv $(BENCH_DIR)/curves.tsv $(call bench_output,curves)
+	$(PYTHON) bench/compare.py $(BENCH_DIR)
+endef
+
 bench: $(BENCHES)
-	$(BUILD)/bench_gemm
-	$(BUILD)/bench_conv
-	$(BUILD)/bench_train
-	$(BUILD)/bench_train --busy
-	$(BUILD)/bench_curves
+	$(run_benches)
 
 # A live differential test against PyTorch (float64, python3-torch): every
 # layer, activation kind and loss, optimizer trajectories, 50 steps of the
@@ -168,8 +183,9 @@ test-torch: deps $(BUILD)/torch_driver $(BUILD)/test_simd
 $(BUILD)/torch_driver: tests/torch_driver.c tests/study_net.h relunet.h | $(BUILD)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
-bench-compare: $(BUILD)/bench_train
-	$(BUILD)/bench_train --tsv | $(PYTHON) bench/torch_ref.py --compare -
+bench-compare: deps $(BENCHES)
+	@sh scripts/deps.sh torch
+	$(run_benches)
 
 $(BUILD)/bench_%: bench/bench_%.c bench/bench.h relunet.h | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -fopenmp $< -o $@ $(LDLIBS)

@@ -19,6 +19,35 @@ static double bench_seconds(void)
     return (double)now.tv_sec + 1e-9 * (double)now.tv_nsec;
 }
 
+/* --tsv FILE: each bench writes its figures to FILE as well, one row per
+   figure, for bench/compare.py to put beside PyTorch's and the goals:
+   figure, instruction set ("-" when none), threads, value, unit. */
+static FILE *bench_tsv;
+
+static int bench_open_tsv(int argc, char **argv)
+{
+    int i;
+    for (i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--tsv") == 0) {
+            if (i + 1 == argc) {
+                fprintf(stderr, "%s: --tsv needs a file name\n", argv[0]);
+                return 0;
+            }
+            if ((bench_tsv = fopen(argv[i + 1], "w")) == NULL) {
+                fprintf(stderr, "%s: cannot write %s\n", argv[0], argv[i + 1]);
+                return 0;
+            }
+        }
+    return 1;
+}
+
+static void bench_row(const char *figure, const char *isa, int threads, double value,
+                      const char *unit)
+{
+    if (bench_tsv != NULL)
+        fprintf(bench_tsv, "%s\t%s\t%d\t%.6g\t%s\n", figure, isa, threads, value, unit);
+}
+
 /* Twelve independent accumulators, as many as the micro-kernels keep,
    each a chain of x = x * m + a that never leaves the registers. One loop
    per vector type, written once: BENCH_FMA_LOOP(name, attributes, lanes)
@@ -102,6 +131,7 @@ static inline double bench_peak_gflops(int *vector_bits)
 {
     static double peak;
     volatile float sink;
+    char figure[40];
     long rounds = 500000;
     int run, lanes = 1;
     for (run = 0; run < 40; run++) {
@@ -112,6 +142,8 @@ static inline double bench_peak_gflops(int *vector_bits)
     }
     (void)sink;
     *vector_bits = 32 * lanes;
+    snprintf(figure, sizeof figure, "FMA peak, %d-bit vectors", *vector_bits);
+    bench_row(figure, "-", 1, peak, "GFLOP/s");
     return peak;
 }
 

@@ -3,7 +3,13 @@
  * Every convolution layer of the studies at its batch size: forward, input
  * gradient and weight gradient together (one training step's work), in
  * GFLOP/s, as a share of the measured FMA peak times the threads, and as a
- * speed-up over the scalar reference.
+ * speed-up over the scalar reference. Then what bounds it: the FLOPs per
+ * byte the step must move at least (each kernel reads its two operands and
+ * writes its result once: 12 bytes per value of x, y and w), and the
+ * GFLOP/s that allows at the bandwidth memcpy reaches over a working set of
+ * the layer's size (its tensors sit in that cache level, or in DRAM).
+ *
+ *     bench_conv [--tsv FILE]   --tsv: the figures as rows (bench.h)
  */
 #define _POSIX_C_SOURCE 199309L
 #define RELUNET_IMPLEMENTATION
@@ -38,6 +44,47 @@ static void run_training_step(void *context)
     rn__kernels()->conv2d_backward_input(&c->g, c->dy, c->w, c->dx);
 }
 
+typedef struct copy_case {
+    unsigned char *from, *to;
+    size_t bytes;
+} copy_case;
+
+static void run_copy(void *context)
+{
+    copy_case *c = (copy_case *)context;
+    memcpy(c->to, c->from, c->bytes);
+}
+
+/* GB/s read and written by memcpy over working_set bytes, best of 20. */
+static double copy_bandwidth(size_t working_set)
+{
+    copy_case c;
+    double seconds;
+    c.bytes = working_set / 2 + 64;
+    c.from = (unsigned char *)malloc(2 * c.bytes);
+    c.to = c.from + c.bytes;
+    memset(c.from, 1, 2 * c.bytes);
+    seconds = bench_time(run_copy, &c, 20);
+    free(c.from);
+    return 2.0 * (double)c.bytes / seconds * 1e-9;
+}
+
+/* The roofline of one training step: FLOPs per byte it must move, and the
+   share of the peak that the bandwidth over its working set allows. */
+static void print_bound(const char *name, double flops, size_t in_size, size_t out_size,
+                        size_t w_size, double peak)
+{
+    double per_byte = flops / (12.0 * (double)(in_size + out_size + w_size));
+    size_t working_set = 8 * (in_size + out_size + w_size); /* x, dx, y, dy, w, dw */
+    double bandwidth = copy_bandwidth(working_set), bound = per_byte * bandwidth;
+    if (bound > peak) bound = peak;
+    printf("%-27s %.2f FLOP/byte; memcpy over its %.1f MB: %.0f GB/s, so at most %.0f GFLOP/s "
+           "= %.0f%% of peak\n",
+           name, per_byte, working_set / 1e6, bandwidth, bound, 100.0 * bound / peak);
+    bench_row(name, "-", 1, per_byte, "FLOP/byte");
+    bench_row(name, "-", 1, bound / peak, "bound of peak");
+}
+
 static float *filled(size_t count, rn_rng *rng)
 {
     float *values = (float *)malloc(count * sizeof(float));
@@ -46,12 +93,14 @@ static float *filled(size_t count, rn_rng *rng)
     return values;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const char *isas[8];
     int isa_count = bench_isas(isas), max_threads = rn_threads(), l, i, threads, bits;
-    double peak = bench_peak_gflops(&bits);
+    double peak;
     rn_rng rng;
+    if (!bench_open_tsv(argc, argv)) return 1;
+    peak = bench_peak_gflops(&bits);
     rn_rng_seed(&rng, 3, 0);
     printf("single-core FMA peak %.1f GFLOP/s (%d-bit vectors)\n\n%-27s %-7s %7s %9s %8s %9s\n",
            peak, bits, "layer", "isa", "threads", "GFLOP/s", "of peak", "vs scalar");
@@ -88,7 +137,10 @@ int main(void)
                 printf("%-27s %-7s %7d %9.2f %7.0f%% %8.1fx\n", layer->name, isas[i], threads,
                        gflops, 100.0 * gflops / (peak * threads), scalar_seconds / seconds);
                 fflush(stdout);
+                bench_row(layer->name, isas[i], threads, gflops, "GFLOP/s");
+                bench_row(layer->name, isas[i], threads, gflops / (peak * threads), "of peak");
             }
+        print_bound(layer->name, flops, in_size, out_size, w_size, peak);
         free(c.x), free(c.dx), free(c.y), free(c.dy);
         free(c.w), free(c.dw), free(c.bias), free(c.dbias);
     }

@@ -3,7 +3,11 @@
  * per instruction set, against the scalar reference (the C library's
  * expf and tanhf).
  *
- * 16384 elements (in L1/L2), the median of 41 runs, one thread.
+ * 16384 elements (in L1/L2), the median of 41 runs, one thread. For the
+ * three curves also the largest error relative to the exact value (the C
+ * library's exp and tanh in double) over those elements.
+ *
+ *     bench_curves [--tsv FILE]   --tsv: the figures as rows (bench.h)
  */
 #define _POSIX_C_SOURCE 199309L
 #define RELUNET_IMPLEMENTATION
@@ -45,18 +49,39 @@ static void run_case(void *context)
     }
 }
 
-int main(void)
+/* The exact value of the case's curve at v. */
+static double exact_curve(int curve, double v)
+{
+    if (curve == 0) return exp(v);
+    if (curve == 1) return tanh(v);
+    return 1.0 / (1.0 + exp(-v));
+}
+
+/* The largest |y - exact| / |exact| of the last run of a curve. */
+static double largest_relative_error(int curve)
+{
+    double largest = 0.0;
+    int i;
+    for (i = 0; i < ELEMENTS; i++) {
+        double exact = exact_curve(curve, x[i]), error = fabs(y[i] - exact) / fabs(exact);
+        if (error > largest) largest = error;
+    }
+    return largest;
+}
+
+int main(int argc, char **argv)
 {
     const char *isas[8];
     int isa_count = bench_isas(isas), c, i;
     rn_rng rng;
+    if (!bench_open_tsv(argc, argv)) return 1;
     rn_rng_seed(&rng, 7, 0);
     for (i = 0; i < ELEMENTS; i++) {
         x[i] = 8.0f * rn_rng_uniform(&rng) - 4.0f;
         dy[i] = rn_rng_uniform(&rng) - 0.5f;
     }
     rn_set_threads(1);
-    printf("%-22s %-7s %8s %10s\n", "curve", "isa", "ns/elem", "vs scalar");
+    printf("%-22s %-7s %8s %10s %14s\n", "curve", "isa", "ns/elem", "vs scalar", "largest error");
     for (c = 0; c < (int)(sizeof cases / sizeof cases[0]); c++) {
         double scalar_ns = 0.0;
         current = &cases[c];
@@ -65,7 +90,15 @@ int main(void)
             rn_set_isa(isas[i]);
             ns = bench_median_time(run_case, NULL, 41) * 1e9 / ELEMENTS;
             if (i == 0) scalar_ns = ns;
-            printf("%-22s %-7s %8.2f %9.1fx\n", current->name, isas[i], ns, scalar_ns / ns);
+            printf("%-22s %-7s %8.2f %9.1fx", current->name, isas[i], ns, scalar_ns / ns);
+            bench_row(current->name, isas[i], 1, ns, "ns/elem");
+            bench_row(current->name, isas[i], 1, scalar_ns / ns, "vs scalar");
+            if (current->curve >= 0) {
+                double error = largest_relative_error(current->curve);
+                printf(" %14.2e", error);
+                bench_row(current->name, isas[i], 1, error, "relative error");
+            }
+            printf("\n");
         }
     }
     return 0;

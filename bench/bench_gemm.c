@@ -4,7 +4,7 @@
  * layers use them), in GFLOP/s and as a share of the peak this CPU reaches
  * with a register-only FMA loop, times the threads used.
  *
- *     bench_gemm [max_size]
+ *     bench_gemm [--tsv FILE] [max_size]   --tsv: the figures as rows (bench.h)
  */
 #define _POSIX_C_SOURCE 199309L
 #define RELUNET_IMPLEMENTATION
@@ -26,11 +26,16 @@ static void run_gemm(void *context)
 int main(int argc, char **argv)
 {
     const char *isas[8];
-    int isa_count = bench_isas(isas), max_size = argc > 1 ? atoi(argv[1]) : 1024;
+    int isa_count = bench_isas(isas), max_size = 1024;
     int max_threads = rn_threads(), size, i, threads, transpose_b;
     int bits;
-    double peak = bench_peak_gflops(&bits);
+    double peak;
     rn_rng rng;
+    if (!bench_open_tsv(argc, argv)) return 1;
+    for (i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--tsv") == 0) i++;
+        else max_size = atoi(argv[i]);
+    peak = bench_peak_gflops(&bits);
     rn_rng_seed(&rng, 1, 0);
     printf("single-core FMA peak: %.1f GFLOP/s (%d-bit vectors); threads available: %d\n\n", peak, bits,
            max_threads);
@@ -42,6 +47,7 @@ int main(int argc, char **argv)
                     gemm_case g;
                     size_t n = (size_t)size * size, j;
                     double seconds, gflops;
+                    char figure[32];
                     if (strcmp(isas[i], "scalar") == 0 && (size > 256 || threads > 1)) continue;
                     g.size = size, g.transpose_b = transpose_b;
                     g.a = (float *)malloc(3 * n * sizeof(float));
@@ -53,6 +59,9 @@ int main(int argc, char **argv)
                     gflops = 2.0 * size * size * size / seconds * 1e-9;
                     printf("%6d %4s %-7s %7d %10.1f %7.0f%%\n", size, transpose_b ? "AB'" : "AB",
                            isas[i], threads, gflops, 100.0 * gflops / (peak * threads));
+                    snprintf(figure, sizeof figure, "SGEMM %s %d", transpose_b ? "AB'" : "AB", size);
+                    bench_row(figure, isas[i], threads, gflops, "GFLOP/s");
+                    bench_row(figure, isas[i], threads, gflops / (peak * threads), "of peak");
                     free(g.a);
                 }
     return 0;

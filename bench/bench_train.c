@@ -1,17 +1,18 @@
-/* bench_train.c - training throughput of the two Fashion-MNIST networks.
+/* bench_train.c - training throughput of the studies' networks.
  *
  * Net P (the ReLU_alpha sweep's 3-conv net, batch 64, SGD) and net C (the
  * 8/16/32-channel net of the linearization study, batch 100, Adam) train
- * on synthetic 28x28 images: the scalar reference against the best SIMD
- * kernels, on 1 and more threads. Prints images/s and the share of the
- * measured FMA peak the arithmetic of a training step reaches.
+ * on synthetic 28x28 images, and the adaptive-mixtures study's 5x5 LeNet
+ * (batch norm, method 1 mixture, dropout; batch 64, SGD) on synthetic
+ * 32x32 colour images: the scalar reference against the best SIMD kernels,
+ * on 1 and more threads. Prints images/s and the share of the measured FMA
+ * peak the arithmetic of a training step reaches.
  *
- *     bench_train [--tsv]   --tsv: "net<TAB>isa<TAB>threads<TAB>images/s"
- *                           lines only, as bench/torch_ref.py --compare reads
- *     bench_train --busy    both nets on 1 and 2 threads while another
- *                           process spins on one core, and the ratio of
- *                           2 threads to 1 (threads must never make a busy
- *                           machine slower); the median of 5 windows each
+ *     bench_train [--tsv FILE]          --tsv: the figures as rows (bench.h)
+ *     bench_train --busy [--tsv FILE]   each net on 1 and 2 threads while
+ *                           another process spins on one core, and the
+ *                           ratio of 2 threads to 1 (threads must never make
+ *                           a busy machine slower); the median of 5 windows
  */
 #define _GNU_SOURCE /* sched_setaffinity, to pin the spinning process */
 #define RELUNET_IMPLEMENTATION
@@ -36,34 +37,68 @@ typedef struct trainer {
     int batch;
 } trainer;
 
-/* Both networks: three convolutions (out channels, kernel, stride,
-   padding), each followed by ReLU_alpha, then flatten and a linear layer
-   to 10 classes. */
+/* A network, how it trains, and the shape of its images. */
 typedef struct net_spec {
-    char name;
-    int batch;
-    int convs[3][4];
+    const char *name;
+    int batch, channels, size;
+    rn_net *(*build)(void);
     rn_optim_kind optimizer;
     float lr;
 } net_spec;
 
-static const net_spec nets[] = {
-    {'P', 64, {{15, 2, 2, 0}, {15, 2, 2, 0}, {1, 2, 1, 0}}, RN_SGD, 0.01f},
-    {'C', 100, {{8, 5, 1, 2}, {16, 5, 1, 2}, {32, 3, 1, 1}}, RN_ADAM, 0.001f}};
-
-static rn_net *net_build(const net_spec *spec)
+/* Nets P and C: three convolutions (out channels, kernel, stride,
+   padding), each followed by ReLU_alpha, then flatten and a linear layer
+   to 10 classes. */
+static rn_net *three_convs(const int convs[3][4])
 {
     rn_net *net = rn_net_new(3, (int[]){1, 28, 28});
     int i;
     for (i = 0; i < 3; i++) {
-        const int *c = spec->convs[i];
-        rn_net_add_conv2d(net, c[0], c[1], c[2], c[3]);
+        rn_net_add_conv2d(net, convs[i][0], convs[i][1], convs[i][2], convs[i][3]);
         rn_net_add_activation(net, RN_ACT_RELU_ALPHA);
     }
     rn_net_add_flatten(net);
     rn_net_add_linear(net, 10);
     return net;
 }
+
+static rn_net *build_p(void)
+{
+    static const int convs[3][4] = {{15, 2, 2, 0}, {15, 2, 2, 0}, {1, 2, 1, 0}};
+    return three_convs(convs);
+}
+
+static rn_net *build_c(void)
+{
+    static const int convs[3][4] = {{8, 5, 1, 2}, {16, 5, 1, 2}, {32, 3, 1, 1}};
+    return three_convs(convs);
+}
+
+/* examples/adaptive_mixtures.c's --arch lenet5 network with the method 1
+   mixture. */
+static rn_net *build_lenet_mixture(void)
+{
+    rn_net *net = rn_net_new(3, (int[]){3, 32, 32});
+    int i;
+    for (i = 0; i < 2; i++) {
+        rn_net_add_conv2d(net, i == 0 ? 6 : 16, 5, 1, 2);
+        rn_net_add_batchnorm(net);
+        rn_net_add_activation(net, RN_ACT_MIX_ADAPTIVE);
+        rn_net_add_maxpool2d(net, 2, 2);
+    }
+    rn_net_add_flatten(net);
+    rn_net_add_linear(net, 120);
+    rn_net_add_batchnorm(net);
+    rn_net_add_activation(net, RN_ACT_MIX_ADAPTIVE);
+    rn_net_add_dropout(net, 0.1f);
+    rn_net_add_linear(net, 10);
+    return net;
+}
+
+static const net_spec nets[] = {{"net P", 64, 1, 28, build_p, RN_SGD, 0.01f},
+                                {"net C", 100, 1, 28, build_c, RN_ADAM, 0.001f},
+                                {"LeNet mixture", 64, 3, 32, build_lenet_mixture, RN_SGD, 0.001f}};
+#define NET_COUNT ((int)(sizeof nets / sizeof nets[0]))
 
 /* Multiply-adds of one image's forward and backward pass (weight and
    input gradients: three products per layer) counted as 2 FLOPs each. */
@@ -99,12 +134,12 @@ static void trainer_init(trainer *t, const net_spec *spec)
     size_t i;
     int n;
     rn_rng_seed(&rng, 7, 0);
-    t->net = net_build(spec);
+    t->net = spec->build();
     t->batch = spec->batch;
     rn_net_init(t->net, RN_INIT_TORCH_DEFAULT, 0.0f, 42);
     t->opt = rn_optim_new(t->net, &(rn_optim_desc){.kind = spec->optimizer, .lr = spec->lr});
     memset(&t->images, 0, sizeof t->images);
-    rn_tensor_new(&t->images, 4, (int[]){t->batch, 1, 28, 28});
+    rn_tensor_new(&t->images, 4, (int[]){t->batch, spec->channels, spec->size, spec->size});
     for (i = 0; i < t->images.size; i++) t->images.data[i] = rn_rng_uniform(&rng);
     t->labels = (int *)malloc((size_t)t->batch * sizeof(int));
     for (n = 0; n < t->batch; n++) t->labels[n] = (int)rn_rng_below(&rng, 10);
@@ -163,27 +198,25 @@ static double images_per_second(const net_spec *spec, const char *isa, int threa
 
 /* Every net, the scalar reference on 1 thread and the best kernels on 1
    to rn_threads() threads: the best of 3 windows each. */
-static void compare_threads(int tsv)
+static void compare_threads(void)
 {
     const char *isas[8];
-    int isa_count = bench_isas(isas), max_threads = rn_threads(), k, threads, which, bits = 0;
-    double peak = tsv ? 0.0 : bench_peak_gflops(&bits);
-    if (!tsv)
-        printf("single-core FMA peak %.1f GFLOP/s (%d-bit vectors)\n\n%-5s %-7s %7s %10s %9s %8s\n",
-               peak, bits, "net", "isa", "threads", "images/s", "GFLOP/s", "of peak");
-    for (which = 0; which < 2; which++)
+    int isa_count = bench_isas(isas), max_threads = rn_threads(), k, threads, which, bits;
+    double peak = bench_peak_gflops(&bits);
+    printf("single-core FMA peak %.1f GFLOP/s (%d-bit vectors)\n\n%-13s %-7s %7s %10s %9s %8s\n",
+           peak, bits, "net", "isa", "threads", "images/s", "GFLOP/s", "of peak");
+    for (which = 0; which < NET_COUNT; which++)
         for (k = 0; k < 2; k++)
             for (threads = 1; threads <= max_threads; threads++) {
                 const char *isa = k == 0 ? "scalar" : isas[isa_count - 1];
                 double gflops, images;
                 if (k == 0 && threads > 1) continue; /* the reference is single-threaded */
                 images = images_per_second(&nets[which], isa, threads, bench_time, 3, &gflops);
-                if (tsv)
-                    printf("%c\t%s\t%d\t%.0f\n", nets[which].name, isa, threads, images);
-                else
-                    printf("%-5c %-7s %7d %10.0f %9.1f %7.0f%%\n", nets[which].name, isa, threads,
-                           images, gflops, 100.0 * gflops / (peak * threads));
+                printf("%-13s %-7s %7d %10.0f %9.1f %7.0f%%\n", nets[which].name, isa, threads,
+                       images, gflops, 100.0 * gflops / (peak * threads));
                 fflush(stdout);
+                bench_row(nets[which].name, isa, threads, images, "images/s");
+                bench_row(nets[which].name, isa, threads, gflops / (peak * threads), "of peak");
             }
 }
 
@@ -232,14 +265,16 @@ static int compare_busy(void)
         return 1;
     }
     printf("another process spins on CPU %ld; images/s, median of 5 windows\n\n"
-           "%-5s %-7s %10s %10s %9s\n",
+           "%-13s %-7s %10s %10s %9s\n",
            cpus > 1 ? cpus - 1 : 0, "net", "isa", "1 thread", "2 threads", "2 / 1");
-    for (which = 0; which < 2; which++) {
+    for (which = 0; which < NET_COUNT; which++) {
         const char *isa = isas[isa_count - 1];
         double gflops, one = images_per_second(&nets[which], isa, 1, bench_median_time, 5, &gflops);
         double two = images_per_second(&nets[which], isa, 2, bench_median_time, 5, &gflops);
-        printf("%-5c %-7s %10.0f %10.0f %8.2fx\n", nets[which].name, isa, one, two, two / one);
+        printf("%-13s %-7s %10.0f %10.0f %8.2fx\n", nets[which].name, isa, one, two, two / one);
         fflush(stdout);
+        bench_row(nets[which].name, isa, 1, one, "busy images/s");
+        bench_row(nets[which].name, isa, 2, two, "busy images/s");
     }
     spinner_stop(spinner);
     return 0;
@@ -254,7 +289,8 @@ static int compare_busy(void)
 
 int main(int argc, char **argv)
 {
+    if (!bench_open_tsv(argc, argv)) return 1;
     if (argc > 1 && strcmp(argv[1], "--busy") == 0) return compare_busy();
-    compare_threads(argc > 1 && strcmp(argv[1], "--tsv") == 0);
+    compare_threads();
     return 0;
 }
