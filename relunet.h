@@ -7295,8 +7295,8 @@ static void rn__kernel_fail(void) { rn__kernel_out_of_memory = 1; }
 
 enum { RN__MAX_KC = 512, RN__MAX_MR = 8, RN__MAX_NR = 32 };
 
-/* One core's share of L1 and L2, and the whole of L3 with the number of
-   logical processors that may share it, in bytes (0: not reported). */
+/* Bytes of one core's share of L1 and L2 and of the whole L3 (0: not
+   reported), and how many logical processors may share L3. */
 typedef struct rn__caches {
     long l1, l2, l3, l3_sharing;
 } rn__caches;

@@ -24,21 +24,27 @@ static double bench_seconds(void)
    figure, instruction set ("-" when none), threads, value, unit. */
 static FILE *bench_tsv;
 
-static int bench_open_tsv(int argc, char **argv)
+/* Opens the file of a --tsv FILE among the arguments and takes the two
+   out of argv, so that each bench reads its own arguments as if they were
+   never there: the count left, or -1 (said on stderr) when it cannot. */
+static int bench_take_tsv(int argc, char **argv)
 {
-    int i;
-    for (i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--tsv") == 0) {
-            if (i + 1 == argc) {
-                fprintf(stderr, "%s: --tsv needs a file name\n", argv[0]);
-                return 0;
-            }
-            if ((bench_tsv = fopen(argv[i + 1], "w")) == NULL) {
-                fprintf(stderr, "%s: cannot write %s\n", argv[0], argv[i + 1]);
-                return 0;
-            }
+    int i, kept = 1;
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--tsv") != 0) {
+            argv[kept++] = argv[i];
+            continue;
         }
-    return 1;
+        if (i + 1 == argc) {
+            fprintf(stderr, "%s: --tsv needs a file name\n", argv[0]);
+            return -1;
+        }
+        if ((bench_tsv = fopen(argv[++i], "w")) == NULL) {
+            fprintf(stderr, "%s: cannot write %s\n", argv[0], argv[i]);
+            return -1;
+        }
+    }
+    return kept;
 }
 
 static void bench_row(const char *figure, const char *isa, int threads, double value,

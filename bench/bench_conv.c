@@ -99,7 +99,7 @@ int main(int argc, char **argv)
     int isa_count = bench_isas(isas), max_threads = rn_threads(), l, i, threads, bits;
     double peak;
     rn_rng rng;
-    if (!bench_open_tsv(argc, argv)) return 1;
+    if (bench_take_tsv(argc, argv) < 0) return 1;
     peak = bench_peak_gflops(&bits);
     rn_rng_seed(&rng, 3, 0);
     printf("single-core FMA peak %.1f GFLOP/s (%d-bit vectors)\n\n%-27s %-7s %7s %9s %8s %9s\n",

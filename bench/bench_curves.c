@@ -74,7 +74,7 @@ int main(int argc, char **argv)
     const char *isas[8];
     int isa_count = bench_isas(isas), c, i;
     rn_rng rng;
-    if (!bench_open_tsv(argc, argv)) return 1;
+    if (bench_take_tsv(argc, argv) < 0) return 1;
     rn_rng_seed(&rng, 7, 0);
     for (i = 0; i < ELEMENTS; i++) {
         x[i] = 8.0f * rn_rng_uniform(&rng) - 4.0f;

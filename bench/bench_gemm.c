@@ -26,15 +26,13 @@ static void run_gemm(void *context)
 int main(int argc, char **argv)
 {
     const char *isas[8];
-    int isa_count = bench_isas(isas), max_size = 1024;
+    int isa_count = bench_isas(isas), max_size;
     int max_threads = rn_threads(), size, i, threads, transpose_b;
     int bits;
     double peak;
     rn_rng rng;
-    if (!bench_open_tsv(argc, argv)) return 1;
-    for (i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--tsv") == 0) i++;
-        else max_size = atoi(argv[i]);
+    if ((argc = bench_take_tsv(argc, argv)) < 0) return 1;
+    max_size = argc > 1 ? atoi(argv[1]) : 1024;
     peak = bench_peak_gflops(&bits);
     rn_rng_seed(&rng, 1, 0);
     printf("single-core FMA peak: %.1f GFLOP/s (%d-bit vectors); threads available: %d\n\n", peak, bits,

@@ -289,7 +289,7 @@ static int compare_busy(void)
 
 int main(int argc, char **argv)
 {
-    if (!bench_open_tsv(argc, argv)) return 1;
+    if ((argc = bench_take_tsv(argc, argv)) < 0) return 1;
     if (argc > 1 && strcmp(argv[1], "--busy") == 0) return compare_busy();
     compare_threads();
     return 0;

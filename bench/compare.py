@@ -161,13 +161,29 @@ def goals(rows, torch_rate):
     """(figure, value, goal text, met or None, detail) for every goal."""
     out = []
 
+    def missing(label, goal, why="not measured"):
+        out.append((label, "-", goal, None, why))
+
     def share(figure, unit, minimum, label, extra=""):
         isa, value = rows.best(figure, unit)
+        goal = ">= %.0f%%" % (100 * minimum)
         if value is None:
-            out.append((label, "-", ">= %.0f%%" % (100 * minimum), None, "not measured"))
-            return
-        out.append(("%s, %s, 1 thread" % (label, isa), "%.0f%%" % (100 * value),
-                    ">= %.0f%%" % (100 * minimum), value >= minimum, extra))
+            return missing(label, goal)
+        out.append(("%s, %s, 1 thread" % (label, isa), "%.0f%%" % (100 * value), goal,
+                    value >= minimum, extra))
+
+    def vs_pytorch(net, threads, minimum):
+        isa, ours = rows.best(net, "images/s", threads)
+        theirs = torch_rate(net, threads)
+        goal = ">= %.1fx" % minimum if minimum else "(beside)"
+        count = "%d thread%s" % (threads, "s" if threads > 1 else "")
+        if ours is None or theirs is None:
+            return missing("%s training vs PyTorch, %s" % (net, count), goal,
+                           "not measured" if ours is None else "no PyTorch")
+        out.append(("%s training vs PyTorch, %s, %s" % (net, isa, count),
+                    "%.2fx" % (ours / theirs), goal,
+                    ours / theirs >= minimum if minimum else None,
+                    "relunet %.0f images/s, PyTorch %.0f" % (ours, theirs)))
 
     for op in ("AB", "AB'"):
         for size in (256, 512, 1024):
@@ -175,16 +191,7 @@ def goals(rows, torch_rate):
             share(figure, "of peak", 0.85, figure)
     share("net C", "of peak", 0.60, "net C training, of peak")
     for net, minimum in (("net C", 2.5), ("net P", 3.0), ("LeNet mixture", None)):
-        isa, ours = rows.best(net, "images/s")
-        theirs = torch_rate(net, 1)
-        goal = ">= %.1fx" % minimum if minimum else "(beside)"
-        if ours is None or theirs is None:
-            out.append(("%s training vs PyTorch, 1 thread" % net, "-", goal, None,
-                        "not measured" if ours is None else "no PyTorch"))
-            continue
-        out.append(("%s training vs PyTorch, %s, 1 thread" % (net, isa), "%.2fx" % (ours / theirs),
-                    goal, ours / theirs >= minimum if minimum else None,
-                    "relunet %.0f images/s, PyTorch %.0f" % (ours, theirs)))
+        vs_pytorch(net, 1, minimum)
     for layer, minimum in (("P conv1", 0.32), ("P conv2", 0.32), ("P conv3", 0.32),
                            ("C conv1", 0.30), ("LeNet conv1", 0.50), ("LeNet conv2", 0.50)):
         bound = rows.get(layer, "-", 1, "bound of peak")
@@ -195,7 +202,7 @@ def goals(rows, torch_rate):
     for curve in ("exp", "tanh", "sigmoid", "ATanh", "ASigmoid", "mix_adaptive", "mix_fixed"):
         isa, speedup = rows.best(curve, "vs scalar")
         if speedup is None:
-            out.append((curve + " vs scalar", "-", ">= 8x", None, "not measured"))
+            missing(curve + " vs scalar", ">= 8x")
             continue
         ns = rows.get(curve, isa, 1, "ns/elem")
         out.append(("%s vs scalar libm, %s" % (curve, isa), "%.1fx" % speedup, ">= 8x",
@@ -210,19 +217,13 @@ def goals(rows, torch_rate):
             isa, one = rows.best(net, unit, 1)
             two = rows.get(net, isa, 2, unit) if isa else None
             if one is None or two is None:
-                out.append(("%s %s" % (net, label), "-", ">= %.2fx" % minimum, None,
-                            "not measured"))
+                missing("%s %s" % (net, label), ">= %.2fx" % minimum)
                 continue
             out.append(("%s %s, %s" % (net, label, isa), "%.2fx" % (two / one),
                         ">= %.2fx" % minimum, two / one >= minimum,
                         "%.0f and %.0f images/s" % (two, one)))
     for net in ("net C", "net P", "LeNet mixture"):
-        isa, two = rows.best(net, "images/s", 2)
-        theirs = torch_rate(net, 2)
-        if two is not None and theirs is not None:
-            out.append(("%s training vs PyTorch, %s, 2 threads" % (net, isa),
-                        "%.2fx" % (two / theirs), "(beside)", None,
-                        "relunet %.0f images/s, PyTorch %.0f" % (two, theirs)))
+        vs_pytorch(net, 2, None)
     return out
 
 
