@@ -29,8 +29,8 @@
 #
 # CC, CFLAGS and LDLIBS pass through: make test CC=clang CFLAGS=-O1
 
-# Builds use every core, their output kept whole line by line; the tests
-# themselves run one at a time.
+# Builds use every core, their output kept whole line by line; tests/run.sh
+# runs the test programs one per core too (RUN_JOBS=1: one at a time).
 MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 1) --output-sync=line
 
 CFLAGS ?= -O2 -g

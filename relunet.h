@@ -553,7 +553,7 @@ typedef struct rn_layer {
     rn_act_desc act;          /* activation layers only */
     float act_init[RN_ACT_MAX_PARAMS];
     int n_params;
-    rn_param params[RN_LAYER_MAX_PARAMS];
+    rn_param *params;         /* n_params of them, stored right after the layer */
     rn_mode mode;             /* of the last forward pass; backward follows it */
     /* batch norm: one value per channel (dimension 0 of a sample) */
     float eps, momentum;
@@ -966,19 +966,23 @@ RN_API int rn_net_bind_params_checked(rn_net *net, int n_values, const float *co
    Pass rn_net_forward a view of it; the pass overwrites it. */
 RN_API float *rn_net_arena_input(rn_net *net);
 /* Bytes an arena needs for an inference copy of net built with max_layers =
-   its layer count: RN_NET_ARENA_BYTES with net's figures. */
+   its layer count, exactly (each layer holds only the parameters it has). */
 RN_API size_t rn_net_arena_bytes(const rn_net *net, int max_batch);
-/* The same as a constant expression, for static buffers: a network of
-   n_layers layers whose two buffers hold first_floats and second_floats
-   values per sample (rn_net_export_c writes the figures). Includes 63 bytes
-   for aligning a buffer that is not aligned. */
+/* At least as much, as a constant expression for static buffers: a network
+   of n_layers layers with n_params parameter tensors in all, whose two
+   buffers hold first_floats and second_floats values per sample
+   (rn_net_export_c writes the figures). It includes 63 bytes for aligning a
+   buffer that is not aligned, and the up to 63 per layer that rounding each
+   layer's block to the arena's alignment may leave unused. */
 #define RN__ARENA_ROUND(bytes) (((size_t)(bytes) + 63u) / 64u * 64u)
-#define RN_NET_ARENA_BYTES(n_layers, first_floats, second_floats, max_batch)                  \
+#define RN__ARENA_BYTES_BESIDE_LAYERS(n_layers, first_floats, second_floats, max_batch)       \
     (63u + RN__ARENA_ROUND(sizeof(rn_net)) + RN__ARENA_ROUND((n_layers) * sizeof(rn_layer *)) + \
      RN__ARENA_ROUND((n_layers) * sizeof(rn_tensor)) +                                          \
-     (size_t)(n_layers) * RN__ARENA_ROUND(sizeof(rn_layer)) +                                   \
      RN__ARENA_ROUND((size_t)(max_batch) * (size_t)(first_floats) * sizeof(float)) +            \
      RN__ARENA_ROUND((size_t)(max_batch) * (size_t)(second_floats) * sizeof(float)))
+#define RN_NET_ARENA_BYTES(n_layers, n_params, first_floats, second_floats, max_batch)        \
+    (RN__ARENA_BYTES_BESIDE_LAYERS(n_layers, first_floats, second_floats, max_batch) +         \
+     (size_t)(n_layers) * (sizeof(rn_layer) + 63u) + (size_t)(n_params) * sizeof(rn_param))
 
 /* Int8 post-training quantisation, in the scheme of TFLite and CMSIS-NN.
    A tensor's int8 values q stand for scale (q - zero_point). Activations
@@ -2618,8 +2622,11 @@ static void rn__layer_free(rn_layer *layer)
     rn_tensor_free(&layer->mask);
 }
 
-/* Starts a layer that takes the network's current output as its input. */
-static int rn__layer_begin(rn_net *net, rn_layer_type type, rn_layer *layer, const char *caller)
+/* Starts a layer that takes the network's current output as its input,
+   built on the caller's stack with room for RN_LAYER_MAX_PARAMS parameters;
+   the network stores only those it has (rn__net_append). */
+static int rn__layer_begin(rn_net *net, rn_layer_type type, rn_layer *layer, rn_param *params,
+                           const char *caller)
 {
     size_t used = 0;
     int i, same_type = 1;
@@ -2628,6 +2635,7 @@ static int rn__layer_begin(rn_net *net, rn_layer_type type, rn_layer *layer, con
         return rn_set_error(RN_ERR_ARGUMENT, "%s: an arena network takes no layers after its "
                             "first forward pass", caller);
     memset(layer, 0, sizeof *layer);
+    layer->params = params;
     layer->type = type;
     layer->index = net->n_layers;
     if (net->n_layers == 0) {
@@ -2675,7 +2683,7 @@ static int rn__make_params(rn_layer *layer, rn_rng *rng)
 }
 
 static int rn__arena_net_reserve(rn_net *net);
-static void *rn__net_alloc_layer(rn_net *net);
+static rn_layer *rn__net_alloc_layer(rn_net *net, int n_params);
 static int rn__arena_forward_begin(rn_net *net, const rn_tensor *x, rn_mode mode);
 static void rn__arena_output_bind(rn_net *net, int layer, int batch);
 
@@ -2724,7 +2732,7 @@ static int rn__net_append(rn_net *net, rn_layer *layer, int status)
     if (status == RN_OK) status = rn__net_reserve(net);
     if (status == RN_OK && net->make_params != NULL) status = net->make_params(layer, &rng);
     if (status == RN_OK) {
-        stored = (rn_layer *)rn__net_alloc_layer(net);
+        stored = rn__net_alloc_layer(net, layer->n_params);
         if (stored == NULL) status = rn_set_error(RN_ERR_MEMORY, "rn_net: cannot allocate a layer");
     }
     if (status != RN_OK) {
@@ -2733,6 +2741,8 @@ static int rn__net_append(rn_net *net, rn_layer *layer, int status)
     }
     if (layer->type == RN_LAYER_DROPOUT) rn__seed_dropout(layer, &rng);
     *stored = *layer;
+    stored->params = (rn_param *)(stored + 1);
+    memcpy(stored->params, layer->params, (size_t)layer->n_params * sizeof(rn_param));
     RN_ASSERT(net->n_layers < net->capacity);
     net->layers[net->n_layers++] = stored;
     net->input.data = NULL; /* a new layer invalidates the cached forward pass */
@@ -2831,7 +2841,8 @@ static int rn__layer_set_window(rn_layer *layer, int channels, int kernel, int s
 RN_API int rn_net_add_conv2d(rn_net *net, int out_channels, int kernel, int stride, int padding)
 {
     rn_layer layer;
-    int status = rn__layer_begin(net, RN_LAYER_CONV2D, &layer, "rn_net_add_conv2d");
+    rn_param params[RN_LAYER_MAX_PARAMS];
+    int status = rn__layer_begin(net, RN_LAYER_CONV2D, &layer, params, "rn_net_add_conv2d");
     if (status != RN_OK) return status;
     status = rn__layer_set_window(&layer, out_channels, kernel, stride, padding, "rn_net_add_conv2d");
     if (status == RN_OK) {
@@ -2851,7 +2862,8 @@ RN_API int rn_net_add_conv2d(rn_net *net, int out_channels, int kernel, int stri
 RN_API int rn_net_add_linear(rn_net *net, int out_features)
 {
     rn_layer layer;
-    int status = rn__layer_begin(net, RN_LAYER_LINEAR, &layer, "rn_net_add_linear");
+    rn_param params[RN_LAYER_MAX_PARAMS];
+    int status = rn__layer_begin(net, RN_LAYER_LINEAR, &layer, params, "rn_net_add_linear");
     size_t in_features;
     if (status != RN_OK) return status;
     in_features = rn__dims_product(layer.in_ndim, layer.in_shape);
@@ -2876,7 +2888,8 @@ static int rn__net_add_pool(rn_net *net, rn_layer_type type, int kernel, int str
                             const char *caller)
 {
     rn_layer layer;
-    int status = rn__layer_begin(net, type, &layer, caller);
+    rn_param params[RN_LAYER_MAX_PARAMS];
+    int status = rn__layer_begin(net, type, &layer, params, caller);
     if (status != RN_OK) return status;
     status = rn__layer_set_window(&layer, layer.in_shape[0], kernel, stride, 0, caller);
     return rn__net_append(net, &layer, status);
@@ -2895,7 +2908,8 @@ RN_API int rn_net_add_avgpool2d(rn_net *net, int kernel, int stride)
 RN_API int rn_net_add_flatten(rn_net *net)
 {
     rn_layer layer;
-    int status = rn__layer_begin(net, RN_LAYER_FLATTEN, &layer, "rn_net_add_flatten");
+    rn_param params[RN_LAYER_MAX_PARAMS];
+    int status = rn__layer_begin(net, RN_LAYER_FLATTEN, &layer, params, "rn_net_add_flatten");
     if (status != RN_OK) return status;
     layer.out_ndim = 1;
     layer.out_shape[0] = (int)rn__dims_product(layer.in_ndim, layer.in_shape);
@@ -2939,8 +2953,9 @@ static int rn__act_check_desc(const rn_act_desc *desc)
 RN_API int rn_net_add_activation_ex(rn_net *net, const rn_act_desc *desc)
 {
     rn_layer layer;
+    rn_param params[RN_LAYER_MAX_PARAMS];
     const rn__act_info *info;
-    int status = rn__layer_begin(net, RN_LAYER_ACTIVATION, &layer, "rn_net_add_activation");
+    int status = rn__layer_begin(net, RN_LAYER_ACTIVATION, &layer, params, "rn_net_add_activation");
     int groups, k;
     if (status == RN_OK) status = rn__act_check_desc(desc);
     if (status != RN_OK) return status;
@@ -2980,7 +2995,8 @@ RN_API int rn_net_add_batchnorm(rn_net *net)
 RN_API int rn_net_add_batchnorm_ex(rn_net *net, float eps, float momentum)
 {
     rn_layer layer;
-    int status = rn__layer_begin(net, RN_LAYER_BATCHNORM, &layer, "rn_net_add_batchnorm");
+    rn_param params[RN_LAYER_MAX_PARAMS];
+    int status = rn__layer_begin(net, RN_LAYER_BATCHNORM, &layer, params, "rn_net_add_batchnorm");
     int channels;
     if (status != RN_OK) return status;
     if (!(eps > 0.0f) || !(momentum >= 0.0f && momentum <= 1.0f))
@@ -3004,7 +3020,8 @@ RN_API int rn_net_add_batchnorm_ex(rn_net *net, float eps, float momentum)
 RN_API int rn_net_add_dropout(rn_net *net, float p)
 {
     rn_layer layer;
-    int status = rn__layer_begin(net, RN_LAYER_DROPOUT, &layer, "rn_net_add_dropout");
+    rn_param params[RN_LAYER_MAX_PARAMS];
+    int status = rn__layer_begin(net, RN_LAYER_DROPOUT, &layer, params, "rn_net_add_dropout");
     if (status != RN_OK) return status;
     if (!(p >= 0.0f && p < 1.0f))
         return rn_set_error(RN_ERR_ARGUMENT, "rn_net_add_dropout: p is %g (need 0 <= p < 1)",
@@ -5010,6 +5027,15 @@ static void rn__arena_plan(const rn_net *net, size_t floats[2])
     }
 }
 
+/* The parameters a layer's block has room for: its own, and the bias's
+   place that rn_net_remove_bias leaves empty in a convolution or linear
+   layer made with one. */
+static int rn__layer_block_params(const rn_layer *layer)
+{
+    int weighted = layer->type == RN_LAYER_CONV2D || layer->type == RN_LAYER_LINEAR;
+    return layer->n_params + (weighted && !layer->has_bias);
+}
+
 /* What RN_NET_ARENA_BYTES leaves out: each batch norm's four per-channel
    tensors (rn__net_state_new). */
 static size_t rn__arena_state_bytes(const rn_net *net)
@@ -5064,7 +5090,7 @@ static void rn__export_header(FILE *file, const rn_net *net, const char *name, c
 {
     size_t floats[2];
     char shape[64];
-    int dims[RN_MAX_DIMS], i;
+    int dims[RN_MAX_DIMS], i, block_params = 0;
     dims[0] = 1;
     memcpy(dims + 1, net->in_shape, (size_t)net->in_ndim * sizeof(int));
     rn__dims_string(net->in_ndim + 1, dims, shape, sizeof shape);
@@ -5082,12 +5108,14 @@ static void rn__export_header(FILE *file, const rn_net *net, const char *name, c
     for (i = 0; i < net->n_layers; i++) {
         rn__dims_string(net->layers[i]->out_ndim, net->layers[i]->out_shape, shape, sizeof shape);
         fprintf(file, "%s %s %s", i % 4 == 0 ? "\n  " : ",", net->layers[i]->name, shape);
+        block_params += rn__layer_block_params(net->layers[i]);
     }
     fprintf(file, "\n*/\n#ifndef %s_MODEL_H\n#define %s_MODEL_H\n\n", upper, upper);
     rn__arena_plan(net, floats);
-    fprintf(file, "#define %s_ARENA_BYTES(max_batch) \\\n    (RN_NET_ARENA_BYTES(%d, %lu, %lu, "
-                  "(max_batch)) + %lu)\n", upper, net->n_layers, (unsigned long)floats[0],
-            (unsigned long)floats[1], (unsigned long)rn__arena_state_bytes(net));
+    fprintf(file, "#define %s_ARENA_BYTES(max_batch) \\\n    (RN_NET_ARENA_BYTES(%d, %d, %lu, %lu, "
+                  "(max_batch)) + %lu)\n", upper, net->n_layers, block_params,
+            (unsigned long)floats[0], (unsigned long)floats[1],
+            (unsigned long)rn__arena_state_bytes(net));
     fprintf(file, "/* CRC-32 of the parameters' bits: the builder refuses values that differ. */\n"
                   "#define %s_PARAMS_CRC32 0x%08lXu\n\n", upper, (unsigned long)rn__params_crc32(net));
 }
@@ -5301,10 +5329,11 @@ static int rn__arena_net_reserve(rn_net *net)
                         net->capacity);
 }
 
-static void *rn__net_alloc_layer(rn_net *net)
+/* A layer and its parameters in one block, which RN_FREE frees whole. */
+static rn_layer *rn__net_alloc_layer(rn_net *net, int n_params)
 {
-    if (net->arena != NULL) return rn_arena_alloc(net->arena, sizeof(rn_layer));
-    return RN_MALLOC(sizeof(rn_layer));
+    size_t bytes = sizeof(rn_layer) + (size_t)n_params * sizeof(rn_param);
+    return (rn_layer *)(net->arena != NULL ? rn_arena_alloc(net->arena, bytes) : RN_MALLOC(bytes));
 }
 
 RN_API int rn_net_bind_params(rn_net *net, const float *const *values)
@@ -5349,11 +5378,15 @@ RN_API int rn_net_bind_params_checked(rn_net *net, int n_values, const float *co
 
 RN_API size_t rn_net_arena_bytes(const rn_net *net, int max_batch)
 {
-    size_t floats[2];
+    size_t floats[2], bytes;
+    int i;
     if (net == NULL || max_batch < 1) return 0;
     rn__arena_plan(net, floats);
-    return RN_NET_ARENA_BYTES(net->n_layers, floats[0], floats[1], max_batch) +
-           rn__arena_state_bytes(net);
+    bytes = RN__ARENA_BYTES_BESIDE_LAYERS(net->n_layers, floats[0], floats[1], max_batch);
+    for (i = 0; i < net->n_layers; i++)
+        bytes += RN__ARENA_ROUND(sizeof(rn_layer) +
+                                 (size_t)rn__layer_block_params(net->layers[i]) * sizeof(rn_param));
+    return bytes + rn__arena_state_bytes(net);
 }
 
 /* The two buffers, taken from the arena once. */

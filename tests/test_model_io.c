@@ -525,7 +525,7 @@ static void test_arena_inference(void)
         rn_arena_init(&arena, memory + offset, bytes);
         copy = arena_copy(net, &arena, 3);
         ok &= copy != NULL && rn_net_forward(copy, &x, RN_EVAL) == RN_OK;
-        ok &= copy != NULL && same_bits(rn_net_output(net)->data, rn_net_output(copy)->data,
+        ok &= ok && same_bits(rn_net_output(net)->data, rn_net_output(copy)->data,
                                         rn_net_output(net)->size);
         ok &= arena.used <= bytes;
     }
@@ -739,8 +739,8 @@ static void test_arena_buffers_in_place(void)
         CHECK(memcmp(rn_net_output(copy)->data, rn_net_output(net)->data, 6 * sizeof(float)) == 0);
         /* Buffers: 18 (act1, flatten1) and then 40 (linear1, act2, dropout1) in the first, the
            input (18) and linear2's 3 in the second: 40 + 18 floats per sample. */
-        CHECK(rn_net_arena_bytes(copy, 2) ==
-              RN_NET_ARENA_BYTES(6, 40, 18, 2) && arena.used <= rn_net_arena_bytes(copy, 2));
+        CHECK(arena.used <= rn_net_arena_bytes(copy, 2) &&
+              rn_net_arena_bytes(copy, 2) <= RN_NET_ARENA_BYTES(6, 6, 40, 18, 2));
         input = rn_net_arena_input(copy);
         CHECK(input != NULL);
         if (input != NULL) {
@@ -754,6 +754,32 @@ static void test_arena_buffers_in_place(void)
     CHECK(rn_net_arena_input(net) == NULL); /* not an arena network */
     rn_tensor_free(&x);
     rn_net_free(net);
+}
+
+/* An arena layer takes its struct and the parameters it has, no more: a
+   flatten layer none, a convolution two, a shared PReLU one. */
+static void test_arena_layers_are_compact(void)
+{
+    static unsigned char memory[1 << 14];
+    const size_t layer = sizeof(rn_layer), param = sizeof(rn_param);
+    rn_arena arena;
+    rn_net *net;
+    size_t used;
+    CHECK(layer < RN_LAYER_MAX_PARAMS * param); /* the struct embeds no parameter array */
+    rn_arena_init(&arena, memory, sizeof memory);
+    net = rn_net_new_arena(&arena, 3, (int[]){1, 4, 4}, 3, 1);
+    CHECK(net != NULL);
+    if (net == NULL) return;
+    used = arena.used;
+    CHECK(rn_net_add_conv2d(net, 2, 2, 2, 0) == RN_OK);
+    CHECK(arena.used - used == RN__ARENA_ROUND(layer + 2 * param));
+    used = arena.used;
+    CHECK(rn_net_add_activation(net, RN_ACT_PRELU) == RN_OK);
+    CHECK(arena.used - used == RN__ARENA_ROUND(layer + param));
+    used = arena.used;
+    CHECK(rn_net_add_flatten(net) == RN_OK);
+    CHECK(arena.used - used == RN__ARENA_ROUND(layer));
+    CHECK(strcmp(net->layers[1]->params[0].name, "act1.slope") == 0);
 }
 
 int main(void)
@@ -774,6 +800,7 @@ int main(void)
     RUN(test_export_c_writes_every_value);
     RUN(test_fold_batchnorm);
     RUN(test_arena_buffers_in_place);
+    RUN(test_arena_layers_are_compact);
     RUN(test_save_is_atomic);
     return finish();
 }
